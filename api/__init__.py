@@ -1,0 +1,1 @@
+"""REST API v1 (DRF): thin serializers and views that call the action functions."""

@@ -1,0 +1,34 @@
+"""Writes to users. Each action validates fully, audits, and runs in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from duban.accounts.models import COUNTY_ROLES, Role, User
+from duban.audit import log as audit
+
+
+class UserError(ValueError):
+    def __init__(self, message: str, *, field: str):
+        self.field = field
+        super().__init__(message)
+
+
+@transaction.atomic
+def do_create_user(username: str, *, actor, role: str, password: str | None, full_name: str = "",
+                   phone: str = "", email: str = "", unit=None, is_staff: bool = False) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise UserError("a user needs a user name", field="username")
+    if role not in Role.values:
+        raise UserError(f"unknown role {role!r}", field="role")
+    if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
+        raise UserError("unit staff must belong to one unit, and only unit staff do", field="unit")
+    if User.objects.filter(username=username).exists():
+        raise UserError(f"user name {username!r} is taken", field="username")
+    user = User.objects.create_user(username=username, password=password, role=role,
+                                    full_name=full_name, phone=phone, email=email, unit=unit,
+                                    is_staff=is_staff or role == Role.COUNTY_ADMIN)
+    audit.record(actor=actor, action="user.create", obj=user, after={
+        "username": username, "role": role, "unit": unit.code if unit else None})
+    return user

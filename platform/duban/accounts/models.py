@@ -1,0 +1,52 @@
+"""Users. Each county's users live in that county's schema; platform operators and city users
+live in the public schema. The same model serves both (a table in every schema)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    # County roles (in a county's schema)
+    COUNTY_ADMIN = "county_admin", _("县管理员")
+    COUNTY_LEADER = "county_leader", _("县领导")
+    OFFICE_LEADER = "office_leader", _("办公室领导")
+    SUPERVISION_STAFF = "supervision_staff", _("督查督办人员")
+    UNIT_STAFF = "unit_staff", _("承办单位人员")
+    # Platform roles (in the public schema)
+    PLATFORM_OPERATOR = "platform_operator", _("平台运维")
+    CITY_USER = "city_user", _("市政府用户")
+
+
+COUNTY_ROLES = (Role.COUNTY_ADMIN, Role.COUNTY_LEADER, Role.OFFICE_LEADER,
+                Role.SUPERVISION_STAFF, Role.UNIT_STAFF)
+PUBLIC_ROLES = (Role.PLATFORM_OPERATOR, Role.CITY_USER)
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("姓名"), max_length=100, blank=True)
+    phone = models.CharField(_("电话"), max_length=32, blank=True)
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    # Unit staff are bound to exactly one unit; nobody else is.
+    unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="staff", verbose_name=_("所属单位"))
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(role="unit_staff", unit__isnull=False)
+                           | (~models.Q(role="unit_staff") & models.Q(unit__isnull=True))),
+                name="user_unit_iff_unit_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name or self.username} ({self.get_role_display()})"
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username

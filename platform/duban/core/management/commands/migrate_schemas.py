@@ -1,0 +1,70 @@
+"""`duban migrate_schemas`: django-tenants' command, plus the template schema and progress.
+
+Order: the public schema (shared apps), then the template schema that new counties are cloned
+from, then every county — with a progress bar and ETA, skipping counties that have nothing to
+migrate, and a summary at the end. ``--executor multiprocessing`` and ``--schema`` behave as in
+django-tenants.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import CommandError
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors.base import run_migrations
+from django_tenants.utils import get_public_schema_name, get_tenant_model
+
+from duban.core import schemas
+from duban.core.progress import progress_bar
+
+
+class Command(MigrateSchemasCommand):
+    def handle(self, *args, **options):
+        # Parse the options exactly as django-tenants does.
+        super(MigrateSchemasCommand, self).handle(*args, **options)
+        public = get_public_schema_name()
+        if self.sync_public and not self.schema_name:
+            self.schema_name = public
+        if self.executor or options.get("app_label") or options.get("migration_name"):
+            # Anything unusual: django-tenants' own behaviour, then the template.
+            super().handle(*args, **options)
+            if self.sync_tenant and self.schema_name in (None, public):
+                self._migrate(schemas.template_schema(), args, options)
+            return
+
+        started = time.monotonic()
+        if self.sync_public:
+            self._migrate(public, args, options)
+        if not self.sync_tenant:
+            return
+        if self.schema_name and self.schema_name != public:
+            if self.schema_name != schemas.template_schema() and not schemas.schema_exists(self.schema_name):
+                raise CommandError(f'Schema "{self.schema_name}" does not exist')
+            schemas.ensure_schema(self.schema_name)
+            self._migrate(self.schema_name, args, options)
+            return
+
+        schemas.ensure_schema(schemas.template_schema())
+        self._migrate(schemas.template_schema(), args, options)
+        counties = list(get_tenant_model().objects.exclude(schema_name=public)
+                        .order_by("schema_name").values_list("schema_name", flat=True))
+        nodes = schemas.all_migration_nodes()
+        migrated = skipped = 0
+        quiet = dict(options, verbosity=0)
+        with progress_bar("迁移各县 migrating counties", total=len(counties),
+                          enabled=options.get("verbosity", 1) >= 1) as advance:
+            for schema in counties:
+                if schemas.pending_migrations(schema, nodes):
+                    self._migrate(schema, args, quiet)
+                    migrated += 1
+                else:
+                    skipped += 1
+                advance()
+        if options.get("verbosity", 1) >= 1:
+            self.stdout.write(
+                f"{len(counties)} counties: {migrated} migrated, {skipped} already current "
+                f"({time.monotonic() - started:.1f}s)")
+
+    def _migrate(self, schema, args, options):
+        run_migrations(self.args, options, "standard", schema)

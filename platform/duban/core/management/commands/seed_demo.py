@@ -1,0 +1,94 @@
+"""`duban seed_demo`: a demo city with three counties, their units and a user per role.
+
+Idempotent: a second run keeps what exists and adds what is missing. Later features extend the
+seed so that the demo always shows every capability.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django_tenants.utils import tenant_context
+
+from duban.accounts.actions import do_create_user
+from duban.accounts.models import Role, User
+from duban.core.progress import progress_bar
+from duban.units.actions import do_create_unit
+from duban.units.models import Unit
+from tenants import provisioning
+from tenants.models import City, County
+
+DEMO_PASSWORD = "Duban@2026"
+CITY = ("shifan", "示范市")
+COUNTIES = [
+    ("dongshan", "东山县", ["城关镇", "桥头镇", "青石镇", "白沙镇", "龙泉镇"]),
+    ("xihe", "西河县", ["河口镇", "柳林镇", "石门镇", "新华镇", "高桥镇"]),
+    ("nanling", "南岭县", ["岭南镇", "竹园镇", "松山镇", "临江镇", "花坪镇"]),
+]
+DEPARTMENTS = ["发展和改革局", "财政局", "教育局", "住房和城乡建设局", "农业农村局"]
+PEOPLE = [
+    # username, role, full name
+    ("admin", Role.COUNTY_ADMIN, "县管理员"),
+    ("leader", Role.COUNTY_LEADER, "王县长"),
+    ("office", Role.OFFICE_LEADER, "李主任"),
+    ("staff", Role.SUPERVISION_STAFF, "张督查"),
+]
+ACTOR = "seed_demo"
+
+
+class Command(BaseCommand):
+    help = "Seed the demo city (示范市) with three counties, units and users. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--summary", action="store_true", help="only print the URLs and logins")
+
+    def handle(self, *args, **options):
+        if not options["summary"]:
+            self.seed()
+        self.print_summary()
+
+    def seed(self):
+        city = City.objects.filter(code=CITY[0]).first() or provisioning.create_city(
+            CITY[0], CITY[1], actor=ACTOR)
+        with progress_bar("创建示范县 seeding counties", total=len(COUNTIES)) as advance:
+            for slug, name, townships in COUNTIES:
+                county = County.objects.filter(slug=slug).first()
+                if county is None:
+                    county = provisioning.create_county(
+                        slug, name, city.code, actor=ACTOR, admin_username=None).county
+                with tenant_context(county):
+                    self.seed_county(townships)
+                advance()
+
+    def seed_county(self, townships: list[str]):
+        units = [(f"T{i:02d}", n, Unit.Kind.TOWNSHIP) for i, n in enumerate(townships, 1)]
+        units += [(f"D{i:02d}", n, Unit.Kind.DEPARTMENT) for i, n in enumerate(DEPARTMENTS, 1)]
+        for code, name, kind in units:
+            if not Unit.objects.filter(code=code).exists():
+                do_create_unit(code, name, kind, actor=ACTOR, contact_person=f"{name}联络员",
+                               contact_phone=f"0571-8800{code[1:]}{1 if kind == Unit.Kind.TOWNSHIP else 2}")
+        for username, role, full_name in PEOPLE:
+            if not User.objects.filter(username=username).exists():
+                do_create_user(username, actor=ACTOR, role=role, password=DEMO_PASSWORD, full_name=full_name)
+        for unit in Unit.objects.all():
+            username = unit.code.lower()
+            if not User.objects.filter(username=username).exists():
+                do_create_user(username, actor=ACTOR, role=Role.UNIT_STAFF, password=DEMO_PASSWORD,
+                               full_name=f"{unit.name}办事员", unit=unit)
+
+    def print_summary(self):
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Demo city {CITY[1]} ({CITY[0]}):"))
+        for slug, name, _ in COUNTIES:
+            county = County.objects.filter(slug=slug).first()
+            if county is None:
+                continue
+            with tenant_context(county):
+                units = Unit.objects.count()
+                users = User.objects.count()
+            self.stdout.write(f"  {name:<6} {provisioning.county_url(county):<32} {units} units, {users} users")
+        self.stdout.write("")
+        self.stdout.write(f"Logins on every county (password {DEMO_PASSWORD}):")
+        for username, role, full_name in PEOPLE:
+            self.stdout.write(f"  {username:<8} {Role(role).label}（{full_name}）")
+        self.stdout.write("  t01…t05 乡镇办事员, d01…d05 部门办事员 (unit staff, one per unit)")
+        self.stdout.write("")

@@ -1,0 +1,44 @@
+"""Schema bookkeeping shared by migrations, provisioning and the benchmarks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.utils import get_public_schema_name, schema_exists
+
+
+def template_schema() -> str:
+    return settings.TENANT_BASE_SCHEMA
+
+
+def all_migration_nodes() -> set[tuple[str, str]]:
+    """Every migration Django knows of, as (app_label, name)."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return set(loader.graph.nodes)
+
+
+def applied_migrations(schema: str) -> set[tuple[str, str]]:
+    """Migrations recorded as applied in ``schema`` (empty if it has no django_migrations)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'django_migrations'", [schema])
+        if cursor.fetchone() is None:
+            return set()
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations')
+        return {(app, name) for app, name in cursor.fetchall()}
+
+
+def pending_migrations(schema: str, nodes: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+    nodes = all_migration_nodes() if nodes is None else nodes
+    return nodes - applied_migrations(schema)
+
+
+def ensure_schema(schema: str) -> bool:
+    """Create ``schema`` if it is missing. True if it was created."""
+    if schema == get_public_schema_name() or schema_exists(schema):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema}"')
+    return True

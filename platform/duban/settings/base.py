@@ -1,0 +1,270 @@
+"""Settings shared by every profile. Values come from the environment only (see env.py).
+
+Profiles: ``duban.settings.development`` (default), ``duban.settings.test`` and
+``duban.settings.production``; ``DUBAN_ENV`` chooses one when ``DJANGO_SETTINGS_MODULE`` is
+not set (see ``duban.settings.select_settings_module``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+import dj_email_url
+from django.utils.translation import gettext_lazy as _
+
+from duban.settings.env import ConfigError, env
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # platform/duban
+
+
+def _project_dir() -> Path:
+    """The repository root when running from a checkout, else the working directory."""
+    candidate = PACKAGE_DIR.parent.parent
+    if (candidate / "pyproject.toml").is_file() and (candidate / "platform").is_dir():
+        return candidate
+    return Path.cwd()
+
+
+PROJECT_DIR = _project_dir()
+# Runtime state of a local installation: embedded database, file broker, uploads, secret key.
+DATA_DIR = Path(env.str("DUBAN_DATA_DIR", str(PROJECT_DIR / ".duban"))).resolve()
+DUBAN_ENV = env.choice("DUBAN_ENV", "development", ("development", "test", "production"))
+
+DEBUG = env.bool("DEBUG", False)
+
+
+def _secret_key(required: bool) -> str:
+    key = env.str("SECRET_KEY", secret=True, required=required)
+    if key:
+        return key
+    # Development only: one random key per installation, kept under DATA_DIR so sessions
+    # survive restarts of `make demo`.
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key(required=False)
+
+# --- hosts --------------------------------------------------------------------------------
+# The public host is the base domain; county <slug> answers on <slug>.<base>.
+DUBAN_BASE_DOMAIN = env.hostname("DUBAN_BASE_DOMAIN", "localhost")
+DUBAN_PUBLIC_PORT = env.int("DUBAN_PUBLIC_PORT", 8000, minimum=1, maximum=65535)
+DUBAN_URL_SCHEME = env.choice("DUBAN_URL_SCHEME", "http", ("http", "https"))
+ALLOWED_HOSTS = [DUBAN_BASE_DOMAIN, f".{DUBAN_BASE_DOMAIN}"] + env.list("DUBAN_EXTRA_HOSTS")
+
+# --- applications -------------------------------------------------------------------------
+# duban.core comes before django_tenants so that its migrate/migrate_schemas commands (which
+# also keep the template schema current) take precedence.
+SHARED_APPS = [
+    "duban.core",
+    "django_tenants",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "duban.accounts",
+    "duban.audit",
+    "duban.units",
+    "plugins",
+    "api",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "rest_framework.authtoken",
+    "duban.accounts",
+    "duban.audit",
+    "duban.units",
+    "duban.ops",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.County"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+# New counties are cloned from this schema, which `duban migrate_schemas` keeps current.
+# It starts with an underscore so that no county schema (always county_<slug>) can take it.
+TENANT_BASE_SCHEMA = "_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+PUBLIC_SCHEMA_URLCONF = "duban.urls_public"
+ROOT_URLCONF = "duban.urls"
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    # Must be first: selects the county's schema (or the public one) from the Host header.
+    "tenants.middleware.CountyMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "duban.wsgi.application"
+ASGI_APPLICATION = "duban.asgi.application"
+
+# --- database -----------------------------------------------------------------------------
+DATABASE_URL = env.url("DATABASE_URL", schemes=("postgres", "postgresql", "pgsql"), secret=True)
+if DATABASE_URL is None:
+    raise ConfigError(
+        "DATABASE_URL",
+        "is required (postgresql://user:password@host:5432/name). `make demo` and `make test` "
+        "start an embedded PostgreSQL and set it for you.")
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+if not _db.get("NAME"):
+    raise ConfigError("DATABASE_URL", "names no database (…/dbname)")
+_db["ENGINE"] = "django_tenants.postgresql_backend"
+_db["CONN_HEALTH_CHECKS"] = True
+_db.setdefault("OPTIONS", {})["application_name"] = "duban"
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache --------------------------------------------------------------------------------
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- auth ---------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Cookies are host-only (no Domain attribute): a session of one county's host is never sent
+# to another county's host. Sessions and tokens live in each county's own schema besides.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_NAME = "duban_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("DUBAN_SESSION_AGE", 8 * 3600, minimum=300)
+LOGIN_URL = "/admin/login/"
+
+# --- i18n ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- static and media ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("DUBAN_STATIC_ROOT", str(DATA_DIR / "static")))
+MEDIA_ROOT = Path(env.str("DUBAN_MEDIA_ROOT", str(DATA_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- email --------------------------------------------------------------------------------
+EMAIL_SCHEMES = ("smtp", "smtps", "submission", "submit", "console", "file", "memory", "dummy")
+
+
+def email_settings(default_url: str) -> dict:
+    """Django's EMAIL_* settings from EMAIL_URL (or EMAIL_URL_FILE)."""
+    url = env.url("EMAIL_URL", default_url, secret=True, schemes=EMAIL_SCHEMES)
+    parsed = dj_email_url.parse(url)
+    values = {key: parsed[key] for key in (
+        "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS", "EMAIL_USE_SSL")}
+    if parsed.get("EMAIL_FILE_PATH"):
+        values["EMAIL_FILE_PATH"] = parsed["EMAIL_FILE_PATH"]
+    return values
+
+
+globals().update(email_settings("console://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", f"督办 <noreply@{DUBAN_BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.url(
+    "CELERY_BROKER_URL", secret=True,
+    schemes=("redis", "rediss", "amqp", "amqps", "pyamqp", "filesystem", "sqla+postgresql"))
+if CELERY_BROKER_URL is None:
+    raise ConfigError(
+        "CELERY_BROKER_URL",
+        "is required (redis://host:6379/0, amqp://…, or filesystem:// for a single machine). "
+        "`make demo` and `make test` choose one for you.")
+# filesystem:// transport only: where the message files live.
+CELERY_BROKER_DIR = Path(env.str("DUBAN_BROKER_DIR", str(DATA_DIR / "broker")))
+CELERY_TASK_QUEUE = env.str("DUBAN_TASK_QUEUE", "duban")
+CELERY_TIMEZONE = TIME_ZONE
+DUBAN_HEARTBEAT_SECONDS = env.int("DUBAN_HEARTBEAT_SECONDS", 60, minimum=5)
+
+# --- API ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# --- observability ------------------------------------------------------------------------
+SENTRY_DSN = env.url("SENTRY_DSN", secret=True, schemes=("http", "https"))
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0, maximum=1.0)
+LOG_LEVEL = env.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"tenant_context": {"()": "django_tenants.log.TenantContextFilter"}},
+    "formatters": {
+        "tenant": {"format": "%(asctime)s %(levelname)s [%(schema_name)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["tenant_context"],
+                    "formatter": "tenant"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"level": "WARNING"},
+    },
+}
+
+
+def init_observability(profile: str) -> None:
+    """Start Sentry when SENTRY_DSN is set (and only then)."""
+    if SENTRY_DSN:
+        from duban.observability import init_sentry
+
+        init_sentry(SENTRY_DSN, environment=profile, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

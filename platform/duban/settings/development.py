@@ -1,0 +1,7 @@
+"""Local development and `make demo`: DEBUG on unless the environment says otherwise."""
+
+from duban.settings.base import *  # noqa: F401,F403
+from duban.settings.base import env, init_observability
+
+DEBUG = env.bool("DEBUG", True)
+init_observability("development")

@@ -1,0 +1,14 @@
+"""The test suite: fast hashing, mail kept in memory (Django's locmem backend)."""
+
+from duban.settings.base import *  # noqa: F401,F403
+from duban.settings.base import init_observability
+
+DUBAN_ENV = "test"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+init_observability("test")

@@ -1,0 +1,35 @@
+"""Writes to units."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from duban.audit import log as audit
+from duban.units.models import Unit
+
+
+class UnitError(ValueError):
+    def __init__(self, message: str, *, field: str):
+        self.field = field
+        super().__init__(message)
+
+
+@transaction.atomic
+def do_create_unit(code: str, name: str, kind: str, *, actor, contact_person: str = "",
+                   contact_phone: str = "") -> Unit:
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code:
+        raise UnitError("a unit needs a code", field="code")
+    if not name:
+        raise UnitError("a unit needs a name", field="name")
+    if kind not in Unit.Kind.values:
+        raise UnitError(f"kind must be one of {', '.join(Unit.Kind.values)}", field="kind")
+    if Unit.objects.filter(code=code).exists():
+        raise UnitError(f"unit code {code!r} is taken", field="code")
+    if Unit.objects.filter(name=name).exists():
+        raise UnitError(f"unit name {name!r} is taken", field="name")
+    unit = Unit.objects.create(code=code, name=name, kind=kind, contact_person=contact_person,
+                               contact_phone=contact_phone)
+    audit.record(actor=actor, action="unit.create", obj=unit,
+                 after={"code": code, "name": name, "kind": kind})
+    return unit

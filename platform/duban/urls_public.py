@@ -1,0 +1,15 @@
+"""URLs of the public host (the base domain): platform operators and city users."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.i18n import set_language
+
+from duban.core import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("", views.public_home, name="home"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+]

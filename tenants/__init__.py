@@ -1,0 +1,1 @@
+"""Counties (tenants), their cities and host names; provisioning; cross-county views."""

@@ -1,0 +1,202 @@
+"""Provisioning counties: the action functions behind `duban county …`.
+
+A new county's schema is a clone of the template schema (``settings.TENANT_BASE_SCHEMA``),
+which `duban migrate_schemas` keeps current; cloning copies tables, indexes, constraints,
+functions, triggers and the migration records in one statement, instead of replaying every
+migration. Everything happens in one transaction: a county is created whole or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_context, schema_exists
+
+from duban.audit import log as audit
+from duban.core import schemas
+from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
+
+# Serialises schema creation: the clone function is (re)defined in public on every clone.
+_PROVISION_LOCK = 7_241_001
+
+
+class ProvisioningError(Exception):
+    """Bad input or state for a provisioning action; the message says what and why."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass
+class Provisioned:
+    county: County
+    domain: str
+    admin_username: str
+    admin_password: str
+    seconds: float
+
+
+def county_host(slug: str) -> str:
+    return f"{slug}.{settings.DUBAN_BASE_DOMAIN}"
+
+
+def county_url(county: County | str) -> str:
+    slug = county if isinstance(county, str) else county.slug
+    port = settings.DUBAN_PUBLIC_PORT
+    default_port = 443 if settings.DUBAN_URL_SCHEME == "https" else 80
+    suffix = "" if port == default_port else f":{port}"
+    return f"{settings.DUBAN_URL_SCHEME}://{county_host(slug)}{suffix}/"
+
+
+def resolve_rulepack(requested: str | None) -> tuple[str, str]:
+    """(name, version) of an installed, working rule pack; the default pack when None."""
+    from plugins.manager import DEFAULT_PACK, get_registry
+
+    registry = get_registry()
+    name, _, version = (requested or DEFAULT_PACK).partition("==")
+    pack = registry.get(name)
+    if pack is None:
+        known = ", ".join(sorted(registry.names())) or "none"
+        raise ProvisioningError(f"unknown rule pack {name!r} (installed: {known})", field="rulepack")
+    if not pack.ok:
+        raise ProvisioningError(f"rule pack {name!r} is broken: {pack.error}", field="rulepack")
+    if version and version != pack.version:
+        raise ProvisioningError(
+            f"rule pack {name!r} is installed at version {pack.version}, not {version}", field="rulepack")
+    return pack.name, pack.version
+
+
+def _validate(slug: str, name: str, city_code: str) -> City:
+    try:
+        validate_county_slug(slug)
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages), field="slug") from None
+    if not name or not name.strip():
+        raise ProvisioningError("a county needs a name (--name)", field="name")
+    if len(name) > 100:
+        raise ProvisioningError("the name is longer than 100 characters", field="name")
+    try:
+        validate_city_code(city_code)
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages), field="city") from None
+    city = City.objects.filter(code=city_code).first()
+    if city is None:
+        known = ", ".join(City.objects.values_list("code", flat=True)) or "none yet"
+        raise ProvisioningError(
+            f"unknown city {city_code!r} (known: {known}; add one with `duban city create`)",
+            field="city")
+    if County.objects.filter(slug=slug).exists():
+        raise ProvisioningError(f"a county with slug {slug!r} already exists", field="slug")
+    if Domain.objects.filter(domain=county_host(slug)).exists():
+        raise ProvisioningError(f"host {county_host(slug)} is already taken", field="slug")
+    if schema_exists(schema_name_for(slug), case_sensitive=False):
+        raise ProvisioningError(
+            f"schema {schema_name_for(slug)} already exists without a county row; "
+            f"drop or rename it first", field="slug")
+    return city
+
+
+def ensure_template_current() -> None:
+    """Migrate the template schema first if migrations were added since it was last migrated."""
+    template = schemas.template_schema()
+    if schema_exists(template) and not schemas.pending_migrations(template):
+        return
+    from django.core.management import call_command
+
+    call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+
+
+def clone_template(schema_name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PROVISION_LOCK])
+    CloneSchema().clone_schema(schemas.template_schema(), schema_name, "DATA")
+
+
+def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str | None = None,
+                  admin_username: str | None = "admin", admin_password: str | None = None,
+                  time_zone: str = "Asia/Shanghai") -> Provisioned:
+    """Create a county: its row, host, schema (cloned from the template) and admin user."""
+    from duban.accounts.models import Role, User
+
+    started = time.perf_counter()
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip()
+    connection.set_schema_to_public()
+    city = _validate(slug, name, city_code)
+    pack_name, pack_version = resolve_rulepack(rulepack)
+    if admin_username is not None and not admin_username.strip():
+        raise ProvisioningError("the admin user name is empty", field="admin")
+    ensure_template_current()
+    password = admin_password or secrets.token_urlsafe(12)
+
+    with transaction.atomic():
+        county = County(slug=slug, name=name, city=city, schema_name=schema_name_for(slug),
+                        rulepack_name=pack_name, rulepack_version=pack_version, time_zone=time_zone)
+        county.full_clean()
+        county.save()
+        Domain.objects.create(domain=county_host(slug), tenant=county, is_primary=True)
+        clone_template(county.schema_name)
+        audit.record(actor=actor, action="county.create", obj=county, after={
+            "slug": slug, "name": name, "city": city.code, "schema": county.schema_name,
+            "rulepack": f"{pack_name}=={pack_version}"})
+        with schema_context(county.schema_name):
+            if admin_username:
+                admin = User.objects.create_user(
+                    username=admin_username.strip(), password=password, role=Role.COUNTY_ADMIN,
+                    full_name="县管理员", is_staff=True)
+                audit.record(actor=actor, action="user.create", obj=admin,
+                             after={"username": admin.username, "role": admin.role})
+            audit.record(actor=actor, action="county.create", obj=county, object_type="tenants.county",
+                         after={"slug": slug, "name": name})
+    return Provisioned(county=county, domain=county_host(slug), admin_username=admin_username or "",
+                       admin_password=password if admin_username else "",
+                       seconds=time.perf_counter() - started)
+
+
+def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
+    """Suspend or resume a county. Its data stays; its host answers with a suspended page."""
+    connection.set_schema_to_public()
+    if status not in County.Status.values:
+        raise ProvisioningError(f"unknown status {status!r}", field="status")
+    with transaction.atomic():
+        county = County.objects.select_for_update().filter(slug=slug).first()
+        if county is None:
+            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        if county.status == status:
+            raise ProvisioningError(f"county {slug!r} is already {county.get_status_display()} ({status})",
+                                    field="status")
+        before = {"status": county.status, "reason": county.status_reason}
+        county.status = status
+        county.status_reason = reason
+        county.status_changed_at = timezone.now()
+        county.save(update_fields=["status", "status_reason", "status_changed_at"])
+        action = "county.suspend" if status == County.Status.SUSPENDED else "county.resume"
+        audit.record(actor=actor, action=action, obj=county, before=before,
+                     after={"status": status, "reason": reason})
+    return county
+
+
+def create_city(code: str, name: str, *, actor) -> City:
+    connection.set_schema_to_public()
+    code = (code or "").strip().lower()
+    try:
+        validate_city_code(code)
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages), field="code") from None
+    if not (name or "").strip():
+        raise ProvisioningError("a city needs a name (--name)", field="name")
+    with transaction.atomic():
+        if City.objects.filter(code=code).exists():
+            raise ProvisioningError(f"a city with code {code!r} already exists", field="code")
+        city = City.objects.create(code=code, name=name.strip())
+        audit.record(actor=actor, action="city.create", obj=city, after={"code": code, "name": city.name})
+    return city
