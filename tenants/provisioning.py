@@ -1,9 +1,9 @@
 """Provisioning counties: the action functions behind `duban county …`.
 
 A new county's schema is a clone of the template schema (``settings.TENANT_BASE_SCHEMA``),
-which `duban migrate_schemas` keeps current; cloning copies tables, indexes, constraints,
-functions, triggers and the migration records in one statement, instead of replaying every
-migration. Everything happens in one transaction: a county is created whole or not at all.
+which `duban migrate_schemas` keeps current; cloning (duban.core.cloning) copies tables,
+constraints, indexes, functions, triggers and the migration records in one round trip, instead
+of replaying every migration. Everything happens in one transaction: a county is created whole or not at all.
 """
 
 from __future__ import annotations
@@ -16,15 +16,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
-from duban.core import schemas
+from duban.core import cloning, schemas
 from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
-
-# Serialises schema creation: the clone function is (re)defined in public on every clone.
-_PROVISION_LOCK = 7_241_001
 
 
 class ProvisioningError(Exception):
@@ -116,16 +112,29 @@ def ensure_template_current() -> None:
 
 
 def clone_template(schema_name: str) -> None:
+    cloning.clone_schema(schemas.template_schema(), schema_name)
+
+
+def migrate_new_schema(schema_name: str) -> None:
+    """The slow way, for comparison and as a fallback: create the schema, run every migration."""
+    from django.core.management import call_command
+
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PROVISION_LOCK])
-    CloneSchema().clone_schema(schemas.template_schema(), schema_name, "DATA")
+        cursor.execute(f'CREATE SCHEMA "{schema_name}"')
+    call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
 
 
 def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str | None = None,
                   admin_username: str | None = "admin", admin_password: str | None = None,
-                  time_zone: str = "Asia/Shanghai") -> Provisioned:
-    """Create a county: its row, host, schema (cloned from the template) and admin user."""
-    from duban.accounts.models import Role, User
+                  time_zone: str = "Asia/Shanghai", method: str = "clone") -> Provisioned:
+    """Create a county: its row, host, schema (cloned from the template) and admin user.
+
+    ``method="migrate"`` builds the schema by running every migration instead of cloning
+    (slower; kept for comparison in bench/provision.py and as a fallback).
+    """
+    from duban.accounts.actions import UserError, do_create_user
+    from duban.accounts.models import Role
 
     started = time.perf_counter()
     slug = (slug or "").strip().lower()
@@ -135,7 +144,8 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
     pack_name, pack_version = resolve_rulepack(rulepack)
     if admin_username is not None and not admin_username.strip():
         raise ProvisioningError("the admin user name is empty", field="admin")
-    ensure_template_current()
+    if method == "clone":
+        ensure_template_current()
     password = admin_password or secrets.token_urlsafe(12)
 
     with transaction.atomic():
@@ -144,17 +154,22 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
         county.full_clean()
         county.save()
         Domain.objects.create(domain=county_host(slug), tenant=county, is_primary=True)
-        clone_template(county.schema_name)
+        if method == "clone":
+            clone_template(county.schema_name)
+        elif method == "migrate":
+            migrate_new_schema(county.schema_name)
+        else:
+            raise ProvisioningError(f"unknown provisioning method {method!r}", field="method")
         audit.record(actor=actor, action="county.create", obj=county, after={
             "slug": slug, "name": name, "city": city.code, "schema": county.schema_name,
             "rulepack": f"{pack_name}=={pack_version}"})
         with schema_context(county.schema_name):
             if admin_username:
-                admin = User.objects.create_user(
-                    username=admin_username.strip(), password=password, role=Role.COUNTY_ADMIN,
-                    full_name="县管理员", is_staff=True)
-                audit.record(actor=actor, action="user.create", obj=admin,
-                             after={"username": admin.username, "role": admin.role})
+                try:
+                    do_create_user(admin_username, actor=actor, role=Role.COUNTY_ADMIN, password=password,
+                                   full_name="县管理员")
+                except UserError as exc:
+                    raise ProvisioningError(f"admin user: {exc}", field="admin") from None
             audit.record(actor=actor, action="county.create", obj=county, object_type="tenants.county",
                          after={"slug": slug, "name": name})
     return Provisioned(county=county, domain=county_host(slug), admin_username=admin_username or "",

@@ -20,6 +20,8 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
     username = (username or "").strip()
     if not username:
         raise UserError("a user needs a user name", field="username")
+    if len(username) > 150:
+        raise UserError("the user name is longer than 150 characters", field="username")
     if role not in Role.values:
         raise UserError(f"unknown role {role!r}", field="role")
     if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
@@ -28,7 +30,9 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
         raise UserError(f"user name {username!r} is taken", field="username")
     user = User.objects.create_user(username=username, password=password, role=role,
                                     full_name=full_name, phone=phone, email=email, unit=unit,
-                                    is_staff=is_staff or role == Role.COUNTY_ADMIN)
+                                    is_staff=is_staff or role == Role.COUNTY_ADMIN,
+                                    # A county admin has every right in the county's own admin site.
+                                    is_superuser=role == Role.COUNTY_ADMIN)
     audit.record(actor=actor, action="user.create", obj=user, after={
         "username": username, "role": role, "unit": unit.code if unit else None})
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -12,10 +14,12 @@ def template_schema() -> str:
     return settings.TENANT_BASE_SCHEMA
 
 
-def all_migration_nodes() -> set[tuple[str, str]]:
-    """Every migration Django knows of, as (app_label, name)."""
+@functools.cache
+def all_migration_nodes() -> frozenset[tuple[str, str]]:
+    """Every migration Django knows of, as (app_label, name). Migration files do not change
+    while a process runs, so this is read from disk once per process."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    return set(loader.graph.nodes)
+    return frozenset(loader.graph.nodes)
 
 
 def applied_migrations(schema: str) -> set[tuple[str, str]]:
@@ -30,7 +34,7 @@ def applied_migrations(schema: str) -> set[tuple[str, str]]:
         return {(app, name) for app, name in cursor.fetchall()}
 
 
-def pending_migrations(schema: str, nodes: set[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
+def pending_migrations(schema: str, nodes: frozenset[tuple[str, str]] | None = None) -> set[tuple[str, str]]:
     nodes = all_migration_nodes() if nodes is None else nodes
     return nodes - applied_migrations(schema)
 

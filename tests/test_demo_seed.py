@@ -1,0 +1,31 @@
+"""The demo seed: a city, three counties, ten units each and a user per role; idempotent."""
+
+import pytest
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from duban.accounts.models import Role, User
+from duban.core.management.commands.seed_demo import DEMO_PASSWORD
+from duban.units.models import Unit
+from tenants.models import County
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_everything_once(world, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")  # a second run adds nothing
+    out = capsys.readouterr().out
+    counties = County.objects.filter(city__code="shifan").order_by("slug")
+    assert [c.slug for c in counties] == ["dongshan", "nanling", "xihe"]
+    for county in counties:
+        with tenant_context(county):
+            assert Unit.objects.filter(kind="township").count() == 5
+            assert Unit.objects.filter(kind="department").count() == 5
+            roles = set(User.objects.values_list("role", flat=True))
+            assert roles == {Role.COUNTY_ADMIN, Role.COUNTY_LEADER, Role.OFFICE_LEADER,
+                             Role.SUPERVISION_STAFF, Role.UNIT_STAFF}
+            assert User.objects.filter(role=Role.UNIT_STAFF).count() == 10
+            assert User.objects.get(username="staff").check_password(DEMO_PASSWORD)
+    assert "http://dongshan.localhost:8000/" in out
+    assert DEMO_PASSWORD in out

@@ -1,0 +1,80 @@
+"""Settings come from the environment only and are parsed strictly."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, subprocess_env
+from duban.settings.env import ConfigError, Env
+
+
+def run_cli(*args, **env):
+    environ = subprocess_env(**{k: v for k, v in env.items() if v is not None})
+    for key, value in env.items():
+        if value is None:
+            environ.pop(key, None)
+    return subprocess.run([sys.executable, "-m", "duban.cli", *args], cwd=REPO, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("env", "variable", "fragment"), [
+    ({"DEBUG": "maybe"}, "DEBUG", "expected a boolean"),
+    ({"DATABASE_URL": "mysql://root@localhost/duban"}, "DATABASE_URL", "unsupported scheme"),
+    ({"DATABASE_URL": None}, "DATABASE_URL", "is required"),
+    ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL", "unsupported scheme"),
+    ({"DUBAN_BASE_DOMAIN": "not a host!"}, "DUBAN_BASE_DOMAIN", "DNS host name"),
+    ({"SENTRY_DSN": "ftp://x"}, "SENTRY_DSN", "unsupported scheme"),
+    ({"EMAIL_URL": "pigeon://coop"}, "EMAIL_URL", "unsupported scheme"),
+    ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE", "cannot read"),
+    ({"DUBAN_ENV": "staging", "DJANGO_SETTINGS_MODULE": None}, "DUBAN_ENV", "expected one of"),
+    ({"DUBAN_ENV": "production", "DJANGO_SETTINGS_MODULE": None, "SECRET_KEY": None}, "SECRET_KEY", "is required"),
+])
+def test_bad_setting_stops_start_up_naming_the_variable(env, variable, fragment):
+    result = run_cli("check", **env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"configuration error: {variable}: " in result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secret_from_file_and_conflict(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-from-a-mounted-file\n")
+    env = Env({"SECRET_KEY_FILE": str(secret)})
+    assert env.str("SECRET_KEY", secret=True) == "s3cret-from-a-mounted-file"
+    with pytest.raises(ConfigError, match="SECRET_KEY: set either SECRET_KEY or SECRET_KEY_FILE"):
+        Env({"SECRET_KEY": "a", "SECRET_KEY_FILE": str(secret)}).str("SECRET_KEY", secret=True)
+    (tmp_path / "empty").write_text("")
+    with pytest.raises(ConfigError, match="SECRET_KEY_FILE: .* is empty"):
+        Env({"SECRET_KEY_FILE": str(tmp_path / "empty")}).str("SECRET_KEY", secret=True)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("yes", True), ("on", True),
+                                               ("0", False), ("false", False), ("No", False), ("off", False)])
+def test_booleans(raw, expected):
+    assert Env({"DEBUG": raw}).bool("DEBUG", not expected) is expected
+
+
+def test_integers_and_ranges():
+    assert Env({"N": "42"}).int("N", 1) == 42
+    with pytest.raises(ConfigError, match="N: expected an integer, got 'x'"):
+        Env({"N": "x"}).int("N", 1)
+    with pytest.raises(ConfigError, match="N: must be at least 5"):
+        Env({"N": "3"}).int("N", 10, minimum=5)
+
+
+def test_production_profile_passes_check_deploy_with_zero_warnings():
+    key = "k" * 20 + "Zq9!x" + "m" * 30
+    for selector in ({"DJANGO_SETTINGS_MODULE": "duban.settings.production"},
+                     {"DJANGO_SETTINGS_MODULE": None, "DUBAN_ENV": "production"}):
+        result = run_cli("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=key,
+                         DUBAN_BASE_DOMAIN="duban.example.gov.cn", **selector)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_refuses_a_weak_secret_key():
+    result = run_cli("check", DJANGO_SETTINGS_MODULE="duban.settings.production", SECRET_KEY="short")
+    assert result.returncode == 2
+    assert "SECRET_KEY: must be at least 50 characters" in result.stderr
