@@ -223,6 +223,12 @@ def cmd_demo(args) -> int:
             started.stop()
             say("embedded PostgreSQL stopped")
 
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         for step in (("migrate_schemas", "--noinput"), ("seed_demo",), ("collectstatic", "--noinput", "-v", "0")):
             say("duban " + " ".join(step))
@@ -239,7 +245,6 @@ def cmd_demo(args) -> int:
         children.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "duban.celery", "beat", "--loglevel", "INFO",
              "--schedule", str(root / "celerybeat-schedule")], env=environ))
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         if not wait_for_http(f"http://{bind}/healthz", base):
             say("the web server did not answer /healthz within 60 s; stopping")
             return 1
