@@ -11,6 +11,7 @@ def main(argv: list[str] | None = None) -> None:
     from duban.settings import configure
     from duban.settings.env import ConfigError
 
+    use_embedded_services_in_development()
     try:
         configure(os.environ)
         from django.conf import settings
@@ -23,6 +24,28 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
+
+
+def use_embedded_services_in_development() -> None:
+    """In the development profile with no DATABASE_URL, use (and if need be start) the same
+    embedded PostgreSQL and file broker as `make demo`, so `duban county create …` just works.
+    A server this process started is stopped when it exits."""
+    profile = (os.environ.get("DUBAN_ENV") or "development").strip().lower()
+    module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    if profile != "development" or (module and not module.endswith(".development")):
+        return
+    if os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE"):
+        return
+    import atexit
+
+    from duban.devenv import prepare_environment
+
+    environ, started = prepare_environment("broker")
+    os.environ.update({key: environ[key] for key in
+                       ("DATABASE_URL", "CELERY_BROKER_URL", "DUBAN_BROKER_DIR", "DUBAN_DATA_DIR")
+                       if key in environ})
+    if started is not None:
+        atexit.register(started.stop)
 
 
 if __name__ == "__main__":

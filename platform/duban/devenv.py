@@ -48,7 +48,7 @@ def data_dir() -> Path:
 
 
 def say(message: str) -> None:
-    print(f"[duban] {message}", flush=True)
+    print(f"[duban] {message}", file=sys.stderr, flush=True)
 
 
 # --- embedded PostgreSQL ---------------------------------------------------------------------
