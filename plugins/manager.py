@@ -1,80 +1,255 @@
-"""The one plugin manager: built-in packs and vendors' packs register through the same path,
-the ``duban.rulepacks`` entry-point group."""
+"""The one plugin manager and the registry of installed rule packs.
+
+Built-in packs and vendors' packs register through the same path: the ``duban.rulepacks``
+entry-point group (``plugins/county_default`` is declared in pyproject.toml exactly as a
+vendor's pack is). A plugin that fails — it will not import, implements a hook that does not
+exist (a misspelt name), declares an invalid pack, or raises in a hook at load — is listed as
+broken with the reason and unregistered; every other pack and county keeps working.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
 import logging
+import threading
 from dataclasses import dataclass
+from datetime import date
 
 import pluggy
 
-from plugins import hookspecs
+from plugins import builtin, hookspecs
+from plugins.events import ScoringEvent
+from plugins.pack import PackError, RulePack, build_pack, merge
 
 ENTRY_POINT_GROUP = "duban.rulepacks"
 DEFAULT_PACK = "county_default"
+BUILTIN = "duban.builtin"
 
 logger = logging.getLogger(__name__)
+_lock = threading.RLock()
+_active: dict[str, pluggy.PluginManager] = {}
+
+
+class PackUnavailable(LookupError):
+    """The county's pack is not installed, is broken, or is installed at another version."""
 
 
 @dataclass
 class InstalledPack:
     name: str
     version: str
-    source: str  # distribution and entry point, e.g. "duban 0.1.0 (county_default = plugins.county_default)"
+    source: str  # "dist version (entry = module)"
+    plugin: str  # the plugin (entry point) that declared it
     ok: bool
     error: str = ""
-    pack: object | None = None
+    field: str = ""
+    pack: RulePack | None = None
+    extends: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "broken"
 
 
 class Registry:
-    def __init__(self, packs: dict[str, InstalledPack]):
+    def __init__(self, pm: pluggy.PluginManager, packs: dict[str, InstalledPack],
+                 plugin_errors: dict[str, str]):
+        self.pm = pm
         self._packs = packs
+        self.plugin_errors = plugin_errors
 
     def get(self, name: str) -> InstalledPack | None:
         return self._packs.get(name)
 
     def names(self) -> list[str]:
-        return list(self._packs)
+        return sorted(self._packs)
 
     def all(self) -> list[InstalledPack]:
-        return [self._packs[name] for name in sorted(self._packs)]
+        return [self._packs[name] for name in self.names()]
+
+    def pack(self, name: str, version: str | None = None) -> RulePack:
+        entry = self._packs.get(name)
+        if entry is None:
+            raise PackUnavailable(f"rule pack {name!r} is not installed (installed: {', '.join(self.names()) or 'none'})")
+        if not entry.ok or entry.pack is None:
+            raise PackUnavailable(f"rule pack {name!r} is broken: {entry.error}")
+        if version and version != entry.version:
+            raise PackUnavailable(f"rule pack {name!r} is installed at version {entry.version}, not {version}")
+        return entry.pack
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
-@functools.cache
-def get_plugin_manager() -> pluggy.PluginManager:
+def _source(ep: importlib.metadata.EntryPoint) -> str:
+    dist = ep.dist
+    name = dist.metadata["Name"] if dist else "?"
+    version = dist.version if dist else "?"
+    return f"{name} {version} ({ep.name} = {ep.value})"
+
+
+def _register_plugins(pm: pluggy.PluginManager) -> tuple[dict[str, str], dict[str, str]]:
+    """Register every entry point; returns (sources by plugin, errors by plugin)."""
+    sources: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for ep in _entry_points():
+        sources[ep.name] = _source(ep)
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # noqa: BLE001 — a broken pack must not take the platform down
+            errors[ep.name] = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
+            continue
+        try:
+            pm.register(plugin, name=ep.name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            errors[ep.name] = f"cannot register: {exc}"
+    # Misspelt hooks fail loudly: the plugin is refused, named, and logged.
+    while True:
+        try:
+            pm.check_pending()
+            break
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            pm.unregister(exc.plugin)
+            errors[name] = f"implements an unknown hook: {exc}"
+    for name, error in errors.items():
+        logger.error("rule pack plugin %s refused: %s", name, error)
+    return sources, errors
+
+
+def _declarations(pm: pluggy.PluginManager, sources: dict[str, str], errors: dict[str, str]) -> dict[str, tuple]:
+    """{pack name: (declared data or RulePack, plugin name)} across all plugins."""
+    declared: dict[str, tuple] = {}
+    for impl in pm.hook.duban_rulepacks.get_hookimpls():
+        try:
+            items = impl.function()
+        except Exception as exc:  # noqa: BLE001
+            errors[impl.plugin_name] = f"duban_rulepacks raised {type(exc).__name__}: {exc}"
+            continue
+        for item in items or []:
+            name = item.name if isinstance(item, RulePack) else (item or {}).get("name", impl.plugin_name)
+            if name in declared:
+                errors[impl.plugin_name] = f"declares pack {name!r}, which plugin {declared[name][1]!r} declares too"
+                continue
+            declared[name] = (item, impl.plugin_name)
+    return declared
+
+
+def _resolve(name: str, declared: dict, resolved: dict, stack: tuple = ()) -> RulePack:
+    if name in resolved:
+        value = resolved[name]
+        if isinstance(value, Exception):
+            raise value
+        return value
+    if name in stack:
+        raise PackError(name, "extends", f"circular extension: {' → '.join((*stack, name))}")
+    if name not in declared:
+        raise PackError(stack[-1] if stack else name, "extends", f"unknown base pack {name!r}")
+    item, _plugin = declared[name]
+    try:
+        if isinstance(item, RulePack):
+            pack = item
+        else:
+            base_name = item.get("extends")
+            data = dict(item)
+            if base_name:
+                base = _resolve(base_name.split("==")[0], declared, resolved, (*stack, name))
+                wanted = base_name.partition("==")[2]
+                if wanted and wanted != base.version:
+                    raise PackError(name, "extends", f"needs {base_name}, installed is {base.key}")
+                data = merge(base.to_data(), data)
+            pack = build_pack(data, name=name)
+    except PackError as exc:
+        resolved[name] = exc
+        raise
+    resolved[name] = pack
+    return pack
+
+
+def _smoke_test(pm: pluggy.PluginManager, pack: RulePack) -> None:
+    """Call the pack's hooks once at load, so one that raises is caught now, not mid-sweep."""
+    sample_day = date(2026, 6, 15)
+    for rule in pack.schedule.events:
+        event = ScoringEvent(code=rule.code, unit="U", occurred_on=sample_day, matter="M", ref="load-check")
+        pm.hook.duban_compute_deductions(pack=pack, event=event, history=[event])
+    pm.hook.duban_next_tier(pack=pack, recorded=[])
+    pm.hook.duban_notification_channels(pack=pack)
+    pm.hook.duban_document_context(pack=pack, document=pack.documents[0].code if pack.documents else "", context={})
+
+
+def _build() -> Registry:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    for ep in _entry_points():
+    pm.register(builtin, name=BUILTIN)
+    _active["pm"] = pm  # hooks calling hooks during the load-time checks use this manager
+    sources, errors = _register_plugins(pm)
+    declared = _declarations(pm, sources, errors)
+    packs: dict[str, InstalledPack] = {}
+    resolved: dict = {}
+    for name, (item, plugin) in sorted(declared.items()):
+        source = sources.get(plugin, plugin)
+        extends = item.extends if isinstance(item, RulePack) else (item or {}).get("extends")
+        version = item.version if isinstance(item, RulePack) else str((item or {}).get("version", "?"))
+        if plugin in errors:
+            packs[name] = InstalledPack(name, version, source, plugin, ok=False, error=errors[plugin], extends=extends)
+            continue
         try:
-            pm.register(ep.load(), name=ep.name)
-        except Exception as exc:  # noqa: BLE001 — a broken pack must not take the platform down
-            logger.error("rule pack entry point %s failed to load: %s", ep.name, exc)
-    pm.check_pending()
-    return pm
+            pack = _resolve(name, declared, resolved)
+            problems = [p for result in pm.hook.duban_validate_pack(pack=pack) if result for p in result]
+            if problems:
+                field, _, message = problems[0].partition(": ")
+                raise PackError(name, field if message else "", message or field)
+            _smoke_test(pm, pack)
+        except PackError as exc:
+            packs[name] = InstalledPack(name, version, source, plugin, ok=False, error=str(exc),
+                                        field=exc.field, extends=extends)
+            continue
+        except Exception as exc:  # noqa: BLE001 — a hook raising at load
+            packs[name] = InstalledPack(name, version, source, plugin, ok=False,
+                                        error=f"rule pack {name!r}: a hook raised at load: {type(exc).__name__}: {exc}",
+                                        field="hooks", extends=extends)
+            # A plugin whose hooks raise is taken out, so that it cannot break other packs.
+            plugin_obj = pm.get_plugin(plugin)
+            if plugin_obj is not None and plugin != BUILTIN:
+                pm.unregister(plugin_obj)
+            continue
+        packs[name] = InstalledPack(pack.name, pack.version, source, plugin, ok=True, pack=pack, extends=extends)
+    for plugin, error in errors.items():
+        if not any(p.plugin == plugin for p in packs.values()):
+            packs[plugin] = InstalledPack(plugin, "?", sources.get(plugin, plugin), plugin, ok=False, error=error)
+    for entry in packs.values():
+        if not entry.ok:
+            logger.error("rule pack %s is broken: %s", entry.name, entry.error)
+    return Registry(pm, packs, errors)
 
 
 @functools.cache
 def get_registry() -> Registry:
-    packs: dict[str, InstalledPack] = {}
-    pm = get_plugin_manager()
-    for ep in _entry_points():
-        dist = ep.dist
-        source = f"{dist.name if dist else '?'} {dist.version if dist else ''} ({ep.name} = {ep.value})"
-        plugin = pm.get_plugin(ep.name)
-        if plugin is None:
-            packs[ep.name] = InstalledPack(ep.name, "?", source, ok=False, error="entry point failed to load")
-            continue
-        try:
-            declared = plugin.duban_rulepacks()
-        except Exception as exc:  # noqa: BLE001
-            packs[ep.name] = InstalledPack(ep.name, "?", source, ok=False, error=f"{type(exc).__name__}: {exc}")
-            continue
-        for pack in declared:
-            packs[pack.name] = InstalledPack(pack.name, pack.version, source, ok=True, pack=pack)
-    return Registry(packs)
+    with _lock:
+        return _build()
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    return get_registry().pm
+
+
+def active_plugin_manager() -> pluggy.PluginManager:
+    """The manager being loaded or in use — for hook implementations that call other hooks."""
+    return _active.get("pm") or get_plugin_manager()
+
+
+def reset() -> None:
+    """Forget the loaded plugins (after installing or removing a pack; in tests)."""
+    get_registry.cache_clear()
+    importlib.invalidate_caches()
+
+
+def get_pack(name: str, version: str | None = None) -> RulePack:
+    return get_registry().pack(name, version)
+
+
+def pack_for_county(county) -> RulePack:
+    """The rule pack a county runs, pinned by name and version."""
+    return get_pack(county.rulepack_name, county.rulepack_version)

@@ -1,16 +1,401 @@
-"""What a rule pack declares (its metadata, for now; the rules follow in the rule-pack issue)."""
+"""What a rule pack declares, as validated, typed models (pydantic).
+
+A pack is data first: scope categories, escalation tiers, the deduction schedule, the calendar
+and document texts. Code hooks (see ``plugins.hookspecs``) cover what data cannot say.
+Every number the core uses — base points, floor, deductions, thresholds, tier triggers, the
+inspection window — comes from here, never from a constant in the core.
+
+Validation errors name the pack and the field (``PackError``); list items are named by their
+``code`` where they have one, e.g. ``schedule.events[redo].amount``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from datetime import date, time
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CODE_RE = r"^[a-z][a-z0-9_]{0,49}$"
+# Events the core itself posts (besides each tier's deduction_event): a matter sent back for a
+# redo, and a unit criticised in a published circular. Every schedule declares them.
+CORE_EVENTS = ("redo", "criticism_circular")
+NAME_RE = r"^[a-z][a-z0-9_]{1,49}$"
+VERSION_RE = r"^\d+(\.\d+){0,3}([a-z]+\d*)?$"
 
 
-@dataclass(frozen=True)
-class RulePack:
-    name: str
-    version: str
-    title_zh: str
-    title_en: str
+class PackError(ValueError):
+    """A pack failed to load or validate. ``field`` is a dotted path into the pack."""
+
+    def __init__(self, pack: str, field: str, message: str):
+        self.pack, self.field, self.message = pack, field, message
+        super().__init__(f"rule pack {pack!r}: {field}: {message}" if field else f"rule pack {pack!r}: {message}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Labels(_Model):
+    """A text in Simplified Chinese (required) and English (optional, falls back to Chinese)."""
+
+    zh: str = Field(alias="zh-hans", min_length=1)
+    en: str = ""
+
+    @field_validator("zh")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the Chinese (zh-hans) label is empty")
+        return value.strip()
+
+    def get(self, language: str = "zh-hans") -> str:
+        return self.en if language.startswith("en") and self.en else self.zh
+
+    def __str__(self) -> str:
+        return self.zh
+
+
+def _labels(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"zh-hans": value}
+    return value
+
+
+# --- scope ---------------------------------------------------------------------------------
+class StatutoryClock(_Model):
+    """A legal answer period, e.g. deputies' suggestions and CPPCC proposals: three months."""
+
+    months: int | None = Field(default=None, ge=1, le=24)
+    working_days: int | None = Field(default=None, ge=1, le=500)
+    basis: str = ""
+
+    @model_validator(mode="after")
+    def _one_length(self):
+        if (self.months is None) == (self.working_days is None):
+            raise ValueError("give exactly one of months or working_days")
+        return self
+
+
+class ScopeCategory(_Model):
+    code: str = Field(pattern=CODE_RE)
+    label: Labels
+    description: str = ""
+    clause: str = ""
+    statutory_clock: StatutoryClock | None = None
+    default_deadline_working_days: int | None = Field(default=None, ge=1, le=500)
+
+    coerce_labels = field_validator("label", mode="before")(_labels)
+
+
+# --- escalation ladder -----------------------------------------------------------------------
+class EvidenceField(_Model):
+    code: str = Field(pattern=CODE_RE)
+    label: Labels
+    kind: Literal["text", "date", "datetime", "person", "unit", "file", "number"] = "text"
+    required: bool = True
+    help: str = ""
+
+    coerce_labels = field_validator("label", mode="before")(_labels)
+
+
+class Trigger(_Model):
+    """When a tier falls due for a matter that is still not done.
+
+    ``deadline_passed``: N working days after the matter's deadline (0 = the next working day).
+    ``since_previous_tier``: N working days after the previous tier was recorded with no
+    sufficient progress since.
+    """
+
+    basis: Literal["deadline_passed", "since_previous_tier"]
+    working_days: int = Field(ge=0, le=250)
+    pack_choice: bool = False  # True where the seed leaves the duration open
+
+
+class Tier(_Model):
+    code: str = Field(pattern=CODE_RE)
+    label: Labels
+    clause: str = ""
+    description: str = ""
+    trigger: Trigger
+    evidence: tuple[EvidenceField, ...] = ()
+    document: str | None = None  # a document code (the notice it produces)
+    mode: Literal["manual", "automatic"] = "manual"
+    skippable: bool = False
+    deduction_event: str | None = None  # a schedule event code posted when recorded
+    reply_deadline_working_days: int | None = Field(default=None, ge=1, le=100)
+
+    coerce_labels = field_validator("label", mode="before")(_labels)
+
+    @model_validator(mode="after")
+    def _unique_evidence(self):
+        _unique([e.code for e in self.evidence], "evidence")
+        return self
+
+
+# --- deductions ------------------------------------------------------------------------------
+Counting = Literal["per_occurrence", "once_per_matter_over_threshold", "per_occurrence_over_threshold"]
+
+
+class DeductionRule(_Model):
+    """One row of the deduction schedule.
+
+    counting:
+      * ``per_occurrence`` — every occurrence costs ``amount``;
+      * ``once_per_matter_over_threshold`` — ``amount`` once per matter, when that matter's
+        count of this event first exceeds ``threshold`` (the redo rule, default reading);
+      * ``per_occurrence_over_threshold`` — ``amount`` for every occurrence beyond the
+        ``threshold``-th on the same matter (the redo rule, other reading).
+    """
+
+    code: str = Field(pattern=CODE_RE)
+    label: Labels
+    clause: str = ""
+    amount: Decimal = Field(ge=0, le=100, decimal_places=2)
+    counting: Counting = "per_occurrence"
+    threshold: int = Field(default=0, ge=0, le=100)
+    bearer: Literal["addressed_unit", "lead_unit"] = "addressed_unit"
+    note: str = ""
+
+    coerce_labels = field_validator("label", mode="before")(_labels)
+
+    @model_validator(mode="after")
+    def _threshold_fits_counting(self):
+        if self.counting == "per_occurrence" and self.threshold:
+            raise ValueError("threshold only applies to the *_over_threshold counting modes")
+        if self.counting != "per_occurrence" and self.threshold < 1:
+            raise ValueError(f"counting {self.counting} needs a threshold of at least 1")
+        return self
+
+
+class Schedule(_Model):
+    base: Decimal = Field(gt=0, le=100, decimal_places=2)
+    floor: Decimal = Field(ge=0, le=100, decimal_places=2)
+    # The assessment year of an event is the year of its date, counted from this month.
+    year_starts_month: int = Field(default=1, ge=1, le=12)
+    events: tuple[DeductionRule, ...] = Field(min_length=1)
+    clause: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.floor > self.base:
+            raise ValueError(f"floor {self.floor} is above base {self.base}")
+        _unique([e.code for e in self.events], "events")
+        return self
+
+    def rule(self, code: str) -> DeductionRule | None:
+        return next((rule for rule in self.events if rule.code == code), None)
+
+    def assessment_year(self, day: date) -> int:
+        return day.year if day.month >= self.year_starts_month else day.year - 1
+
+
+# --- calendar --------------------------------------------------------------------------------
+class DayOverride(_Model):
+    day: date
+    workday: bool
+    note: str = ""
+
+
+class InspectionWindow(_Model):
+    kind: Literal["last_weeks_of_quarter"] = "last_weeks_of_quarter"
+    weeks: int = Field(ge=1, le=6)
+    clause: str = ""
+
+
+class WeeklyReport(_Model):
+    weekday: int = Field(ge=1, le=7, description="ISO weekday, 1 = Monday")
+    at: time
+    clause: str = ""
+
+
+class Warnings(_Model):
+    yellow_working_days: int = Field(ge=0, le=60)
+    pack_choice: bool = False
+
+
+class CalendarSpec(_Model):
+    holidays: Literal["chinese_calendar", "weekends_only"] = "chinese_calendar"
+    overrides: tuple[DayOverride, ...] = ()
+    inspection_window: InspectionWindow
+    weekly_report: WeeklyReport
+    warnings: Warnings
+    time_sensitive_check_working_days: int = Field(default=2, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _unique_days(self):
+        _unique([o.day.isoformat() for o in self.overrides], "overrides")
+        return self
+
+
+# --- documents -------------------------------------------------------------------------------
+class DocumentText(_Model):
+    code: str = Field(pattern=CODE_RE)
+    title: str = Field(min_length=1)  # e.g. 督查督办通知单
+    issuing_office: str = Field(min_length=1)  # 发文机关
+    number_prefix: str = ""  # e.g. 政督 → X政督〔2026〕12号
+    heading: str = ""
+    closing: str = ""
+    signature_lines: tuple[str, ...] = ()
+    copy_to: tuple[str, ...] = ()
+    clause: str = ""
+
+
+class Interpretation(_Model):
+    """A reading of the source text that the pack commits to (and another pack may change)."""
+
+    code: str = Field(pattern=CODE_RE)
+    clause: str = ""
+    text: Labels
+
+    coerce_labels = field_validator("text", mode="before")(_labels)
+
+
+# --- the pack --------------------------------------------------------------------------------
+class RulePack(_Model):
+    name: str = Field(pattern=NAME_RE)
+    version: str = Field(pattern=VERSION_RE)
+    title: Labels
     vendor: str = ""
     description: str = ""
-    extra: dict = field(default_factory=dict)
+    source: str = ""  # the document the rules come from
+    extends: str | None = None  # the pack this one was built on (informational once resolved)
+    scope: tuple[ScopeCategory, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1)
+    schedule: Schedule
+    calendar: CalendarSpec
+    documents: tuple[DocumentText, ...] = ()
+    interpretations: tuple[Interpretation, ...] = ()
+
+    coerce_labels = field_validator("title", mode="before")(_labels)
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        _unique([s.code for s in self.scope], "scope")
+        _unique([t.code for t in self.tiers], "tiers")
+        _unique([d.code for d in self.documents], "documents")
+        _unique([i.code for i in self.interpretations], "interpretations")
+        events = {e.code for e in self.schedule.events}
+        missing = [code for code in CORE_EVENTS if code not in events]
+        if missing:
+            raise ValueError(f"schedule.events: the core posts {', '.join(missing)}; declare "
+                             f"{'it' if len(missing) == 1 else 'them'} (an amount of 0 deducts nothing)")
+        documents = {d.code for d in self.documents}
+        for index, tier in enumerate(self.tiers):
+            if tier.deduction_event and tier.deduction_event not in events:
+                raise ValueError(f"tiers[{tier.code}].deduction_event: unknown event code "
+                                 f"{tier.deduction_event!r} (the schedule has {', '.join(sorted(events))})")
+            if tier.document and tier.document not in documents:
+                raise ValueError(f"tiers[{tier.code}].document: unknown document code {tier.document!r}")
+            if index == 0 and tier.trigger.basis != "deadline_passed":
+                raise ValueError(f"tiers[{tier.code}].trigger.basis: the first tier must trigger on deadline_passed")
+        return self
+
+    # -- lookups ------------------------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    def tier(self, code: str) -> Tier | None:
+        return next((tier for tier in self.tiers if tier.code == code), None)
+
+    def tier_index(self, code: str) -> int:
+        for index, tier in enumerate(self.tiers):
+            if tier.code == code:
+                return index
+        raise KeyError(code)
+
+    def category(self, code: str) -> ScopeCategory | None:
+        return next((c for c in self.scope if c.code == code), None)
+
+    def document(self, code: str) -> DocumentText | None:
+        return next((d for d in self.documents if d.code == code), None)
+
+    def to_data(self) -> dict:
+        """The pack as plain data (the shape a pack may be declared in)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def derive(self, **changes: Any) -> RulePack:
+        """A new pack built on this one: ``changes`` override sections, lists merge by code."""
+        return build_pack(merge(self.to_data(), {**changes, "extends": self.name}), name=changes.get("name", self.name))
+
+
+def _unique(codes: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise ValueError(f"{what}: duplicate code {code!r}")
+        seen.add(code)
+
+
+# --- building and merging ----------------------------------------------------------------------
+def merge(base: Any, override: Any) -> Any:
+    """Deep-merge plain pack data: dicts merge by key; lists of dicts with ``code`` merge by
+    code (an override item with ``"remove": true`` drops the base item); other values replace."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = merge(base[key], value) if key in base else value
+        return merged
+    if (isinstance(base, list) and isinstance(override, list)
+            and all(isinstance(i, dict) and "code" in i for i in base + override)):
+        by_code = {item["code"]: item for item in base}
+        order = [item["code"] for item in base]
+        for item in override:
+            code = item["code"]
+            if item.get("remove"):
+                by_code.pop(code, None)
+                order = [c for c in order if c != code]
+                continue
+            if code in by_code:
+                by_code[code] = merge(by_code[code], item)
+            else:
+                by_code[code] = item
+                order.append(code)
+        return [by_code[c] for c in order]
+    return override
+
+
+def _field_path(loc: tuple, data: Any) -> str:
+    """('schedule', 'events', 2, 'amount') → 'schedule.events[redo].amount' (by code)."""
+    path = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            code = None
+            if isinstance(node, (list, tuple)) and 0 <= part < len(node) and isinstance(node[part], dict):
+                code = node[part].get("code")
+            path += f"[{code}]" if code else f"[{part}]"
+            node = node[part] if isinstance(node, (list, tuple)) and 0 <= part < len(node) else None
+        else:
+            path += f".{part}" if path else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return path
+
+
+_INNER_PATH = re.compile(r"^(?P<path>[a-z_]+(?:\[[^\]]+\])?(?:\.[a-z_]+)*): (?P<message>.*)$", re.S)
+
+
+def build_pack(data: dict | RulePack, *, name: str | None = None) -> RulePack:
+    """Validate pack data into a :class:`RulePack`; errors become :class:`PackError`."""
+    if isinstance(data, RulePack):
+        return data
+    label = name or (data.get("name") if isinstance(data, dict) else None) or "?"
+    if not isinstance(data, dict):
+        raise PackError(label, "", f"a pack is declared as a dict or RulePack, not {type(data).__name__}")
+    try:
+        return RulePack.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = _field_path(tuple(error["loc"]), data)
+        message = error["msg"].removeprefix("Value error, ")
+        inner = _INNER_PATH.match(message)
+        if inner and error["type"] == "value_error":
+            field = f"{field}.{inner['path']}" if field else inner["path"]
+            message = inner["message"]
+        more = len(exc.errors()) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise PackError(label, field, message) from None

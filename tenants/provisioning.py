@@ -57,7 +57,7 @@ def resolve_rulepack(requested: str | None) -> tuple[str, str]:
     from plugins.manager import DEFAULT_PACK, get_registry
 
     registry = get_registry()
-    name, _, version = (requested or DEFAULT_PACK).partition("==")
+    name, _, version = (requested or DEFAULT_PACK).strip().partition("==")
     pack = registry.get(name)
     if pack is None:
         known = ", ".join(sorted(registry.names())) or "none"
@@ -68,6 +68,28 @@ def resolve_rulepack(requested: str | None) -> tuple[str, str]:
         raise ProvisioningError(
             f"rule pack {name!r} is installed at version {pack.version}, not {version}", field="rulepack")
     return pack.name, pack.version
+
+
+def set_rulepack(slug: str, requested: str, *, actor) -> County:
+    """Switch a county to another rule pack (or version). History is never rewritten: ledger
+    entries keep the pack, version and rule that produced them; only new events use the new pack."""
+    connection.set_schema_to_public()
+    name, version = resolve_rulepack(requested)
+    with transaction.atomic():
+        county = County.objects.select_for_update().filter(slug=slug).first()
+        if county is None:
+            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        before = {"rulepack": f"{county.rulepack_name}=={county.rulepack_version}"}
+        if (county.rulepack_name, county.rulepack_version) == (name, version):
+            raise ProvisioningError(f"county {slug!r} already runs {name}=={version}", field="rulepack")
+        county.rulepack_name, county.rulepack_version = name, version
+        county.save(update_fields=["rulepack_name", "rulepack_version"])
+        after = {"rulepack": f"{name}=={version}"}
+        audit.record(actor=actor, action="county.set_rulepack", obj=county, before=before, after=after)
+        with schema_context(county.schema_name):
+            audit.record(actor=actor, action="county.set_rulepack", obj=county, object_type="tenants.county",
+                         before=before, after=after)
+    return county
 
 
 def _validate(slug: str, name: str, city_code: str) -> City:

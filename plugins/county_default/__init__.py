@@ -1,25 +1,17 @@
 """The default rule pack: the county supervision plan (县政务督查督办工作方案).
 
-Registered through the ``duban.rulepacks`` entry point in pyproject.toml, exactly as a
-vendor's pack would be.
+Registered through the ``duban.rulepacks`` entry point in pyproject.toml, exactly as a vendor's
+pack is. The rules are data (``pack.py``); the readings this pack commits to are in README.md.
 """
 
 from __future__ import annotations
 
+from plugins.county_default.pack import NAME, PACK, VERSION
 from plugins.hookspecs import hookimpl
-from plugins.pack import RulePack
 
-NAME = "county_default"
-VERSION = "1.0.0"
+__all__ = ["NAME", "PACK", "VERSION", "duban_rulepacks"]
 
 
 @hookimpl
-def duban_rulepacks() -> list[RulePack]:
-    return [RulePack(
-        name=NAME,
-        version=VERSION,
-        title_zh="县政务督查督办工作方案（默认）",
-        title_en="County supervision plan (default)",
-        vendor="Duban",
-        description="The seed document's rules: scope, escalation ladder, deduction schedule.",
-    )]
+def duban_rulepacks() -> list[dict]:
+    return [PACK]

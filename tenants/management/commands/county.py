@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Create, list, suspend and resume counties (tenants)."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,suspend,resume}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,suspend,resume,set-rulepack}")
         create = sub.add_parser("create", help="create a county by cloning the template schema")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
@@ -22,6 +22,9 @@ class Command(BaseCommand):
         create.add_argument("--admin-password", default=None,
                             help="the admin's password (default: a random one, printed once)")
         sub.add_parser("list", help="list counties")
+        pack = sub.add_parser("set-rulepack", help="switch a county to another rule pack (audited)")
+        pack.add_argument("slug")
+        pack.add_argument("rulepack", help="NAME or NAME==VERSION")
         for verb in ("suspend", "resume"):
             p = sub.add_parser(verb, help=f"{verb} a county (its data is kept)")
             p.add_argument("slug")
@@ -29,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            return getattr(self, f"do_{options['action']}")(options)
+            return getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except provisioning.ProvisioningError as exc:
             field = f" [{exc.field}]" if exc.field else ""
             raise CommandError(f"{exc}{field}") from None
@@ -71,3 +74,9 @@ class Command(BaseCommand):
         county = provisioning.set_status(options["slug"], County.Status.ACTIVE, actor="cli",
                                          reason=options["reason"])
         self.stdout.write(self.style.SUCCESS(f"Resumed {county.slug} ({county.name})."))
+
+    def do_set_rulepack(self, options):
+        county = provisioning.set_rulepack(options["slug"], options["rulepack"], actor="cli")
+        self.stdout.write(self.style.SUCCESS(
+            f"{county.slug} ({county.name}) now runs {county.rulepack_name}=={county.rulepack_version}; "
+            f"existing ledger entries keep the pack that produced them."))

@@ -1,0 +1,1 @@
+"""Scoring: deductions from the county's rule pack and the resulting unit scores."""

@@ -1,0 +1,177 @@
+"""The default rule pack, as data: 县政务督查督办工作方案 (shared/seed/county-supervision-plan.zh.md).
+
+Every value carries the clause of the seed it comes from (``clause``). Where the seed leaves a
+value open — how long before the next tier, when the yellow light comes on, when the weekly
+report is due — the value is this pack's choice and is marked ``pack_choice`` (or says so in
+its note); another pack may choose differently. The readings the pack commits to are listed
+under ``interpretations`` and explained in README.md beside this file.
+"""
+
+from __future__ import annotations
+
+NAME = "county_default"
+VERSION = "1.0.0"
+
+SEED = "县政务督查督办工作方案"
+
+
+def _evidence(code, zh, en, kind="text", required=True, help=""):
+    return {"code": code, "label": {"zh-hans": zh, "en": en}, "kind": kind, "required": required, "help": help}
+
+
+PACK = {
+    "name": NAME,
+    "version": VERSION,
+    "title": {"zh-hans": "县政务督查督办工作方案（默认规则包）", "en": "County supervision plan (default rule pack)"},
+    "vendor": "Duban",
+    "source": SEED,
+    "description": "The seed work plan's rules: what can be supervised (part 二), the escalation ladder "
+                   "(part 四), the inspection window and weekly report (part 五) and the deduction "
+                   "schedule (part 六).",
+    # 二、督查督办工作内容和范围
+    "scope": [
+        {"code": "major_decision", "clause": "二(一)",
+         "label": {"zh-hans": "重大决策和重要工作部署贯彻落实", "en": "Major decisions and work deployments"},
+         "description": "市委、市政府、县委、县政府重大决策和重要工作部署的贯彻落实情况",
+         "default_deadline_working_days": 20},
+        {"code": "leader_requested", "clause": "二(二)",
+         "label": {"zh-hans": "领导明确要求督办的事项", "en": "Matters leaders ask to be supervised"},
+         "description": "市委、市政府、县委、县政府领导明确要求督查督办的事项",
+         "default_deadline_working_days": 15},
+        {"code": "document_report", "clause": "二(三)",
+         "label": {"zh-hans": "公文要求报告落实情况的事项", "en": "Documents requiring implementation reports"},
+         "description": "市委、市政府、县委、县政府公文中明确要求报告贯彻落实情况的事项",
+         "default_deadline_working_days": 20},
+        {"code": "higher_instruction", "clause": "二(四)",
+         "label": {"zh-hans": "上级批示件、查办件", "en": "Instructions and files from higher authorities"},
+         "description": "上级党政机关转来的批示件、查办件的落实情况",
+         "default_deadline_working_days": 10},
+        {"code": "leader_instruction", "clause": "二(五)",
+         "label": {"zh-hans": "领导重要批示", "en": "Leaders' important written instructions"},
+         "description": "领导同志重要批示涉及相关乡镇、部门需要查办落实并报告处理结果的事项",
+         "default_deadline_working_days": 10},
+        {"code": "work_report", "clause": "二(六)",
+         "label": {"zh-hans": "政府工作报告、年度季度工作要点、重大项目", "en": "Government Work Report, work priorities and major projects"},
+         "description": "《政府工作报告》及县政府年度、季度工作要点涉及的事项，县政府确定的重要工作和重大项目的落实情况",
+         "default_deadline_working_days": 60},
+        {"code": "deputy_proposal", "clause": "二(七)",
+         "label": {"zh-hans": "人大代表建议、政协委员提案", "en": "Deputies' suggestions and CPPCC proposals"},
+         "description": "全国和省、市、县人大代表建议、政协委员提案的督办落实工作",
+         "statutory_clock": {"months": 3, "basis": "人大代表建议、政协委员提案自交办之日起三个月内办复（本包的取值）"}},
+        {"code": "leader_assigned_other", "clause": "二(八)",
+         "label": {"zh-hans": "领导交办的其他事项", "en": "Other matters assigned by county leaders"},
+         "description": "县政府领导同志交办需要督办的其他事项",
+         "default_deadline_working_days": 15},
+    ],
+    # 四、督查督办方式 — applied in order (依次, 五(一)).
+    "tiers": [
+        {"code": "phone", "clause": "四(一)",
+         "label": {"zh-hans": "电话、口头督办", "en": "Phone or oral urging"},
+         "description": "督办人员以电话询问的方式掌握进展，明确完成时限",
+         "trigger": {"basis": "deadline_passed", "working_days": 0},
+         "evidence": [_evidence("contact", "接听人", "Person contacted", "person"),
+                      _evidence("contacted_at", "通话时间", "Time of call", "datetime"),
+                      _evidence("promised_date", "承诺完成日期", "Promised completion date", "date"),
+                      _evidence("note", "通话记录", "Call note", required=False)],
+         "mode": "manual", "deduction_event": "phone_urging"},
+        {"code": "written_notice", "clause": "四(二)",
+         "label": {"zh-hans": "书面督办", "en": "Written notice"},
+         "description": "下发《督查督办通知单》，要求责任单位在规定时限内专题答复",
+         "trigger": {"basis": "since_previous_tier", "working_days": 5, "pack_choice": True},
+         "evidence": [_evidence("requirements", "督办要求", "Requirements"),
+                      _evidence("reply_due", "专题答复期限", "Written reply due", "date")],
+         "document": "supervision_notice", "reply_deadline_working_days": 5,
+         "mode": "manual", "deduction_event": "written_notice"},
+        {"code": "onsite", "clause": "四(三)",
+         "label": {"zh-hans": "现场督办", "en": "On-site supervision"},
+         "description": "指派专人到现场了解情况，进行督查督办",
+         "trigger": {"basis": "since_previous_tier", "working_days": 5, "pack_choice": True},
+         "evidence": [_evidence("inspector", "督办人员", "Inspector", "person"),
+                      _evidence("visited_at", "到场时间", "Time of visit", "datetime"),
+                      _evidence("findings", "现场情况", "Findings")],
+         "mode": "manual", "deduction_event": "onsite_urging"},
+        {"code": "special_meeting", "clause": "四(四)",
+         "label": {"zh-hans": "专项会议督办", "en": "Special meeting"},
+         "description": "责任单位写出书面检查存档；主要领导向县政府领导当面说明；必要时召开专项会议协调",
+         "trigger": {"basis": "since_previous_tier", "working_days": 10, "pack_choice": True},
+         "evidence": [_evidence("self_examination", "书面检查", "Written self-examination", "file"),
+                      _evidence("explanation", "主要领导当面说明情况", "Head's in-person explanation"),
+                      _evidence("minutes", "会议纪要", "Meeting minutes", "file", required=False)],
+         # 四(五): accountability follows on-site OR special-meeting supervision.
+         "skippable": True, "mode": "manual", "deduction_event": "special_meeting"},
+        {"code": "accountability", "clause": "四(五)",
+         "label": {"zh-hans": "责任追究", "en": "Accountability"},
+         "description": "按有关规定对责任单位有关领导和人员严肃处理",
+         "trigger": {"basis": "since_previous_tier", "working_days": 10, "pack_choice": True},
+         "evidence": [_evidence("decision", "处理决定", "Decision"),
+                      _evidence("decided_by", "决定机关", "Decided by")],
+         "mode": "manual"},
+    ],
+    # 六、考核标准; 五(四) 考评制度: 3% = 3 points.
+    "schedule": {
+        "base": "3.0", "floor": "0", "clause": "五(四)、六(一)", "year_starts_month": 1,
+        "events": [
+            {"code": "phone_urging", "clause": "六(二)", "amount": "0.1", "counting": "per_occurrence",
+             "label": {"zh-hans": "电话或口头催办", "en": "Phone or oral urging"}},
+            {"code": "written_notice", "clause": "六(三)", "amount": "0.2", "counting": "per_occurrence",
+             "label": {"zh-hans": "下发《督查督办通知单》", "en": "Supervision notice issued"}},
+            {"code": "onsite_urging", "clause": "六(四)", "amount": "0.3", "counting": "per_occurrence",
+             "label": {"zh-hans": "现场催办", "en": "On-site urging"}},
+            {"code": "redo", "clause": "六(五)", "amount": "0.1",
+             "counting": "once_per_matter_over_threshold", "threshold": 2,
+             "label": {"zh-hans": "复办次数超过两次", "en": "Redone more than twice"},
+             "note": "Once per matter, on its third redo (see interpretation redo_once)."},
+            {"code": "special_meeting", "clause": "六(六)", "amount": "0.5", "counting": "per_occurrence",
+             "label": {"zh-hans": "因落实不力召开专项会议督办", "en": "Special meeting for poor implementation"}},
+            {"code": "criticism_circular", "clause": "六(七)", "amount": "0.5", "counting": "per_occurrence",
+             "label": {"zh-hans": "全县通报批评", "en": "County-wide criticism circular"}},
+        ],
+    },
+    # 五、保障措施
+    "calendar": {
+        "holidays": "chinese_calendar",
+        "inspection_window": {"kind": "last_weeks_of_quarter", "weeks": 2, "clause": "五(一)"},
+        "weekly_report": {"weekday": 5, "at": "16:00", "clause": "五(二)（每周；星期五16时为本包的取值）"},
+        "warnings": {"yellow_working_days": 3, "pack_choice": True},
+        "time_sensitive_check_working_days": 2,
+    },
+    "documents": [
+        {"code": "collection_form", "title": "需要督办事项", "clause": "三(一)",
+         "issuing_office": "{county}人民政府办公室", "number_prefix": "政督征"},
+        {"code": "assignment_notice", "title": "重点事项交办通知单", "clause": "三(二)",
+         "issuing_office": "{county}人民政府办公室", "number_prefix": "政督交",
+         "closing": "请于规定时限内办结并报送落实结果。"},
+        {"code": "supervision_notice", "title": "督查督办通知单", "clause": "四(二)",
+         "issuing_office": "{county}人民政府办公室", "number_prefix": "政督",
+         "closing": "请尽快赶上工作进度，并在规定时限内进行专题答复。"},
+        {"code": "weekly_report", "title": "督查专报", "clause": "五(二)",
+         "issuing_office": "{county}人民政府督查室", "number_prefix": "督查专报"},
+        {"code": "circular", "title": "通报", "clause": "五(三)",
+         "issuing_office": "{county}人民政府办公室", "number_prefix": "政督通"},
+        {"code": "annual_assessment", "title": "督查督办工作年度考评表", "clause": "五(四)、六",
+         "issuing_office": "{county}人民政府督查室"},
+    ],
+    "interpretations": [
+        {"code": "redo_once", "clause": "六(五)", "text": {
+            "zh-hans": "“复办次数超过两次以上的，扣0.1分”未写“每次”：本包理解为每个事项在第三次复办时扣0.1分一次。",
+            "en": "The redo row has no 'per time': 0.1 once per matter, when its redo count first exceeds two (the third redo)."}},
+        {"code": "bearing_unit", "clause": "六(二)–(七)", "text": {
+            "zh-hans": "扣分由督办所针对的单位承担；有牵头单位和协办单位的事项，由督办文书所列单位承担。",
+            "en": "Deductions fall on the unit the step was addressed to (for matters with co-operating units, the unit named on the step)."}},
+        {"code": "assessment_year", "clause": "六", "text": {
+            "zh-hans": "扣分计入督办发生日期所在年度，而非事项立项年度。",
+            "en": "A deduction counts in the assessment year of the step's date, not of the matter's creation."}},
+        {"code": "floor_on_sum", "clause": "六(二)–(七)“直至扣完3分为止”", "text": {
+            "zh-hans": "得分下限作用于合计：扣至0分后再发生的扣分照常记录，但不再改变得分。",
+            "en": "The floor applies to the sum: deductions after reaching 0 are kept as facts but change nothing."}},
+        {"code": "ledger_facts", "clause": "一(三)", "text": {
+            "zh-hans": "扣分是台账中的事实，错误的扣分以带理由的冲正记录更正，不删除、不修改。",
+            "en": "Deductions are ledger facts: a wrong one is corrected by a reversing entry with a reason, never edited or deleted."}},
+        {"code": "leader_assigned", "clause": "六(二)", "text": {
+            "zh-hans": "系统中的督办事项均经领导审批立项，均视为“领导交办的督办事项”。",
+            "en": "Every matter in the system was approved by a leader, so all count as leader-assigned for 六(二)."}},
+        {"code": "ladder_in_order", "clause": "五(一)、四(五)", "text": {
+            "zh-hans": "督办方式依次升级；专项会议督办可越过（四(五)：现场督办或专项会议督办后均可责任追究）。各级之间的间隔为本包取值。",
+            "en": "Tiers are climbed in order; the special meeting may be skipped (四(五)). The gaps between tiers are this pack's choices."}},
+    ],
+}

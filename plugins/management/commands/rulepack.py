@@ -1,0 +1,126 @@
+"""`duban rulepack list | show NAME | check NAME`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.table import Table
+
+from plugins.manager import get_registry
+
+
+class Command(BaseCommand):
+    help = "List, show and check the installed rule packs."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{list,show,check}")
+        sub.add_parser("list", help="installed packs: name, version, source distribution, status")
+        show = sub.add_parser("show", help="a pack's scope, ladder, schedule and calendar")
+        show.add_argument("name")
+        show.add_argument("--language", default="zh-hans", choices=("zh-hans", "en"))
+        check = sub.add_parser("check", help="run the conformance kit and the standard scenarios")
+        check.add_argument("name")
+
+    def console(self) -> Console:
+        return Console(file=self.stdout, width=150, soft_wrap=False)
+
+    def handle(self, *args, **options):
+        return getattr(self, f"do_{options['action']}")(options)
+
+    def _pack(self, name):
+        entry = get_registry().get(name)
+        if entry is None:
+            raise CommandError(f"no rule pack named {name!r} (installed: {', '.join(get_registry().names()) or 'none'})")
+        if not entry.ok:
+            raise CommandError(f"rule pack {name!r} is broken: {entry.error}")
+        return entry.pack
+
+    def do_list(self, options):
+        from tenants.models import County
+
+        using = {}
+        for name, version in County.objects.values_list("rulepack_name", "rulepack_version"):
+            using.setdefault((name, version), 0)
+            using[(name, version)] += 1
+        table = Table("name", "version", "source (distribution, entry point)", "status", "counties", title="rule packs")
+        broken = []
+        for entry in get_registry().all():
+            counties = sum(n for (name, _), n in using.items() if name == entry.name)
+            table.add_row(entry.name, entry.version, entry.source,
+                          "[green]ok[/]" if entry.ok else "[red]broken[/]", str(counties))
+            if not entry.ok:
+                broken.append(entry)
+        self.console().print(table)
+        if broken:
+            self.stdout.write(self.style.ERROR(f"{len(broken)} broken pack(s) — refused, everything else keeps working:"))
+            for entry in broken:
+                field = f"[field {entry.field}] " if entry.field else ""
+                self.stdout.write(f"  {entry.name}: {field}{entry.error}")
+
+    def do_show(self, options):
+        pack = self._pack(options["name"])
+        lang = options["language"]
+        console = self.console()
+        console.print(f"[bold]{pack.title.get(lang)}[/]  {pack.key}  vendor: {pack.vendor or '—'}"
+                      + (f"  extends: {pack.extends}" if pack.extends else ""))
+        if pack.source:
+            console.print(f"source: {pack.source}")
+        scope = Table("code", "category", "clause", "default deadline", "statutory clock", title="scope 督办范围")
+        for c in pack.scope:
+            clock = (f"{c.statutory_clock.months} months" if c.statutory_clock and c.statutory_clock.months
+                     else f"{c.statutory_clock.working_days} working days" if c.statutory_clock else "—")
+            scope.add_row(c.code, c.label.get(lang), c.clause,
+                          f"{c.default_deadline_working_days} working days" if c.default_deadline_working_days else "—", clock)
+        console.print(scope)
+        ladder = Table("#", "code", "tier", "clause", "trigger", "evidence", "document", "mode", "skippable",
+                       "deducts", title="escalation ladder 督办方式（依次）")
+        for i, t in enumerate(pack.tiers, 1):
+            trigger = ("deadline passed" if t.trigger.basis == "deadline_passed" else "after previous tier") + (
+                f" + {t.trigger.working_days} working days" if t.trigger.working_days else "") + (
+                " (pack choice)" if t.trigger.pack_choice else "")
+            evidence = ", ".join(e.label.get(lang) + ("" if e.required else "?") for e in t.evidence)
+            rule = pack.schedule.rule(t.deduction_event) if t.deduction_event else None
+            ladder.add_row(str(i), t.code, t.label.get(lang), t.clause, trigger, evidence,
+                           pack.document(t.document).title if t.document else "—", t.mode,
+                           "yes" if t.skippable else "no", f"{rule.amount}" if rule else "—")
+        console.print(ladder)
+        schedule = Table("event", "deduction", "amount", "counting", "bearer", "clause",
+                         title=f"deduction schedule 考核标准 — base {pack.schedule.base}, floor {pack.schedule.floor}, "
+                               f"assessment year from month {pack.schedule.year_starts_month}")
+        for r in pack.schedule.events:
+            counting = {"per_occurrence": "per occurrence",
+                        "once_per_matter_over_threshold": f"once per matter when count > {r.threshold}",
+                        "per_occurrence_over_threshold": f"each occurrence beyond the {r.threshold}th"}[r.counting]
+            schedule.add_row(r.code, r.label.get(lang), str(r.amount), counting, r.bearer.replace("_", " "), r.clause)
+        console.print(schedule)
+        cal = pack.calendar
+        weekday = "一二三四五六日"[cal.weekly_report.weekday - 1]
+        console.print(
+            f"calendar: holidays from {cal.holidays}" + (f" + {len(cal.overrides)} overrides" if cal.overrides else "")
+            + f"; inspection window: last {cal.inspection_window.weeks} weeks of each quarter ({cal.inspection_window.clause})"
+            + f"; weekly report: 星期{weekday} {cal.weekly_report.at:%H:%M}"
+            + f"; yellow light {cal.warnings.yellow_working_days} working days before the deadline, red when overdue"
+            + f"; time-sensitive matters checked every {cal.time_sensitive_check_working_days} working days")
+        if pack.interpretations:
+            notes = Table("code", "clause", "interpretation", title="interpretations 本包的理解")
+            for i in pack.interpretations:
+                notes.add_row(i.code, i.clause, i.text.get(lang))
+            console.print(notes)
+
+    def do_check(self, options):
+        from plugins.testing import check_pack, run_scenarios
+
+        pack = self._pack(options["name"])
+        problems = check_pack(pack)
+        console = self.console()
+        if problems:
+            for problem in problems:
+                console.print(f"[red]✗[/] {problem}")
+            raise CommandError(f"rule pack {pack.key} does not conform ({len(problems)} problem(s))")
+        console.print(f"[green]✓[/] {pack.key}: conformance kit passed")
+        table = Table("scenario", "unit", "year", "entries", "deducted", "score",
+                      title=f"standard scenarios under {pack.key} (base {pack.schedule.base}, floor {pack.schedule.floor})")
+        for row in run_scenarios(pack):
+            table.add_row(f"{row.scenario} — {row.description}", row.unit, str(row.year), str(row.entries),
+                          f"{row.deducted}", f"{row.score}")
+        console.print(table)
