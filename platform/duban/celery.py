@@ -20,7 +20,7 @@ def broker_transport_options(broker_url: str) -> dict:
     if broker_url.startswith("filesystem://"):
         root = Path(settings.CELERY_BROKER_DIR)
         folders = {"data_folder_in": root / "queue", "data_folder_out": root / "queue",
-                   "processed_folder": root / "processed"}
+                   "processed_folder": root / "processed", "control_folder": root / "control"}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         options = {key: str(value) for key, value in folders.items()}
