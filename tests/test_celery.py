@@ -89,3 +89,10 @@ def _count(schema):
 
     with schema_context(schema):
         return Heartbeat.objects.count()
+
+
+def test_the_file_broker_writes_nothing_outside_its_folder(world, celery_worker_process):
+    from conftest import REPO
+
+    assert not (REPO / "control").exists()
+    assert not (REPO / "queue").exists()
