@@ -41,9 +41,10 @@ def duban_compute_deductions(pack: RulePack, event: ScoringEvent, history: list[
 
 @hookimpl(trylast=True)
 def duban_next_tier(pack: RulePack, recorded: list[str]) -> Tier | None:
-    if not recorded:
+    known = [pack.tier_index(code) for code in recorded if pack.tier(code) is not None]
+    if not known:  # nothing recorded, or only tiers this pack does not have (an older pack)
         return pack.tiers[0]
-    highest = max(pack.tier_index(code) for code in recorded if pack.tier(code) is not None)
+    highest = max(known)
     return pack.tiers[highest + 1] if highest + 1 < len(pack.tiers) else None
 
 

@@ -168,15 +168,35 @@ def _resolve(name: str, declared: dict, resolved: dict, stack: tuple = ()) -> Ru
     return pack
 
 
-def _smoke_test(pm: pluggy.PluginManager, pack: RulePack) -> None:
-    """Call the pack's hooks once at load, so one that raises is caught now, not mid-sweep."""
+class HookRaised(Exception):
+    def __init__(self, plugin: str, hook: str, pack: str, exc: Exception):
+        self.plugin, self.hook, self.pack = plugin, hook, pack
+        super().__init__(f"hook {hook} of plugin {plugin!r} raised for pack {pack!r}: {type(exc).__name__}: {exc}")
+
+
+def _smoke_calls(pack: RulePack) -> list[tuple[str, dict]]:
     sample_day = date(2026, 6, 15)
+    calls = []
     for rule in pack.schedule.events:
         event = ScoringEvent(code=rule.code, unit="U", occurred_on=sample_day, matter="M", ref="load-check")
-        pm.hook.duban_compute_deductions(pack=pack, event=event, history=[event])
-    pm.hook.duban_next_tier(pack=pack, recorded=[])
-    pm.hook.duban_notification_channels(pack=pack)
-    pm.hook.duban_document_context(pack=pack, document=pack.documents[0].code if pack.documents else "", context={})
+        calls.append(("duban_compute_deductions", {"pack": pack, "event": event, "history": [event]}))
+    calls.append(("duban_assessment_year", {"pack": pack, "day": sample_day}))
+    calls.append(("duban_next_tier", {"pack": pack, "recorded": []}))
+    calls.append(("duban_notification_channels", {"pack": pack}))
+    calls.append(("duban_document_context", {"pack": pack, "document": pack.documents[0].code if pack.documents else "",
+                                             "context": {}}))
+    return calls
+
+
+def _smoke_test(pm: pluggy.PluginManager, pack: RulePack) -> None:
+    """Call every plugin's hooks once for ``pack`` at load, so that one which raises is caught
+    now, not mid-sweep — and blamed on the plugin whose hook raised, not on the pack."""
+    for hook_name, kwargs in _smoke_calls(pack):
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception as exc:  # noqa: BLE001
+                raise HookRaised(impl.plugin_name, hook_name, pack.name, exc) from exc
 
 
 def _build() -> Registry:
@@ -188,6 +208,7 @@ def _build() -> Registry:
     declared = _declarations(pm, sources, errors)
     packs: dict[str, InstalledPack] = {}
     resolved: dict = {}
+    valid: dict[str, RulePack] = {}
     for name, (item, plugin) in sorted(declared.items()):
         source = sources.get(plugin, plugin)
         extends = item.extends if isinstance(item, RulePack) else (item or {}).get("extends")
@@ -201,21 +222,39 @@ def _build() -> Registry:
             if problems:
                 field, _, message = problems[0].partition(": ")
                 raise PackError(name, field if message else "", message or field)
-            _smoke_test(pm, pack)
         except PackError as exc:
             packs[name] = InstalledPack(name, version, source, plugin, ok=False, error=str(exc),
                                         field=exc.field, extends=extends)
             continue
-        except Exception as exc:  # noqa: BLE001 — a hook raising at load
-            packs[name] = InstalledPack(name, version, source, plugin, ok=False,
-                                        error=f"rule pack {name!r}: a hook raised at load: {type(exc).__name__}: {exc}",
-                                        field="hooks", extends=extends)
-            # A plugin whose hooks raise is taken out, so that it cannot break other packs.
-            plugin_obj = pm.get_plugin(plugin)
-            if plugin_obj is not None and plugin != BUILTIN:
-                pm.unregister(plugin_obj)
-            continue
+        valid[name] = pack
         packs[name] = InstalledPack(pack.name, pack.version, source, plugin, ok=True, pack=pack, extends=extends)
+
+    # Hooks raising at load: the plugin whose hook raised is taken out (so that it cannot break
+    # other packs), its packs are marked broken, and the check runs again for the rest.
+    while True:
+        try:
+            for pack in valid.values():
+                _smoke_test(pm, pack)
+            break
+        except HookRaised as raised:
+            culprit = raised.plugin
+            if culprit == BUILTIN:  # a bug of ours with this pack's data: blame the pack
+                culprit = packs[raised.pack].plugin
+            errors[culprit] = f"a hook raised at load: {raised}"
+            plugin_obj = pm.get_plugin(culprit)
+            if plugin_obj is not None:
+                pm.unregister(plugin_obj)
+            for name, entry in packs.items():
+                if entry.plugin == culprit and entry.ok:
+                    entry.ok, entry.pack, entry.field = False, None, "hooks"
+                    entry.error = f"rule pack {name!r}: {errors[culprit]}"
+                    valid.pop(name, None)
+            # Packs built on a broken pack are broken too.
+            for name, entry in packs.items():
+                if entry.ok and entry.extends and entry.extends.split("==")[0] not in valid:
+                    entry.ok, entry.pack, entry.field = False, None, "extends"
+                    entry.error = f"rule pack {name!r}: extends: base pack {entry.extends!r} is broken"
+                    valid.pop(name, None)
     for plugin, error in errors.items():
         if not any(p.plugin == plugin for p in packs.values()):
             packs[plugin] = InstalledPack(plugin, "?", sources.get(plugin, plugin), plugin, ok=False, error=error)

@@ -194,6 +194,8 @@ BROKEN = {
     "broken_raises": ("hooks", "ZeroDivisionError: the vendor divided by zero"),
     "broken_misspelt": ("", "unknown hook"),
     "broken_import": ("", "cannot import duban_broken_packs.import_error"),
+    # A plugin whose hook raises for every pack is blamed itself; the packs it broke stay fine.
+    "broken_careless": ("", "hook duban_next_tier of plugin 'broken_careless' raised"),
 }
 
 
@@ -213,7 +215,7 @@ def test_each_broken_pack_is_refused_naming_pack_and_field(broken_installed):
 
 def test_a_raising_plugin_is_taken_out_so_it_cannot_break_other_packs(broken_installed):
     names = {broken_installed.pm.get_name(p) for p in broken_installed.pm.get_plugins()}
-    assert "broken_raises" not in names and "broken_misspelt" not in names
+    assert "broken_raises" not in names and "broken_misspelt" not in names and "broken_careless" not in names
     assert "county_default" in names and "county_strict" in names
 
 
@@ -268,3 +270,11 @@ def test_derive_in_python_builds_on_a_pack():
     assert strict.extends == "county_default"
     assert strict.schedule.rule("onsite_urging").amount == Decimal("0.4")
     assert strict.tiers == default_pack().tiers
+
+
+def test_next_tier_with_tiers_unknown_to_the_pack_starts_the_ladder():
+    pack = default_pack()
+    hook = get_registry().pm.hook
+    assert hook.duban_next_tier(pack=pack, recorded=["renamed_tier"]).code == "phone"
+    assert hook.duban_next_tier(pack=pack, recorded=["renamed_tier", "phone"]).code == "written_notice"
+    assert hook.duban_next_tier(pack=pack, recorded=[t.code for t in pack.tiers]) is None
