@@ -92,6 +92,7 @@ TENANT_APPS = [
     "duban.audit",
     "duban.units",
     "duban.ops",
+    "duban.matters",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

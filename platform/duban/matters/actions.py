@@ -1,0 +1,568 @@
+"""Writes to matters: the workflow of the seed's part 三 and principles 一(二)–(四).
+
+Every action: one transaction; a keyword-only acting user; the matter locked (SELECT … FOR
+UPDATE) and, when the caller says which version it saw, checked against it (a stale version is
+a :class:`Conflict`); the transition checked against ``states.TRANSITIONS``; full validation
+(:class:`MatterError` names the field); an audit event with before and after; the version
+bumped. Two people acting at once: one wins, the other gets ``Conflict`` or ``InvalidTransition``
+saying what happened — nothing is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.matters import access
+from duban.matters.models import (ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
+                                  MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
+from duban.matters.states import LEADERS, NotAllowed, State, check
+from duban.units.models import Unit
+
+
+class MatterError(ValueError):
+    """Bad input for an action; ``field`` names what is wrong (HTTP 400)."""
+
+    def __init__(self, message: str, *, field: str):
+        self.field = field
+        super().__init__(message)
+
+
+class Conflict(Exception):
+    """Someone changed the matter since the caller read it (HTTP 409)."""
+
+
+# --- county context ------------------------------------------------------------------------
+def county():
+    tenant = getattr(connection, "tenant", None)
+    if getattr(tenant, "pk", None) is None:
+        raise RuntimeError("matter actions run inside a county (tenant_context)")
+    return tenant
+
+
+def county_pack():
+    from plugins.manager import pack_for_county
+
+    return pack_for_county(county())
+
+
+def county_calendar():
+    from duban.workcalendar import WorkCalendar
+
+    extra = dict(WorkdayOverride.objects.values_list("day", "workday"))
+    return WorkCalendar.from_spec(county_pack().calendar, extra)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def next_value(key: str) -> int:
+    counter, _ = Counter.objects.select_for_update().get_or_create(key=key)
+    counter.value += 1
+    counter.save(update_fields=["value"])
+    return counter.value
+
+
+def snapshot(matter: Matter) -> dict:
+    return {"state": matter.state, "version": matter.version, "deadline": matter.deadline,
+            "redo_count": matter.redo_count}
+
+
+def _locked(user, matter_id, expected_version: int | None) -> Matter:
+    matter = access.access_matter_by_id(user, matter_id, for_update=True)
+    if expected_version is not None and matter.version != expected_version:
+        raise Conflict(f"matter {matter.number} was changed by someone else (you saw version {expected_version}, "
+                       f"it is now version {matter.version}, {State(matter.state).label}); reload and try again")
+    return matter
+
+
+def _finish(matter: Matter, user, action: str, before: dict, *, fields: list[str], note: str = "",
+            extra: dict | None = None) -> Matter:
+    matter.version += 1
+    matter.save(update_fields=[*fields, "version"])
+    after = snapshot(matter)
+    if extra:
+        after.update(extra)
+    audit.record(actor=user, action=f"matter.{action}", obj=matter, before=before, after=after, note=note)
+    return matter
+
+
+def _unit(code: str, field: str) -> Unit:
+    unit = Unit.objects.filter(code=code, is_active=True).first()
+    if unit is None:
+        raise MatterError(f"no active unit with code {code!r}", field=field)
+    return unit
+
+
+def _user_unit_link(user, matter: Matter) -> MatterUnit:
+    link = matter.units.filter(unit_id=user.unit_id).first()
+    if link is None:  # visibility already requires it; keep the guard explicit
+        raise access.MatterNotFound(f"no matter {matter.pk}")
+    return link
+
+
+def _text(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise MatterError(f"{field} is required", field=field)
+    if max_length and len(value) > max_length:
+        raise MatterError(f"{field} is longer than {max_length} characters", field=field)
+    return value
+
+
+# --- collection (收集) -----------------------------------------------------------------------
+@transaction.atomic
+def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str = "") -> CollectionRound:
+    if actor.role != Role.SUPERVISION_STAFF:
+        raise NotAllowed("only supervision staff open a collection round")
+    title = _text(title, "title", max_length=200)
+    if due_date is None or due_date < today():
+        raise MatterError("the due date must be today or later", field="due_date")
+    leaders = list(leaders)
+    if not leaders or any(u.role not in LEADERS or not u.is_active for u in leaders):
+        raise MatterError("send the form to one or more active leaders", field="leaders")
+    round_ = CollectionRound.objects.create(title=title, due_date=due_date, note=note, opened_by=actor)
+    round_.leaders.set(leaders)
+    audit.record(actor=actor, action="round.open", obj=round_,
+                 after={"title": title, "due_date": due_date, "leaders": [u.username for u in leaders]})
+    return round_
+
+
+@transaction.atomic
+def do_close_round(round_id: int, *, actor) -> CollectionRound:
+    if actor.role != Role.SUPERVISION_STAFF:
+        raise NotAllowed("only supervision staff close a collection round")
+    round_ = CollectionRound.objects.select_for_update().filter(pk=round_id).first()
+    if round_ is None:
+        raise access.MatterNotFound(f"no collection round {round_id}")
+    if round_.status == CollectionRound.Status.CLOSED:
+        raise MatterError("the round is already closed", field="status")
+    round_.status, round_.closed_at = CollectionRound.Status.CLOSED, timezone.now()
+    round_.save(update_fields=["status", "closed_at"])
+    audit.record(actor=actor, action="round.close", obj=round_, before={"status": "open"}, after={"status": "closed"})
+    return round_
+
+
+@transaction.atomic
+def do_propose_matter(*, actor, title: str, content: str, category: str, proposed_units: list[str] = (),
+                      requested_deadline: date | None = None, source_reference: str = "",
+                      round_id: int | None = None, time_sensitive: bool = False,
+                      on_behalf_of=None) -> Matter:
+    """A leader proposes a matter (or staff enter one a leader gave them on paper)."""
+    if actor.role not in (*LEADERS, Role.SUPERVISION_STAFF):
+        raise NotAllowed("only leaders and supervision staff propose matters")
+    proposer = actor
+    if on_behalf_of is not None:
+        if actor.role != Role.SUPERVISION_STAFF or on_behalf_of.role not in LEADERS:
+            raise MatterError("staff may enter a proposal on behalf of a leader only", field="on_behalf_of")
+        proposer = on_behalf_of
+    title = _text(title, "title", max_length=200)
+    content = _text(content, "content")
+    pack = county_pack()
+    if pack.category(category) is None:
+        raise MatterError(f"unknown category {category!r}; the county's pack has "
+                          f"{', '.join(c.code for c in pack.scope)}", field="category")
+    if requested_deadline is not None and requested_deadline < today():
+        raise MatterError("the requested deadline is in the past", field="requested_deadline")
+    units = [_unit(code, "proposed_units") for code in proposed_units]
+    round_ = None
+    if round_id is not None:
+        round_ = CollectionRound.objects.filter(pk=round_id).first()
+        if round_ is None or round_.status != CollectionRound.Status.OPEN:
+            raise MatterError("no open collection round with that id", field="round")
+    year = today().year
+    number = f"{year}-{next_value(f'matter:{year}'):04d}"
+    matter = Matter.objects.create(
+        number=number, title=title, content=content, category=category, source_reference=source_reference,
+        requested_deadline=requested_deadline, round=round_, proposed_by=proposer, time_sensitive=time_sensitive)
+    matter.proposed_units.set(units)
+    audit.record(actor=actor, action="matter.propose", obj=matter, after={
+        "number": number, "title": title, "category": category, "proposed_by": proposer.username,
+        "proposed_units": [u.code for u in units], "requested_deadline": requested_deadline, "state": matter.state})
+    return matter
+
+
+@transaction.atomic
+def do_register_matter(matter_id: int, *, actor, expected_version: int | None = None) -> Matter:
+    """Staff enter a proposal in the register book (登记造册); it then waits for approval."""
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("register", matter.state, actor.role)
+    before = snapshot(matter)
+    matter.state, matter.registered_by, matter.registered_at = transition.target, actor, timezone.now()
+    return _finish(matter, actor, "register", before, fields=["state", "registered_by", "registered_at"])
+
+
+# --- approval (立项) -------------------------------------------------------------------------
+@transaction.atomic
+def do_approve_matter(matter_id: int, *, actor, comment: str = "", expected_version: int | None = None) -> Matter:
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("approve", matter.state, actor.role)
+    before = snapshot(matter)
+    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, timezone.now()
+    matter.decision_comment = (comment or "").strip()
+    return _finish(matter, actor, "approve", before, fields=["state", "approved_by", "approved_at", "decision_comment"],
+                   note=matter.decision_comment)
+
+
+@transaction.atomic
+def do_reject_matter(matter_id: int, *, actor, comment: str, expected_version: int | None = None) -> Matter:
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("reject", matter.state, actor.role)
+    comment = _text(comment, "comment")
+    before = snapshot(matter)
+    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, timezone.now()
+    matter.decision_comment = comment
+    return _finish(matter, actor, "reject", before, fields=["state", "approved_by", "approved_at", "decision_comment"],
+                   note=comment)
+
+
+# --- assignment (交办) -----------------------------------------------------------------------
+def _deadline(start: date, deadline: date | None, working_days: int | None) -> tuple[date, int | None, bool]:
+    if (deadline is None) == (working_days is None):
+        raise MatterError("give either a deadline date or a number of working days", field="deadline")
+    if working_days is not None:
+        if working_days < 1 or working_days > 500:
+            raise MatterError("working days must be between 1 and 500", field="deadline_working_days")
+        due, provisional = county_calendar().add_working_days(start, working_days)
+        return due, working_days, provisional
+    if deadline <= start:
+        raise MatterError("the deadline must be after the assignment date", field="deadline")
+    return deadline, None, not county_calendar().knows(deadline.year)
+
+
+def _notice_number(kind: str, year: int) -> tuple[int, str]:
+    pack = county_pack()
+    text = pack.document(kind)
+    seq = next_value(f"notice:{kind}:{year}")
+    prefix = (county().name[:1] + text.number_prefix) if text and text.number_prefix else ""
+    return seq, f"{prefix}〔{year}〕{seq}号"
+
+
+@transaction.atomic
+def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[str] = (), requirements: str,
+                     deadline: date | None = None, deadline_working_days: int | None = None,
+                     feedback_every_working_days: int | None = None,
+                     expected_version: int | None = None) -> Matter:
+    """Assign to a lead unit and optional co-operating units, with a numbered notice
+    (《重点事项交办通知单》) whose number runs per county per year."""
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("assign", matter.state, actor.role)
+    requirements = _text(requirements, "requirements")
+    lead = _unit(lead_unit, "lead_unit")
+    cos = [_unit(code, "co_units") for code in dict.fromkeys(co_units)]
+    if lead in cos:
+        raise MatterError("the lead unit cannot also be a co-operating unit", field="co_units")
+    if feedback_every_working_days is not None and not 1 <= feedback_every_working_days <= 60:
+        raise MatterError("the feedback cadence must be 1 to 60 working days", field="feedback_every_working_days")
+    start = today()
+    due, working_days, provisional = _deadline(start, deadline, deadline_working_days)
+    before = snapshot(matter)
+    MatterUnit.objects.create(matter=matter, unit=lead, role=MatterUnit.Role.LEAD)
+    for unit in cos:
+        MatterUnit.objects.create(matter=matter, unit=unit, role=MatterUnit.Role.CO)
+    matter.state, matter.assigned_by, matter.assigned_at, matter.assigned_on = transition.target, actor, timezone.now(), start
+    matter.requirements, matter.deadline = requirements, due
+    matter.deadline_working_days, matter.deadline_provisional = working_days, provisional
+    matter.feedback_every_working_days = feedback_every_working_days
+    matter.feedback_due_on = (county_calendar().add_working_days(start, feedback_every_working_days)[0]
+                              if feedback_every_working_days else None)
+    MatterRevision.objects.create(matter=matter, seq=1, title=matter.title, content=matter.content,
+                                  requirements=requirements, deadline=due, lead_unit=lead.code,
+                                  co_units=[u.code for u in cos], reason="交办", created_by=actor)
+    DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.ASSIGNED, new_deadline=due,
+                                  changed_by=actor)
+    seq, number = _notice_number("assignment_notice", start.year)
+    Notice.objects.create(kind="assignment_notice", year=start.year, seq=seq, number=number, matter=matter,
+                          unit=lead, issued_by=actor)
+    return _finish(matter, actor, "assign", before, fields=[
+        "state", "assigned_by", "assigned_at", "assigned_on", "requirements", "deadline", "deadline_working_days",
+        "deadline_provisional", "feedback_every_working_days", "feedback_due_on"],
+        extra={"lead_unit": lead.code, "co_units": [u.code for u in cos], "notice": number,
+               "deadline_provisional": provisional})
+
+
+@transaction.atomic
+def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None = None) -> Matter:
+    """The unit signs for receipt (签收). The matter is under way once the lead unit has signed."""
+    matter = _locked(actor, matter_id, expected_version)
+    check("sign", matter.state, actor.role)
+    link = _user_unit_link(actor, matter)
+    if link.received_at:
+        raise MatterError(f"{link.unit.name} already signed for this matter", field="unit")
+    before = snapshot(matter)
+    link.received_at, link.received_by = timezone.now(), actor
+    link.save(update_fields=["received_at", "received_by"])
+    fields = []
+    if link.role == MatterUnit.Role.LEAD and matter.state == State.ASSIGNED:
+        matter.state = State.IN_PROGRESS
+        fields.append("state")
+    return _finish(matter, actor, "sign", before, fields=fields, extra={"unit": link.unit.code})
+
+
+# --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------
+@transaction.atomic
+def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None) -> Feedback:
+    matter = _locked(actor, matter_id, expected_version)
+    check("feedback", matter.state, actor.role)
+    link = _user_unit_link(actor, matter)
+    if not link.received_at:
+        raise MatterError("sign for the matter before giving feedback", field="unit")
+    if kind not in Feedback.Kind.values:
+        raise MatterError(f"kind must be one of {', '.join(Feedback.Kind.values)}", field="kind")
+    text = _text(text, "text")
+    before = snapshot(matter)
+    feedback = Feedback.objects.create(matter=matter, unit=link.unit, kind=kind, text=text, given_by=actor)
+    fields = []
+    if matter.feedback_every_working_days and link.role == MatterUnit.Role.LEAD:
+        matter.feedback_due_on = county_calendar().add_working_days(today(), matter.feedback_every_working_days)[0]
+        fields.append("feedback_due_on")
+    _finish(matter, actor, "feedback", before, fields=fields,
+            extra={"unit": link.unit.code, "feedback": feedback.pk, "kind": kind})
+    return feedback
+
+
+@transaction.atomic
+def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> ResultReport:
+    """The lead unit reports the result (汇报督办结果); it waits for the office leader's review."""
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("report", matter.state, actor.role)
+    link = _user_unit_link(actor, matter)
+    if link.role != MatterUnit.Role.LEAD:
+        raise NotAllowed("the lead unit reports the result; co-operating units give feedback")
+    text = _text(text, "text")
+    before = snapshot(matter)
+    report = ResultReport.objects.create(matter=matter, unit=link.unit, attempt=matter.redo_count + 1, text=text,
+                                         reported_by=actor)
+    matter.state = transition.target
+    _finish(matter, actor, "report", before, fields=["state"], extra={"report": report.pk, "attempt": report.attempt})
+    return report
+
+
+def _pending_report(matter: Matter) -> ResultReport:
+    report = matter.reports.filter(review__isnull=True).order_by("-attempt").first()
+    if report is None:  # the state machine makes this unreachable; fail loudly if it is not
+        raise MatterError("there is no result waiting for review", field="report")
+    return report
+
+
+@transaction.atomic
+def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_version: int | None = None) -> Review:
+    """The office leader accepts the result (审核通过): the matter is closed (办结)."""
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("accept", matter.state, actor.role)
+    report = _pending_report(matter)
+    before = snapshot(matter)
+    review = Review.objects.create(report=report, decision=Review.Decision.ACCEPT, reasons=(reasons or "").strip(),
+                                   reviewed_by=actor)
+    matter.state, matter.closed_at, matter.feedback_due_on = transition.target, timezone.now(), None
+    _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
+            extra={"report": report.pk})
+    return review
+
+
+@transaction.atomic
+def do_send_back(matter_id: int, *, actor, reasons: str, expected_version: int | None = None) -> Review:
+    """The office leader sends the result back for redo (复办) with reasons; the count is kept."""
+    matter = _locked(actor, matter_id, expected_version)
+    transition = check("send_back", matter.state, actor.role)
+    reasons = _text(reasons, "reasons")
+    report = _pending_report(matter)
+    before = snapshot(matter)
+    review = Review.objects.create(report=report, decision=Review.Decision.REDO, reasons=reasons, reviewed_by=actor)
+    matter.state = transition.target
+    matter.redo_count += 1
+    _finish(matter, actor, "send_back", before, fields=["state", "redo_count"], note=reasons,
+            extra={"report": report.pk})
+    transaction.on_commit(lambda: _redo_posted(matter.pk))
+    return review
+
+
+def _redo_posted(matter_id: int) -> None:
+    """Hook point for the points ledger (the supervision engine posts the redo event)."""
+
+
+# --- extensions, adjustments, cancellation (延期、调整、取消) -----------------------------------
+@transaction.atomic
+def do_request_extension(matter_id: int, *, actor, new_deadline: date, reason: str,
+                         expected_version: int | None = None) -> ChangeRequest:
+    matter = _locked(actor, matter_id, expected_version)
+    check("request_extension", matter.state, actor.role)
+    _user_unit_link(actor, matter)
+    reason = _text(reason, "reason")
+    if new_deadline is None or new_deadline <= matter.deadline:
+        raise MatterError(f"the new deadline must be after the current one ({matter.deadline})", field="new_deadline")
+    if matter.change_requests.filter(kind=ChangeRequest.Kind.EXTENSION, status=ChangeRequest.Status.PENDING).exists():
+        raise MatterError("an extension request is already waiting for a decision", field="new_deadline")
+    before = snapshot(matter)
+    request = ChangeRequest.objects.create(matter=matter, kind=ChangeRequest.Kind.EXTENSION, reason=reason,
+                                           proposed={"deadline": new_deadline.isoformat()}, requested_by=actor)
+    _finish(matter, actor, "request_extension", before, fields=[], note=reason,
+            extra={"request": request.pk, "requested_deadline": new_deadline})
+    return request
+
+
+@transaction.atomic
+def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes: dict | None = None,
+                      expected_version: int | None = None) -> ChangeRequest:
+    """Staff ask a leader to adjust (调整) a matter's core content or cancel (取消) it."""
+    matter = _locked(actor, matter_id, expected_version)
+    check("request_change", matter.state, actor.role)
+    reason = _text(reason, "reason")
+    if kind not in (ChangeRequest.Kind.ADJUSTMENT, ChangeRequest.Kind.CANCELLATION):
+        raise MatterError("kind must be adjustment or cancellation", field="kind")
+    proposed = {}
+    if kind == ChangeRequest.Kind.ADJUSTMENT:
+        allowed = {"title", "content", "requirements", "deadline", "lead_unit", "co_units"}
+        changes = dict(changes or {})
+        unknown = set(changes) - allowed
+        if not changes or unknown:
+            raise MatterError(f"an adjustment changes some of {', '.join(sorted(allowed))}", field="changes")
+        for code in [changes.get("lead_unit")] + list(changes.get("co_units") or []):
+            if code:
+                _unit(code, "changes")
+        if "deadline" in changes:
+            changes["deadline"] = _as_date(changes["deadline"], "changes").isoformat()
+        proposed = changes
+    if matter.change_requests.filter(kind=kind, status=ChangeRequest.Status.PENDING).exists():
+        raise MatterError(f"a {kind} request is already waiting for a decision", field="kind")
+    before = snapshot(matter)
+    request = ChangeRequest.objects.create(matter=matter, kind=kind, reason=reason, proposed=proposed,
+                                           requested_by=actor)
+    _finish(matter, actor, "request_change", before, fields=[], note=reason,
+            extra={"request": request.pk, "kind": kind, "proposed": proposed})
+    return request
+
+
+def _as_date(value, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise MatterError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+@transaction.atomic
+def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
+                      expected_version: int | None = None) -> ChangeRequest:
+    """A leader decides an extension, adjustment or cancellation request."""
+    request = ChangeRequest.objects.select_related("matter").filter(pk=request_id).first()
+    if request is None:
+        raise access.MatterNotFound(f"no request {request_id}")
+    matter = _locked(actor, request.matter_id, expected_version)
+    action = "decide_extension" if request.kind == ChangeRequest.Kind.EXTENSION else "decide_change"
+    check(action, matter.state, actor.role)
+    request = ChangeRequest.objects.select_for_update().get(pk=request_id)
+    if request.status != ChangeRequest.Status.PENDING:
+        raise Conflict(f"the request was already decided ({request.get_status_display()})")
+    before = snapshot(matter)
+    request.status = ChangeRequest.Status.APPROVED if approve else ChangeRequest.Status.REJECTED
+    request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), (note or "").strip()
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    fields: list[str] = []
+    if approve and request.kind == ChangeRequest.Kind.EXTENSION:
+        new = date.fromisoformat(request.proposed["deadline"])
+        DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.EXTENSION, old_deadline=matter.deadline,
+                                      new_deadline=new, reason=request.reason, changed_by=actor)
+        matter.deadline, matter.deadline_provisional, matter.deadline_working_days = new, False, None
+        fields += ["deadline", "deadline_provisional", "deadline_working_days"]
+    elif approve and request.kind == ChangeRequest.Kind.ADJUSTMENT:
+        fields += _apply_adjustment(matter, request, actor)
+    elif approve and request.kind == ChangeRequest.Kind.CANCELLATION:
+        check("cancel", matter.state, actor.role)
+        matter.state, matter.feedback_due_on = State.CANCELLED, None
+        fields += ["state", "feedback_due_on"]
+    _finish(matter, actor, f"{request.kind}.{request.status}", before, fields=fields, note=request.decision_note,
+            extra={"request": request.pk})
+    return request
+
+
+def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str]:
+    changes = request.proposed
+    last = matter.revisions.order_by("-seq").first()
+    lead = changes.get("lead_unit") or (last.lead_unit if last else None)
+    cos = changes.get("co_units", last.co_units if last else [])
+    fields = []
+    for name in ("title", "content", "requirements"):
+        if name in changes:
+            setattr(matter, name, changes[name])
+            fields.append(name)
+    if "deadline" in changes:
+        new = date.fromisoformat(changes["deadline"])
+        DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.ADJUSTMENT, old_deadline=matter.deadline,
+                                      new_deadline=new, reason=request.reason, changed_by=actor)
+        matter.deadline, matter.deadline_provisional, matter.deadline_working_days = new, False, None
+        fields += ["deadline", "deadline_provisional", "deadline_working_days"]
+    if last is not None and (lead != last.lead_unit or cos != last.co_units):
+        # Units that already hold the matter keep their receipt; the roles follow the adjustment.
+        wanted = {lead: MatterUnit.Role.LEAD, **{c: MatterUnit.Role.CO for c in cos}}
+        existing = {link.unit.code: link for link in matter.units.select_related("unit")}
+        for code, link in existing.items():
+            if code not in wanted:
+                raise MatterError("an adjustment may add units or change roles, not drop a unit that holds the matter",
+                                  field="changes")
+        matter.units.filter(role=MatterUnit.Role.LEAD).exclude(unit__code=lead).update(role=MatterUnit.Role.CO)
+        for code, role in wanted.items():
+            link = existing.get(code)
+            if link is None:
+                MatterUnit.objects.create(matter=matter, unit=_unit(code, "changes"), role=role)
+            elif link.role != role:
+                MatterUnit.objects.filter(pk=link.pk).update(role=role)
+    if matter.deadline is not None:
+        MatterRevision.objects.create(
+            matter=matter, seq=(last.seq + 1) if last else 1, title=matter.title, content=matter.content,
+            requirements=matter.requirements, deadline=matter.deadline, lead_unit=lead or "", co_units=list(cos),
+            reason=request.reason, created_by=actor)
+    return fields
+
+
+# --- calendar ----------------------------------------------------------------------------------
+@transaction.atomic
+def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
+    """Enter official holidays / make-up workdays (or county corrections). Appends or corrects
+    the county's overrides; every change is audited with the old and new value."""
+    if actor.role != Role.COUNTY_ADMIN:
+        raise NotAllowed("only the county admin maintains the working-day calendar")
+    changed = 0
+    for day, workday, note in entries:
+        existing = WorkdayOverride.objects.select_for_update().filter(day=day).first()
+        if existing and existing.workday == workday:
+            continue
+        before = {"workday": existing.workday} if existing else None
+        if existing:
+            WorkdayOverride.objects.filter(pk=existing.pk).update(workday=workday, note=note, entered_by=actor)
+        else:
+            WorkdayOverride.objects.create(day=day, workday=workday, note=note, entered_by=actor)
+        audit.record(actor=actor, action="calendar.set", object_type="matters.workdayoverride", object_id=day.isoformat(),
+                     before=before, after={"workday": workday, "note": note})
+        changed += 1
+    return changed
+
+
+@transaction.atomic
+def do_retime_deadlines(*, actor) -> list[tuple[Matter, date, date]]:
+    """Recompute provisional deadlines given in working days, now that the calendar knows more.
+    Each change is recorded (DeadlineChange + audit) with the old and new date."""
+    if actor.role not in (Role.COUNTY_ADMIN, Role.SUPERVISION_STAFF):
+        raise NotAllowed("only the county admin or supervision staff re-time deadlines")
+    calendar = county_calendar()
+    changes = []
+    for matter in Matter.objects.select_for_update().filter(
+            deadline_provisional=True, deadline_working_days__isnull=False, assigned_on__isnull=False,
+            state__in=[State.ASSIGNED, State.IN_PROGRESS, State.REPORTED, State.REDO]):
+        new, provisional = calendar.add_working_days(matter.assigned_on, matter.deadline_working_days)
+        if new == matter.deadline and provisional == matter.deadline_provisional:
+            continue
+        before, old = snapshot(matter), matter.deadline
+        if new != old:
+            DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.RETIME, old_deadline=old,
+                                          new_deadline=new, reason="按公布的节假日安排重算", changed_by=actor)
+        matter.deadline, matter.deadline_provisional = new, provisional
+        _finish(matter, actor, "retime", before, fields=["deadline", "deadline_provisional"])
+        changes.append((matter, old, new))
+    return changes
