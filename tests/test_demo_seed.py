@@ -6,6 +6,11 @@ from django_tenants.utils import tenant_context
 
 from duban.accounts.models import Role, User
 from duban.core.management.commands.seed_demo import DEMO_PASSWORD
+from django.utils import timezone
+
+from duban.matters import queries
+from duban.matters.models import ChangeRequest, Matter
+from duban.matters.states import State
 from duban.units.models import Unit
 from tenants.models import County
 
@@ -27,5 +32,10 @@ def test_seed_demo_creates_everything_once(world, capsys):
                              Role.SUPERVISION_STAFF, Role.UNIT_STAFF}
             assert User.objects.filter(role=Role.UNIT_STAFF).count() == 10
             assert User.objects.get(username="staff").check_password(DEMO_PASSWORD)
+            states = set(Matter.objects.values_list("state", flat=True))
+            assert states == set(State.values), set(State.values) - states
+            assert Matter.objects.filter(state="closed", redo_count=3).exists()
+            assert queries.no_answer(User.objects.get(username="staff"), timezone.localdate()).exists()
+            assert ChangeRequest.objects.filter(status="pending", kind="extension").exists()
     assert "http://dongshan.localhost:8000/" in out
     assert DEMO_PASSWORD in out

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.core import clock
 from duban.matters import access
 from duban.matters.models import (ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
                                   MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
@@ -58,7 +59,7 @@ def county_calendar():
 
 
 def today() -> date:
-    return timezone.localdate()
+    return clock.today()
 
 
 def next_value(key: str) -> int:

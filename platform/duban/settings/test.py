@@ -1,5 +1,7 @@
 """The test suite: fast hashing, mail kept in memory (Django's locmem backend)."""
 
+import os
+
 from duban.settings.base import *  # noqa: F401,F403
 from duban.settings.base import init_observability
 
@@ -13,3 +15,5 @@ STORAGES = {
 }
 init_observability("test")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warns about a missing root
+# One test database per test run, so that runs side by side (CI, developers) never collide.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405

@@ -13,6 +13,8 @@ from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.core.progress import progress_bar
 from duban.units.actions import do_create_unit
+from duban.matters.demo import seed_matters
+from duban.matters.models import Matter
 from duban.units.models import Unit
 from tenants import provisioning
 from tenants.models import City, County
@@ -57,6 +59,8 @@ class Command(BaseCommand):
                         slug, name, city.code, actor=ACTOR, admin_username=None).county
                 with tenant_context(county):
                     self.seed_county(townships)
+                    if not Matter.objects.exists():
+                        seed_matters()
                 advance()
 
     def seed_county(self, townships: list[str]):
@@ -85,7 +89,9 @@ class Command(BaseCommand):
             with tenant_context(county):
                 units = Unit.objects.count()
                 users = User.objects.count()
-            self.stdout.write(f"  {name:<6} {provisioning.county_url(county):<32} {units} units, {users} users")
+                matters = Matter.objects.count()
+            self.stdout.write(f"  {name:<6} {provisioning.county_url(county):<32} {units} units, {users} users, "
+                              f"{matters} matters")
         self.stdout.write("")
         self.stdout.write(f"Logins on every county (password {DEMO_PASSWORD}):")
         for username, role, full_name in PEOPLE:

@@ -1,0 +1,88 @@
+"""`duban matter timeline|list|todo --county SLUG …`."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from rich.console import Console
+from rich.table import Table
+
+from duban.accounts.models import User
+from duban.matters import queries
+from duban.matters.models import Matter
+from duban.matters.states import State
+from tenants.models import County
+
+
+def _change(event) -> str:
+    before, after = event.before or {}, event.after or {}
+    parts = []
+    if before.get("state") != after.get("state") and after.get("state"):
+        parts.append(f"{before.get('state') or '—'} → {after['state']}")
+    for key, value in after.items():
+        if key in ("state", "version") or before.get(key) == value:
+            continue
+        if key in before:
+            parts.append(f"{key}: {before[key]} → {value}")
+        else:
+            parts.append(f"{key}: {value}")
+    return "; ".join(str(p) for p in parts)
+
+
+class Command(BaseCommand):
+    help = "Matters of a county: a matter's timeline, the list, a user's to-do."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{timeline,list,todo}")
+        timeline = sub.add_parser("timeline", help="every recorded action on a matter")
+        timeline.add_argument("--county", required=True)
+        timeline.add_argument("matter", help="the matter's id or register number (e.g. 2026-0012)")
+        listing = sub.add_parser("list", help="the register book")
+        listing.add_argument("--county", required=True)
+        listing.add_argument("--state", choices=State.values)
+        todo = sub.add_parser("todo", help="what waits for a user")
+        todo.add_argument("--county", required=True)
+        todo.add_argument("--user", required=True)
+
+    def handle(self, *args, **options):
+        county = County.objects.filter(slug=options["county"]).first()
+        if county is None:
+            raise CommandError(f"no county with slug {options['county']!r}")
+        self.console = Console(file=self.stdout, width=160)
+        with tenant_context(county):
+            getattr(self, f"do_{options['action']}")(options)
+
+    def do_timeline(self, options):
+        ref = options["matter"]
+        matter = Matter.objects.filter(number=ref).first() or (
+            Matter.objects.filter(pk=int(ref)).first() if ref.isdigit() else None)
+        if matter is None:
+            raise CommandError(f"no matter {ref!r} in this county")
+        self.console.print(f"[bold]{matter.number}[/] {matter.title} — {matter.get_state_display()} "
+                           f"(redone {matter.redo_count}×, deadline {matter.deadline or '—'})")
+        table = Table("time", "who", "action", "change", "note")
+        for event in queries.timeline(matter).select_related("actor"):
+            who = event.actor.display_name + f" ({event.actor.username})" if event.actor else event.actor_label
+            table.add_row(f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S}", who, event.action, _change(event),
+                          event.note)
+        self.console.print(table)
+
+    def do_list(self, options):
+        matters = Matter.objects.order_by("number")
+        if options["state"]:
+            matters = matters.filter(state=options["state"])
+        table = Table("id", "number", "title", "category", "state", "deadline", "redo", title=f"{matters.count()} matters")
+        for m in matters:
+            table.add_row(str(m.pk), m.number, m.title, m.category, m.get_state_display(), str(m.deadline or "—"),
+                          str(m.redo_count))
+        self.console.print(table)
+
+    def do_todo(self, options):
+        user = User.objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"no user {options['user']!r} in this county")
+        items = queries.my_todo(user, timezone.localdate())
+        self.console.print(f"{user.display_name}: {len(items)} item(s) waiting")
+        for item in items:
+            self.console.print(f"  [{item.label}] {item.matter.number} {item.matter.title}")

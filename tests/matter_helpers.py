@@ -1,0 +1,66 @@
+"""Building matters through the workflow actions, for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from duban.accounts.actions import do_create_user
+from duban.accounts.models import Role, User
+from duban.matters import actions
+from duban.units.models import Unit
+
+PASSWORD = "Test-pass-2026"
+
+
+@dataclass
+class Cast:
+    leader: User
+    office: User
+    staff: User
+    lead_clerk: User      # unit staff of D01 (the lead unit)
+    co_clerk: User        # unit staff of T01 (a co-operating unit)
+    other_clerk: User     # unit staff of a unit the matter is not assigned to
+
+
+def make_cast() -> Cast:
+    """People of county alpha (call inside tenant_context). Rolled back with the test."""
+    other = Unit.objects.get_or_create(code="T99", defaults={"name": "九十九镇", "kind": "township"})[0]
+    return Cast(
+        leader=do_create_user("m_leader", actor="tests", role=Role.COUNTY_LEADER, password=PASSWORD, full_name="王县长"),
+        office=do_create_user("m_office", actor="tests", role=Role.OFFICE_LEADER, password=PASSWORD, full_name="李主任"),
+        staff=User.objects.get(username="staff"),
+        lead_clerk=User.objects.get(username="clerk"),
+        co_clerk=User.objects.get(username="clerk1"),
+        other_clerk=do_create_user("m_other", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=other),
+    )
+
+
+def proposed(cast: Cast, **kwargs):
+    args = {"title": "推进老旧小区改造", "content": "完成城关片区老旧小区改造，年底前交付。", "category": "work_report",
+            "proposed_units": ["D01"], "requested_deadline": timezone.localdate() + timedelta(days=30)}
+    args.update(kwargs)
+    return actions.do_propose_matter(actor=cast.leader, **args)
+
+
+def to_state(cast: Cast, state: str, **assign):
+    """A matter walked through the workflow up to ``state``."""
+    matter = proposed(cast)
+    steps = [
+        ("registered", lambda m: actions.do_register_matter(m.pk, actor=cast.staff)),
+        ("approved", lambda m: actions.do_approve_matter(m.pk, actor=cast.leader, comment="同意立项")),
+        ("assigned", lambda m: actions.do_assign_matter(m.pk, actor=cast.staff, lead_unit="D01", co_units=["T01"],
+                                                        requirements="按期办结，书面报告", **(assign or {"deadline_working_days": 10}))),
+        ("in_progress", lambda m: actions.do_sign_for_receipt(m.pk, actor=cast.lead_clerk)),
+        ("reported", lambda m: actions.do_report_result(m.pk, actor=cast.lead_clerk, text="已完成改造。")),
+    ]
+    for name, step in steps:
+        if matter.state == state:
+            break
+        result = step(matter)
+        matter = result if hasattr(result, "state") else type(matter).objects.get(pk=matter.pk)
+    matter.refresh_from_db()
+    assert matter.state == state
+    return matter
