@@ -253,3 +253,13 @@ def test_matter_timeline_cli(cast, world, capsys):
     out = capsys.readouterr().out
     for text in (matter.number, "matter.propose", "matter.assign", "m_leader", "registered → approved"):
         assert text in out
+
+
+def test_overview_counts_match_the_lists(cast):
+    today = timezone.localdate()
+    to_state(cast, "in_progress")
+    to_state(cast, "registered")
+    overview = queries.overview(today)
+    assert overview["by_state"]["in_progress"] == Matter.objects.filter(state="in_progress").count() >= 1
+    assert overview["by_state"]["registered"] == Matter.objects.filter(state="registered").count() >= 1
+    assert overview["no_answer"] == queries.no_answer(cast.staff, today).count()

@@ -95,3 +95,17 @@ def my_todo(user, on: date) -> list[TodoItem]:
                 items.append(TodoItem("feedback" if matter.deadline > on else "report",
                                       TODO_LABELS["feedback" if matter.deadline > on else "report"], matter))
     return items
+
+
+def overview(on: date) -> dict:
+    """The county's overview (for leaders): matters by state, overdue and no-answer counts."""
+    from django.db.models import Count
+
+    by_state = dict(Matter.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    under_way = Matter.objects.filter(state__in=[State.ASSIGNED, State.IN_PROGRESS, State.REDO])
+    return {
+        "by_state": {state: by_state.get(state, 0) for state in State.values},
+        "overdue": under_way.filter(deadline__lt=on).count(),
+        "no_answer": under_way.filter(Q(feedback_due_on__lt=on) | Q(deadline__lt=on)).count(),
+        "redone_more_than_twice": Matter.objects.filter(redo_count__gt=2).count(),
+    }
