@@ -45,7 +45,7 @@ def use_embedded_services_in_development() -> None:
                        ("DATABASE_URL", "CELERY_BROKER_URL", "DUBAN_BROKER_DIR", "DUBAN_DATA_DIR")
                        if key in environ})
     if started is not None:
-        atexit.register(started.stop)
+        atexit.register(started.release)
 
 
 if __name__ == "__main__":

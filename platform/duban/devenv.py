@@ -143,23 +143,61 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         with self._lock():
-            if self.is_running():
-                self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop", check=False)
+            self._stop()
+
+    def _stop(self) -> None:
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop", check=False)
+        (self.root / "pg-autostop").unlink(missing_ok=True)
+
+    # Several runs (a demo, two test runs) may share the server: each registers while it uses
+    # it, and the last one out stops it — if a run started it (`pg start` servers stay up).
+    def acquire(self, started: bool) -> None:
+        users = self.root / "pg-users"
+        users.mkdir(exist_ok=True)
+        with self._lock():
+            (users / str(os.getpid())).touch()
+            if started:
+                (self.root / "pg-autostop").touch()
+
+    def release(self) -> bool:
+        """Unregister this process; stop the server if nobody else uses it. True if stopped."""
+        users = self.root / "pg-users"
+        with self._lock():
+            (users / str(os.getpid())).unlink(missing_ok=True)
+            alive = [f for f in users.iterdir() if _pid_alive(int(f.name))] if users.exists() else []
+            for stale in (set(users.iterdir()) - set(alive)) if users.exists() else ():
+                stale.unlink(missing_ok=True)
+            if alive or not (self.root / "pg-autostop").exists():
+                return False
+            self._stop()
+            return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- environment -----------------------------------------------------------------------------
 def prepare_environment(broker_dir: str = "broker") -> tuple[dict[str, str], EmbeddedPostgres | None]:
     """The environment for Duban processes, starting the embedded services it lacks.
 
-    Returns (environment, the embedded server if this call started it).
+    Returns (environment, the embedded server if one is used — call its ``release()`` when
+    done: the last user out stops it).
     """
     environ = dict(os.environ)
     started = None
     root = data_dir()
     if not environ.get("DATABASE_URL") and not environ.get("DATABASE_URL_FILE"):
         pg = EmbeddedPostgres(root)
-        if pg.start():
-            started = pg
+        pg.acquire(pg.start())
+        started = pg
         environ["DATABASE_URL"] = pg.url
         say(f"embedded PostgreSQL on {pg.socket_dir} (data in {pg.pgdata})")
     if not environ.get("CELERY_BROKER_URL") and not environ.get("CELERY_BROKER_URL_FILE"):
@@ -184,7 +222,7 @@ def cmd_run(args) -> int:
         return subprocess.call(command, env=environ)
     finally:
         if started and not args.keep:
-            started.stop()
+            started.release()
 
 
 def wait_for_http(url: str, host: str, timeout: float = 60.0) -> bool:
@@ -219,8 +257,7 @@ def cmd_demo(args) -> int:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
-        if started:
-            started.stop()
+        if started and started.release():
             say("embedded PostgreSQL stopped")
 
     def interrupt(signum, frame):

@@ -25,18 +25,22 @@ def official_years() -> range:
 class WorkCalendar:
     source: str = "chinese_calendar"  # or "weekends_only"
     overrides: dict[date, bool] = field(default_factory=dict)  # day → is a working day
+    # Years whose holidays an admin has entered completely (one local correction is not enough).
+    confirmed_years: frozenset[int] = frozenset()
 
     @classmethod
-    def from_spec(cls, spec: CalendarSpec, extra: dict[date, bool] | None = None) -> WorkCalendar:
+    def from_spec(cls, spec: CalendarSpec, extra: dict[date, bool] | None = None,
+                  confirmed_years: set[int] | frozenset[int] = frozenset()) -> WorkCalendar:
         overrides = {o.day: o.workday for o in spec.overrides}
         overrides.update(extra or {})
-        return cls(source=spec.holidays, overrides=overrides)
+        return cls(source=spec.holidays, overrides=overrides, confirmed_years=frozenset(confirmed_years))
 
     def knows(self, year: int) -> bool:
-        """True if the official calendar (or an override for that year) covers ``year``."""
+        """True if the official calendar covers ``year``, or an admin confirmed that its
+        holidays and make-up workdays are all entered."""
         if self.source == "weekends_only":
             return True
-        return year in official_years() or any(day.year == year for day in self.overrides)
+        return year in official_years() or year in self.confirmed_years
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:

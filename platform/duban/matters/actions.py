@@ -19,7 +19,7 @@ from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
 from duban.matters import access
-from duban.matters.models import (ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
+from duban.matters.models import (CalendarYear, ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
                                   MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
 from duban.matters.states import LEADERS, NotAllowed, State, check
 from duban.units.models import Unit
@@ -55,7 +55,8 @@ def county_calendar():
     from duban.workcalendar import WorkCalendar
 
     extra = dict(WorkdayOverride.objects.values_list("day", "workday"))
-    return WorkCalendar.from_spec(county_pack().calendar, extra)
+    confirmed = set(CalendarYear.objects.values_list("year", flat=True))
+    return WorkCalendar.from_spec(county_pack().calendar, extra, confirmed)
 
 
 def today() -> date:
@@ -532,9 +533,9 @@ def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
     changed = 0
     for day, workday, note in entries:
         existing = WorkdayOverride.objects.select_for_update().filter(day=day).first()
-        if existing and existing.workday == workday:
+        if existing and existing.workday == workday and existing.note == note:
             continue
-        before = {"workday": existing.workday} if existing else None
+        before = {"workday": existing.workday, "note": existing.note} if existing else None
         if existing:
             WorkdayOverride.objects.filter(pk=existing.pk).update(workday=workday, note=note, entered_by=actor)
         else:
@@ -543,6 +544,23 @@ def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
                      before=before, after={"workday": workday, "note": note})
         changed += 1
     return changed
+
+
+@transaction.atomic
+def do_confirm_calendar_year(year: int, *, actor, note: str = "") -> CalendarYear:
+    """State that ``year``'s holidays and make-up workdays are all entered (audited)."""
+    if actor.role != Role.COUNTY_ADMIN:
+        raise NotAllowed("only the county admin maintains the working-day calendar")
+    if not 2000 <= year <= 2100:
+        raise MatterError(f"{year} is not a plausible year", field="year")
+    if CalendarYear.objects.filter(year=year).exists():
+        raise MatterError(f"{year} is already confirmed", field="year")
+    if not WorkdayOverride.objects.filter(day__year=year).exists():
+        raise MatterError(f"no holidays are entered for {year}; import them first", field="year")
+    confirmed = CalendarYear.objects.create(year=year, note=(note or "").strip()[:200], confirmed_by=actor)
+    audit.record(actor=actor, action="calendar.confirm_year", object_type="matters.calendaryear",
+                 object_id=str(year), after={"year": year, "note": confirmed.note})
+    return confirmed
 
 
 @transaction.atomic
@@ -566,4 +584,14 @@ def do_retime_deadlines(*, actor) -> list[tuple[Matter, date, date]]:
         matter.deadline, matter.deadline_provisional = new, provisional
         _finish(matter, actor, "retime", before, fields=["deadline", "deadline_provisional"])
         changes.append((matter, old, new))
+    # Fixed-date deadlines only stop being provisional once their year is known.
+    for matter in Matter.objects.select_for_update().filter(
+            deadline_provisional=True, deadline_working_days__isnull=True, deadline__isnull=False,
+            state__in=[State.ASSIGNED, State.IN_PROGRESS, State.REPORTED, State.REDO]):
+        if calendar.knows(matter.deadline.year):
+            before = snapshot(matter)
+            matter.deadline_provisional = False
+            _finish(matter, actor, "retime", before, fields=["deadline_provisional"],
+                    extra={"deadline_provisional": False})
+            changes.append((matter, matter.deadline, matter.deadline))
     return changes

@@ -269,6 +269,20 @@ class WorkdayOverride(models.Model):
         ordering = ["day"]
 
 
+class CalendarYear(models.Model):
+    """An admin's statement that a year's official holidays and make-up workdays are all
+    entered (for years the calendar package does not know yet). Deadlines in that year stop
+    being provisional."""
+
+    year = models.PositiveIntegerField(_("年度"), unique=True)
+    note = models.CharField(_("依据"), max_length=200, blank=True)  # e.g. 国办发明电〔2026〕7号
+    confirmed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["year"]
+
+
 class Counter(models.Model):
     """Per-county sequences (register numbers, notice numbers), taken under a row lock."""
 

@@ -189,6 +189,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DUBAN_STATIC_ROOT", str(DATA_DIR / "static")))
 MEDIA_ROOT = Path(env.str("DUBAN_MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
+DUBAN_MAX_UPLOAD_MB = env.int("DUBAN_MAX_UPLOAD_MB", 20, minimum=1, maximum=1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

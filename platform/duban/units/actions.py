@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.units.models import Unit
 
@@ -17,6 +18,10 @@ class UnitError(ValueError):
 @transaction.atomic
 def do_create_unit(code: str, name: str, kind: str, *, actor, contact_person: str = "",
                    contact_phone: str = "") -> Unit:
+    if hasattr(actor, "_meta") and actor.role != Role.COUNTY_ADMIN:
+        # People maintain units through the county admin role; labels ("cli", "seed_demo") are
+        # the operator's own tools.
+        raise UnitError("only the county admin maintains units", field="actor")
     code, name = (code or "").strip(), (name or "").strip()
     if not code:
         raise UnitError("a unit needs a code", field="code")

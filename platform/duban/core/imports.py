@@ -1,0 +1,322 @@
+"""Batch imports from Excel (.xlsx): the shared reader and the all-or-nothing error report.
+
+An import reads the first sheet of a workbook, finds its header row (row 1, or the first row
+that names a known column when a title row sits above it), maps Chinese or English headers to
+fields, and hands the importer one :class:`Row` per non-empty line with its Excel row number.
+Importers validate every row first and collect :class:`RowError` s; if there is any, nothing is
+written and :class:`ImportErrorReport` is raised carrying the whole report. A successful import
+returns an :class:`ImportResult`.
+
+Used by ``duban.units.imports`` and ``duban.matters.imports``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+MAX_DATA_ROWS = 5000
+HEADER_SEARCH_ROWS = 10
+# Columns that spreadsheets commonly carry and that an import may ignore (a running number).
+IGNORED_HEADERS = frozenset({"序号", "编号no", "no", "no.", "#"})
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls, and password-protected (encrypted) .xlsx
+
+Progress = Callable[[str, int], AbstractContextManager[Callable[..., None]]]
+
+
+class RowError(NamedTuple):
+    """One problem: the Excel row number (``None`` for the file as a whole), the column's
+    header (``""`` for the row as a whole) and a message."""
+
+    row: int | None
+    column: str
+    message: str
+
+    def format(self) -> str:
+        where = f"第{self.row}行" if self.row is not None else "文件"
+        column = f" [{self.column}]" if self.column else ""
+        return f"{where}{column}: {self.message}"
+
+
+def _sorted(errors: Iterable[RowError]) -> list[RowError]:
+    # File-level errors first, then by row; the order within a row is kept (column order).
+    indexed = list(enumerate(errors))
+    indexed.sort(key=lambda item: (item[1].row is not None, item[1].row or 0, item[0]))
+    return [error for _, error in indexed]
+
+
+@dataclass
+class ImportResult:
+    """What an import did: how many objects it created, or the row-by-row report of why it
+    created none. After a dry run, ``created`` is how many it would create (none are kept)."""
+
+    created: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    objects: list = field(default_factory=list, repr=False)
+    source: str = ""
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lines(self) -> list[str]:
+        return [error.format() for error in _sorted(self.errors)]
+
+    def format(self) -> str:
+        """The report as text, one problem a line: ``第3行 [督办类别]: 未知类别 'xyz'``."""
+        return "\n".join(self.lines())
+
+
+class ImportErrorReport(ValueError):
+    """The file has problems; nothing was imported. ``result`` holds the whole report."""
+
+    def __init__(self, errors: Iterable[RowError], *, source: str = ""):
+        self.result = ImportResult(created=0, errors=_sorted(errors), source=source)
+        count = len(self.result.errors)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in {source or 'the file'}; "
+                         f"nothing was imported\n{self.result.format()}")
+
+    @property
+    def errors(self) -> list[RowError]:
+        return self.result.errors
+
+    def format(self) -> str:
+        return self.result.format()
+
+
+class Rollback(Exception):
+    """Raised inside an import's transaction to undo everything written so far."""
+
+
+# --- columns and rows ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """A column an import understands. ``label`` is its canonical Chinese header (used in the
+    report); ``aliases`` are the other headers accepted for it (matched ignoring case, spaces,
+    a leading/trailing ``*`` and a bracketed note such as ``（YYYY-MM-DD）``)."""
+
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    required: bool = True  # the column must be present and its cells filled
+    max_length: int | None = None  # checked for text cells
+
+    def names(self) -> tuple[str, ...]:
+        return (self.label, self.key, *self.aliases)
+
+
+_BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
+
+
+def normalize_header(value: Any) -> str:
+    text = cell_text(value)
+    text = _BRACKETED.sub("", text)
+    text = re.sub(r"\s+", "", text).strip("*＊:：")
+    return text.casefold()
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: ``None`` → ``""``, whole numbers without ``.0`` (codes and phone
+    numbers typed as numbers), dates as ISO, strings stripped (full-width spaces too)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+@dataclass
+class Row:
+    number: int  # as Excel shows it
+    values: dict[str, Any]
+
+    def raw(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def text(self, key: str) -> str:
+        return cell_text(self.values.get(key))
+
+
+@dataclass
+class Sheet:
+    title: str
+    header_row: int
+    columns: dict[str, Column]  # keys of the columns present
+    rows: list[Row]
+
+
+def describe_source(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).name
+    return Path(str(getattr(source, "name", "") or "")).name or "上传的文件"
+
+
+def _file_error(message: str, source: str) -> ImportErrorReport:
+    return ImportErrorReport([RowError(None, "", message)], source=source)
+
+
+def _load_workbook(source: Any, name: str):
+    import openpyxl
+
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise _file_error(f"找不到文件 {str(path)!r}", name)
+        if not path.is_file():
+            raise _file_error(f"{str(path)!r} 不是文件", name)
+        data = path.read_bytes()
+    else:
+        if hasattr(source, "seek"):
+            try:
+                source.seek(0)
+            except (OSError, ValueError):
+                pass
+        data = source.read()
+        if isinstance(data, str):
+            raise _file_error("不是 .xlsx 文件（收到的是文本）；请上传 Excel 工作簿（.xlsx）", name)
+    if not data:
+        raise _file_error("文件是空的（0 字节）", name)
+    suffix = Path(name).suffix.lower()
+    if data.startswith(OLE_MAGIC):
+        raise _file_error("这是旧版 .xls 格式或受密码保护的文件，无法读取；请在 Excel 中取消密码并“另存为”"
+                          "Excel 工作簿（.xlsx）后再导入", name)
+    if not data.startswith(ZIP_MAGIC):
+        hint = "（看起来是 CSV/文本文件）" if suffix in (".csv", ".txt") else ""
+        raise _file_error(f"不是 .xlsx 文件{hint}；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入", name)
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as exc:  # noqa: BLE001 — any failure to parse untrusted input is the file's fault
+        raise _file_error(f"无法读取该 .xlsx 文件（{type(exc).__name__}: {exc}）；它可能已损坏，或不是 Excel 工作簿",
+                          name) from None
+
+
+def _grid(ws) -> list[list[Any]]:
+    """The sheet's values, with each merged range's value repeated in every cell it covers
+    (a unit merged across several task rows belongs to each of them)."""
+    grid = [list(row) for row in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:
+        value = ws.cell(merged.min_row, merged.min_col).value
+        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
+            row = grid[r - 1]
+            for c in range(merged.min_col, merged.max_col + 1):
+                while len(row) < c:
+                    row.append(None)
+                row[c - 1] = value
+    return grid
+
+
+def _empty(values: Iterable[Any]) -> bool:
+    return all(cell_text(v) == "" for v in values)
+
+
+def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
+    """Read the first sheet of an .xlsx file (a path, or a binary file object such as an
+    upload). Raises :class:`ImportErrorReport` for an unreadable file, an empty sheet, or a
+    header row with missing, unknown or repeated columns. Required/over-long cells are reported
+    by :func:`check_cells`."""
+    columns = list(columns)
+    name = describe_source(source)
+    wb = _load_workbook(source, name)
+    try:
+        ws = wb.worksheets[0]
+        grid = _grid(ws)
+        title = ws.title
+    finally:
+        wb.close()
+    if all(_empty(row) for row in grid):
+        raise _file_error(f"第一个工作表“{title}”是空的", name)
+
+    by_name: dict[str, Column] = {}
+    for column in columns:
+        for alias in column.names():
+            by_name[normalize_header(alias)] = column
+
+    # The header row: the first row that names a known column (a title row may sit above it),
+    # else the first non-empty row (whose problems are then reported).
+    first_nonempty = next(i for i, row in enumerate(grid) if not _empty(row))
+    header_index = next((i for i, row in enumerate(grid[:HEADER_SEARCH_ROWS])
+                         if any(normalize_header(v) in by_name for v in row)), first_nonempty)
+    header_row = header_index + 1
+    header = grid[header_index]
+    body = grid[header_index + 1:]
+
+    errors: list[RowError] = []
+    positions: dict[str, int] = {}  # key → 0-based column index
+    for index, value in enumerate(header):
+        label = cell_text(value)
+        key = normalize_header(value)
+        if not label:
+            if any(index < len(row) and cell_text(row[index]) for row in body):
+                errors.append(RowError(header_row, f"{_letter(index)}列", "该列有数据但没有表头"))
+            continue
+        if key in IGNORED_HEADERS:
+            continue
+        column = by_name.get(key)
+        if column is None:
+            known = "、".join(c.label for c in columns)
+            errors.append(RowError(header_row, label, f"未知的列（可用的列：{known}）"))
+            continue
+        if column.key in positions:
+            errors.append(RowError(header_row, label, f"与{_letter(positions[column.key])}列重复（都是“{column.label}”）"))
+            continue
+        positions[column.key] = index
+    for column in columns:
+        if column.required and column.key not in positions:
+            errors.append(RowError(header_row, column.label, "缺少必需的列"))
+    if errors:
+        raise ImportErrorReport(errors, source=name)
+
+    rows = []
+    for offset, values in enumerate(body):
+        if _empty(values):
+            continue
+        number = header_row + 1 + offset
+        rows.append(Row(number, {key: (values[i] if i < len(values) else None) for key, i in positions.items()}))
+    if not rows:
+        raise _file_error(f"工作表“{title}”只有表头（第{header_row}行），没有数据行", name)
+    if len(rows) > MAX_DATA_ROWS:
+        raise _file_error(f"数据行太多（{len(rows)} 行）；一次最多导入 {MAX_DATA_ROWS} 行，请拆分文件", name)
+    present = {key: next(c for c in columns if c.key == key) for key in positions}
+    return Sheet(title=title, header_row=header_row, columns=present, rows=rows)
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def check_cells(row: Row, columns: Iterable[Column], errors: list[RowError]) -> bool:
+    """Required cells filled, text cells not over-long. True when the row passed."""
+    ok = True
+    for column in columns:
+        text = row.text(column.key)
+        if column.required and not text:
+            errors.append(RowError(row.number, column.label, "不能为空"))
+            ok = False
+        elif column.max_length and len(text) > column.max_length:
+            errors.append(RowError(row.number, column.label,
+                                   f"太长（{len(text)} 字，最多 {column.max_length} 字）"))
+            ok = False
+    return ok
+
+
+@contextmanager
+def no_progress(description: str, total: int):
+    yield lambda n=1: None

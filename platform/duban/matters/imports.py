@@ -1,0 +1,208 @@
+"""Batch import of matters from Excel — e.g. the tasks of the Government Work Report
+(政府工作报告) that a leader hands the supervision office as one spreadsheet. All or nothing.
+
+Headers (first sheet; Chinese or English):
+
+==================  =====================  ==========================================================
+事项名称             title                  required, up to 200 characters
+事项内容             content                required
+督办类别             category               required: a scope code of the county's pack
+                                            (``work_report``) or its Chinese label
+建议责任单位         units                  optional: unit codes (or names) separated by 、 , ， ; ；
+要求完成时间         requested_deadline     optional: a date cell or ``YYYY-MM-DD`` text, not past
+来源                 source_reference       optional: document number etc.
+时效性强             time_sensitive         optional: 是/否
+==================  =====================  ==========================================================
+
+Each row becomes a matter proposed on the leader's behalf and entered in the register book
+(``do_propose_matter`` + ``do_register_matter``), so it waits for that leader's approval like
+any other proposal. Every row is checked before anything is written; if any row is bad — or an
+action refuses one — nothing is kept and :class:`~duban.core.imports.ImportErrorReport` lists
+every problem by row and column.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from django.db import transaction
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.core.imports import (Column, ImportErrorReport, ImportResult, Progress, Rollback, Row, RowError,
+                                check_cells, describe_source, no_progress, read_sheet)
+from duban.matters.actions import MatterError, county_pack, do_propose_matter, do_register_matter, today
+from duban.matters.models import Matter
+from duban.matters.states import LEADERS, NotAllowed
+from duban.units.models import Unit
+
+
+def _max(name: str) -> int:
+    return Matter._meta.get_field(name).max_length
+
+
+COLUMNS = (
+    Column("title", "事项名称", ("任务名称", "事项", "名称"), max_length=_max("title")),
+    Column("content", "事项内容", ("任务内容", "具体内容", "内容")),
+    Column("category", "督办类别", ("类别",)),
+    Column("units", "建议责任单位", ("责任单位", "承办单位", "proposed_units"), required=False),
+    Column("requested_deadline", "要求完成时间", ("完成时间", "完成时限", "deadline"), required=False),
+    Column("source_reference", "来源", ("source", "文号"), required=False, max_length=_max("source_reference")),
+    Column("time_sensitive", "时效性强", ("时效性",), required=False),
+)
+LABELS = {column.key: column.label for column in COLUMNS}
+# Fields named by MatterError → the column to blame.
+FIELD_COLUMNS = {**LABELS, "proposed_units": LABELS["units"]}
+
+UNIT_SEPARATORS = re.compile(r"[、,，;；\s]+")
+DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+YES = {"是", "y", "yes", "true", "1", "√", "✓"}
+NO = {"否", "n", "no", "false", "0", "×", "✗"}
+
+
+def _categories() -> tuple[dict[str, str], str]:
+    """Category code, Chinese label and English label (any case) → code; and a hint."""
+    scope = county_pack().scope
+    names: dict[str, str] = {}
+    for category in scope:
+        for name in (category.code, category.label.zh, category.label.en):
+            if name:
+                names.setdefault(re.sub(r"\s+", "", name).casefold(), category.code)
+    hint = "、".join(f"{c.label.zh}（{c.code}）" for c in scope)
+    return names, hint
+
+
+def _date(value) -> tuple[date | None, str | None]:
+    """(date, None) or (None, problem). Accepts a date cell or 2026-06-30 / 2026/6/30 /
+    2026年6月30日 text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    text = str(value).strip()
+    match = DATE_TEXT.match(text) if isinstance(value, str) else None
+    if match:
+        try:
+            return date(*map(int, match.groups())), None
+        except ValueError:
+            pass
+    return None, f"不是有效日期 {text!r}（应为日期单元格或 YYYY-MM-DD 文本）"
+
+
+def _yes_no(value) -> tuple[bool, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    text = ("" if value is None else str(value)).strip().casefold()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not text or text in NO:
+        return False, None
+    if text in YES:
+        return True, None
+    return False, f"应填“是”或“否”，不是 {str(value).strip()!r}"
+
+
+def _check_people(actor, proposed_by) -> None:
+    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF or not actor.is_active:
+        raise NotAllowed("only supervision staff import matters")
+    if getattr(proposed_by, "role", None) not in LEADERS or not proposed_by.is_active:
+        raise MatterError("matters are imported on behalf of an active county leader or office leader",
+                          field="proposed_by")
+
+
+def import_matters(source, *, actor, proposed_by, progress: Progress | None = None,
+                   dry_run: bool = False) -> ImportResult:
+    """Propose and register every matter in the first sheet of ``source`` (a path or a binary
+    file object) on behalf of the leader ``proposed_by``, or none. Runs inside a county
+    (``tenant_context``). Raises :class:`ImportErrorReport` with the row-by-row report when any
+    row is bad; :class:`NotAllowed` unless ``actor`` is supervision staff; :class:`MatterError`
+    (field ``proposed_by``) unless ``proposed_by`` is an active leader.
+
+    ``progress(description, total)`` — e.g. :func:`duban.core.progress.progress_bar` — is
+    entered around the writes. ``dry_run`` checks everything (the writes included) and keeps
+    nothing."""
+    _check_people(actor, proposed_by)
+    name = describe_source(source)
+    sheet = read_sheet(source, COLUMNS)
+    categories, category_hint = _categories()
+    units_by_code = {u.code: u for u in Unit.objects.all()}
+    units_by_name = {u.name: u for u in units_by_code.values()}
+    now = today()
+
+    errors: list[RowError] = []
+    planned: list[tuple[Row, dict]] = []
+    first_seen: dict[tuple[str, str], int] = {}
+    for row in sheet.rows:
+        check_cells(row, COLUMNS, errors)
+        title, content = row.text("title"), row.text("content")
+
+        category = None
+        category_text = row.text("category")
+        if category_text:
+            category = categories.get(re.sub(r"\s+", "", category_text).casefold())
+            if category is None:
+                errors.append(RowError(row.number, LABELS["category"],
+                                       f"未知类别 {category_text!r}（可填：{category_hint}）"))
+
+        codes: list[str] = []
+        for token in UNIT_SEPARATORS.split(row.text("units")):
+            if not token:
+                continue
+            unit = units_by_code.get(token) or units_by_name.get(token)
+            if unit is None:
+                errors.append(RowError(row.number, LABELS["units"], f"未知单位 {token!r}（填单位编码或单位名称）"))
+            elif not unit.is_active:
+                errors.append(RowError(row.number, LABELS["units"], f"单位 {token!r}（{unit.name}）已停用"))
+            elif unit.code not in codes:
+                codes.append(unit.code)
+
+        deadline, problem = _date(row.raw("requested_deadline"))
+        if problem:
+            errors.append(RowError(row.number, LABELS["requested_deadline"], problem))
+        elif deadline is not None and deadline < now:
+            errors.append(RowError(row.number, LABELS["requested_deadline"],
+                                   f"要求完成时间 {deadline.isoformat()} 已过（今天是 {now.isoformat()}）"))
+
+        time_sensitive, problem = _yes_no(row.raw("time_sensitive"))
+        if problem:
+            errors.append(RowError(row.number, LABELS["time_sensitive"], problem))
+
+        if title and content:
+            key = (title, content)
+            if key in first_seen:
+                errors.append(RowError(row.number, LABELS["title"],
+                                       f"与第{first_seen[key]}行重复（事项名称和内容都相同）"))
+            first_seen.setdefault(key, row.number)
+
+        planned.append((row, {"title": title, "content": content, "category": category, "proposed_units": codes,
+                              "requested_deadline": deadline, "source_reference": row.text("source_reference"),
+                              "time_sensitive": time_sensitive}))
+    if errors:
+        raise ImportErrorReport(errors, source=name)
+
+    matters: list[Matter] = []
+    progress = progress or no_progress
+    try:
+        with progress("导入督办事项 importing matters", len(planned)) as advance, transaction.atomic():
+            for row, fields in planned:
+                try:
+                    matter = do_propose_matter(actor=actor, on_behalf_of=proposed_by, **fields)
+                    matters.append(do_register_matter(matter.pk, actor=actor, expected_version=matter.version))
+                except MatterError as exc:  # the action's own checks; its savepoint undid the row
+                    errors.append(RowError(row.number, FIELD_COLUMNS.get(exc.field, exc.field), str(exc)))
+                advance()
+            if errors:
+                raise Rollback
+            audit.record(actor=actor, action="matter.import", object_type="matters.matter", after={
+                "file": name, "sheet": sheet.title, "count": len(matters), "proposed_by": proposed_by.username,
+                "numbers": [m.number for m in matters]})
+            if dry_run:
+                raise Rollback
+    except Rollback:
+        if errors:
+            raise ImportErrorReport(errors, source=name) from None
+        return ImportResult(created=len(matters), source=name, dry_run=True)  # rolled back
+    return ImportResult(created=len(matters), objects=matters, source=name)

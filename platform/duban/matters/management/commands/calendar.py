@@ -1,0 +1,277 @@
+"""`duban calendar show|set|import|retime` — a county's working-day calendar (节假日、调休).
+
+The ``chinesecalendar`` package knows only the years the State Council has announced. For a
+later year the county admin enters the holidays and make-up workdays by hand (``set`` or
+``import``), then re-times the provisional deadlines given in working days (``retime``).
+Every write goes through ``do_set_workdays`` / ``do_retime_deadlines`` (audited).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from duban.matters.actions import MatterError, county_calendar, county_pack, do_retime_deadlines, do_set_workdays
+from duban.matters.models import Matter, WorkdayOverride
+from duban.matters.states import OPEN_STATES, NotAllowed
+
+WEEKDAYS = "一二三四五六日"
+WORKDAY_WORDS = {"1": True, "上班": True, "0": False, "放假": False}
+NOTE_MAX = WorkdayOverride._meta.get_field("note").max_length
+MAX_IMPORT_ERRORS_SHOWN = 50
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a date (YYYY-MM-DD)") from None
+
+
+def read_csv(path: Path) -> list[tuple[date, bool, str]]:
+    """Rows of ``date,workday,note`` (``workday``: 1/0 or 上班/放假; a header row is optional).
+    Every row is checked first; any bad row raises :class:`CommandError` listing them all."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise CommandError(f"{path} is neither UTF-8 nor GB18030 text")
+    entries: list[tuple[date, bool, str]] = []
+    errors: list[str] = []
+    seen: dict[date, int] = {}
+    for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if line == 1 and cells[0].lower() in ("date", "日期"):
+            continue
+        if len(cells) < 2 or len(cells) > 3:
+            errors.append(f"line {line}: expected 2 or 3 columns (date,workday,note), got {len(cells)}")
+            continue
+        problems = []
+        try:
+            day = parse_day(cells[0])
+        except ValueError as exc:
+            problems.append(str(exc))
+            day = None
+        workday = WORKDAY_WORDS.get(cells[1])
+        if workday is None:
+            problems.append(f"workday must be 1, 0, 上班 or 放假, not {cells[1]!r}")
+        note = cells[2] if len(cells) == 3 else ""
+        if len(note) > NOTE_MAX:
+            problems.append(f"the note is longer than {NOTE_MAX} characters")
+        if day is not None and day in seen:
+            problems.append(f"{day} is already on line {seen[day]}")
+        if problems:
+            errors.append(f"line {line}: " + "; ".join(problems))
+            continue
+        seen[day] = line
+        entries.append((day, workday, note))
+    if errors:
+        shown = errors[:MAX_IMPORT_ERRORS_SHOWN]
+        more = len(errors) - len(shown)
+        raise CommandError(f"{path}: {len(errors)} bad row(s); nothing was imported\n  " + "\n  ".join(shown)
+                           + (f"\n  … and {more} more" if more else ""))
+    if not entries:
+        raise CommandError(f"{path} has no rows (expected date,workday,note)")
+    return entries
+
+
+class Command(BaseCommand):
+    help = "Show and maintain a county's working-day calendar, and re-time provisional deadlines."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{show,set,import,confirm,retime}")
+        show = sub.add_parser("show", help="holidays and make-up workdays of a year, and where they come from")
+        show.add_argument("--county", required=True, help="the county's slug")
+        show.add_argument("year", type=int)
+
+        set_ = sub.add_parser("set", help="declare one day a workday or a holiday (county override)")
+        set_.add_argument("--county", required=True, help="the county's slug")
+        set_.add_argument("--actor", required=True, help="user name of the county admin")
+        set_.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
+        kind = set_.add_mutually_exclusive_group(required=True)
+        kind.add_argument("--workday", dest="workday", action="store_true", default=None,
+                          help="a working day (e.g. 调休上班)")
+        kind.add_argument("--holiday", dest="workday", action="store_false", help="a day off (放假)")
+        set_.add_argument("--note", default="", help=f"what the day is, e.g. 国庆节 (at most {NOTE_MAX} characters)")
+
+        imp = sub.add_parser("import", help="import a CSV of date,workday,note (all rows or none)")
+        imp.add_argument("--county", required=True, help="the county's slug")
+        imp.add_argument("--actor", required=True, help="user name of the county admin")
+        imp.add_argument("file", metavar="FILE.csv", type=Path)
+        imp.add_argument("--complete", action="store_true",
+                         help="the file holds every holiday and make-up workday of its year(s): confirm them")
+        imp.add_argument("--basis", default="", help="the announcement it comes from, e.g. 国办发明电〔2026〕7号")
+        confirm = sub.add_parser("confirm", help="confirm that a year's holidays are all entered")
+        confirm.add_argument("--county", required=True, help="the county's slug")
+        confirm.add_argument("--actor", required=True, help="user name of the county admin")
+        confirm.add_argument("year", type=int)
+        confirm.add_argument("--basis", default="", help="the announcement it comes from")
+
+        retime = sub.add_parser("retime", help="recompute provisional deadlines given in working days")
+        retime.add_argument("--county", required=True, help="the county's slug")
+        retime.add_argument("--actor", required=True, help="user name of the county admin or supervision staff")
+
+    def handle(self, *args, **options):
+        from tenants.models import County
+
+        county = County.objects.filter(slug=options["county"]).first()
+        if county is None:
+            raise CommandError(f"no county {options['county']!r} (see `duban county list`)")
+        with tenant_context(county):
+            try:
+                return getattr(self, f"do_{options['action']}")(county, options)
+            except (NotAllowed, MatterError) as exc:
+                field = f" [{exc.field}]" if getattr(exc, "field", None) else ""
+                raise CommandError(f"{county.slug}: {exc}{field}") from None
+
+    def _actor(self, county, username: str):
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None or not user.is_active:
+            raise CommandError(f"no active user {username!r} in county {county.slug}")
+        return user
+
+    # --- show ------------------------------------------------------------------------------
+    def do_show(self, county, options):
+        import chinese_calendar
+
+        from duban.workcalendar import official_years
+
+        year = options["year"]
+        if not 1900 <= year <= 2999:
+            raise CommandError(f"{year} is not a plausible year")
+        calendar = county_calendar()
+        pack_days = {o.day for o in county_pack().calendar.overrides}
+        county_rows = {o.day: o for o in WorkdayOverride.objects.filter(day__year=year).select_related("entered_by")}
+        official = calendar.source == "chinese_calendar" and year in official_years()
+        in_year = [d for d in calendar.overrides if d.year == year]
+
+        self.stdout.write(f"{county.name} ({county.slug}) — working-day calendar {year}")
+        if calendar.source == "weekends_only":
+            self.stdout.write("  source: the county's rule pack counts weekends only; there are no official holidays")
+        elif official:
+            self.stdout.write(f"  source: official (chinesecalendar knows {year}); "
+                              f"{len(in_year)} county/pack override(s) on top")
+        elif year in calendar.confirmed_years:
+            self.stdout.write(f"  source: entered by hand and confirmed complete ({len(in_year)} day(s)); "
+                              f"chinesecalendar does not know {year}")
+        elif in_year:
+            self.stdout.write(self.style.WARNING(
+                f"  source: overrides only, NOT confirmed complete (deadlines stay provisional until "
+                f"`duban calendar confirm`) — chinesecalendar does not know {year} (it knows "
+                f"{_years(official_years())}); the {len(in_year)} day(s) below were entered by hand"))
+        else:
+            self.stdout.write(self.style.WARNING(
+                f"  source: NOT KNOWN — chinesecalendar does not know {year} (it knows {_years(official_years())}) "
+                f"and no holidays are entered; weekends are the only days off and deadlines in {year} are "
+                f"provisional. Enter them with `duban calendar import`."))
+
+        names = {h.value: getattr(h, "chinese", h.value) for h in chinese_calendar.Holiday}
+        rows = []
+        day = date(year, 1, 1)
+        while day.year == year:
+            workday, weekend = calendar.is_workday(day), day.weekday() >= 5
+            row = county_rows.get(day)
+            if workday == weekend or row is not None or day in pack_days:  # differs from Mon–Fri, or set by hand
+                if row is not None:
+                    source, note = f"county, entered by {row.entered_by.username}", row.note
+                elif day in pack_days:
+                    source, note = "rule pack", ""
+                else:
+                    detail = chinese_calendar.get_holiday_detail(day)[1] if official else None
+                    source, note = "official", names.get(detail, detail or "")
+                kind = ("上班 make-up workday" if weekend else "上班 workday") if workday else "放假 day off"
+                rows.append(f"  {day}  周{WEEKDAYS[day.weekday()]}  {kind:<20} {note or '—'}  [{source}]")
+            day += timedelta(days=1)
+        if rows:
+            self.stdout.write("\n".join(rows))
+        else:
+            self.stdout.write("  no holidays or make-up workdays known for this year")
+        self._hint_retime()
+
+    # --- set / import ----------------------------------------------------------------------
+    def do_set(self, county, options):
+        actor = self._actor(county, options["actor"])
+        try:
+            day = parse_day(options["day"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        note = options["note"].strip()
+        existing = WorkdayOverride.objects.filter(day=day).first()
+        if not note and existing:
+            note = existing.note  # no --note: keep the one entered before
+        if len(note) > NOTE_MAX:
+            raise CommandError(f"the note is longer than {NOTE_MAX} characters")
+        changed = do_set_workdays([(day, options["workday"], note)], actor=actor)
+        word = "a workday (上班)" if options["workday"] else "a holiday (放假)"
+        if changed:
+            self.stdout.write(self.style.SUCCESS(f"{county.slug}: {day} is now {word}."))
+        else:
+            self.stdout.write(f"{county.slug}: {day} was already {word}; nothing changed.")
+        self._hint_retime()
+
+    def do_import(self, county, options):
+        actor = self._actor(county, options["actor"])
+        entries = read_csv(options["file"])
+        changed = do_set_workdays(entries, actor=actor)
+        years = sorted({day.year for day, _, _ in entries})
+        self.stdout.write(self.style.SUCCESS(
+            f"{county.slug}: {len(entries)} day(s) read for {', '.join(map(str, years))}; {changed} changed, "
+            f"{len(entries) - changed} already so."))
+        if options["complete"]:
+            from duban.matters.models import CalendarYear
+
+            for year in years:
+                if not CalendarYear.objects.filter(year=year).exists():
+                    self._confirm(year, actor, options["basis"])
+        self._hint_retime()
+
+    def do_confirm(self, county, options):
+        self._confirm(options["year"], self._actor(county, options["actor"]), options["basis"])
+        self._hint_retime()
+
+    def _confirm(self, year, actor, basis):
+        from duban.matters.actions import do_confirm_calendar_year
+
+        try:
+            do_confirm_calendar_year(year, actor=actor, note=basis)
+        except (MatterError, NotAllowed) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(f"{year}: holidays confirmed complete; deadlines in {year} are final."))
+
+    def _hint_retime(self):
+        # The matters do_retime_deadlines looks at: open, with a provisional deadline.
+        provisional = Matter.objects.filter(deadline_provisional=True, state__in=OPEN_STATES).count()
+        if provisional:
+            self.stdout.write(f"{provisional} open matter(s) have a provisional deadline; run "
+                              f"`duban calendar retime` to recompute them.")
+
+    # --- retime ----------------------------------------------------------------------------
+    def do_retime(self, county, options):
+        actor = self._actor(county, options["actor"])
+        changes = do_retime_deadlines(actor=actor)
+        if not changes:
+            self.stdout.write(f"{county.slug}: no provisional deadline changed.")
+            return
+        for matter, old, new in changes:
+            status = "still provisional" if matter.deadline_provisional else "final"
+            self.stdout.write(f"  {matter.number}  {matter.title}: {old} → {new}  ({status})")
+        self.stdout.write(self.style.SUCCESS(f"{county.slug}: {len(changes)} matter(s) re-timed."))
+
+
+def _years(years: range) -> str:
+    return f"{years.start}–{years.stop - 1}" if years else "no years"

@@ -1,0 +1,59 @@
+"""`duban import_matters --county SLUG FILE --actor STAFF --proposed-by LEADER`.
+
+Batch entry of matters from an .xlsx file (e.g. the Government Work Report's tasks), proposed on
+the leader's behalf and entered in the register book to await that leader's approval. All or
+nothing: a file with any bad row imports nothing and the report lists every problem.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from duban.core.imports import ImportErrorReport
+from duban.core.progress import progress_bar
+from duban.matters.actions import MatterError
+from duban.matters.imports import import_matters
+from duban.matters.states import NotAllowed
+from duban.units.management.commands.unit import county_by_slug, user_by_username
+
+
+class Command(BaseCommand):
+    help = "Import matters from an .xlsx file on a leader's behalf (all or nothing); they await approval."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--county", required=True, help="the county's slug")
+        parser.add_argument("file", help="the .xlsx file: 事项名称 | 事项内容 | 督办类别 | 建议责任单位 | "
+                                         "要求完成时间 | 来源 | 时效性强")
+        parser.add_argument("--actor", required=True, help="user name of the supervision staff entering them")
+        parser.add_argument("--proposed-by", required=True, dest="proposed_by",
+                            help="user name of the leader on whose behalf they are proposed")
+        parser.add_argument("--dry-run", action="store_true", help="check the file and report; import nothing")
+        parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+
+    def handle(self, *args, **options):
+        county = county_by_slug(options["county"], writing=True)
+        with tenant_context(county):
+            actor = user_by_username(options["actor"])
+            leader = user_by_username(options["proposed_by"])
+            try:
+                result = import_matters(options["file"], actor=actor, proposed_by=leader, dry_run=options["dry_run"],
+                                        progress=lambda description, total: progress_bar(
+                                            description, total, enabled=not options["no_progress"]))
+            except ImportErrorReport as report:
+                count = len(report.errors)
+                raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
+                                   f"{report.result.source}; nothing was imported") from None
+            except MatterError as exc:
+                raise CommandError(f"{exc} [{exc.field}]; nothing was imported") from None
+            except NotAllowed as exc:
+                raise CommandError(f"{exc}; nothing was imported") from None
+        if result.dry_run:
+            self.stdout.write(self.style.SUCCESS(
+                f"Checked {result.created} matters in {result.source}: all good (dry run, nothing was imported)"))
+            return
+        numbers = [m.number for m in result.objects]
+        span = f" ({numbers[0]} … {numbers[-1]})" if len(numbers) > 1 else (f" ({numbers[0]})" if numbers else "")
+        self.stdout.write(self.style.SUCCESS(
+            f"Imported {result.created} matters{span} into {county.slug} ({county.name}); registered, awaiting "
+            f"approval by {leader.display_name}"))

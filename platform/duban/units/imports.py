@@ -1,0 +1,129 @@
+"""Importing a county's responsible units (承办单位) from an Excel sheet, all or nothing.
+
+The first sheet has a header row: 单位编码 | 单位名称 | 类型 (乡镇/部门) | 联系人 | 联系电话
+(English ``code``, ``name``, ``kind`` — township/department —, ``contact_person`` and
+``contact_phone`` are accepted too). Every row is checked first; one bad row and nothing is
+created (:class:`~duban.core.imports.ImportErrorReport` lists every problem by row and column).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.core.imports import (Column, ImportErrorReport, ImportResult, Progress, Rollback, Row, RowError,
+                                check_cells, describe_source, no_progress, read_sheet)
+from duban.units.actions import UnitError, do_create_unit
+from duban.units.models import Unit
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def _max(name: str) -> int:
+    return Unit._meta.get_field(name).max_length
+
+
+COLUMNS = (
+    Column("code", "单位编码", ("编码", "单位代码", "代码"), max_length=_max("code")),
+    Column("name", "单位名称", ("名称",), max_length=_max("name")),
+    Column("kind", "类型", ("单位类型", "类别")),
+    Column("contact_person", "联系人", ("contact person",), required=False, max_length=_max("contact_person")),
+    Column("contact_phone", "联系电话", ("电话", "phone", "contact phone"), required=False,
+           max_length=_max("contact_phone")),
+)
+LABELS = {column.key: column.label for column in COLUMNS}
+KINDS = {
+    **{str(label): value for value, label in Unit.Kind.choices},  # 乡镇, 部门
+    **{value: value for value in Unit.Kind.values},  # township, department
+}
+
+
+def _kind(text: str) -> str | None:
+    return KINDS.get(text) or KINDS.get(text.casefold())
+
+
+def _check_actor(actor: Any) -> None:
+    # A system label ("cli", "seed") acts for the platform; a person must be the county admin.
+    if isinstance(actor, str) or actor is None:
+        return
+    if not actor.is_active or actor.role != Role.COUNTY_ADMIN:
+        raise NotAllowed("only the county admin imports units")
+
+
+def import_units(source, *, actor, progress: Progress | None = None, dry_run: bool = False) -> ImportResult:
+    """Create every unit in the first sheet of ``source`` (a path or a binary file object),
+    or none. Raises :class:`ImportErrorReport` with the row-by-row report when any row is bad.
+
+    ``progress(description, total)`` — e.g. :func:`duban.core.progress.progress_bar` — is
+    entered around the writes. ``dry_run`` checks everything (the writes included) and keeps
+    nothing."""
+    _check_actor(actor)
+    name = describe_source(source)
+    sheet = read_sheet(source, COLUMNS)
+    errors: list[RowError] = []
+    checked: list[tuple[Row, dict]] = []
+    first_code: dict[str, int] = {}
+    first_name: dict[str, int] = {}
+    for row in sheet.rows:
+        row_ok = check_cells(row, COLUMNS, errors)
+        code, unit_name, kind_text = row.text("code"), row.text("name"), row.text("kind")
+        kind = _kind(kind_text)
+        if kind_text and kind is None:
+            errors.append(RowError(row.number, LABELS["kind"], f"未知类型 {kind_text!r}（应为“乡镇”或“部门”）"))
+            row_ok = False
+        if code and code in first_code:
+            errors.append(RowError(row.number, LABELS["code"], f"单位编码 {code!r} 与第{first_code[code]}行重复"))
+            row_ok = False
+        if unit_name and unit_name in first_name:
+            errors.append(RowError(row.number, LABELS["name"],
+                                   f"单位名称 {unit_name!r} 与第{first_name[unit_name]}行重复"))
+            row_ok = False
+        if code:
+            first_code.setdefault(code, row.number)
+        if unit_name:
+            first_name.setdefault(unit_name, row.number)
+        checked.append((row, {"code": code, "name": unit_name, "kind": kind, "ok": row_ok,
+                              "contact_person": row.text("contact_person"),
+                              "contact_phone": row.text("contact_phone")}))
+
+    # Already in the county (inactive units included: codes and names stay taken).
+    taken_codes = dict(Unit.objects.filter(code__in=list(first_code)).values_list("code", "name"))
+    taken_names = dict(Unit.objects.filter(name__in=list(first_name)).values_list("name", "code"))
+    for row, data in checked:
+        if data["code"] in taken_codes and first_code[data["code"]] == row.number:
+            errors.append(RowError(row.number, LABELS["code"],
+                                   f"单位编码 {data['code']!r} 已存在（{taken_codes[data['code']]}）"))
+        if data["name"] in taken_names and first_name[data["name"]] == row.number:
+            errors.append(RowError(row.number, LABELS["name"],
+                                   f"单位名称 {data['name']!r} 已存在（编码 {taken_names[data['name']]}）"))
+    if errors:
+        raise ImportErrorReport(errors, source=name)
+
+    units: list[Unit] = []
+    progress = progress or no_progress
+    try:
+        with progress("导入单位 importing units", len(checked)) as advance, transaction.atomic():
+            for row, data in checked:
+                try:
+                    units.append(do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
+                                                contact_person=data["contact_person"],
+                                                contact_phone=data["contact_phone"]))
+                except UnitError as exc:  # e.g. someone created the same unit meanwhile
+                    errors.append(RowError(row.number, LABELS.get(exc.field, exc.field), str(exc)))
+                advance()
+            if errors:
+                raise Rollback
+            audit.record(actor=actor, action="unit.import", object_type="units.unit", after={
+                "file": name, "sheet": sheet.title, "count": len(units), "codes": [u.code for u in units]})
+            if dry_run:
+                raise Rollback
+    except Rollback:
+        if errors:
+            raise ImportErrorReport(errors, source=name) from None
+        return ImportResult(created=len(units), source=name, dry_run=True)  # rolled back
+    return ImportResult(created=len(units), objects=units, source=name)

@@ -1,0 +1,172 @@
+"""The working-day calendar CLI: a year the calendar package does not know, holidays entered by
+hand, and provisional deadlines re-timed (with their history and audit trail)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django_tenants.utils import tenant_context
+
+from duban.accounts.actions import do_create_user
+from duban.accounts.models import Role
+from duban.audit.models import AuditEvent
+from duban.matters import actions
+from duban.matters.models import DeadlineChange, Matter, WorkdayOverride
+from duban.matters.states import NotAllowed
+from duban.workcalendar import official_years
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+YEAR = 2027
+ASSIGNED_ON = date(2027, 9, 27)  # a Monday
+# 10 working days from Mon 27 Sep 2027 counting weekends only: 28, 29, 30 Sep, 1, 4–8, 11 Oct.
+WEEKENDS_ONLY_DUE = date(2027, 10, 11)
+# With 1–7 Oct off and Sat 9 Oct a make-up workday: 28, 29, 30 Sep, 8, 9, 11–15 Oct.
+OFFICIAL_DUE = date(2027, 10, 15)
+
+HOLIDAYS_CSV = "date,workday,note\n" + "".join(f"2027-10-0{d},放假,国庆节\n" for d in range(1, 8)) + \
+    "2027-10-09,上班,国庆节调休\n"
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("calendar", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def matter_in_2027(world):
+    """A matter assigned with a deadline of 10 working days, moved to start in 2027 (a year the
+    calendar package does not know), and re-timed once on the weekends-only fallback."""
+    assert YEAR not in official_years(), f"this test needs a year chinesecalendar does not know; it knows {YEAR}"
+    with tenant_context(world.alpha):
+        users = get_user_model().objects
+        leader = do_create_user("leader_cal", actor="tests", role=Role.OFFICE_LEADER, password=PASSWORD)
+        staff = users.get(username="staff")
+        matter = actions.do_propose_matter(actor=leader, title="编制2027年防汛预案", content="汛期前印发",
+                                           category="major_decision")
+        actions.do_register_matter(matter.pk, actor=staff)
+        actions.do_approve_matter(matter.pk, actor=leader)
+        actions.do_assign_matter(matter.pk, actor=staff, lead_unit="D01", requirements="按期印发",
+                                 deadline_working_days=10)
+        Matter.objects.filter(pk=matter.pk).update(assigned_on=ASSIGNED_ON, deadline_provisional=True)
+        out = run("retime", "--county", "alpha", "--actor", "staff")
+        matter.refresh_from_db()
+        assert f"{matter.number}" in out and "still provisional" in out
+        yield matter
+
+
+def test_unknown_year_is_provisional_until_its_holidays_are_imported(world, matter_in_2027, tmp_path):
+    matter = matter_in_2027
+    assert matter.deadline == WEEKENDS_ONLY_DUE and matter.deadline_provisional is True
+
+    with tenant_context(world.alpha):
+        shown = run("show", "--county", "alpha", str(YEAR))
+        assert "NOT KNOWN" in shown and "weekends are the only days off" in shown
+
+        csv_file = tmp_path / "2027.csv"
+        csv_file.write_text(HOLIDAYS_CSV, encoding="utf-8")
+        out = run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
+        assert "8 day(s) read for 2027; 8 changed" in out
+        assert WorkdayOverride.objects.filter(day__year=YEAR).count() == 8
+        assert AuditEvent.objects.filter(action="calendar.set", object_id="2027-10-09").exists()
+
+        shown = run("show", "--county", "alpha", str(YEAR))
+        assert "overrides only, NOT confirmed complete" in shown
+        assert "2027-10-01  周五  放假" in shown and "2027-10-09  周六  上班 make-up workday" in shown
+        assert "county, entered by admin" in shown
+
+        # Entered days count at once; the deadline stays provisional until the year is confirmed.
+        out = run("retime", "--county", "alpha", "--actor", "admin")
+        assert f"{matter.number}" in out and f"{WEEKENDS_ONLY_DUE} → {OFFICIAL_DUE}" in out and "still provisional" in out
+        out = run("confirm", "--county", "alpha", "--actor", "admin", str(YEAR), "--basis", "国办发明电〔2026〕7号")
+        assert "2027: holidays confirmed complete" in out
+        assert AuditEvent.objects.filter(action="calendar.confirm_year", object_id=str(YEAR)).exists()
+        assert "confirmed complete" in run("show", "--county", "alpha", str(YEAR))
+        out = run("retime", "--county", "alpha", "--actor", "admin")
+        assert f"{matter.number}" in out and f"{OFFICIAL_DUE} → {OFFICIAL_DUE}" in out and "(final)" in out
+
+        matter.refresh_from_db()
+        assert matter.deadline == OFFICIAL_DUE and matter.deadline_provisional is False
+        change = DeadlineChange.objects.filter(matter=matter, kind=DeadlineChange.Kind.RETIME).latest("id")
+        assert (change.old_deadline, change.new_deadline) == (WEEKENDS_ONLY_DUE, OFFICIAL_DUE)
+        assert change.changed_by.username == "admin"
+        event = AuditEvent.objects.filter(action="matter.retime", object_id=str(matter.pk),
+                                          before__deadline=WEEKENDS_ONLY_DUE.isoformat()).get()
+        assert event.before["deadline"] == WEEKENDS_ONLY_DUE.isoformat()
+        assert event.after["deadline"] == OFFICIAL_DUE.isoformat()
+
+        # Nothing is provisional any more: a second run changes nothing.
+        assert "no provisional deadline changed" in run("retime", "--county", "alpha", "--actor", "admin")
+
+
+def test_a_csv_with_a_bad_row_imports_nothing(world, tmp_path):
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text("date,workday,note\n2027-10-01,放假,国庆节\n2027-02-30,0,\n2027-10-02,maybe,\n"
+                        "2027-10-01,1,重复\n2027-10-03\n", encoding="utf-8")
+    with tenant_context(world.alpha):
+        with pytest.raises(CommandError) as excinfo:
+            run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
+        message = str(excinfo.value)
+        assert "4 bad row(s); nothing was imported" in message
+        assert "line 3: '2027-02-30' is not a date" in message
+        assert "line 4: workday must be 1, 0, 上班 or 放假, not 'maybe'" in message
+        assert "line 5: 2027-10-01 is already on line 2" in message
+        assert "line 6: expected 2 or 3 columns" in message
+        assert not WorkdayOverride.objects.exists()
+
+
+def test_a_gb18030_csv_without_header_is_read(world, tmp_path):
+    csv_file = tmp_path / "gbk.csv"
+    csv_file.write_bytes("2027-01-01,放假,元旦\n2027-02-20,1,春节调休\n".encode("gb18030"))
+    with tenant_context(world.alpha):
+        run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
+        assert dict(WorkdayOverride.objects.values_list("day", "note")) == {
+            date(2027, 1, 1): "元旦", date(2027, 2, 20): "春节调休"}
+
+
+def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
+    csv_file = tmp_path / "2027.csv"
+    csv_file.write_text(HOLIDAYS_CSV, encoding="utf-8")
+    with tenant_context(world.alpha):
+        for username in ("staff", "clerk"):
+            with pytest.raises(CommandError, match="only the county admin maintains the working-day calendar"):
+                run("set", "--county", "alpha", "--actor", username, "2027-10-01", "--holiday")
+            with pytest.raises(CommandError, match="only the county admin"):
+                run("import", "--county", "alpha", "--actor", username, str(csv_file))
+        with pytest.raises(NotAllowed):
+            actions.do_set_workdays([(date(2027, 10, 1), False, "")],
+                                    actor=get_user_model().objects.get(username="staff"))
+        assert not WorkdayOverride.objects.exists()
+
+        out = run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday", "--note", "国庆节")
+        assert "2027-10-01 is now a holiday" in out
+        assert "already" in run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday")
+        assert WorkdayOverride.objects.get(day=date(2027, 10, 1)).workday is False
+        with pytest.raises(CommandError, match="only the county admin or supervision staff re-time"):
+            run("retime", "--county", "alpha", "--actor", "clerk")
+
+
+def test_show_an_official_year(world):
+    with tenant_context(world.alpha):
+        shown = run("show", "--county", "alpha", "2026")
+    assert "official (chinesecalendar knows 2026)" in shown
+    assert "2026-10-01  周四  放假 day off" in shown and "国庆节" in shown
+    assert "2026-10-10  周六  上班 make-up workday" in shown
+
+
+def test_errors_name_the_problem(world):
+    with tenant_context(world.alpha):
+        with pytest.raises(CommandError, match="no county 'nowhere'"):
+            run("show", "--county", "nowhere", "2027")
+        with pytest.raises(CommandError, match="no active user 'ghost' in county alpha"):
+            run("set", "--county", "alpha", "--actor", "ghost", "2027-10-01", "--workday")
+        with pytest.raises(CommandError, match="'2027-13-01' is not a date"):
+            run("set", "--county", "alpha", "--actor", "admin", "2027-13-01", "--workday")
+        with pytest.raises(CommandError, match="cannot read"):
+            run("import", "--county", "alpha", "--actor", "admin", "/nonexistent/holidays.csv")
