@@ -59,6 +59,10 @@ app.conf.update(
             "task": "duban.ops.fan_out_heartbeats",
             "schedule": float(settings.DUBAN_HEARTBEAT_SECONDS),
         },
+        "supervision-sweep-fan-out": {
+            "task": "duban.supervision.fan_out_sweep",
+            "schedule": float(settings.DUBAN_SWEEP_SECONDS),
+        },
     },
 )
-app.autodiscover_tasks(["duban.ops"])
+app.autodiscover_tasks(["duban.ops", "duban.supervision"])

@@ -237,7 +237,7 @@ def _deadline(start: date, deadline: date | None, working_days: int | None) -> t
     return deadline, None, not county_calendar().knows(deadline.year)
 
 
-def _notice_number(kind: str, year: int) -> tuple[int, str]:
+def next_notice_number(kind: str, year: int) -> tuple[int, str]:
     pack = county_pack()
     text = pack.document(kind)
     seq = next_value(f"notice:{kind}:{year}")
@@ -278,7 +278,7 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
                                   co_units=[u.code for u in cos], reason="交办", created_by=actor)
     DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.ASSIGNED, new_deadline=due,
                                   changed_by=actor)
-    seq, number = _notice_number("assignment_notice", start.year)
+    seq, number = next_notice_number("assignment_notice", start.year)
     Notice.objects.create(kind="assignment_notice", year=start.year, seq=seq, number=number, matter=matter,
                           unit=lead, issued_by=actor)
     return _finish(matter, actor, "assign", before, fields=[
@@ -380,12 +380,10 @@ def do_send_back(matter_id: int, *, actor, reasons: str, expected_version: int |
     matter.redo_count += 1
     _finish(matter, actor, "send_back", before, fields=["state", "redo_count"], note=reasons,
             extra={"report": report.pk})
-    transaction.on_commit(lambda: _redo_posted(matter.pk))
+    from duban.supervision.ledger import record_redo  # the redo rule of the pack (六(五))
+
+    record_redo(matter, actor=actor, on=today())
     return review
-
-
-def _redo_posted(matter_id: int) -> None:
-    """Hook point for the points ledger (the supervision engine posts the redo event)."""
 
 
 # --- extensions, adjustments, cancellation (延期、调整、取消) -----------------------------------

@@ -93,6 +93,7 @@ TENANT_APPS = [
     "duban.units",
     "duban.ops",
     "duban.matters",
+    "duban.supervision",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -229,6 +230,7 @@ CELERY_BROKER_DIR = Path(env.str("DUBAN_BROKER_DIR", str(DATA_DIR / "broker")))
 CELERY_TASK_QUEUE = env.str("DUBAN_TASK_QUEUE", "duban")
 CELERY_TIMEZONE = TIME_ZONE
 DUBAN_HEARTBEAT_SECONDS = env.int("DUBAN_HEARTBEAT_SECONDS", 60, minimum=5)
+DUBAN_SWEEP_SECONDS = env.int("DUBAN_SWEEP_SECONDS", 3600, minimum=60)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,127 @@
+"""The points ledger: posting deductions by the county's pack, reversals, scores, statements.
+
+A unit's score for a year = base − the sum of its entries, never below the floor (both from the
+pack); a unit never supervised keeps the base. Entries are facts: after the floor they are
+still recorded, they just change nothing; a wrong one is reversed, never edited or deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.matters.actions import MatterError, county_pack
+from duban.matters.states import NotAllowed
+from duban.scoring.engine import compute_deductions, score
+from duban.supervision.models import LedgerEntry
+from duban.units.models import Unit
+from plugins.events import ScoringEvent
+
+
+def matter_history(matter, event: ScoringEvent) -> list[ScoringEvent]:
+    """Earlier scoring events of the same matter, rebuilt from the ledger's posted causes."""
+    if matter is None:
+        return []
+    earlier = (LedgerEntry.objects.filter(matter=matter, reverses__isnull=True, reversed_by__isnull=True)
+               .exclude(ref=event.ref).order_by("occurred_on", "id"))
+    seen, history = set(), []
+    for entry in earlier:
+        if entry.ref in seen:
+            continue
+        seen.add(entry.ref)
+        history.append(ScoringEvent(code=entry.event_code, unit=entry.unit.code, occurred_on=entry.occurred_on,
+                                    matter=matter.number, ref=entry.ref))
+    return history
+
+
+def post(event: ScoringEvent, *, actor, matter=None, step=None, circular=None,
+         history: list[ScoringEvent] | None = None) -> list[LedgerEntry]:
+    """Post the deductions ``event`` causes under the county's pack. Idempotent on the cause
+    (``event.ref``): posting the same cause twice adds nothing."""
+    pack = county_pack()
+    if history is None:
+        history = matter_history(matter, event)
+    entries = []
+    for deduction in compute_deductions(pack, event, history):
+        unit = Unit.objects.get(code=deduction.unit)
+        try:
+            with transaction.atomic():
+                entry = LedgerEntry.objects.create(
+                    unit=unit, year=deduction.year, occurred_on=event.occurred_on, amount=deduction.amount,
+                    event_code=deduction.event_code, rule_code=deduction.rule_code, pack_name=deduction.pack,
+                    pack_version=deduction.version, reason=deduction.reason[:300], ref=deduction.ref or event.ref,
+                    matter=matter, step=step, circular=circular, created_by=actor if hasattr(actor, "_meta") else None)
+        except IntegrityError:
+            continue  # already posted (a re-delivered task, a second sweep)
+        audit.record(actor=actor, action="ledger.post", obj=entry, after={
+            "unit": unit.code, "year": entry.year, "amount": entry.amount, "rule": f"{entry.pack_name}=={entry.pack_version}:{entry.rule_code}",
+            "ref": entry.ref})
+        entries.append(entry)
+    return entries
+
+
+def record_redo(matter, *, actor, on) -> list[LedgerEntry]:
+    """A matter was sent back for redo: the pack's redo rule decides whether it costs points."""
+    lead = matter.units.filter(role="lead").select_related("unit").first()
+    event = ScoringEvent(code="redo", unit=lead.unit.code, lead_unit=lead.unit.code, occurred_on=on,
+                         matter=matter.number, ref=f"redo:{matter.pk}:{matter.redo_count}")
+    # The redo history is the matter's earlier redos (one per send-back), not only posted ones.
+    history = [ScoringEvent(code="redo", unit=lead.unit.code, occurred_on=on, matter=matter.number,
+                            ref=f"redo:{matter.pk}:{n}") for n in range(1, matter.redo_count)]
+    return post(event, actor=actor, matter=matter, history=history)
+
+
+@transaction.atomic
+def do_reverse_entry(entry_id: int, *, actor, reason: str) -> LedgerEntry:
+    """Correct a wrong entry by a reversing one (the office leader only)."""
+    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
+        raise NotAllowed("only the office leader reverses ledger entries")
+    reason = (reason or "").strip()
+    if not reason:
+        raise MatterError("a reversal needs a reason", field="reason")
+    entry = LedgerEntry.objects.select_for_update().filter(pk=entry_id).first()
+    if entry is None:
+        raise MatterError(f"no ledger entry {entry_id}", field="entry")
+    if entry.reverses_id is not None:
+        raise MatterError("a reversal cannot itself be reversed; post the correction again", field="entry")
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise MatterError("this entry is already reversed", field="entry")
+    reversal = LedgerEntry.objects.create(
+        unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
+        event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,
+        pack_version=entry.pack_version, reason=f"冲正：{reason}"[:300], ref=entry.ref, matter=entry.matter,
+        step=entry.step, circular=entry.circular, reverses=entry, created_by=actor)
+    audit.record(actor=actor, action="ledger.reverse", obj=reversal, note=reason,
+                 before={"entry": entry.pk, "amount": entry.amount}, after={"reversal": reversal.pk, "amount": reversal.amount})
+    return reversal
+
+
+def unit_scores(year: int) -> dict[Unit, Decimal]:
+    """Every active unit's score for ``year`` (base for units never supervised)."""
+    pack = county_pack()
+    totals = dict(LedgerEntry.objects.filter(year=year).values_list("unit").annotate(total=Sum("amount"))
+                  .values_list("unit", "total"))
+    return {unit: score(pack, [totals.get(unit.pk) or Decimal(0)]) for unit in Unit.objects.order_by("kind", "code")}
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry: LedgerEntry
+    total_deducted: Decimal
+    score: Decimal
+
+
+def statement(unit: Unit, year: int) -> tuple[Decimal, list[StatementLine], Decimal]:
+    """(base, lines with running totals, final score): the whole explanation of a score."""
+    pack = county_pack()
+    lines, running = [], Decimal(0)
+    for entry in (LedgerEntry.objects.filter(unit=unit, year=year)
+                  .select_related("matter", "step").order_by("occurred_on", "id")):
+        running += entry.amount
+        lines.append(StatementLine(entry, running, score(pack, [running])))
+    return pack.schedule.base, lines, score(pack, [running])

@@ -1,0 +1,52 @@
+"""`duban sweep [--county SLUG] [--on DATE]`: open the due ladder steps now and print them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from duban.core.progress import progress_bar
+from tenants.models import County
+
+
+class Command(BaseCommand):
+    help = "Run the supervision sweep now: open every ladder step that is due."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--county", help="one county (default: every active county)")
+        parser.add_argument("--on", help="sweep as of this date (YYYY-MM-DD; default today)")
+
+    def handle(self, *args, **options):
+        from duban.core.clock import as_of
+        from duban.supervision.steps import sweep
+
+        counties = County.objects.filter(status=County.Status.ACTIVE).order_by("slug")
+        if options["county"]:
+            counties = counties.filter(slug=options["county"])
+            if not counties.exists():
+                raise CommandError(f"no active county {options['county']!r}")
+        try:
+            on = date.fromisoformat(options["on"]) if options["on"] else None
+        except ValueError:
+            raise CommandError(f"--on: {options['on']!r} is not a date (YYYY-MM-DD)") from None
+        lines, total = [], 0
+        with progress_bar("排查 sweeping", total=counties.count(), enabled=counties.count() > 1) as advance:
+            for county in counties:
+                with tenant_context(county):
+                    if on:
+                        with as_of(on):
+                            opened = sweep(on=on, actor="cli")
+                    else:
+                        opened = sweep(actor="cli")
+                    for item in opened:
+                        step = item.step
+                        lines.append(f"  {county.slug:<10} {step.matter.number}  {step.matter.title[:24]:<24}  "
+                                     f"→ {step.unit.name}  {step.tier}"
+                                     + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
+                    total += len(opened)
+                advance()
+        for line in lines:
+            self.stdout.write(line)
+        self.stdout.write(f"sweep opened {total} step(s) in {counties.count()} county(ies)")

@@ -1,0 +1,317 @@
+"""Warning lights, the sweep that opens ladder steps, and recording steps with their evidence.
+
+The ladder is the county's pack's ``tiers``, climbed in order (五(一) 依次): the sweep opens the
+next due tier for the unit a matter is addressed to — as a to-do for supervision staff, or
+recorded directly where the pack marks a tier ``automatic``. Opening is idempotent by a
+database constraint, so two sweeps at once, or a sweep re-run after a worker was killed, open
+each step exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.core import clock
+from duban.matters import access
+from duban.matters.actions import MatterError, next_notice_number, county_calendar, county_pack
+from duban.matters.models import Matter, MatterUnit, Notice
+from duban.matters.states import NotAllowed, State
+from duban.supervision import ledger
+from duban.supervision.models import EscalationStep
+from plugins.events import ScoringEvent
+
+UNDER_WAY = (State.ASSIGNED, State.IN_PROGRESS, State.REDO)
+
+
+# --- lights ---------------------------------------------------------------------------------
+GREEN, YELLOW, RED = "green", "yellow", "red"
+
+
+def light(matter: Matter, on: date, calendar=None, pack=None) -> str | None:
+    """green / yellow (within the pack's warning threshold of the deadline, in working days) /
+    red (overdue, or behind its feedback cadence). None for matters not under way."""
+    if matter.state not in UNDER_WAY or matter.deadline is None:
+        return None
+    if matter.deadline < on or (matter.feedback_due_on and matter.feedback_due_on < on):
+        return RED
+    calendar = calendar or county_calendar()
+    pack = pack or county_pack()
+    if calendar.working_days_between(on, matter.deadline) <= pack.calendar.warnings.yellow_working_days:
+        return YELLOW
+    return GREEN
+
+
+def lights(on: date) -> dict[str, list[Matter]]:
+    calendar, pack = county_calendar(), county_pack()
+    board: dict[str, list[Matter]] = {RED: [], YELLOW: [], GREEN: []}
+    for matter in Matter.objects.filter(state__in=UNDER_WAY).order_by("deadline", "number"):
+        board[light(matter, on, calendar, pack)].append(matter)
+    return board
+
+
+# --- the sweep --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Opened:
+    step: EscalationStep
+    recorded: bool
+
+
+def _responsible(matter: Matter) -> MatterUnit | None:
+    return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
+
+
+def _behind_since(matter: Matter, on: date, calendar, pack) -> date | None:
+    """The day the matter fell behind (deadline passed, or feedback overdue), or None."""
+    dates = []
+    if matter.deadline and matter.deadline < on:
+        dates.append(matter.deadline)
+    if matter.feedback_due_on and matter.feedback_due_on < on:
+        dates.append(matter.feedback_due_on)
+    if matter.time_sensitive and not dates:
+        # 时效性强: checked on the pack's shorter cadence, feedback or not.
+        last = matter.feedback.order_by("-given_at").values_list("given_at", flat=True).first()
+        since = timezone.localtime(last).date() if last else matter.assigned_on
+        if since and calendar.working_days_between(since, on) > pack.calendar.time_sensitive_check_working_days:
+            dates.append(since)
+    return min(dates) if dates else None
+
+
+def due_tier(matter: Matter, link: MatterUnit, on: date, calendar, pack):
+    """The tier that falls due for (matter, unit) on ``on``, and the day it fell due — or None."""
+    from plugins.manager import active_plugin_manager
+
+    steps = list(EscalationStep.objects.filter(matter=matter, unit=link.unit).order_by("tier_index", "id"))
+    if any(s.status == EscalationStep.Status.DUE for s in steps):
+        return None  # one open step at a time: staff record it first
+    behind = _behind_since(matter, on, calendar, pack)
+    if behind is None:
+        return None
+    done = [s.tier for s in steps if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
+    tier = active_plugin_manager().hook.duban_next_tier(pack=pack, recorded=done)
+    if tier is None:
+        return None
+    if tier.trigger.basis == "deadline_passed" or not steps:
+        start = behind
+    else:
+        last = max((s for s in steps if s.status == EscalationStep.Status.RECORDED),
+                   key=lambda s: (s.recorded_on or s.due_on, s.id), default=None)
+        start = last.recorded_on if last else behind
+        # Progress since the previous step (a result reported) stops the climb.
+        if matter.state == State.REPORTED:
+            return None
+    due_on, _ = calendar.add_working_days(start, tier.trigger.working_days)
+    if tier.trigger.basis == "deadline_passed" and tier.trigger.working_days == 0:
+        due_on = start
+    if due_on >= on:
+        return None
+    return tier, due_on
+
+
+def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
+    """Open every step that is due in this county. Safe to run twice, concurrently, or again
+    after a crash: the database lets each (matter, unit, tier) be opened by the sweep once."""
+    on = on or clock.today()
+    pack, calendar = county_pack(), county_calendar()
+    opened: list[Opened] = []
+    for matter in (Matter.objects.filter(state__in=UNDER_WAY)
+                   .filter(Q(deadline__lt=on) | Q(feedback_due_on__lt=on) | Q(time_sensitive=True))
+                   .order_by("id")):
+        link = _responsible(matter)
+        if link is None:
+            continue
+        found = due_tier(matter, link, on, calendar, pack)
+        if found is None:
+            continue
+        tier, due_on = found
+        result = _open(matter, link, tier, due_on, pack, source=EscalationStep.Source.SWEEP, actor=actor, on=on)
+        if result is not None:
+            opened.append(result)
+    return opened
+
+
+def _open(matter, link, tier, due_on, pack, *, source, actor, on) -> Opened | None:
+    try:
+        with transaction.atomic():
+            step = EscalationStep.objects.create(
+                matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code), source=source,
+                pack_name=pack.name, pack_version=pack.version, due_on=due_on)
+            audit.record(actor=actor, action="step.open", obj=step, after={
+                "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": due_on, "source": source})
+            audit.record(actor=actor, action="matter.step_opened", obj=matter,
+                         after={"tier": tier.code, "unit": link.unit.code, "step": step.pk})
+            recorded = False
+            if tier.mode == "automatic":
+                _record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
+                recorded = True
+            return Opened(step, recorded)
+    except IntegrityError:
+        return None  # another sweep opened it first
+
+
+# --- recording ----------------------------------------------------------------------------------
+def validate_evidence(tier, evidence: dict) -> dict:
+    """Check ``evidence`` against the fields the tier requires; 400-style errors name the field."""
+    if not isinstance(evidence, dict):
+        raise MatterError("evidence must be an object of field: value", field="evidence")
+    unknown = set(evidence) - {f.code for f in tier.evidence}
+    if unknown:
+        raise MatterError(f"unknown evidence field(s) {', '.join(sorted(unknown))} for {tier.label.zh}; expected "
+                          f"{', '.join(f.code for f in tier.evidence)}", field=f"evidence.{sorted(unknown)[0]}")
+    clean = {}
+    for field in tier.evidence:
+        value = evidence.get(field.code)
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, ""):
+            if field.required:
+                raise MatterError(f"{field.label.zh}（{field.code}）is required to record {tier.label.zh}",
+                                  field=f"evidence.{field.code}")
+            continue
+        try:
+            if field.kind == "date":
+                value = value if isinstance(value, date) else date.fromisoformat(str(value))
+            elif field.kind == "datetime":
+                value = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            elif field.kind == "number":
+                value = float(value)
+        except ValueError:
+            raise MatterError(f"{field.label.zh}（{field.code}）: {value!r} is not a valid {field.kind}",
+                              field=f"evidence.{field.code}") from None
+        clean[field.code] = value
+    return clean
+
+
+def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date) -> EscalationStep:
+    step.status, step.recorded_on, step.recorded_at = EscalationStep.Status.RECORDED, on, timezone.now()
+    step.recorded_by = actor if hasattr(actor, "_meta") else None
+    step.evidence = evidence
+    fields = ["status", "recorded_on", "recorded_at", "recorded_by", "evidence"]
+    if tier.document:
+        seq, number = next_notice_number(tier.document, on.year)
+        step.notice = Notice.objects.create(kind=tier.document, year=on.year, seq=seq, number=number, matter=step.matter,
+                                            unit=step.unit, issued_by=actor if hasattr(actor, "_meta") else step.matter.assigned_by)
+        fields.append("notice")
+        if tier.reply_deadline_working_days:
+            step.reply_due_on = county_calendar().add_working_days(on, tier.reply_deadline_working_days)[0]
+            fields.append("reply_due_on")
+    step.save(update_fields=fields)
+    audit.record(actor=actor, action="step.record", obj=step, after={
+        "tier": step.tier, "unit": step.unit.code, "recorded_on": on, "evidence": evidence,
+        "notice": step.notice.number if step.notice else None})
+    audit.record(actor=actor, action="matter.step_recorded", obj=step.matter,
+                 after={"tier": step.tier, "unit": step.unit.code, "step": step.pk,
+                        "notice": step.notice.number if step.notice else None})
+    if tier.deduction_event:
+        lead = _responsible(step.matter)
+        event = ScoringEvent(code=tier.deduction_event, unit=step.unit.code, occurred_on=on,
+                             matter=step.matter.number, lead_unit=lead.unit.code if lead else step.unit.code,
+                             ref=f"step:{step.pk}")
+        ledger.post(event, actor=actor, matter=step.matter, step=step)
+    return step
+
+
+def _staff_only(actor):
+    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
+        raise NotAllowed("only supervision staff record supervision steps")
+
+
+@transaction.atomic
+def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = None) -> EscalationStep:
+    """Record a step the sweep opened, with the evidence the pack requires for its tier."""
+    _staff_only(actor)
+    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
+    if step is None:
+        raise access.MatterNotFound(f"no step {step_id}")
+    if step.status != EscalationStep.Status.DUE:
+        raise MatterError(f"this step is already {step.get_status_display()}", field="status")
+    pack = county_pack()
+    tier = pack.tier(step.tier)
+    if tier is None:
+        raise MatterError(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
+    clean = validate_evidence(tier, evidence)
+    return _record(step, tier, pack, evidence=clean, actor=actor, on=on or clock.today())
+
+
+@transaction.atomic
+def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, unit: str | None = None,
+                          on: date | None = None) -> EscalationStep:
+    """Staff take a step the sweep did not open (a time-sensitive check, another phone call).
+    The ladder is climbed in order: a tier above the next one needs every tier between to be
+    skippable."""
+    _staff_only(actor)
+    matter = access.access_matter_by_id(actor, matter_id, for_update=True)
+    if matter.state not in UNDER_WAY:
+        raise MatterError(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
+    pack = county_pack()
+    wanted = pack.tier(tier)
+    if wanted is None:
+        raise MatterError(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
+    link = (matter.units.filter(unit__code=unit).select_related("unit").first() if unit else _responsible(matter))
+    if link is None:
+        raise MatterError(f"unit {unit!r} is not on this matter", field="unit")
+    if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
+        raise MatterError("a step opened by the sweep is waiting; record that one", field="tier")
+    reached = [s.tier_index for s in EscalationStep.objects.filter(
+        matter=matter, unit=link.unit, status__in=[EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED])]
+    top = max(reached, default=-1)
+    target = pack.tier_index(tier)
+    between = pack.tiers[top + 1:target]
+    if target > top + 1 and not all(t.skippable for t in between):
+        raise MatterError(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
+    clean = validate_evidence(wanted, evidence)
+    on = on or clock.today()
+    step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
+                                         source=EscalationStep.Source.MANUAL, pack_name=pack.name,
+                                         pack_version=pack.version, due_on=on)
+    audit.record(actor=actor, action="step.open", obj=step, after={"matter": matter.number, "unit": link.unit.code,
+                                                                   "tier": tier, "source": "manual"})
+    return _record(step, wanted, pack, evidence=clean, actor=actor, on=on)
+
+
+@transaction.atomic
+def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
+    """Pass over a due step whose tier the pack marks skippable (e.g. the special meeting)."""
+    _staff_only(actor)
+    step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
+    if step is None:
+        raise access.MatterNotFound(f"no step {step_id}")
+    tier = county_pack().tier(step.tier)
+    if step.status != EscalationStep.Status.DUE:
+        raise MatterError(f"this step is already {step.get_status_display()}", field="status")
+    if tier is None or not tier.skippable:
+        raise MatterError(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
+                          field="tier")
+    reason = (reason or "").strip()
+    if not reason:
+        raise MatterError("skipping a step needs a reason", field="reason")
+    step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
+        EscalationStep.Status.SKIPPED, reason, actor, timezone.now())
+    step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
+    audit.record(actor=actor, action="step.skip", obj=step, note=reason, after={"tier": step.tier})
+    return step
+
+
+@transaction.atomic
+def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
+    """The unit's dedicated written reply (专题答复) to a supervision notice."""
+    step = EscalationStep.objects.select_for_update().select_related("matter").filter(pk=step_id).first()
+    if step is None or getattr(actor, "unit_id", None) != step.unit_id:
+        raise access.MatterNotFound(f"no step {step_id}")
+    if step.notice_id is None:
+        raise MatterError("this step issued no notice to reply to", field="step")
+    if step.reply_at:
+        raise MatterError("the written reply was already given", field="text")
+    text = (text or "").strip()
+    if not text:
+        raise MatterError("the reply is empty", field="text")
+    step.reply_text, step.reply_at, step.reply_by = text, timezone.now(), actor
+    step.save(update_fields=["reply_text", "reply_at", "reply_by"])
+    audit.record(actor=actor, action="step.reply", obj=step, after={"late": bool(step.reply_due_on and clock.today() > step.reply_due_on)})
+    return step

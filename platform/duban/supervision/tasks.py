@@ -1,0 +1,40 @@
+"""Periodic supervision work: beat fans out one sweep per active county, once per slot."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from duban.core.beat import claim_slot, current_slot
+from duban.tasks import CountyTask, PlatformTask
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(base=PlatformTask, name="duban.supervision.fan_out_sweep")
+def fan_out_sweep() -> int:
+    from tenants.models import County
+
+    slot = current_slot(settings.DUBAN_SWEEP_SECONDS)
+    if not claim_slot("sweep", slot):
+        return 0
+    sent = 0
+    for county in County.objects.filter(status=County.Status.ACTIVE).only("id", "schema_name", "slug"):
+        with tenant_context(county):
+            sweep_county.delay()
+        sent += 1
+    return sent
+
+
+@shared_task(base=CountyTask, name="duban.supervision.sweep_county")
+def sweep_county() -> int:
+    """Open the due ladder steps of this county (idempotent: safe to re-deliver)."""
+    from duban.supervision.steps import sweep
+
+    opened = sweep()
+    if opened:
+        logger.info("sweep opened %d step(s)", len(opened))
+    return len(opened)
