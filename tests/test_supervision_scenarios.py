@@ -193,3 +193,20 @@ def test_lights(cast):
     assert light(later, later.assigned_on) == GREEN
     board = steps.lights(later.assigned_on)
     assert later in board[GREEN] and soon in board[YELLOW]
+
+
+def test_opening_the_same_step_twice_inserts_it_once(cast):
+    """What two sweeps racing past the in-Python check would do: the database keeps one."""
+    from duban.matters.actions import county_pack
+
+    matter = overdue_matter(cast)
+    pack = county_pack()
+    link = matter.units.get(role="lead")
+    rows = [(matter, link, pack.tier("phone"), matter.deadline)]
+    first = steps._open_many(rows, pack, actor="sweep-a", on=date(2026, 10, 20))
+    second = steps._open_many(rows, pack, actor="sweep-b", on=date(2026, 10, 20))
+    assert len(first) == 1 and second == []
+    assert EscalationStep.objects.filter(matter=matter).count() == 1
+    from duban.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="step.open", object_id=str(first[0].step.pk)).count() == 1

@@ -7,6 +7,7 @@ and every answer is marked *provisional* until an admin enters that year's holid
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -15,8 +16,9 @@ import chinese_calendar
 from plugins.pack import CalendarSpec
 
 
+@functools.cache
 def official_years() -> range:
-    """The years the installed calendar package knows."""
+    """The years the installed calendar package knows (read once per process)."""
     known = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
     return range(known[0], known[-1] + 1) if known else range(0)
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.matters import access
 from duban.matters.actions import MatterError, next_notice_number, county_calendar, county_pack
-from duban.matters.models import Matter, MatterUnit, Notice
+from duban.matters.models import Feedback, Matter, MatterUnit, Notice
 from duban.matters.states import NotAllowed, State
 from duban.supervision import ledger
 from duban.supervision.models import EscalationStep
@@ -67,7 +68,7 @@ def _responsible(matter: Matter) -> MatterUnit | None:
     return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
 
 
-def _behind_since(matter: Matter, on: date, calendar, pack) -> date | None:
+def _behind_since(matter: Matter, on: date, calendar, pack, last_feedback: date | None) -> date | None:
     """The day the matter fell behind (deadline passed, or feedback overdue), or None."""
     dates = []
     if matter.deadline and matter.deadline < on:
@@ -76,25 +77,23 @@ def _behind_since(matter: Matter, on: date, calendar, pack) -> date | None:
         dates.append(matter.feedback_due_on)
     if matter.time_sensitive and not dates:
         # 时效性强: checked on the pack's shorter cadence, feedback or not.
-        last = matter.feedback.order_by("-given_at").values_list("given_at", flat=True).first()
-        since = timezone.localtime(last).date() if last else matter.assigned_on
+        since = last_feedback or matter.assigned_on
         if since and calendar.working_days_between(since, on) > pack.calendar.time_sensitive_check_working_days:
             dates.append(since)
     return min(dates) if dates else None
 
 
-def due_tier(matter: Matter, link: MatterUnit, on: date, calendar, pack):
-    """The tier that falls due for (matter, unit) on ``on``, and the day it fell due — or None."""
-    from plugins.manager import active_plugin_manager
-
-    steps = list(EscalationStep.objects.filter(matter=matter, unit=link.unit).order_by("tier_index", "id"))
+def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pack, hook,
+             last_feedback: date | None = None):
+    """The tier that falls due for a matter's responsible unit on ``on`` (given that unit's
+    steps on the matter), and the day it fell due — or None."""
     if any(s.status == EscalationStep.Status.DUE for s in steps):
         return None  # one open step at a time: staff record it first
-    behind = _behind_since(matter, on, calendar, pack)
+    behind = _behind_since(matter, on, calendar, pack, last_feedback)
     if behind is None:
         return None
     done = [s.tier for s in steps if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
-    tier = active_plugin_manager().hook.duban_next_tier(pack=pack, recorded=done)
+    tier = hook.duban_next_tier(pack=pack, recorded=done)
     if tier is None:
         return None
     if tier.trigger.basis == "deadline_passed" or not steps:
@@ -103,12 +102,10 @@ def due_tier(matter: Matter, link: MatterUnit, on: date, calendar, pack):
         last = max((s for s in steps if s.status == EscalationStep.Status.RECORDED),
                    key=lambda s: (s.recorded_on or s.due_on, s.id), default=None)
         start = last.recorded_on if last else behind
-        # Progress since the previous step (a result reported) stops the climb.
-        if matter.state == State.REPORTED:
-            return None
-    due_on, _ = calendar.add_working_days(start, tier.trigger.working_days)
-    if tier.trigger.basis == "deadline_passed" and tier.trigger.working_days == 0:
+    if tier.trigger.working_days == 0:
         due_on = start
+    else:
+        due_on, _ = calendar.add_working_days(start, tier.trigger.working_days)
     if due_on >= on:
         return None
     return tier, due_on
@@ -116,43 +113,80 @@ def due_tier(matter: Matter, link: MatterUnit, on: date, calendar, pack):
 
 def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     """Open every step that is due in this county. Safe to run twice, concurrently, or again
-    after a crash: the database lets each (matter, unit, tier) be opened by the sweep once."""
+    after a crash: the database lets each (matter, unit, tier) be opened by the sweep once
+    (INSERT … ON CONFLICT DO NOTHING on the partial unique index).
+
+    A constant number of queries per county, whatever the number of matters: candidates, their
+    lead units, their steps and last feedback are read in bulk; steps and their audit events
+    are written in bulk."""
+    from django.db.models import Max
+
+    from plugins.manager import active_plugin_manager
+
     on = on or clock.today()
     pack, calendar = county_pack(), county_calendar()
-    opened: list[Opened] = []
-    for matter in (Matter.objects.filter(state__in=UNDER_WAY)
+    hook = active_plugin_manager().hook
+    matters = list(Matter.objects.filter(state__in=UNDER_WAY)
                    .filter(Q(deadline__lt=on) | Q(feedback_due_on__lt=on) | Q(time_sensitive=True))
-                   .order_by("id")):
-        link = _responsible(matter)
+                   .order_by("id"))
+    if not matters:
+        return []
+    ids = [m.pk for m in matters]
+    leads = {link.matter_id: link for link in
+             MatterUnit.objects.filter(matter_id__in=ids, role=MatterUnit.Role.LEAD).select_related("unit")}
+    steps_of: dict[tuple[int, int], list[EscalationStep]] = {}
+    for step in EscalationStep.objects.filter(matter_id__in=ids).order_by("tier_index", "id"):
+        steps_of.setdefault((step.matter_id, step.unit_id), []).append(step)
+    sensitive = [m.pk for m in matters if m.time_sensitive]
+    last_feedback = {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
+                     Feedback.objects.filter(matter_id__in=sensitive).values("matter_id").annotate(last=Max("given_at"))}
+    rows = []
+    for matter in matters:
+        link = leads.get(matter.pk)
         if link is None:
             continue
-        found = due_tier(matter, link, on, calendar, pack)
-        if found is None:
-            continue
-        tier, due_on = found
-        result = _open(matter, link, tier, due_on, pack, source=EscalationStep.Source.SWEEP, actor=actor, on=on)
-        if result is not None:
-            opened.append(result)
-    return opened
+        found = due_tier(matter, steps_of.get((matter.pk, link.unit_id), []), on, calendar, pack, hook,
+                         last_feedback.get(matter.pk))
+        if found is not None:
+            rows.append((matter, link, *found))
+    return _open_many(rows, pack, actor=actor, on=on)
 
 
-def _open(matter, link, tier, due_on, pack, *, source, actor, on) -> Opened | None:
-    try:
-        with transaction.atomic():
-            step = EscalationStep.objects.create(
-                matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code), source=source,
-                pack_name=pack.name, pack_version=pack.version, due_on=due_on)
-            audit.record(actor=actor, action="step.open", obj=step, after={
-                "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": due_on, "source": source})
-            audit.record(actor=actor, action="matter.step_opened", obj=matter,
-                         after={"tier": tier.code, "unit": link.unit.code, "step": step.pk})
-            recorded = False
-            if tier.mode == "automatic":
+def _open_many(rows, pack, *, actor, on) -> list[Opened]:
+    if not rows:
+        return []
+    with transaction.atomic():
+        values = []
+        for matter, link, tier, due_on in rows:
+            values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on]
+        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, now(), '{}'::jsonb, '', '')"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, "
+                f"pack_name, pack_version, due_on, opened_at, evidence, reply_text, skip_reason) VALUES {placeholders} "
+                f"ON CONFLICT (matter_id, unit_id, tier) WHERE source = 'sweep' DO NOTHING RETURNING id", values)
+            inserted = [row[0] for row in cursor.fetchall()]
+        created = {s.pk: s for s in EscalationStep.objects.filter(pk__in=inserted).select_related("matter", "unit")}
+        events = []
+        label = audit.actor_label(actor)
+        user = actor if hasattr(actor, "_meta") else None
+        for step in sorted(created.values(), key=lambda s: s.pk):
+            events.append(AuditEvent(actor=user, actor_label=label, action="step.open", object_type="supervision.escalationstep",
+                                     object_id=str(step.pk), after={"matter": step.matter.number, "unit": step.unit.code,
+                                                                    "tier": step.tier, "due_on": step.due_on.isoformat(),
+                                                                    "source": "sweep"}))
+            events.append(AuditEvent(actor=user, actor_label=label, action="matter.step_opened", object_type="matters.matter",
+                                     object_id=str(step.matter_id), after={"tier": step.tier, "unit": step.unit.code,
+                                                                          "step": step.pk}))
+        AuditEvent.objects.bulk_create(events)
+        opened = []
+        for step in sorted(created.values(), key=lambda s: s.pk):
+            tier = pack.tier(step.tier)
+            recorded = tier.mode == "automatic"
+            if recorded:
                 _record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
-                recorded = True
-            return Opened(step, recorded)
-    except IntegrityError:
-        return None  # another sweep opened it first
+            opened.append(Opened(step, recorded))
+        return opened
 
 
 # --- recording ----------------------------------------------------------------------------------
