@@ -39,3 +39,16 @@ def test_seed_demo_creates_everything_once(world, capsys):
             assert ChangeRequest.objects.filter(status="pending", kind="extension").exists()
     assert "http://dongshan.localhost:8000/" in out
     assert DEMO_PASSWORD in out
+
+
+def test_seed_demo_shows_every_tier_and_a_reversal(world):
+    from duban.supervision.models import EscalationStep, LedgerEntry
+
+    call_command("seed_demo")
+    county = County.objects.get(slug="xihe")
+    with tenant_context(county):
+        tiers = set(EscalationStep.objects.filter(status="recorded").values_list("tier", flat=True))
+        assert tiers == {"phone", "written_notice", "onsite", "special_meeting", "accountability"}
+        assert EscalationStep.objects.exclude(reply_text="").exists()
+        assert LedgerEntry.objects.filter(reverses__isnull=False).exists()
+        assert LedgerEntry.objects.filter(rule_code="redo").exists()  # the matter redone three times

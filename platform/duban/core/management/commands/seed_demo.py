@@ -14,6 +14,7 @@ from duban.accounts.models import Role, User
 from duban.core.progress import progress_bar
 from duban.units.actions import do_create_unit
 from duban.matters.demo import seed_matters
+from duban.supervision.demo import seed_supervision
 from duban.matters.models import Matter
 from duban.units.models import Unit
 from tenants import provisioning
@@ -61,6 +62,7 @@ class Command(BaseCommand):
                     self.seed_county(townships)
                     if not Matter.objects.exists():
                         seed_matters()
+                    seed_supervision()
                 advance()
 
     def seed_county(self, townships: list[str]):

@@ -1,0 +1,53 @@
+"""Demo supervision data: steps of every tier, a reply to a notice, a reversal, a sweep run.
+
+Called by `duban seed_demo` after the demo matters exist; made through the real actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from duban.accounts.models import Role, User
+from duban.core.clock import as_of
+from duban.matters.models import Matter
+from duban.supervision import ledger, steps
+from duban.supervision.models import EscalationStep, LedgerEntry
+
+
+def seed_supervision() -> None:
+    if EscalationStep.objects.exists():
+        return
+    staff = User.objects.filter(role=Role.SUPERVISION_STAFF).order_by("id").first()
+    office = User.objects.filter(role=Role.OFFICE_LEADER).order_by("id").first()
+    today = timezone.localdate()
+    matter = Matter.objects.filter(title="中小学校舍安全排查整改").first()
+    if matter is None or matter.deadline is None:
+        return
+    day = matter.deadline + timedelta(days=1)
+    ladder = [
+        ("phone", {"contact": "教育局办公室刘主任", "contacted_at": f"{day}T09:30", "promised_date": str(day + timedelta(days=7))}),
+        ("written_notice", {"requirements": "立即组织排查整改，五个工作日内专题答复。", "reply_due": str(day + timedelta(days=9))}),
+        ("onsite", {"inspector": "张督查", "visited_at": f"{day + timedelta(days=12)}T10:00",
+                    "findings": "三所学校整改未完成，台账不全。"}),
+        ("special_meeting", {"self_examination": "教育局书面检查（存档）", "explanation": "局长向分管副县长当面说明情况",
+                             "minutes": "专项会议纪要"}),
+    ]
+    for offset, (tier, evidence) in zip((0, 2, 12, 20), ladder, strict=True):
+        on = min(day + timedelta(days=offset), today)
+        with as_of(on):
+            steps.do_record_manual_step(matter.pk, actor=staff, tier=tier, evidence=evidence, on=on)
+    notice = EscalationStep.objects.get(matter=matter, tier="written_notice")
+    clerk = User.objects.filter(role=Role.UNIT_STAFF, unit=notice.unit).first()
+    steps.do_record_reply(notice.pk, actor=clerk, text="专题答复：已成立整改专班，月底前全部完成。")
+    # A phone urging recorded by mistake on another matter, then reversed by the office leader.
+    other = Matter.objects.filter(title="财政资金直达惠企政策落实").first()
+    if other is not None and other.state in ("in_progress", "redo"):
+        steps.do_record_manual_step(other.pk, actor=staff, tier="phone", on=today, evidence={
+            "contact": "财政局王科长", "contacted_at": f"{today}T15:00", "promised_date": str(today + timedelta(days=5))})
+        entry = LedgerEntry.objects.filter(matter=other, reverses__isnull=True).latest("id")
+        ledger.do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。")
+    # Accountability on the special-meeting matter, as of today.
+    steps.do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
+        "decision": "对教育局分管负责人进行约谈", "decided_by": "县政府"})
+    steps.sweep(actor="seed_demo")
