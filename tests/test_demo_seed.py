@@ -52,3 +52,8 @@ def test_seed_demo_shows_every_tier_and_a_reversal(world):
         assert EscalationStep.objects.exclude(reply_text="").exists()
         assert LedgerEntry.objects.filter(reverses__isnull=False).exists()
         assert LedgerEntry.objects.filter(rule_code="redo").exists()  # the matter redone three times
+        from duban.supervision.models import Circular, InspectionRound
+
+        assert Circular.objects.filter(status="published").exists()
+        assert LedgerEntry.objects.filter(rule_code="criticism_circular").exists()
+        assert InspectionRound.objects.exists() and InspectionRound.objects.get().items.exists()

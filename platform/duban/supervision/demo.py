@@ -51,3 +51,36 @@ def seed_supervision() -> None:
     steps.do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
         "decision": "对教育局分管负责人进行约谈", "decided_by": "县政府"})
     steps.sweep(actor="seed_demo")
+    _seed_inspection_and_circular(staff, office, today)
+
+
+def _seed_inspection_and_circular(staff, office, today) -> None:
+    from datetime import date
+
+    from duban.matters.actions import county_pack
+    from duban.supervision import circulars, inspection
+    from duban.supervision.models import Circular, InspectionItem
+
+    # The inspection window of this quarter if it is open today, else the last one that opened.
+    opens, *_ = inspection.window_for(today, county_pack())
+    if opens > today:
+        year, quarter, first, _last = inspection.quarter_of(today)
+        opens, *_ = inspection.window_for(first - timedelta(days=1), county_pack())
+    with as_of(opens):
+        round_ = inspection.open_inspection_if_due(on=opens, actor="seed_demo")
+    if round_ is not None:
+        items = list(InspectionItem.objects.filter(round=round_).order_by("id"))
+        for item, result in zip(items, ["on_track", "done", "on_track"], strict=False):
+            inspection.do_record_inspection(item.pk, actor=staff, result=result, findings="现场核查：进度与台账相符。",
+                                            on=opens)
+    if not Circular.objects.exists():
+        first = date(today.year, today.month, 1) - timedelta(days=1)
+        start = date(first.year, first.month, 1)
+        circular = circulars.do_draft_circular(actor=staff, title=f"关于{start.month}月份督办事项落实情况的通报",
+                                               period_start=start, period_end=first)
+        ranking = circular.ranking
+        praised = [row["unit"] for row in ranking[:2] if row["unit"] != "D03"]
+        criticised = ["D03"]  # the unit of the matter that climbed the whole ladder
+        circulars.do_set_circular_lists(circular.pk, actor=staff, praised=praised, criticised=criticised,
+                                        body="对按期办结的单位予以表扬，对落实不力的单位予以通报批评。")
+        circulars.do_publish_circular(circular.pk, actor=office)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -102,11 +102,13 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str) -> LedgerEntry:
 
 
 def unit_scores(year: int) -> dict[Unit, Decimal]:
-    """Every active unit's score for ``year`` (base for units never supervised)."""
+    """Every active unit's score for ``year`` (base for units never supervised), and any
+    inactive unit that has entries that year."""
     pack = county_pack()
     totals = dict(LedgerEntry.objects.filter(year=year).values_list("unit").annotate(total=Sum("amount"))
                   .values_list("unit", "total"))
-    return {unit: score(pack, [totals.get(unit.pk) or Decimal(0)]) for unit in Unit.objects.order_by("kind", "code")}
+    units = Unit.objects.filter(Q(is_active=True) | Q(pk__in=list(totals))).order_by("kind", "code")
+    return {unit: score(pack, [totals.get(unit.pk) or Decimal(0)]) for unit in units}
 
 
 @dataclass(frozen=True)

@@ -291,7 +291,7 @@ def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, u
     if link is None:
         raise MatterError(f"unit {unit!r} is not on this matter", field="unit")
     if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
-        raise MatterError("a step opened by the sweep is waiting; record that one", field="tier")
+        raise MatterError("a step is already due on this matter (opened by the sweep or an inspection); record or skip that one first", field="tier")
     reached = [s.tier_index for s in EscalationStep.objects.filter(
         matter=matter, unit=link.unit, status__in=[EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED])]
     top = max(reached, default=-1)

@@ -32,9 +32,11 @@ def fan_out_sweep() -> int:
 @shared_task(base=CountyTask, name="duban.supervision.sweep_county")
 def sweep_county() -> int:
     """Open the due ladder steps of this county (idempotent: safe to re-deliver)."""
+    from duban.supervision.inspection import open_inspection_if_due
     from duban.supervision.steps import sweep
 
     opened = sweep()
+    open_inspection_if_due()  # the quarter's inspection round, once its window has begun (五(一))
     if opened:
         logger.info("sweep opened %d step(s)", len(opened))
     return len(opened)

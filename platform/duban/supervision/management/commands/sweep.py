@@ -20,6 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from duban.core.clock import as_of
+        from duban.core.clock import today as clock_today
         from duban.supervision.steps import sweep
 
         counties = County.objects.filter(status=County.Status.ACTIVE).order_by("slug")
@@ -46,6 +47,13 @@ class Command(BaseCommand):
                                      f"→ {step.unit.name}  {step.tier}"
                                      + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
                     total += len(opened)
+                    from duban.supervision.inspection import open_inspection_if_due
+
+                    with as_of(on or clock_today()):
+                        round_ = open_inspection_if_due(actor="cli")
+                    if round_ is not None:
+                        lines.append(f"  {county.slug:<10} opened the inspection window {round_} "
+                                     f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
                 advance()
         for line in lines:
             self.stdout.write(line)

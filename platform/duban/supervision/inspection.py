@@ -1,0 +1,166 @@
+"""The quarterly inspection window (检查制度, the seed's 五(一)).
+
+The last weeks of every quarter (how many: the pack's ``calendar.inspection_window.weeks``)
+are the dedicated supervision period: staff check on the spot all the work the units took on
+that quarter and report to the leaders; units found behind are taken up the ladder, in order.
+
+The county sweep opens the quarter's round once the window has begun (idempotent: one round
+per quarter, by a database constraint) with a checklist item per matter and lead unit. Staff
+record each item once; "behind" puts the next tier of the ladder on their to-do list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.core import clock
+from duban.matters import access
+from duban.matters.actions import MatterError, county_pack
+from duban.matters.models import Matter, MatterUnit
+from duban.matters.states import NotAllowed, State
+from duban.supervision import steps
+from duban.supervision.models import EscalationStep, InspectionItem, InspectionRound
+
+# Matters still under way (reported ones too: the result may yet be sent back).
+STILL_UNDER_WAY = (State.ASSIGNED, State.IN_PROGRESS, State.REDO, State.REPORTED)
+RESULTS = (InspectionItem.Result.ON_TRACK, InspectionItem.Result.BEHIND, InspectionItem.Result.DONE)
+
+
+def quarter_of(day: date) -> tuple[int, int, date, date]:
+    """(year, quarter, first day, last day) of the quarter containing ``day``."""
+    quarter = (day.month - 1) // 3 + 1
+    first = date(day.year, 3 * quarter - 2, 1)
+    last = (date(day.year + 1, 1, 1) if quarter == 4 else date(day.year, 3 * quarter + 1, 1)) - timedelta(days=1)
+    return day.year, quarter, first, last
+
+
+def window_for(day: date, pack) -> tuple[date, date, int, int]:
+    """(opens_on, closes_on, year, quarter): the last ``weeks`` weeks of the quarter of ``day``."""
+    year, quarter, _first, last = quarter_of(day)
+    weeks = pack.calendar.inspection_window.weeks
+    return last - timedelta(days=weeks * 7 - 1), last, year, quarter
+
+
+def _undertaken(first: date, last: date):
+    """Matters the units took on in the quarter: assigned in it, or still under way."""
+    return (Matter.objects.filter(assigned_on__isnull=False)
+            .filter(Q(assigned_on__range=(first, last)) | Q(state__in=STILL_UNDER_WAY))
+            .exclude(state=State.CANCELLED))
+
+
+def open_inspection_if_due(*, on: date | None = None, actor="sweep") -> InspectionRound | None:
+    """Open this quarter's round when ``on`` is inside its window and it is not open yet.
+
+    Returns the new round, or None (outside the window, or already open — by this call's
+    predecessor or by a concurrent sweep: the unique constraint decides)."""
+    on = on or clock.today()
+    pack = county_pack()
+    opens_on, closes_on, year, quarter = window_for(on, pack)
+    if not opens_on <= on <= closes_on:
+        return None
+    if InspectionRound.objects.filter(year=year, quarter=quarter).exists():
+        return None
+    _year, _quarter, first, last = quarter_of(on)
+    try:
+        with transaction.atomic():
+            round_ = InspectionRound.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
+            links = (MatterUnit.objects.filter(role=MatterUnit.Role.LEAD, matter__in=_undertaken(first, last))
+                     .select_related("unit").order_by("unit__code", "matter_id"))
+            items = InspectionItem.objects.bulk_create(
+                [InspectionItem(round=round_, matter_id=link.matter_id, unit=link.unit) for link in links])
+            audit.record(actor=actor, action="inspection.open", obj=round_, after={
+                "year": year, "quarter": quarter, "opens_on": opens_on, "closes_on": closes_on,
+                "items": len(items), "units": len({item.unit_id for item in items}), "pack": pack.key})
+            _remind(round_, actor=actor)
+    except IntegrityError:
+        return None  # another sweep opened it first
+    return round_
+
+
+def _remind(round_: InspectionRound, *, actor="sweep") -> list[str]:
+    """Tell each unit with items in the round that the inspection window is open.
+
+    Reminders are notifications, which arrive in a later issue: until then this only records,
+    per unit, that a reminder is due (audit event ``inspection.remind``). Nothing is sent."""
+    counts = Counter(round_.items.values_list("unit__code", flat=True))
+    for code, count in sorted(counts.items()):
+        audit.record(actor=actor, action="inspection.remind", obj=round_, after={
+            "unit": code, "items": count, "opens_on": round_.opens_on, "closes_on": round_.closes_on,
+            "sent": False})
+    return sorted(counts)
+
+
+@transaction.atomic
+def do_record_inspection(item_id: int, *, actor, result: str, findings: str = "",
+                         on: date | None = None) -> InspectionItem:
+    """Record what the inspection found for one matter and unit (once). A unit found behind is
+    queued for the ladder: the next tier for that matter and unit is opened as a to-do."""
+    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
+        raise NotAllowed("only supervision staff record inspection results")
+    try:
+        item_id = int(item_id)
+    except (TypeError, ValueError):
+        raise access.MatterNotFound(f"no inspection item {item_id!r}") from None
+    item = (InspectionItem.objects.select_for_update().select_related("round", "matter", "unit")
+            .filter(pk=item_id).first())
+    if item is None:
+        raise access.MatterNotFound(f"no inspection item {item_id}")
+    if result not in RESULTS:
+        raise MatterError(f"result must be one of {', '.join(RESULTS)}, not {result!r}", field="result")
+    if item.result != InspectionItem.Result.PENDING:
+        raise MatterError(f"this item was already recorded as {item.get_result_display()}", field="result")
+    findings = (findings or "").strip()
+    on = on or clock.today()
+    item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, timezone.now()
+    item.save(update_fields=["result", "findings", "inspected_by", "inspected_at"])
+    queued = _queue_for_ladder(item, actor=actor, on=on) if result == InspectionItem.Result.BEHIND else None
+    audit.record(actor=actor, action="inspection.record", obj=item, before={"result": InspectionItem.Result.PENDING},
+                 after={"round": str(item.round), "matter": item.matter.number, "unit": item.unit.code,
+                        "result": result, "findings": findings,
+                        "step": queued.pk if queued else None, "tier": queued.tier if queued else None})
+    return item
+
+
+def _queue_for_ladder(item: InspectionItem, *, actor, on: date) -> EscalationStep | None:
+    """Open the next tier for (matter, unit) as a due step — unless one is already due, the
+    ladder is exhausted, or the matter is no longer under way."""
+    from plugins.manager import active_plugin_manager
+
+    matter = Matter.objects.select_for_update().get(pk=item.matter_id)  # one opener at a time per matter
+    if matter.state not in steps.UNDER_WAY:
+        return None
+    link = matter.units.filter(unit=item.unit).select_related("unit").first()
+    if link is None:
+        return None
+    existing = list(EscalationStep.objects.filter(matter=matter, unit=item.unit).order_by("tier_index", "id"))
+    if any(s.status == EscalationStep.Status.DUE for s in existing):
+        return None
+    done = [s.tier for s in existing if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
+    pack = county_pack()
+    tier = active_plugin_manager().hook.duban_next_tier(pack=pack, recorded=done)
+    if tier is None:
+        return None
+    return _open_step(matter, link, tier, pack, actor=actor, on=on)
+
+
+def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date) -> EscalationStep:
+    """Open ``tier`` for the unit as a to-do found by the inspection (recorded at once where the
+    pack marks the tier automatic), with the same audit trail as a step the sweep opens."""
+    step = EscalationStep.objects.create(
+        matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code),
+        source=EscalationStep.Source.INSPECTION, pack_name=pack.name, pack_version=pack.version, due_on=on)
+    audit.record(actor=actor, action="step.open", obj=step, after={
+        "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": on,
+        "source": EscalationStep.Source.INSPECTION})
+    audit.record(actor=actor, action="matter.step_opened", obj=matter,
+                 after={"tier": tier.code, "unit": link.unit.code, "step": step.pk})
+    if tier.mode == "automatic":
+        steps._record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
+    return step

@@ -1,0 +1,362 @@
+"""`duban supervision … --county SLUG`: scores, statements, reversals, lights, what-if rescoring,
+circulars and the quarterly inspection, from the command line.
+
+    supervision scores     --county alpha --year 2026
+    supervision statement  --county alpha D01 --year 2026
+    supervision reverse    --county alpha 17 --actor office --reason "误记"
+    supervision lights     --county alpha [--on 2026-11-25]
+    supervision rescore    --county alpha --year 2026 --pack county_strict[==2.1.0]
+    supervision circular draft   --county alpha --actor staff --title … --from 2026-10-01 --to 2026-12-31
+    supervision circular lists   --county alpha 3 --actor staff --praise T01 --criticise D01 [--body …]
+    supervision circular publish --county alpha 3 --actor office
+    supervision circular show    --county alpha [3]
+    supervision inspection open   --county alpha [--on 2026-12-20]
+    supervision inspection show   --county alpha [--year 2026 --quarter 4]
+    supervision inspection record --county alpha 12 --actor staff --result behind [--findings …]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Sum
+from django_tenants.utils import tenant_context
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from duban.accounts.models import User
+from duban.matters.access import MatterNotFound
+from duban.matters.actions import MatterError, county_pack
+from duban.matters.states import NotAllowed
+from tenants.models import County
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _amount(value) -> str:
+    return f"{Decimal(value or 0):.2f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def _score(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _rate(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def T(value) -> Text:  # noqa: N802 — table cells as plain text (no rich markup from data)
+    return Text("" if value is None else str(value))
+
+
+class Command(BaseCommand):
+    help = "Supervision of a county: scores, statements, reversals, lights, rescoring, circulars, inspection."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="{scores,statement,reverse,lights,rescore,circular,inspection}")
+
+        def command(name, help_text, parent=sub):
+            p = parent.add_parser(name, help=help_text)
+            p.add_argument("--county", required=True, help="the county's slug")
+            return p
+
+        p = command("scores", "every unit's deductions by type and score for a year")
+        p.add_argument("--year", type=int, required=True)
+        p = command("statement", "every ledger entry behind a unit's score")
+        p.add_argument("unit", help="the unit's code")
+        p.add_argument("--year", type=int, required=True)
+        p = command("reverse", "reverse a wrong ledger entry (the office leader, with a reason)")
+        p.add_argument("entry", type=int, help="the ledger entry's id")
+        p.add_argument("--actor", required=True, help="username of the office leader")
+        p.add_argument("--reason", required=True)
+        p = command("lights", "red / yellow / green counts and the red matters")
+        p.add_argument("--on", help="as of this date (YYYY-MM-DD; default today)")
+        p = command("rescore", "the year's scores under another rule pack, side by side (writes nothing)")
+        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--pack", required=True, help="an installed pack: NAME or NAME==VERSION")
+
+        circular = sub.add_parser("circular", help="circulars (通报): draft, lists, publish, show")
+        csub = circular.add_subparsers(dest="circular_action", required=True, metavar="{draft,lists,publish,show}")
+        p = command("draft", "draft a circular with the units' ranking over a period", csub)
+        p.add_argument("--actor", required=True, help="username of supervision staff")
+        p.add_argument("--title", required=True)
+        p.add_argument("--from", dest="period_start", required=True, help="YYYY-MM-DD")
+        p.add_argument("--to", dest="period_end", required=True, help="YYYY-MM-DD")
+        p = command("lists", "name the units praised and criticised", csub)
+        p.add_argument("circular", type=int)
+        p.add_argument("--actor", required=True, help="username of supervision staff")
+        p.add_argument("--praise", nargs="*", default=[], metavar="UNIT")
+        p.add_argument("--criticise", nargs="*", default=[], metavar="UNIT")
+        p.add_argument("--body", default="")
+        p = command("publish", "publish a reviewed circular (the office leader)", csub)
+        p.add_argument("circular", type=int)
+        p.add_argument("--actor", required=True, help="username of the office leader")
+        p = command("show", "one circular with its ranking, or the list of circulars", csub)
+        p.add_argument("circular", type=int, nargs="?")
+
+        inspection = sub.add_parser("inspection", help="the quarterly inspection window: open, show, record")
+        isub = inspection.add_subparsers(dest="inspection_action", required=True, metavar="{open,show,record}")
+        p = command("open", "open the quarter's round if its window has begun", isub)
+        p.add_argument("--on", help="as of this date (YYYY-MM-DD; default today)")
+        p = command("show", "a round's checklist (default: the latest round)", isub)
+        p.add_argument("--year", type=int)
+        p.add_argument("--quarter", type=int, choices=[1, 2, 3, 4])
+        p = command("record", "record what the inspection found for one item", isub)
+        p.add_argument("item", type=int)
+        p.add_argument("--actor", required=True, help="username of supervision staff")
+        p.add_argument("--result", required=True, choices=["on_track", "behind", "done"])
+        p.add_argument("--findings", default="")
+
+    def handle(self, *args, **options):
+        county = County.objects.filter(slug=options["county"]).first()
+        if county is None:
+            raise CommandError(f"no county with slug {options['county']!r}")
+        self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=False)
+        action = options["action"]
+        if action == "circular":
+            action = f"circular_{options['circular_action']}"
+        elif action == "inspection":
+            action = f"inspection_{options['inspection_action']}"
+        with tenant_context(county):
+            try:
+                getattr(self, f"do_{action}")(options)
+            except MatterError as exc:
+                raise CommandError(f"{exc.field}: {exc}") from None
+            except NotAllowed as exc:
+                raise CommandError(f"not allowed: {exc}") from None
+            except MatterNotFound as exc:
+                raise CommandError(str(exc)) from None
+
+    def out(self, text: str = "") -> None:
+        self.console.print(Text(text))
+
+    # -- helpers --------------------------------------------------------------------------------
+    @staticmethod
+    def _user(username: str) -> User:
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise CommandError(f"--actor: no active user {username!r} in this county")
+        return user
+
+    @staticmethod
+    def _unit(code: str):
+        from duban.units.models import Unit
+
+        unit = Unit.objects.filter(code=code).first()
+        if unit is None:
+            raise CommandError(f"no unit with code {code!r} in this county")
+        return unit
+
+    # -- scores and statements ----------------------------------------------------------------
+    def do_scores(self, options):
+        from duban.supervision import ledger
+        from duban.supervision.models import LedgerEntry
+
+        year, pack = options["year"], county_pack()
+        events = [rule.code for rule in pack.schedule.events]
+        totals = defaultdict(lambda: defaultdict(Decimal))
+        for unit_id, code, amount in (LedgerEntry.objects.filter(year=year).values_list("unit_id", "event_code")
+                                      .annotate(total=Sum("amount")).values_list("unit_id", "event_code", "total")):
+            totals[unit_id][code] += amount
+            if code not in events:
+                events.append(code)
+        self.out(f"{year} scores under {pack.key} (base {pack.schedule.base}, floor {pack.schedule.floor}); "
+                 f"deductions by event, net of reversals")
+        table = Table("unit", "name", *events, "deducted", "score")
+        for unit, value in ledger.unit_scores(year).items():
+            mine = totals.get(unit.pk, {})
+            table.add_row(T(unit.code), T(unit.name), *(T(_amount(mine.get(code))) for code in events),
+                          T(_amount(sum(mine.values(), Decimal(0)))), T(_score(value)))
+        self.console.print(table)
+
+    def do_statement(self, options):
+        from duban.supervision import ledger
+
+        unit, year = self._unit(options["unit"]), options["year"]
+        base, lines, final = ledger.statement(unit, year)
+        self.out(f"{unit.code} {unit.name} — {year}: base {base}, {len(lines)} entr{'y' if len(lines) == 1 else 'ies'}")
+        table = Table("entry", "date", "matter", "tier", "rule", "amount", "total", "score", "reason", "ref")
+        for line in lines:
+            e = line.entry
+            reason = e.reason + (f" (reverses #{e.reverses_id})" if e.reverses_id else "")
+            table.add_row(T(e.pk), T(e.occurred_on), T(e.matter.number if e.matter else "—"),
+                          T(e.step.tier if e.step else "—"), T(f"{e.pack_name}=={e.pack_version}:{e.rule_code}"),
+                          T(f"{e.amount:+.2f}"), T(f"{line.total_deducted:.2f}"), T(_score(line.score)), T(reason),
+                          T(e.ref))
+        self.console.print(table)
+        self.out(f"score {year}: {_score(final)}")
+
+    def do_reverse(self, options):
+        from duban.supervision import ledger
+
+        actor = self._user(options["actor"])
+        reversal = ledger.do_reverse_entry(options["entry"], actor=actor, reason=options["reason"])
+        self.out(f"reversed entry #{reversal.reverses_id} by entry #{reversal.pk}: {reversal.amount:+.2f} for "
+                 f"{reversal.unit.code} ({reversal.year}); reason: {options['reason'].strip()}")
+
+    # -- lights ---------------------------------------------------------------------------------
+    def do_lights(self, options):
+        from duban.core import clock
+        from duban.supervision.steps import GREEN, RED, YELLOW, lights
+
+        on = _date(options["on"], "--on") or clock.today()
+        board = lights(on)
+        self.out(f"lights on {on}: red {len(board[RED])}, yellow {len(board[YELLOW])}, green {len(board[GREEN])}")
+        if board[RED]:
+            self.out("red matters:")
+            table = Table("matter", "title", "lead unit", "state", "deadline", "overdue days")
+            for m in board[RED]:
+                lead = m.lead_unit
+                table.add_row(T(m.number), T(m.title), T(lead.code if lead else "—"), T(m.get_state_display()),
+                              T(m.deadline), T(max((on - m.deadline).days, 0) if m.deadline else "—"))
+            self.console.print(table)
+
+    # -- rescoring ------------------------------------------------------------------------------
+    def do_rescore(self, options):
+        from duban.supervision.rescoring import rescore
+        from plugins.manager import PackUnavailable, get_registry
+
+        name, _, version = options["pack"].partition("==")
+        try:
+            other = get_registry().pack(name, version or None)
+        except PackUnavailable as exc:
+            raise CommandError(f"--pack: {exc}") from None
+        own = county_pack()
+        rows = rescore(options["year"], other)
+        self.out(f"{options['year']}: {own.key} (own) vs {other.key} — what-if, nothing written")
+        table = Table("unit", "name", own.key, other.key, "difference")
+        for row in rows:
+            table.add_row(T(row.code), T(row.name), T(_score(row.own)), T(_score(row.other)),
+                          T(f"{row.difference:+.2f}"))
+        self.console.print(table)
+        changed = sum(1 for row in rows if row.difference)
+        self.out(f"{changed} of {len(rows)} unit(s) would score differently under {other.key}")
+
+    # -- circulars ------------------------------------------------------------------------------
+    def do_circular_draft(self, options):
+        from duban.supervision.circulars import do_draft_circular
+
+        circular = do_draft_circular(actor=self._user(options["actor"]), title=options["title"],
+                                     period_start=_date(options["period_start"], "--from"),
+                                     period_end=_date(options["period_end"], "--to"))
+        self.out(f"drafted circular #{circular.pk} {circular.title} ({circular.period_start}..{circular.period_end})")
+        self._ranking(circular)
+
+    def do_circular_lists(self, options):
+        from duban.supervision.circulars import do_set_circular_lists
+
+        circular = do_set_circular_lists(options["circular"], actor=self._user(options["actor"]),
+                                         praised=options["praise"], criticised=options["criticise"],
+                                         body=options["body"])
+        self.out(f"circular #{circular.pk}: praised {', '.join(options['praise']) or '—'}; "
+                 f"criticised {', '.join(options['criticise']) or '—'}")
+
+    def do_circular_publish(self, options):
+        from duban.supervision.circulars import do_publish_circular
+
+        circular = do_publish_circular(options["circular"], actor=self._user(options["actor"]))
+        self.out(f"published circular #{circular.pk} as {circular.notice.number} on {circular.published_on}")
+        for entry in circular.ledger.select_related("unit").order_by("unit__code"):
+            self.out(f"  ledger #{entry.pk}: {entry.unit.code} {entry.unit.name} −{entry.amount} "
+                     f"({entry.pack_name}=={entry.pack_version}:{entry.rule_code}, {entry.year})")
+
+    def do_circular_show(self, options):
+        from duban.supervision.models import Circular
+
+        if options["circular"] is None:
+            table = Table("id", "title", "period", "status", "number", "praised", "criticised")
+            for c in Circular.objects.prefetch_related("praised", "criticised").select_related("notice"):
+                table.add_row(T(c.pk), T(c.title), T(f"{c.period_start}..{c.period_end}"), T(c.get_status_display()),
+                              T(c.notice.number if c.notice else "—"),
+                              T(", ".join(sorted(u.code for u in c.praised.all())) or "—"),
+                              T(", ".join(sorted(u.code for u in c.criticised.all())) or "—"))
+            self.console.print(table)
+            return
+        circular = Circular.objects.filter(pk=options["circular"]).select_related("notice").first()
+        if circular is None:
+            raise CommandError(f"no circular {options['circular']} in this county")
+        self.out(f"circular #{circular.pk} {circular.title} — {circular.get_status_display()}"
+                 + (f" {circular.notice.number} on {circular.published_on}" if circular.notice else ""))
+        self.out(f"period {circular.period_start}..{circular.period_end}")
+        self.out(f"praised: {', '.join(sorted(circular.praised.values_list('code', flat=True))) or '—'}")
+        self.out(f"criticised: {', '.join(sorted(circular.criticised.values_list('code', flat=True))) or '—'}")
+        if circular.body:
+            self.out(circular.body)
+        self._ranking(circular)
+
+    def _ranking(self, circular):
+        self.out("ranking (best first):")
+        table = Table("rank", "unit", "name", "assigned", "completed", "on time", "rate", "overdue", "steps", "redos")
+        for row in circular.ranking:
+            steps = ", ".join(f"{tier}×{n}" for tier, n in row["steps"].items()) or "—"
+            table.add_row(T(row["rank"]), T(row["unit"]), T(row["name"]), T(row["assigned"]), T(row["completed"]),
+                          T(row["on_time"]), T(_rate(row["on_time_rate"])), T(row["overdue"]), T(steps),
+                          T(row["redos"]))
+        self.console.print(table)
+
+    # -- inspection -----------------------------------------------------------------------------
+    def do_inspection_open(self, options):
+        from duban.core import clock
+        from duban.supervision.inspection import open_inspection_if_due, window_for
+
+        on = _date(options["on"], "--on") or clock.today()
+        round_ = open_inspection_if_due(on=on, actor="cli")
+        opens_on, closes_on, year, quarter = window_for(on, county_pack())
+        if round_ is None:
+            if opens_on <= on <= closes_on:
+                self.out(f"no round opened on {on}: the {year} Q{quarter} round ({opens_on}..{closes_on}) "
+                         f"is already open")
+            else:
+                self.out(f"no round opened on {on}: the {year} Q{quarter} window ({opens_on}..{closes_on}) "
+                         f"is not open yet")
+            return
+        self.out(f"opened {year} Q{quarter} inspection ({opens_on}..{closes_on}) with {round_.items.count()} item(s)")
+
+    def do_inspection_show(self, options):
+        from duban.supervision.models import InspectionRound
+
+        rounds = InspectionRound.objects.all()
+        if options["year"]:
+            rounds = rounds.filter(year=options["year"])
+        if options["quarter"]:
+            rounds = rounds.filter(quarter=options["quarter"])
+        round_ = rounds.first()
+        if round_ is None:
+            raise CommandError("no inspection round" + (" for that quarter" if options["year"] or options["quarter"]
+                                                          else " has been opened in this county"))
+        self.out(f"{round_.year} Q{round_.quarter} inspection, {round_.opens_on}..{round_.closes_on}")
+        table = Table("item", "unit", "matter", "title", "state", "deadline", "result", "findings")
+        for item in round_.items.select_related("unit", "matter"):
+            table.add_row(T(item.pk), T(item.unit.code), T(item.matter.number), T(item.matter.title),
+                          T(item.matter.get_state_display()), T(item.matter.deadline), T(item.result),
+                          T(item.findings))
+        self.console.print(table)
+
+    def do_inspection_record(self, options):
+        from duban.audit.models import AuditEvent
+        from duban.supervision.inspection import do_record_inspection
+        from duban.supervision.models import EscalationStep
+
+        item = do_record_inspection(options["item"], actor=self._user(options["actor"]), result=options["result"],
+                                    findings=options["findings"])
+        self.out(f"item #{item.pk} {item.matter.number} {item.unit.code}: {item.get_result_display()} ({item.result})")
+        if item.result == "behind":
+            event = (AuditEvent.objects.filter(action="inspection.record", object_type="supervision.inspectionitem",
+                                               object_id=str(item.pk)).order_by("-id").first())
+            step = EscalationStep.objects.filter(pk=(event.after or {}).get("step")).first() if event else None
+            if step is not None:
+                self.out(f"  queued for the ladder: {step.tier} (step #{step.pk}, to-do for staff)")
+            else:
+                self.out("  not queued: a step is already due, the ladder is exhausted, or the matter is not under way")

@@ -1,0 +1,190 @@
+"""`duban supervision …`: scores, statements, reversals, lights, rescoring, circulars and the
+inspection, as the office uses them from the command line."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.core.management import CommandError, call_command
+from django_tenants.utils import tenant_context
+
+from duban.core.clock import as_of
+from duban.supervision import steps
+from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
+from matter_helpers import make_cast, to_state
+from packs_fixture import on_path, pip_install
+
+pytestmark = pytest.mark.django_db
+
+EVIDENCE = {
+    "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
+    "written_notice": {"requirements": "三日内专题答复", "reply_due": "2026-12-05"},
+}
+
+
+@pytest.fixture
+def cast(world):
+    with tenant_context(world.alpha):
+        yield make_cast()
+
+
+@pytest.fixture
+def supervised(cast):
+    """D01 is phoned and sent a written notice on an overdue matter: 3.0 − 0.1 − 0.2 = 2.7."""
+    with as_of(date(2026, 9, 1)):
+        matter = to_state(cast, "in_progress", deadline_working_days=10)
+    for tier in ("phone", "written_notice"):
+        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+                                    on=date(2026, 11, 20))
+    return matter
+
+
+def run(capsys, *args) -> str:
+    call_command("supervision", *args)
+    return capsys.readouterr().out
+
+
+def row(out: str, code: str) -> list[str]:
+    """The cells of the table row that starts with unit ``code``."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line) if c.strip()]
+        if cells and cells[0] == code:
+            return cells
+    raise AssertionError(f"no row for {code} in:\n{out}")
+
+
+def test_scores_table(cast, supervised, capsys):
+    out = run(capsys, "scores", "--county", "alpha", "--year", "2026")
+    assert "county_default==1.0.0" in out and "phone_urging" in out and "criticism_circular" in out
+    d01 = row(out, "D01")
+    assert d01[1] == "一号局" and d01[-2:] == ["0.3", "2.70"]
+    assert "0.1" in d01 and "0.2" in d01
+    assert row(out, "T01")[-2:] == ["0", "3.00"]
+
+
+def test_statement_explains_every_entry(cast, supervised, capsys):
+    out = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
+    assert "D01 一号局 — 2026: base 3.0, 2 entries" in out
+    assert "county_default==1.0.0:phone_urging" in out and "county_default==1.0.0:written_notice" in out
+    assert supervised.number in out and "2026-11-20" in out
+    lines = [line for line in out.splitlines() if supervised.number in line]
+    assert "phone" in lines[0] and "+0.10" in lines[0] and "0.10" in lines[0] and "2.90" in lines[0]
+    assert "written_notice" in lines[1] and "+0.20" in lines[1] and "0.30" in lines[1] and "2.70" in lines[1]
+    assert "score 2026: 2.70" in out
+    with pytest.raises(CommandError, match="no unit with code 'X01'"):
+        call_command("supervision", "statement", "--county", "alpha", "X01", "--year", "2026")
+
+
+def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
+    entry = LedgerEntry.objects.get(matter=supervised, rule_code="phone_urging")
+    with pytest.raises(CommandError, match="not allowed: only the office leader"):
+        call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "staff",
+                     "--reason", "误记")
+    with pytest.raises(CommandError, match="reason: a reversal needs a reason"):
+        call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
+                     "--reason", " ")
+    with pytest.raises(CommandError, match="--actor: no active user 'nobody'"):
+        call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "nobody",
+                     "--reason", "误记")
+    out = run(capsys, "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office", "--reason", "电话误拨")
+    reversal = LedgerEntry.objects.get(reverses=entry)
+    assert f"reversed entry #{entry.pk} by entry #{reversal.pk}: -0.10 for D01 (2026); reason: 电话误拨" in out
+    assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.80"
+    statement = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
+    assert f"(reverses #{entry.pk})" in statement and "-0.10" in statement
+    with pytest.raises(CommandError, match="entry: this entry is already reversed"):
+        call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
+                     "--reason", "again")
+
+
+def test_lights(cast, supervised, capsys):
+    with as_of(date(2026, 11, 24)):
+        green = to_state(cast, "in_progress", deadline_working_days=20)
+    out = run(capsys, "lights", "--county", "alpha", "--on", "2026-11-25")
+    assert "lights on 2026-11-25: red 1, yellow 0, green 1" in out
+    assert supervised.number in out and green.number not in out
+    assert row(out, supervised.number)[2] == "D01"
+    with pytest.raises(CommandError, match="--on: '25.11.2026' is not a date"):
+        call_command("supervision", "lights", "--county", "alpha", "--on", "25.11.2026")
+
+
+@pytest.fixture(scope="module")
+def strict_dir(tmp_path_factory):
+    return pip_install(tmp_path_factory.mktemp("packs") / "strict", "duban-pack-strict")
+
+
+def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
+    before = LedgerEntry.objects.count()
+    with on_path(strict_dir):
+        out = run(capsys, "rescore", "--county", "alpha", "--year", "2026", "--pack", "county_strict")
+        assert row(out, "D01")[2:] == ["2.70", "2.65", "-0.05"]  # a phone call costs 0.15 there
+        assert row(out, "T01")[2:] == ["3.00", "3.00", "+0.00"]
+        assert "county_default==1.0.0 (own) vs county_strict==2.1.0" in out
+        assert "1 of 3 unit(s) would score differently under county_strict==2.1.0" in out
+        with pytest.raises(CommandError, match="--pack: rule pack 'county_strict' is installed at version 2.1.0"):
+            call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack",
+                         "county_strict==9.9")
+    with pytest.raises(CommandError, match="--pack: rule pack 'nope' is not installed"):
+        call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack", "nope")
+    assert LedgerEntry.objects.count() == before
+
+
+def test_circular_draft_lists_publish_show(cast, supervised, capsys):
+    out = run(capsys, "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "第四季度通报",
+              "--from", "2026-10-01", "--to", "2026-11-25")
+    circular = Circular.objects.get()
+    assert f"drafted circular #{circular.pk} 第四季度通报 (2026-10-01..2026-11-25)" in out
+    assert row(out, "3")[1:3] == ["D01", "一号局"] and "phone×1, written_notice×1" in out
+    with pytest.raises(CommandError, match="criticised: a unit cannot be both praised and criticised: D01"):
+        call_command("supervision", "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
+                     "--praise", "D01", "--criticise", "D01")
+    out = run(capsys, "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
+              "--praise", "T01", "--criticise", "D01", "--body", "予以通报批评。")
+    assert "praised T01; criticised D01" in out
+    with pytest.raises(CommandError, match="not allowed: only the office leader publishes"):
+        call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "staff")
+    with as_of(date(2026, 11, 26)):
+        out = run(capsys, "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "m_office")
+    assert re.search(r"published circular #\d+ as 甲政督通〔2026〕\d+号 on 2026-11-26", out)
+    assert "D01 一号局 −0.50 (county_default==1.0.0:criticism_circular, 2026)" in out
+    assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.20"
+    with pytest.raises(CommandError, match="status: circular .* is already"):
+        call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor",
+                     "m_office")
+    out = run(capsys, "circular", "show", "--county", "alpha", str(circular.pk))
+    assert "已发布" in out and "praised: T01" in out and "criticised: D01" in out and "予以通报批评。" in out
+    listing = run(capsys, "circular", "show", "--county", "alpha")
+    assert "第四季度通报" in listing and "甲政督通〔2026〕" in listing
+    with pytest.raises(CommandError, match="--from: '2026/10/01' is not a date"):
+        call_command("supervision", "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "x",
+                     "--from", "2026/10/01", "--to", "2026-11-25")
+    with pytest.raises(CommandError, match="no circular 999999"):
+        call_command("supervision", "circular", "show", "--county", "alpha", "999999")
+
+
+def test_inspection_open_show_record(cast, supervised, capsys):
+    out = run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-10")
+    assert "no round opened on 2026-12-10: the 2026 Q4 window (2026-12-18..2026-12-31) is not open yet" in out
+    out = run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-20")
+    assert "opened 2026 Q4 inspection (2026-12-18..2026-12-31) with 1 item(s)" in out
+    assert "is already open" in run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-21")
+    item = InspectionItem.objects.get()
+    out = run(capsys, "inspection", "show", "--county", "alpha")
+    assert "2026 Q4 inspection, 2026-12-18..2026-12-31" in out and supervised.number in out
+    assert row(out, str(item.pk))[1] == "D01"
+    out = run(capsys, "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
+              "--result", "behind", "--findings", "进度滞后")
+    step = EscalationStep.objects.get(matter=supervised, status="due")
+    assert f"queued for the ladder: onsite (step #{step.pk}, to-do for staff)" in out
+    with pytest.raises(CommandError, match="result: this item was already recorded"):
+        call_command("supervision", "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
+                     "--result", "done")
+    with pytest.raises(CommandError, match="no inspection round for that quarter"):
+        call_command("supervision", "inspection", "show", "--county", "alpha", "--year", "2025")
+
+
+def test_unknown_county(cast):
+    with pytest.raises(CommandError, match="no county with slug 'gamma'"):
+        call_command("supervision", "lights", "--county", "gamma")
