@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lock smoke bench-provision clean-data help
+.PHONY: demo test install lock smoke bench-provision bench-sweep clean-data help
 
 help:
 	@echo "make demo   - set up and run the product (embedded PostgreSQL if no DATABASE_URL)"
@@ -33,6 +33,9 @@ smoke: install
 
 bench-provision: install
 	$(PY) -m duban.devenv run -- $(PY) bench/provision.py
+
+bench-sweep: install
+	$(PY) -m duban.devenv run -- $(PY) bench/sweep.py $(ARGS)
 
 lock:
 	$(PY) -m pip install --quiet pip-tools
