@@ -28,7 +28,7 @@ def bench_database(prefix: str = "duban_bench"):
     url = os.environ.get("DATABASE_URL")
     if not url:
         raise SystemExit("bench: DATABASE_URL is not set (use `make bench-…`, which starts the embedded one)")
-    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    os.environ.setdefault("CELERY_BROKER_URL", "filesystem://")  # benches send no messages
     parts = urlsplit(url)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin_url = urlunsplit(parts._replace(path="/postgres"))
