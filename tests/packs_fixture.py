@@ -12,10 +12,12 @@ PACKS = Path(__file__).resolve().parent / "packs"
 
 def pip_install(target: Path, *distributions: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--disable-pip-version-check", "--target", str(target), *(str(PACKS / d) for d in distributions)],
-        check=True, capture_output=True, text=True)
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"pip install of {distributions} failed:\n{result.stdout}\n{result.stderr}")
     return target
 
 
