@@ -14,29 +14,10 @@ from duban.matters import actions
 from duban.matters.states import InvalidTransition
 from duban.units.actions import do_create_unit
 from matter_helpers import Cast, to_state
+from sweep_helpers import in_thread
 from tenants import provisioning
 
 pytestmark = pytest.mark.django_db
-
-
-def in_thread(fn):
-    """Run ``fn`` on its own database connection (committed, outside the test's transaction)."""
-    box = {}
-
-    def run():
-        try:
-            box["value"] = fn()
-        except Exception as exc:  # noqa: BLE001
-            box["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def test_concurrent_review_of_one_matter(world):
