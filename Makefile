@@ -37,6 +37,10 @@ bench-provision: install
 bench-sweep: install
 	$(PY) -m duban.devenv run -- $(PY) bench/sweep.py $(ARGS)
 
+.PHONY: bench-api
+bench-api: install
+	$(PY) -m duban.devenv run -- $(PY) bench/api.py $(ARGS)
+
 lock:
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \

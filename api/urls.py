@@ -1,8 +1,32 @@
-from django.urls import path
+"""/api/v1/ on a county's host. Every route here is in the isolation matrix
+(tests/test_api_isolation.py); a new one without an entry there fails the suite."""
 
-from api import views
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api import matters, org, supervision
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("me", org.MeViewSet, basename="me")
+router.register("units", org.UnitViewSet, basename="unit")
+router.register("users", org.UserViewSet, basename="user")
+router.register("rulepack", org.RulePackViewSet, basename="rulepack")
+router.register("rounds", matters.RoundViewSet, basename="round")
+router.register("matters", matters.MatterViewSet, basename="matter")
+router.register("change-requests", matters.ChangeRequestViewSet, basename="change-request")
+router.register("steps", supervision.StepViewSet, basename="step")
+router.register("ledger", supervision.LedgerViewSet, basename="ledger")
+router.register("scores", supervision.ScoreViewSet, basename="score")
+router.register("circulars", supervision.CircularViewSet, basename="circular")
+router.register("inspection-rounds", supervision.InspectionRoundViewSet, basename="inspection-round")
+router.register("inspection-items", supervision.InspectionItemViewSet, basename="inspection-item")
 
 app_name = "api"
 urlpatterns = [
-    path("me/", views.me, name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
 ]

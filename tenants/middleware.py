@@ -2,6 +2,9 @@
 
 An unknown host gets 404; a suspended county's host gets a page saying so (HTTP 403) while its
 data stays untouched. Health endpoints answer on every known host, suspended or not.
+The host → county lookup is cached per process (``tenants.cache``): a warm request makes no
+query for it; a change to a County or Domain row is seen by the process that made it at its next
+request, and by the others within seconds (see that module for how).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.template.response import TemplateResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
 
+from tenants import cache as tenant_cache
 from tenants.models import County, Domain
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
@@ -64,6 +68,12 @@ class CountyMiddleware(TenantMainMiddleware):
 
     @staticmethod
     def lookup(hostname: str) -> County | None:
+        """The county of ``hostname``; warm, from the per-process cache without a query
+        (``tenants.cache``: invalidated by County/Domain signals, a generation token, a TTL)."""
+        return tenant_cache.lookup(hostname, CountyMiddleware.lookup_in_database)
+
+    @staticmethod
+    def lookup_in_database(hostname: str) -> County | None:
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
         return domain.tenant if domain else None
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -104,3 +107,27 @@ class Domain(DomainMixin):
     class Meta:
         verbose_name = _("域名")
         verbose_name_plural = _("域名")
+
+
+@receiver([post_save, post_delete], sender=County, dispatch_uid="tenants.county.lookup_cache")
+@receiver([post_save, post_delete], sender=Domain, dispatch_uid="tenants.domain.lookup_cache")
+def _forget_cached_lookups(sender, using=None, **kwargs) -> None:
+    """A county or host changed: the middleware's host → county cache must not serve it stale."""
+    from tenants import cache
+
+    cache.invalidate(using)
+
+
+class CityMembership(models.Model):
+    """A city user (public schema) belongs to one city and sees only that city's counties."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="city_membership")
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="members")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("市级用户")
+        verbose_name_plural = _("市级用户")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.city}"

@@ -222,6 +222,28 @@ def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
     return county
 
 
+def create_city_user(city_code: str, username: str, *, actor, password: str | None, full_name: str = "",
+                     email: str = "") -> "User":
+    """A city government user (public schema), who sees that city's counties' aggregates only."""
+    from duban.accounts.actions import UserError, do_create_user
+    from duban.accounts.models import Role
+    from tenants.models import CityMembership
+
+    connection.set_schema_to_public()
+    city = City.objects.filter(code=(city_code or "").strip().lower()).first()
+    if city is None:
+        raise ProvisioningError(f"no city {city_code!r}", field="city")
+    with transaction.atomic():
+        try:
+            user = do_create_user(username, actor=actor, role=Role.CITY_USER, password=password, full_name=full_name,
+                                  email=email)
+        except UserError as exc:
+            raise ProvisioningError(str(exc), field=exc.field) from None
+        CityMembership.objects.create(user=user, city=city)
+        audit.record(actor=actor, action="city.member", obj=city, after={"user": username})
+    return user
+
+
 def create_city(code: str, name: str, *, actor) -> City:
     connection.set_schema_to_public()
     code = (code or "").strip().lower()

@@ -189,3 +189,12 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def pytest_terminal_summary(terminalreporter):
+    from summary import LINES
+
+    if LINES:
+        terminalreporter.section("duban summaries")
+        for line in LINES:
+            terminalreporter.write_line(line)

@@ -74,8 +74,9 @@ def test_unknown_host_is_404(world, host):
 def test_public_host_serves_the_platform_not_a_county(world):
     assert Client().get("/healthz", HTTP_HOST="localhost").status_code == 200
     assert Client().get("/", HTTP_HOST="localhost").status_code == 200
-    # The county API does not exist on the public host.
-    assert api_get("localhost", token=world.owner.token).status_code == 404
+    # The county API does not exist on the public host, and a county's token means nothing there.
+    assert api_get("localhost", "/api/v1/matters/", token=world.owner.token).status_code == 404
+    assert api_get("localhost", token=world.owner.token).status_code == 401
 
 
 def test_suspended_county_shows_suspended_page_and_keeps_data(world):

@@ -1,7 +1,7 @@
 """URLs of the public host (the base domain): platform operators and city users."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from duban.core import views
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", views.public_home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls_public")),
 ]

@@ -36,3 +36,28 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
     audit.record(actor=actor, action="user.create", obj=user, after={
         "username": username, "role": role, "unit": unit.code if unit else None})
     return user
+
+
+@transaction.atomic
+def do_issue_token(user: User, *, actor) -> str:
+    """A new API token for ``user`` (any previous one stops working). Tokens live in the user's
+    own schema, so a county's token is valid on that county's host only."""
+    from rest_framework.authtoken.models import Token
+
+    if not user.is_active:
+        raise UserError(f"user {user.username!r} is deactivated", field="username")
+    had = Token.objects.filter(user=user).delete()[0] > 0
+    token = Token.objects.create(user=user)
+    audit.record(actor=actor, action="token.rotate" if had else "token.issue", obj=user,
+                 after={"username": user.username})
+    return token.key
+
+
+@transaction.atomic
+def do_revoke_token(user: User, *, actor) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    revoked = Token.objects.filter(user=user).delete()[0] > 0
+    if revoked:
+        audit.record(actor=actor, action="token.revoke", obj=user, after={"username": user.username})
+    return revoked

@@ -116,6 +116,7 @@ class MatterUnit(models.Model):
     class Meta:
         verbose_name = _("承办单位")
         verbose_name_plural = _("承办单位")
+        ordering = ["matter", "-role", "id"]  # the lead unit ("lead" > "co") first
         constraints = [
             models.UniqueConstraint(fields=["matter", "unit"], name="matter_unit_once"),
             models.UniqueConstraint(fields=["matter"], condition=models.Q(role="lead"), name="matter_one_lead"),

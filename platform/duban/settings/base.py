@@ -75,6 +75,9 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "duban.accounts",
     "duban.audit",
     "duban.units",
@@ -103,6 +106,10 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # It starts with an underscore so that no county schema (always county_<slug>) can take it.
 TENANT_BASE_SCHEMA = "_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# One `SET search_path` per request (when the middleware picks the county), not one per cursor.
+# django-tenants re-issues it after set_tenant(), a rollback or a savepoint rollback; our own code
+# that sets search_path by hand (core.cloning) forgets the cached value afterwards.
+TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_URLCONF = "duban.urls_public"
 ROOT_URLCONF = "duban.urls"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
@@ -240,6 +247,48 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.paging.Pages",
+    "DEFAULT_THROTTLE_CLASSES": ["api.paging.UserThrottle", "api.paging.AnonThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests per user (per county) and per anonymous address; "None" turns a limit off.
+DUBAN_API_THROTTLE = {
+    "user": env.str("API_THROTTLE_USER", "1200/min"),
+    "anon": env.str("API_THROTTLE_ANON", "60/min"),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Duban API",
+    "DESCRIPTION": (
+        "督办 REST API v1 of one county. The county is the host (`<county>.<base domain>`); the user is the "
+        "token's (`Authorization: Token <key>`, issued per user and valid only on its county's host). "
+        "Reads are scoped to what the user may see: another unit's or county's object answers 404. Writes are "
+        "POSTs to action endpoints. Errors: `{\"error\": {\"code\", \"message\", \"fields\": {name: [messages]}}}` "
+        "— 400 bad input (naming the field), 401 no or unknown credentials, 403 role may not, 404 not found or "
+        "not yours, 409 wrong state or stale `expected_version`, 429 throttled."),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "duban.units.models.Unit.Kind",
+        "FeedbackKindEnum": "duban.matters.models.Feedback.Kind",
+        "ChangeRequestKindEnum": "duban.matters.models.ChangeRequest.Kind",
+        "DeadlineChangeKindEnum": "duban.matters.models.DeadlineChange.Kind",
+        "UserRoleEnum": "duban.accounts.models.Role",
+        "MatterUnitRoleEnum": "duban.matters.models.MatterUnit.Role",
+    },
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.examples.add_examples"],
 }
 
 # --- observability ------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""The base of every county endpoint: scoping and permissions that a subclass cannot forget.
+
+House style (PostHog ``posthog/api/routing.py``):
+
+- A county viewset never writes ``get_queryset``/``get_object``. It writes
+  ``safely_get_queryset(user)``, which must start from an access helper (``visible_matters`` and
+  friends), and the base does the rest: the county is the host's (``request.tenant``), the user is
+  the authenticated one, and an object outside the user's scope is 404 — the same answer as a
+  missing one, so nothing leaks its existence.
+- Overriding ``get_queryset``/``get_object``/``initial`` in a subclass is refused when the class
+  is defined (``TypeError``). The only way around the scoping is a method whose name says what it
+  is: ``dangerously_get_queryset`` — grep for ``dangerously_`` to audit them all.
+- Writes are POSTs to action endpoints (``@county_action``) that parse the body with an input
+  serializer and call one ``do_*`` action function; no business logic lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from duban.accounts.models import COUNTY_ROLES
+
+FINAL_METHODS = ("get_queryset", "get_object", "initial", "check_permissions", "check_object_permissions")
+
+
+class OnCountyHost(permissions.BasePermission):
+    """The request is on a county's host and the user is one of that county's active staff.
+
+    Tokens and sessions live in the county's own schema, so a token of another county is simply
+    unknown here (401); this guard is the second line (a public-schema user can never be
+    authenticated on a county host, but if someone wires it wrong, they still get 404)."""
+
+    def has_permission(self, request, view) -> bool:
+        tenant = getattr(request, "tenant", None)
+        if getattr(tenant, "pk", None) is None:
+            raise NotFound()
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not user.is_active or user.role not in COUNTY_ROLES:
+            raise NotFound()
+        return True
+
+
+class RolePermission(permissions.BasePermission):
+    """``view.roles[action]`` lists who may call an action at all (403 otherwise).
+
+    On a detail route the role is checked only once the object is found in the user's scope, so
+    somebody else's object is 404 whatever one's role — a 403 would tell that it exists.
+    Finer rules (whose matter, which state) stay in the action functions and access helpers."""
+
+    message = "your role may not do this"
+
+    @staticmethod
+    def _allowed(request, view) -> bool:
+        roles = getattr(view, "roles", {}).get(getattr(view, "action", None))
+        return roles is None or request.user.role in roles
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "detail", False):
+            return True
+        return self._allowed(request, view)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return self._allowed(request, view)
+
+
+class SingleObjectSchema(AutoSchema):
+    """For viewsets whose ``list`` answers one object (``/me/``, ``/rulepack/``)."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
+class CountyViewSet(viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAuthenticated, OnCountyHost, RolePermission]
+    #: action name -> tuple of roles allowed to call it (missing: every county user)
+    roles: dict[str, tuple] = {}
+    lookup_value_regex = r"[^/]+"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in FINAL_METHODS:
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__} overrides {name}(); implement safely_get_queryset(user) "
+                                f"(or, knowingly, dangerously_get_queryset) instead")
+
+    # --- scoping -------------------------------------------------------------------------------
+    def safely_get_queryset(self, user):
+        raise NotImplementedError(f"{type(self).__name__} must implement safely_get_queryset(user)")
+
+    def get_queryset(self):
+        dangerous = getattr(self, "dangerously_get_queryset", None)
+        if dangerous is not None:
+            return dangerous()
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular introspection
+            return self.queryset.none() if self.queryset is not None else None
+        return self.safely_get_queryset(self.request.user)
+
+    def get_object(self):
+        queryset = self.filter_queryset(self.get_queryset())
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        value = self.kwargs[lookup]
+        if self.lookup_field == "pk" and not str(value).isdigit():
+            raise Http404
+        obj = queryset.filter(**{self.lookup_field: value}).first()
+        if obj is None:
+            raise Http404
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def respond(self, serializer_class, instance, *, status_code=status.HTTP_200_OK, many=False) -> Response:
+        data = serializer_class(instance, many=many, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+
+def county_action(*, input: type | None = None, output: type, summary: str, description: str = "",
+                  methods=("post",), detail: bool = True, url_path: str | None = None, status_code: int = 200,
+                  many: bool = False, examples: list[OpenApiExample] | None = None, **action_kwargs) -> Callable:
+    """Declare an action endpoint: documents it and wires its input serializer.
+
+    The decorated method receives ``(self, request, data, pk=None)`` where ``data`` is the
+    validated input (a dict) and returns the object(s) to render with ``output``."""
+
+    def decorate(func: Callable) -> Callable:
+        def endpoint(self, request, *args, **kwargs):
+            if detail:
+                self.get_object()  # in scope (else 404), then the role (else 403), then the input
+            data: dict[str, Any] = {}
+            if input is not None:
+                source = request.data if request.method not in ("GET", "HEAD") else request.query_params
+                serializer = input(data=source, context=self.get_serializer_context())
+                serializer.is_valid(raise_exception=True)
+                data = serializer.validated_data
+            result = func(self, request, data, *args, **kwargs)
+            if isinstance(result, Response):
+                return result
+            if many and self.paginator is not None:  # GET lists page like every other list
+                page = self.paginate_queryset(result)
+                return self.get_paginated_response(
+                    output(page, many=True, context=self.get_serializer_context()).data)
+            return self.respond(output, result, status_code=status_code, many=many)
+
+        endpoint.__name__ = func.__name__
+        endpoint.__doc__ = func.__doc__
+        # action() first: it replaces the function's ``kwargs``, where extend_schema keeps its notes.
+        endpoint = action(detail=detail, methods=list(methods), url_path=url_path, serializer_class=output,
+                          **action_kwargs)(endpoint)
+        return extend_schema(summary=summary, description=description or (func.__doc__ or "").strip(),
+                             request=input if "post" in methods else None,
+                             responses={status_code: output(many=True) if many else output},
+                             examples=examples or [])(endpoint)
+
+    return decorate

@@ -1,0 +1,96 @@
+"""One error body for every failure, naming the fields at fault.
+
+::
+
+    {"error": {"code": "invalid", "message": "…", "fields": {"deadline": ["…"]}}}
+
+Domain exceptions map to HTTP statuses here, so action functions stay free of HTTP:
+bad input (``MatterError``, ``UnitError``, ``UserError``, ``ImportErrorReport``) → 400 naming the
+field; ``NotAllowed`` → 403; not found / not yours → 404 (the same answer); a workflow step that
+does not apply in the matter's state (``InvalidTransition``) or a stale version (``Conflict``)
+→ 409.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from duban.accounts.actions import UserError
+from duban.matters.access import MatterNotFound
+from duban.matters.actions import Conflict, MatterError
+from duban.matters.states import InvalidTransition, NotAllowed
+from duban.units.actions import UnitError
+from duban.units.imports import NotAllowed as ImportNotAllowed
+
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+}
+
+
+def body(status_code: int, message: str, fields: dict | None = None, code: str | None = None) -> dict:
+    error = {"code": code or CODES.get(status_code, "error"), "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    """DRF's nested ValidationError detail → {"field": ["msg", …]} (dotted paths for nesting)."""
+    out: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and value and not all(isinstance(v, (str, exceptions.ErrorDetail)) for v in value):
+            for index, inner in enumerate(value):
+                if inner:
+                    walk(f"{prefix}[{index}]", inner)
+        else:
+            items = value if isinstance(value, list) else [value]
+            out.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in items)
+
+    walk("", detail)
+    return out
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, (MatterError, UnitError, UserError)):
+        field = getattr(exc, "field", None) or "non_field_errors"
+        return Response(body(400, str(exc), {field: [str(exc)]}), status=400)
+    if isinstance(exc, (NotAllowed, ImportNotAllowed)):
+        return Response(body(403, str(exc)), status=403)
+    if isinstance(exc, InvalidTransition):
+        return Response(body(409, str(exc), code="invalid_state"), status=409)
+    if isinstance(exc, Conflict):
+        return Response(body(409, str(exc), code="stale_version"), status=409)
+    if isinstance(exc, (Http404, MatterNotFound)):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        response.data = body(status.HTTP_400_BAD_REQUEST, message, fields)
+    else:
+        detail = getattr(exc, "detail", "")
+        code = getattr(detail, "code", None) if not isinstance(detail, (dict, list)) else None
+        response.data = body(response.status_code, str(detail), code=CODES.get(response.status_code) or code)
+    return response

@@ -1,0 +1,23 @@
+"""/api/v1/ on the public host. Every route is in the isolation matrix too."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api import public
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("me", public.PublicMeViewSet, basename="me")
+router.register("cities", public.CityViewSet, basename="city")
+router.register("counties", public.CountiesViewSet, basename="county")
+
+app_name = "public_api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
+                                               custom_settings={"TITLE": "Duban platform API"}),
+         name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="public_api:schema"), name="swagger"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="public_api:schema"), name="redoc"),
+    *router.urls,
+]

@@ -1,0 +1,38 @@
+"""`duban token issue|revoke --county SLUG USERNAME`: API tokens (one per user, per county)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+
+from duban.accounts.actions import UserError, do_issue_token, do_revoke_token
+from duban.units.management.commands.unit import county_by_slug, user_by_username
+from tenants.provisioning import county_url
+
+
+class Command(BaseCommand):
+    help = "Issue (or rotate) and revoke API tokens of a county's users."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{issue,revoke}")
+        for name, text in (("issue", "issue a token (replaces the user's previous one)"),
+                           ("revoke", "revoke the user's token")):
+            cmd = sub.add_parser(name, help=text)
+            cmd.add_argument("--county", required=True, help="the county's slug")
+            cmd.add_argument("username")
+
+    def handle(self, *args, **options):
+        county = county_by_slug(options["county"], writing=True)
+        with tenant_context(county):
+            user = user_by_username(options["username"])
+            try:
+                if options["action"] == "issue":
+                    key = do_issue_token(user, actor="cli")
+                    self.stdout.write(key)
+                    self.stderr.write(f"token for {user.username} — valid on {county_url(county)}api/v1/ only")
+                elif do_revoke_token(user, actor="cli"):
+                    self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
+                else:
+                    self.stdout.write(f"{user.username} had no token")
+            except UserError as exc:
+                raise CommandError(f"{exc} [{exc.field}]") from None

@@ -1,0 +1,98 @@
+"""What each user may see of the supervision records (steps, ledger, circulars, inspections).
+
+As for matters: missing and not yours are the same answer (``MatterNotFound``, HTTP 404).
+Office roles see the whole county; a county leader sees the steps of the matters they proposed
+or approved and every score; unit staff see only their own unit's rows.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from duban.accounts.models import Role
+from duban.matters.access import ALL_MATTERS_ROLES, MatterNotFound, visible_matters
+from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
+from duban.units.models import Unit
+
+__all__ = ["MatterNotFound", "visible_steps", "visible_ledger", "visible_circulars", "visible_inspection_rounds",
+           "visible_inspection_items", "visible_units", "statement_units"]
+
+# Who reads every unit's scores and ledger.
+SCORE_READERS = (*ALL_MATTERS_ROLES, Role.COUNTY_LEADER)
+
+
+def _active(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def visible_steps(user) -> QuerySet[EscalationStep]:
+    qs = EscalationStep.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in ALL_MATTERS_ROLES:
+        return qs
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        return qs.filter(unit_id=user.unit_id, matter__in=visible_matters(user).values("pk"))
+    if user.role == Role.COUNTY_LEADER:
+        return qs.filter(matter__in=visible_matters(user).values("pk"))
+    return qs.none()
+
+
+def visible_ledger(user) -> QuerySet[LedgerEntry]:
+    qs = LedgerEntry.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in SCORE_READERS:
+        return qs
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        return qs.filter(unit_id=user.unit_id)
+    return qs.none()
+
+
+def visible_circulars(user) -> QuerySet[Circular]:
+    qs = Circular.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in ALL_MATTERS_ROLES:
+        return qs
+    return qs.filter(status=Circular.Status.PUBLISHED)
+
+
+def visible_inspection_rounds(user) -> QuerySet[InspectionRound]:
+    qs = InspectionRound.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in ALL_MATTERS_ROLES:
+        return qs
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        return qs.filter(items__unit_id=user.unit_id).distinct()
+    return qs.none()
+
+
+def visible_inspection_items(user) -> QuerySet[InspectionItem]:
+    qs = InspectionItem.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in ALL_MATTERS_ROLES:
+        return qs
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        return qs.filter(unit_id=user.unit_id)
+    return qs.none()
+
+
+def visible_units(user) -> QuerySet[Unit]:
+    """The county's unit directory: every county user may read it."""
+    return Unit.objects.all() if _active(user) else Unit.objects.none()
+
+
+def statement_units(user) -> QuerySet[Unit]:
+    """Units whose score statement a user may read: all for office roles and leaders, one's own
+    for unit staff."""
+    qs = Unit.objects.all()
+    if not _active(user):
+        return qs.none()
+    if user.role in SCORE_READERS:
+        return qs
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        return qs.filter(pk=user.unit_id)
+    return qs.none()
