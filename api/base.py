@@ -16,6 +16,7 @@ House style (PostHog ``posthog/api/routing.py``):
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from django.http import Http404
@@ -28,6 +29,7 @@ from rest_framework.response import Response
 
 from duban.accounts.models import COUNTY_ROLES
 
+ASCII_ID = re.compile(r"[0-9]{1,18}")
 FINAL_METHODS = ("get_queryset", "get_object", "initial", "check_permissions", "check_object_permissions")
 
 
@@ -108,8 +110,10 @@ class CountyViewSet(viewsets.GenericViewSet):
     def get_object(self):
         queryset = self.filter_queryset(self.get_queryset())
         lookup = self.lookup_url_kwarg or self.lookup_field
-        value = self.kwargs[lookup]
-        if self.lookup_field == "pk" and not str(value).isdigit():
+        value = str(self.kwargs[lookup])
+        # ASCII digits only: str.isdigit() and int() accept "³" and "٣"; and no NUL, which
+        # PostgreSQL text refuses.
+        if (self.lookup_field == "pk" and not ASCII_ID.fullmatch(value)) or "\x00" in value or len(value) > 100:
             raise Http404
         obj = queryset.filter(**{self.lookup_field: value}).first()
         if obj is None:

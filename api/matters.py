@@ -4,6 +4,7 @@ POSTs to action endpoints that call ``duban.matters.actions``."""
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -25,7 +26,11 @@ OFFICE = (Role.SUPERVISION_STAFF, Role.OFFICE_LEADER, Role.COUNTY_ADMIN)
 
 # --- output serializers --------------------------------------------------------------------------
 class PersonField(serializers.SlugRelatedField):
+    """A person, by user name; null where nobody has (yet)."""
+
     def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("help_text", "user name")
         super().__init__(slug_field="username", read_only=True, **kwargs)
 
 
@@ -295,6 +300,10 @@ class RoundIn(serializers.Serializer):
 
 
 # --- filters --------------------------------------------------------------------------------------
+class YearFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
 class MatterFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=State.choices)
     category = django_filters.CharFilter()
@@ -302,7 +311,7 @@ class MatterFilter(django_filters.FilterSet):
                                      distinct=True)
     deadline_before = django_filters.DateFilter(field_name="deadline", lookup_expr="lte")
     deadline_after = django_filters.DateFilter(field_name="deadline", lookup_expr="gte")
-    year = django_filters.NumberFilter(field_name="proposed_at__year")
+    year = YearFilter(field_name="proposed_at__year", min_value=2000, max_value=2100, label="year proposed")
     q = django_filters.CharFilter(method="search", label="search number, title and content")
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -27,7 +28,7 @@ class CountyOut(serializers.Serializer):
 
 class MeOut(serializers.ModelSerializer):
     role_label = serializers.CharField(source="get_role_display")
-    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     county = serializers.SerializerMethodField()
 
     class Meta:
@@ -62,12 +63,12 @@ class UserOut(MeOut):
 
 
 class UserIn(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     role = serializers.ChoiceField(choices=Role.choices, help_text="a county role")
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
     full_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True)
     unit = serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.filter(is_active=True),
                                         required=False, allow_null=True, default=None)
 

@@ -36,7 +36,7 @@ class LedgerOut(serializers.ModelSerializer):
     unit = serializers.CharField(source="unit.code")
     unit_name = serializers.CharField(source="unit.name")
     matter_number = serializers.CharField(source="matter.number", default=None, allow_null=True)
-    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     created_by = PersonField()
 
     class Meta:

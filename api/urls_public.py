@@ -15,9 +15,13 @@ router.register("counties", public.CountiesViewSet, basename="county")
 app_name = "public_api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
-                                               custom_settings={"TITLE": "Duban platform API"}),
+                                               custom_settings={
+        "TITLE": "Duban platform API",
+        "DESCRIPTION": ("The platform's API on the public host: cities and counties. Platform operators see every "
+                        "city; a city user sees their own city and its counties' aggregates. Tokens of county users "
+                        "are not valid here.")}),
          name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="public_api:schema"), name="swagger"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="public_api:schema"), name="redoc"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="public_api:schema", template_name="duban/api_redoc.html"), name="redoc"),
     *router.urls,
 ]

@@ -371,3 +371,12 @@ def test_fast_matter_list_matches_the_serializer(apis, cast, world):
         one_by_one = [dict(MatterOut(Matter.objects.get(pk=row["id"])).data) for row in listed]
     assert len(listed) == 3
     assert listed == [{k: (list(map(dict, v)) if k == "units" else v) for k, v in row.items()} for row in one_by_one]
+
+
+def test_every_operation_with_a_body_has_an_example(world):
+    schema = Api(world.owner.host, world.owner.token).client.get(
+        "/api/v1/schema/?format=json", HTTP_HOST=world.owner.host).json()
+    missing = [op["operationId"] for path in schema["paths"].values() for op in path.values()
+               if "requestBody" in op
+               and not all("examples" in media for media in op["requestBody"]["content"].values())]
+    assert not missing, f"operations without a request example: {missing} (api/examples.py)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from duban.accounts.models import COUNTY_ROLES, Role, User
@@ -22,6 +24,10 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
         raise UserError("a user needs a user name", field="username")
     if len(username) > 150:
         raise UserError("the user name is longer than 150 characters", field="username")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise UserError("a user name has letters, digits and @ . + - _ only", field="username") from None
     if role not in Role.values:
         raise UserError(f"unknown role {role!r}", field="role")
     if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
