@@ -4,8 +4,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+NPM    ?= npm
+# Third-party front-end files (htmx, ECharts) are copied here from node_modules: never committed.
+VENDOR := platform/duban/web/static/vendor
+LOCALE := platform/duban/locale
+PO_FILES := $(wildcard $(LOCALE)/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lock smoke bench-provision bench-sweep clean-data help
+.PHONY: demo test install lock smoke bench-provision bench-sweep clean-data help static makemessages
 
 help:
 	@echo "make demo   - set up and run the product (embedded PostgreSQL if no DATABASE_URL)"
@@ -20,7 +26,34 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) static
+
+# --- web assets: npm packages (exact versions, package-lock.json) and compiled catalogues ----
+# `npm ci` runs when node_modules is missing or older than the lock file.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(VENDOR)/htmx.min.js: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(VENDOR)/echarts.min.js: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $@
+
+# compilemessages (GNU gettext's msgfmt) for every catalogue; the .po files are committed.
+$(MO_FILES): %.mo: %.po | $(STAMP)
+	cd platform/duban && env -u DJANGO_SETTINGS_MODULE $(CURDIR)/$(VENV)/bin/django-admin compilemessages --verbosity 0
+
+static: $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(MO_FILES)
+
+# Re-extract the message catalogues from templates and code (then translate the new entries
+# in $(LOCALE)/en/LC_MESSAGES/django.po; `make` compiles them).
+makemessages: $(STAMP)
+	$(PY) -m duban.devenv run -- $(VENV)/bin/duban makemessages -l en --no-obsolete --no-wrap --add-location=file \
+		--ignore=.venv --ignore=node_modules --ignore=.duban --ignore=tests --ignore=bench --ignore=build \
+		--ignore=helm --ignore=docs --ignore=dist
 
 demo: install
 	$(PY) -m duban.devenv demo

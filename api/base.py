@@ -20,6 +20,7 @@ import re
 from typing import Any, Callable
 
 from django.http import Http404
+from django.http.response import HttpResponseBase
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import permissions, status, viewsets
@@ -145,7 +146,7 @@ def county_action(*, input: type | None = None, output: type, summary: str, desc
                 serializer.is_valid(raise_exception=True)
                 data = serializer.validated_data
             result = func(self, request, data, *args, **kwargs)
-            if isinstance(result, Response):
+            if isinstance(result, HttpResponseBase):  # a file, or a Response built by the action
                 return result
             if many and self.paginator is not None:  # GET lists page like every other list
                 page = self.paginate_queryset(result)

@@ -42,6 +42,11 @@ EXAMPLES: dict[str, dict] = {
                          "period_end": "2026-12-31"},
     "circulars_lists_create": {"praised": ["T01"], "criticised": ["D02"], "body": "现将第四季度督查督办情况通报如下"},
     "circulars_publish_create": {},
+    "weekly_reports_edit_create": {"summary": "本周新交办事项5件，办结3件。", "attention": "城关片区改造进度滞后，建议召开专题会议。",
+                                   "named_units": ["D01", "T01"], "expected_version": 2},
+    "weekly_reports_issue_create": {"expected_version": 3},
+    "notifications_mark_read_create": {"ids": [41, 42]},
+    "notification_preferences_create": {"event": "light.yellow", "channel": "email", "enabled": False},
     "inspection_items_record_create": {"result": "behind", "findings": "现场进度滞后约两周", "on": "2026-12-20"},
 }
 

@@ -5,7 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from api import matters, org, supervision
+from api import documents, matters, notifications, org, supervision
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,6 +22,10 @@ router.register("scores", supervision.ScoreViewSet, basename="score")
 router.register("circulars", supervision.CircularViewSet, basename="circular")
 router.register("inspection-rounds", supervision.InspectionRoundViewSet, basename="inspection-round")
 router.register("inspection-items", supervision.InspectionItemViewSet, basename="inspection-item")
+router.register("documents", documents.DocumentViewSet, basename="document")
+router.register("weekly-reports", documents.WeeklyReportViewSet, basename="weekly-report")
+router.register("notifications", notifications.NotificationViewSet, basename="notification")
+router.register("notification-preferences", notifications.PreferenceViewSet, basename="notification-preference")
 
 app_name = "api"
 urlpatterns = [

@@ -118,6 +118,24 @@ def _user(cast):
     return cast.lead_clerk
 
 
+def _document(cast):
+    from duban.documents.service import assignment_notice_document
+
+    return assignment_notice_document(_matter("assigned")(cast), actor=cast.staff)
+
+
+def _weekly_draft(cast):
+    from duban.reports.weekly import draft_weekly_report
+
+    _overdue(cast)
+    return draft_weekly_report(date(2026, 11, 21), actor="tests").report
+
+
+def _notification(cast):
+    _matter("assigned")(cast)
+    return cast.lead_clerk.notifications.order_by("-id").first()
+
+
 def _matter(state):
     return lambda cast: _overdue(cast, state) if state in ("in_progress", "reported") else to_state(cast, state)
 
@@ -231,6 +249,23 @@ MATRIX: dict[str, Entry] = {
     "GET api:inspection-item-detail": detail("lead_clerk", obj=_inspection_item),
     "POST api:inspection-item-record": detail("staff", obj=_inspection_item, body={"result": "on_track"},
                                               other_role="office"),
+    # --- documents and the weekly report ----------------------------------------------------------------
+    "GET api:document-list": listing(),
+    "GET api:document-detail": detail("lead_clerk", obj=_document),
+    "GET api:document-download": detail("lead_clerk", obj=_document),
+    "GET api:weekly-report-list": listing(),
+    "GET api:weekly-report-detail": detail("staff", obj=_weekly_draft),
+    "POST api:weekly-report-edit": detail("staff", obj=_weekly_draft, body={"summary": "本周情况"},
+                                          other_role="office"),
+    "POST api:weekly-report-issue": detail("staff", obj=_weekly_draft, other_role="office"),
+    # --- a person's own inbox and preferences ---------------------------------------------------------
+    "GET api:notification-list": listing("lead_clerk"),
+    "GET api:notification-detail": detail("lead_clerk", obj=_notification),
+    "GET api:notification-unread-count": listing("lead_clerk"),
+    "POST api:notification-mark-read": Entry("lead_clerk", 200, None, {}, colleague=200, outsider_home=None),
+    "GET api:notification-preference-list": listing("lead_clerk"),
+    "POST api:notification-preference-list": Entry("lead_clerk", 200, None, {
+        "event": "light.yellow", "channel": "email", "enabled": False}, colleague=200, outsider_home=None),
     # --- the schema and its pages: public documentation ----------------------------------------------
     "GET api:schema": Entry("staff", 200, colleague=200, outsider_home=None),
     "GET api:swagger": Entry("staff", 200, colleague=200, outsider_home=None),

@@ -100,7 +100,11 @@ def test_opening_checks_the_work_of_the_quarter_once(cast):
     assert opened.count() == 1 and opened.get().after["items"] == 3
     reminded = AuditEvent.objects.filter(action="inspection.remind", object_id=str(round_.pk))
     assert sorted(e.after["unit"] for e in reminded) == ["D01", "T01"]
-    assert all(e.after["sent"] is False for e in reminded)  # notifications come later; nothing pretends to send
+    # Each unit's staff got an inbox entry ("sent" counts them): D01's clerk and T01's clerk1.
+    from duban.notifications.models import Notification
+    assert {e.after["unit"]: e.after["sent"] for e in reminded} == {"D01": 1, "T01": 1}
+    assert set(Notification.objects.filter(event="inspection.opened", recipient__role="unit_staff")
+               .values_list("recipient__username", flat=True)) == {"clerk", "clerk1"}
 
 
 @pytest.mark.django_db

@@ -63,6 +63,14 @@ app.conf.update(
             "task": "duban.supervision.fan_out_sweep",
             "schedule": float(settings.DUBAN_SWEEP_SECONDS),
         },
+        "weekly-report-fan-out": {
+            "task": "duban.reports.fan_out_weekly_report",
+            "schedule": float(settings.DUBAN_REPORT_CHECK_SECONDS),
+        },
+        "outbox-redrive-fan-out": {
+            "task": "duban.notifications.fan_out_redrive",
+            "schedule": float(settings.DUBAN_OUTBOX_REDRIVE_SECONDS),
+        },
     },
 )
-app.autodiscover_tasks(["duban.ops", "duban.supervision"])
+app.autodiscover_tasks(["duban.ops", "duban.supervision", "duban.notifications", "duban.reports"])

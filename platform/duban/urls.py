@@ -9,8 +9,9 @@ from duban.core import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("", views.county_home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
+    path("verify/<str:code>/", include("duban.documents.urls")),
+    path("", include("duban.web.urls")),
 ]

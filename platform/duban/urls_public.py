@@ -9,8 +9,8 @@ from duban.core import views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("", views.public_home, name="home"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls_public")),
+    path("", include("duban.web.urls_public")),  # landing page, login, city portal, county list
 ]

@@ -22,6 +22,8 @@ from duban.matters import access
 from duban.matters.models import (CalendarYear, ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
                                   MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
 from duban.matters.states import LEADERS, NotAllowed, State, check
+from duban.notifications import recipients
+from duban.notifications.service import notify
 from duban.units.models import Unit
 
 
@@ -281,6 +283,9 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
     seq, number = next_notice_number("assignment_notice", start.year)
     Notice.objects.create(kind="assignment_notice", year=start.year, seq=seq, number=number, matter=matter,
                           unit=lead, issued_by=actor)
+    notify("matter.assigned", recipients=recipients.unit_staff([lead, *cos]), matter=matter,
+           url=recipients.matter_url(matter), title=f"交办：{matter.title}",
+           body=f"{number}：请于{due:%Y年%m月%d日}前办结（牵头单位：{lead.name}）。请及时签收。")
     return _finish(matter, actor, "assign", before, fields=[
         "state", "assigned_by", "assigned_at", "assigned_on", "requirements", "deadline", "deadline_working_days",
         "deadline_provisional", "feedback_every_working_days", "feedback_due_on"],
@@ -364,6 +369,9 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_versi
     matter.state, matter.closed_at, matter.feedback_due_on = transition.target, timezone.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
             extra={"report": report.pk})
+    notify("result.accepted", recipients=recipients.unit_staff([report.unit]), matter=matter,
+           url=recipients.matter_url(matter), title=f"已办结：{matter.title}",
+           body=f"{matter.number} 的办理结果审核通过。{review.reasons}".strip())
     return review
 
 
@@ -383,6 +391,9 @@ def do_send_back(matter_id: int, *, actor, reasons: str, expected_version: int |
     from duban.supervision.ledger import record_redo  # the redo rule of the pack (六(五))
 
     record_redo(matter, actor=actor, on=today())
+    notify("result.sent_back", recipients=recipients.unit_staff([report.unit]), matter=matter,
+           url=recipients.matter_url(matter), title=f"退回复办：{matter.title}",
+           body=f"{matter.number} 第{matter.redo_count}次退回复办：{reasons}")
     return review
 
 

@@ -8,6 +8,7 @@ not set (see ``duban.settings.select_settings_module``).
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -83,6 +84,12 @@ SHARED_APPS = [
     "duban.units",
     "plugins",
     "api",
+    "duban.web",
+    # Login lockout records and one-time-password devices belong to users, who live both in
+    # the public schema (platform operators, city users) and in every county's schema.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -97,6 +104,12 @@ TENANT_APPS = [
     "duban.ops",
     "duban.matters",
     "duban.supervision",
+    "duban.notifications",
+    "duban.documents",
+    "duban.reports",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -121,12 +134,21 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Simplified Chinese unless the user chose otherwise (the browser's Accept-Language is ignored).
+    "duban.web.middleware.DefaultLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Logs a session out after DUBAN_IDLE_TIMEOUT_SECONDS without a request.
+    "duban.web.middleware.IdleTimeoutMiddleware",
+    # A user with a confirmed TOTP device goes nowhere but /login/otp/ until the code is given.
+    "duban.web.middleware.OTPRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last (django-axes): turns a locked-out login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -182,7 +204,25 @@ SESSION_COOKIE_NAME = "duban_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("DUBAN_SESSION_AGE", 8 * 3600, minimum=300)
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+# django-axes checks a login before the password does: first in the list.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failures, per user name and client address (records live in the
+# schema of the host the login was tried on, so one county's lockouts never touch another's).
+AXES_FAILURE_LIMIT = env.int("DUBAN_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DUBAN_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 403
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"  # in Chinese; says when to try again
+AXES_LOCKOUT_CALLABLE = "duban.web.views_auth.locked_out"  # renders AXES_LOCKOUT_TEMPLATE
+AXES_VERBOSE = False
+# A session is logged out after this many seconds without a request (the web UI's idle timeout).
+DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
 # --- i18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -238,6 +278,14 @@ CELERY_TASK_QUEUE = env.str("DUBAN_TASK_QUEUE", "duban")
 CELERY_TIMEZONE = TIME_ZONE
 DUBAN_HEARTBEAT_SECONDS = env.int("DUBAN_HEARTBEAT_SECONDS", 60, minimum=5)
 DUBAN_SWEEP_SECONDS = env.int("DUBAN_SWEEP_SECONDS", 3600, minimum=60)
+# How often beat checks whether a county's weekly report (督查专报) is due to be drafted.
+DUBAN_REPORT_CHECK_SECONDS = env.int("DUBAN_REPORT_CHECK_SECONDS", 900, minimum=60)
+# --- notifications outbox ---
+DUBAN_OUTBOX_REDRIVE_SECONDS = env.int("DUBAN_OUTBOX_REDRIVE_SECONDS", 60, minimum=5)
+DUBAN_OUTBOX_GRACE_SECONDS = env.int("DUBAN_OUTBOX_GRACE_SECONDS", 30, minimum=0)
+DUBAN_NOTIFY_RETRY_SECONDS = env.int("DUBAN_NOTIFY_RETRY_SECONDS", 30, minimum=1)
+DUBAN_NOTIFY_MAX_ATTEMPTS = env.int("DUBAN_NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+DUBAN_WEBHOOK_TIMEOUT = env.int("DUBAN_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

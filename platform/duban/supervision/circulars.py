@@ -202,5 +202,10 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     for unit in criticised:
         ledger.post(ScoringEvent(code=CRITICISM_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
                                  matter=None, ref=f"circular:{circular.pk}"), actor=actor, circular=circular)
+    from duban.notifications import recipients
+    from duban.notifications.service import notify
+
+    notify("circular.published", recipients=recipients.everyone(), title=f"{number}：{circular.title}",
+           body=f"表扬{len(circular.praised.all())}个单位，批评{len(criticised)}个单位。", url=f"/circulars/{circular.pk}/")
     return circular
 

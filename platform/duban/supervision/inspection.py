@@ -85,15 +85,22 @@ def open_inspection_if_due(*, on: date | None = None, actor="sweep") -> Inspecti
 
 
 def _remind(round_: InspectionRound, *, actor="sweep") -> list[str]:
-    """Tell each unit with items in the round that the inspection window is open.
+    """Tell the staff of each unit with items in the round, and the supervision staff, that the
+    inspection window is open (notification ``inspection.opened``; one audit row per unit)."""
+    from duban.notifications import recipients
+    from duban.notifications.service import notify
+    from duban.units.models import Unit
 
-    Reminders are notifications, which arrive in a later issue: until then this only records,
-    per unit, that a reminder is due (audit event ``inspection.remind``). Nothing is sent."""
     counts = Counter(round_.items.values_list("unit__code", flat=True))
+    window = f"{round_.opens_on:%m月%d日}至{round_.closes_on:%m月%d日}"
     for code, count in sorted(counts.items()):
+        sent = notify("inspection.opened", recipients=recipients.unit_staff(Unit.objects.filter(code=code)),
+                      title=f"{round_}", body=f"本季度督查检查{window}进行，本单位有{count}项督办事项接受检查。")
         audit.record(actor=actor, action="inspection.remind", obj=round_, after={
             "unit": code, "items": count, "opens_on": round_.opens_on, "closes_on": round_.closes_on,
-            "sent": False})
+            "sent": len(sent)})
+    notify("inspection.opened", recipients=recipients.office_staff(), title=f"{round_}",
+           body=f"检查窗口{window}，共{sum(counts.values())}项、{len(counts)}个单位。")
     return sorted(counts)
 
 

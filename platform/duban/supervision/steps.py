@@ -248,6 +248,18 @@ def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date
                              matter=step.matter.number, lead_unit=lead.unit.code if lead else step.unit.code,
                              ref=f"step:{step.pk}")
         ledger.post(event, actor=actor, matter=step.matter, step=step)
+    from duban.notifications import recipients
+    from duban.notifications.service import notify
+
+    matter = step.matter
+    if step.notice:
+        notify("notice.issued", recipients=recipients.unit_staff([step.unit]), matter=matter,
+               url=recipients.matter_url(matter), title=f"{step.notice.number}：{matter.title}",
+               body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%m月%d日}前专题答复。" if step.reply_due_on else "")))
+    else:
+        notify("step.recorded", recipients=recipients.unit_staff([step.unit]), matter=matter,
+               url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}",
+               body=f"{matter.number} 已于{on:%Y年%m月%d日}{tier.label.zh}，请加快办理。")
     return step
 
 

@@ -35,8 +35,11 @@ def sweep_county() -> int:
     from duban.supervision.inspection import open_inspection_if_due
     from duban.supervision.steps import sweep
 
+    from duban.notifications.reminders import send_reminders
+
     opened = sweep()
     open_inspection_if_due()  # the quarter's inspection round, once its window has begun (五(一))
+    send_reminders()  # receipts, feedback and lights (each person once per reminder)
     if opened:
         logger.info("sweep opened %d step(s)", len(opened))
     return len(opened)

@@ -15,6 +15,7 @@ from duban.core.progress import progress_bar
 from duban.units.actions import do_create_unit
 from duban.matters.demo import seed_matters
 from duban.supervision.demo import seed_supervision
+from duban.reports.demo import seed_weekly_report
 from duban.matters.models import Matter
 from duban.units.models import Unit
 from tenants import provisioning
@@ -63,6 +64,7 @@ class Command(BaseCommand):
                     if not Matter.objects.exists():
                         seed_matters()
                     seed_supervision()
+                    seed_weekly_report()
                 advance()
 
     def seed_county(self, townships: list[str]):

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             on = date.fromisoformat(options["on"]) if options["on"] else None
         except ValueError:
             raise CommandError(f"--on: {options['on']!r} is not a date (YYYY-MM-DD)") from None
-        lines, total = [], 0
+        lines, total, reminders = [], 0, 0
         with progress_bar("排查 sweeping", total=counties.count(), enabled=counties.count() > 1) as advance:
             for county in counties:
                 with tenant_context(county):
@@ -54,7 +54,12 @@ class Command(BaseCommand):
                     if round_ is not None:
                         lines.append(f"  {county.slug:<10} opened the inspection window {round_} "
                                      f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
+                    from duban.notifications.reminders import send_reminders
+
+                    with as_of(on or clock_today()):
+                        reminders += send_reminders()
                 advance()
         for line in lines:
             self.stdout.write(line)
-        self.stdout.write(f"sweep opened {total} step(s) in {counties.count()} county(ies)")
+        self.stdout.write(f"sweep opened {total} step(s) in {counties.count()} county(ies); "
+                          f"{reminders} reminder(s) sent")

@@ -1,0 +1,121 @@
+"""Official documents (download as PDF / Word / Excel) and the weekly 督查专报."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+
+from api.base import CountyViewSet, county_action
+from api.matters import PersonField, Versioned
+from duban.accounts.models import Role
+from duban.documents import service as documents
+from duban.documents.models import Document
+from duban.matters.access import ALL_MATTERS_ROLES
+from duban.reports import weekly
+from duban.reports.models import WeeklyReport
+
+STAFF = (Role.SUPERVISION_STAFF,)
+FORMATS = {"pdf": ("application/pdf", documents.pdf_bytes),
+           "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", documents.docx_bytes),
+           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", documents.xlsx_bytes)}
+
+
+class DocumentOut(serializers.ModelSerializer):
+    verify_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = ["id", "kind", "number", "title", "issuing_office", "issued_on", "year", "seq", "code", "sha256",
+                  "matter", "unit", "circular", "weekly_report", "verify_url"]
+
+    def get_verify_url(self, document) -> str:
+        return documents.verification_url(document.code)
+
+
+class DownloadIn(serializers.Serializer):
+    format = serializers.ChoiceField(choices=list(FORMATS), default="pdf")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Documents I may see (notices, circulars, reports, annual tables)"),
+    retrieve=extend_schema(summary="One document, with its verification code and URL"),
+)
+class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
+    queryset = Document.objects.none()
+    serializer_class = DocumentOut
+    filterset_fields = ["kind", "year", "matter"]
+
+    def safely_get_queryset(self, user):
+        return documents.visible_documents(user).order_by("-id")
+
+    @extend_schema(summary="Download the document as PDF, Word (.docx) or Excel (.xlsx, annual table)",
+                   parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default="pdf")],
+                   responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
+                              (200, FORMATS["docx"][0]): OpenApiResponse(OpenApiTypes.BINARY),
+                              (200, FORMATS["xlsx"][0]): OpenApiResponse(OpenApiTypes.BINARY)})
+    @county_action(input=DownloadIn, output=DocumentOut, methods=("get",), summary="Download",
+                   filter_backends=[])
+    def download(self, request, data, pk=None):
+        document = self.get_object()
+        content_type, render = FORMATS[data["format"]]
+        try:
+            body = render(document)
+        except (ValueError, LookupError) as exc:  # e.g. no Excel form of a notice
+            raise serializers.ValidationError({"format": [str(exc)]}) from None
+        response = HttpResponse(body, content_type=content_type)
+        name = f"{document.number or document.title}.{data['format']}"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+
+
+class WeeklyReportOut(serializers.ModelSerializer):
+    named_units = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    issued_by = PersonField()
+
+    class Meta:
+        model = WeeklyReport
+        fields = ["id", "week_of", "period_start", "period_end", "status", "year", "seq", "number", "summary",
+                  "attention", "sections", "named_units", "version", "drafted_at", "issued_at", "issued_on",
+                  "issued_by"]
+
+
+class WeeklyEditIn(Versioned):
+    summary = serializers.CharField(required=False, allow_blank=True)
+    attention = serializers.CharField(required=False, allow_blank=True)
+    named_units = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Weekly 督查专报 (drafts for office roles, issued ones for their readers)"),
+    retrieve=extend_schema(summary="One weekly report with its sections"),
+)
+class WeeklyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
+    queryset = WeeklyReport.objects.none()
+    serializer_class = WeeklyReportOut
+    filterset_fields = ["status", "year"]
+    roles = {"edit": STAFF, "issue": STAFF}
+
+    def safely_get_queryset(self, user):
+        qs = WeeklyReport.objects.prefetch_related("named_units").select_related("issued_by").order_by("-week_of")
+        if user.role in ALL_MATTERS_ROLES:
+            return qs
+        issued = qs.filter(status=WeeklyReport.Status.ISSUED)
+        if user.role in (Role.COUNTY_LEADER, Role.OFFICE_LEADER):
+            return issued
+        if user.role == Role.UNIT_STAFF and user.unit_id:
+            return issued.filter(named_units=user.unit_id)
+        return qs.none()
+
+    @county_action(input=WeeklyEditIn, output=WeeklyReportOut, summary="Edit a draft's text and named units")
+    def edit(self, request, data, pk=None):
+        return weekly.do_edit_weekly_report(int(pk), actor=request.user, **data)
+
+    @county_action(input=Versioned, output=WeeklyReportOut,
+                   summary="Issue the report: numbered, printed, leaders and named units notified")
+    def issue(self, request, data, pk=None):
+        return weekly.do_issue_weekly_report(int(pk), actor=request.user, **data)

@@ -1,0 +1,110 @@
+"""A person's inbox and notification preferences (their own only)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers
+
+from api.base import CountyViewSet, county_action
+from duban.notifications.channels import available_channels
+from duban.notifications.events import EVENTS
+from duban.notifications.models import Notification, Preference
+from duban.notifications.service import do_mark_read, do_set_preference
+
+
+class NotificationOut(serializers.ModelSerializer):
+    event_label = serializers.SerializerMethodField()
+    matter_number = serializers.CharField(source="matter.number", default=None, allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "event", "event_label", "title", "body", "url", "matter", "matter_number", "created_at",
+                  "read_at"]
+
+    def get_event_label(self, note) -> str:
+        return str(EVENTS.get(note.event, note.event))
+
+
+class UnreadOut(serializers.Serializer):
+    unread = serializers.IntegerField()
+
+
+class ReadIn(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False,
+                                help_text="the notifications to mark read (default: all unread)")
+
+
+class ReadOut(serializers.Serializer):
+    marked = serializers.IntegerField()
+
+
+class PreferenceOut(serializers.Serializer):
+    event = serializers.CharField()
+    event_label = serializers.CharField()
+    channel = serializers.CharField()
+    enabled = serializers.BooleanField()
+
+
+class PreferenceIn(serializers.Serializer):
+    event = serializers.CharField(max_length=50)
+    channel = serializers.CharField(max_length=50)
+    enabled = serializers.BooleanField()
+
+
+class NotificationFilterIn(serializers.Serializer):
+    unread = serializers.BooleanField(required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My notifications, newest first (filter ?unread=true)"),
+    retrieve=extend_schema(summary="One of my notifications"),
+)
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
+    queryset = Notification.objects.none()
+    serializer_class = NotificationOut
+    filterset_fields = ["event"]
+
+    def safely_get_queryset(self, user):
+        qs = Notification.objects.filter(recipient=user).select_related("matter").order_by("-id")
+        if self.action == "list" and self.request.query_params.get("unread") in ("true", "1"):
+            qs = qs.filter(read_at__isnull=True)
+        return qs
+
+    @county_action(output=UnreadOut, methods=("get",), detail=False, url_path="unread-count",
+                   summary="How many of my notifications are unread")
+    def unread_count(self, request, data):
+        return {"unread": Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()}
+
+    @county_action(input=ReadIn, output=ReadOut, detail=False, url_path="mark-read",
+                   summary="Mark some or all of my notifications read")
+    def mark_read(self, request, data):
+        return {"marked": do_mark_read(request.user, data.get("ids"))}
+
+
+class PreferenceViewSet(CountyViewSet):
+    """Which channels I get each event on (the inbox always)."""
+
+    queryset = Preference.objects.none()
+    serializer_class = PreferenceOut
+    pagination_class = None
+
+    def safely_get_queryset(self, user):
+        return Preference.objects.filter(user=user)
+
+    def _rows(self, user) -> list[dict]:
+        off = {(p.event, p.channel): p.enabled for p in self.get_queryset()}
+        return [{"event": event, "event_label": str(label), "channel": channel,
+                 "enabled": off.get((event, channel), True)}
+                for event, label in EVENTS.items() for channel in available_channels()]
+
+    @extend_schema(summary="My notification preferences: every event × channel", responses=PreferenceOut(many=True))
+    def list(self, request):
+        return self.respond(PreferenceOut, self._rows(request.user), many=True)
+
+    @extend_schema(summary="Turn a channel on or off for an event", request=PreferenceIn,
+                   responses=PreferenceOut(many=True))
+    def create(self, request):
+        serializer = PreferenceIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        do_set_preference(request.user, **serializer.validated_data)
+        return self.respond(PreferenceOut, self._rows(request.user), many=True)

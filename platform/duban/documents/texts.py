@@ -1,0 +1,108 @@
+"""The texts of a county's documents: its rule pack's ``documents``, with the county's own
+overrides (:class:`DocumentTextOverride`) applied and ``{county}`` replaced by its name."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.documents.models import DocumentTextOverride
+from duban.matters.actions import MatterError, county, county_pack
+from duban.matters.states import NotAllowed
+from plugins.pack import DocumentText
+
+TEXT_FIELDS = ("title", "issuing_office", "heading", "closing")
+LIST_FIELDS = ("signature_lines", "copy_to")
+FIELDS = TEXT_FIELDS + LIST_FIELDS
+REQUIRED = ("title", "issuing_office")  # may be overridden, never emptied
+MAX_LENGTH = {"title": 200, "issuing_office": 100, "heading": 2000, "closing": 2000}
+EDITORS = (Role.COUNTY_ADMIN, Role.OFFICE_LEADER)
+
+
+class UnknownDocument(MatterError):
+    def __init__(self, code: str, pack):
+        known = ", ".join(d.code for d in pack.documents) or "none"
+        super().__init__(f"the county's rule pack {pack.key} has no document {code!r} (it has: {known})",
+                         field="kind")
+
+
+def _fill(value: str, name: str) -> str:
+    return value.replace("{county}", name)
+
+
+def document_text(code: str, *, pack=None) -> DocumentText:
+    """The county's text of document ``code``: pack, then override, then ``{county}`` filled in."""
+    pack = pack or county_pack()
+    text = pack.document(code)
+    if text is None:
+        raise UnknownDocument(code, pack)
+    override = DocumentTextOverride.objects.filter(code=code).first()
+    changes = {}
+    if override is not None:
+        for name in FIELDS:
+            value = getattr(override, name)
+            if value is not None:
+                changes[name] = tuple(value) if name in LIST_FIELDS else value
+    text = text.model_copy(update=changes)
+    name = county().name
+    return text.model_copy(update={
+        **{field: _fill(getattr(text, field), name) for field in TEXT_FIELDS},
+        **{field: tuple(_fill(line, name) for line in getattr(text, field)) for field in LIST_FIELDS}})
+
+
+def overrides() -> dict[str, DocumentTextOverride]:
+    return {o.code: o for o in DocumentTextOverride.objects.all()}
+
+
+def _clean(name: str, value):
+    if value is None:
+        return None
+    if name in LIST_FIELDS:
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise MatterError(f"{name} is a list of lines", field=name)
+        lines = [v.strip() for v in value if v.strip()]
+        if any(len(line) > 200 for line in lines):
+            raise MatterError(f"a line of {name} is longer than 200 characters", field=name)
+        return lines
+    if not isinstance(value, str):
+        raise MatterError(f"{name} is text", field=name)
+    value = value.strip()
+    if name in REQUIRED and not value:
+        raise MatterError(f"{name} cannot be empty (leave it unset to keep the pack's text)", field=name)
+    if len(value) > MAX_LENGTH[name]:
+        raise MatterError(f"{name} is longer than {MAX_LENGTH[name]} characters", field=name)
+    return value
+
+
+
+@transaction.atomic
+def do_set_document_text(code: str, *, actor, reset: list[str] | tuple[str, ...] = (), **changes) -> DocumentTextOverride:
+    """Override some texts of document ``code`` for this county (the county admin or the office
+    leader). ``changes`` name fields of :data:`FIELDS`; ``reset`` names fields that go back to the
+    pack's text. Audited with before and after."""
+    if getattr(actor, "role", None) not in EDITORS:
+        raise NotAllowed("only the county admin or the office leader changes the texts of official documents")
+    pack = county_pack()
+    if pack.document(code) is None:
+        raise UnknownDocument(code, pack)
+    unknown = (set(changes) | set(reset)) - set(FIELDS)
+    if unknown:
+        raise MatterError(f"unknown field(s) {', '.join(sorted(unknown))}; texts are {', '.join(FIELDS)}",
+                          field=sorted(unknown)[0])
+    if not changes and not reset:
+        raise MatterError(f"nothing to change; give some of {', '.join(FIELDS)}", field="code")
+    clean = {name: _clean(name, value) for name, value in changes.items()}
+    override = DocumentTextOverride.objects.select_for_update().filter(code=code).first()
+    before = {name: getattr(override, name) for name in FIELDS} if override else None
+    if override is None:
+        override = DocumentTextOverride(code=code, updated_by=actor)
+    for name, value in clean.items():
+        setattr(override, name, value)
+    for name in reset:
+        setattr(override, name, None)
+    override.updated_by = actor
+    override.save()
+    audit.record(actor=actor, action="document_text.set", obj=override, before=before,
+                 after={name: getattr(override, name) for name in FIELDS} | {"code": code})
+    return override

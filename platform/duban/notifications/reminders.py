@@ -1,0 +1,63 @@
+"""Reminders the daily sweep raises: receipts still missing, feedback due today or missed, and
+the lights turning yellow or red. Each person gets each reminder once (``dedupe_key``): receipt
+and feedback reminders once per matter and day, lights once per matter and colour (per deadline,
+so an extended deadline can warn again)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+
+from duban.core import clock
+from duban.matters.models import Matter, MatterUnit
+from duban.matters.states import State
+from duban.notifications import recipients
+from duban.notifications.service import notify
+
+
+@transaction.atomic
+def send_reminders(on: date | None = None) -> int:
+    from duban.supervision.steps import RED, YELLOW, lights
+
+    on = on or clock.today()
+    sent = 0
+    # 签收: units that have not signed for an assigned matter.
+    for link in (MatterUnit.objects.filter(received_at__isnull=True,
+                                           matter__state__in=[State.ASSIGNED, State.IN_PROGRESS, State.REDO])
+                 .select_related("matter", "unit").order_by("matter_id", "id")):
+        matter = link.matter
+        sent += len(notify("receipt.due", recipients=recipients.unit_staff([link.unit]), matter=matter,
+                           url=recipients.matter_url(matter), title=f"请签收：{matter.title}",
+                           body=f"{matter.number} 已交办{link.unit.name}，尚未签收。",
+                           dedupe_key=f"receipt.due:{matter.pk}:{on.isoformat()}"))
+    # 反馈: due today (the lead unit) or missed (the lead unit and the office).
+    for matter in (Matter.objects.filter(state__in=[State.IN_PROGRESS, State.REDO], feedback_due_on__lte=on)
+                   .order_by("id")):
+        lead = matter.lead_unit
+        if lead is None:
+            continue
+        if matter.feedback_due_on == on:
+            sent += len(notify("feedback.due", recipients=recipients.unit_staff([lead]), matter=matter,
+                               url=recipients.matter_url(matter), title=f"今日应反馈：{matter.title}",
+                               body=f"{matter.number} 今天（{on:%m月%d日}）应反馈办理进展。",
+                               dedupe_key=f"feedback.due:{matter.pk}:{on.isoformat()}"))
+        else:
+            sent += len(notify("feedback.missed", recipients=[*recipients.unit_staff([lead]), *recipients.office_staff()],
+                               matter=matter, url=recipients.matter_url(matter), title=f"反馈逾期：{matter.title}",
+                               body=f"{matter.number} 应于{matter.feedback_due_on:%m月%d日}反馈，{lead.name}尚未反馈。",
+                               dedupe_key=f"feedback.missed:{matter.pk}:{matter.feedback_due_on.isoformat()}"))
+    # 亮灯: yellow to the lead unit; red to the lead unit, the office and the approving leader.
+    board = lights(on)
+    for colour, event in ((YELLOW, "light.yellow"), (RED, "light.red")):
+        for matter in board[colour]:
+            lead = matter.lead_unit
+            people = recipients.unit_staff([lead]) if lead else []
+            if colour == RED:
+                people += recipients.office_staff() + ([matter.approved_by] if matter.approved_by_id else [])
+            label = "黄灯预警" if colour == YELLOW else "红灯警示"
+            sent += len(notify(event, recipients=people, matter=matter, url=recipients.matter_url(matter),
+                               title=f"{label}：{matter.title}",
+                               body=f"{matter.number} 办结时限{matter.deadline:%Y年%m月%d日}。",
+                               dedupe_key=f"{event}:{matter.pk}:{matter.deadline.isoformat()}"))
+    return sent

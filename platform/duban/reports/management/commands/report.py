@@ -1,0 +1,228 @@
+"""`duban report … --county SLUG`: the weekly 督查专报 and the annual assessment table.
+
+    report weekly draft  --county dongshan [--on 2026-11-27]
+    report weekly show   --county dongshan [ID] [--out FILE.pdf]
+    report weekly edit   --county dongshan [ID] [--actor staff] [--summary …] [--attention …] [--units T01 D03 …]
+    report weekly issue  --county dongshan [ID] [--actor staff] [--out FILE.pdf]
+    report annual        --county dongshan --year 2026 [--actor staff] [--out DIR]
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from duban.accounts.models import Role, User
+from duban.matters.access import MatterNotFound
+from duban.matters.actions import Conflict, MatterError
+from duban.matters.states import NotAllowed
+from tenants.models import County
+
+
+def T(value) -> Text:  # noqa: N802
+    return Text("" if value is None else str(value))
+
+
+def _on(value: str | None):
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--on: {value!r} is not a date (YYYY-MM-DD) or date-time") from None
+
+
+class Command(BaseCommand):
+    help = "Reports of a county: the weekly 督查专报 (draft, show, edit, issue) and the annual assessment table."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="report", required=True, metavar="{weekly,annual}")
+        weekly = sub.add_parser("weekly", help="the weekly 督查专报")
+        wsub = weekly.add_subparsers(dest="action", required=True, metavar="{draft,show,edit,issue}")
+
+        def command(name, help_text, parent=wsub):
+            p = parent.add_parser(name, help=help_text)
+            p.add_argument("--county", required=True, help="the county's slug")
+            return p
+
+        p = command("draft", "draft the week's report if the pack's weekly time has passed (once per week)")
+        p.add_argument("--on", help="as of this date (end of day) or date-time; default now")
+        p = command("show", "a report's sections and text (default: the latest)")
+        p.add_argument("report", type=int, nargs="?")
+        p.add_argument("--out", help="write its PDF here (a preview, for a draft)")
+        p = command("edit", "edit a draft's summary, attention notes or named units")
+        p.add_argument("report", type=int, nargs="?")
+        p.add_argument("--actor", help="username of supervision staff (default: the first)")
+        p.add_argument("--summary")
+        p.add_argument("--attention")
+        p.add_argument("--units", nargs="*", metavar="UNIT", help="the units the report names (replaces the list)")
+        p.add_argument("--note", default="")
+        p = command("issue", "issue a draft: number it, print its PDF, notify leaders and units")
+        p.add_argument("report", type=int, nargs="?")
+        p.add_argument("--actor", help="username of supervision staff (default: the first)")
+        p.add_argument("--out", help="also write the issued PDF here")
+        p = command("annual", "the annual assessment table (年度考评) as PDF and Excel", sub)
+        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--actor", help="username printing it (default: the first supervision staff)")
+        p.add_argument("--out", help="folder to write annual_assessment-<year>.pdf/.xlsx to")
+
+    def handle(self, *args, **options):
+        county = County.objects.filter(slug=options["county"]).first()
+        if county is None:
+            raise CommandError(f"no county with slug {options['county']!r}")
+        self.county = county
+        self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=True)
+        action = "annual" if options["report"] == "annual" else f"weekly_{options['action']}"
+        with tenant_context(county):
+            try:
+                getattr(self, f"do_{action}")(options)
+            except (MatterError,) as exc:
+                raise CommandError(f"{exc.field}: {exc}") from None
+            except (NotAllowed, Conflict) as exc:
+                raise CommandError(f"not allowed: {exc}") from None
+            except MatterNotFound as exc:
+                raise CommandError(str(exc)) from None
+
+    def out(self, text: str = "") -> None:
+        self.console.print(Text(text))
+
+    def _actor(self, username: str | None) -> User:
+        if username:
+            user = User.objects.filter(username=username, is_active=True).first()
+            if user is None:
+                raise CommandError(f"--actor: no active user {username!r} in {self.county.slug}")
+            return user
+        user = User.objects.filter(role=Role.SUPERVISION_STAFF, is_active=True).order_by("id").first()
+        if user is None:
+            raise CommandError(f"{self.county.slug} has no active supervision staff; give --actor")
+        return user
+
+    def _report(self, report_id: int | None, *, draft: bool = False):
+        from duban.reports.models import WeeklyReport
+
+        reports = WeeklyReport.objects.all()
+        if draft and report_id is None:
+            reports = reports.filter(status=WeeklyReport.Status.DRAFT)
+        report = reports.filter(pk=report_id).first() if report_id is not None else reports.first()
+        if report is None:
+            what = f"weekly report {report_id}" if report_id else ("draft weekly report" if draft else "weekly report")
+            raise CommandError(f"no {what} in {self.county.slug} (draft one: duban report weekly draft "
+                               f"--county {self.county.slug})")
+        return report
+
+    # -- weekly ---------------------------------------------------------------------------------
+    def do_weekly_draft(self, options):
+        from duban.reports.weekly import draft_weekly_report
+
+        result = draft_weekly_report(_on(options.get("on")), actor="cli")
+        due = timezone.localtime(result.due_at, result.due_at.tzinfo)
+        if result.report is None:
+            self.out(f"not yet: this week's report is drafted after {due:%Y-%m-%d %H:%M} ({due.tzinfo}), "
+                     f"the county's pack's weekly time")
+            return
+        report = result.report
+        verb = "drafted" if result.created else "already drafted"
+        self.out(f"{verb}: weekly report #{report.pk} for {report.period_start}..{report.period_end} "
+                 f"({report.get_status_display()}{', ' + report.number if report.number else ''})")
+        self._sections(report)
+
+    def do_weekly_show(self, options):
+        report = self._report(options.get("report"))
+        self.out(f"weekly report #{report.pk} {report.number or '(draft)'} — {report.get_status_display()}, "
+                 f"{report.period_start}..{report.period_end}, version {report.version}")
+        self._sections(report)
+        self.out("summary:")
+        self.out(report.summary or "—")
+        self.out("attention:")
+        self.out(report.attention or "—")
+        self.out("named units: " + (", ".join(report.named_units.order_by("code").values_list("code", flat=True))
+                                    or "—"))
+        self.out(f"revisions: {report.revisions.count()}")
+        if options.get("out"):
+            self._write_pdf(report, Path(options["out"]))
+
+    def do_weekly_edit(self, options):
+        from duban.reports.weekly import do_edit_weekly_report
+
+        report = self._report(options.get("report"), draft=True)
+        report = do_edit_weekly_report(report.pk, actor=self._actor(options.get("actor")), summary=options["summary"],
+                                       attention=options["attention"], named_units=options["units"],
+                                       note=options["note"])
+        self.out(f"weekly report #{report.pk}: version {report.version} saved "
+                 f"({report.revisions.count()} revisions kept)")
+
+    def do_weekly_issue(self, options):
+        from duban.reports.weekly import do_issue_weekly_report
+
+        report = self._report(options.get("report"), draft=True)
+        report = do_issue_weekly_report(report.pk, actor=self._actor(options.get("actor")))
+        document = report.documents.first()
+        from duban.documents.service import verification_url
+
+        self.out(f"issued weekly report #{report.pk} as {report.number} on {report.issued_on}; "
+                 f"document 核验码 {document.display_code} {verification_url(document.code)}")
+        self.out(f"notified: {report.named_units.count()} named unit(s) and the leaders")
+        if options.get("out"):
+            self._write_pdf(report, Path(options["out"]))
+
+    def _write_pdf(self, report, path: Path):
+        from duban.documents import builders, service
+
+        document = report.documents.first()
+        if document is not None:
+            data = service.pdf_bytes(document)
+        else:
+            data = service.preview_pdf(builders.weekly_report(report, leaders=service._leader_names()))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.out(f"wrote {path}" + ("" if document else " (a draft preview: not numbered, no verification code)"))
+
+    def _sections(self, report):
+        s = report.sections
+        t = s.get("totals", {})
+        self.out(f"new {t.get('new', 0)}, closed {t.get('closed', 0)} ({t.get('closed_on_time', 0)} on time), "
+                 f"under way {t.get('under_way', 0)}, overdue {t.get('overdue', 0)}, red {t.get('red', 0)}, "
+                 f"steps {t.get('steps', 0)}, attention {len(s.get('attention', []))}")
+        for key, label in (("new", "new"), ("closed", "closed"), ("overdue", "overdue"), ("red", "red")):
+            rows = s.get(key, [])
+            if rows:
+                table = Table("matter", "title", "unit", "deadline", title=label)
+                for row in rows:
+                    table.add_row(T(row["number"]), T(row["title"]), T(row["unit"]), T(row["deadline"]))
+                self.console.print(table)
+        if s.get("steps"):
+            table = Table("date", "matter", "unit", "tier", "notice", title="steps")
+            for row in s["steps"]:
+                table.add_row(T(row["on"]), T(row["number"]), T(row["unit"]), T(row["tier"]), T(row["notice"] or "—"))
+            self.console.print(table)
+        for item in s.get("attention", []):
+            self.out(f"  ! {item['text']}")
+
+    # -- annual ---------------------------------------------------------------------------------
+    def do_annual(self, options):
+        from duban.documents import service
+        from duban.reports.annual import annual_assessment
+
+        year = options["year"]
+        data = annual_assessment(year)
+        table = Table("unit", "name", "base", *(c.label for c in data.columns), "deducted", "score",
+                      title=f"{year} ({data.pack_key})")
+        for row in data.rows:
+            table.add_row(T(row.unit_code), T(row.unit_name), T(data.base),
+                          *(T(row.deductions.get(c.code, 0)) for c in data.columns), T(row.total), T(f"{row.score:.2f}"))
+        self.console.print(table)
+        if options.get("out"):
+            document = service.annual_assessment_document(year, actor=self._actor(options.get("actor")))
+            out = Path(options["out"])
+            out.mkdir(parents=True, exist_ok=True)
+            pdf, xlsx = out / f"annual_assessment-{year}.pdf", out / f"annual_assessment-{year}.xlsx"
+            pdf.write_bytes(service.pdf_bytes(document))
+            xlsx.write_bytes(service.xlsx_bytes(document))
+            self.out(f"wrote {pdf} and {xlsx} (核验码 {document.display_code})")

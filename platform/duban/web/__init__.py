@@ -1,0 +1,1 @@
+"""The web UI: server-rendered Django templates with htmx, Simplified Chinese first."""

@@ -1,0 +1,281 @@
+"""Forms of the matter pages. They only parse and type-check input (in Chinese); the rules of
+the workflow stay in ``duban.matters.actions``, whose ``MatterError`` the views put back under
+the field it names (``add_action_error``)."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext, gettext_lazy as _
+
+from duban.accounts.models import Role, User
+from duban.matters.models import ChangeRequest, Feedback
+from duban.matters.states import LEADERS, State
+from duban.units.models import Unit
+
+DATE_WIDGET = {"type": "date"}
+
+
+def date_field(label, *, required: bool = False, help_text: str = "") -> forms.DateField:
+    return forms.DateField(label=label, required=required, help_text=help_text,
+                           widget=forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d"))
+
+
+def text_area(label, *, required: bool = True, rows: int = 3, help_text: str = "") -> forms.CharField:
+    return forms.CharField(label=label, required=required, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": rows}))
+
+
+def unit_choices(*, empty: str | None = None) -> list[tuple[str, str]]:
+    units = [(u.code, f"{u.name}（{u.code}）") for u in Unit.objects.filter(is_active=True).order_by("kind", "code")]
+    return ([("", empty)] + units) if empty is not None else units
+
+
+def category_choices(pack, language: str, *, empty: str | None = None) -> list[tuple[str, str]]:
+    choices = [(c.code, c.label.get(language)) for c in pack.scope]
+    return ([("", empty)] + choices) if empty is not None else choices
+
+
+class ActionForm(forms.Form):
+    """A workflow action's form: every one carries the version of the matter the user saw."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, error_messages={
+        "required": _("页面已过期，请刷新后重试"), "invalid": _("页面已过期，请刷新后重试")})
+
+    def __init__(self, *args, matter=None, user=None, **kwargs):
+        self.matter, self.user = matter, user
+        super().__init__(*args, **kwargs)
+
+
+# --- propose (提出督办事项) -------------------------------------------------------------------------
+class ProposeForm(forms.Form):
+    title = forms.CharField(label=_("事项名称"), max_length=200)
+    content = text_area(_("事项内容"), rows=5)
+    category = forms.ChoiceField(label=_("督办类别"))
+    proposed_units = forms.MultipleChoiceField(label=_("建议责任单位"), required=False,
+                                               widget=forms.CheckboxSelectMultiple)
+    requested_deadline = date_field(_("要求完成时间"))
+    source_reference = forms.CharField(label=_("来源（文号等）"), max_length=200, required=False)
+    time_sensitive = forms.BooleanField(label=_("时效性强（随时检查）"), required=False)
+    on_behalf_of = forms.ModelChoiceField(label=_("代领导提出"), queryset=User.objects.none(), required=False,
+                                          empty_label=_("（本人提出）"),
+                                          help_text=_("领导以纸质表格提出的事项，由督查督办人员代为录入"))
+
+    def __init__(self, *args, user, pack, language: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = category_choices(pack, language, empty=gettext("请选择"))
+        self.fields["proposed_units"].choices = unit_choices()
+        if user.role == Role.SUPERVISION_STAFF:
+            self.fields["on_behalf_of"].queryset = User.objects.filter(role__in=LEADERS, is_active=True).order_by(
+                "role", "username")
+        else:
+            del self.fields["on_behalf_of"]
+
+
+# --- the workflow actions ------------------------------------------------------------------------
+class RegisterForm(ActionForm):
+    pass
+
+
+class ApproveForm(ActionForm):
+    comment = text_area(_("立项意见"), required=False, rows=2)
+
+
+class RejectForm(ActionForm):
+    comment = text_area(_("不予立项的理由"), rows=2)
+
+
+class AssignForm(ActionForm):
+    lead_unit = forms.ChoiceField(label=_("牵头单位"))
+    co_units = forms.MultipleChoiceField(label=_("协办单位"), required=False, widget=forms.CheckboxSelectMultiple)
+    requirements = text_area(_("办理要求"))
+    deadline = date_field(_("办结日期"), help_text=_("办结日期与工作日数二选一"))
+    deadline_working_days = forms.IntegerField(label=_("或：自今日起工作日数"), required=False, min_value=1,
+                                               max_value=500)
+    feedback_every_working_days = forms.IntegerField(label=_("反馈周期（工作日）"), required=False, min_value=1,
+                                                     max_value=60, help_text=_("留空则不定期反馈"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_unit"].choices = unit_choices(empty=gettext("请选择牵头单位"))
+        self.fields["co_units"].choices = unit_choices()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("deadline") and data.get("deadline_working_days"):
+            self.add_error("deadline", gettext("办结日期与工作日数只填一项"))
+        return data
+
+
+class SignForm(ActionForm):
+    pass
+
+
+class FeedbackForm(ActionForm):
+    kind = forms.ChoiceField(label=_("反馈形式"), choices=Feedback.Kind.choices, initial=Feedback.Kind.WRITTEN)
+    text = text_area(_("进展情况"), rows=4)
+
+
+class ReportForm(ActionForm):
+    text = text_area(_("办理结果"), rows=5)
+
+
+class AcceptForm(ActionForm):
+    reasons = text_area(_("审核意见"), required=False, rows=2)
+
+
+class SendBackForm(ActionForm):
+    reasons = text_area(_("退回理由"), rows=3)
+
+
+class ExtensionForm(ActionForm):
+    new_deadline = date_field(_("申请延期至"), required=True)
+    reason = text_area(_("延期理由"))
+
+
+class ChangeForm(ActionForm):
+    kind = forms.ChoiceField(label=_("申请类别"), choices=[
+        (ChangeRequest.Kind.ADJUSTMENT, _("调整")), (ChangeRequest.Kind.CANCELLATION, _("取消"))])
+    reason = text_area(_("申请理由"), help_text=_("调整时，在下面填写要改的内容；取消时不必填写"))
+    title = forms.CharField(label=_("名称改为"), max_length=200, required=False)
+    content = text_area(_("内容改为"), required=False)
+    requirements = text_area(_("要求改为"), required=False)
+    deadline = date_field(_("时限改为"))
+    lead_unit = forms.ChoiceField(label=_("牵头改为"), required=False)
+    co_units = forms.MultipleChoiceField(label=_("增加协办"), required=False,
+                                         widget=forms.CheckboxSelectMultiple)
+
+    CHANGE_FIELDS = ("title", "content", "requirements", "deadline", "lead_unit", "co_units")
+    # Shown folded under this summary (opened when one of them has an error).
+    more_fields = CHANGE_FIELDS
+    more_label = _("调整内容（申请调整时填写）")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead_unit"].choices = unit_choices(empty=gettext("（不变）"))
+        self.fields["co_units"].choices = unit_choices()
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        if data.get("kind") != ChangeRequest.Kind.ADJUSTMENT:
+            return {}
+        changes = {}
+        for name in self.CHANGE_FIELDS:
+            value = data.get(name)
+            if value:
+                changes[name] = value.isoformat() if name == "deadline" else value
+        return changes
+
+
+class DecideForm(ActionForm):
+    request = forms.IntegerField(widget=forms.HiddenInput)
+    approve = forms.TypedChoiceField(choices=[("1", _("批准")), ("0", _("驳回"))], coerce=lambda v: v == "1",
+                                     widget=forms.HiddenInput)
+    note = text_area(_("审批意见"), required=False, rows=2)
+
+    def clean_request(self):
+        request_id = self.cleaned_data["request"]
+        request = self.matter.change_requests.filter(pk=request_id).first() if self.matter else None
+        if request is None:
+            raise forms.ValidationError(gettext("该事项没有这项申请"))
+        if request.status != ChangeRequest.Status.PENDING:
+            raise forms.ValidationError(gettext("这项申请已审批（%(status)s）") % {"status": request.get_status_display()})
+        return request_id
+
+
+class AttachForm(ActionForm):
+    file = forms.FileField(label=_("附件"), help_text=_("PDF、Word、Excel、PowerPoint、图片（PNG/JPG）或文本文件"))
+
+
+# --- the matter list's filters --------------------------------------------------------------------
+class MatterFilterForm(forms.Form):
+    q = forms.CharField(label=_("搜索"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、名称或内容")}))
+    state = forms.ChoiceField(label=_("状态"), required=False)
+    category = forms.ChoiceField(label=_("督办类别"), required=False)
+    unit = forms.ChoiceField(label=_("承办单位"), required=False)
+    deadline_after = date_field(_("办结时限自"))
+    deadline_before = date_field(_("办结时限至"))
+
+    def __init__(self, *args, pack, language: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", gettext("全部状态"))] + [(v, str(label)) for v, label in State.choices]
+        self.fields["category"].choices = category_choices(pack, language, empty=gettext("全部类别"))
+        self.fields["unit"].choices = [("", gettext("全部单位"))] + [
+            (u.code, u.name) for u in Unit.objects.order_by("kind", "code")]
+
+    def filter(self, queryset):
+        """``queryset`` narrowed by every valid filter (an invalid one is shown and ignored)."""
+        from django.db.models import Q
+
+        data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
+        if data.get("state"):
+            queryset = queryset.filter(state=data["state"])
+        if data.get("category"):
+            queryset = queryset.filter(category=data["category"])
+        if data.get("unit"):
+            queryset = queryset.filter(units__unit__code=data["unit"]).distinct()
+        if data.get("deadline_after"):
+            queryset = queryset.filter(deadline__gte=data["deadline_after"])
+        if data.get("deadline_before"):
+            queryset = queryset.filter(deadline__lte=data["deadline_before"])
+        if data.get("q"):
+            q = data["q"].strip()
+            queryset = queryset.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(content__icontains=q))
+        return queryset
+
+
+# --- errors of the actions, in Chinese ------------------------------------------------------------
+# ``MatterError`` messages are written in English for the API and the CLI; the web pages show them
+# in the user's language. Each pattern matches one message of ``duban.matters.actions`` /
+# ``attachments``; anything unmatched is shown as it is.
+ERROR_TEXTS: list[tuple[re.Pattern, object]] = [(re.compile(p), t) for p, t in (
+    (r"^no active unit with code '(?P<code>.*)'$", _("没有编码为“%(code)s”的在用单位")),
+    (r"^(?P<f>\w+) is required$", _("请填写此项")),
+    (r"^(?P<f>\w+) is longer than (?P<n>\d+) characters$", _("不能超过 %(n)s 个字")),
+    (r"^unknown category", _("本县规则包中没有这个督办类别")),
+    (r"^the requested deadline is in the past$", _("要求完成时间不能早于今天")),
+    (r"^staff may enter a proposal on behalf of a leader only$", _("只能代县领导或办公室领导提出")),
+    (r"^no open collection round", _("没有正在征集的轮次")),
+    (r"^give either a deadline date or a number of working days$", _("请填写办结日期或工作日数（二选一）")),
+    (r"^working days must be between 1 and 500$", _("工作日数须在 1 至 500 之间")),
+    (r"^the deadline must be after the assignment date$", _("办结日期须晚于交办日期（今天）")),
+    (r"^the lead unit cannot also be a co-operating unit$", _("牵头单位不能同时是协办单位")),
+    (r"^the feedback cadence must be 1 to 60 working days$", _("反馈周期须在 1 至 60 个工作日之间")),
+    (r"^(?P<unit>.+) already signed for this matter$", _("%(unit)s已签收此事项")),
+    (r"^sign for the matter before giving feedback$", _("请先签收，再反馈进展")),
+    (r"^kind must be one of", _("请选择反馈形式")),
+    (r"^there is no result waiting for review$", _("没有待审核的办理结果")),
+    (r"^the new deadline must be after the current one \((?P<d>[\d-]+)\)$",
+     _("申请的时限须晚于现在的办结时限（%(d)s）")),
+    (r"^an extension request is already waiting for a decision$", _("已有一项延期申请等待审批")),
+    (r"^kind must be adjustment or cancellation$", _("请选择调整或取消")),
+    (r"^an adjustment changes some of", _("调整申请至少要填写一项调整内容")),
+    (r"^a (?P<kind>\w+) request is already waiting for a decision$", _("已有一项同类申请等待审批")),
+    (r"is not a date \(YYYY-MM-DD\)$", _("日期格式不对（年-月-日）")),
+    (r"^an adjustment may add units or change roles", _("调整只能增加单位或改变牵头、协办，不能去掉已承办的单位")),
+    (r"^choose a file to attach$", _("请选择要上传的文件")),
+    (r"^the file has no name$", _("文件没有名称")),
+    (r"cannot be attached; allowed", _("不支持这种文件。可上传 PDF、Word、Excel、PowerPoint、图片（PNG/JPG）和文本文件")),
+    (r"^(?P<name>.+) is (?:[\d.]+ MB; the limit is|larger than the limit of) (?P<limit>.+)$",
+     _("%(name)s 超过大小上限 %(limit)s")),
+    (r"^(?P<name>.+) is empty$", _("%(name)s 是空文件")),
+    (r"^(?P<name>.+) is named (?P<suffix>\.\w+) but", _("%(name)s 的内容与扩展名 %(suffix)s 不符")),
+    (r"nothing more can be attached$", _("事项已结束，不能再上传附件")),
+)]
+
+
+def error_text(message: str) -> str:
+    for pattern, text in ERROR_TEXTS:
+        found = pattern.search(message)
+        if found:
+            return str(text) % found.groupdict() if found.groupdict() else str(text)
+    return message
+
+
+def add_action_error(form: forms.Form, exc) -> None:
+    """Put a ``MatterError`` under the field it names, or at the top of the form."""
+    field = getattr(exc, "field", None)
+    form.add_error(field if field in form.fields and not form.fields[field].widget.is_hidden else None,
+                   error_text(str(exc)))

@@ -1,0 +1,204 @@
+"""Forms of the supervision pages: they parse what people typed; the action functions decide.
+
+The evidence form is generated from the county's rule pack (the tier's ``evidence`` fields), so a
+vendor's pack with other fields gets its own form without a line of code here.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from duban.core import clock
+
+EVIDENCE_PREFIX = "ev_"
+TEXT_AREA = {"rows": 3}
+
+
+def _required(label) -> dict:
+    return {"required": _("请填写“%(label)s”。") % {"label": label}}
+
+
+def _language() -> str:
+    return translation.get_language() or "zh-hans"
+
+
+class EvidenceForm(forms.Form):
+    """The evidence a tier requires (``tier.evidence``), plus the day the step was taken."""
+
+    on = forms.DateField(label=_("督办日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                         error_messages={"required": _("请填写督办日期。"), "invalid": _("请填写有效的日期。")})
+
+    def __init__(self, tier, *args, units=(), **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("on", clock.today())
+        super().__init__(*args, **kwargs)
+        self.tier = tier
+        language = _language()
+        for spec in tier.evidence:
+            label = spec.label.get(language)
+            common = {"label": label, "required": spec.required, "help_text": spec.help,
+                      "error_messages": {**_required(label), "invalid": _("“%(label)s”的格式不正确。") % {"label": label}}}
+            if spec.kind == "date":
+                field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+            elif spec.kind == "datetime":
+                field = forms.DateTimeField(
+                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"), **common)
+            elif spec.kind == "number":
+                field = forms.DecimalField(**common)
+            elif spec.kind == "unit":
+                field = forms.ChoiceField(choices=[("", "—")] + [(u.code, f"{u.name}（{u.code}）") for u in units],
+                                          **common)
+            elif spec.kind == "file":
+                field = forms.FileField(**common)
+            elif spec.kind == "person":
+                field = forms.CharField(max_length=100, **common)
+            else:
+                field = forms.CharField(widget=forms.Textarea(attrs=TEXT_AREA), max_length=2000, **common)
+            self.fields[EVIDENCE_PREFIX + spec.code] = field
+        self.order_fields([*(EVIDENCE_PREFIX + spec.code for spec in tier.evidence), "on"])
+
+    def clean_on(self):
+        day = self.cleaned_data["on"]
+        if day > clock.today():
+            raise forms.ValidationError(_("督办日期不能晚于今天。"))
+        return day
+
+    def evidence(self) -> dict:
+        """The typed evidence (files are attached by the view and named in their field)."""
+        out = {}
+        for spec in self.tier.evidence:
+            if spec.kind == "file":
+                continue
+            value = self.cleaned_data.get(EVIDENCE_PREFIX + spec.code)
+            if value in (None, ""):
+                continue
+            out[spec.code] = str(value) if spec.kind == "number" else value
+        return out
+
+    def uploads(self) -> list[tuple[str, object]]:
+        return [(spec.code, self.cleaned_data[EVIDENCE_PREFIX + spec.code]) for spec in self.tier.evidence
+                if spec.kind == "file" and self.cleaned_data.get(EVIDENCE_PREFIX + spec.code)]
+
+    @staticmethod
+    def field_for(error_field: str) -> str | None:
+        """``evidence.contact`` (an action's error) → ``ev_contact`` (this form's field)."""
+        if error_field.startswith("evidence."):
+            return EVIDENCE_PREFIX + error_field.removeprefix("evidence.")
+        return "on" if error_field == "on" else None
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300,
+                             error_messages={"required": _("请填写理由。")})
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(label=_("专题答复"), widget=forms.Textarea(attrs={"rows": 8}), max_length=10000,
+                           error_messages={"required": _("请填写专题答复内容。")})
+
+
+class YearForm(forms.Form):
+    year = forms.IntegerField(label=_("考核年度"), min_value=2000, max_value=2100, required=False)
+
+    def year(self) -> int:
+        if self.is_valid() and self.cleaned_data.get("year"):
+            return self.cleaned_data["year"]
+        return clock.today().year
+
+
+class StepFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("状态"), required=False)
+    tier = forms.ChoiceField(label=_("督办方式"), required=False)
+    unit = forms.ChoiceField(label=_("单位"), required=False)
+    q = forms.CharField(label=_("事项"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": _("编号或名称")}))
+
+    def __init__(self, *args, statuses=(), tiers=(), units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("全部"))] + list(statuses)
+        self.fields["tier"].choices = [("", _("全部"))] + list(tiers)
+        self.fields["unit"].choices = [("", _("全部"))] + [(u.code, u.name) for u in units]
+
+
+class LedgerFilterForm(forms.Form):
+    year = forms.IntegerField(label=_("考核年度"), min_value=2000, max_value=2100, required=False)
+    unit = forms.ChoiceField(label=_("单位"), required=False)
+    event = forms.ChoiceField(label=_("扣分事项"), required=False)
+
+    def __init__(self, *args, units=(), events=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("全部"))] + [(u.code, u.name) for u in units]
+        self.fields["event"].choices = [("", _("全部"))] + list(events)
+
+
+class CircularDraftForm(forms.Form):
+    title = forms.CharField(label=_("标题"), max_length=200, error_messages={"required": _("请填写标题。")})
+    period_start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                                   error_messages={"required": _("请填写起始日期。")})
+    period_end = forms.DateField(label=_("截止日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                                 error_messages={"required": _("请填写截止日期。")})
+
+
+class UnitsField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class CircularListsForm(forms.Form):
+    praised = UnitsField(label=_("表扬单位"), required=False)
+    criticised = UnitsField(label=_("批评单位"), required=False)
+    body = forms.CharField(label=_("正文"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(u.code, u.name) for u in units]
+        self.fields["praised"].choices = choices
+        self.fields["criticised"].choices = choices
+
+
+class WeeklyReportForm(forms.Form):
+    summary = forms.CharField(label=_("总体情况"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    attention = forms.CharField(label=_("提请领导关注"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    named_units = UnitsField(label=_("涉及单位"), required=False)
+    note = forms.CharField(label=_("修改说明"), required=False, max_length=200)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["named_units"].choices = [(u.code, u.name) for u in units]
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PreferencesForm(forms.Form):
+    """One checkbox per event × channel (checked: send it on that channel too)."""
+
+    def __init__(self, *args, events: dict, channels: dict, current: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cells: dict[str, tuple[str, str]] = {}
+        self.grid = []
+        for event, event_label in events.items():
+            row = []
+            for code, channel in channels.items():
+                name = f"{event.replace('.', '__')}--{code}"
+                label = f"{event_label} · {getattr(channel, 'label', code)}"
+                self.fields[name] = forms.BooleanField(label=label, required=False,
+                                                       initial=current.get((event, code), True),
+                                                       widget=forms.CheckboxInput(attrs={"aria-label": label}))
+                self.cells[name] = (event, code)
+                row.append(name)
+            self.grid.append((event, event_label, row))
+
+    def rows(self):
+        for event, label, names in self.grid:
+            yield event, label, [self[name] for name in names]
+
+    def changes(self, current: dict) -> list[tuple[str, str, bool]]:
+        out = []
+        for name, (event, channel) in self.cells.items():
+            wanted = bool(self.cleaned_data.get(name))
+            if wanted != current.get((event, channel), True):
+                out.append((event, channel, wanted))
+        return out

@@ -1,0 +1,16 @@
+"""Login, logout, the one-time-password step and set-up, and the role homes (county host)."""
+
+from django.urls import path
+
+from duban.web import views_auth, views_home
+
+urlpatterns = [
+    path("", views_home.role_home, name="home"),
+    path("login/", views_auth.login_view, name="login"),
+    path("login/otp/", views_auth.otp_verify_view, name="login_otp"),
+    path("logout/", views_auth.logout_view, name="logout"),
+    path("account/otp/", views_auth.otp_setup_view, name="account_otp"),
+    path("leader/", views_home.leader_home, name="home_leader"),
+    path("office/", views_home.office_home, name="home_office"),
+    path("unit/", views_home.unit_home, name="home_unit"),
+]
