@@ -17,6 +17,8 @@ help:
 	@echo "make demo   - set up and run the product (embedded PostgreSQL if no DATABASE_URL)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lock   - re-resolve requirements/lock.txt from pyproject.toml"
+	@echo "make static - npm ci if needed, copy htmx/ECharts into the web app's static/vendor, compile catalogues"
+	@echo "make makemessages - re-extract the English catalogue (translate new entries afterwards)"
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +75,10 @@ bench-sweep: install
 .PHONY: bench-api
 bench-api: install
 	$(PY) -m duban.devenv run -- $(PY) bench/api.py $(ARGS)
+
+.PHONY: bench-city
+bench-city: install
+	$(PY) -m duban.devenv run -- $(PY) bench/city.py $(ARGS)
 
 lock:
 	$(PY) -m pip install --quiet pip-tools

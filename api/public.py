@@ -137,3 +137,122 @@ class CountiesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PublicVi
 
     def safely_get_queryset(self, user):
         return visible_counties(user).select_related("city").order_by("city__code", "slug")
+
+
+# --- city comparison (duban.comparison): reads public-schema snapshots only ------------------------
+from django.http import HttpResponse  # noqa: E402
+from drf_spectacular.types import OpenApiTypes  # noqa: E402
+from drf_spectacular.utils import OpenApiParameter  # noqa: E402
+from rest_framework.decorators import action  # noqa: E402
+from rest_framework.exceptions import ValidationError  # noqa: E402
+
+from duban.comparison import service as comparison_service  # noqa: E402
+
+_CITY = OpenApiParameter("city", str, description="city code; optional for a city user (their own city)")
+_PERIOD = OpenApiParameter("period", str, enum=["month", "quarter", "year"], description="default quarter")
+_START = OpenApiParameter("start", OpenApiTypes.DATE, description="first day of the period (default: the current one)")
+_RANK = OpenApiParameter("rank_by", str, enum=sorted(comparison_service.metrics.RANKABLE),
+                         description="default reference_mean_score (own_mean_score when the city chose no pack)")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReferencePackIn(serializers.Serializer):
+    reference_pack = serializers.CharField(max_length=160, help_text="NAME or NAME==VERSION of an installed pack")
+
+
+class ReferencePackOut(serializers.Serializer):
+    city = serializers.CharField()
+    reference_pack = serializers.CharField(allow_null=True)
+    set_by = serializers.CharField(allow_null=True)
+    set_at = serializers.DateTimeField(allow_null=True)
+
+
+def _comparison_call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except comparison_service.ComparisonError as exc:
+        raise ValidationError({exc.field or "detail": [str(exc)]}) from None
+
+
+class ComparisonViewSet(PublicViewSet):
+    """A city's counties compared (aggregates only), from snapshots in the public schema.
+
+    A city user sees their own city only: any other city answers 404, as a missing one does."""
+
+    queryset = City.objects.none()
+    lookup_field = "code"
+    pagination_class = None
+    serializer_class = ReferencePackOut
+
+    def safely_get_queryset(self, user):
+        return visible_cities(user).order_by("code")
+
+    def _city(self, request) -> City:
+        code = request.query_params.get("city")
+        cities = self.get_queryset()
+        if code:
+            city = cities.filter(code=code).first()
+            if city is None:
+                raise NotFound()
+            return city
+        if request.user.role == "city_user":
+            city = cities.first()
+            if city is not None:
+                return city
+        raise ValidationError({"city": ["which city? (?city=CODE)"]})
+
+    @extend_schema(summary="A city's counties side by side for one period, ranked",
+                   parameters=[_CITY, _PERIOD, _START, _RANK], responses=OpenApiTypes.OBJECT)
+    def list(self, request):
+        city = self._city(request)
+        q = request.query_params
+        return Response(_comparison_call(comparison_service.comparison, city, q.get("period"), q.get("start"),
+                                         rank_by=q.get("rank_by") or "reference_mean_score"))
+
+    @extend_schema(summary="Quarterly trends of a city's counties",
+                   parameters=[_CITY, OpenApiParameter("end", OpenApiTypes.DATE, description="first day of the last quarter"),
+                               OpenApiParameter("quarters", int, description="how many quarters (1–20, default 8)")],
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["get"])
+    def trends(self, request):
+        city = self._city(request)
+        try:
+            quarters = int(request.query_params.get("quarters") or 8)
+        except ValueError:
+            raise ValidationError({"quarters": ["a whole number"]}) from None
+        return Response(_comparison_call(comparison_service.trends, city, end=request.query_params.get("end"),
+                                         quarters=quarters))
+
+    @extend_schema(summary="The comparison as an Excel workbook (.xlsx)", parameters=[_CITY, _PERIOD, _START, _RANK],
+                   responses={(200, XLSX): OpenApiTypes.BINARY})
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        city = self._city(request)
+        q = request.query_params
+        content, filename = _comparison_call(comparison_service.export_xlsx, city, q.get("period"), q.get("start"),
+                                             rank_by=q.get("rank_by") or "reference_mean_score")
+        response = HttpResponse(content, content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @extend_schema(summary="What each metric means (label and definition, Chinese and English)",
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["get"])
+    def definitions(self, request):
+        return Response(comparison_service.definitions())
+
+    @extend_schema(methods=["GET"], summary="The city's reference pack", responses=ReferencePackOut)
+    @extend_schema(methods=["POST"], summary="Choose the city's reference pack (rescores its counties)",
+                   request=ReferencePackIn, responses=ReferencePackOut)
+    @action(detail=True, methods=["get", "post"], url_path="reference-pack", serializer_class=ReferencePackOut)
+    def reference_pack(self, request, code=None):
+        city = self.get_object()
+        if request.method == "POST":
+            data = ReferencePackIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            _comparison_call(comparison_service.set_reference_pack, city, data.validated_data["reference_pack"],
+                             actor=request.user)
+        chosen = comparison_service.CityComparisonSettings.objects.filter(city=city).first()
+        return Response(ReferencePackOut({"city": city.code, "reference_pack": chosen.reference_pack if chosen else None,
+                                          "set_by": chosen.set_by if chosen else None,
+                                          "set_at": chosen.set_at if chosen else None}).data)

@@ -11,13 +11,14 @@ router.include_root_view = False
 router.register("me", public.PublicMeViewSet, basename="me")
 router.register("cities", public.CityViewSet, basename="city")
 router.register("counties", public.CountiesViewSet, basename="county")
+router.register("comparison", public.ComparisonViewSet, basename="comparison")
 
 app_name = "public_api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
                                                custom_settings={
         "TITLE": "Duban platform API",
-        "DESCRIPTION": ("The platform's API on the public host: cities and counties. Platform operators see every "
+        "DESCRIPTION": ("The platform's API on the public host: cities, counties and the city comparison. Platform operators see every "
                         "city; a city user sees their own city and its counties' aggregates. Tokens of county users "
                         "are not valid here.")}),
          name="schema"),

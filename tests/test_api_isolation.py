@@ -282,6 +282,13 @@ PUBLIC_MATRIX: dict[str, Entry] = {
     "GET public_api:schema": Entry("operator", 200, colleague=200, outsider_home=None),
     "GET public_api:swagger": Entry("operator", 200, colleague=200, outsider_home=None),
     "GET public_api:redoc": Entry("operator", 200, colleague=200, outsider_home=None),
+    # City comparison: a city user of another city gets 404 for testcity, as for a missing city.
+    "GET public_api:comparison-list": listing("operator", colleague=404, query={"city": "testcity"}),
+    "GET public_api:comparison-trends": listing("operator", colleague=404, query={"city": "testcity"}),
+    "GET public_api:comparison-export": listing("operator", colleague=404, query={"city": "testcity"}),
+    "GET public_api:comparison-definitions": listing("operator"),
+    "GET public_api:comparison-reference-pack": detail("operator", obj="testcity"),
+    "POST public_api:comparison-reference-pack": detail("operator", 400, obj="testcity"),  # no body: 400
 }
 
 ANONYMOUS_OK = {"api:schema", "api:swagger", "api:redoc", "public_api:schema", "public_api:swagger",

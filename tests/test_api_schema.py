@@ -187,7 +187,7 @@ def test_doc_pages_load_nothing_from_another_host(world, page):
 
 
 # --- 3. fuzzing every county operation ---------------------------------------------------------
-MAX_EXAMPLES = 12  # per operation, per generation mode (positive and negative), per persona
+MAX_EXAMPLES = 6  # per operation, per generation mode (positive and negative), per persona
 KEEP_BODY = 600
 
 

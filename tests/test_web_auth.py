@@ -8,6 +8,7 @@ Requests go through Django's test client with the county's Host header, on the r
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -329,6 +330,30 @@ def test_english_catalogue_is_complete():
     fuzzy = [msgid for msgid, _entry, flags in entries if msgid and "fuzzy" in flags]
     assert not empty, f"{len(empty)} untranslated: {empty[:10]}"
     assert not fuzzy, f"{len(fuzzy)} fuzzy: {fuzzy[:10]}"
+
+
+# Folders makemessages does not read (the same list as `make makemessages`, plus the catalogues).
+MAKEMESSAGES_IGNORE = [".venv", "node_modules", ".duban", "tests", "bench", "build", "helm", "docs", "dist",
+                       "locale", "*/locale"]
+
+
+def test_every_translatable_string_has_an_english_translation(tmp_path, monkeypatch):
+    """Extract the messages of the whole project again (as `make makemessages` does, into a
+    copy of the catalogue): every one of them must already be translated."""
+    from django.core.management import call_command
+
+    locale = tmp_path / "locale"
+    shutil.copytree(PO_FILE.parent.parent.parent, locale, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.chdir(REPO)
+    with override_settings(LOCALE_PATHS=[locale]):
+        call_command("makemessages", locale=["en"], ignore_patterns=MAKEMESSAGES_IGNORE, no_obsolete=True,
+                     no_wrap=True, add_location="file", verbosity=0)
+    entries = _po_entries((locale / "en" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8"))
+    untranslated = [msgid for msgid, entry, flags in entries if msgid and (
+        "fuzzy" in flags or any(not value for name, value in entry.items() if name.startswith("msgstr")))]
+    assert not untranslated, (
+        f"{len(untranslated)} message(s) without an English translation — run `make makemessages` and "
+        f"translate them in {PO_FILE.relative_to(REPO)}: {untranslated[:15]}")
 
 
 # --- the public host --------------------------------------------------------------------------

@@ -142,6 +142,9 @@ def test_todo_lists_steps_due_from_the_sweep_with_the_record_link(web, cast):
 def test_leader_and_office_leader_todo(web, cast):
     registered = to_state(cast, "registered")
     reported = to_state(cast, "reported")
+    # the assigning leader reads a result only once the office leader has reviewed it
+    leader_detail = ok(web("leader").get(f"/matters/{reported.pk}/"))
+    assert "已完成改造。" not in leader_detail and "已完成改造。" in ok(web("office").get(f"/matters/{reported.pk}/"))
     leader_page = ok(web("leader").get("/todo/"))
     assert registered.title in leader_page and "待立项审批" in leader_page
     office_page = ok(web("office").get("/todo/"))
@@ -416,6 +419,9 @@ def test_a_stale_version_is_a_clear_conflict(web, cast):
     assert "该事项已被他人更新，请刷新后重试" in " ".join(messages_of(response))
     response = leader.post(f"/matters/{matter.pk}/approve/", {"expected_version": old_version}, **HTMX)
     assert response.status_code == 409 and "该事项已被他人更新，请刷新后重试" in text(response)
+    # the current version, but the step is already taken: the state says why
+    response = web("staff").act(matter, "register", follow=True)
+    assert "该事项当前为“已立项”，不能再登记造册" in " ".join(messages_of(response))
     # a missing version is caught by the form
     assert web("staff").post(f"/matters/{matter.pk}/assign/", {"lead_unit": "D01"}).status_code == 400
 
@@ -514,3 +520,42 @@ def test_propose_form_for_staff_on_behalf_of_a_leader_and_refused_to_units(web, 
     page = ok(staff.post("/matters/new/", {"title": "x", "content": "y", "category": "nope"}), 400)
     assert 'id="id_category-error"' in page
     assert web("lead_clerk").get("/matters/new/").status_code == 403
+
+
+# --- documents ----------------------------------------------------------------------------------
+def test_the_assignment_notice_opens_as_a_document(web, cast, media):
+    matter = to_state(cast, "assigned")
+    clerk = web("lead_clerk")
+    page = ok(clerk.get(f"/matters/{matter.pk}/"))
+    assert f'href="/matters/{matter.pk}/notice/"' in page and matter.notices.get().number in page
+    response = clerk.get(f"/matters/{matter.pk}/notice/")
+    assert response.status_code == 302 and re.fullmatch(r"/documents/\d+/", response["Location"])
+    again = web("staff").get(f"/matters/{matter.pk}/notice/", {"format": "pdf"})
+    assert again["Location"] == response["Location"] + "download/?format=pdf"  # the same document
+    assert web("other_clerk").get(f"/matters/{matter.pk}/notice/").status_code == 404
+    assert web("staff").get(f"/matters/{proposed(cast).pk}/notice/").status_code == 404  # not assigned
+
+
+# --- query budgets ------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/matters/", "/register/", "/board/", "/todo/", "/plan/"])
+def test_list_pages_make_a_constant_number_of_queries(web, cast, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff = web("staff")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            ok(staff.get(path))
+        # the host → county lookup (cached per process, revalidated now and then) is not the page's
+        return len([q for q in captured.captured_queries
+                    if "tenants_" not in q["sql"] and not q["sql"].startswith("SET search_path")])
+
+    for _ in range(2):
+        to_state(cast, "in_progress")
+    proposed(cast)
+    few = queries()
+    for _ in range(5):
+        to_state(cast, "in_progress")
+        proposed(cast)
+    assert queries() == few

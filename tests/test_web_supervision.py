@@ -133,6 +133,7 @@ def test_a_phone_urging_recorded_through_the_form_drops_the_score_on_the_stateme
     for label in ("接听人", "通话时间", "承诺完成日期", "通话记录", "督办日期"):  # the pack's evidence fields
         assert label in page
     assert 'type="datetime-local"' in page and 'name="ev_contacted_at"' in page
+    assert f'name="on" value="{timezone.localdate().isoformat()}"' in page  # what a date input shows
 
     # Missing evidence: the form comes back with the message under the field; nothing is recorded.
     missing = staff.post(f"/steps/{step.pk}/record/", {**PHONE_FORM, "ev_contacted_at": ""})

@@ -67,10 +67,15 @@ app.conf.update(
             "task": "duban.reports.fan_out_weekly_report",
             "schedule": float(settings.DUBAN_REPORT_CHECK_SECONDS),
         },
+        "comparison-refresh-fan-out": {
+            "task": "duban.comparison.fan_out_refresh",
+            "schedule": float(settings.DUBAN_COMPARISON_REFRESH_SECONDS),
+        },
         "outbox-redrive-fan-out": {
             "task": "duban.notifications.fan_out_redrive",
             "schedule": float(settings.DUBAN_OUTBOX_REDRIVE_SECONDS),
         },
     },
 )
-app.autodiscover_tasks(["duban.ops", "duban.supervision", "duban.notifications", "duban.reports"])
+app.autodiscover_tasks(["duban.ops", "duban.supervision", "duban.notifications", "duban.reports",
+                        "duban.comparison"])

@@ -66,6 +66,9 @@ ALLOWED_HOSTS = [DUBAN_BASE_DOMAIN, f".{DUBAN_BASE_DOMAIN}"] + env.list("DUBAN_E
 # also keep the template schema current) take precedence.
 SHARED_APPS = [
     "duban.core",
+    # City comparison (public schema). Before "tenants": its `city` command extends tenants' one
+    # with `compare` and `refresh`.
+    "duban.comparison",
     "django_tenants",
     "tenants",
     "django.contrib.contenttypes",
@@ -286,6 +289,11 @@ DUBAN_OUTBOX_GRACE_SECONDS = env.int("DUBAN_OUTBOX_GRACE_SECONDS", 30, minimum=0
 DUBAN_NOTIFY_RETRY_SECONDS = env.int("DUBAN_NOTIFY_RETRY_SECONDS", 30, minimum=1)
 DUBAN_NOTIFY_MAX_ATTEMPTS = env.int("DUBAN_NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 DUBAN_WEBHOOK_TIMEOUT = env.int("DUBAN_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
+# --- city comparison ---
+# A county's snapshots are refreshed this long after the first write of a burst (debounce).
+DUBAN_COMPARISON_DEBOUNCE_SECONDS = env.int("DUBAN_COMPARISON_DEBOUNCE_SECONDS", 60, minimum=0, maximum=86400)
+# How often beat fans out a full refresh of every county's snapshots (nightly by default).
+DUBAN_COMPARISON_REFRESH_SECONDS = env.int("DUBAN_COMPARISON_REFRESH_SECONDS", 86400, minimum=300)
 
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -27,7 +27,7 @@ def _language() -> str:
 class EvidenceForm(forms.Form):
     """The evidence a tier requires (``tier.evidence``), plus the day the step was taken."""
 
-    on = forms.DateField(label=_("督办日期"), widget=forms.DateInput(attrs={"type": "date"}),
+    on = forms.DateField(label=_("督办日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                          error_messages={"required": _("请填写督办日期。"), "invalid": _("请填写有效的日期。")})
 
     def __init__(self, tier, *args, units=(), **kwargs):
@@ -40,7 +40,7 @@ class EvidenceForm(forms.Form):
             common = {"label": label, "required": spec.required, "help_text": spec.help,
                       "error_messages": {**_required(label), "invalid": _("“%(label)s”的格式不正确。") % {"label": label}}}
             if spec.kind == "date":
-                field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+                field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
             elif spec.kind == "datetime":
                 field = forms.DateTimeField(
                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"), **common)
@@ -134,9 +134,9 @@ class LedgerFilterForm(forms.Form):
 
 class CircularDraftForm(forms.Form):
     title = forms.CharField(label=_("标题"), max_length=200, error_messages={"required": _("请填写标题。")})
-    period_start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}),
+    period_start = forms.DateField(label=_("起始日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                    error_messages={"required": _("请填写起始日期。")})
-    period_end = forms.DateField(label=_("截止日期"), widget=forms.DateInput(attrs={"type": "date"}),
+    period_end = forms.DateField(label=_("截止日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                  error_messages={"required": _("请填写截止日期。")})
 
 

@@ -43,7 +43,6 @@ from duban.web import forms_matters as mf
 PAGE_SIZE = 20
 REGISTER_PAGE_SIZE = 50
 PROPOSING_ROLES = (*LEADERS, Role.SUPERVISION_STAFF)
-OFFICE_ROLES = access.ALL_MATTERS_ROLES
 STALE = _("该事项已被他人更新，请刷新后重试")
 
 
@@ -453,10 +452,10 @@ def available_boxes(user, matter: Matter, pack) -> list[Box]:
         names.append("assign")
     if "sign" in allowed and link and not link.received_at:
         names.append("sign")
-    if "report" in allowed and link and link.role == MatterUnit.Role.LEAD and link.received_at:
-        names.append("report")
     if "feedback" in allowed and link and link.received_at:
         names.append("feedback")
+    if "report" in allowed and link and link.role == MatterUnit.Role.LEAD and link.received_at:
+        names.append("report")
     if "accept" in allowed:
         names.append("accept")
     if "send_back" in allowed:
@@ -641,13 +640,25 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "change_requests": [(r, _proposed_text(r)) for r in matter.change_requests.all()],
         "attachments": files,
         "steps": steps,
-        "notices": list(matter.notices.select_related("unit").order_by("issued_at", "id")),
+        "notices": _notices(matter, steps),
         "revisions": list(matter.revisions.order_by("seq")),
         "timeline": timeline_entries(matter, pack),
         "boxes": boxes,
         "open_step_link": user.role == Role.SUPERVISION_STAFF,
     }
     return render(request, "web/matters/detail.html", context, status=status)
+
+
+def _notices(matter: Matter, steps: list) -> list:
+    """The matter's numbered documents the user may open: its assignment notice, and the
+    supervision notices of the steps the user can see (each with its step)."""
+    by_notice = {s.notice_id: s for s in steps if s.notice_id}
+    shown = []
+    for notice in matter.notices.select_related("unit").order_by("issued_at", "id"):
+        if notice.kind == "assignment_notice" or notice.pk in by_notice:
+            notice.step = by_notice.get(notice.pk)
+            shown.append(notice)
+    return shown
 
 
 # --- the timeline, in words ----------------------------------------------------------------------

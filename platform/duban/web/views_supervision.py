@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 from urllib.parse import quote, urlencode, urlsplit
@@ -70,6 +71,8 @@ def page(view):
             raise Http404("not found") from None
         except NotAllowed as exc:
             return denied(request, exc)
+        except Conflict as exc:
+            return render(request, T + "denied.html", {"reason": str(exc), "conflict": True}, status=409)
 
     return login_required(wrapper)
 
@@ -136,6 +139,8 @@ def download(data: bytes, filename: str, fmt: str, *, fallback: str, inline: boo
                                        f"filename*=UTF-8''{quote(filename, safe='')}")
     response["Content-Length"] = str(len(data))
     response["Cache-Control"] = "private, no-store"
+    if inline:  # the document page previews it in a frame of its own origin
+        response["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 
@@ -185,14 +190,30 @@ def access_step(user, step_id) -> EscalationStep:
     return step
 
 
+def evidence_rows(tier, evidence: dict) -> list[tuple[str, str]]:
+    """The recorded evidence in the tier's field order, with the pack's labels; times shown plainly."""
+    specs = {spec.code: spec for spec in tier.evidence} if tier else {}
+    order = [code for code in specs if code in evidence] + [code for code in evidence if code not in specs]
+    rows = []
+    for code in order:
+        value, spec = evidence[code], specs.get(code)
+        if spec is not None and spec.kind == "datetime" and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+                value = (timezone.localtime(moment) if timezone.is_aware(moment) else moment).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                pass
+        rows.append((spec.label.get(language()) if spec else code, value))
+    return rows
+
+
 def step_view_context(user, step: EscalationStep, pack) -> dict:
     tier = pack.tier(step.tier)
-    labels = {spec.code: spec.label.get(language()) for spec in tier.evidence} if tier else {}
     return {
         "step": step,
         "tier": tier,
         "tier_label": tier.label.get(language()) if tier else step.tier,
-        "evidence_rows": [(labels.get(code, code), value) for code, value in (step.evidence or {}).items()],
+        "evidence_rows": evidence_rows(tier, step.evidence or {}),
         "can_record": user.role == Role.SUPERVISION_STAFF and step.status == EscalationStep.Status.DUE,
         "can_reply": can_reply(user, step),
         "deduction": step_deduction(tier, pack),
@@ -607,15 +628,13 @@ def _circular_page(request, circular, *, lists_form=None, status=200):
             initial={"praised": [u.code for u in circular.praised.all()],
                      "criticised": [u.code for u in circular.criticised.all()], "body": circular.body},
             units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
-    document = circular.documents.first() if circular.notice_id else None
+    criticism = county_pack().schedule.rule(circulars.CRITICISM_EVENT)
     return render(request, T + "circular_detail.html", {
         "circular": circular, "ranking": _ranking_rows(circular), "lists_form": lists_form if can_edit else None,
         "can_publish": draft and user.role == Role.OFFICE_LEADER,
         "praised": list(circular.praised.order_by("kind", "code")),
         "criticised": list(circular.criticised.order_by("kind", "code")),
-        "criticism_amount": (county_pack().schedule.rule(circulars.CRITICISM_EVENT).amount
-                             if county_pack().schedule.rule(circulars.CRITICISM_EVENT) else None),
-        "document": document,
+        "criticism_amount": criticism.amount if criticism else None,
     }, status=status)
 
 
@@ -825,10 +844,11 @@ def document_list(request):
     years = sorted(set(documents.visible_documents(user).values_list("year", flat=True)), reverse=True)
     qs = qs.select_related("matter", "unit").order_by("-issued_on", "-id")
     page_obj = paginate(request, qs)
+    labels = {k: kind_label(k) for k in kinds}
     return render(request, T + "document_list.html", {
-        "page_obj": page_obj, "rows": [{"document": d, "kind_label": kind_label(d.kind), "formats": formats_of(d)}
-                                       for d in page_obj],
-        "kinds": [(k, kind_label(k)) for k in kinds], "kind": kind, "years": years, "year": year,
+        "page_obj": page_obj, "rows": [{"document": d, "kind_label": labels.get(d.kind, d.kind),
+                                        "formats": formats_of(d)} for d in page_obj],
+        "kinds": list(labels.items()), "kind": kind, "years": years, "year": year,
         "query": query_without_page(request),
     })
 
@@ -857,12 +877,10 @@ def document_file(request, document_id: int):
 def trigger_text(tier, index: int) -> str:
     days = tier.trigger.working_days
     if tier.trigger.basis == "deadline_passed":
-        text = (_("办结时限已过、事项仍未办结的，次个工作日起") if days == 0
-                else _("办结时限已过%(days)d个工作日仍未办结") % {"days": days})
-    else:
-        text = (_("上一级督办措施记录后仍无实质进展的") if days == 0
-                else _("上一级督办措施记录后%(days)d个工作日仍无实质进展") % {"days": days})
-    return text
+        return (_("事项超过办结时限或未按期反馈进展时即采取") if days == 0
+                else _("事项超过办结时限或未按期反馈进展%(days)d个工作日后仍未办结的") % {"days": days})
+    return (_("上一级督办措施记录后仍无实质进展的") if days == 0
+            else _("上一级督办措施记录%(days)d个工作日后仍无实质进展的") % {"days": days})
 
 
 def counting_text(rule) -> str:

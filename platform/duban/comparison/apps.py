@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class ComparisonConfig(AppConfig):
+    name = "duban.comparison"
+    label = "comparison"
+    verbose_name = "市级对比"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Incremental refresh: a write to a matter, a ledger entry or a ladder step in a county
+        # schedules (on commit, debounced) one snapshot refresh of that county.
+        from django.db.models.signals import post_save
+
+        from duban.comparison import signals
+        from duban.matters.models import Matter
+        from duban.supervision.models import EscalationStep, LedgerEntry
+
+        for model in (Matter, LedgerEntry, EscalationStep):
+            post_save.connect(signals.county_data_changed, sender=model,
+                              dispatch_uid=f"comparison.refresh.{model._meta.label_lower}")

@@ -1,0 +1,86 @@
+"""`duban city create|list|compare|refresh`: tenants' city command plus the city comparison.
+
+(This app comes before ``tenants`` in SHARED_APPS, so this command is the one `duban city` runs.)"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from tenants.management.commands.city import Command as CityCommand
+
+
+class Command(CityCommand):
+    help = "Create and list cities; compare a city's counties; refresh comparison snapshots."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,compare,refresh}")
+        create = sub.add_parser("create", help="add a city")
+        create.add_argument("code", help="short code, e.g. shifan")
+        create.add_argument("--name", required=True, help="e.g. 示范市")
+        sub.add_parser("list", help="list cities")
+        compare = sub.add_parser("compare", help="the city's counties side by side (from snapshots)")
+        compare.add_argument("code", help="city code")
+        compare.add_argument("--period", default="quarter", choices=["month", "quarter", "year"])
+        compare.add_argument("--start", help="first day of the period (default: the current one)")
+        compare.add_argument("--rank-by", default="reference_mean_score")
+        refresh = sub.add_parser("refresh", help="recompute comparison snapshots now")
+        refresh.add_argument("code", nargs="?", help="city code (default: every city)")
+        refresh.add_argument("--county", help="one county slug")
+        refresh.add_argument("--reference-pack", help="set the city's reference pack first: NAME[==VERSION]")
+
+    def handle(self, *args, **options):
+        if options["action"] in ("create", "list"):
+            return super().handle(*args, **options)
+        from duban.comparison import service
+        from tenants.models import City, County
+
+        if options["action"] == "refresh":
+            from duban.comparison.refresh import refresh_all
+
+            counties = County.objects.filter(status=County.Status.ACTIVE).select_related("city").order_by("slug")
+            if options["code"]:
+                city = City.objects.filter(code=options["code"]).first()
+                if city is None:
+                    raise CommandError(f"no city {options['code']!r}")
+                if options["reference_pack"]:
+                    try:
+                        service.set_reference_pack(city, options["reference_pack"], actor="cli")
+                    except service.ComparisonError as exc:
+                        raise CommandError(str(exc)) from None
+                counties = counties.filter(city=city)
+            if options["county"]:
+                counties = counties.filter(slug=options["county"])
+            rows, seconds = refresh_all(list(counties), kind="full")
+            self.stdout.write(self.style.SUCCESS(f"Refreshed {rows} snapshots of {counties.count()} counties "
+                                                 f"in {seconds:.2f} s"))
+            return
+        city = City.objects.filter(code=options["code"]).first()
+        if city is None:
+            raise CommandError(f"no city {options['code']!r}")
+        start = date.fromisoformat(options["start"]) if options["start"] else None
+        try:
+            table = service.comparison(city, options["period"], start, rank_by=options["rank_by"])
+        except service.ComparisonError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"{city.name} · {table['period']['label']} · reference pack "
+                          f"{table['reference_pack'] or '(none chosen)'} · ranked by {table['rank_by']}")
+        self.stdout.write(f"{'#':>3} {'county':<14} {'own pack':<24} {'own mean':>8} {'ref mean':>8} "
+                          f"{'on time':>8} {'overdue':>8} {'redo':>6} {'no ans.':>8}  refreshed")
+        now = timezone.now()
+        for row in table["counties"]:
+            m = row["metrics"] or {}
+
+            def fmt(value, pct=False):
+                if value is None:
+                    return "—"
+                return f"{value:.0%}" if pct else f"{value:.2f}"
+            own = (row["own_pack_scores"] or {}).get("mean")
+            ref = (row["reference_pack_scores"] or {}).get("mean")
+            age = "never" if not row["refreshed_at"] else f"{(now - row['refreshed_at']).total_seconds():.0f} s ago"
+            self.stdout.write(f"{row['rank'] or '-':>3} {row['slug']:<14} {row['own_pack']:<24} {fmt(own):>8} "
+                              f"{fmt(ref):>8} {fmt(m.get('on_time_rate'), True):>8} "
+                              f"{fmt(m.get('avg_overdue_working_days')):>8} {fmt(m.get('redo_rate'), True):>6} "
+                              f"{fmt(m.get('no_answer_share'), True):>8}  {age}")

@@ -1,0 +1,226 @@
+"""Reading the comparison: a city's counties side by side for one period, quarterly trends, the
+XLSX export, and the city's reference pack. Reads public-schema snapshots only: a bounded
+number of queries, whatever the number of counties, and never a county's schema."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from duban.comparison import metrics, periods
+from duban.comparison.models import CityComparisonSettings, CountySnapshot
+from duban.core import clock
+
+MAX_TREND_QUARTERS = 20
+
+
+class ComparisonError(ValueError):
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def parse_period(kind: str | None, start) -> tuple[str, date]:
+    kind = kind or "quarter"
+    if kind not in periods.KINDS:
+        raise ComparisonError(f"unknown period {kind!r} (month, quarter, year)", field="period")
+    if start in (None, ""):
+        return kind, periods.period_start(kind, clock.today())
+    if isinstance(start, str):
+        try:
+            start = date.fromisoformat(start)
+        except ValueError:
+            raise ComparisonError(f"start {start!r} is not a date (YYYY-MM-DD)", field="start") from None
+    if not 2000 <= start.year <= 2100:
+        raise ComparisonError("start must be between 2000 and 2100", field="start")
+    if not periods.is_aligned(kind, start):
+        raise ComparisonError(f"start {start} is not the first day of a {kind} "
+                              f"(e.g. {periods.period_start(kind, start)})", field="start")
+    return kind, start
+
+
+def definitions() -> dict:
+    return metrics.DEFINITIONS
+
+
+def current_reference(city) -> str:
+    chosen = CityComparisonSettings.objects.filter(city=city).first()
+    return chosen.reference_pack if chosen else ""
+
+
+def _rank_value(row: dict, key: str):
+    if key == "reference_mean_score":
+        return (row["reference_pack_scores"] or {}).get("mean")
+    if key == "own_mean_score":
+        return (row["own_pack_scores"] or {}).get("mean")
+    return (row["metrics"] or {}).get(key)
+
+
+def _rows(city, kind: str, start: date, reference: str, now) -> list[dict]:
+    counties = list(city.counties.order_by("slug").values("id", "slug", "name", "status", "rulepack_name",
+                                                           "rulepack_version"))
+    snaps = {s["county_id"]: s for s in CountySnapshot.objects.filter(
+        county__city=city, period_kind=kind, period_start=start).order_by().values(
+        "county_id", "as_of", "metrics", "own_pack", "own_pack_scores", "reference_pack", "reference_pack_scores",
+        "refresh_kind", "refreshed_at", "source_max_event_id")}
+    rows = []
+    for county in counties:
+        snap = snaps.get(county["id"])
+        own_pack = f"{county['rulepack_name']}=={county['rulepack_version']}"
+        row = {"slug": county["slug"], "name": county["name"], "status": county["status"], "own_pack": own_pack,
+               "metrics": None, "own_pack_scores": None, "reference_pack": None, "reference_pack_scores": None,
+               "as_of": None, "refreshed_at": None, "age_seconds": None, "refresh_kind": None,
+               "source_max_event_id": None, "fresh": False, "stale_because": "never refreshed", "rank": None}
+        if snap:
+            reasons = []
+            if snap["own_pack"] != own_pack:
+                reasons.append("county changed its rule pack since")
+            if (snap["reference_pack"] or "") != reference:
+                reasons.append("city changed its reference pack since")
+            row.update({
+                "metrics": snap["metrics"], "own_pack_scores": snap["own_pack_scores"],
+                "snapshot_own_pack": snap["own_pack"], "reference_pack": snap["reference_pack"] or None,
+                "reference_pack_scores": snap["reference_pack_scores"], "as_of": snap["as_of"],
+                "refreshed_at": snap["refreshed_at"], "refresh_kind": snap["refresh_kind"],
+                "age_seconds": int((now - snap["refreshed_at"]).total_seconds()),
+                "source_max_event_id": snap["source_max_event_id"],
+                "fresh": not reasons, "stale_because": "; ".join(reasons) or None})
+        rows.append(row)
+    return rows
+
+
+def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> dict:
+    kind, start = parse_period(kind, start)
+    if rank_by not in metrics.RANKABLE:
+        raise ComparisonError(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
+                              field="rank_by")
+    now = timezone.now()
+    reference = current_reference(city)
+    if rank_by == "reference_mean_score" and not reference:
+        rank_by = "own_mean_score"
+    rows = _rows(city, kind, start, reference, now)
+    higher_better = metrics.RANKABLE[rank_by]
+    ranked = sorted((r for r in rows if _rank_value(r, rank_by) is not None),
+                    key=lambda r: (-_rank_value(r, rank_by) if higher_better else _rank_value(r, rank_by), r["slug"]))
+    previous, rank = None, 0
+    for position, row in enumerate(ranked, start=1):
+        value = _rank_value(row, rank_by)
+        if value != previous:
+            rank, previous = position, value
+        row["rank"] = rank
+    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["slug"]))
+    return {
+        "city": {"code": city.code, "name": city.name},
+        "period": {"kind": kind, "start": start, "end": periods.period_end(kind, start),
+                   "label": periods.label(kind, start)},
+        "reference_pack": reference or None,
+        "rank_by": rank_by,
+        "generated_at": now,
+        "counties": rows,
+        "definitions": metrics.DEFINITIONS,
+    }
+
+
+TREND_METRICS = ("reference_mean_score", "own_mean_score", "on_time_rate", "avg_overdue_working_days", "redo_rate",
+                 "feedback_punctuality", "no_answer_share")
+
+
+def trends(city, *, end=None, quarters: int = 8) -> dict:
+    """Quarterly series per county (oldest first), from quarter snapshots only."""
+    _, end = parse_period("quarter", end)
+    if not 1 <= quarters <= MAX_TREND_QUARTERS:
+        raise ComparisonError(f"quarters must be 1–{MAX_TREND_QUARTERS}", field="quarters")
+    starts = periods.previous_quarters(end, quarters)
+    counties = list(city.counties.order_by("slug").values("id", "slug", "name"))
+    snaps = {}
+    for s in CountySnapshot.objects.filter(county__city=city, period_kind="quarter", period_start__in=starts).order_by().values(
+            "county_id", "period_start", "metrics", "own_pack_scores", "reference_pack_scores", "refreshed_at"):
+        snaps[(s["county_id"], s["period_start"])] = s
+    out = []
+    for county in counties:
+        series = {key: [] for key in TREND_METRICS}
+        refreshed = []
+        for start in starts:
+            snap = snaps.get((county["id"], start))
+            row = {"metrics": snap["metrics"], "own_pack_scores": snap["own_pack_scores"],
+                   "reference_pack_scores": snap["reference_pack_scores"]} if snap else None
+            for key in TREND_METRICS:
+                series[key].append(_rank_value(row, key) if row else None)
+            refreshed.append(snap["refreshed_at"] if snap else None)
+        out.append({"slug": county["slug"], "name": county["name"], "series": series, "refreshed_at": refreshed})
+    return {"city": {"code": city.code, "name": city.name},
+            "quarters": [{"start": s, "label": periods.label("quarter", s)} for s in starts],
+            "reference_pack": current_reference(city) or None, "metrics": list(TREND_METRICS),
+            "counties": out, "definitions": metrics.DEFINITIONS}
+
+
+def set_reference_pack(city, requested: str, *, actor) -> CityComparisonSettings:
+    """Choose the city's reference pack (audited). Snapshots say which pack they were rescored
+    under; the city's counties are refreshed (one task each, on commit)."""
+    from duban.audit import log as audit
+    from tenants import provisioning
+
+    try:
+        name, version = provisioning.resolve_rulepack(requested)
+    except provisioning.ProvisioningError as exc:
+        raise ComparisonError(str(exc), field="reference_pack") from None
+    with transaction.atomic():
+        chosen, _ = CityComparisonSettings.objects.select_for_update().get_or_create(
+            city=city, defaults={"reference_pack_name": name, "reference_pack_version": version,
+                                 "set_by": str(actor)})
+        before = chosen.reference_pack
+        chosen.reference_pack_name, chosen.reference_pack_version, chosen.set_by = name, version, str(actor)
+        chosen.save()
+        audit.record(actor=actor, action="city.reference_pack", obj=city,
+                                  before={"reference_pack": before}, after={"reference_pack": chosen.reference_pack})
+        transaction.on_commit(lambda: _refresh_city(city))
+    return chosen
+
+
+def _refresh_city(city) -> None:
+    from duban.comparison.signals import schedule_refresh
+
+    for county in city.counties.filter(status="active"):
+        schedule_refresh(county)
+
+
+def export_xlsx(city, kind, start, *, rank_by: str = "reference_mean_score") -> tuple[bytes, str]:
+    """The comparison as an Excel workbook: the table and the metric definitions."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    table = comparison(city, kind, start, rank_by=rank_by)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "对比"
+    ws.append([f"{city.name} 各县督查督办对比 · {table['period']['label']} · 参照规则包 "
+               f"{table['reference_pack'] or '（未选定）'} · 排序 {table['rank_by']}"])
+    ws["A1"].font = Font(bold=True)
+    header = ["排名", "县", "标识", "本县规则包", "本县规则包平均分", "参照规则包平均分", "本县最低分", "本县中位分",
+              "参照最低分", "参照中位分", "按期办结率", "平均逾期工作日", "退回复办率", "反馈及时率", "逾期无回音占比",
+              "交办事项数", "数据截至", "刷新时间"]
+    ws.append(header)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in table["counties"]:
+        m, own, ref = row["metrics"] or {}, row["own_pack_scores"] or {}, row["reference_pack_scores"] or {}
+        refreshed = timezone.localtime(row["refreshed_at"]).replace(tzinfo=None) if row["refreshed_at"] else None
+        ws.append([row["rank"], row["name"], row["slug"], row["own_pack"], own.get("mean"), ref.get("mean"),
+                   own.get("min"), own.get("median"), ref.get("min"), ref.get("median"), m.get("on_time_rate"),
+                   m.get("avg_overdue_working_days"), m.get("redo_rate"), m.get("feedback_punctuality"),
+                   m.get("no_answer_share"), (m.get("matters_by_category") or {}).get("total"), row["as_of"],
+                   refreshed])
+    defs = wb.create_sheet("指标定义")
+    defs.append(["指标", "定义", "Metric", "Definition"])
+    for cell in defs[1]:
+        cell.font = Font(bold=True)
+    for key, item in metrics.DEFINITIONS.items():
+        defs.append([item["label"]["zh-hans"], item["definition"]["zh-hans"], item["label"]["en"],
+                     item["definition"]["en"]])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    filename = f"comparison-{city.code}-{table['period']['kind']}-{table['period']['start']}.xlsx"
+    return buffer.getvalue(), filename

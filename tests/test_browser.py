@@ -1,0 +1,400 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium (headless, no download)
+through the main journeys, in Chinese, on a county's own host.
+
+Infrastructure (tests/browser_helpers.py): a live Django server in this process on
+``http://browser.localhost:<port>/`` and a committed county ``browser`` built once for the module
+(units D01/T01; staff, leader, office, clerk (D01), clerk1 (T01), admin) and dropped after it. Each journey builds the
+matter it starts from through the real actions, then drives the pages as its users would.
+Screenshots (Chinese UI) go to ``test-artifacts/screenshots/`` (git-ignored): login, todo,
+board, matter-assigned, matter-detail (with its timeline), statement, scores, login-en and the
+phone-width unit home; a failing journey leaves ``failed-<test>-<n>.png`` of each of its pages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from browser_helpers import (SCREENSHOTS, LiveServer, Site, build_county, drop_county, launch_chromium, login,
+                             new_context, overdue_matter_with_phone_step, screenshot, walk_matter)
+
+# django_db: the test database must exist (pytest-django sets it up only for tests that ask), and
+# each test's own connection stays in its usual rolled-back transaction — unused: the journeys'
+# data is committed by browser_helpers.in_county, on threads of its own.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker):
+    """County ``browser``, committed, served live; with an overdue matter whose phone step the
+    sweep has opened (journey d)."""
+    for stale in SCREENSHOTS.glob("failed-*.png"):
+        stale.unlink()
+    with django_db_blocker.unblock():  # the server's threads query the database during the tests
+        schema = build_county("browser")
+        server = LiveServer().start()
+        try:
+            site = Site("browser", schema, server)
+            site.facts["overdue"] = site.run(lambda: overdue_matter_with_phone_step("整治城区违规占道经营"))
+            yield site
+        finally:
+            server.stop()
+            drop_county("browser")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the module. Playwright's sync API keeps an asyncio loop marked running in
+    this thread, and Django then refuses ORM calls here — even pytest-django's own BEGIN and
+    ROLLBACK around each test. Those are safe (one thread, no coroutine shares the connection),
+    so Django is told so for the module's lifetime only (DJANGO_ALLOW_ASYNC_UNSAFE)."""
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                yield browser
+            finally:
+                browser.close()
+                # The tests' own connection was opened while Playwright's loop ran, in a context
+                # Django's connection handler keys apart: close it here, in that context.
+                connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class Browsers:
+    """Pages of people logged in on the county's host, one browser context (cookie jar) each."""
+
+    def __init__(self, request, chromium, site):
+        self.request, self.chromium, self.site = request, chromium, site
+        self.contexts = []
+        self.failed_before = request.session.testsfailed
+
+    def new_page(self, *, phone: bool = False):
+        context = new_context(self.chromium, phone=phone)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def as_user(self, username: str, then: str | None = None, *, phone: bool = False):
+        page = self.new_page(phone=phone)
+        login(page, self.site, username, then=then)
+        return page
+
+    def close(self):
+        failed = self.request.session.testsfailed > self.failed_before
+        for n, context in enumerate(self.contexts):
+            if failed:
+                for m, page in enumerate(context.pages):
+                    try:
+                        screenshot(page, f"failed-{self.request.node.name}-{n}{m}.png")
+                    except Exception:  # noqa: BLE001 — the test's own error says enough
+                        pass
+            context.close()
+
+
+@pytest.fixture
+def browsers(request, chromium, site):
+    browsers = Browsers(request, chromium, site)
+    yield browsers
+    browsers.close()
+
+
+def matter_id_of(page) -> int:
+    found = re.search(r"/matters/(\d+)/", page.url)
+    assert found, page.url
+    return int(found.group(1))
+
+
+def matter_state(site, matter_id):
+    from duban.matters.models import Matter
+
+    return site.run(lambda: Matter.objects.get(pk=matter_id).state)
+
+
+def message(page):
+    """The page's flash messages (Django messages, after the redirect an action answers with)."""
+    return page.locator("ul.messages")
+
+
+# --- infrastructure ------------------------------------------------------------------------------
+def test_the_browser_reaches_the_county_on_its_own_host(site, browsers):
+    page = browsers.new_page()
+    response = page.goto(site.url("/healthz"))
+    assert response.status == 200 and '"ok"' in page.inner_text("body")
+    assert page.goto(site.server.url("nowhere", "/healthz")).status == 404
+    # The login page, in Chinese by default whatever the browser's language.
+    page.goto(site.url("/"))
+    expect(page).to_have_url(re.compile(r"/login/"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
+    screenshot(page, "login.png")
+
+
+# --- a. staff register and assign a matter ---------------------------------------------------------
+def test_a_leader_proposes_staff_register_leader_approves_staff_assign_to_d01(site, browsers):
+    title = "推进城关片区老旧小区改造"
+    deadline = timezone.localdate() + timedelta(days=45)
+
+    leader = browsers.as_user("leader", then="/matters/new/")
+    form = leader.locator("#form-propose")
+    form.get_by_label("事项名称").fill(title)
+    form.get_by_label("事项内容").fill("完成城关片区12个老旧小区改造，年底前交付使用。")
+    form.get_by_label("督办类别").select_option("work_report")
+    form.get_by_label("县发展和改革局（D01）").check()
+    form.get_by_label("要求完成时间").fill(deadline.isoformat())
+    form.get_by_role("button", name="提交", exact=True).click()
+    expect(message(leader)).to_contain_text("已提出督办事项")
+    matter_id = matter_id_of(leader)
+    assert matter_state(site, matter_id) == "proposed"
+
+    # Staff find it on their to-do list and register it (登记造册).
+    staff = browsers.as_user("staff")
+    expect(staff).to_have_url(re.compile(r"/todo/$"))
+    staff.locator("#todo").get_by_role("link", name=title).click()
+    expect(staff.locator("#matter-title")).to_have_text(title)
+    staff.get_by_role("button", name="登记", exact=True).click()
+    expect(message(staff)).to_contain_text("已登记造册")
+    assert matter_state(site, matter_id) == "registered"
+
+    # The leader approves it (批准立项).
+    leader.goto(site.url(f"/matters/{matter_id}/"))
+    approve = leader.locator("#form-approve")
+    approve.get_by_label("立项意见").fill("同意立项，请督查室抓紧交办。")
+    approve.get_by_role("button", name="批准立项", exact=True).click()
+    expect(message(leader)).to_contain_text("已批准立项")
+    assert matter_state(site, matter_id) == "approved"
+
+    # Staff assign it to D01 with a deadline (交办).
+    staff.goto(site.url(f"/matters/{matter_id}/"))
+    assign = staff.locator("#form-assign")
+    assign.get_by_label("牵头单位").select_option("D01")
+    assign.get_by_label("办理要求").fill("按期办结，每月底书面报告进展。")
+    assign.get_by_label("或：自今日起工作日数").fill("")  # a date instead of the category's default days
+    assign.get_by_label("办结日期").fill(deadline.isoformat())
+    assign.get_by_role("button", name="交办", exact=True).click()
+    expect(message(staff)).to_contain_text("已交办")
+    expect(staff.locator("#matter-deadline")).to_contain_text(deadline.isoformat())
+    expect(staff.locator("#unit-D01")).to_contain_text("未签收")
+
+    def assigned():
+        from duban.matters.models import Matter, MatterUnit
+
+        matter = Matter.objects.get(pk=matter_id)
+        lead = matter.units.get(role=MatterUnit.Role.LEAD)
+        return matter.state, lead.unit.code, matter.deadline, matter.notices.count()
+
+    assert site.run(assigned) == ("assigned", "D01", deadline, 1)
+    screenshot(staff, "matter-assigned.png")
+
+
+# --- b. the unit signs, feeds back and reports ---------------------------------------------------
+def test_b_d01_clerk_signs_gives_feedback_and_reports_the_result(site, browsers):
+    title = "建设县城第二污水处理厂"
+    matter_id = site.run(lambda: walk_matter(title, "assigned"))
+
+    clerk = browsers.as_user("clerk")
+    expect(clerk).to_have_url(re.compile(r"/unit/$"))
+    clerk.locator("#matters").get_by_role("link", name=title).click()
+    expect(clerk.locator("#matter-title")).to_have_text(title)
+
+    clerk.get_by_role("button", name="签收", exact=True).click()
+    expect(message(clerk)).to_contain_text("已签收")
+    expect(clerk.locator("#unit-D01")).to_contain_text("已签收")
+    assert matter_state(site, matter_id) == "in_progress"
+
+    feedback = clerk.locator("#form-feedback")
+    feedback.get_by_label("反馈形式").select_option("written")
+    feedback.get_by_label("进展情况").fill("已完成选址和环评，主体工程开工。")
+    feedback.get_by_role("button", name="反馈进展", exact=True).click()
+    expect(message(clerk)).to_contain_text("进展情况已反馈")
+    expect(clerk.locator("#matter-feedback")).to_contain_text("已完成选址和环评")
+
+    report = clerk.locator("#form-report")
+    report.get_by_label("办理结果").fill("主体工程完工并通过验收，已投入试运行。")
+    report.get_by_role("button", name="报送结果", exact=True).click()
+    expect(message(clerk)).to_contain_text("办理结果已报送")
+    expect(clerk.locator("#matter-reports")).to_contain_text("待审核")
+
+    def facts():
+        from duban.matters.models import Matter
+
+        matter = Matter.objects.get(pk=matter_id)
+        return matter.state, matter.feedback.count(), matter.reports.count()
+
+    assert site.run(facts) == ("reported", 1, 1)
+
+
+# --- c. the office leader sends it back ----------------------------------------------------------
+def test_c_office_leader_sends_the_result_back_with_reasons(site, browsers):
+    title = "整治城区主干道交通拥堵"
+    matter_id = site.run(lambda: walk_matter(title, "reported"))
+
+    office = browsers.as_user("office")
+    expect(office).to_have_url(re.compile(r"/office/$"))
+    office.get_by_role("link", name=title).first.click()
+    expect(office.locator("#matter-title")).to_have_text(title)
+
+    send_back = office.locator("#form-send-back")
+    # Without reasons: refused, with the message under the field, nothing changed.
+    send_back.get_by_role("button", name="退回复办", exact=True).click()
+    expect(office.locator("#form-send-back .errorlist")).to_be_visible()
+    assert matter_state(site, matter_id) == "reported"
+
+    reasons = "办理结果缺少交通流量前后对比数据，请补充后重新报送。"
+    office.locator("#form-send-back").get_by_label("退回理由").fill(reasons)
+    office.locator("#form-send-back").get_by_role("button", name="退回复办", exact=True).click()
+    expect(message(office)).to_contain_text("已退回复办")
+    expect(office.locator("#matter-reports")).to_contain_text(reasons)
+    timeline = office.locator("#timeline")
+    expect(timeline).to_contain_text("退回复办")
+    expect(timeline).to_contain_text(reasons)
+    for step in ("登记", "交办", "签收", "报送"):
+        expect(timeline).to_contain_text(step)
+
+    def facts():
+        from duban.matters.models import Matter
+
+        matter = Matter.objects.get(pk=matter_id)
+        return matter.state, matter.redo_count
+
+    assert site.run(facts) == ("redo", 1)
+    screenshot(office, "matter-detail.png")
+
+
+# --- d. the sweep opens a phone step; staff record it ----------------------------------------------
+def test_d_staff_record_the_phone_step_the_sweep_opened_from_their_todo(site, browsers):
+    overdue = site.facts["overdue"]
+    step_id = overdue["step_id"]
+
+    staff = browsers.as_user("staff")
+    expect(staff).to_have_url(re.compile(r"/todo/$"))
+    row = staff.locator(f"#steps #step-{step_id}")
+    expect(row).to_contain_text("电话")
+    expect(row).to_contain_text(overdue["number"])
+    screenshot(staff, "todo.png")
+
+    staff.goto(site.url("/board/"))
+    expect(staff.locator(f"#light-red #board-matter-{overdue['matter_id']}")).to_be_visible()
+    screenshot(staff, "board.png")
+
+    staff.goto(site.url("/todo/"))
+    staff.locator(f"#step-{step_id}").get_by_role("link", name="登记督办").click()
+    expect(staff).to_have_url(re.compile(rf"/steps/{step_id}/record/$"))
+    form = staff.get_by_role("form", name="督办记录")
+    # Evidence is required: an empty form is refused with the field's message.
+    form.get_by_role("button", name="记录督办", exact=True).click()
+    expect(staff.get_by_text("请填写“接听人”。")).to_be_visible()
+
+    form = staff.get_by_role("form", name="督办记录")
+    now = timezone.localtime()
+    form.get_by_label("接听人").fill("县发改局 刘局长")
+    form.get_by_label("通话时间").fill(now.strftime("%Y-%m-%dT09:30"))
+    form.get_by_label("承诺完成日期").fill((now.date() + timedelta(days=10)).isoformat())
+    form.get_by_label("通话记录").fill("已电话督促，单位承诺十日内报送办理结果。")
+    form.get_by_label("督办日期").fill(now.date().isoformat())
+    form.get_by_role("button", name="记录督办", exact=True).click()
+    expect(message(staff)).to_contain_text("已记录")
+    expect(staff).to_have_url(re.compile(rf"/steps/{step_id}/$"))
+
+    def recorded():
+        from duban.supervision.models import EscalationStep, LedgerEntry
+
+        step = EscalationStep.objects.get(pk=step_id)
+        amounts = [str(e.amount) for e in LedgerEntry.objects.filter(step=step)]
+        return step.status, step.recorded_by.username, step.evidence.get("contact"), amounts
+
+    assert site.run(recorded) == ("recorded", "staff", "县发改局 刘局长", ["0.10"])  # deductions are positive
+
+
+def test_the_step_form_proposes_today_as_the_day_of_the_step(site, browsers):
+    """督办日期 starts as today (EvidenceForm's initial), in the form a date input can show."""
+    step_id = site.run(lambda: overdue_matter_with_phone_step("清理县城背街小巷积存垃圾")["step_id"])
+    staff = browsers.as_user("staff", then=f"/steps/{step_id}/record/")
+    expect(staff.get_by_label("督办日期")).to_have_value(timezone.localdate().isoformat())
+
+
+# --- e. the unit's score drops by the pack's amount ----------------------------------------------
+@pytest.fixture
+def phone_step_recorded(site):
+    """Journey d's outcome (recorded through the actions here if d did not run first)."""
+
+    def ensure():
+        from duban.accounts.models import User
+        from duban.supervision import steps
+        from duban.supervision.models import EscalationStep
+
+        step = EscalationStep.objects.get(pk=site.facts["overdue"]["step_id"])
+        if step.status == EscalationStep.Status.DUE:
+            steps.do_record_step(step.pk, actor=User.objects.get(username="staff"), evidence={
+                "contact": "县发改局 刘局长", "contacted_at": timezone.now(),
+                "promised_date": timezone.localdate() + timedelta(days=10)})
+
+    site.run(ensure)
+
+
+def test_e_d01_statement_shows_the_score_dropped_by_the_phone_urging_amount(site, browsers, phone_step_recorded):
+    clerk = browsers.as_user("clerk")
+    clerk.get_by_role("link", name="评分").click()  # the unit's nav link goes to its own statement
+    expect(clerk).to_have_url(re.compile(r"/scores/D01/"))
+    expect(clerk.locator("#statement-base")).to_have_text("3.00")
+    expect(clerk.locator("#statement-deducted")).to_contain_text("0.10")
+    expect(clerk.locator("#statement-score")).to_have_text("2.90")
+    line = clerk.locator("table tbody tr", has_text="电话或口头催办")
+    expect(line).to_have_count(1)
+    expect(line).to_contain_text(site.facts["overdue"]["number"])
+    expect(line.locator("td.num").first).to_have_text("0.10")
+    expect(line.locator("td.num").last).to_have_text("2.90")
+    screenshot(clerk, "statement.png")
+
+    staff = browsers.as_user("staff", then="/scores/")
+    d01 = staff.locator('#ranking tr[data-unit="D01"]')
+    expect(d01).to_contain_text("2.90")
+    expect(staff.locator('#ranking tr[data-unit="T01"]')).to_contain_text("3.00")
+    expect(staff.locator("#chart-tiers")).to_have_attribute("data-ready", "1")  # ECharts drew it
+    expect(staff.locator("#chart-on-time")).to_have_attribute("data-ready", "1")
+    screenshot(staff, "scores.png")
+
+
+# --- f. the language switch ----------------------------------------------------------------------
+def test_f_the_language_switch_shows_english_and_back(site, browsers):
+    page = browsers.new_page()
+    page.goto(site.url("/login/"))
+    expect(page.get_by_label("用户名")).to_be_visible()
+    page.get_by_role("button", name="English", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_label("User name")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    screenshot(page, "login-en.png")
+    login(page, site, "staff", then="/todo/")  # the choice outlives the login
+    expect(page.locator("#site-nav")).to_contain_text("To-do")
+    page.get_by_role("button", name="简体中文", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#site-nav")).to_contain_text("待办")
+
+
+# --- phone-width ---------------------------------------------------------------------------------
+def test_the_unit_home_fits_a_phone_screen(site, browsers):
+    clerk = browsers.as_user("clerk", phone=True)
+    expect(clerk).to_have_url(re.compile(r"/unit/$"))
+    expect(clerk.locator("#matters")).to_be_visible()
+    overflow = clerk.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone screen"
+    screenshot(clerk, "phone-unit-home.png")
+    toggle = clerk.get_by_role("button", name="菜单")
+    if toggle.is_visible():  # the navigation folds into a menu on a narrow screen
+        toggle.click()
+        expect(clerk.locator("#site-nav")).to_be_visible()
+        screenshot(clerk, "phone-menu.png")

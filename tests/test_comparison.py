@@ -1,0 +1,304 @@
+"""City comparison: snapshots in the public schema, metrics, fair comparison under a reference
+pack, the public-host API (isolation, bounded queries, no county schema touched)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+from rest_framework.authtoken.models import Token
+
+from conftest import PASSWORD
+from duban.comparison import metrics, service
+from duban.comparison.models import CountySnapshot
+from duban.comparison.refresh import refresh_all, refresh_county
+from duban.comparison.signals import debounce_key
+from duban.supervision import steps
+from matter_helpers import make_cast, to_state
+from packs_fixture import on_path, pip_install
+from tenants import provisioning
+
+pytestmark = pytest.mark.django_db
+Q4 = date(2026, 10, 1)
+EVIDENCE = {
+    "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
+    "written_notice": {"requirements": "三日内专题答复", "reply_due": "2026-12-05"},
+}
+
+
+@pytest.fixture(scope="session")
+def strict_dir(tmp_path_factory):
+    return pip_install(tmp_path_factory.mktemp("cmp-packs") / "strict", "duban-pack-strict")
+
+
+@pytest.fixture
+def strict(strict_dir):
+    with on_path(strict_dir) as registry:
+        yield registry
+
+
+def _populate(county):
+    """Units T01, D01 (+ T99) and people as in conftest; D01 gets two phone calls and a written
+    notice on 2026-11-20 on a matter it leads."""
+    from duban.accounts.actions import do_create_user
+    from duban.accounts.models import Role
+    from duban.units.actions import do_create_unit
+    from duban.units.models import Unit
+
+    with tenant_context(county):
+        if not Unit.objects.filter(code="D01").exists():
+            u1 = do_create_unit("T01", "一号镇", "township", actor="tests")
+            u2 = do_create_unit("D01", "一号局", "department", actor="tests")
+            do_create_user("staff", actor="tests", role=Role.SUPERVISION_STAFF, password=PASSWORD)
+            do_create_user("clerk", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u2)
+            do_create_user("clerk1", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u1)
+        cast = make_cast()
+        matter = to_state(cast, "in_progress", deadline_working_days=10)
+        for tier in ("phone", "phone", "written_notice"):
+            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+                                        on=date(2026, 11, 20))
+        return cast, matter
+
+
+CASTS = {}
+
+
+@pytest.fixture
+def three(world, strict):
+    """alpha and beta on county_default, gamma on county_strict, all in testcity; alpha and gamma
+    have the same supervision history; beta has none."""
+    gamma = provisioning.create_county("gamma", "丙县", "testcity", actor="tests", rulepack="county_strict",
+                                       admin_password=PASSWORD).county
+    CASTS["alpha"], _ = _populate(world.alpha)
+    CASTS["gamma"], _ = _populate(gamma)
+    connection.set_schema_to_public()
+    world.alpha.refresh_from_db()
+    world.beta.refresh_from_db()
+    return world.alpha, world.beta, gamma
+
+
+def _operator():
+    from duban.accounts.actions import do_create_user
+
+    user = do_create_user("cmp_operator", actor="tests", role="platform_operator", password=PASSWORD)
+    return Token.objects.create(user=user).key
+
+
+def _get(path, token, **params):
+    return Client().get(path, params, HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token}")
+
+
+def _rows(body):
+    return {row["slug"]: row for row in body["counties"]}
+
+
+def test_own_and_reference_scores_differ_as_the_packs_dictate(three):
+    alpha, beta, gamma = three
+    city = alpha.city
+    service.set_reference_pack(city, "county_strict", actor="tests")
+    refresh_all([alpha, beta, gamma])
+    rows = _rows(service.comparison(city, "quarter", Q4))
+    # Own pack: alpha's D01 lost 2×0.1 + 0.2 = 0.4 (county_default); gamma's D01 2×0.15 + 0.2 = 0.5.
+    assert rows["alpha"]["own_pack_scores"]["min"] == 2.6
+    assert rows["gamma"]["own_pack_scores"]["min"] == 2.5
+    # Under the reference pack (county_strict) both are 2.5: the same history, the same rules.
+    assert rows["alpha"]["reference_pack_scores"]["min"] == 2.5
+    assert rows["gamma"]["reference_pack_scores"]["min"] == 2.5
+    assert rows["beta"]["own_pack_scores"]["min"] == rows["beta"]["reference_pack_scores"]["min"] == 3.0
+    assert rows["alpha"]["own_pack"] == "county_default==1.0.0" and rows["gamma"]["own_pack"] == "county_strict==2.1.0"
+    assert all(r["reference_pack"] == "county_strict==2.1.0" and r["fresh"] for r in rows.values())
+    # alpha has units T01, D01, T99: mean (3.0 + 2.6 + 3.0) / 3 own, (3.0 + 2.5 + 3.0) / 3 rescored.
+    assert rows["alpha"]["own_pack_scores"]["mean"] == pytest.approx(8.6 / 3, abs=1e-4)
+    assert rows["alpha"]["reference_pack_scores"]["mean"] == pytest.approx(8.5 / 3, abs=1e-4)
+
+    # With county_default as the reference, gamma is rescored up to alpha's 2.6.
+    service.set_reference_pack(city, "county_default", actor="tests")
+    stale = _rows(service.comparison(city, "quarter", Q4))
+    assert not stale["alpha"]["fresh"] and "reference pack" in stale["alpha"]["stale_because"]
+    refresh_all([alpha, beta, gamma])
+    rows = _rows(service.comparison(city, "quarter", Q4))
+    assert rows["gamma"]["own_pack_scores"]["min"] == 2.5
+    assert rows["gamma"]["reference_pack_scores"]["min"] == 2.6
+    assert rows["alpha"]["own_pack_scores"]["min"] == rows["alpha"]["reference_pack_scores"]["min"] == 2.6
+    # Ranking by the reference pack's mean: beta (no deductions) first, alpha and gamma tied.
+    assert [(r["slug"], r["rank"]) for r in service.comparison(city, "quarter", Q4)["counties"]] == [
+        ("beta", 1), ("alpha", 2), ("gamma", 2)]
+
+
+def test_metrics_of_a_period(three):
+    alpha, _, _ = three
+    refresh_county(alpha)
+    snap = CountySnapshot.objects.get(county=alpha, period_kind="quarter", period_start=Q4)
+    m = snap.metrics
+    assert m["matters_by_category"] == {"work_report": 1, "total": 1}
+    assert m["matters_under_way"] == 1
+    assert m["steps"] == {"phone": 2, "written_notice": 1}
+    assert m["steps_per_100"]["phone"] == 200.0 and m["steps_per_100"]["written_notice"] == 100.0
+    assert m["steps_per_100"]["onsite"] == 0.0  # every tier of the pack is listed
+    assert m["redo_rate"] is None and m["reviews"] == {"total": 0, "redo": 0}
+    assert snap.own_pack_scores["n"] == 3
+    # Month and year snapshots exist too; a past month's as-of is its end.
+    assert CountySnapshot.objects.filter(county=alpha, period_kind="year", period_start=date(2026, 1, 1)).exists()
+    november = CountySnapshot.objects.get(county=alpha, period_kind="month", period_start=date(2026, 11, 1))
+    assert november.metrics["steps"] == {"phone": 2, "written_notice": 1}
+    assert set(service.definitions()) >= {"on_time_rate", "avg_overdue_working_days", "steps_per_100", "redo_rate",
+                                          "feedback_punctuality", "unit_scores", "no_answer_share",
+                                          "matters_by_category"}
+
+
+def test_overdue_and_no_answer(world):
+    """A matter past its deadline with no answer: on-time rate 0, overdue working days counted,
+    no-answer share 1."""
+    from duban.core.clock import as_of
+
+    with tenant_context(world.alpha):
+        cast = make_cast()
+        with as_of(date(2026, 10, 8)):
+            to_state(cast, "in_progress", deadline_working_days=5)  # due 2026-10-14 (Sat 10th is a 调休 workday)
+    connection.set_schema_to_public()
+    refresh_county(world.alpha, today=date(2026, 10, 22))
+    m = CountySnapshot.objects.get(county=world.alpha, period_kind="month", period_start=date(2026, 10, 1)).metrics
+    assert m["on_time"] == {"due": 1, "on_time": 0} and m["on_time_rate"] == 0.0
+    assert m["avg_overdue_working_days"] == 6.0  # 15, 16, 19, 20, 21, 22 October
+    assert m["no_answer"] == {"open": 1, "silent": 1} and m["no_answer_share"] == 1.0
+
+
+def test_incremental_refresh_is_queued_on_commit_once_and_updates_the_snapshot(three,
+                                                                              django_capture_on_commit_callbacks):
+    alpha, _, _ = three
+    refresh_county(alpha)
+    before = CountySnapshot.objects.get(county=alpha, period_kind="quarter", period_start=Q4)
+    cache.delete(debounce_key(alpha.schema_name))
+    cast = CASTS["alpha"]
+    with tenant_context(alpha):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            matter = to_state(cast, "in_progress", deadline_working_days=10)
+            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+                                        on=date(2026, 11, 24))
+    connection.set_schema_to_public()
+    assert callbacks  # the receivers scheduled work on commit …
+    assert cache.get(debounce_key(alpha.schema_name))  # … and one refresh of alpha is pending (debounced)
+    # What the queued task does (CountyTask in alpha's schema): recompute alpha's snapshots.
+    with tenant_context(alpha):
+        from duban.comparison.tasks import refresh_county_task
+
+        refresh_county_task.run(kind="incremental")
+    after = CountySnapshot.objects.get(county=alpha, period_kind="quarter", period_start=Q4)
+    assert after.refresh_kind == "incremental" and after.refreshed_at > before.refreshed_at
+    assert after.source_max_event_id > before.source_max_event_id
+    assert after.metrics["steps"]["phone"] == before.metrics["steps"]["phone"] + 1
+    assert after.metrics["matters_by_category"]["total"] == before.metrics["matters_by_category"]["total"] + 1
+    assert cache.get(debounce_key(alpha.schema_name)) is None
+
+
+def test_nightly_fan_out_runs_once_per_slot(world):
+    from duban.comparison.tasks import fan_out_refresh
+
+    first = fan_out_refresh.run()
+    assert first >= 2 and fan_out_refresh.run() == 0
+
+
+def test_api_city_user_sees_own_city_and_404_elsewhere(three):
+    alpha, _, _ = three
+    refresh_all(list(alpha.city.counties.all()))
+    provisioning.create_city("farcity", "远方市", actor="tests")
+    far = provisioning.create_city_user("farcity", "far_user", actor="tests", password=PASSWORD)
+    mine = provisioning.create_city_user("testcity", "city_user", actor="tests", password=PASSWORD)
+    far_token, my_token = Token.objects.create(user=far).key, Token.objects.create(user=mine).key
+    for path in ("/api/v1/comparison/", "/api/v1/comparison/trends/", "/api/v1/comparison/export/"):
+        assert _get(path, far_token, city="testcity").status_code == 404, path
+        assert _get(path, far_token, city="nowhere").status_code == 404, path
+    assert _get("/api/v1/comparison/testcity/reference-pack/", far_token).status_code == 404
+    response = _get("/api/v1/comparison/", my_token, period="quarter", start="2026-10-01")  # own city by default
+    assert response.status_code == 200
+    body = response.json()
+    assert body["city"]["code"] == "testcity" and set(_rows(body)) == {"alpha", "beta", "gamma"}
+    assert body["definitions"]["on_time_rate"]["label"] == {"zh-hans": "按期办结率", "en": "On-time completion rate"}
+    row = _rows(body)["alpha"]
+    assert row["refreshed_at"] and row["age_seconds"] >= 0 and row["as_of"] == "2026-11-26" or row["as_of"]
+    assert "matters" not in row  # aggregates only
+    # A far city's own data is empty of testcity's counties.
+    assert _rows(_get("/api/v1/comparison/", far_token).json()) == {}
+    bad = _get("/api/v1/comparison/", my_token, period="quarter", start="2026-10-02")
+    assert bad.status_code == 400 and "start" in bad.json()["error"]["fields"]
+    # The city user chooses the reference pack of their own city.
+    client = Client()
+    set_ = client.post("/api/v1/comparison/testcity/reference-pack/", {"reference_pack": "county_strict"},
+                       content_type="application/json", HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {my_token}")
+    assert set_.status_code == 200 and set_.json()["reference_pack"] == "county_strict==2.1.0"
+    refused = client.post("/api/v1/comparison/testcity/reference-pack/", {"reference_pack": "nope"},
+                          content_type="application/json", HTTP_HOST="localhost",
+                          HTTP_AUTHORIZATION=f"Token {my_token}")
+    assert refused.status_code == 400
+
+
+def test_trends_and_xlsx(three):
+    from openpyxl import load_workbook
+
+    alpha, _, _ = three
+    refresh_all(list(alpha.city.counties.all()))
+    token = _operator()
+    trends = _get("/api/v1/comparison/trends/", token, city="testcity", end="2026-10-01", quarters=4).json()
+    assert [q["start"] for q in trends["quarters"]] == ["2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01"]
+    series = {c["slug"]: c["series"] for c in trends["counties"]}
+    assert series["alpha"]["own_mean_score"][-1] == pytest.approx(8.6 / 3, abs=1e-4)
+    response = _get("/api/v1/comparison/export/", token, city="testcity", period="quarter", start="2026-10-01")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
+    wb = load_workbook(io.BytesIO(response.content))
+    assert wb.sheetnames == ["对比", "指标定义"]
+    slugs = [row[2] for row in wb["对比"].iter_rows(min_row=3, values_only=True)]
+    assert set(slugs) == {"alpha", "beta", "gamma"}
+    assert wb["指标定义"].max_row == 1 + len(metrics.DEFINITIONS)
+
+
+def test_comparison_queries_are_bounded_and_touch_no_county_schema(three):
+    alpha, beta, gamma = three
+    refresh_all([alpha, beta, gamma])
+    token = _operator()
+    _get("/api/v1/comparison/", token, city="testcity")  # warm caches
+
+    def measure():
+        connection.set_schema_to_public()
+        with CaptureQueriesContext(connection) as ctx:
+            response = _get("/api/v1/comparison/", token, city="testcity", period="quarter", start="2026-10-01")
+        assert response.status_code == 200
+        return len(response.json()["counties"]), [q["sql"] for q in ctx.captured_queries]
+
+    n3, queries3 = measure()
+    for i in range(3):
+        extra = provisioning.create_county(f"extra{i}", f"加{i}县", "testcity", actor="tests",
+                                           admin_password=PASSWORD).county
+        refresh_county(extra)
+    n6, queries6 = measure()
+    assert (n3, n6) == (3, 6)
+    assert len(queries6) == len(queries3) <= 8, queries6
+    schemas = set(tenants_schemas())
+    for sql in queries6:  # no schema switch, no schema-qualified table of a county
+        assert "search_path" not in sql.lower() or sql == 'SET search_path = "public"', sql
+        assert not any(f'"{schema}".' in sql or f"{schema}." in sql for schema in schemas), sql
+    assert connection.schema_name == "public"
+
+
+def tenants_schemas():
+    from tenants.models import County
+
+    return County.objects.values_list("schema_name", flat=True)
+
+
+def test_cli_compare_and_refresh(three, capsys):
+    from django.core.management import call_command
+
+    call_command("city", "refresh", "testcity", "--reference-pack", "county_strict")
+    assert "Refreshed" in capsys.readouterr().out
+    call_command("city", "compare", "testcity", "--start", "2026-10-01")
+    out = capsys.readouterr().out
+    assert "county_strict==2.1.0" in out and "gamma" in out and "alpha" in out
+    call_command("city", "list")
+    assert "testcity" in capsys.readouterr().out
