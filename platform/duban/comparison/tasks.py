@@ -7,25 +7,15 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django_tenants.utils import tenant_context
 
-from duban.core.beat import claim_slot, current_slot
+from duban.core.beat import fan_out
 from duban.tasks import CountyTask, PlatformTask
 
 
 @shared_task(base=PlatformTask, name="duban.comparison.fan_out_refresh")
 def fan_out_refresh() -> int:
-    from tenants.models import County
-
-    slot = current_slot(settings.DUBAN_COMPARISON_REFRESH_SECONDS)
-    if not claim_slot("comparison-refresh", slot):
-        return 0
-    sent = 0
-    for county in County.objects.filter(status=County.Status.ACTIVE).only("id", "schema_name", "slug"):
-        with tenant_context(county):
-            refresh_county_task.apply_async(kwargs={"kind": "full"})
-        sent += 1
-    return sent
+    return fan_out("comparison-refresh", settings.DUBAN_COMPARISON_REFRESH_SECONDS,
+                   lambda county: refresh_county_task.apply_async(kwargs={"kind": "full"}))
 
 
 @shared_task(base=CountyTask, name="duban.comparison.refresh_county")

@@ -25,3 +25,21 @@ def claim_slot(job: str, slot: datetime) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def fan_out(job: str, period_seconds: int, send) -> int:
+    """Beat's fan-out: once per ``period_seconds`` slot (however many beats run), call
+    ``send(county)`` inside each active county's schema — ``send`` queues that county's task,
+    whose message then carries the schema. Returns how many counties were sent to."""
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import County
+
+    if not claim_slot(job, current_slot(period_seconds)):
+        return 0
+    sent = 0
+    for county in County.objects.filter(status=County.Status.ACTIVE).only("id", "schema_name", "slug"):
+        with tenant_context(county):
+            send(county)
+        sent += 1
+    return sent

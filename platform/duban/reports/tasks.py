@@ -9,9 +9,8 @@ from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django_tenants.utils import tenant_context
 
-from duban.core.beat import claim_slot, current_slot
+from duban.core.beat import fan_out
 from duban.tasks import CountyTask, PlatformTask
 
 logger = logging.getLogger(__name__)
@@ -19,17 +18,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(base=PlatformTask, name="duban.reports.fan_out_weekly_report")
 def fan_out_weekly_report() -> int:
-    from tenants.models import County
-
-    slot = current_slot(settings.DUBAN_REPORT_CHECK_SECONDS)
-    if not claim_slot("weekly_report", slot):
-        return 0
-    sent = 0
-    for county in County.objects.filter(status=County.Status.ACTIVE).only("id", "schema_name", "slug"):
-        with tenant_context(county):
-            draft_weekly_report_county.delay()
-        sent += 1
-    return sent
+    return fan_out("weekly_report", settings.DUBAN_REPORT_CHECK_SECONDS,
+                   lambda county: draft_weekly_report_county.delay())
 
 
 @shared_task(base=CountyTask, name="duban.reports.draft_weekly_report")

@@ -6,9 +6,8 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django_tenants.utils import tenant_context
 
-from duban.core.beat import claim_slot, current_slot
+from duban.core.beat import fan_out
 from duban.tasks import CountyTask, PlatformTask
 
 logger = logging.getLogger(__name__)
@@ -16,17 +15,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(base=PlatformTask, name="duban.supervision.fan_out_sweep")
 def fan_out_sweep() -> int:
-    from tenants.models import County
-
-    slot = current_slot(settings.DUBAN_SWEEP_SECONDS)
-    if not claim_slot("sweep", slot):
-        return 0
-    sent = 0
-    for county in County.objects.filter(status=County.Status.ACTIVE).only("id", "schema_name", "slug"):
-        with tenant_context(county):
-            sweep_county.delay()
-        sent += 1
-    return sent
+    return fan_out("sweep", settings.DUBAN_SWEEP_SECONDS, lambda county: sweep_county.delay())
 
 
 @shared_task(base=CountyTask, name="duban.supervision.sweep_county")
