@@ -14,8 +14,8 @@ from api.matters import PersonField, Versioned
 from duban.accounts.models import Role
 from duban.documents import service as documents
 from duban.documents.models import Document
-from duban.matters.access import ALL_MATTERS_ROLES
 from duban.reports import weekly
+from duban.reports.access import visible_weekly_reports
 from duban.reports.models import WeeklyReport
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -101,15 +101,8 @@ class WeeklyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Coun
     roles = {"edit": STAFF, "issue": STAFF}
 
     def safely_get_queryset(self, user):
-        qs = WeeklyReport.objects.prefetch_related("named_units").select_related("issued_by").order_by("-week_of")
-        if user.role in ALL_MATTERS_ROLES:
-            return qs
-        issued = qs.filter(status=WeeklyReport.Status.ISSUED)
-        if user.role in (Role.COUNTY_LEADER, Role.OFFICE_LEADER):
-            return issued
-        if user.role == Role.UNIT_STAFF and user.unit_id:
-            return issued.filter(named_units=user.unit_id)
-        return qs.none()
+        return (visible_weekly_reports(user).prefetch_related("named_units").select_related("issued_by")
+                .order_by("-week_of"))
 
     @county_action(input=WeeklyEditIn, output=WeeklyReportOut, summary="Edit a draft's text and named units")
     def edit(self, request, data, pk=None):

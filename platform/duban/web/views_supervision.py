@@ -29,11 +29,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from duban.reports.access import access_weekly_report, visible_weekly_reports
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.documents import service as documents
 from duban.documents.models import Document
-from duban.matters.access import ALL_MATTERS_ROLES, MatterNotFound
+from duban.matters.access import MatterNotFound
 from duban.matters.actions import Conflict, MatterError, county_pack
 from duban.matters.attachments import do_attach_file
 from duban.matters.models import Matter, MatterUnit
@@ -688,29 +689,6 @@ def circular_document(request, circular_id: int):
 
 
 # --- the weekly report ---------------------------------------------------------------------------
-def visible_weekly_reports(user):
-    """Office roles see every report, drafts too; county and office leaders the issued ones; unit
-    staff the issued ones that name their unit (as for the reports' documents)."""
-    qs = WeeklyReport.objects.all()
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return qs.none()
-    if user.role in ALL_MATTERS_ROLES:
-        return qs
-    issued = qs.filter(status=WeeklyReport.Status.ISSUED)
-    if user.role == Role.COUNTY_LEADER:
-        return issued
-    if user.role == Role.UNIT_STAFF and user.unit_id:
-        return issued.filter(named_units=user.unit_id).distinct()
-    return qs.none()
-
-
-def access_weekly_report(user, report_id) -> WeeklyReport:
-    report = visible_weekly_reports(user).filter(pk=report_id).prefetch_related("named_units").first()
-    if report is None:
-        raise MatterNotFound(f"no weekly report {report_id}")
-    return report
-
-
 @page
 @require_safe
 def weekly_list(request):
