@@ -20,9 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import Role, User
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import MatterError, county_pack
-from duban.matters.states import NotAllowed
+from duban.core.commands import action_errors
+from duban.matters.actions import county_pack
 from tenants.models import County
 
 KINDS = ("collection_form", "assignment_notice", "supervision_notice", "weekly_report", "circular",
@@ -69,14 +68,8 @@ class Command(BaseCommand):
         self.county = county
         self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=True)
         with tenant_context(county):
-            try:
+            with action_errors():
                 getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
-            except MatterError as exc:
-                raise CommandError(f"{exc.field}: {exc}") from None
-            except NotAllowed as exc:
-                raise CommandError(f"not allowed: {exc}") from None
-            except MatterNotFound as exc:
-                raise CommandError(str(exc)) from None
 
     def out(self, text: str = "") -> None:
         self.console.print(Text(text))

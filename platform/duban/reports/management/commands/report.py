@@ -20,9 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import Role, User
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import Conflict, MatterError
-from duban.matters.states import NotAllowed
+from duban.core.commands import action_errors
 from tenants.models import County
 
 
@@ -81,14 +79,8 @@ class Command(BaseCommand):
         self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=True)
         action = "annual" if options["report"] == "annual" else f"weekly_{options['action']}"
         with tenant_context(county):
-            try:
+            with action_errors():
                 getattr(self, f"do_{action}")(options)
-            except (MatterError,) as exc:
-                raise CommandError(f"{exc.field}: {exc}") from None
-            except (NotAllowed, Conflict) as exc:
-                raise CommandError(f"not allowed: {exc}") from None
-            except MatterNotFound as exc:
-                raise CommandError(str(exc)) from None
 
     def out(self, text: str = "") -> None:
         self.console.print(Text(text))

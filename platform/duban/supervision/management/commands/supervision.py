@@ -29,9 +29,8 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import User
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import MatterError, county_pack
-from duban.matters.states import NotAllowed
+from duban.core.commands import action_errors
+from duban.matters.actions import county_pack
 from tenants.models import County
 
 
@@ -130,14 +129,8 @@ class Command(BaseCommand):
         elif action == "inspection":
             action = f"inspection_{options['inspection_action']}"
         with tenant_context(county):
-            try:
+            with action_errors():
                 getattr(self, f"do_{action}")(options)
-            except MatterError as exc:
-                raise CommandError(f"{exc.field}: {exc}") from None
-            except NotAllowed as exc:
-                raise CommandError(f"not allowed: {exc}") from None
-            except MatterNotFound as exc:
-                raise CommandError(str(exc)) from None
 
     def out(self, text: str = "") -> None:
         self.console.print(Text(text))
