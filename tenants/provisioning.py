@@ -44,12 +44,20 @@ def county_host(slug: str) -> str:
     return f"{slug}.{settings.DUBAN_BASE_DOMAIN}"
 
 
-def county_url(county: County | str) -> str:
-    slug = county if isinstance(county, str) else county.slug
+def _url(host: str) -> str:
     port = settings.DUBAN_PUBLIC_PORT
     default_port = 443 if settings.DUBAN_URL_SCHEME == "https" else 80
     suffix = "" if port == default_port else f":{port}"
-    return f"{settings.DUBAN_URL_SCHEME}://{county_host(slug)}{suffix}/"
+    return f"{settings.DUBAN_URL_SCHEME}://{host}{suffix}/"
+
+
+def county_url(county: County | str) -> str:
+    return _url(county_host(county if isinstance(county, str) else county.slug))
+
+
+def public_url() -> str:
+    """The public host (the base domain): the landing page, the city portal, the operator's page."""
+    return _url(settings.DUBAN_BASE_DOMAIN)
 
 
 def resolve_rulepack(requested: str | None) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from browser_helpers import (SCREENSHOTS, LiveServer, Site, build_county, drop_county, launch_chromium, login,
+from browser_helpers import (PASSWORD, SCREENSHOTS, LiveServer, Site, build_county, drop_county, launch_chromium, login,
                              new_context, overdue_matter_with_phone_step, screenshot, walk_matter)
 
 # django_db: the test database must exist (pytest-django sets it up only for tests that ask), and
@@ -398,3 +398,58 @@ def test_the_unit_home_fits_a_phone_screen(site, browsers):
         toggle.click()
         expect(clerk.locator("#site-nav")).to_be_visible()
         screenshot(clerk, "phone-menu.png")
+
+
+# --- the city portal on the public host ----------------------------------------------------------
+def test_the_city_portal_draws_its_comparison_charts(site, browsers):
+    """A city user of the browser county's city logs in on the public host and sees the
+    comparison table and its four charts drawn by ECharts."""
+    from browser_helpers import in_thread
+
+    city_code = f"{site.slug}city"
+
+    def setup():
+        from django.db import connection
+
+        from duban.comparison import service
+        from duban.comparison.refresh import refresh_all
+        from tenants import provisioning
+        from tenants.models import City
+
+        connection.set_schema_to_public()
+        city = City.objects.get(code=city_code)
+        provisioning.create_city_user(city_code, "cityview", actor="tests", password=PASSWORD, full_name="市督查室")
+        service.set_reference_pack(city, "county_default", actor="tests")
+        refresh_all(list(city.counties.all()))
+
+    def teardown():
+        from django.db import connection
+
+        from duban.accounts.models import User
+        from tenants.models import CityMembership
+
+        connection.set_schema_to_public()
+        CityMembership.objects.filter(user__username="cityview").delete()
+        # Raw: the collector would follow the user's relations into county tables (absent here).
+        users = User.objects.filter(username="cityview")
+        users._raw_delete(users.db)
+
+    in_thread(setup, timeout=120)
+    try:
+        page = browsers.new_page()
+        page.goto(site.server.url(None, "/login/"))
+        page.locator("#id_username").fill("cityview")
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("form[action='/login/'] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/city/$"))
+        expect(page.locator("#comparison-table tbody tr[data-county='browser']")).to_contain_text("浏览器县")
+        own = page.locator("#comparison-table [data-metric='own_mean_score']").inner_text()
+        assert re.fullmatch(r"[0-3]\.\d{3}", own), own  # one pack: the reference pack rescores to the same
+        expect(page.locator("#comparison-table [data-metric='reference_mean_score']")).to_have_text(own)
+        for chart in ("chart-scores", "chart-box", "chart-rates", "chart-trend"):
+            expect(page.locator(f"#{chart}")).to_have_attribute("data-ready", "1")
+            expect(page.locator(f"#{chart} canvas")).to_have_count(1)
+        expect(page.locator("#def-on_time_rate")).to_have_text("按期办结率")
+        screenshot(page, "city-portal.png")
+    finally:
+        in_thread(teardown, timeout=60)

@@ -222,7 +222,8 @@ def test_api_city_user_sees_own_city_and_404_elsewhere(three):
     assert body["city"]["code"] == "testcity" and set(_rows(body)) == {"alpha", "beta", "gamma"}
     assert body["definitions"]["on_time_rate"]["label"] == {"zh-hans": "按期办结率", "en": "On-time completion rate"}
     row = _rows(body)["alpha"]
-    assert row["refreshed_at"] and row["age_seconds"] >= 0 and row["as_of"] == "2026-11-26" or row["as_of"]
+    assert row["refreshed_at"] and row["age_seconds"] >= 0 and row["fresh"] and row["stale_because"] is None
+    assert date.fromisoformat(row["as_of"]) <= date.today()
     assert "matters" not in row  # aggregates only
     # A far city's own data is empty of testcity's counties.
     assert _rows(_get("/api/v1/comparison/", far_token).json()) == {}
@@ -302,3 +303,71 @@ def test_cli_compare_and_refresh(three, capsys):
     assert "county_strict==2.1.0" in out and "gamma" in out and "alpha" in out
     call_command("city", "list")
     assert "testcity" in capsys.readouterr().out
+
+
+def _portal(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_city_portal_shows_both_scores_the_charts_data_and_the_definitions(three):
+    import json
+    import re
+
+    from duban.audit.models import AuditEvent
+
+    alpha, _, _ = three
+    city = alpha.city
+    service.set_reference_pack(city, "county_strict", actor="tests")
+    refresh_all(list(city.counties.all()))
+    mine = provisioning.create_city_user("testcity", "portal_user", actor="tests", password=PASSWORD)
+    client = _portal(mine)
+    page = client.get("/city/", {"period": "quarter", "start": "2026-10-01"}, HTTP_HOST="localhost")
+    assert page.status_code == 200
+    body = page.content.decode()
+    table = body[body.index('id="comparison-table"'):body.index("</table>", body.index('id="comparison-table"'))]
+    rows = dict(re.findall(r'data-county="(\w+)">(.*?)</tr>', table, re.S))
+    assert set(rows) == {"alpha", "beta", "gamma"}
+    own = lambda slug: re.search(r'data-metric="own_mean_score">([^<]+)<', rows[slug]).group(1)  # noqa: E731
+    ref = lambda slug: re.search(r'data-metric="reference_mean_score">([^<]+)<', rows[slug]).group(1)  # noqa: E731
+    # Own packs differ (alpha 8.6/3, gamma 8.5/3); under county_strict both are 8.5/3.
+    assert (own("alpha"), own("gamma"), ref("alpha"), ref("gamma")) == ("2.867", "2.833", "2.833", "2.833")
+    assert "county_strict==2.1.0" in body and "2026年第4季度" in body
+    charts = json.loads(re.search(r'<script id="comparison-charts" type="application/json">(.*?)</script>',
+                                  body, re.S).group(1))
+    assert charts["names"] == ["乙县", "甲县", "丙县"]  # ranked by the reference mean: beta first, then the tie by slug
+    assert charts["scores"]["reference"] == [3.0, pytest.approx(8.5 / 3, abs=1e-4), pytest.approx(8.5 / 3, abs=1e-4)]
+    assert charts["box"]["data"][1] == [2.5, 2.75, 3.0, 3.0, 3.0]
+    assert [q for q in charts["trend"]["quarters"]][-1] == "2026年第4季度" and len(charts["trend"]["series"]) == 3
+    for key, item in metrics.DEFINITIONS.items():
+        assert f'id="def-{key}"' in body and item["definition"]["zh-hans"] in body
+    assert "/api/v1/comparison/export/?city=testcity&amp;period=quarter&amp;start=2026-10-01" in body
+    # No county's matters on the page: aggregates only.
+    assert CASTS["alpha"].staff.username not in body and "matters/" not in body
+
+    # A bad start re-renders with the field named and this quarter's table, status 400.
+    bad = client.get("/city/", {"period": "quarter", "start": "2026-10-02"}, HTTP_HOST="localhost")
+    assert bad.status_code == 400 and 'data-field="start"' in bad.content.decode()
+
+    # The reference pack is chosen on the page (audited), a bad one is refused and changes nothing.
+    refused = client.post("/city/reference-pack/", {"reference_pack": "nope"}, HTTP_HOST="localhost", follow=True)
+    assert "参照规则包未更改" in refused.content.decode() and service.current_reference(city) == "county_strict==2.1.0"
+    client.post("/city/reference-pack/", {"reference_pack": "county_default"}, HTTP_HOST="localhost")
+    assert service.current_reference(city) == "county_default==1.0.0"
+    assert AuditEvent.objects.filter(action="city.reference_pack", actor_label__contains="portal_user").exists()
+
+
+def test_city_portal_shows_only_the_users_own_city(three):
+    alpha, _, _ = three
+    refresh_all(list(alpha.city.counties.all()))
+    provisioning.create_city("farcity", "远方市", actor="tests")
+    far = provisioning.create_city_user("farcity", "far_portal", actor="tests", password=PASSWORD)
+    page = _portal(far).get("/city/", HTTP_HOST="localhost").content.decode()
+    assert "远方市" in page and "甲县" not in page and "丙县" not in page
+    from duban.accounts.actions import do_create_user
+
+    operator = do_create_user("portal_op", actor="tests", role="platform_operator", password=PASSWORD)
+    assert _portal(operator).get("/city/", HTTP_HOST="localhost").status_code == 403
+    assert _portal(operator).post("/city/reference-pack/", {"reference_pack": "county_default"},
+                                  HTTP_HOST="localhost").status_code == 403

@@ -376,7 +376,7 @@ def test_public_host_login_city_portal_and_operator_page(world):
     portal = city.get("/city/", HTTP_HOST="localhost")
     assert portal.status_code == 200
     body = portal.content.decode()
-    assert "甲县" in body and "乙县" in body and "对比数据待接入" in body
+    assert "甲县" in body and "乙县" in body and 'id="chart-scores"' in body
     assert "http://alpha.localhost:8000/" in body
     assert city.get("/platform/", HTTP_HOST="localhost").status_code == 403
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("logout/", views_auth.logout_view, name="logout"),
     path("account/otp/", views_auth.otp_setup_view, name="account_otp"),
     path("city/", views_public.city_portal, name="city_portal"),
+    path("city/reference-pack/", views_public.city_reference_pack, name="city_reference_pack"),
     path("platform/", views_public.platform_counties, name="platform_counties"),
 ]

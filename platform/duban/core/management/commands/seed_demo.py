@@ -36,6 +36,11 @@ PEOPLE = [
     ("office", Role.OFFICE_LEADER, "李主任"),
     ("staff", Role.SUPERVISION_STAFF, "张督查"),
 ]
+PLATFORM_PEOPLE = [
+    # username, role, full name — public schema, on the base domain
+    ("city", Role.CITY_USER, "市督查室（示范市）"),
+    ("operator", Role.PLATFORM_OPERATOR, "平台运维"),
+]
 ACTOR = "seed_demo"
 
 
@@ -66,6 +71,28 @@ class Command(BaseCommand):
                     seed_supervision()
                     seed_weekly_report()
                 advance()
+        self.seed_platform(city)
+
+    def seed_platform(self, city):
+        """The city's own user and a platform operator (public schema), the city's reference pack,
+        and every county's comparison snapshots, so the city portal opens with its charts."""
+        from django.db import connection
+
+        from duban.comparison import service as comparison
+        from duban.comparison.refresh import refresh_all
+
+        connection.set_schema_to_public()
+        for username, role, full_name in PLATFORM_PEOPLE:
+            if User.objects.filter(username=username).exists():
+                continue
+            if role == Role.CITY_USER:
+                provisioning.create_city_user(city.code, username, actor=ACTOR, password=DEMO_PASSWORD,
+                                              full_name=full_name)
+            else:
+                do_create_user(username, actor=ACTOR, role=role, password=DEMO_PASSWORD, full_name=full_name)
+        if not comparison.current_reference(city):
+            comparison.set_reference_pack(city, "county_default", actor=ACTOR)
+        refresh_all(list(city.counties.filter(status="active")), kind="full")
 
     def seed_county(self, townships: list[str]):
         units = [(f"T{i:02d}", n, Unit.Kind.TOWNSHIP) for i, n in enumerate(townships, 1)]
@@ -101,4 +128,9 @@ class Command(BaseCommand):
         for username, role, full_name in PEOPLE:
             self.stdout.write(f"  {username:<8} {Role(role).label}（{full_name}）")
         self.stdout.write("  t01…t05 乡镇办事员, d01…d05 部门办事员 (unit staff, one per unit)")
+        self.stdout.write("")
+        self.stdout.write(f"On the public host {provisioning.public_url()} (password {DEMO_PASSWORD}):")
+        for username, role, full_name in PLATFORM_PEOPLE:
+            self.stdout.write(f"  {username:<8} {Role(role).label}（{full_name}） → "
+                              f"{'/city/' if role == Role.CITY_USER else '/platform/'}")
         self.stdout.write("")
