@@ -279,9 +279,9 @@ def cmd_demo(args) -> int:
         children.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "duban.celery", "worker", "--loglevel", "INFO",
              "--concurrency", "2", "--hostname", "demo-worker@%h"], env=environ))
+        # `duban beat`: Celery beat behind a PostgreSQL advisory lock (one beat per database).
         children.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "duban.celery", "beat", "--loglevel", "INFO",
-             "--schedule", str(root / "celerybeat-schedule")], env=environ))
+            duban("beat", "--loglevel", "INFO", "--schedule", str(root / "celerybeat-schedule")), env=environ))
         if not wait_for_http(f"http://{bind}/healthz", base):
             say("the web server did not answer /healthz within 60 s; stopping")
             return 1

@@ -30,6 +30,7 @@ class Command(MigrateSchemasCommand):
             # Anything unusual: django-tenants' own behaviour, then the template.
             super().handle(*args, **options)
             if self.sync_tenant and self.schema_name in (None, public):
+                schemas.ensure_schema(schemas.template_schema())  # a fresh database has none yet
                 self._migrate(schemas.template_schema(), args, options)
             return
 
