@@ -1,18 +1,21 @@
-"""`duban county create|list|suspend|resume`."""
+"""`duban county create|list|suspend|resume|set-rulepack|backup|restore`."""
 
 from __future__ import annotations
 
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants import provisioning
+from tenants import backup, provisioning
 from tenants.models import County
 
 
 class Command(BaseCommand):
-    help = "Create, list, suspend and resume counties (tenants)."
+    help = "Create, list, suspend and resume counties (tenants); back up and restore one county."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,suspend,resume,set-rulepack}")
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="{create,list,suspend,resume,set-rulepack,backup,restore}")
         create = sub.add_parser("create", help="create a county by cloning the template schema")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
@@ -29,6 +32,13 @@ class Command(BaseCommand):
             p = sub.add_parser(verb, help=f"{verb} a county (its data is kept)")
             p.add_argument("slug")
             p.add_argument("--reason", default="", help="why (kept in the audit trail)")
+        dump = sub.add_parser("backup", help="write one county's schema (pg_dump) and files to FILE (audited)")
+        dump.add_argument("slug")
+        dump.add_argument("file", help="a new file (never overwritten), or - for standard output")
+        load = sub.add_parser("restore", help="restore a county from FILE into its own schema, which must be "
+                                              "absent; recreates its public rows if missing (audited)")
+        load.add_argument("file", help="a backup file, or - for standard input")
+        load.add_argument("--check", action="store_true", help="only read and verify FILE; change nothing")
 
     def handle(self, *args, **options):
         try:
@@ -80,3 +90,66 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{county.slug} ({county.name}) now runs {county.rulepack_name}=={county.rulepack_version}; "
             f"existing ledger entries keep the pack that produced them."))
+
+    def do_backup(self, options):
+        to_stdout = options["file"] == "-"
+        out = self.stderr if to_stdout else self.stdout
+        result = backup.backup_county(options["slug"], sys.stdout.buffer if to_stdout else options["file"],
+                                      actor="cli")
+        county = result.county
+        out.write(self.style.SUCCESS(
+            f"Backed up county {county.slug} ({county.name}), schema {county.schema_name}: {result.tables} tables, "
+            f"{result.rows} rows, {_files(result.files)}, {_size(result.bytes)} → {result.path} "
+            f"in {result.seconds:.2f}s"))
+        out.write(f"  city:     {county.city.code} ({county.city.name})")
+        out.write(f"  rulepack: {county.rulepack_name}=={county.rulepack_version}")
+        out.write(f"  restore:  duban county restore {'-' if to_stdout else result.path}   "
+                  f"(only once schema {county.schema_name} is absent)")
+
+    def do_restore(self, options):
+        source = sys.stdin.buffer if options["file"] == "-" else options["file"]
+        if options["check"]:
+            manifest = backup.describe(source)
+            county = manifest["county"]
+            tables = manifest["database"]["tables"]
+            name = "standard input" if options["file"] == "-" else options["file"]
+            self.stdout.write(self.style.SUCCESS(
+                f"{name}: county {county['slug']} ({county['name']}), schema {county['schema']}, "
+                f"city {county['city']['code']}, "
+                f"rulepack {county['rulepack']['name']}=={county['rulepack']['version']}"))
+            self.stdout.write(f"  taken:    {manifest['created_at']} by Duban {manifest.get('duban_version')} "
+                              f"(PostgreSQL {manifest['database'].get('server_version')})")
+            self.stdout.write(f"  content:  {len(tables)} tables, {sum(tables.values())} rows, "
+                              f"{_files(len(manifest['media']))}; checksums verified")
+            return
+        result = backup.restore_county(source, actor="cli")
+        county, manifest = result.county, result.manifest
+        self.stdout.write(self.style.SUCCESS(
+            f"Restored county {county.slug} ({county.name}) into schema {county.schema_name}: {result.tables} tables, "
+            f"{result.rows} rows, {_files(result.files)}"
+            + (f" ({result.files_present} more already in place)" if result.files_present else "")
+            + f" in {result.seconds:.2f}s"))
+        self.stdout.write(f"  backup:   taken {manifest['created_at']} by Duban {manifest.get('duban_version')}")
+        row = "recreated" if result.row_recreated else "kept (it existed)"
+        self.stdout.write(f"  row:      {row} (id {county.pk}); "
+                          f"city {county.city.code}{' (recreated)' if result.city_created else ''}; "
+                          f"status {county.status}")
+        if result.domains_created:
+            self.stdout.write(f"  hosts:    {', '.join(result.domains_created)} (recreated)")
+        if result.migrated:
+            self.stdout.write(f"  migrated: {len(result.migrated)} migrations newer than the backup")
+        self.stdout.write(f"  URL:      {provisioning.county_url(county)}")
+        self.stdout.write(f"  next:     comparison snapshots are recomputed nightly; now: "
+                          f"duban city refresh {county.city.code} --county {county.slug}")
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count} B"
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
