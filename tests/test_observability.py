@@ -16,6 +16,8 @@ django.setup()
 client = sentry_sdk.get_client()
 print(json.dumps({"active": client.is_active(),
                   "pii": client.options.get("send_default_pii") if client.is_active() else None,
+                  "bodies": client.options.get("max_request_body_size") if client.is_active() else None,
+                  "locals": client.options.get("include_local_variables") if client.is_active() else None,
                   "integrations": sorted(getattr(client, "integrations", {}).keys())}))
 """
 
@@ -34,6 +36,7 @@ def test_sentry_off_without_dsn():
 def test_sentry_on_with_dsn_without_pii():
     state = probe(SENTRY_DSN="https://public@sentry.invalid/1")
     assert state["active"] is True and state["pii"] is False
+    assert state["bodies"] == "never" and state["locals"] is False  # a matter's text stays home
     assert {"django", "celery"} <= set(state["integrations"])
 
 

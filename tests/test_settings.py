@@ -78,3 +78,18 @@ def test_production_refuses_a_weak_secret_key():
     result = run_cli("check", DJANGO_SETTINGS_MODULE="duban.settings.production", SECRET_KEY="short")
     assert result.returncode == 2
     assert "SECRET_KEY: must be at least 50 characters" in result.stderr
+
+
+def test_secret_key_rotation_keeps_old_signatures_valid():
+    """SECRET_KEY_FALLBACKS (comma separated, or _FILE): what the old key signed — sessions,
+    password-reset links — still verifies after the rotation; the deploy check vets the old keys too."""
+    old, new = "o" * 20 + "Old-key-9!" + "p" * 30, "n" * 20 + "New-key-7?" + "q" * 30
+    script = ("from django.core import signing; from django.conf import settings; "
+              f"signed = signing.dumps('session', key={old!r}); "
+              "print(len(settings.SECRET_KEY_FALLBACKS), signing.loads(signed))")
+    result = run_cli("shell", "-c", script, DJANGO_SETTINGS_MODULE="duban.settings.production", SECRET_KEY=new,
+                     SECRET_KEY_FALLBACKS=f" {old} ,", DUBAN_BASE_DOMAIN="duban.example.gov.cn")
+    assert result.returncode == 0 and result.stdout.split()[-2:] == ["1", "session"], result.stdout + result.stderr
+    weak = run_cli("check", "--deploy", "--fail-level", "WARNING", DJANGO_SETTINGS_MODULE="duban.settings.production",
+                   SECRET_KEY=new, SECRET_KEY_FALLBACKS="weak", DUBAN_BASE_DOMAIN="duban.example.gov.cn")
+    assert weak.returncode != 0 and "SECRET_KEY_FALLBACKS" in weak.stdout + weak.stderr

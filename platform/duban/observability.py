@@ -52,6 +52,11 @@ def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0) 
         send_default_pii=False,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         before_send=tag_event_with_county,
+        before_send_transaction=tag_event_with_county,
         traces_sampler=traces_sampler(traces_sample_rate),
+        # A matter's text is government business: no request bodies, no local variables of
+        # stack frames (where a matter's content would sit) leave the installation.
+        max_request_body_size="never",
+        include_local_variables=False,
     )
     logger.info("Sentry enabled (environment %s)", environment)

@@ -222,6 +222,7 @@ Where each secret variable comes from:
 {{- if $v.existingSecret -}}
 {{- $given := list -}}
 {{- if $v.secretKey }}{{ $given = append $given "secretKey (SECRET_KEY)" }}{{ end -}}
+{{- if $v.secretKeyFallbacks }}{{ $given = append $given "secretKeyFallbacks (SECRET_KEY_FALLBACKS)" }}{{ end -}}
 {{- if $v.email.url }}{{ $given = append $given "email.url (EMAIL_URL)" }}{{ end -}}
 {{- if $v.sentry.dsn }}{{ $given = append $given "sentry.dsn (SENTRY_DSN)" }}{{ end -}}
 {{- if $v.externalDatabase.password }}{{ $given = append $given "externalDatabase.password" }}{{ end -}}
@@ -253,6 +254,9 @@ Data of the chart's Secret (keys named like the variables).
 */}}
 {{- define "duban.secretData" -}}
 SECRET_KEY: {{ include "duban.secretKey" . | b64enc | quote }}
+{{- with .Values.secretKeyFallbacks }}
+SECRET_KEY_FALLBACKS: {{ join "," . | b64enc | quote }}
+{{- end }}
 {{- if and .Values.externalDatabase.host (not .Values.externalDatabase.existingSecret) }}
 DATABASE_URL: {{ include "duban.databaseUrl" . | b64enc | quote }}
 {{- end }}
@@ -337,6 +341,12 @@ include "duban.env" (dict "context" $ "chartSecret" <name of the chart's Secret 
     secretKeyRef:
       name: {{ $source }}
       key: SECRET_KEY
+- name: SECRET_KEY_FALLBACKS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $source }}
+      key: SECRET_KEY_FALLBACKS
+      optional: true
 {{- if $v.externalDatabase.host }}
 {{- if $v.externalDatabase.existingSecret }}
 - name: DATABASE_PASSWORD
