@@ -53,6 +53,10 @@ def _secret_key(required: bool) -> str:
 
 
 SECRET_KEY = _secret_key(required=False)
+# Rotation: the new key in SECRET_KEY, the old one(s) here (comma separated) until sessions and
+# signed links made with them have expired — nobody is logged out by the change.
+SECRET_KEY_FALLBACKS = [key.strip() for key in (env.str("SECRET_KEY_FALLBACKS", "", secret=True) or "").split(",")
+                        if key.strip()]
 
 # --- hosts --------------------------------------------------------------------------------
 # The public host is the base domain; county <slug> answers on <slug>.<base>.
