@@ -206,8 +206,10 @@ class ComparisonViewSet(PublicViewSet):
     def list(self, request):
         city = self._city(request)
         q = request.query_params
-        return Response(_comparison_call(comparison_service.comparison, city, q.get("period"), q.get("start"),
-                                         rank_by=q.get("rank_by") or "reference_mean_score"))
+        # The rows come as JSON text from PostgreSQL (comparison_json): 1,000 counties in a few ms.
+        content = _comparison_call(comparison_service.comparison_json, city, q.get("period"), q.get("start"),
+                                   rank_by=q.get("rank_by") or "reference_mean_score")
+        return HttpResponse(content, content_type="application/json")
 
     @extend_schema(summary="Quarterly trends of a city's counties",
                    parameters=[_CITY, OpenApiParameter("end", OpenApiTypes.DATE, description="first day of the last quarter"),

@@ -371,3 +371,43 @@ def test_city_portal_shows_only_the_users_own_city(three):
     assert _portal(operator).get("/city/", HTTP_HOST="localhost").status_code == 403
     assert _portal(operator).post("/city/reference-pack/", {"reference_pack": "county_default"},
                                   HTTP_HOST="localhost").status_code == 403
+
+
+def _normalised(rows):
+    """Rows with their times parsed (PostgreSQL writes +00:00 where DRF writes Z) and the age
+    allowed a second's difference (two clocks read a moment apart)."""
+    from datetime import datetime
+
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row["refreshed_at"] is not None:
+            value = row["refreshed_at"]
+            row["refreshed_at"] = (value if isinstance(value, datetime)
+                                   else datetime.fromisoformat(value.replace("Z", "+00:00")))
+        if row["as_of"] is not None and not isinstance(row["as_of"], str):
+            row["as_of"] = row["as_of"].isoformat()
+        row["age_seconds"] = None if row["age_seconds"] is None else row["age_seconds"] // 2
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("rank_by", sorted(metrics.RANKABLE))
+def test_the_api_rows_built_by_postgresql_equal_the_python_ones(three, rank_by):
+    import json
+
+    alpha, beta, gamma = three
+    city = alpha.city
+    service.set_reference_pack(city, "county_strict", actor="tests")
+    refresh_all([alpha, gamma])  # beta: never refreshed (no row for this period)
+    service.set_reference_pack(city, "county_default", actor="tests")  # every row now stale
+    refresh_county(gamma)  # gamma fresh again
+    for kind, start in (("quarter", "2026-10-01"), ("year", "2026-01-01"), ("month", "2025-01-01")):
+        python = service.comparison(city, kind, start, rank_by=rank_by)
+        sql = json.loads(service.comparison_json(city, kind, start, rank_by=rank_by))
+        assert sql["rank_by"] == python["rank_by"] and sql["reference_pack"] == python["reference_pack"]
+        assert _normalised(sql["counties"]) == _normalised(python["counties"]), (kind, rank_by)
+    rows = {r["slug"]: r for r in json.loads(service.comparison_json(city, "quarter", "2026-10-01"))["counties"]}
+    assert rows["beta"]["stale_because"] == "never refreshed" and rows["beta"]["rank"] is None
+    assert rows["alpha"]["stale_because"] == "city changed its reference pack since" and rows["gamma"]["fresh"]
+

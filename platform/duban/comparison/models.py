@@ -59,4 +59,5 @@ class CountySnapshot(models.Model):
         ordering = ["county", "period_kind", "period_start"]
         constraints = [models.UniqueConstraint(fields=["county", "period_kind", "period_start"],
                                                name="one_snapshot_per_county_period")]
-        indexes = [models.Index(fields=["period_kind", "period_start"])]
+        # No index on (period_kind, period_start) alone: every read names its counties, and such an
+        # index tempted the planner (on stale statistics) into scanning every county's rows per county.

@@ -5,6 +5,7 @@ number of queries, whatever the number of counties, and never a county's schema.
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 
 from django.db import transaction
@@ -73,7 +74,8 @@ def _rows(city, kind: str, start: date, reference: str, now) -> list[dict]:
         snap = snaps.get(county["id"])
         own_pack = f"{county['rulepack_name']}=={county['rulepack_version']}"
         row = {"slug": county["slug"], "name": county["name"], "status": county["status"], "own_pack": own_pack,
-               "metrics": None, "own_pack_scores": None, "reference_pack": None, "reference_pack_scores": None,
+               "metrics": None, "own_pack_scores": None, "snapshot_own_pack": None, "reference_pack": None,
+               "reference_pack_scores": None,
                "as_of": None, "refreshed_at": None, "age_seconds": None, "refresh_kind": None,
                "source_max_event_id": None, "fresh": False, "stale_because": "never refreshed", "rank": None}
         if snap:
@@ -124,6 +126,88 @@ def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_
         "counties": rows,
         "definitions": metrics.DEFINITIONS,
     }
+
+
+# The same table as ``comparison()``, for the API: PostgreSQL builds the counties' rows as one
+# JSON array (ranked with RANK(), freshness and age computed there), and Python only wraps it —
+# no row of the snapshots' JSON is decoded and encoded again. With 1,000 counties that is the
+# difference between ~80 ms and a few ms per request. tests/test_comparison.py checks that both
+# give the same rows.
+_RANK_SQL = {"reference_mean_score": "(s.reference_pack_scores ->> 'mean')::float8",
+             "own_mean_score": "(s.own_pack_scores ->> 'mean')::float8"}
+_ROWS_SQL = """
+WITH rows AS (
+    SELECT c.slug, c.name, c.status, c.rulepack_name || '==' || c.rulepack_version AS own_pack,
+           s.id AS snapshot_id, s.metrics, s.own_pack_scores, s.own_pack AS snapshot_own_pack,
+           NULLIF(s.reference_pack, '') AS reference_pack, s.reference_pack_scores, s.as_of, s.refreshed_at,
+           s.refresh_kind, s.source_max_event_id,
+           {rank_value} AS rank_value
+      FROM {county} c
+      -- One probe of the (county, period_kind, period_start) unique index per county, whatever
+      -- the planner's statistics say (a plain join on stale ones became a 1000×500 nested loop).
+      LEFT JOIN LATERAL (SELECT * FROM {snapshot} x
+                          WHERE x.county_id = c.id AND x.period_kind = %(kind)s AND x.period_start = %(start)s
+                          LIMIT 1) s ON true
+     WHERE c.city_id = %(city)s
+), ranked AS (
+    SELECT r.*,
+           CASE WHEN r.snapshot_id IS NULL THEN ARRAY['never refreshed']
+                ELSE array_remove(ARRAY[
+                    CASE WHEN r.snapshot_own_pack <> r.own_pack THEN 'county changed its rule pack since' END,
+                    CASE WHEN COALESCE(r.reference_pack, '') <> %(reference)s
+                         THEN 'city changed its reference pack since' END], NULL) END AS reasons,
+           CASE WHEN r.rank_value IS NULL THEN NULL
+                ELSE rank() OVER (ORDER BY r.rank_value {direction} NULLS LAST) END AS rank
+      FROM rows r
+)
+SELECT COALESCE(json_agg(json_build_object(
+           'slug', slug, 'name', name, 'status', status, 'own_pack', own_pack,
+           'metrics', metrics, 'own_pack_scores', own_pack_scores, 'snapshot_own_pack', snapshot_own_pack,
+           'reference_pack', reference_pack, 'reference_pack_scores', reference_pack_scores,
+           'as_of', as_of, 'refreshed_at', refreshed_at,
+           'age_seconds', floor(extract(epoch FROM (%(now)s - refreshed_at)))::bigint,
+           'refresh_kind', refresh_kind, 'source_max_event_id', source_max_event_id,
+           'fresh', cardinality(reasons) = 0,
+           'stale_because', NULLIF(array_to_string(reasons, '; '), ''),
+           'rank', rank)
+         ORDER BY rank IS NULL, rank, slug), '[]')::text
+  FROM ranked
+"""
+
+
+def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> bytes:
+    """``comparison()`` as JSON bytes, the rows built by PostgreSQL (one query for them)."""
+    from django.db import connection
+    from rest_framework.utils.encoders import JSONEncoder
+
+    from tenants.models import County
+
+    kind, start = parse_period(kind, start)
+    if rank_by not in metrics.RANKABLE:
+        raise ComparisonError(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
+                              field="rank_by")
+    reference = current_reference(city)
+    if rank_by == "reference_mean_score" and not reference:
+        rank_by = "own_mean_score"
+    rank_value = _RANK_SQL.get(rank_by, "(s.metrics ->> %(rank_key)s)::float8")
+    sql = _ROWS_SQL.format(rank_value=rank_value, direction="DESC" if metrics.RANKABLE[rank_by] else "ASC",
+                           county=connection.ops.quote_name(County._meta.db_table),
+                           snapshot=connection.ops.quote_name(CountySnapshot._meta.db_table))
+    with connection.cursor() as cursor:
+        now = timezone.now()  # the application's clock, as comparison() reads it
+        cursor.execute(sql, {"kind": kind, "start": start, "city": city.pk, "reference": reference,
+                             "rank_key": rank_by, "now": now})
+        rows = cursor.fetchone()[0]
+    head = json.dumps({
+        "city": {"code": city.code, "name": city.name},
+        "period": {"kind": kind, "start": start, "end": periods.period_end(kind, start),
+                   "label": periods.label(kind, start)},
+        "reference_pack": reference or None,
+        "rank_by": rank_by,
+        "generated_at": now,
+        "definitions": metrics.DEFINITIONS,
+    }, cls=JSONEncoder, ensure_ascii=False)
+    return (head[:-1] + ', "counties": ' + rows + "}").encode()
 
 
 TREND_METRICS = ("reference_mean_score", "own_mean_score", "on_time_rate", "avg_overdue_working_days", "redo_rate",
