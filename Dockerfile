@@ -42,10 +42,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends gettext \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY requirements/lock.txt requirements/lock.txt
-# Every distribution pinned and hashed (requirements/lock.txt, `make lock`); nothing else resolved.
+COPY requirements/runtime.txt requirements/runtime.txt
+# Every distribution pinned and hashed (requirements/runtime.txt: lock.txt's versions without the
+# dev extra, plus setuptools and wheel to build the project; `make lock`); nothing else resolved.
 RUN python3.11 -m venv /opt/duban \
- && /opt/duban/bin/pip install --quiet --require-hashes --no-deps -r requirements/lock.txt
+ && /opt/duban/bin/pip install --quiet --require-hashes --no-deps -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY platform platform
 COPY tenants tenants
