@@ -207,3 +207,18 @@ def test_every_event_is_raised_somewhere():
                        .rglob("*.py") if "notifications/events.py" not in str(p))
     silent = [event for event in EVENTS if f'"{event}"' not in source]
     assert not silent, f"events nobody raises: {silent}"
+
+
+def test_a_delivery_locks_only_its_own_row(cast):
+    """Two deliveries to one person in two workers must not skip each other: the lock taken by
+    ``deliver_one`` names the delivery's table only, not the joined notification and user."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    matter = to_state(cast, "assigned")
+    delivery = Delivery.objects.get(notification__recipient=cast.lead_clerk, notification__matter=matter)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_one(delivery.pk) == "sent"
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    assert len(locks) == 1 and locks[0].endswith(f"FOR UPDATE OF {table} SKIP LOCKED"), locks

@@ -77,14 +77,23 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
+def locked_delivery(delivery_id: int):
+    """The delivery, row-locked for this transaction — or None if another worker holds it.
+
+    Only the delivery's own row is locked (``of=("self",)``): without it PostgreSQL would also
+    lock the joined notification and recipient rows, and two deliveries to the same person in two
+    workers would skip each other, leaving one for the periodic re-drive."""
+    return (Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification__recipient").filter(pk=delivery_id).first())
+
+
 def deliver_one(delivery_id: int) -> str:
     """Send one delivery if it is due: lock it (another worker holding it → skip), send with its
     idempotency key, record the attempt, mark it. Returns what happened."""
     from duban.notifications.channels import Recipient, Undeliverable, available_channels
 
     with transaction.atomic():
-        delivery = (Delivery.objects.select_for_update(skip_locked=True).select_related("notification__recipient")
-                    .filter(pk=delivery_id).first())
+        delivery = locked_delivery(delivery_id)
         if delivery is None:
             return "busy-or-missing"
         if delivery.status != Delivery.Status.PENDING:
