@@ -80,6 +80,10 @@ bench-api: install
 bench-city: install
 	$(PY) -m duban.devenv run -- $(PY) bench/city.py $(ARGS)
 
+.PHONY: bench-load
+bench-load: install
+	$(PY) -m duban.devenv run -- $(PY) bench/load.py $(ARGS)
+
 lock:
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \

@@ -25,6 +25,9 @@ def broker_transport_options(broker_url: str) -> dict:
             folder.mkdir(parents=True, exist_ok=True)
         options = {key: str(value) for key, value in folders.items()}
         options["store_processed"] = False
+        # kombu polls the folder once a second by default: with acks_late and a prefetch of one,
+        # that is about one message a second (a demo's burst of notifications took minutes).
+        options["polling_interval"] = 0.1
         return options
     if broker_url.startswith(("redis://", "rediss://")):
         # Unacknowledged messages come back after this long (acks_late + a killed worker).
