@@ -80,6 +80,10 @@ bench-api: install
 bench-city: install
 	$(PY) -m duban.devenv run -- $(PY) bench/city.py $(ARGS)
 
+.PHONY: bench-scale
+bench-scale: install
+	$(PY) -m duban.devenv run -- $(PY) bench/scale.py $(ARGS)
+
 .PHONY: bench-load
 bench-load: install
 	$(PY) -m duban.devenv run -- $(PY) bench/load.py $(ARGS)

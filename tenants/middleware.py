@@ -40,10 +40,12 @@ class CountyMiddleware(TenantMainMiddleware):
     TENANT_NOT_FOUND_EXCEPTION = Http404
 
     def process_request(self, request):
-        connection.set_schema_to_public()
+        # No reset to the public schema first: the lookup names the public tables itself, so a
+        # request sends one SET search_path (its county's), even when its host is not cached.
         try:
             hostname = remove_www(request.get_host().split(":")[0]).lower()
         except DisallowedHost:
+            connection.set_schema_to_public()
             return HttpResponseNotFound("Unknown host")
 
         if hostname == settings.DUBAN_BASE_DOMAIN:
@@ -57,10 +59,12 @@ class CountyMiddleware(TenantMainMiddleware):
 
         county = self.lookup(hostname)
         if county is None:
+            connection.set_schema_to_public()  # lazy: a SET only if something queries
             return HttpResponseNotFound("Unknown host")
         county.domain_url = hostname
         request.tenant = county
         if county.status == County.Status.SUSPENDED and request.path not in HEALTH_PATHS:
+            connection.set_schema_to_public()
             return self.suspended(request, county)
         connection.set_tenant(county)
         self.setup_url_routing(request)
@@ -74,8 +78,20 @@ class CountyMiddleware(TenantMainMiddleware):
 
     @staticmethod
     def lookup_in_database(hostname: str) -> County | None:
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        return domain.tenant if domain else None
+        """One query naming the public schema's tables, so it runs whatever schema the
+        connection is on (the previous request's county): no SET search_path of its own."""
+        qn = connection.ops.quote_name
+        public = qn(get_public_schema_name())
+        fields = County._meta.concrete_fields
+        sql = (f"SELECT {', '.join('c.' + qn(f.column) for f in fields)}"
+               f" FROM {public}.{qn(County._meta.db_table)} c"
+               f" JOIN {public}.{qn(Domain._meta.db_table)} d"
+               f" ON d.{qn(Domain._meta.get_field('tenant').column)} = c.{qn(County._meta.pk.column)}"
+               f" WHERE d.{qn(Domain._meta.get_field('domain').column)} = %s LIMIT 1")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [hostname])
+            row = cursor.fetchone()
+        return County.from_db(connection.alias, [f.attname for f in fields], row) if row else None
 
     @staticmethod
     def suspended(request, county: County):
