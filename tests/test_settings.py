@@ -26,6 +26,7 @@ def run_cli(*args, **env):
     ({"DUBAN_BASE_DOMAIN": "not a host!"}, "DUBAN_BASE_DOMAIN", "DNS host name"),
     ({"SENTRY_DSN": "ftp://x"}, "SENTRY_DSN", "unsupported scheme"),
     ({"EMAIL_URL": "pigeon://coop"}, "EMAIL_URL", "unsupported scheme"),
+    ({"DUBAN_CACHE_URL": "memcached://x"}, "DUBAN_CACHE_URL", "unsupported scheme"),
     ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE", "cannot read"),
     ({"DUBAN_ENV": "staging", "DJANGO_SETTINGS_MODULE": None}, "DUBAN_ENV", "expected one of"),
     ({"DUBAN_ENV": "production", "DJANGO_SETTINGS_MODULE": None, "SECRET_KEY": None}, "SECRET_KEY", "is required"),
@@ -93,3 +94,18 @@ def test_secret_key_rotation_keeps_old_signatures_valid():
     weak = run_cli("check", "--deploy", "--fail-level", "WARNING", DJANGO_SETTINGS_MODULE="duban.settings.production",
                    SECRET_KEY=new, SECRET_KEY_FALLBACKS="weak", DUBAN_BASE_DOMAIN="duban.example.gov.cn")
     assert weak.returncode != 0 and "SECRET_KEY_FALLBACKS" in weak.stdout + weak.stderr
+
+
+def test_a_shared_cache_makes_the_host_cache_shared_across_processes():
+    """DUBAN_CACHE_URL (Redis): two processes see one cache, and the host → county cache keeps
+    its entries for the shared TTL (its generation token reaches every process)."""
+    script = ("from django.core.cache import cache; from tenants import cache as t; import sys; "
+              "cache.set('shared-probe', sys.argv[-1]) if sys.argv[-1] != 'read' else None; "
+              "print(t.is_shared(), t.ttl(), cache.get('shared-probe'))")
+    env = {"DUBAN_CACHE_URL": "redis://127.0.0.1:6379/3"}
+    first = run_cli("shell", "-c", script.replace("sys.argv[-1]", "'written'"), **env)
+    second = run_cli("shell", "-c", script.replace("sys.argv[-1] != 'read'", "False"), **env)
+    assert first.stdout.split()[-3:] == ["True", "60.0", "written"], first.stdout + first.stderr
+    assert second.stdout.split()[-3:] == ["True", "60.0", "written"], second.stdout + second.stderr
+    local = run_cli("shell", "-c", "from tenants import cache as t; print(t.is_shared(), t.ttl())")
+    assert local.stdout.split()[-2:] == ["False", "5.0"], local.stdout + local.stderr

@@ -392,6 +392,11 @@ include "duban.env" (dict "context" $ "chartSecret" <name of the chart's Secret 
       name: {{ .chartSecret }}
       key: CELERY_BROKER_URL
 {{- end }}
+{{- if $v.externalRedis.sharedCache }}
+{{- /* The same Redis as Django's cache (keys prefixed duban-cache): host lookups and throttles shared by every pod. */}}
+- name: DUBAN_CACHE_URL
+  value: "$(CELERY_BROKER_URL)"
+{{- end }}
 {{- else }}
 - name: CELERY_BROKER_URL
   valueFrom:

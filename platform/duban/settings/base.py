@@ -194,7 +194,14 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache --------------------------------------------------------------------------------
+# Per process by default. With DUBAN_CACHE_URL (Redis) the cache is shared by every process:
+# the host → county cache then keeps entries 60 s instead of 5 s (a shared generation token
+# invalidates them everywhere at once) and API throttles count across processes.
+DUBAN_CACHE_URL = env.url("DUBAN_CACHE_URL", secret=True, schemes=("redis", "rediss"))
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if DUBAN_CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DUBAN_CACHE_URL,
+                          "KEY_PREFIX": "duban-cache"}}
 
 # --- auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
