@@ -18,6 +18,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lock   - re-resolve requirements/lock.txt from pyproject.toml"
 	@echo "make static - npm ci if needed, copy htmx/ECharts into the web app's static/vendor, compile catalogues"
+	@echo "make drills - the fault drills, 20 runs each (kill -9 of workers, Redis restart, two beats, dropped database connection)"
 	@echo "make makemessages - re-extract the English catalogue (translate new entries afterwards)"
 
 $(STAMP): requirements/lock.txt pyproject.toml
@@ -79,6 +80,10 @@ bench-api: install
 .PHONY: bench-city
 bench-city: install
 	$(PY) -m duban.devenv run -- $(PY) bench/city.py $(ARGS)
+
+.PHONY: drills
+drills: install
+	DUBAN_DRILL_RUNS=20 $(PY) -m duban.devenv run --broker-dir broker-drills -- $(PY) -m pytest -m drill $(PYTEST_ARGS)
 
 .PHONY: bench-scale
 bench-scale: install

@@ -8,7 +8,8 @@ Domain exceptions map to HTTP statuses here, so action functions stay free of HT
 bad input (``MatterError``, ``UnitError``, ``UserError``, ``ImportErrorReport``) → 400 naming the
 field; ``NotAllowed`` → 403; not found / not yours → 404 (the same answer); a workflow step that
 does not apply in the matter's state (``InvalidTransition``) or a stale version (``Conflict``)
-→ 409.
+→ 409. A lost database connection (``duban.core.dbdown.is_connection_failure``) → 503 with
+``Retry-After``; nothing of the request was saved.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from duban.accounts.actions import UserError
+from duban.core import dbdown
 from duban.matters.access import MatterNotFound
 from duban.matters.actions import Conflict, MatterError
 from duban.matters.states import InvalidTransition, NotAllowed
@@ -37,6 +39,7 @@ CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "throttled",
+    503: "unavailable",
 }
 
 
@@ -68,6 +71,9 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    if dbdown.is_connection_failure(exc):
+        dbdown.lost_connection(context.get("request"), exc)
+        return Response(body(503, dbdown.MESSAGE), status=503, headers={"Retry-After": str(dbdown.RETRY_AFTER_SECONDS)})
     if isinstance(exc, (MatterError, UnitError, UserError)):
         field = getattr(exc, "field", None) or "non_field_errors"
         return Response(body(400, str(exc), {field: [str(exc)]}), status=400)

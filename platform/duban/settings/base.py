@@ -136,7 +136,10 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
-    # Must be first: selects the county's schema (or the public one) from the Host header.
+    # Outermost (touches no database): a lost database connection anywhere inside answers 503
+    # with Retry-After instead of a 500 (duban.core.dbdown).
+    "duban.core.dbdown.DatabaseUnavailableMiddleware",
+    # Must be first after it: selects the county's schema (or the public one) from the Host header.
     "tenants.middleware.CountyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
