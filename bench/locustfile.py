@@ -155,6 +155,17 @@ class CountyUser(FastHttpUser):
                 return None
 
 
+    def read_inbox(self):
+        """The badge's count, then the unread notifications (what the top bar and inbox show)."""
+        self.api("GET", "notifications/unread-count/", "notifications/unread-count/")
+        return self.api("GET", "notifications/", "notifications/?unread=true",
+                        query={"unread": "true", "page_size": 20})
+
+    @task(1)
+    def weekly_reports(self):
+        self.api("GET", "weekly-reports/", "weekly-reports/")
+
+
 class UnitStaff(CountyUser):
     """A unit's clerk."""
 
@@ -190,8 +201,7 @@ class UnitStaff(CountyUser):
 
     @task(3)
     def inbox(self):
-        self.api("GET", "notifications/unread-count/", "notifications/unread-count/")
-        data = self.api("GET", "notifications/", "notifications/?unread=true", query={"unread": "true", "page_size": 20})
+        data = self.read_inbox()
         if data and data["results"] and random.random() < 0.5:
             self.api("POST", "notifications/mark-read/", "notifications/mark-read/",
                      body={"ids": [n["id"] for n in data["results"][:5]]})
@@ -199,10 +209,6 @@ class UnitStaff(CountyUser):
     @task(1)
     def score_statement(self):
         self.api("GET", f"scores/{self.unit['code']}/", "scores/{code}/ (unit)", query={"year": YEAR})
-
-    @task(1)
-    def weekly_reports(self):
-        self.api("GET", "weekly-reports/", "weekly-reports/")
 
     # writes -----------------------------------------------------------------------------------
     @task(3)
@@ -291,17 +297,12 @@ class SupervisionStaff(CountyUser):
 
     @task(1)
     def inbox(self):
-        self.api("GET", "notifications/unread-count/", "notifications/unread-count/")
-        self.api("GET", "notifications/", "notifications/?unread=true", query={"unread": "true", "page_size": 20})
+        self.read_inbox()
 
     @task(1)
     def scores(self):
         self.api("GET", "scores/", "scores/", query={"year": YEAR})
         self.api("GET", f"scores/{random.choice(self.codes)}/", "scores/{code}/ (staff)", query={"year": YEAR})
-
-    @task(1)
-    def weekly_reports(self):
-        self.api("GET", "weekly-reports/", "weekly-reports/")
 
     # writes -----------------------------------------------------------------------------------
     @task(2)
