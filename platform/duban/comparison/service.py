@@ -60,79 +60,9 @@ def _rank_value(row: dict, key: str):
     return (row["metrics"] or {}).get(key)
 
 
-def _rows(city, kind: str, start: date, reference: str, now) -> list[dict]:
-    counties = list(city.counties.order_by("slug").values("id", "slug", "name", "status", "rulepack_name",
-                                                           "rulepack_version"))
-    # By the counties' ids rather than a join on the city: one index probe per county whatever
-    # the planner's statistics say (a join estimated at one row became a nested loop of 500,000).
-    snaps = {s["county_id"]: s for s in CountySnapshot.objects.filter(
-        county_id__in=[c["id"] for c in counties], period_kind=kind, period_start=start).order_by().values(
-        "county_id", "as_of", "metrics", "own_pack", "own_pack_scores", "reference_pack", "reference_pack_scores",
-        "refresh_kind", "refreshed_at", "source_max_event_id")}
-    rows = []
-    for county in counties:
-        snap = snaps.get(county["id"])
-        own_pack = f"{county['rulepack_name']}=={county['rulepack_version']}"
-        row = {"slug": county["slug"], "name": county["name"], "status": county["status"], "own_pack": own_pack,
-               "metrics": None, "own_pack_scores": None, "snapshot_own_pack": None, "reference_pack": None,
-               "reference_pack_scores": None,
-               "as_of": None, "refreshed_at": None, "age_seconds": None, "refresh_kind": None,
-               "source_max_event_id": None, "fresh": False, "stale_because": "never refreshed", "rank": None}
-        if snap:
-            reasons = []
-            if snap["own_pack"] != own_pack:
-                reasons.append("county changed its rule pack since")
-            if (snap["reference_pack"] or "") != reference:
-                reasons.append("city changed its reference pack since")
-            row.update({
-                "metrics": snap["metrics"], "own_pack_scores": snap["own_pack_scores"],
-                "snapshot_own_pack": snap["own_pack"], "reference_pack": snap["reference_pack"] or None,
-                "reference_pack_scores": snap["reference_pack_scores"], "as_of": snap["as_of"],
-                "refreshed_at": snap["refreshed_at"], "refresh_kind": snap["refresh_kind"],
-                "age_seconds": int((now - snap["refreshed_at"]).total_seconds()),
-                "source_max_event_id": snap["source_max_event_id"],
-                "fresh": not reasons, "stale_because": "; ".join(reasons) or None})
-        rows.append(row)
-    return rows
-
-
-def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> dict:
-    kind, start = parse_period(kind, start)
-    if rank_by not in metrics.RANKABLE:
-        raise ComparisonError(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
-                              field="rank_by")
-    now = timezone.now()
-    reference = current_reference(city)
-    if rank_by == "reference_mean_score" and not reference:
-        rank_by = "own_mean_score"
-    rows = _rows(city, kind, start, reference, now)
-    higher_better = metrics.RANKABLE[rank_by]
-    ranked = sorted((r for r in rows if _rank_value(r, rank_by) is not None),
-                    key=lambda r: (-_rank_value(r, rank_by) if higher_better else _rank_value(r, rank_by), r["slug"]))
-    previous, rank = None, 0
-    for position, row in enumerate(ranked, start=1):
-        value = _rank_value(row, rank_by)
-        if value != previous:
-            rank, previous = position, value
-        row["rank"] = rank
-    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["slug"]))
-    return {
-        "city": {"code": city.code, "name": city.name},
-        "period": {"kind": kind, "start": start, "end": periods.period_end(kind, start),
-                   "label": periods.label(kind, start)},
-        "reference_pack": reference or None,
-        "rank_by": rank_by,
-        "generated_at": now,
-        "counties": rows,
-        "definitions": metrics.DEFINITIONS,
-    }
-
-
-# The same table as ``comparison()``, for the API: PostgreSQL builds the counties' rows as one
-# JSON array (ranked with RANK(), freshness and age computed there), and Python only wraps it —
-# no row of the snapshots' JSON is decoded and encoded again. With 1,000 counties that is the
-# difference between ~80 ms and a few ms per request. tests/test_comparison.py checks that both
-# give the same rows.
+# The comparison table: PostgreSQL builds the counties' rows as one JSON array (ranked with
+# RANK(), freshness and age computed there). tests/test_comparison.py checks the rows against a
+# reference computation from the snapshots.
 _RANK_SQL = {"reference_mean_score": "(s.reference_pack_scores ->> 'mean')::float8",
              "own_mean_score": "(s.own_pack_scores ->> 'mean')::float8"}
 _ROWS_SQL = """
@@ -175,10 +105,10 @@ SELECT COALESCE(json_agg(json_build_object(
 """
 
 
-def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> bytes:
-    """``comparison()`` as JSON bytes, the rows built by PostgreSQL (one query for them)."""
+def _table(city, kind: str | None, start, rank_by: str) -> tuple[dict, str]:
+    """The comparison's head (city, period, reference pack, rank key, definitions) and its rows
+    as one JSON array built by PostgreSQL (one query)."""
     from django.db import connection
-    from rest_framework.utils.encoders import JSONEncoder
 
     from tenants.models import County
 
@@ -193,12 +123,12 @@ def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_
     sql = _ROWS_SQL.format(rank_value=rank_value, direction="DESC" if metrics.RANKABLE[rank_by] else "ASC",
                            county=connection.ops.quote_name(County._meta.db_table),
                            snapshot=connection.ops.quote_name(CountySnapshot._meta.db_table))
+    now = timezone.now()  # the application's clock: the rows' ages and generated_at agree
     with connection.cursor() as cursor:
-        now = timezone.now()  # the application's clock, as comparison() reads it
         cursor.execute(sql, {"kind": kind, "start": start, "city": city.pk, "reference": reference,
                              "rank_key": rank_by, "now": now})
         rows = cursor.fetchone()[0]
-    head = json.dumps({
+    head = {
         "city": {"code": city.code, "name": city.name},
         "period": {"kind": kind, "start": start, "end": periods.period_end(kind, start),
                    "label": periods.label(kind, start)},
@@ -206,8 +136,32 @@ def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_
         "rank_by": rank_by,
         "generated_at": now,
         "definitions": metrics.DEFINITIONS,
-    }, cls=JSONEncoder, ensure_ascii=False)
-    return (head[:-1] + ', "counties": ' + rows + "}").encode()
+    }
+    return head, rows
+
+
+def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> dict:
+    """A city's counties side by side for one period, ranked by ``rank_by`` (ties share a rank,
+    counties without a value come last), each row saying how fresh it is. For the web page, the
+    CLI and the export; dates and times as Python objects."""
+    from django.utils.dateparse import parse_datetime
+
+    head, rows = _table(city, kind, start, rank_by)
+    counties = json.loads(rows)
+    for row in counties:
+        row["as_of"] = date.fromisoformat(row["as_of"]) if row["as_of"] else None
+        row["refreshed_at"] = parse_datetime(row["refreshed_at"]) if row["refreshed_at"] else None
+    return {**head, "counties": counties}
+
+
+def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> bytes:
+    """``comparison()`` as JSON bytes for the API: the rows' JSON is PostgreSQL's, not decoded and
+    encoded again (with 1,000 counties: a few ms instead of ~80)."""
+    from rest_framework.utils.encoders import JSONEncoder
+
+    head, rows = _table(city, kind, start, rank_by)
+    encoded = json.dumps(head, cls=JSONEncoder, ensure_ascii=False)
+    return (encoded[:-1] + ', "counties": ' + rows + "}").encode()
 
 
 TREND_METRICS = ("reference_mean_score", "own_mean_score", "on_time_rate", "avg_overdue_working_days", "redo_rate",
