@@ -16,6 +16,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 help:
 	@echo "make demo   - set up and run the product (embedded PostgreSQL if no DATABASE_URL)"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make test-days - the suite once per hard day (DUBAN_TODAY: quarter end, 31 Dec, after Spring Festival, 调休 Saturday, 29 Feb 2028)"
 	@echo "make lock   - re-resolve requirements/lock.txt from pyproject.toml"
 	@echo "make static - npm ci if needed, copy htmx/ECharts into the web app's static/vendor, compile catalogues"
 	@echo "make drills - the fault drills, 20 runs each (kill -9 of workers, Redis restart, two beats, dropped database connection)"
@@ -63,6 +64,21 @@ demo: install
 
 test: install
 	$(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite on the days that are hard for this domain, the county's date pinned by DUBAN_TODAY in
+# every process (tests, workers, CLI): the last day of a quarter, 31 December, the first working
+# day after Spring Festival 2026, a make-up Saturday (调休), 29 February 2028 (a year the official
+# calendar does not know yet). Every day runs even when one fails; the summary names the failures.
+HARD_DAYS ?= 2026-09-30 2026-12-31 2026-02-24 2026-10-10 2028-02-29
+.PHONY: test-days
+test-days: install
+	@failed=""; for day in $(HARD_DAYS); do \
+	  echo "== the suite as of $$day (DUBAN_TODAY=$$day)"; \
+	  DUBAN_TODAY=$$day $(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest $(PYTEST_ARGS) \
+	    || failed="$$failed $$day"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-days: the suite failed as of:$$failed"; exit 1; fi; \
+	echo "test-days: the suite passed as of each of $(HARD_DAYS)"
 
 smoke: install
 	$(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest -m smoke $(PYTEST_ARGS)

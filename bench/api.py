@@ -72,11 +72,11 @@ def build(matters: int) -> str:
 
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
-    from django.utils import timezone
     from django_tenants.utils import schema_context
     from rest_framework.authtoken.models import Token
 
     from duban.accounts.models import Role, User
+    from duban.core import clock
     from duban.matters.models import Matter, MatterUnit
     from duban.matters.states import State
     from duban.units.models import Unit
@@ -84,8 +84,8 @@ def build(matters: int) -> str:
 
     provisioning.create_city("bench", "基准市", actor="bench")
     county = provisioning.create_county(SLUG, "基准县", "bench", actor="bench", admin_username=None).county
-    today = timezone.localdate()
-    now = timezone.now()
+    today = clock.today()
+    now = clock.now()
     with schema_context(county.schema_name), transaction.atomic():
         unit = Unit.objects.create(code="D01", name="一号局", kind=Unit.Kind.DEPARTMENT)
         leader = User.objects.create(username="leader", role=Role.COUNTY_LEADER, password=make_password(None))

@@ -403,7 +403,7 @@ def main() -> int:
     try:
         started = time.perf_counter()
         with bench_database("duban_bench_load") as name:
-            from django.utils import timezone
+            from duban.core import clock  # settings are loaded only inside bench_database
 
             migrated = time.perf_counter() - started
             print(f"bench/load.py · {machine()}")
@@ -414,7 +414,7 @@ def main() -> int:
             t1 = time.perf_counter()
             counties = prepare()
             slugs = [c["slug"] for c in counties]
-            today = timezone.localdate()
+            today = clock.today()
             print(f"seed_demo {t1 - t0:.1f} s; tokens, {sum(len(c['units']) for c in counties)} matters under way "
                   f"(one per unit) and e-mail addresses {time.perf_counter() - t1:.1f} s", flush=True)
 

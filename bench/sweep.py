@@ -44,19 +44,19 @@ def build(counties: int, matters: int) -> list:
     """COUNTIES counties with MATTERS overdue matters each; returns the County rows."""
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
-    from django.utils import timezone
     from django_tenants.utils import schema_context
 
     from duban.accounts.models import Role, User
+    from duban.core import clock
     from duban.matters.models import Matter, MatterUnit
     from duban.matters.states import State
     from duban.units.models import Unit
     from tenants import provisioning
 
     provisioning.create_city("bench", "基准市", actor="bench")
-    today = timezone.localdate()
+    today = clock.today()
     assigned_on, deadline = today - timedelta(days=60), today - timedelta(days=20)
-    now = timezone.now()
+    now = clock.now()
     built = []
     for i in range(counties):
         county = provisioning.create_county(f"sw{i:04d}", f"基准{i}县", "bench", actor="bench",

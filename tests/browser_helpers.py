@@ -32,6 +32,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
 from django.http import Http404
 
+from duban.core import clock
 from conftest import REPO
 from sweep_helpers import in_thread
 
@@ -226,10 +227,9 @@ def overdue_matter_with_phone_step(title: str) -> dict:
     from duban.matters.models import Matter
     from duban.supervision import steps
     from duban.supervision.models import EscalationStep
-    from django.utils import timezone
 
     matter_id = walk_matter(title, "in_progress", deadline_working_days=10,
-                            on=timezone.localdate() - timedelta(days=70))
+                            on=clock.today() - timedelta(days=70))
     opened = steps.sweep(actor="sweep")
     step = EscalationStep.objects.get(matter_id=matter_id, tier="phone", source="sweep")
     assert step.status == EscalationStep.Status.DUE and step.pk in [o.step.pk for o in opened]

@@ -89,6 +89,27 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
 
 
+def pytest_report_header(config):
+    pinned = settings.DUBAN_TODAY
+    return f"county date: {pinned} (DUBAN_TODAY)" if pinned else "county date: the real date"
+
+
+@pytest.fixture(autouse=True)
+def _pinned_day(request):
+    """``@pytest.mark.today("2026-11-26")``: the test runs as of that day (duban.core.clock.as_of),
+    whatever the real date or DUBAN_TODAY."""
+    from datetime import date
+
+    from duban.core.clock import as_of
+
+    marker = request.node.get_closest_marker("today")
+    if marker is None:
+        yield None
+        return
+    with as_of(date.fromisoformat(marker.args[0])) as day:
+        yield day
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_queue():
     from duban.celery import app
@@ -124,7 +145,14 @@ def database_url_for_subprocess() -> str:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess (worker, CLI): the test database, the test queue, and the
+    county's date of the test (``as_of`` or DUBAN_TODAY), so that both sides agree on the day."""
+    from duban.core import clock
+
     env = dict(os.environ)
+    pinned = clock.pinned()
+    if pinned is not None:
+        env["DUBAN_TODAY"] = pinned.isoformat()
     env.update({
         "DATABASE_URL": database_url_for_subprocess(),
         "DUBAN_ENV": "test",

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from conftest import REPO, subprocess_env, wait_until
 from notify_helpers import WebhookReceiver
 from sweep_helpers import GroupWorker, in_thread
@@ -249,7 +250,7 @@ def add_overdue_matters(county, count: int, tag: str) -> list[int]:
 
         with tenant_context(county):
             leader, d01 = User.objects.get(username="m_leader"), Unit.objects.get(code="D01")
-            today, now = timezone.localdate(), timezone.now()
+            today, now = clock.today(), timezone.now()
             with transaction.atomic():
                 matters = Matter.objects.bulk_create([
                     Matter(number=f"DR-{tag}-{n:04d}", title=f"演练事项{tag}-{n}", content="故障演练",

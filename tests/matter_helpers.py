@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.utils import timezone
 
+from duban.core import clock
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.matters import actions
@@ -40,7 +40,7 @@ def make_cast() -> Cast:
 
 def proposed(cast: Cast, **kwargs):
     args = {"title": "推进老旧小区改造", "content": "完成城关片区老旧小区改造，年底前交付。", "category": "work_report",
-            "proposed_units": ["D01"], "requested_deadline": timezone.localdate() + timedelta(days=30)}
+            "proposed_units": ["D01"], "requested_deadline": clock.today() + timedelta(days=30)}
     args.update(kwargs)
     return actions.do_propose_matter(actor=cast.leader, **args)
 

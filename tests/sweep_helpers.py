@@ -4,6 +4,7 @@ a row lock that holds a sweep half-way through its INSERT, and raw views of the 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import signal
@@ -12,14 +13,14 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from conftest import REPO, Worker, database_url_for_subprocess, subprocess_env, wait_until
 
 # The sweep fault tests send to a queue of their own, so that the session's shared worker
@@ -29,12 +30,14 @@ STEP_INSERT = "INSERT INTO supervision_escalationstep"
 
 
 def in_thread(fn, timeout: float = 300):
-    """Run ``fn`` on its own database connection: committed, outside the test's transaction."""
+    """Run ``fn`` on its own database connection: committed, outside the test's transaction, and
+    in a copy of the caller's context (so a pinned day, ``as_of``, holds there too)."""
     box = {}
+    context = contextvars.copy_context()
 
     def run():
         try:
-            box["value"] = fn()
+            box["value"] = context.run(fn)
         except Exception as exc:  # noqa: BLE001
             box["error"] = exc
         finally:
@@ -90,7 +93,7 @@ def _via_workflow(d01, t01, count, do_create_user, Role) -> list[int]:
                 people["m_other"])
     ids = []
     # Assigned ten weeks ago with ten working days: overdue today, whatever today is.
-    with as_of(timezone.localdate() - timedelta(days=70)):
+    with as_of(clock.today() - timedelta(days=70)):
         for _ in range(count):
             ids.append(to_state(cast, "in_progress", deadline_working_days=10).pk)
     return sorted(ids)
@@ -101,7 +104,7 @@ def _bulk(d01, count, do_create_user, Role) -> list[int]:
     from duban.matters.states import State
 
     leader = do_create_user("m_leader", actor="tests", role=Role.COUNTY_LEADER, password="x")
-    today, now = timezone.localdate(), timezone.now()
+    today, now = clock.today(), clock.now()
     with transaction.atomic():
         matters = Matter.objects.bulk_create([
             Matter(number=f"FT-{n:05d}", title=f"故障测试事项{n}", content="故障测试", category="work_report",
@@ -170,7 +173,7 @@ class Blocker:
             f"pack_name, pack_version, due_on, opened_at, evidence, reply_text, skip_reason) "
             f"SELECT matter_id, unit_id, 'phone', 0, 'due', 'sweep', 'blocker', '0', %s, now(), '{{}}', '', '' "
             f'FROM "{schema}".matters_matterunit WHERE matter_id = %s AND role = %s',
-            [date.today(), matter_id, "lead"])
+            [clock.today(), matter_id, "lead"])
 
     def release(self) -> None:
         if not self.conn.closed:

@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 from django.utils import timezone
+from duban.core import clock
 from playwright.sync_api import expect
 
 from browser_helpers import (PASSWORD, SCREENSHOTS, LiveServer, Site, build_county, drop_county, launch_chromium, login,
@@ -146,7 +147,7 @@ def test_the_browser_reaches_the_county_on_its_own_host(site, browsers):
 # --- a. staff register and assign a matter ---------------------------------------------------------
 def test_a_leader_proposes_staff_register_leader_approves_staff_assign_to_d01(site, browsers):
     title = "推进城关片区老旧小区改造"
-    deadline = timezone.localdate() + timedelta(days=45)
+    deadline = clock.today() + timedelta(days=45)
 
     leader = browsers.as_user("leader", then="/matters/new/")
     form = leader.locator("#form-propose")
@@ -323,7 +324,7 @@ def test_the_step_form_proposes_today_as_the_day_of_the_step(site, browsers):
     """督办日期 starts as today (EvidenceForm's initial), in the form a date input can show."""
     step_id = site.run(lambda: overdue_matter_with_phone_step("清理县城背街小巷积存垃圾")["step_id"])
     staff = browsers.as_user("staff", then=f"/steps/{step_id}/record/")
-    expect(staff.get_by_label("督办日期")).to_have_value(timezone.localdate().isoformat())
+    expect(staff.get_by_label("督办日期")).to_have_value(clock.today().isoformat())
 
 
 # --- e. the unit's score drops by the pack's amount ----------------------------------------------
@@ -339,8 +340,8 @@ def phone_step_recorded(site):
         step = EscalationStep.objects.get(pk=site.facts["overdue"]["step_id"])
         if step.status == EscalationStep.Status.DUE:
             steps.do_record_step(step.pk, actor=User.objects.get(username="staff"), evidence={
-                "contact": "县发改局 刘局长", "contacted_at": timezone.now(),
-                "promised_date": timezone.localdate() + timedelta(days=10)})
+                "contact": "县发改局 刘局长", "contacted_at": clock.now(),
+                "promised_date": clock.today() + timedelta(days=10)})
 
     site.run(ensure)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -17,6 +16,8 @@ from rest_framework.authtoken.models import Token
 
 from conftest import PASSWORD
 from duban.comparison import metrics, service
+from duban.core import clock
+from duban.core.clock import as_of
 from duban.comparison.models import CountySnapshot
 from duban.comparison.refresh import refresh_all, refresh_county
 from duban.comparison.signals import debounce_key
@@ -25,7 +26,9 @@ from matter_helpers import make_cast, to_state
 from packs_fixture import on_path, pip_install
 from tenants import provisioning
 
-pytestmark = pytest.mark.django_db
+# The comparison's periods run up to the county's date: every test here runs as of 26 November
+# 2026, the day its figures were worked out for, whatever the real date.
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 Q4 = date(2026, 10, 1)
 EVIDENCE = {
     "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
@@ -60,7 +63,8 @@ def _populate(county):
             do_create_user("clerk", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u2)
             do_create_user("clerk1", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u1)
         cast = make_cast()
-        matter = to_state(cast, "in_progress", deadline_working_days=10)
+        with as_of(date(2026, 11, 2)):  # due 2026-11-16: the steps of the 20th come after the deadline
+            matter = to_state(cast, "in_progress", deadline_working_days=10)
         for tier in ("phone", "phone", "written_notice"):
             steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                         on=date(2026, 11, 20))
@@ -156,8 +160,6 @@ def test_metrics_of_a_period(three):
 def test_overdue_and_no_answer(world):
     """A matter past its deadline with no answer: on-time rate 0, overdue working days counted,
     no-answer share 1."""
-    from duban.core.clock import as_of
-
     with tenant_context(world.alpha):
         cast = make_cast()
         with as_of(date(2026, 10, 8)):
@@ -223,7 +225,7 @@ def test_api_city_user_sees_own_city_and_404_elsewhere(three):
     assert body["definitions"]["on_time_rate"]["label"] == {"zh-hans": "按期办结率", "en": "On-time completion rate"}
     row = _rows(body)["alpha"]
     assert row["refreshed_at"] and row["age_seconds"] >= 0 and row["fresh"] and row["stale_because"] is None
-    assert date.fromisoformat(row["as_of"]) <= date.today()
+    assert date.fromisoformat(row["as_of"]) <= clock.today()
     assert "matters" not in row  # aggregates only
     # A far city's own data is empty of testcity's counties.
     assert _rows(_get("/api/v1/comparison/", far_token).json()) == {}

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.accounts.models import Role, User
 from duban.core.management.commands.seed_demo import DEMO_PASSWORD
-from django.utils import timezone
 
 from duban.matters import queries
 from duban.matters.models import ChangeRequest, Matter
@@ -35,7 +35,7 @@ def test_seed_demo_creates_everything_once(world, capsys):
             states = set(Matter.objects.values_list("state", flat=True))
             assert states == set(State.values), set(State.values) - states
             assert Matter.objects.filter(state="closed", redo_count=3).exists()
-            assert queries.no_answer(User.objects.get(username="staff"), timezone.localdate()).exists()
+            assert queries.no_answer(User.objects.get(username="staff"), clock.today()).exists()
             assert ChangeRequest.objects.filter(status="pending", kind="extension").exists()
     assert "http://dongshan.localhost:8000/" in out
     assert DEMO_PASSWORD in out

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD
+from duban.core import clock
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.audit.models import AuditEvent
@@ -47,7 +47,7 @@ def xlsx(path, rows, *, title_row: str | None = None, merge: str | None = None):
 
 
 def future(days: int = 60):
-    return timezone.localdate() + timedelta(days=days)
+    return clock.today() + timedelta(days=days)
 
 
 @pytest.fixture
@@ -302,7 +302,7 @@ def test_a_refusal_by_the_action_becomes_a_row_error_and_rolls_back_everything(a
     check and the write, so its deadline is now past). Row 2 was already written; it goes too."""
     import duban.matters.imports as imports
 
-    today = timezone.localdate()
+    today = clock.today()
     monkeypatch.setattr(imports, "today", lambda: today - timedelta(days=10))
     path = xlsx(tmp_path / "gwr.xlsx", [
         MATTER_HEADER,

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.audit.models import AuditEvent
 from duban.matters import access, actions, queries
 from duban.matters.models import ChangeRequest, DeadlineChange, Matter, MatterRevision, Notice
@@ -26,7 +26,7 @@ def cast(world):
 
 
 def test_full_lifecycle_from_collection_to_closed(cast):
-    today = timezone.localdate()
+    today = clock.today()
     round_ = actions.do_open_round(actor=cast.staff, title="2026年第四季度需要督办事项", due_date=today + timedelta(days=7),
                                    leaders=[cast.leader, cast.office])
     matter = proposed(cast, round_id=round_.pk)
@@ -69,7 +69,7 @@ def test_three_redos_are_counted_and_each_result_kept(cast):
         actions.do_send_back(matter.pk, actor=cast.office, reasons=f"第{attempt}次：材料不全")
         matter.refresh_from_db()
         assert matter.state == State.REDO and matter.redo_count == attempt
-        assert [i.kind for i in queries.my_todo(cast.lead_clerk, timezone.localdate())] == ["redo"]
+        assert [i.kind for i in queries.my_todo(cast.lead_clerk, clock.today())] == ["redo"]
         actions.do_report_result(matter.pk, actor=cast.lead_clerk, text=f"第{attempt + 1}次报送")
     actions.do_accept_result(matter.pk, actor=cast.office)
     matter.refresh_from_db()
@@ -189,7 +189,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
                                            reason="拆迁协调未完成")
     with pytest.raises(actions.MatterError, match="already waiting"):
         actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=old + timedelta(days=20), reason="x")
-    assert [i.kind for i in queries.my_todo(cast.leader, timezone.localdate())] == ["decide_request"]
+    assert [i.kind for i in queries.my_todo(cast.leader, clock.today())] == ["decide_request"]
     actions.do_decide_request(request.pk, actor=cast.leader, approve=True, note="同意延期两周")
     matter.refresh_from_db()
     assert matter.deadline == old + timedelta(days=14)
@@ -226,7 +226,7 @@ def test_stale_version_is_a_conflict(cast):
 
 
 def test_no_answer_lists_feedback_due_and_overdue(cast):
-    today = timezone.localdate()
+    today = clock.today()
     matter = to_state(cast, "in_progress", deadline_working_days=20, feedback_every_working_days=3)
     assert matter.feedback_due_on > today and not queries.no_answer(cast.staff, today).filter(pk=matter.pk).exists()
     Matter.objects.filter(pk=matter.pk).update(feedback_due_on=today - timedelta(days=1))
@@ -256,7 +256,7 @@ def test_matter_timeline_cli(cast, world, capsys):
 
 
 def test_overview_counts_match_the_lists(cast):
-    today = timezone.localdate()
+    today = clock.today()
     to_state(cast, "in_progress")
     to_state(cast, "registered")
     overview = queries.overview(today)

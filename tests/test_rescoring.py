@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.audit.models import AuditEvent
 from duban.core.clock import as_of
 from duban.matters import actions
@@ -100,7 +100,7 @@ def test_redos_and_criticism_are_rescored(cast):
     for n in range(3):
         actions.do_send_back(matter.pk, actor=cast.office, reasons=f"第{n + 1}次退回")
         actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="重报")
-    today = timezone.localdate()
+    today = clock.today()
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=date(today.year, 1, 1),
                                            period_end=today)
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])

@@ -11,6 +11,10 @@ from duban.settings.env import ConfigError, Env
 
 def run_cli(*args, **env):
     environ = subprocess_env(**{k: v for k, v in env.items() if v is not None})
+    production = environ.get("DUBAN_ENV") == "production" or \
+        environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production")
+    if production and "DUBAN_TODAY" not in env:
+        environ.pop("DUBAN_TODAY", None)  # a production site runs on the real date (it refuses a pinned one)
     for key, value in env.items():
         if value is None:
             environ.pop(key, None)
@@ -30,6 +34,10 @@ def run_cli(*args, **env):
     ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE", "cannot read"),
     ({"DUBAN_ENV": "staging", "DJANGO_SETTINGS_MODULE": None}, "DUBAN_ENV", "expected one of"),
     ({"DUBAN_ENV": "production", "DJANGO_SETTINGS_MODULE": None, "SECRET_KEY": None}, "SECRET_KEY", "is required"),
+    ({"DUBAN_TODAY": "31/12/2026"}, "DUBAN_TODAY", "expected a date as YYYY-MM-DD"),
+    ({"DUBAN_TODAY": "2026-02-30"}, "DUBAN_TODAY", "expected a date as YYYY-MM-DD"),
+    ({"DUBAN_ENV": "production", "DJANGO_SETTINGS_MODULE": None, "SECRET_KEY": "k" * 40 + "abcdefghij",
+      "DUBAN_TODAY": "2026-12-31"}, "DUBAN_TODAY", "a production site runs on the real date"),
 ])
 def test_bad_setting_stops_start_up_naming_the_variable(env, variable, fragment):
     result = run_cli("check", **env)

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.core.clock import as_of
 from duban.matters import actions
 from duban.matters.models import ChangeRequest, Matter
@@ -161,7 +162,7 @@ def test_unit_clerk_todo_shows_sign_then_nothing_to_sign(web, cast):
 def test_lights_board_puts_matters_in_their_columns(web, cast):
     with as_of(date(2026, 9, 1)):
         red = to_state(cast, "in_progress", deadline_working_days=10)
-    green = to_state(cast, "in_progress", deadline=date.today() + timedelta(days=60))
+    green = to_state(cast, "in_progress", deadline=clock.today() + timedelta(days=60))
     yellow = to_state(cast, "in_progress", deadline_working_days=2)
     page = ok(web("staff").get("/board/"))
 
@@ -283,7 +284,7 @@ def test_whole_workflow_through_the_action_urls(web, cast):
     # a leader proposes on the web
     response = leader.post("/matters/new/", {
         "title": "推进城关老旧小区改造", "content": "完成城关片区改造，年底交付。", "category": "work_report",
-        "proposed_units": ["D01"], "requested_deadline": (date.today() + timedelta(days=40)).isoformat()})
+        "proposed_units": ["D01"], "requested_deadline": (clock.today() + timedelta(days=40)).isoformat()})
     assert response.status_code == 302
     matter = Matter.objects.get(title="推进城关老旧小区改造")
     assert response["Location"] == f"/matters/{matter.pk}/" and matter.state == "proposed"
@@ -388,7 +389,7 @@ def test_bad_assign_with_a_past_deadline_shows_the_action_error_under_the_field(
     matter = to_state(cast, "approved")
     version = matter.version
     response = web("staff").act(matter, "assign", {
-        "lead_unit": "D01", "requirements": "按期办结", "deadline": (date.today() - timedelta(days=3)).isoformat()})
+        "lead_unit": "D01", "requirements": "按期办结", "deadline": (clock.today() - timedelta(days=3)).isoformat()})
     page = ok(response, 400)
     assert field_error(page, "assign-deadline") == "办结日期须晚于交办日期（今天）"
     matter.refresh_from_db()

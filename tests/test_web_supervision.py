@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.accounts.models import User
 from duban.core.clock import as_of
 from duban.documents.models import Document
@@ -133,7 +133,7 @@ def test_a_phone_urging_recorded_through_the_form_drops_the_score_on_the_stateme
     for label in ("接听人", "通话时间", "承诺完成日期", "通话记录", "督办日期"):  # the pack's evidence fields
         assert label in page
     assert 'type="datetime-local"' in page and 'name="ev_contacted_at"' in page
-    assert f'name="on" value="{timezone.localdate().isoformat()}"' in page  # what a date input shows
+    assert f'name="on" value="{clock.today().isoformat()}"' in page  # what a date input shows
 
     # Missing evidence: the form comes back with the message under the field; nothing is recorded.
     missing = staff.post(f"/steps/{step.pk}/record/", {**PHONE_FORM, "ev_contacted_at": ""})
@@ -231,6 +231,7 @@ def test_the_unit_gives_its_written_reply_to_a_supervision_notice(world, cast):
 
 
 # --- scores, statements, the ledger ------------------------------------------------------------------
+@pytest.mark.today("2026-11-26")
 def test_scores_rank_units_with_deductions_by_type_and_chart_data(world, cast):
     written_notice_step(cast)  # D01: phone 0.1 + notice 0.2 on 2026-11-02
     response = browser(world, cast.staff).get("/scores/?year=2026")
@@ -256,8 +257,9 @@ def test_on_time_rate_by_month_counts_closed_matters(world, cast):
 
     matter = to_state(cast, "reported")
     actions.do_accept_result(matter.pk, actor=cast.office)
-    months = browser(world, cast.staff).get(f"/scores/?year={timezone.localdate().year}").context["months"]
-    this_month = months[timezone.localdate().month - 1]
+    today = clock.today()
+    months = browser(world, cast.staff).get(f"/scores/?year={today.year}").context["months"]
+    this_month = months[today.month - 1]
     assert (this_month["closed"], this_month["on_time"], this_month["rate"]) == (1, 1, 100.0)
 
 
@@ -308,7 +310,7 @@ def test_a_circular_from_draft_to_publication(world, cast):
     assert browser(world, cast.office).get("/circulars/new/").status_code == 403
     assert browser(world, cast.lead_clerk).get("/circulars/new/").status_code == 403
     assert staff.get("/circulars/new/").status_code == 200
-    today = timezone.localdate()
+    today = clock.today()
     bad = staff.post("/circulars/new/", {"title": "十一月通报", "period_start": today.isoformat(),
                                          "period_end": (today - timedelta(days=5)).isoformat()})
     assert bad.status_code == 400 and 'id="id_period_end_error"' in body(bad)
@@ -349,7 +351,7 @@ def test_a_circular_from_draft_to_publication(world, cast):
 # --- the weekly report -------------------------------------------------------------------------------------
 def test_the_weekly_report_editor_saves_versions_and_issues(world, cast):
     zone = ZoneInfo("Asia/Shanghai")
-    today = timezone.localdate()
+    today = clock.today()
     friday = today + timedelta(days=(5 - today.isoweekday()) % 7)
     report = draft_weekly_report(datetime.combine(friday, time(16, 1), tzinfo=zone)).report
     staff = browser(world, cast.staff)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from duban.core import clock
 from duban.audit.models import AuditEvent
 from duban.core.clock import as_of
 from duban.documents import service
@@ -49,7 +49,7 @@ def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
 def this_report_day() -> date:
     """The county_default report day (Friday) whose week (Saturday…Friday) contains today —
     ``closed_at`` is the real time of closing, so the week must be today's."""
-    today = timezone.localdate()
+    today = clock.today()
     return today + timedelta(days=(5 - today.isoweekday()) % 7)
 
 
@@ -118,8 +118,8 @@ def test_beat_fans_out_once_per_slot(world, settings, tmp_path):
     assert first >= 2 and second == 0
     for county in (world.alpha, world.beta):
         with tenant_context(county):
-            due = timezone.now() >= weekly_moment(timezone.localdate())
-            assert WeeklyReport.objects.filter(week_of=week_of(timezone.localdate())).count() == (1 if due else 0)
+            due = clock.now() >= weekly_moment(clock.today())
+            assert WeeklyReport.objects.filter(week_of=week_of(clock.today())).count() == (1 if due else 0)
 
 
 # --- what is in it --------------------------------------------------------------------------------

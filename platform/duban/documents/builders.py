@@ -11,6 +11,7 @@ from datetime import date
 
 from django.utils import timezone
 
+from duban.core import clock
 from duban.documents import content as C
 from duban.documents.texts import document_text
 from duban.matters.actions import county_pack
@@ -28,7 +29,7 @@ def _base(kind: str, text, *, number: str = "", title: str | None = None, layout
           on: date | None = None) -> dict:
     doc = C.new(kind, office=text.issuing_office, title=title or text.title, number=number, layout=layout,
                 signature=_signature(text), copy_to=list(text.copy_to), closing=text.closing,
-                date=(on or timezone.localdate()).isoformat())
+                date=(on or clock.today()).isoformat())
     if text.heading:
         doc["blocks"].append(C.p(text.heading))
     return doc
@@ -60,7 +61,7 @@ def collection_form(round_: CollectionRound | None, *, number: str = "") -> dict
     """The form sent to leaders to collect matters (三(一)): the round's matters so far, and
     blank rows to write in. Without a round: the blank form."""
     pack, text = county_pack(), document_text("collection_form")
-    on = timezone.localtime(round_.opened_at).date() if round_ else timezone.localdate()
+    on = timezone.localtime(round_.opened_at).date() if round_ else clock.today()
     doc = _base("collection_form", text, number=number, on=on)
     if round_ is not None:
         doc["recipient"] = "、".join(u.display_name for u in round_.leaders.order_by("id"))
@@ -124,7 +125,7 @@ def supervision_notice(notice: Notice) -> dict:
     step = notice.steps.select_related("matter", "unit").first()
     if step is None:
         raise ValueError(f"notice {notice.number} belongs to no supervision step")
-    matter, unit, on = step.matter, step.unit, step.recorded_on or timezone.localdate()
+    matter, unit, on = step.matter, step.unit, step.recorded_on or clock.today()
     assigned = matter.notices.filter(kind="assignment_notice").order_by("id").first()
     doc = _base("supervision_notice", text, number=notice.number, on=on)
     doc["recipient"] = unit.name
@@ -160,7 +161,7 @@ def supervision_notice(notice: Notice) -> dict:
 def circular(circular) -> dict:
     """A circular (五(三)): praise the best, criticise the laggards, the units' ranking."""
     text = document_text("circular")
-    on = circular.published_on or timezone.localdate()
+    on = circular.published_on or clock.today()
     doc = _base("circular", text, number=circular.notice.number if circular.notice else "", title=circular.title,
                 on=on)
     doc["recipient"] = CIRCULAR_RECIPIENT
@@ -207,7 +208,7 @@ def weekly_report(report, *, leaders: list[str] | None = None) -> dict:
     """The weekly report (五(二)): a bulletin with the week's facts and the staff's text."""
     text = document_text("weekly_report")
     s = report.sections or {}
-    on = report.issued_on or timezone.localdate()
+    on = report.issued_on or clock.today()
     doc = _base("weekly_report", text, number=report.number, layout="bulletin", on=on)
     doc["mark"] = text.title
     doc["issue_line"] = f"〔{report.year}〕第{report.seq}期" if report.seq else "（草稿）"

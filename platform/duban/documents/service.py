@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from duban.core import clock
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.documents import builders
@@ -163,7 +164,7 @@ def assignment_notice_document(matter: Matter | int, *, actor) -> Document:
     if existing:
         return existing
     return _issue(Prepared("assignment_notice", subject, notice.year, notice.seq, notice.number,
-                           matter.assigned_on or timezone.localdate(), builders.assignment_notice(notice),
+                           matter.assigned_on or clock.today(), builders.assignment_notice(notice),
                            links={"matter": matter, "unit": notice.unit, "notice": notice},
                            objects={"matter": matter, "notice": notice}), actor=actor)
 
@@ -200,7 +201,7 @@ def supervision_notice_document(step, *, actor) -> Document:
     if existing:
         return existing
     return _issue(Prepared("supervision_notice", subject, notice.year, notice.seq, notice.number,
-                           step.recorded_on or timezone.localdate(), builders.supervision_notice(notice),
+                           step.recorded_on or clock.today(), builders.supervision_notice(notice),
                            links={"matter": step.matter, "unit": step.unit, "notice": notice},
                            objects={"matter": step.matter, "step": step, "notice": notice}), actor=actor)
 
@@ -224,7 +225,7 @@ def circular_document(circular, *, actor) -> Document:
     if existing:
         return existing
     return _issue(Prepared("circular", subject, notice.year, notice.seq, notice.number,
-                           circular.published_on or timezone.localdate(), builders.circular(circular),
+                           circular.published_on or clock.today(), builders.circular(circular),
                            links={"circular": circular, "notice": notice},
                            objects={"circular": circular, "notice": notice}), actor=actor)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -146,7 +145,7 @@ def do_close_round(round_id: int, *, actor) -> CollectionRound:
         raise access.MatterNotFound(f"no collection round {round_id}")
     if round_.status == CollectionRound.Status.CLOSED:
         raise MatterError("the round is already closed", field="status")
-    round_.status, round_.closed_at = CollectionRound.Status.CLOSED, timezone.now()
+    round_.status, round_.closed_at = CollectionRound.Status.CLOSED, clock.now()
     round_.save(update_fields=["status", "closed_at"])
     audit.record(actor=actor, action="round.close", obj=round_, before={"status": "open"}, after={"status": "closed"})
     return round_
@@ -197,7 +196,7 @@ def do_register_matter(matter_id: int, *, actor, expected_version: int | None = 
     matter = _locked(actor, matter_id, expected_version)
     transition = check("register", matter.state, actor.role)
     before = snapshot(matter)
-    matter.state, matter.registered_by, matter.registered_at = transition.target, actor, timezone.now()
+    matter.state, matter.registered_by, matter.registered_at = transition.target, actor, clock.now()
     return _finish(matter, actor, "register", before, fields=["state", "registered_by", "registered_at"])
 
 
@@ -207,7 +206,7 @@ def do_approve_matter(matter_id: int, *, actor, comment: str = "", expected_vers
     matter = _locked(actor, matter_id, expected_version)
     transition = check("approve", matter.state, actor.role)
     before = snapshot(matter)
-    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, timezone.now()
+    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, clock.now()
     matter.decision_comment = (comment or "").strip()
     return _finish(matter, actor, "approve", before, fields=["state", "approved_by", "approved_at", "decision_comment"],
                    note=matter.decision_comment)
@@ -219,7 +218,7 @@ def do_reject_matter(matter_id: int, *, actor, comment: str, expected_version: i
     transition = check("reject", matter.state, actor.role)
     comment = _text(comment, "comment")
     before = snapshot(matter)
-    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, timezone.now()
+    matter.state, matter.approved_by, matter.approved_at = transition.target, actor, clock.now()
     matter.decision_comment = comment
     return _finish(matter, actor, "reject", before, fields=["state", "approved_by", "approved_at", "decision_comment"],
                    note=comment)
@@ -269,7 +268,7 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
     MatterUnit.objects.create(matter=matter, unit=lead, role=MatterUnit.Role.LEAD)
     for unit in cos:
         MatterUnit.objects.create(matter=matter, unit=unit, role=MatterUnit.Role.CO)
-    matter.state, matter.assigned_by, matter.assigned_at, matter.assigned_on = transition.target, actor, timezone.now(), start
+    matter.state, matter.assigned_by, matter.assigned_at, matter.assigned_on = transition.target, actor, clock.now(), start
     matter.requirements, matter.deadline = requirements, due
     matter.deadline_working_days, matter.deadline_provisional = working_days, provisional
     matter.feedback_every_working_days = feedback_every_working_days
@@ -302,7 +301,7 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
     if link.received_at:
         raise MatterError(f"{link.unit.name} already signed for this matter", field="unit")
     before = snapshot(matter)
-    link.received_at, link.received_by = timezone.now(), actor
+    link.received_at, link.received_by = clock.now(), actor
     link.save(update_fields=["received_at", "received_by"])
     fields = []
     if link.role == MatterUnit.Role.LEAD and matter.state == State.ASSIGNED:
@@ -366,7 +365,7 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_versi
     before = snapshot(matter)
     review = Review.objects.create(report=report, decision=Review.Decision.ACCEPT, reasons=(reasons or "").strip(),
                                    reviewed_by=actor)
-    matter.state, matter.closed_at, matter.feedback_due_on = transition.target, timezone.now(), None
+    matter.state, matter.closed_at, matter.feedback_due_on = transition.target, clock.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
             extra={"report": report.pk})
     notify("result.accepted", recipients=recipients.unit_staff([report.unit]), matter=matter,
@@ -473,7 +472,7 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
         raise Conflict(f"the request was already decided ({request.get_status_display()})")
     before = snapshot(matter)
     request.status = ChangeRequest.Status.APPROVED if approve else ChangeRequest.Status.REJECTED
-    request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), (note or "").strip()
+    request.decided_by, request.decided_at, request.decision_note = actor, clock.now(), (note or "").strip()
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     fields: list[str] = []
     if approve and request.kind == ChangeRequest.Kind.EXTENSION:

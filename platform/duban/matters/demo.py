@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
 
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.core.clock import as_of
 from duban.matters import actions
 
@@ -41,7 +41,7 @@ def _clerk(unit_code: str) -> User:
 
 def seed_matters() -> int:
     leader, office, staff = _people()
-    today = timezone.localdate()
+    today = clock.today()
     made = 0
     for title, category, lead, cos, target, days_ago, working_days in MATTERS:
         start = today - timedelta(days=days_ago or 0)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from duban.core import clock
 from duban.matters.states import State
 from duban.units.models import Unit
 
@@ -31,7 +32,7 @@ class CollectionRound(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
     leaders = models.ManyToManyField(USER, related_name="collection_rounds", verbose_name=_("征集对象"))
     opened_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("发起人"))
-    opened_at = models.DateTimeField(_("发起时间"), auto_now_add=True)
+    opened_at = models.DateTimeField(_("发起时间"), default=clock.now, editable=False)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
@@ -57,7 +58,7 @@ class Matter(models.Model):
     # Collection (收集)
     proposed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="proposed_matters",
                                     verbose_name=_("提出领导"))
-    proposed_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+    proposed_at = models.DateTimeField(_("提出时间"), default=clock.now, editable=False)
     proposed_units = models.ManyToManyField(Unit, blank=True, related_name="proposed_matters",
                                             verbose_name=_("建议责任单位"))
     requested_deadline = models.DateField(_("要求完成时间"), null=True, blank=True)
@@ -157,7 +158,7 @@ class DeadlineChange(models.Model):
     new_deadline = models.DateField()
     reason = models.TextField(blank=True)
     changed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["matter", "id"]
@@ -173,7 +174,7 @@ class Notice(models.Model):
     matter = models.ForeignKey(Matter, null=True, blank=True, on_delete=models.PROTECT, related_name="notices")
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="notices")
     issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("文书")
@@ -195,7 +196,7 @@ class Feedback(models.Model):
     kind = models.CharField(_("形式"), max_length=8, choices=Kind.choices)
     text = models.TextField(_("进展情况"))
     given_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    given_at = models.DateTimeField(auto_now_add=True)
+    given_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["matter", "given_at", "id"]
@@ -207,7 +208,7 @@ class ResultReport(models.Model):
     attempt = models.PositiveIntegerField(_("第几次报送"))  # 1, then 2 after the first redo, …
     text = models.TextField(_("落实结果"))
     reported_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    reported_at = models.DateTimeField(auto_now_add=True)
+    reported_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["matter", "attempt"]
@@ -223,7 +224,7 @@ class Review(models.Model):
     decision = models.CharField(_("审核结论"), max_length=8, choices=Decision.choices)
     reasons = models.TextField(_("审核意见"), blank=True)
     reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    reviewed_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(default=clock.now, editable=False)
 
 
 class ChangeRequest(models.Model):
@@ -244,7 +245,7 @@ class ChangeRequest(models.Model):
     reason = models.TextField(_("理由"))
     proposed = models.JSONField(_("申请内容"), default=dict)  # new deadline, or new core content
     requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(default=clock.now, editable=False)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -314,7 +315,7 @@ class Attachment(models.Model):
     content_type = models.CharField(_("类型"), max_length=100)
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
 
+from duban.core import clock
 from duban.accounts.models import Role, User
 from duban.reports.models import WeeklyReport
 from duban.reports.weekly import county_zone, do_edit_weekly_report, do_issue_weekly_report, draft_weekly_report, weekly_moment
@@ -21,7 +21,7 @@ def seed_weekly_report() -> WeeklyReport | None:
     if staff is None:
         return None
     zone = county_zone()
-    now = timezone.now().astimezone(zone)
+    now = clock.now().astimezone(zone)
     moment = weekly_moment(now.date(), zone=zone)
     if moment > now:  # this week's moment is still to come: last week's report
         moment = weekly_moment(now.date() - timedelta(days=7), zone=zone)

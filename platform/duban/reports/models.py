@@ -13,6 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from duban.core import clock
 from duban.matters.models import Notice
 from duban.units.models import Unit
 
@@ -39,7 +40,7 @@ class WeeklyReport(models.Model):
     attention = models.TextField(_("提请领导关注"), blank=True)
     named_units = models.ManyToManyField(Unit, blank=True, related_name="weekly_reports", verbose_name=_("涉及单位"))
     version = models.PositiveIntegerField(_("版本"), default=1)
-    drafted_at = models.DateTimeField(_("起草时间"), auto_now_add=True)
+    drafted_at = models.DateTimeField(_("起草时间"), default=clock.now, editable=False)
     drafted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     drafted_by_label = models.CharField(max_length=100, blank=True)  # "beat", "cli", or user:<name>
     issued_at = models.DateTimeField(_("印发时间"), null=True, blank=True)
@@ -73,7 +74,7 @@ class WeeklyReportRevision(models.Model):
     note = models.CharField(_("说明"), max_length=200, blank=True)
     edited_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     edited_by_label = models.CharField(max_length=100, blank=True)
-    edited_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["report", "seq"]

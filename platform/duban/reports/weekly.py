@@ -47,7 +47,7 @@ def county_zone() -> ZoneInfo:
 def _moment(on, zone: ZoneInfo) -> datetime:
     """``on`` as an aware datetime: now; a date means the end of that day in the county."""
     if on is None:
-        return timezone.now()
+        return clock.now()
     if isinstance(on, datetime):
         return on if timezone.is_aware(on) else on.replace(tzinfo=zone)
     if isinstance(on, date):
@@ -348,7 +348,7 @@ def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | Non
     number = f"{text.number_prefix or text.title}〔{day.year}〕第{seq}期"
     report.notice = Notice.objects.create(kind="weekly_report", year=day.year, seq=seq, number=number, issued_by=actor)
     report.status, report.year, report.seq, report.number = WeeklyReport.Status.ISSUED, day.year, seq, number
-    report.issued_at, report.issued_on, report.issued_by = timezone.now(), day, actor
+    report.issued_at, report.issued_on, report.issued_by = clock.now(), day, actor
     report.version += 1
     report.save(update_fields=["notice", "status", "year", "seq", "number", "issued_at", "issued_on", "issued_by",
                                "version"])

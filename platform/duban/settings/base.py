@@ -34,6 +34,9 @@ DATA_DIR = Path(env.str("DUBAN_DATA_DIR", str(PROJECT_DIR / ".duban"))).resolve(
 DUBAN_ENV = env.choice("DUBAN_ENV", "development", ("development", "test", "production"))
 
 DEBUG = env.bool("DEBUG", False)
+# The county's date pinned to one day (YYYY-MM-DD) for every process of a test run or a demo:
+# duban.core.clock answers it instead of the real date. Refused in production.
+DUBAN_TODAY = env.date("DUBAN_TODAY")
 
 
 def _secret_key(required: bool) -> str:

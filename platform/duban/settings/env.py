@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date as _date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -146,6 +147,16 @@ class Env:
         if not host or len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
             raise ConfigError(name, f"expected a DNS host name such as duban.example.gov.cn, got {value!r}")
         return host
+
+    def date(self, name: str) -> _date | None:
+        """An ISO date (``2026-12-31``), or None if unset."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        try:
+            return _date.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(name, f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
     def list(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.raw(name)

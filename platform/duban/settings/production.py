@@ -11,6 +11,11 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 
     raise ConfigError("SECRET_KEY", "must be at least 50 characters with at least 5 distinct ones")
 
+if env.date("DUBAN_TODAY") is not None:
+    from duban.settings.env import ConfigError
+
+    raise ConfigError("DUBAN_TODAY", "pins the county's date for tests and demos; a production site runs on the real date")
+
 DUBAN_URL_SCHEME = "https"
 # TLS ends at the ingress, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -192,7 +192,7 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     seq, number = next_notice_number("circular", day.year)
     circular.notice = Notice.objects.create(kind="circular", year=day.year, seq=seq, number=number, issued_by=actor)
     circular.status = Circular.Status.PUBLISHED
-    circular.published_by, circular.published_at, circular.published_on = actor, timezone.now(), day
+    circular.published_by, circular.published_at, circular.published_on = actor, clock.now(), day
     circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on"])
     criticised = list(circular.criticised.order_by("code"))
     audit.record(actor=actor, action="circular.publish", obj=circular, before={"status": Circular.Status.DRAFT},

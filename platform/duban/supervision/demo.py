@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.utils import timezone
 
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.core.clock import as_of
 from duban.matters.models import Matter
 from duban.supervision import ledger, steps
@@ -20,7 +20,7 @@ def seed_supervision() -> None:
         return
     staff = User.objects.filter(role=Role.SUPERVISION_STAFF).order_by("id").first()
     office = User.objects.filter(role=Role.OFFICE_LEADER).order_by("id").first()
-    today = timezone.localdate()
+    today = clock.today()
     matter = Matter.objects.filter(title="中小学校舍安全排查整改").first()
     if matter is None or matter.deadline is None:
         return

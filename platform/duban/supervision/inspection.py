@@ -16,7 +16,6 @@ from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -125,7 +124,7 @@ def do_record_inspection(item_id: int, *, actor, result: str, findings: str = ""
         raise MatterError(f"this item was already recorded as {item.get_result_display()}", field="result")
     findings = (findings or "").strip()
     on = on or clock.today()
-    item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, timezone.now()
+    item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, clock.now()
     item.save(update_fields=["result", "findings", "inspected_by", "inspected_at"])
     queued = _queue_for_ladder(item, actor=actor, on=on) if result == InspectionItem.Result.BEHIND else None
     audit.record(actor=actor, action="inspection.record", obj=item, before={"result": InspectionItem.Result.PENDING},

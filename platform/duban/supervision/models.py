@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from duban.core import clock
 from duban.matters.models import Matter, Notice
 from duban.units.models import Unit
 
@@ -37,7 +38,7 @@ class EscalationStep(models.Model):
     pack_name = models.CharField(max_length=100)
     pack_version = models.CharField(max_length=50)
     due_on = models.DateField(_("应督办日期"))
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(default=clock.now, editable=False)
     recorded_on = models.DateField(_("督办日期"), null=True, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -81,7 +82,7 @@ class Circular(models.Model):
     body = models.TextField(_("正文"), blank=True)
     notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     drafted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    drafted_at = models.DateTimeField(auto_now_add=True)
+    drafted_at = models.DateTimeField(default=clock.now, editable=False)
     published_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     published_at = models.DateTimeField(null=True, blank=True)
     published_on = models.DateField(null=True, blank=True)
@@ -136,7 +137,7 @@ class InspectionRound(models.Model):
     quarter = models.PositiveSmallIntegerField()
     opens_on = models.DateField()
     closes_on = models.DateField()
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-year", "-quarter"]

@@ -156,10 +156,11 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
     if not rows:
         return []
     with transaction.atomic():
-        values = []
+        values, opened_at = [], clock.now()
         for matter, link, tier, due_on in rows:
-            values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on]
-        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, now(), '{}'::jsonb, '', '')"] * len(rows))
+            values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on,
+                       opened_at]
+        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, %s, '{}'::jsonb, '', '')"] * len(rows))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, "
@@ -223,7 +224,7 @@ def validate_evidence(tier, evidence: dict) -> dict:
 
 
 def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date) -> EscalationStep:
-    step.status, step.recorded_on, step.recorded_at = EscalationStep.Status.RECORDED, on, timezone.now()
+    step.status, step.recorded_on, step.recorded_at = EscalationStep.Status.RECORDED, on, clock.now()
     step.recorded_by = actor if hasattr(actor, "_meta") else None
     step.evidence = evidence
     fields = ["status", "recorded_on", "recorded_at", "recorded_by", "evidence"]
@@ -338,7 +339,7 @@ def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
     if not reason:
         raise MatterError("skipping a step needs a reason", field="reason")
     step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
-        EscalationStep.Status.SKIPPED, reason, actor, timezone.now())
+        EscalationStep.Status.SKIPPED, reason, actor, clock.now())
     step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
     audit.record(actor=actor, action="step.skip", obj=step, note=reason, after={"tier": step.tier})
     return step
@@ -357,7 +358,7 @@ def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
     text = (text or "").strip()
     if not text:
         raise MatterError("the reply is empty", field="text")
-    step.reply_text, step.reply_at, step.reply_by = text, timezone.now(), actor
+    step.reply_text, step.reply_at, step.reply_by = text, clock.now(), actor
     step.save(update_fields=["reply_text", "reply_at", "reply_by"])
     audit.record(actor=actor, action="step.reply", obj=step, after={"late": bool(step.reply_due_on and clock.today() > step.reply_due_on)})
     return step

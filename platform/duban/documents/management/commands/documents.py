@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from duban.core import clock
 from duban.accounts.models import Role, User
 from duban.core.commands import action_errors
 from duban.matters.actions import county_pack
@@ -99,7 +99,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"--out: cannot create {out}: {exc.strerror}") from None
         actor = self._actor(options.get("actor"))
-        year = options.get("year") or timezone.localdate().year
+        year = options.get("year") or clock.today().year
         written, missing = [], []
 
         def write(name: str, data: bytes) -> Path:

@@ -8,6 +8,7 @@ from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
 
+from duban.core import clock
 from duban.accounts.models import User
 from duban.matters import queries
 from duban.matters.models import Matter
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["user"]).first()
         if user is None:
             raise CommandError(f"no user {options['user']!r} in this county")
-        items = queries.my_todo(user, timezone.localdate())
+        items = queries.my_todo(user, clock.today())
         self.console.print(f"{user.display_name}: {len(items)} item(s) waiting")
         for item in items:
             self.console.print(f"  [{item.label}] {item.matter.number} {item.matter.title}")
