@@ -56,6 +56,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
+from duban.core import pgclient
 from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
 from tenants.provisioning import ProvisioningError
 
@@ -125,34 +126,18 @@ def _conninfo() -> tuple[str, dict]:
     return make_conninfo(**params), env
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise BackupError(f"{name} is not installed: install the PostgreSQL client tools "
-                          f"(Debian: postgresql-client), at least the server's major version")
-    return path
-
-
-def _tool_major(path: str) -> int:
-    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
-    found = re.search(r"\b(\d+)(?:\.\d+)?", out)
-    if not found:
-        raise BackupError(f"cannot tell the version of {path} from {out.strip()!r}")
-    return int(found.group(1))
+def _client(name: str, server_major: int) -> tuple[str, int]:
+    """The ``name`` program of the server's major version (duban.core.pgclient)."""
+    try:
+        client = pgclient.client_for(name, server_major)
+    except pgclient.ClientNotFound as exc:
+        raise BackupError(str(exc)) from None
+    return client.path, client.major
 
 
 def _server_major(cursor) -> int:
     cursor.execute("SHOW server_version_num")
     return int(cursor.fetchone()[0]) // 10000
-
-
-def _check_tool_version(tool: str, server_major: int) -> int:
-    major = _tool_major(tool)
-    if major < server_major:
-        name = Path(tool).name
-        raise BackupError(f"{name} {major} cannot work with a PostgreSQL {server_major} server: "
-                          f"install postgresql-client-{server_major} (or newer)")
-    return major
 
 
 def _run(argv: list[str], env: dict, what: str) -> None:
@@ -242,7 +227,6 @@ def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media
                               field="file")
         if not target.parent.is_dir():
             raise BackupError(f"folder {target.parent} does not exist", field="file")
-    pg_dump = _tool("pg_dump")
     conninfo, env = _conninfo()
     params, password = _connection_params()
     media_dir = county_media(schema, media_root)
@@ -255,7 +239,7 @@ def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media
             conn.read_only = True
             with conn.cursor() as cursor:
                 server_major = _server_major(cursor)
-                dump_major = _check_tool_version(pg_dump, server_major)
+                pg_dump, dump_major = _client("pg_dump", server_major)
                 cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
                 snapshot, server_version = cursor.fetchone()
                 # Row counts and migrations in the very snapshot pg_dump will read.
@@ -522,9 +506,8 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
             info = manifest["county"]
             slug, schema = info["slug"], info["schema"]
             plan = _preflight(manifest, root)
-            pg_restore = _tool("pg_restore")
             with connection.cursor() as cursor:
-                _check_tool_version(pg_restore, _server_major(cursor))
+                pg_restore, _ = _client("pg_restore", _server_major(cursor))
             dump_path = tmp / DUMP
             _extract_checked(tar, DUMP, dump_path, manifest["dump"]["sha256"], label)
             media_tmp = tmp / MEDIA

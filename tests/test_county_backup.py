@@ -19,9 +19,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
 from django_tenants.utils import schema_exists, tenant_context
 
+from duban.core import clock
 from conftest import REPO, subprocess_env
 from sweep_helpers import in_thread, raw_connection
 from test_provisioning import structure
@@ -62,7 +62,7 @@ def build_county_with_data() -> dict:
             do_create_user("clerk1", actor="tests", role=Role.UNIT_STAFF, password="x", unit=t01)
             Token.objects.create(user=staff)
             cast = make_cast()
-            with as_of(timezone.localdate() - timedelta(days=70)):  # overdue today, whatever today is
+            with as_of(clock.today() - timedelta(days=70)):  # overdue today, whatever today is
                 overdue = [to_state(cast, "in_progress", deadline_working_days=10) for _ in range(2)]
             reported = to_state(cast, "reported")
             to_state(cast, "approved")
@@ -173,6 +173,8 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
         SLUG, SCHEMA, facts["county_id"], {"code": CITY, "name": "备份市"})
     assert county["rulepack"] == {"name": rows_before["rulepack"][0], "version": rows_before["rulepack"][1]}
     assert county["domains"] == [{"domain": f"{SLUG}.localhost", "is_primary": True}]
+    # pg_dump of the server's own major version (the embedded 16, or the machine's server).
+    assert manifest["database"]["pg_dump_major"] == int(manifest["database"]["server_version"].split(".")[0])
     assert manifest["database"]["tables"] == {name: count for name, (count, _) in before["tables"].items()}
     assert manifest["duban_version"] and manifest["created_at"]
     assert fingerprint(SCHEMA) == before  # a backup changes nothing in the county
@@ -312,3 +314,58 @@ def test_a_bad_file_gives_a_clear_cli_error(world, media, tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (f"CommandError: {junk} is not a usable Duban county backup: "
                                      f"not a tar archive [file]"), result.stderr
+
+
+# --- the client tools of the server's version ----------------------------------------------------
+def _fake_tool(folder: Path, name: str, version: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def _server_major() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        return int(cursor.fetchone()[0]) // 10000
+
+
+def test_the_client_tools_are_chosen_by_the_servers_major_version(world, settings, tmp_path):
+    from duban.core import pgclient
+
+    major = _server_major()
+    # A pg_dump of another version first in line (DUBAN_PG_BIN) is passed over for the matching one.
+    _fake_tool(tmp_path / "old", "pg_dump", f"{major - 1}.9")
+    settings.DUBAN_PG_BIN = str(tmp_path / "old")
+    found = pgclient.client_for("pg_dump", major)
+    assert found.major == major and not found.path.startswith(str(tmp_path))
+    assert any(c.path == str(tmp_path / "old" / "pg_dump") and c.major == major - 1
+               for c in pgclient.candidates("pg_dump"))
+    # DUBAN_PG_BIN holding the server's version wins.
+    chosen = _fake_tool(tmp_path / "mine", "pg_restore", f"{major}.1")
+    settings.DUBAN_PG_BIN = str(tmp_path / "mine")
+    assert pgclient.client_for("pg_restore", major).path == str(chosen)
+
+
+def test_no_client_of_the_servers_version_is_a_clear_error_naming_it(world, media, tmp_path, monkeypatch):
+    """The machine's pg_dump 15 against the embedded PostgreSQL 16, as a fresh machine had it: the
+    backup stops before writing anything and says which version it needs."""
+    from duban.core import pgclient
+
+    major = _server_major()
+    old = _fake_tool(tmp_path / "old", "pg_dump", f"{major - 1}.19")
+    monkeypatch.setattr(pgclient, "candidate_folders", lambda: [tmp_path / "old"])
+    monkeypatch.setattr(pgclient.shutil, "which", lambda name: None)
+    with pytest.raises(pgclient.ClientNotFound) as caught:
+        pgclient.client_for("pg_dump", major)
+    assert str(caught.value) == (
+        f"pg_dump {major} is needed for this PostgreSQL {major} server ({old} is {major - 1}): install "
+        f"postgresql-client-{major}, or set DUBAN_PG_BIN to the folder holding pg_dump {major}")
+
+    target = tmp_path / "alpha.tar"
+    with pytest.raises(CommandError, match=rf"pg_dump {major} is needed for this PostgreSQL {major} server"):
+        call_command("county", "backup", "alpha", str(target), stdout=io.StringIO())
+    assert not target.exists() and not list(tmp_path.glob(".duban-backup-*"))

@@ -257,6 +257,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DUBAN_STATIC_ROOT", str(DATA_DIR / "static")))
 MEDIA_ROOT = Path(env.str("DUBAN_MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
+# A folder holding pg_dump/pg_restore of the server's major version (backups), if not found by
+# duban.core.pgclient (the embedded server's, /usr/lib/postgresql/<major>/bin, the PATH).
+DUBAN_PG_BIN = env.str("DUBAN_PG_BIN")
 DUBAN_MAX_UPLOAD_MB = env.int("DUBAN_MAX_UPLOAD_MB", 20, minimum=1, maximum=1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
