@@ -300,7 +300,7 @@ def test_d_staff_record_the_phone_step_the_sweep_opened_from_their_todo(site, br
     expect(staff.get_by_text("请填写“接听人”。")).to_be_visible()
 
     form = staff.get_by_role("form", name="督办记录")
-    now = timezone.localtime()
+    now = timezone.localtime(clock.now())
     form.get_by_label("接听人").fill("县发改局 刘局长")
     form.get_by_label("通话时间").fill(now.strftime("%Y-%m-%dT09:30"))
     form.get_by_label("承诺完成日期").fill((now.date() + timedelta(days=10)).isoformat())

@@ -17,7 +17,7 @@ from duban.core import clock
 
 # Asking the real date anywhere but duban.core.clock is how a test starts to depend on the day
 # it runs on, and how a page, a document or the sweep disagrees with the pinned day.
-REAL_DATE = re.compile(r"\b(?:timezone\.localdate\(\)|date\.today\(\)|datetime\.(?:now|today|utcnow)\()")
+REAL_DATE = re.compile(r"\b(?:timezone\.local(?:date|time)\(\)|date\.today\(\)|datetime\.(?:now|today|utcnow)\()")
 SOURCES = ("platform/duban", "tenants", "api", "plugins", "tests", "bench")
 ALLOWED = {Path("platform/duban/core/clock.py"), Path("tests/test_clock.py")}
 
@@ -38,6 +38,7 @@ def test_nothing_but_the_clock_asks_the_real_date():
 def test_the_check_finds_a_real_date_call():
     assert REAL_DATE.search("deadline = date.today() + timedelta(days=3)")
     assert REAL_DATE.search("on = timezone.localdate()")
+    assert REAL_DATE.search("now = timezone.localtime()")
     assert REAL_DATE.search("stamp = datetime.now(tz)")
     assert not REAL_DATE.search("day = timezone.localdate(value)")  # converting a given instant is fine
     assert not REAL_DATE.search("on = clock.today()")

@@ -31,7 +31,9 @@ from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 from matter_helpers import make_cast, proposed, to_state
 
-pytestmark = pytest.mark.django_db
+# Steps are recorded on 20–24 November 2026 and the week's report is issued on Friday 27 November:
+# the tests run as of that Friday (督查专报〔2026〕第1期).
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-27")]
 
 EVIDENCE = {
     "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},

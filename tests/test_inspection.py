@@ -126,9 +126,10 @@ def test_the_county_sweep_opens_the_round(cast):
 def overdue(cast, tiers=()):
     with as_of(date(2026, 9, 1)):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
-    for tier in tiers:
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
-                                    on=date(2026, 11, 20))
+    with as_of(date(2026, 11, 20)):
+        for tier in tiers:
+            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+                                        on=date(2026, 11, 20))
     return matter
 
 
@@ -177,7 +178,8 @@ def test_behind_opens_the_next_tier_as_a_due_step(cast):
 
     # The to-do is recorded like any other step: the notice is issued and the deduction posted.
     before = LedgerEntry.objects.filter(matter=called).count()
-    steps.do_record_step(second.pk, actor=cast.staff, evidence=EVIDENCE["written_notice"], on=date(2026, 12, 22))
+    with as_of(date(2026, 12, 22)):
+        steps.do_record_step(second.pk, actor=cast.staff, evidence=EVIDENCE["written_notice"], on=date(2026, 12, 22))
     second.refresh_from_db()
     assert second.status == "recorded" and second.notice.number.startswith("甲政督〔2026〕")
     assert LedgerEntry.objects.filter(matter=called).count() == before + 1

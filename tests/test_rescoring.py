@@ -19,7 +19,8 @@ from duban.supervision.rescoring import RescoreRow, rescore
 from matter_helpers import make_cast, to_state
 from plugins.manager import get_registry
 
-pytestmark = pytest.mark.django_db
+# Steps are recorded on 20 November 2026: the tests run as of a day after them.
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
 EVIDENCE = {
     "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},

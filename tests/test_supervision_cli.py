@@ -16,7 +16,9 @@ from duban.supervision.models import Circular, EscalationStep, InspectionItem, L
 from matter_helpers import make_cast, to_state
 from packs_fixture import on_path, pip_install
 
-pytestmark = pytest.mark.django_db
+# Steps are recorded on 20 November 2026 and circulars cover October–November: the tests run as of
+# 26 November 2026.
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
 EVIDENCE = {
     "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},

@@ -30,7 +30,9 @@ from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from matter_helpers import make_cast, to_state
 
-pytestmark = pytest.mark.django_db
+# The pages are walked through a supervision history set in autumn 2026 (steps of 20 October and
+# 2 November): the tests run as of 26 November 2026, whatever the real date.
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
 PHONE_FORM = {"ev_contact": "王科长", "ev_contacted_at": "2026-10-20T10:00", "ev_promised_date": "2026-11-30",
               "ev_note": "承诺月底前完成", "on": "2026-10-20"}
