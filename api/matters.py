@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from api.base import CountyViewSet, county_action
+from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.accounts.models import Role, User
 from duban.audit.models import AuditEvent
 from duban.core import clock
@@ -311,7 +312,7 @@ class MatterFilter(django_filters.FilterSet):
                                      distinct=True)
     deadline_before = django_filters.DateFilter(field_name="deadline", lookup_expr="lte")
     deadline_after = django_filters.DateFilter(field_name="deadline", lookup_expr="gte")
-    year = YearFilter(field_name="proposed_at__year", min_value=2000, max_value=2100, label="year proposed")
+    year = YearFilter(field_name="proposed_at__year", min_value=YEAR_MIN, max_value=YEAR_MAX, label="year proposed")
     q = django_filters.CharFilter(method="search", label="search number, title and content")
 
     class Meta:

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers
 
 from api.base import CountyViewSet, county_action
 from api.matters import PersonField
+from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.supervision import access, circulars, inspection, ledger, steps
@@ -73,14 +74,17 @@ class StatementOut(serializers.Serializer):
 
 class CircularOut(serializers.ModelSerializer):
     praised = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    criticised = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    criticised = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True,
+                                              help_text="units criticised county-wide (全县通报批评: deducts)")
+    named = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True,
+                                         help_text="units criticised by name (点名批评: no deduction under the default pack)")
     notice_number = serializers.CharField(source="notice.number", default=None, allow_null=True)
     drafted_by = PersonField()
     published_by = PersonField()
 
     class Meta:
         model = Circular
-        fields = ["id", "title", "period_start", "period_end", "status", "ranking", "praised", "criticised", "body",
+        fields = ["id", "title", "period_start", "period_end", "status", "ranking", "praised", "criticised", "named", "body",
                   "notice_number", "drafted_by", "drafted_at", "published_by", "published_at", "published_on"]
 
 
@@ -117,6 +121,13 @@ class ReasonIn(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class ReversalIn(serializers.Serializer):
+    reason = serializers.CharField()
+    kind = serializers.CharField(required=False, allow_null=True, default=None, max_length=50,
+                                 help_text="a code of the pack's schedule.reversal_kinds (default: the first, e.g. "
+                                           "recorded_in_error = 系误记, which also withdraws the step)")
+
+
 class ReplyIn(serializers.Serializer):
     text = serializers.CharField()
 
@@ -130,6 +141,7 @@ class CircularIn(serializers.Serializer):
 class CircularListsIn(serializers.Serializer):
     praised = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list)
     criticised = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list)
+    named = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list)
     body = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -140,7 +152,7 @@ class InspectIn(serializers.Serializer):
 
 
 class YearIn(serializers.Serializer):
-    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100,
+    year = serializers.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX,
                                     help_text="assessment year (default: this year)")
 
 
@@ -218,7 +230,7 @@ class LedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
         return (access.visible_ledger(user).select_related("unit", "matter", "created_by", "reverses")
                 .order_by("-occurred_on", "-id"))
 
-    @county_action(input=ReasonIn, output=LedgerOut, summary="Reverse an entry (冲正) by appending its opposite",
+    @county_action(input=ReversalIn, output=LedgerOut, summary="Reverse an entry (冲正) by appending its opposite",
                    status_code=201)
     def reverse(self, request, data, pk=None):
         return ledger.do_reverse_entry(int(pk), actor=request.user, **data)
@@ -285,7 +297,7 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
 
     def safely_get_queryset(self, user):
         return (access.visible_circulars(user).select_related("notice", "drafted_by", "published_by")
-                .prefetch_related("praised", "criticised").order_by("-id"))
+                .prefetch_related("praised", "criticised", "named").order_by("-id"))
 
     def create(self, request):
         serializer = CircularIn(data=request.data)

@@ -170,16 +170,18 @@ def set_based_reference(counties: list, on) -> float:
                         SELECT m.id AS matter_id, mu.unit_id, m.number, m.deadline
                         FROM "{s}".matters_matter m JOIN "{s}".matters_matterunit mu
                              ON mu.matter_id = m.id AND mu.role = 'lead'
-                        WHERE m.state = ANY(%(states)s) AND (m.deadline < %(on)s OR m.feedback_due_on < %(on)s)
+                        WHERE m.state = ANY(%(states)s) AND m.deadline < %(on)s
                           AND NOT EXISTS (SELECT 1 FROM "{s}".supervision_escalationstep e
                                           WHERE e.matter_id = m.id AND e.unit_id = mu.unit_id AND e.status = 'due')
                     ), opened AS (
                         INSERT INTO "{s}".supervision_escalationstep
                             (matter_id, unit_id, tier, tier_index, status, source, pack_name, pack_version, due_on,
-                             opened_at, evidence, reply_text, skip_reason)
-                        SELECT matter_id, unit_id, 'phone', 0, 'due', 'sweep', 'bench', '1', deadline, now(), '{{}}', '', ''
+                             deadline, opened_at, evidence, reply_text, skip_reason)
+                        SELECT matter_id, unit_id, 'phone', 0, 'due', 'sweep', 'bench', '1', deadline, deadline, now(),
+                               '{{}}', '', ''
                         FROM due
-                        ON CONFLICT (matter_id, unit_id, tier) WHERE source = 'sweep' DO NOTHING
+                        ON CONFLICT (matter_id, unit_id, tier, deadline)
+                            WHERE source = 'sweep' AND status IN ('due', 'recorded', 'skipped') DO NOTHING
                         RETURNING id, matter_id
                     )
                     INSERT INTO "{s}".audit_auditevent (at, actor_label, action, object_type, object_id, after, note)

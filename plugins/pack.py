@@ -101,17 +101,37 @@ class EvidenceField(_Model):
     coerce_labels = field_validator("label", mode="before")(_labels)
 
 
+# What a tier answers (四(一): the ladder is for 在规定期限内未能完成的):
+#   deadline_missed  — the matter's deadline passed and it is not done;
+#   feedback_overdue — the periodic progress feedback is late (the deadline may not have passed);
+#   check_due        — a time-sensitive matter (时效性强) went unchecked for the pack's cadence.
+TriggerKind = Literal["deadline_missed", "feedback_overdue", "check_due"]
+TRIGGER_KINDS: tuple[str, ...] = ("deadline_missed", "feedback_overdue", "check_due")
+
+
 class Trigger(_Model):
     """When a tier falls due for a matter that is still not done.
 
-    ``deadline_passed``: N working days after the matter's deadline (0 = the next working day).
-    ``since_previous_tier``: N working days after the previous tier was recorded with no
-    sufficient progress since.
+    ``deadline_passed``: on the N-th working day after the day the matter fell behind (its
+    deadline; 0 or 1 = the first working day after it). ``since_previous_tier``: N working days
+    after the previous tier was recorded with no sufficient progress since. A step never falls
+    due on a non-working day of the county's calendar.
+
+    ``answers``: what the tier escalates (``TriggerKind``); a late feedback or a due check that
+    no tier answers gets a reminder (催报) and a warning light, never a step.
     """
 
     basis: Literal["deadline_passed", "since_previous_tier"]
     working_days: int = Field(ge=0, le=250)
+    answers: tuple[TriggerKind, ...] = ("deadline_missed",)
     pack_choice: bool = False  # True where the seed leaves the duration open
+
+    @model_validator(mode="after")
+    def _answers(self):
+        if not self.answers:
+            raise ValueError("answers: name at least one of " + ", ".join(TRIGGER_KINDS))
+        _unique(list(self.answers), "answers")
+        return self
 
 
 class Tier(_Model):
@@ -126,12 +146,19 @@ class Tier(_Model):
     skippable: bool = False
     deduction_event: str | None = None  # a schedule event code posted when recorded
     reply_deadline_working_days: int | None = Field(default=None, ge=1, le=100)
+    # An evidence field (kind date) holding the date the unit promised (四(一) 明确完成时限): the
+    # next tier falls due on the first working day after it, and no later than the gap allows.
+    promise_field: str | None = None
 
     coerce_labels = field_validator("label", mode="before")(_labels)
 
     @model_validator(mode="after")
     def _unique_evidence(self):
         _unique([e.code for e in self.evidence], "evidence")
+        if self.promise_field is not None:
+            field = next((e for e in self.evidence if e.code == self.promise_field), None)
+            if field is None or field.kind != "date":
+                raise ValueError(f"promise_field: {self.promise_field!r} is not an evidence field of kind date")
         return self
 
 
@@ -170,12 +197,35 @@ class DeductionRule(_Model):
         return self
 
 
+class ReversalKind(_Model):
+    """A kind of correction of a ledger entry (冲正). ``withdraws_step``: the step behind the entry
+    counts as never taken (recorded in error, 系误记): it is kept, marked withdrawn, and the ladder
+    needs that tier again. Otherwise only the points are given back and the step stands."""
+
+    code: str = Field(pattern=CODE_RE)
+    label: Labels
+    withdraws_step: bool
+    clause: str = ""
+
+    coerce_labels = field_validator("label", mode="before")(_labels)
+
+
+DEFAULT_REVERSAL_KINDS = (
+    {"code": "recorded_in_error", "label": {"zh-hans": "系误记", "en": "Recorded in error"}, "withdraws_step": True},
+    {"code": "points_waived", "label": {"zh-hans": "情况说明属实，免予扣分", "en": "Explanation accepted, points waived"},
+     "withdraws_step": False},
+)
+
+
 class Schedule(_Model):
     base: Decimal = Field(gt=0, le=100, decimal_places=2)
     floor: Decimal = Field(ge=0, le=100, decimal_places=2)
     # The assessment year of an event is the year of its date, counted from this month.
     year_starts_month: int = Field(default=1, ge=1, le=12)
     events: tuple[DeductionRule, ...] = Field(min_length=1)
+    # The kinds of correction the office leader chooses from when reversing an entry; the first
+    # is the default.
+    reversal_kinds: tuple[ReversalKind, ...] = Field(default=DEFAULT_REVERSAL_KINDS, min_length=1, validate_default=True)
     clause: str = ""
 
     @model_validator(mode="after")
@@ -183,10 +233,17 @@ class Schedule(_Model):
         if self.floor > self.base:
             raise ValueError(f"floor {self.floor} is above base {self.base}")
         _unique([e.code for e in self.events], "events")
+        _unique([k.code for k in self.reversal_kinds], "reversal_kinds")
         return self
 
     def rule(self, code: str) -> DeductionRule | None:
         return next((rule for rule in self.events if rule.code == code), None)
+
+    def reversal_kind(self, code: str | None) -> ReversalKind | None:
+        """The kind ``code``, or the first (default) kind for None."""
+        if code is None:
+            return self.reversal_kinds[0]
+        return next((kind for kind in self.reversal_kinds if kind.code == code), None)
 
     def assessment_year(self, day: date) -> int:
         return day.year if day.month >= self.year_starts_month else day.year - 1
@@ -291,6 +348,10 @@ class RulePack(_Model):
                 raise ValueError(f"tiers[{tier.code}].document: unknown document code {tier.document!r}")
             if index == 0 and tier.trigger.basis != "deadline_passed":
                 raise ValueError(f"tiers[{tier.code}].trigger.basis: the first tier must trigger on deadline_passed")
+            if index and not set(tier.trigger.answers) <= set(self.tiers[0].trigger.answers):
+                extra = sorted(set(tier.trigger.answers) - set(self.tiers[0].trigger.answers))
+                raise ValueError(f"tiers[{tier.code}].trigger.answers: {', '.join(extra)} is not answered by the "
+                                 f"first tier ({self.tiers[0].code}), so the ladder never starts on it")
         return self
 
     # -- lookups ------------------------------------------------------------------------------
@@ -306,6 +367,11 @@ class RulePack(_Model):
             if tier.code == code:
                 return index
         raise KeyError(code)
+
+    @property
+    def escalated_triggers(self) -> tuple[str, ...]:
+        """The trigger kinds that open the ladder (those its first tier answers)."""
+        return tuple(kind for kind in TRIGGER_KINDS if kind in self.tiers[0].trigger.answers)
 
     def category(self, code: str) -> ScopeCategory | None:
         return next((c for c in self.scope if c.code == code), None)

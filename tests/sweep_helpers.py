@@ -170,9 +170,11 @@ class Blocker:
         self.conn = psycopg.connect(database_url_for_subprocess(), autocommit=False)
         self.conn.execute(
             f'INSERT INTO "{schema}".supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, '
-            f"pack_name, pack_version, due_on, opened_at, evidence, reply_text, skip_reason) "
-            f"SELECT matter_id, unit_id, 'phone', 0, 'due', 'sweep', 'blocker', '0', %s, now(), '{{}}', '', '' "
-            f'FROM "{schema}".matters_matterunit WHERE matter_id = %s AND role = %s',
+            f"pack_name, pack_version, due_on, deadline, opened_at, evidence, reply_text, skip_reason) "
+            f"SELECT mu.matter_id, mu.unit_id, 'phone', 0, 'due', 'sweep', 'blocker', '0', %s, m.deadline, now(), "
+            f"'{{}}', '', '' "
+            f'FROM "{schema}".matters_matterunit mu JOIN "{schema}".matters_matter m ON m.id = mu.matter_id '
+            f"WHERE mu.matter_id = %s AND mu.role = %s",
             [clock.today(), matter_id, "lead"])
 
     def release(self) -> None:

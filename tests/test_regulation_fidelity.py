@@ -269,3 +269,26 @@ def test_7_the_promised_date_is_when_the_next_tier_can_fall_due(cast):
     gap_due = calendar.add_working_days(date(2026, 11, 16), 5)[0]
     assert opened(gap_due - timedelta(days=1), late) == []
     assert opened(gap_due, late) == [("written_notice", gap_due)]
+
+
+# --- 8. two kinds of criticism --------------------------------------------------------------------
+def test_8_a_circular_names_units_for_criticism_without_deducting_and_criticises_county_wide_with(world, cast):
+    """五(三) criticises laggards; 六(七) deducts 0.5 only for 全县通报批评."""
+    from duban.supervision import circulars
+
+    draft = circulars.do_draft_circular(actor=cast.staff, title="十一月督办事项落实情况通报",
+                                        period_start=date(2026, 11, 1), period_end=date(2026, 11, 25))
+    with pytest.raises(MatterError) as both:
+        circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["D01"])
+    assert both.value.field == "named"
+    circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["T01"])
+    published = circulars.do_publish_circular(draft.pk, actor=cast.office)
+    entries = {(e.unit.code, e.amount) for e in LedgerEntry.objects.filter(circular=published)}
+    assert entries == {("D01", Decimal("0.5"))}  # the unit named for criticism loses nothing
+    assert set(ledger.unit_scores(2026).values()) >= {Decimal("2.5"), Decimal("3.0")}
+    api = Client(HTTP_HOST=world.owner.host, HTTP_AUTHORIZATION=f"Token {world.owner.token}")
+    body = api.get(f"/api/v1/circulars/{published.pk}/").json()
+    assert body["criticised"] == ["D01"] and body["named"] == ["T01"]
+    page = client_for(world, cast.staff).get(f"/circulars/{published.pk}/").content.decode()
+    assert 'id="named"' in page and "一号镇" in page.split('id="named"')[1].split("</p>")[0]
+    assert "点名批评" in county_pack().schedule.rule("named_criticism").label.zh

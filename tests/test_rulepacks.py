@@ -63,6 +63,7 @@ def test_default_pack_values_trace_to_the_seed():
         "redo": (Decimal("0.1"), "once_per_matter_over_threshold", 2, "六(五)"),
         "special_meeting": (Decimal("0.5"), "per_occurrence", 0, "六(六)"),
         "criticism_circular": (Decimal("0.5"), "per_occurrence", 0, "六(七)"),
+        "named_criticism": (Decimal("0"), "per_occurrence", 0, "五(三)"),  # 点名批评: no deduction in 六
     }
     assert (pack.schedule.base, pack.schedule.floor) == (Decimal("3.0"), Decimal("0"))
     assert [t.code for t in pack.tiers] == ["phone", "written_notice", "onsite", "special_meeting", "accountability"]

@@ -17,7 +17,9 @@ from duban.supervision.models import EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from matter_helpers import make_cast, to_state
 
-pytestmark = pytest.mark.django_db
+# The deduction table is played on steps of 20–25 November 2026: the tests run as of the 26th
+# (a step of January 2027 is recorded as of its own day).
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
 EVIDENCE = {
     "phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
@@ -40,8 +42,9 @@ def overdue_matter(cast):
 
 
 def record(cast, matter, tier, times=1, on=date(2026, 11, 20)):
-    for _ in range(times):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier], on=on)
+    with as_of(max(on, date(2026, 11, 26))):  # recorded on ``on``, never a day in the future
+        for _ in range(times):
+            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier], on=on)
 
 
 def score(unit_code="D01", year=2026):
@@ -133,14 +136,16 @@ def test_update_and_delete_on_the_ledger_are_refused_by_the_database(cast):
 
 def test_sweep_opens_the_ladder_in_order_once(cast):
     matter = overdue_matter(cast)
-    fresh = to_state(cast, "in_progress")  # not overdue: nothing to do
     on = date(2026, 10, 20)
+    with as_of(on):
+        fresh = to_state(cast, "in_progress")  # assigned on the sweep's day, not overdue: nothing to do
     opened = steps.sweep(on=on)
     assert [(o.step.matter_id, o.step.tier, o.recorded) for o in opened] == [(matter.pk, "phone", False)]
     assert steps.sweep(on=on) == []  # run again: nothing new
     assert not EscalationStep.objects.filter(matter=fresh).exists()
     step = opened[0].step
-    assert step.unit.code == "D01" and step.status == "due" and step.due_on == matter.deadline
+    # Due on the first working day after the deadline (四(一)), not on the deadline itself.
+    assert step.unit.code == "D01" and step.status == "due" and step.due_on == date(2026, 9, 16) > matter.deadline
     # Missing evidence is refused naming the field; nothing is recorded.
     with pytest.raises(actions.MatterError) as excinfo:
         steps.do_record_step(step.pk, actor=cast.staff, evidence={"contact": "王科长"}, on=on)
@@ -149,7 +154,7 @@ def test_sweep_opens_the_ladder_in_order_once(cast):
     steps.do_record_step(step.pk, actor=cast.staff, evidence=EVIDENCE["phone"], on=on)
     # The written notice falls due 5 working days (the pack's choice) after the phone call.
     assert steps.sweep(on=date(2026, 10, 26)) == []
-    second = steps.sweep(on=date(2026, 10, 28))
+    second = steps.sweep(on=date(2026, 10, 27))  # opened by the sweep of its due day
     assert [o.step.tier for o in second] == ["written_notice"]
 
 

@@ -68,16 +68,17 @@ PACK = {
         {"code": "phone", "clause": "四(一)",
          "label": {"zh-hans": "电话、口头督办", "en": "Phone or oral urging"},
          "description": "督办人员以电话询问的方式掌握进展，明确完成时限",
-         "trigger": {"basis": "deadline_passed", "working_days": 0},
+         "trigger": {"basis": "deadline_passed", "working_days": 0, "answers": ["deadline_missed"]},
          "evidence": [_evidence("contact", "接听人", "Person contacted", "person"),
                       _evidence("contacted_at", "通话时间", "Time of call", "datetime"),
                       _evidence("promised_date", "承诺完成日期", "Promised completion date", "date"),
                       _evidence("note", "通话记录", "Call note", required=False)],
+         "promise_field": "promised_date",
          "mode": "manual", "deduction_event": "phone_urging"},
         {"code": "written_notice", "clause": "四(二)",
          "label": {"zh-hans": "书面督办", "en": "Written notice"},
          "description": "下发《督查督办通知单》，要求责任单位在规定时限内专题答复",
-         "trigger": {"basis": "since_previous_tier", "working_days": 5, "pack_choice": True},
+         "trigger": {"basis": "since_previous_tier", "working_days": 5, "answers": ["deadline_missed"], "pack_choice": True},
          "evidence": [_evidence("requirements", "督办要求", "Requirements"),
                       _evidence("reply_due", "专题答复期限", "Written reply due", "date")],
          "document": "supervision_notice", "reply_deadline_working_days": 5,
@@ -85,7 +86,7 @@ PACK = {
         {"code": "onsite", "clause": "四(三)",
          "label": {"zh-hans": "现场督办", "en": "On-site supervision"},
          "description": "指派专人到现场了解情况，进行督查督办",
-         "trigger": {"basis": "since_previous_tier", "working_days": 5, "pack_choice": True},
+         "trigger": {"basis": "since_previous_tier", "working_days": 5, "answers": ["deadline_missed"], "pack_choice": True},
          "evidence": [_evidence("inspector", "督办人员", "Inspector", "person"),
                       _evidence("visited_at", "到场时间", "Time of visit", "datetime"),
                       _evidence("findings", "现场情况", "Findings")],
@@ -93,7 +94,7 @@ PACK = {
         {"code": "special_meeting", "clause": "四(四)",
          "label": {"zh-hans": "专项会议督办", "en": "Special meeting"},
          "description": "责任单位写出书面检查存档；主要领导向县政府领导当面说明；必要时召开专项会议协调",
-         "trigger": {"basis": "since_previous_tier", "working_days": 10, "pack_choice": True},
+         "trigger": {"basis": "since_previous_tier", "working_days": 10, "answers": ["deadline_missed"], "pack_choice": True},
          "evidence": [_evidence("self_examination", "书面检查", "Written self-examination", "file"),
                       _evidence("explanation", "主要领导当面说明情况", "Head's in-person explanation"),
                       _evidence("minutes", "会议纪要", "Meeting minutes", "file", required=False)],
@@ -102,7 +103,7 @@ PACK = {
         {"code": "accountability", "clause": "四(五)",
          "label": {"zh-hans": "责任追究", "en": "Accountability"},
          "description": "按有关规定对责任单位有关领导和人员严肃处理",
-         "trigger": {"basis": "since_previous_tier", "working_days": 10, "pack_choice": True},
+         "trigger": {"basis": "since_previous_tier", "working_days": 10, "answers": ["deadline_missed"], "pack_choice": True},
          "evidence": [_evidence("decision", "处理决定", "Decision"),
                       _evidence("decided_by", "决定机关", "Decided by")],
          "mode": "manual"},
@@ -125,6 +126,16 @@ PACK = {
              "label": {"zh-hans": "因落实不力召开专项会议督办", "en": "Special meeting for poor implementation"}},
             {"code": "criticism_circular", "clause": "六(七)", "amount": "0.5", "counting": "per_occurrence",
              "label": {"zh-hans": "全县通报批评", "en": "County-wide criticism circular"}},
+            {"code": "named_criticism", "clause": "五(三)", "amount": "0", "counting": "per_occurrence",
+             "label": {"zh-hans": "点名批评", "en": "Criticised by name in a circular"},
+             "note": "五(三) criticises laggards; 六 deducts only for 全县通报批评 (see interpretation criticism_kinds)."},
+        ],
+        # 冲正: how a wrong deduction is corrected (see interpretation reversal_kinds).
+        "reversal_kinds": [
+            {"code": "recorded_in_error", "label": {"zh-hans": "系误记", "en": "Recorded in error"},
+             "withdraws_step": True, "clause": "一(三)"},
+            {"code": "points_waived", "label": {"zh-hans": "情况说明属实，免予扣分", "en": "Explanation accepted, points waived"},
+             "withdraws_step": False, "clause": "六"},
         ],
     },
     # 五、保障措施
@@ -170,6 +181,33 @@ PACK = {
         {"code": "leader_assigned", "clause": "六(二)", "text": {
             "zh-hans": "系统中的督办事项均经领导审批立项，均视为“领导交办的督办事项”。",
             "en": "Every matter in the system was approved by a leader, so all count as leader-assigned for 六(二)."}},
+        {"code": "ladder_triggers", "clause": "四(一)", "text": {
+            "zh-hans": "督办方式只对“在规定期限内未能完成的”事项启动（办结时限已过仍未办结）。定期反馈逾期、时效性强事项到期检查，"
+                       "只向责任单位催报并亮黄灯、红灯，不启动扣分的督办措施。",
+            "en": "The ladder starts only for matters past their deadline and not done (四(一)). A late periodic feedback or "
+                  "a due check of a time-sensitive matter gets a reminder (催报) and a warning light, never a step that deducts."}},
+        {"code": "ladder_timing", "clause": "四、五(一)", "text": {
+            "zh-hans": "第一级督办（电话、口头督办）在办结时限后的第一个工作日到期；此后各级在上一级督办后按本包间隔的工作日数到期；"
+                       "督办措施在到期当日由自动巡查开启，任何督办措施都不在非工作日（含调休）到期。领导批准延期后，"
+                       "未办理的督办措施失效，督办自新的办结时限重新起算，已办理的督办措施及其扣分保留。",
+            "en": "The first tier falls due on the first working day after the deadline; each later tier this pack's gap in "
+                  "working days after the previous one; a step is opened by the sweep of its due day, and nothing falls due "
+                  "on a non-working day (调休 included). After an approved extension, open steps lapse and the ladder "
+                  "restarts from the new deadline; recorded steps and their deductions stay."}},
+        {"code": "promised_date", "clause": "四(一)“明确完成时限”", "text": {
+            "zh-hans": "电话督办时责任单位承诺的完成日期，即为该事项下一次检查的日期：承诺日期之后的第一个工作日仍未办结的，"
+                       "才启动下一级督办；承诺日期晚于本包间隔所允许的，按间隔执行。",
+            "en": "The completion date promised on the phone is when the matter is next checked: the next tier falls due on "
+                  "the first working day after it, unless that is later than this pack's gap allows."}},
+        {"code": "criticism_kinds", "clause": "五(三)、六(七)", "text": {
+            "zh-hans": "通报可以点名批评（五(三)“批评后进”，不扣分），也可以全县通报批评（六(七)，每次扣0.5分）；两者在通报中分别列出。",
+            "en": "A circular may criticise a unit by name (五(三), no deduction) or county-wide (六(七), 0.5 each); "
+                  "the circular lists them apart."}},
+        {"code": "reversal_kinds", "clause": "一(三)、六", "text": {
+            "zh-hans": "冲正分两类：“系误记”的，该督办措施视为未采取（保留记录并标明已撤销），督办阶梯须重新经过该级；"
+                       "“情况说明属实，免予扣分”的，只退回分数，督办措施仍然有效。",
+            "en": "Two kinds of reversal: 'recorded in error' withdraws the step (kept, marked withdrawn; the ladder needs "
+                  "that tier again); 'explanation accepted' gives the points back and the step stands."}},
         {"code": "ladder_in_order", "clause": "五(一)、四(五)", "text": {
             "zh-hans": "督办方式依次升级；专项会议督办可越过（四(五)：现场督办或专项会议督办后均可责任追究）。各级之间的间隔为本包取值。",
             "en": "Tiers are climbed in order; the special meeting may be skipped (四(五)). The gaps between tiers are this pack's choices."}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from contextlib import contextmanager
 
 from django.core.management.base import CommandError
@@ -25,3 +26,19 @@ def action_errors():
         raise CommandError(str(exc)) from None
     except MatterNotFound as exc:
         raise CommandError(str(exc)) from None
+
+
+# The assessment years every entry point accepts: the API's ``year`` fields and filters, the web
+# pages' ``?year=`` and the CLI's ``--year`` use these bounds, so they refuse the same values.
+YEAR_MIN, YEAR_MAX = 2000, 2100
+
+
+def year_option(value: str) -> int:
+    """argparse ``type`` for ``--year``: a year in [YEAR_MIN, YEAR_MAX], as the API's ``year`` field."""
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"year: {value!r} is not a year") from None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise argparse.ArgumentTypeError(f"year: must be between {YEAR_MIN} and {YEAR_MAX}, got {year}")
+    return year

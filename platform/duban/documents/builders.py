@@ -176,6 +176,12 @@ def circular(circular) -> dict:
     working = sum(1 for row in rows if row.get("assigned"))
     praised = list(circular.praised.order_by("kind", "code"))
     criticised = list(circular.criticised.order_by("kind", "code"))
+    named = list(circular.named.order_by("kind", "code"))
+    criticism = []
+    if named:
+        criticism.append("、".join(u.name for u in named) + "等单位工作进展滞后，予以点名批评，请认真整改。")
+    if criticised:
+        criticism.append("、".join(u.name for u in criticised) + "等单位落实不力，予以全县通报批评，并按考核标准扣减年度考评分。")
     doc["blocks"] += [
         C.h1("一、总体情况"),
         C.p(f"{period}，{working}个单位共承办督办事项{total['assigned']}件，已办结{total['completed']}件，"
@@ -185,8 +191,7 @@ def circular(circular) -> dict:
         C.p(("、".join(u.name for u in praised) + "等单位领导重视、措施有力，交办事项按期办结，予以通报表扬。")
             if praised else "本期无。"),
         C.h1("三、批评单位"),
-        C.p(("、".join(u.name for u in criticised) + "等单位落实不力，予以全县通报批评，并按考核标准扣减年度考评分。")
-            if criticised else "本期无。"),
+        *([C.p(text) for text in criticism] or [C.p("本期无。")]),
         C.h1("四、各单位落实情况"),
         C.table(["名次", "单位", "承办", "办结", "按期办结", "按期办结率", "超期", "督办措施", "复办"],
                 [[row.get("rank"), row.get("name"), row.get("assigned"), row.get("completed"), row.get("on_time"),

@@ -20,6 +20,7 @@ from duban.core import clock
 from duban.matters import access
 from duban.matters.models import (CalendarYear, ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
                                   MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
+from duban.matters.signals import deadline_changed
 from duban.matters.states import LEADERS, NotAllowed, State, check
 from duban.notifications import recipients
 from duban.notifications.service import notify
@@ -476,11 +477,13 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     fields: list[str] = []
     if approve and request.kind == ChangeRequest.Kind.EXTENSION:
-        new = date.fromisoformat(request.proposed["deadline"])
+        new = _not_passed(date.fromisoformat(request.proposed["deadline"]), "new_deadline")
         DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.EXTENSION, old_deadline=matter.deadline,
                                       new_deadline=new, reason=request.reason, changed_by=actor)
+        old = matter.deadline
         matter.deadline, matter.deadline_provisional, matter.deadline_working_days = new, False, None
         fields += ["deadline", "deadline_provisional", "deadline_working_days"]
+        deadline_changed.send(Matter, matter=matter, old=old, new=new, kind=DeadlineChange.Kind.EXTENSION, actor=actor)
     elif approve and request.kind == ChangeRequest.Kind.ADJUSTMENT:
         fields += _apply_adjustment(matter, request, actor)
     elif approve and request.kind == ChangeRequest.Kind.CANCELLATION:
@@ -490,6 +493,13 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
     _finish(matter, actor, f"{request.kind}.{request.status}", before, fields=fields, note=request.decision_note,
             extra={"request": request.pk})
     return request
+
+
+def _not_passed(new: date, field: str) -> date:
+    """An approved new deadline may not lie in the past: the matter would be overdue at once."""
+    if new < today():
+        raise MatterError(f"新的办结时限（{new:%Y年%-m月%-d日}）已经过去，不能批准；请申请人重新提出。", field=field)
+    return new
 
 
 def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str]:
@@ -503,11 +513,13 @@ def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str
             setattr(matter, name, changes[name])
             fields.append(name)
     if "deadline" in changes:
-        new = date.fromisoformat(changes["deadline"])
+        new = _not_passed(date.fromisoformat(changes["deadline"]), "deadline")
         DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.ADJUSTMENT, old_deadline=matter.deadline,
                                       new_deadline=new, reason=request.reason, changed_by=actor)
+        old = matter.deadline
         matter.deadline, matter.deadline_provisional, matter.deadline_working_days = new, False, None
         fields += ["deadline", "deadline_provisional", "deadline_working_days"]
+        deadline_changed.send(Matter, matter=matter, old=old, new=new, kind=DeadlineChange.Kind.ADJUSTMENT, actor=actor)
     if last is not None and (lead != last.lead_unit or cos != last.co_units):
         # Units that already hold the matter keep their receipt; the roles follow the adjustment.
         wanted = {lead: MatterUnit.Role.LEAD, **{c: MatterUnit.Role.CO for c in cos}}
@@ -590,6 +602,8 @@ def do_retime_deadlines(*, actor) -> list[tuple[Matter, date, date]]:
             DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.RETIME, old_deadline=old,
                                           new_deadline=new, reason="按公布的节假日安排重算", changed_by=actor)
         matter.deadline, matter.deadline_provisional = new, provisional
+        if new != old:
+            deadline_changed.send(Matter, matter=matter, old=old, new=new, kind=DeadlineChange.Kind.RETIME, actor=actor)
         _finish(matter, actor, "retime", before, fields=["deadline", "deadline_provisional"])
         changes.append((matter, old, new))
     # Fixed-date deadlines only stop being provisional once their year is known.

@@ -9,6 +9,7 @@ EVENTS: dict[str, str] = {
     "receipt.due": _("待签收提醒"),
     "feedback.due": _("反馈到期提醒"),
     "feedback.missed": _("反馈逾期"),
+    "check.due": _("时效性事项到期检查"),
     "light.yellow": _("黄灯预警"),
     "light.red": _("红灯警示"),
     "step.recorded": _("督办措施"),

@@ -47,6 +47,9 @@ def send_reminders(on: date | None = None) -> int:
                                matter=matter, url=recipients.matter_url(matter), title=f"反馈逾期：{matter.title}",
                                body=f"{matter.number} 应于{matter.feedback_due_on:%m月%d日}反馈，{lead.name}尚未反馈。",
                                dedupe_key=f"feedback.missed:{matter.pk}:{matter.feedback_due_on.isoformat()}"))
+    # 时效性强: a time-sensitive matter unchecked for the pack's cadence — a reminder (催报) to the
+    # lead unit and the office; whether it also opens a ladder step is the pack's choice (四(一)).
+    sent += _check_reminders(on)
     # 亮灯: yellow to the lead unit; red to the lead unit, the office and the approving leader.
     board = lights(on)
     for colour, event in ((YELLOW, "light.yellow"), (RED, "light.red")):
@@ -60,4 +63,32 @@ def send_reminders(on: date | None = None) -> int:
                                title=f"{label}：{matter.title}",
                                body=f"{matter.number} 办结时限{matter.deadline:%Y年%m月%d日}。",
                                dedupe_key=f"{event}:{matter.pk}:{matter.deadline.isoformat()}"))
+    return sent
+
+
+def _check_reminders(on: date) -> int:
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from duban.matters.actions import county_calendar, county_pack
+    from duban.matters.models import Feedback
+    from duban.supervision.steps import behind
+
+    matters = list(Matter.objects.filter(state__in=[State.IN_PROGRESS, State.REDO], time_sensitive=True).order_by("id"))
+    if not matters:
+        return 0
+    calendar, pack, sent = county_calendar(), county_pack(), 0
+    last = {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
+            Feedback.objects.filter(matter_id__in=[m.pk for m in matters]).values("matter_id")
+            .annotate(last=Max("given_at"))}
+    for matter in matters:
+        check_on = behind(matter, on, calendar, pack, last.get(matter.pk)).get("check_due")
+        lead = matter.lead_unit
+        if check_on is None or lead is None:
+            continue
+        sent += len(notify("check.due", recipients=[*recipients.unit_staff([lead]), *recipients.office_staff()],
+                           matter=matter, url=recipients.matter_url(matter), title=f"到期检查：{matter.title}",
+                           body=f"{matter.number} 为时效性强的事项，应于{check_on:%-m月%-d日}前检查落实情况，"
+                                f"请{lead.name}报送最新进展。",
+                           dedupe_key=f"check.due:{matter.pk}:{check_on.isoformat()}"))
     return sent

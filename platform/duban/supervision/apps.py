@@ -6,3 +6,6 @@ class SupervisionConfig(AppConfig):
     name = "duban.supervision"
     label = "supervision"
     verbose_name = _("督查督办")
+
+    def ready(self) -> None:
+        from duban.supervision import receivers  # noqa: F401 — connects the signal receivers (Django's ready())

@@ -28,7 +28,8 @@ from duban.supervision.steps import UNDER_WAY
 from duban.units.models import Unit
 from plugins.events import ScoringEvent
 
-CRITICISM_EVENT = "criticism_circular"  # a core event every pack's schedule declares
+CRITICISM_EVENT = "criticism_circular"  # a core event every pack's schedule declares (全县通报批评, 六(七))
+NAMED_EVENT = "named_criticism"  # 点名批评 (五(三)): deducts only if the pack's schedule gives it an amount
 
 
 # --- the ranking -------------------------------------------------------------------------------
@@ -159,24 +160,34 @@ def _codes(codes, field: str) -> list[Unit]:
 
 @transaction.atomic
 def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], criticised: list[str],
-                          body: str = "") -> Circular:
-    """Name the units praised and criticised (a unit cannot be both), and the circular's text."""
+                          body: str = "", named: list[str] = ()) -> Circular:
+    """Name the units praised, criticised county-wide (全县通报批评, deducts) and criticised by
+    name (点名批评, no deduction unless the pack says so) — each unit in one list at most — and
+    the circular's text."""
     _staff_only(actor, "edit circulars")
     circular = _locked_circular(circular_id)
     _draft_only(circular)
     good = _codes(praised, "praised")
     bad = _codes(criticised, "criticised")
+    mentioned = _codes(named, "named")
     both = [u.code for u in good if u in bad]
     if both:
         raise MatterError(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
+    twice = [u.code for u in mentioned if u in good or u in bad]
+    if twice:
+        raise MatterError(f"a unit named for criticism cannot also be praised or criticised county-wide: "
+                          f"{', '.join(twice)}", field="named")
     before = {"praised": sorted(circular.praised.values_list("code", flat=True)),
-              "criticised": sorted(circular.criticised.values_list("code", flat=True)), "body": circular.body}
+              "criticised": sorted(circular.criticised.values_list("code", flat=True)),
+              "named": sorted(circular.named.values_list("code", flat=True)), "body": circular.body}
     circular.praised.set(good)
     circular.criticised.set(bad)
+    circular.named.set(mentioned)
     circular.body = (body or "").strip()
     circular.save(update_fields=["body"])
     audit.record(actor=actor, action="circular.lists", obj=circular, before=before, after={
-        "praised": sorted(u.code for u in good), "criticised": sorted(u.code for u in bad), "body": circular.body})
+        "praised": sorted(u.code for u in good), "criticised": sorted(u.code for u in bad),
+        "named": sorted(u.code for u in mentioned), "body": circular.body})
     return circular
 
 
@@ -195,17 +206,24 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     circular.published_by, circular.published_at, circular.published_on = actor, clock.now(), day
     circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on"])
     criticised = list(circular.criticised.order_by("code"))
+    named = list(circular.named.order_by("code"))
     audit.record(actor=actor, action="circular.publish", obj=circular, before={"status": Circular.Status.DRAFT},
                  after={"status": circular.status, "notice": number, "published_on": day,
                         "praised": sorted(circular.praised.values_list("code", flat=True)),
-                        "criticised": [u.code for u in criticised]})
+                        "criticised": [u.code for u in criticised], "named": [u.code for u in named]})
     for unit in criticised:
         ledger.post(ScoringEvent(code=CRITICISM_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
                                  matter=None, ref=f"circular:{circular.pk}"), actor=actor, circular=circular)
+    named_rule = county_pack().schedule.rule(NAMED_EVENT)
+    if named_rule is not None and named_rule.amount > 0:
+        for unit in named:
+            ledger.post(ScoringEvent(code=NAMED_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
+                                     matter=None, ref=f"circular:{circular.pk}:named"), actor=actor, circular=circular)
     from duban.notifications import recipients
     from duban.notifications.service import notify
 
     notify("circular.published", recipients=recipients.everyone(), title=f"{number}：{circular.title}",
-           body=f"表扬{len(circular.praised.all())}个单位，批评{len(criticised)}个单位。", url=f"/circulars/{circular.pk}/")
+           body=f"表扬{len(circular.praised.all())}个单位，全县通报批评{len(criticised)}个单位，点名批评{len(named)}个单位。",
+           url=f"/circulars/{circular.pk}/")
     return circular
 

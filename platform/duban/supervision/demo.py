@@ -10,6 +10,7 @@ from datetime import timedelta
 from duban.accounts.models import Role, User
 from duban.core import clock
 from duban.core.clock import as_of
+from duban.matters.actions import county_calendar
 from duban.matters.models import Matter
 from duban.supervision import ledger, steps
 from duban.supervision.models import EscalationStep, LedgerEntry
@@ -24,17 +25,30 @@ def seed_supervision() -> None:
     matter = Matter.objects.filter(title="中小学校舍安全排查整改").first()
     if matter is None or matter.deadline is None:
         return
-    day = matter.deadline + timedelta(days=1)
+    # The ladder as the regulation times it (四、五(一)): the phone call on the first working day
+    # after the deadline, each later tier when the pack's gap (or the date promised on the phone)
+    # has passed — working days of the county's calendar, never later than today.
+    calendar = county_calendar()
+
+    def working_day(start, n):
+        return min(calendar.add_working_days(start, n)[0], today)
+
+    phone_on = working_day(matter.deadline, 1)
+    promised = calendar.add_working_days(phone_on, 3)[0]
+    notice_on = working_day(promised, 1)
+    onsite_on = working_day(notice_on, 5)
+    meeting_on = working_day(onsite_on, 10)
     ladder = [
-        ("phone", {"contact": "教育局办公室刘主任", "contacted_at": f"{day}T09:30", "promised_date": str(day + timedelta(days=7))}),
-        ("written_notice", {"requirements": "立即组织排查整改，五个工作日内专题答复。", "reply_due": str(day + timedelta(days=9))}),
-        ("onsite", {"inspector": "张督查", "visited_at": f"{day + timedelta(days=12)}T10:00",
-                    "findings": "三所学校整改未完成，台账不全。"}),
-        ("special_meeting", {"self_examination": "教育局书面检查（存档）", "explanation": "局长向分管副县长当面说明情况",
-                             "minutes": "专项会议纪要"}),
+        (phone_on, "phone", {"contact": "教育局办公室刘主任", "contacted_at": f"{phone_on}T09:30",
+                             "promised_date": str(promised)}),
+        (notice_on, "written_notice", {"requirements": "立即组织排查整改，五个工作日内专题答复。",
+                                       "reply_due": str(calendar.add_working_days(notice_on, 5)[0])}),
+        (onsite_on, "onsite", {"inspector": "张督查", "visited_at": f"{onsite_on}T10:00",
+                               "findings": "三所学校整改未完成，台账不全。"}),
+        (meeting_on, "special_meeting", {"self_examination": "教育局书面检查（存档）",
+                                         "explanation": "局长向分管副县长当面说明情况", "minutes": "专项会议纪要"}),
     ]
-    for offset, (tier, evidence) in zip((0, 2, 12, 20), ladder, strict=True):
-        on = min(day + timedelta(days=offset), today)
+    for on, tier, evidence in ladder:
         with as_of(on):
             steps.do_record_manual_step(matter.pk, actor=staff, tier=tier, evidence=evidence, on=on)
     notice = EscalationStep.objects.get(matter=matter, tier="written_notice")
@@ -46,7 +60,7 @@ def seed_supervision() -> None:
         steps.do_record_manual_step(other.pk, actor=staff, tier="phone", on=today, evidence={
             "contact": "财政局王科长", "contacted_at": f"{today}T15:00", "promised_date": str(today + timedelta(days=5))})
         entry = LedgerEntry.objects.filter(matter=other, reverses__isnull=True).latest("id")
-        ledger.do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。")
+        ledger.do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。", kind="recorded_in_error")
     # Accountability on the special-meeting matter, as of today.
     steps.do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
         "decision": "对教育局分管负责人进行约谈", "decided_by": "县政府"})

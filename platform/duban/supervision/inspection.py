@@ -145,7 +145,8 @@ def _queue_for_ladder(item: InspectionItem, *, actor, on: date) -> EscalationSte
     link = matter.units.filter(unit=item.unit).select_related("unit").first()
     if link is None:
         return None
-    existing = list(EscalationStep.objects.filter(matter=matter, unit=item.unit).order_by("tier_index", "id"))
+    existing = [s for s in EscalationStep.objects.filter(matter=matter, unit=item.unit).order_by("tier_index", "id")
+                if steps.on_this_ladder(s, matter)]
     if any(s.status == EscalationStep.Status.DUE for s in existing):
         return None
     done = [s.tier for s in existing if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
@@ -161,7 +162,8 @@ def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date)
     pack marks the tier automatic), with the same audit trail as a step the sweep opens."""
     step = EscalationStep.objects.create(
         matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code),
-        source=EscalationStep.Source.INSPECTION, pack_name=pack.name, pack_version=pack.version, due_on=on)
+        source=EscalationStep.Source.INSPECTION, pack_name=pack.name, pack_version=pack.version, due_on=on,
+        deadline=matter.deadline)
     audit.record(actor=actor, action="step.open", obj=step, after={
         "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": on,
         "source": EscalationStep.Source.INSPECTION})

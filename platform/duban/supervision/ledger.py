@@ -77,13 +77,22 @@ def record_redo(matter, *, actor, on) -> list[LedgerEntry]:
 
 
 @transaction.atomic
-def do_reverse_entry(entry_id: int, *, actor, reason: str) -> LedgerEntry:
-    """Correct a wrong entry by a reversing one (the office leader only)."""
+def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = None) -> LedgerEntry:
+    """Correct a wrong entry by a reversing one (the office leader only).
+
+    ``kind`` is one of the pack's ``schedule.reversal_kinds`` (default: the first). A kind that
+    withdraws the step (系误记) marks the step behind the entry withdrawn: kept and shown, but off
+    the ladder, which then needs that tier again. Other kinds give the points back only."""
     if getattr(actor, "role", None) != Role.OFFICE_LEADER:
         raise NotAllowed("only the office leader reverses ledger entries")
     reason = (reason or "").strip()
     if not reason:
         raise MatterError("a reversal needs a reason", field="reason")
+    pack = county_pack()
+    chosen = pack.schedule.reversal_kind(kind or None)
+    if chosen is None:
+        raise MatterError(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
+                          field="kind")
     entry = LedgerEntry.objects.select_for_update().filter(pk=entry_id).first()
     if entry is None:
         raise MatterError(f"no ledger entry {entry_id}", field="entry")
@@ -94,11 +103,30 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str) -> LedgerEntry:
     reversal = LedgerEntry.objects.create(
         unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
         event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,
-        pack_version=entry.pack_version, reason=f"冲正：{reason}"[:300], ref=entry.ref, matter=entry.matter,
-        step=entry.step, circular=entry.circular, reverses=entry, created_by=actor)
+        pack_version=entry.pack_version, reason=f"冲正（{chosen.label.zh}）：{reason}"[:300], ref=entry.ref,
+        matter=entry.matter, step=entry.step, circular=entry.circular, reverses=entry, created_by=actor)
     audit.record(actor=actor, action="ledger.reverse", obj=reversal, note=reason,
-                 before={"entry": entry.pk, "amount": entry.amount}, after={"reversal": reversal.pk, "amount": reversal.amount})
+                 before={"entry": entry.pk, "amount": entry.amount},
+                 after={"reversal": reversal.pk, "amount": reversal.amount, "kind": chosen.code})
+    if chosen.withdraws_step and entry.step_id is not None:
+        _withdraw_step(entry.step_id, actor=actor, note=f"{chosen.label.zh}：{reason}")
     return reversal
+
+
+def _withdraw_step(step_id: int, *, actor, note: str) -> None:
+    """The step counts as never taken: kept, marked withdrawn, on the matter's timeline."""
+    from duban.supervision.models import EscalationStep
+
+    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").get(pk=step_id)
+    if step.status == EscalationStep.Status.WITHDRAWN:
+        return
+    before = step.status
+    step.status, step.closed_note = EscalationStep.Status.WITHDRAWN, note[:2000]
+    step.save(update_fields=["status", "closed_note"])
+    audit.record(actor=actor, action="step.withdraw", obj=step, note=note,
+                 before={"status": before}, after={"status": step.status, "tier": step.tier})
+    audit.record(actor=actor, action="matter.step_withdrawn", obj=step.matter, note=note,
+                 after={"tier": step.tier, "unit": step.unit.code, "step": step.pk})
 
 
 def unit_scores(year: int) -> dict[Unit, Decimal]:

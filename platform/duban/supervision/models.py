@@ -23,6 +23,10 @@ class EscalationStep(models.Model):
         DUE = "due", _("待督办")          # opened by the sweep: a to-do for supervision staff
         RECORDED = "recorded", _("已督办")
         SKIPPED = "skipped", _("已越过")
+        # Kept, but no longer on the ladder: its deduction was reversed as recorded in error (系误记) …
+        WITHDRAWN = "withdrawn", _("已撤销")
+        # … or it was still due when a leader approved a new deadline (the ladder starts again).
+        SUPERSEDED = "superseded", _("已失效")
 
     class Source(models.TextChoices):
         SWEEP = "sweep", _("自动排查")
@@ -38,6 +42,8 @@ class EscalationStep(models.Model):
     pack_name = models.CharField(max_length=100)
     pack_version = models.CharField(max_length=50)
     due_on = models.DateField(_("应督办日期"))
+    # The matter's deadline the step answers: an approved new deadline starts the ladder again.
+    deadline = models.DateField(_("对应办结时限"), null=True, blank=True)
     opened_at = models.DateTimeField(default=clock.now, editable=False)
     recorded_on = models.DateField(_("督办日期"), null=True, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
@@ -49,15 +55,18 @@ class EscalationStep(models.Model):
     reply_at = models.DateTimeField(null=True, blank=True)
     reply_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     skip_reason = models.TextField(blank=True)
+    closed_note = models.TextField(_("撤销或失效说明"), blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("督办记录")
         verbose_name_plural = _("督办记录")
         ordering = ["matter", "tier_index", "id"]
         constraints = [
-            # The sweep opens each tier once per matter and unit, however often it runs.
-            models.UniqueConstraint(fields=["matter", "unit", "tier"], condition=models.Q(source="sweep"),
-                                    name="sweep_opens_each_tier_once"),
+            # The sweep opens each tier once per matter, unit and deadline, however often it runs; a
+            # withdrawn or superseded step no longer counts (the ladder needs that tier again).
+            models.UniqueConstraint(fields=["matter", "unit", "tier", "deadline"],
+                                    condition=models.Q(source="sweep", status__in=["due", "recorded", "skipped"]),
+                                    nulls_distinct=False, name="sweep_opens_each_tier_once"),
         ]
         indexes = [models.Index(fields=["matter", "unit", "status"])]
 
@@ -78,7 +87,9 @@ class Circular(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     ranking = models.JSONField(_("单位排名"), default=list, encoder=DjangoJSONEncoder)
     praised = models.ManyToManyField(Unit, blank=True, related_name="praised_in", verbose_name=_("表扬单位"))
-    criticised = models.ManyToManyField(Unit, blank=True, related_name="criticised_in", verbose_name=_("批评单位"))
+    # 全县通报批评 (六(七): deducts) and 点名批评 (五(三): named in the circular, no deduction of its own).
+    criticised = models.ManyToManyField(Unit, blank=True, related_name="criticised_in", verbose_name=_("全县通报批评单位"))
+    named = models.ManyToManyField(Unit, blank=True, related_name="named_in", verbose_name=_("点名批评单位"))
     body = models.TextField(_("正文"), blank=True)
     notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     drafted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")

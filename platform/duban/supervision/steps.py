@@ -68,53 +68,97 @@ def _responsible(matter: Matter) -> MatterUnit | None:
     return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
 
 
-def _behind_since(matter: Matter, on: date, calendar, pack, last_feedback: date | None) -> date | None:
-    """The day the matter fell behind (deadline passed, or feedback overdue), or None."""
-    dates = []
+# Steps that count on the ladder (a withdrawn or superseded one is kept but counts as not taken).
+ON_LADDER = (EscalationStep.Status.DUE, EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)
+TAKEN = (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)
+
+
+def behind(matter: Matter, on: date, calendar, pack, last_feedback: date | None = None) -> dict[str, date]:
+    """Why the matter is behind on ``on``: trigger kind → the day it fell behind.
+
+    ``deadline_missed`` — past its deadline, not done (四(一) 在规定期限内未能完成的);
+    ``feedback_overdue`` — its periodic progress feedback is late;
+    ``check_due`` — a time-sensitive matter (时效性强) unchecked for the pack's cadence."""
+    found: dict[str, date] = {}
     if matter.deadline and matter.deadline < on:
-        dates.append(matter.deadline)
+        found["deadline_missed"] = matter.deadline
     if matter.feedback_due_on and matter.feedback_due_on < on:
-        dates.append(matter.feedback_due_on)
-    if matter.time_sensitive and not dates:
-        # 时效性强: checked on the pack's shorter cadence, feedback or not.
+        found["feedback_overdue"] = matter.feedback_due_on
+    if matter.time_sensitive:
         since = last_feedback or matter.assigned_on
-        if since and calendar.working_days_between(since, on) > pack.calendar.time_sensitive_check_working_days:
-            dates.append(since)
-    return min(dates) if dates else None
+        if since:
+            check_on, _ = calendar.add_working_days(since, pack.calendar.time_sensitive_check_working_days)
+            if check_on < on:
+                found["check_due"] = check_on
+    return found
+
+
+def on_this_ladder(step: EscalationStep, matter: Matter) -> bool:
+    """The step counts on the matter's present ladder: not withdrawn or superseded, and taken
+    against the present deadline (an approved new deadline starts the ladder again)."""
+    return step.status in ON_LADDER and (step.deadline is None or step.deadline == matter.deadline)
+
+
+def promised_date(step: EscalationStep, pack) -> date | None:
+    """The completion date the unit promised when ``step`` was recorded (the tier's promise_field)."""
+    tier = pack.tier(step.tier)
+    if tier is None or not tier.promise_field:
+        return None
+    value = (step.evidence or {}).get(tier.promise_field)
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pack, hook,
              last_feedback: date | None = None):
-    """The tier that falls due for a matter's responsible unit on ``on`` (given that unit's
-    steps on the matter), and the day it fell due — or None."""
-    if any(s.status == EscalationStep.Status.DUE for s in steps):
+    """The tier that falls due for a unit on ``on`` (given that unit's steps on the matter), and
+    its due day — or None.
+
+    Timing (四、五(一)): a tier answers the trigger kinds the pack lists for it; the first falls
+    due on the ``working_days``-th working day after the matter fell behind (0 or 1: the first
+    working day after its deadline); each later tier that many working days after the previous
+    tier was recorded, or on the first working day after the date the unit promised then, if
+    that comes sooner. Due days are working days of the county's calendar, so a sweep on a rest
+    day opens nothing new; a step is opened by the sweep of its due day."""
+    current = [s for s in steps if on_this_ladder(s, matter)]
+    if any(s.status == EscalationStep.Status.DUE for s in current):
         return None  # one open step at a time: staff record it first
-    behind = _behind_since(matter, on, calendar, pack, last_feedback)
-    if behind is None:
-        return None
-    done = [s.tier for s in steps if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
+    done = [s.tier for s in current if s.status in TAKEN]
     tier = hook.duban_next_tier(pack=pack, recorded=done)
     if tier is None:
         return None
-    if tier.trigger.basis == "deadline_passed" or not steps:
-        start = behind
+    reasons = {kind: day for kind, day in behind(matter, on, calendar, pack, last_feedback).items()
+               if kind in tier.trigger.answers}
+    if not reasons:
+        return None  # late feedback or a due check that this tier does not answer: a reminder, no step
+    gap = max(tier.trigger.working_days, 1)
+    recorded = [s for s in current if s.status == EscalationStep.Status.RECORDED]
+    if tier.trigger.basis == "deadline_passed" or not recorded:
+        due_on, _ = calendar.add_working_days(min(reasons.values()), gap)
     else:
-        last = max((s for s in steps if s.status == EscalationStep.Status.RECORDED),
-                   key=lambda s: (s.recorded_on or s.due_on, s.id), default=None)
-        start = last.recorded_on if last else behind
-    if tier.trigger.working_days == 0:
-        due_on = start
-    else:
-        due_on, _ = calendar.add_working_days(start, tier.trigger.working_days)
-    if due_on >= on:
+        last = max(recorded, key=lambda s: (s.recorded_on or s.due_on, s.id))
+        since = last.recorded_on or last.due_on
+        due_on, _ = calendar.add_working_days(since, gap)
+        promised = promised_date(last, pack)
+        if promised is not None:
+            after_promise, _ = calendar.add_working_days(max(promised, since), 1)
+            due_on = min(due_on, after_promise)
+    if due_on > on:
         return None
     return tier, due_on
 
 
 def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     """Open every step that is due in this county. Safe to run twice, concurrently, or again
-    after a crash: the database lets each (matter, unit, tier) be opened by the sweep once
-    (INSERT … ON CONFLICT DO NOTHING on the partial unique index).
+    after a crash: the database lets each (matter, unit, tier, deadline) be opened by the sweep
+    once while it counts (INSERT … ON CONFLICT DO NOTHING on the partial unique index).
+
+    Only what the pack escalates is looked at (its first tier's ``answers``; the default pack:
+    missed deadlines). Late feedback and due checks are the reminders' business.
 
     A constant number of queries per county, whatever the number of matters: candidates, their
     lead units, their steps and last feedback are read in bulk; steps and their audit events
@@ -126,18 +170,25 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     on = on or clock.today()
     pack, calendar = county_pack(), county_calendar()
     hook = active_plugin_manager().hook
-    matters = list(Matter.objects.filter(state__in=UNDER_WAY)
-                   .filter(Q(deadline__lt=on) | Q(feedback_due_on__lt=on) | Q(time_sensitive=True))
-                   .order_by("id"))
+    kinds = pack.escalated_triggers
+    candidates = [q for kind, q in (("deadline_missed", Q(deadline__lt=on)),
+                                    ("feedback_overdue", Q(feedback_due_on__lt=on)),
+                                    ("check_due", Q(time_sensitive=True))) if kind in kinds]
+    if not candidates:
+        return []
+    either = candidates[0]
+    for q in candidates[1:]:
+        either |= q
+    matters = list(Matter.objects.filter(state__in=UNDER_WAY).filter(either).order_by("id"))
     if not matters:
         return []
     ids = [m.pk for m in matters]
     leads = {link.matter_id: link for link in
              MatterUnit.objects.filter(matter_id__in=ids, role=MatterUnit.Role.LEAD).select_related("unit")}
     steps_of: dict[tuple[int, int], list[EscalationStep]] = {}
-    for step in EscalationStep.objects.filter(matter_id__in=ids).order_by("tier_index", "id"):
+    for step in EscalationStep.objects.filter(matter_id__in=ids, status__in=ON_LADDER).order_by("tier_index", "id"):
         steps_of.setdefault((step.matter_id, step.unit_id), []).append(step)
-    sensitive = [m.pk for m in matters if m.time_sensitive]
+    sensitive = [m.pk for m in matters if m.time_sensitive] if "check_due" in kinds else []
     last_feedback = {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
                      Feedback.objects.filter(matter_id__in=sensitive).values("matter_id").annotate(last=Max("given_at"))}
     rows = []
@@ -159,13 +210,15 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
         values, opened_at = [], clock.now()
         for matter, link, tier, due_on in rows:
             values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on,
-                       opened_at]
-        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, %s, '{}'::jsonb, '', '')"] * len(rows))
+                       matter.deadline, opened_at]
+        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, %s, %s, '{}'::jsonb, '', '')"] * len(rows))
         with connection.cursor() as cursor:
+            # The conflict target is the partial unique index sweep_opens_each_tier_once (same predicate).
             cursor.execute(
                 f"INSERT INTO supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, "
-                f"pack_name, pack_version, due_on, opened_at, evidence, reply_text, skip_reason) VALUES {placeholders} "
-                f"ON CONFLICT (matter_id, unit_id, tier) WHERE source = 'sweep' DO NOTHING RETURNING id", values)
+                f"pack_name, pack_version, due_on, deadline, opened_at, evidence, reply_text, skip_reason) "
+                f"VALUES {placeholders} ON CONFLICT (matter_id, unit_id, tier, deadline) "
+                f"WHERE source = 'sweep' AND status IN ('due', 'recorded', 'skipped') DO NOTHING RETURNING id", values)
             inserted = [row[0] for row in cursor.fetchall()]
         created = {s.pk: s for s in EscalationStep.objects.filter(pk__in=inserted).select_related("matter", "unit")}
         events = []
@@ -269,6 +322,19 @@ def _staff_only(actor):
         raise NotAllowed("only supervision staff record supervision steps")
 
 
+def check_step_day(matter: Matter, on: date) -> date:
+    """The day a step is recorded as taken: not before the matter was assigned, not in the future
+    (the same rule for the API, the web form and the CLI)."""
+    if not isinstance(on, date):
+        raise MatterError("督办日期应为日期（YYYY-MM-DD）。", field="on")
+    if on > clock.today():
+        raise MatterError(f"督办日期（{on:%Y年%-m月%-d日}）不能晚于今天。", field="on")
+    if matter.assigned_on and on < matter.assigned_on:
+        raise MatterError(f"督办日期（{on:%Y年%-m月%-d日}）不能早于事项交办日期（{matter.assigned_on:%Y年%-m月%-d日}）。",
+                          field="on")
+    return on
+
+
 @transaction.atomic
 def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = None) -> EscalationStep:
     """Record a step the sweep opened, with the evidence the pack requires for its tier."""
@@ -283,7 +349,8 @@ def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = Non
     if tier is None:
         raise MatterError(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
     clean = validate_evidence(tier, evidence)
-    return _record(step, tier, pack, evidence=clean, actor=actor, on=on or clock.today())
+    on = check_step_day(step.matter, on or clock.today())
+    return _record(step, tier, pack, evidence=clean, actor=actor, on=on)
 
 
 @transaction.atomic
@@ -305,18 +372,18 @@ def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, u
         raise MatterError(f"unit {unit!r} is not on this matter", field="unit")
     if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
         raise MatterError("a step is already due on this matter (opened by the sweep or an inspection); record or skip that one first", field="tier")
-    reached = [s.tier_index for s in EscalationStep.objects.filter(
-        matter=matter, unit=link.unit, status__in=[EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED])]
+    reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=link.unit, status__in=TAKEN)
+               if on_this_ladder(s, matter)]
     top = max(reached, default=-1)
     target = pack.tier_index(tier)
     between = pack.tiers[top + 1:target]
     if target > top + 1 and not all(t.skippable for t in between):
         raise MatterError(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
     clean = validate_evidence(wanted, evidence)
-    on = on or clock.today()
+    on = check_step_day(matter, on or clock.today())
     step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
                                          source=EscalationStep.Source.MANUAL, pack_name=pack.name,
-                                         pack_version=pack.version, due_on=on)
+                                         pack_version=pack.version, due_on=on, deadline=matter.deadline)
     audit.record(actor=actor, action="step.open", obj=step, after={"matter": matter.number, "unit": link.unit.code,
                                                                    "tier": tier, "source": "manual"})
     return _record(step, wanted, pack, evidence=clean, actor=actor, on=on)

@@ -7,9 +7,11 @@ vendor's pack with other fields gets its own form without a line of code here.
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import BadRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.core import clock
 
 EVIDENCE_PREFIX = "ev_"
@@ -99,12 +101,19 @@ class ReplyForm(forms.Form):
 
 
 class YearForm(forms.Form):
-    year = forms.IntegerField(label=_("考核年度"), min_value=2000, max_value=2100, required=False)
+    """``?year=`` of the score pages and exports: this year when absent; a bad value is refused
+    (a page for another year than the one asked for would mislead)."""
 
-    def year(self) -> int:
-        if self.is_valid() and self.cleaned_data.get("year"):
-            return self.cleaned_data["year"]
-        return clock.today().year
+    year = forms.IntegerField(label=_("考核年度"), min_value=YEAR_MIN, max_value=YEAR_MAX, required=False,
+                              error_messages={"invalid": _("考核年度应为2000至2100之间的年份。"),
+                                              "min_value": _("考核年度应为2000至2100之间的年份。"),
+                                              "max_value": _("考核年度应为2000至2100之间的年份。")})
+
+    def chosen_year(self) -> int:
+        """The year asked for, or this year; ``BadRequest`` (400) naming the field if it is not a year."""
+        if self.is_bound and not self.is_valid():
+            raise BadRequest("year: " + " ".join(self.errors["year"]))
+        return (self.cleaned_data.get("year") if self.is_bound else None) or clock.today().year
 
 
 class StepFilterForm(forms.Form):
@@ -146,13 +155,15 @@ class UnitsField(forms.MultipleChoiceField):
 
 class CircularListsForm(forms.Form):
     praised = UnitsField(label=_("表扬单位"), required=False)
-    criticised = UnitsField(label=_("批评单位"), required=False)
+    named = UnitsField(label=_("点名批评单位（不扣分）"), required=False)
+    criticised = UnitsField(label=_("全县通报批评单位（扣分）"), required=False)
     body = forms.CharField(label=_("正文"), required=False, widget=forms.Textarea(attrs={"rows": 8}))
 
     def __init__(self, *args, units=(), **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(u.code, u.name) for u in units]
         self.fields["praised"].choices = choices
+        self.fields["named"].choices = choices
         self.fields["criticised"].choices = choices
 
 

@@ -686,6 +686,8 @@ ACTION_LABELS = {
     "matter.attach": _("上传附件"),
     "matter.step_opened": _("排查发现需督办"),
     "matter.step_recorded": _("登记督办"),
+    "matter.step_withdrawn": _("督办措施撤销（冲正系误记）"),
+    "matter.step_superseded": _("督办措施失效（时限调整后重新起算）"),
 }
 ACTOR_LABELS = {"sweep": _("自动排查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
 
@@ -742,7 +744,8 @@ def timeline_entries(matter: Matter, pack) -> list[TimelineEntry]:
             details.append(gettext("申请延期至 %(d)s") % {"d": after["requested_deadline"]})
         elif action == "matter.request_change" and after.get("kind"):
             details.append(gettext("申请%(k)s") % {"k": kinds.get(after["kind"], after["kind"])})
-        elif action in ("matter.step_opened", "matter.step_recorded"):
+        elif action in ("matter.step_opened", "matter.step_recorded", "matter.step_withdrawn",
+                        "matter.step_superseded"):
             details.append(f"{_tier_label(pack, after.get('tier', ''))} · {unit(after.get('unit'))}")
             if after.get("notice"):
                 details.append(gettext("文号：%(n)s") % {"n": after["notice"]})

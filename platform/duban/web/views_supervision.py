@@ -431,7 +431,7 @@ def on_time_by_month(units, year: int) -> list[dict]:
 def scores(request):
     """Ranking of units for a year with each one's deductions by type, and two charts."""
     user, pack = request.user, county_pack()
-    year = forms.YearForm(request.GET or None).year()
+    year = forms.YearForm(request.GET or None).chosen_year()
     units = access.statement_units(user)
     allowed = set(units.values_list("code", flat=True))
     assessment = annual_assessment(year)
@@ -474,7 +474,7 @@ def statement(request, code: str):
     """A unit's statement: base, every entry with running totals, final score."""
     user, pack = request.user, county_pack()
     unit = access_statement_unit(user, code)
-    year = forms.YearForm(request.GET or None).year()
+    year = forms.YearForm(request.GET or None).chosen_year()
     base, lines, final = ledger.statement(unit, year)
     labels = event_labels(pack)
     reversed_ids = set(LedgerEntry.objects.filter(unit=unit, year=year, reverses__isnull=False)
@@ -494,7 +494,7 @@ def statement(request, code: str):
 @require_safe
 def annual_table(request, fmt: str):
     """The annual assessment table (年度考评) of a year as Excel or PDF."""
-    year = forms.YearForm(request.GET or None).year()
+    year = forms.YearForm(request.GET or None).chosen_year()
     try:
         document = documents.annual_assessment_document(year, actor=request.user)
     except MatterError as exc:
@@ -536,6 +536,7 @@ def _ledger_page(request, *, errors=None, typed=None, status=200):
              "error": (errors or {}).get(e.pk), "typed": (typed or {}).get(e.pk, "")} for e in page_obj]
     return render(request, T + "ledger.html", {
         "form": form, "rows": rows, "page_obj": page_obj, "can_reverse": can_reverse,
+        "reversal_kinds": [(k.code, k.label.get(language())) for k in pack.schedule.reversal_kinds],
         "query": urlencode(filters), "pager_base": "/ledger/", "back": back, "alert": alert,
     }, status=status)
 
@@ -560,7 +561,8 @@ def ledger_reverse(request, entry_id: int):
         require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以冲正扣分。"))
         return _ledger_page(request, errors={entry.pk: form.errors["reason"][0]}, typed={entry.pk: typed}, status=400)
     try:
-        reversal = ledger.do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"])
+        reversal = ledger.do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
+                                           kind=request.POST.get("kind") or None)
     except MatterError as exc:
         return _ledger_page(request, errors={entry.pk: str(exc)}, typed={entry.pk: typed}, status=400)
     messages.success(request, _("已冲正：%(unit)s %(amount)s分。") % {"unit": entry.unit.name, "amount": entry.amount})
@@ -573,7 +575,7 @@ def ledger_reverse(request, entry_id: int):
 # --- circulars -----------------------------------------------------------------------------------
 def access_circular(user, circular_id) -> Circular:
     circular = (access.visible_circulars(user).select_related("notice", "drafted_by", "published_by")
-                .prefetch_related("praised", "criticised").filter(pk=circular_id).first())
+                .prefetch_related("praised", "criticised", "named").filter(pk=circular_id).first())
     if circular is None:
         raise MatterNotFound(f"no circular {circular_id}")
     return circular
@@ -627,7 +629,8 @@ def _circular_page(request, circular, *, lists_form=None, status=200):
     if can_edit and lists_form is None:
         lists_form = forms.CircularListsForm(
             initial={"praised": [u.code for u in circular.praised.all()],
-                     "criticised": [u.code for u in circular.criticised.all()], "body": circular.body},
+                     "criticised": [u.code for u in circular.criticised.all()],
+                     "named": [u.code for u in circular.named.all()], "body": circular.body},
             units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
     criticism = county_pack().schedule.rule(circulars.CRITICISM_EVENT)
     return render(request, T + "circular_detail.html", {
@@ -635,6 +638,7 @@ def _circular_page(request, circular, *, lists_form=None, status=200):
         "can_publish": draft and user.role == Role.OFFICE_LEADER,
         "praised": list(circular.praised.order_by("kind", "code")),
         "criticised": list(circular.criticised.order_by("kind", "code")),
+        "named": list(circular.named.order_by("kind", "code")),
         "criticism_amount": criticism.amount if criticism else None,
     }, status=status)
 

@@ -72,15 +72,22 @@ class Command(BaseCommand):
             scope.add_row(c.code, c.label.get(lang), c.clause,
                           f"{c.default_deadline_working_days} working days" if c.default_deadline_working_days else "—", clock)
         console.print(scope)
-        ladder = Table("#", "code", "tier", "clause", "trigger", "evidence", "document", "mode", "skippable",
+        ladder = Table("#", "code", "tier", "clause", "answers", "due", "evidence", "document", "mode", "skippable",
                        "deducts", title="escalation ladder 督办方式（依次）")
         for i, t in enumerate(pack.tiers, 1):
-            trigger = ("deadline passed" if t.trigger.basis == "deadline_passed" else "after previous tier") + (
-                f" + {t.trigger.working_days} working days" if t.trigger.working_days else "") + (
-                " (pack choice)" if t.trigger.pack_choice else "")
+            days = max(t.trigger.working_days, 1)
+            if t.trigger.basis == "deadline_passed":
+                trigger = ("first working day after falling behind" if days == 1
+                           else f"working day {days} after falling behind")
+            else:
+                trigger = f"{days} working day{'s' if days > 1 else ''} after the previous tier"
+            previous = pack.tiers[i - 2] if i > 1 else None
+            if previous is not None and previous.promise_field and t.trigger.basis != "deadline_passed":
+                trigger += f", or the first working day after the date promised then ({previous.promise_field}) if sooner"
+            trigger += " (pack choice)" if t.trigger.pack_choice else ""
             evidence = ", ".join(e.label.get(lang) + ("" if e.required else "?") for e in t.evidence)
             rule = pack.schedule.rule(t.deduction_event) if t.deduction_event else None
-            ladder.add_row(str(i), t.code, t.label.get(lang), t.clause, trigger, evidence,
+            ladder.add_row(str(i), t.code, t.label.get(lang), t.clause, ", ".join(t.trigger.answers), trigger, evidence,
                            pack.document(t.document).title if t.document else "—", t.mode,
                            "yes" if t.skippable else "no", f"{rule.amount}" if rule else "—")
         console.print(ladder)
@@ -93,6 +100,15 @@ class Command(BaseCommand):
                         "per_occurrence_over_threshold": f"each occurrence beyond the {r.threshold}th"}[r.counting]
             schedule.add_row(r.code, r.label.get(lang), str(r.amount), counting, r.bearer.replace("_", " "), r.clause)
         console.print(schedule)
+        unanswered = [k for k in ("deadline_missed", "feedback_overdue", "check_due") if k not in pack.escalated_triggers]
+        console.print("ladder starts on: " + ", ".join(pack.escalated_triggers)
+                      + (f"; reminder and light only (no step): {', '.join(unanswered)}" if unanswered else "")
+                      + "; due days are working days, opened by the sweep of the due day")
+        kinds = Table("code", "reversal 冲正类别", "the step", "clause", title="reversal kinds 冲正")
+        for k in pack.schedule.reversal_kinds:
+            kinds.add_row(k.code, k.label.get(lang), "withdrawn (the ladder needs that tier again)" if k.withdraws_step
+                          else "stands (points given back only)", k.clause)
+        console.print(kinds)
         cal = pack.calendar
         weekday = "一二三四五六日"[cal.weekly_report.weekday - 1]
         console.print(

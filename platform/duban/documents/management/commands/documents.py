@@ -20,7 +20,7 @@ from rich.text import Text
 
 from duban.core import clock
 from duban.accounts.models import Role, User
-from duban.core.commands import action_errors
+from duban.core.commands import action_errors, year_option
 from duban.matters.actions import county_pack
 from tenants.models import County
 
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         p = command("sample", "write one file of each document kind from the county's data (PDF; Word; Excel)")
         p.add_argument("--out", required=True, help="the folder to write to (created if missing)")
         p.add_argument("--actor", help="username printing them (default: the first supervision staff)")
-        p.add_argument("--year", type=int, help="year of the annual assessment table (default: this year)")
+        p.add_argument("--year", type=year_option, help="year of the annual assessment table (default: this year)")
         command("list", "the documents issued in the county (newest first)")
         command("texts", "the county's texts of its documents: the pack's, with the county's overrides")
         p = command("set-text", "override texts of one document for this county (county admin / office leader)")

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from duban.core.commands import year_option
 from duban.matters.actions import MatterError, county_calendar, county_pack, do_retime_deadlines, do_set_workdays
 from duban.matters.models import Matter, WorkdayOverride
 from duban.matters.states import OPEN_STATES, NotAllowed
@@ -97,7 +98,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True, metavar="{show,set,import,confirm,retime}")
         show = sub.add_parser("show", help="holidays and make-up workdays of a year, and where they come from")
         show.add_argument("--county", required=True, help="the county's slug")
-        show.add_argument("year", type=int)
+        show.add_argument("year", type=year_option)
 
         set_ = sub.add_parser("set", help="declare one day a workday or a holiday (county override)")
         set_.add_argument("--county", required=True, help="the county's slug")
@@ -119,7 +120,7 @@ class Command(BaseCommand):
         confirm = sub.add_parser("confirm", help="confirm that a year's holidays are all entered")
         confirm.add_argument("--county", required=True, help="the county's slug")
         confirm.add_argument("--actor", required=True, help="user name of the county admin")
-        confirm.add_argument("year", type=int)
+        confirm.add_argument("year", type=year_option)
         confirm.add_argument("--basis", default="", help="the announcement it comes from")
 
         retime = sub.add_parser("retime", help="recompute provisional deadlines given in working days")

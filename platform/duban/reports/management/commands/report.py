@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import Role, User
-from duban.core.commands import action_errors
+from duban.core.commands import action_errors, year_option
 from tenants.models import County
 
 
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         p.add_argument("--actor", help="username of supervision staff (default: the first)")
         p.add_argument("--out", help="also write the issued PDF here")
         p = command("annual", "the annual assessment table (年度考评) as PDF and Excel", sub)
-        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--year", type=year_option, required=True)
         p.add_argument("--actor", help="username printing it (default: the first supervision staff)")
         p.add_argument("--out", help="folder to write annual_assessment-<year>.pdf/.xlsx to")
 

@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import User
-from duban.core.commands import action_errors
+from duban.core.commands import action_errors, year_option
 from duban.matters.actions import county_pack
 from tenants.models import County
 
@@ -72,18 +72,20 @@ class Command(BaseCommand):
             return p
 
         p = command("scores", "every unit's deductions by type and score for a year")
-        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--year", type=year_option, required=True)
         p = command("statement", "every ledger entry behind a unit's score")
         p.add_argument("unit", help="the unit's code")
-        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--year", type=year_option, required=True)
         p = command("reverse", "reverse a wrong ledger entry (the office leader, with a reason)")
         p.add_argument("entry", type=int, help="the ledger entry's id")
         p.add_argument("--actor", required=True, help="username of the office leader")
         p.add_argument("--reason", required=True)
+        p.add_argument("--kind", help="the kind of correction (the pack's schedule.reversal_kinds; default: the first, "
+                                      "recorded_in_error = 系误记, which also withdraws the step)")
         p = command("lights", "red / yellow / green counts and the red matters")
         p.add_argument("--on", help="as of this date (YYYY-MM-DD; default today)")
         p = command("rescore", "the year's scores under another rule pack, side by side (writes nothing)")
-        p.add_argument("--year", type=int, required=True)
+        p.add_argument("--year", type=year_option, required=True)
         p.add_argument("--pack", required=True, help="an installed pack: NAME or NAME==VERSION")
 
         circular = sub.add_parser("circular", help="circulars (通报): draft, lists, publish, show")
@@ -97,7 +99,10 @@ class Command(BaseCommand):
         p.add_argument("circular", type=int)
         p.add_argument("--actor", required=True, help="username of supervision staff")
         p.add_argument("--praise", nargs="*", default=[], metavar="UNIT")
-        p.add_argument("--criticise", nargs="*", default=[], metavar="UNIT")
+        p.add_argument("--criticise", nargs="*", default=[], metavar="UNIT",
+                       help="criticised county-wide (全县通报批评: deducts under the pack)")
+        p.add_argument("--name", dest="named", nargs="*", default=[], metavar="UNIT",
+                       help="criticised by name (点名批评: no deduction under the default pack)")
         p.add_argument("--body", default="")
         p = command("publish", "publish a reviewed circular (the office leader)", csub)
         p.add_argument("circular", type=int)
@@ -110,7 +115,7 @@ class Command(BaseCommand):
         p = command("open", "open the quarter's round if its window has begun", isub)
         p.add_argument("--on", help="as of this date (YYYY-MM-DD; default today)")
         p = command("show", "a round's checklist (default: the latest round)", isub)
-        p.add_argument("--year", type=int)
+        p.add_argument("--year", type=year_option)
         p.add_argument("--quarter", type=int, choices=[1, 2, 3, 4])
         p = command("record", "record what the inspection found for one item", isub)
         p.add_argument("item", type=int)
@@ -195,7 +200,8 @@ class Command(BaseCommand):
         from duban.supervision import ledger
 
         actor = self._user(options["actor"])
-        reversal = ledger.do_reverse_entry(options["entry"], actor=actor, reason=options["reason"])
+        reversal = ledger.do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
+                                           kind=options.get("kind"))
         self.out(f"reversed entry #{reversal.reverses_id} by entry #{reversal.pk}: {reversal.amount:+.2f} for "
                  f"{reversal.unit.code} ({reversal.year}); reason: {options['reason'].strip()}")
 
@@ -252,9 +258,10 @@ class Command(BaseCommand):
 
         circular = do_set_circular_lists(options["circular"], actor=self._user(options["actor"]),
                                          praised=options["praise"], criticised=options["criticise"],
-                                         body=options["body"])
+                                         named=options["named"], body=options["body"])
         self.out(f"circular #{circular.pk}: praised {', '.join(options['praise']) or '—'}; "
-                 f"criticised {', '.join(options['criticise']) or '—'}")
+                 f"criticised {', '.join(options['criticise']) or '—'}"
+                 + (f"; named {', '.join(options['named'])}" if options["named"] else ""))
 
     def do_circular_publish(self, options):
         from duban.supervision.circulars import do_publish_circular
@@ -285,6 +292,7 @@ class Command(BaseCommand):
         self.out(f"period {circular.period_start}..{circular.period_end}")
         self.out(f"praised: {', '.join(sorted(circular.praised.values_list('code', flat=True))) or '—'}")
         self.out(f"criticised: {', '.join(sorted(circular.criticised.values_list('code', flat=True))) or '—'}")
+        self.out(f"named: {', '.join(sorted(circular.named.values_list('code', flat=True))) or '—'}")
         if circular.body:
             self.out(circular.body)
         self._ranking(circular)

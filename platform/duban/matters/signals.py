@@ -1,0 +1,10 @@
+"""What the matters area tells the areas above it, without importing them (they listen)."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# A matter's deadline changed (an approved extension or adjustment, or a calendar retime), inside
+# the action's transaction. Arguments: matter, old (date or None), new (date), kind (a
+# DeadlineChange.Kind value), actor. The supervision ladder starts again from the new deadline.
+deadline_changed = Signal()
