@@ -181,7 +181,8 @@ def set_based_reference(counties: list, on) -> float:
                                '{{}}', '', ''
                         FROM due
                         ON CONFLICT (matter_id, unit_id, tier, deadline)
-                            WHERE source = 'sweep' AND status IN ('due', 'recorded', 'skipped') DO NOTHING
+                            WHERE source = 'sweep' AND (status = 'due' OR status = 'recorded' OR status = 'skipped')
+                            DO NOTHING
                         RETURNING id, matter_id
                     )
                     INSERT INTO "{s}".audit_auditevent (at, actor_label, action, object_type, object_id, after, note)

@@ -181,7 +181,8 @@ def test_incremental_refresh_is_queued_on_commit_once_and_updates_the_snapshot(t
     cast = CASTS["alpha"]
     with tenant_context(alpha):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            matter = to_state(cast, "in_progress", deadline_working_days=10)
+            with as_of(date(2026, 11, 2)):  # assigned before the step of the 24th
+                matter = to_state(cast, "in_progress", deadline_working_days=10)
             steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                         on=date(2026, 11, 24))
     connection.set_schema_to_public()

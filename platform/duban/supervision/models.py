@@ -65,7 +65,8 @@ class EscalationStep(models.Model):
             # The sweep opens each tier once per matter, unit and deadline, however often it runs; a
             # withdrawn or superseded step no longer counts (the ladder needs that tier again).
             models.UniqueConstraint(fields=["matter", "unit", "tier", "deadline"],
-                                    condition=models.Q(source="sweep", status__in=["due", "recorded", "skipped"]),
+                                    condition=models.Q(source="sweep") & (models.Q(status="due") | models.Q(status="recorded")
+                                                                          | models.Q(status="skipped")),
                                     nulls_distinct=False, name="sweep_opens_each_tier_once"),
         ]
         indexes = [models.Index(fields=["matter", "unit", "status"])]

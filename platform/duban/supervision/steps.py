@@ -218,7 +218,8 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
                 f"INSERT INTO supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, "
                 f"pack_name, pack_version, due_on, deadline, opened_at, evidence, reply_text, skip_reason) "
                 f"VALUES {placeholders} ON CONFLICT (matter_id, unit_id, tier, deadline) "
-                f"WHERE source = 'sweep' AND status IN ('due', 'recorded', 'skipped') DO NOTHING RETURNING id", values)
+                f"WHERE source = 'sweep' AND (status = 'due' OR status = 'recorded' OR status = 'skipped') "
+                f"DO NOTHING RETURNING id", values)
             inserted = [row[0] for row in cursor.fetchall()]
         created = {s.pk: s for s in EscalationStep.objects.filter(pk__in=inserted).select_related("matter", "unit")}
         events = []

@@ -40,6 +40,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='escalationstep',
-            constraint=models.UniqueConstraint(condition=models.Q(('source', 'sweep'), ('status__in', ['due', 'recorded', 'skipped'])), fields=('matter', 'unit', 'tier', 'deadline'), name='sweep_opens_each_tier_once', nulls_distinct=False),
+            constraint=models.UniqueConstraint(condition=models.Q(('source', 'sweep'), models.Q(('status', 'due'), ('status', 'recorded'), ('status', 'skipped'), _connector='OR')), fields=('matter', 'unit', 'tier', 'deadline'), name='sweep_opens_each_tier_once', nulls_distinct=False),
         ),
     ]

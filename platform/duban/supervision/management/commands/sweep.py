@@ -44,7 +44,7 @@ class Command(BaseCommand):
                     for item in opened:
                         step = item.step
                         lines.append(f"  {county.slug:<10} {step.matter.number}  {step.matter.title[:24]:<24}  "
-                                     f"→ {step.unit.name}  {step.tier}"
+                                     f"→ {step.unit.name}  {step.tier} due {step.due_on}"
                                      + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
                     total += len(opened)
                     from duban.supervision.inspection import open_inspection_if_due
