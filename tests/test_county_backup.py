@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -135,11 +136,35 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+def outbox_settled(schema: str, quiet: float = 1.5, timeout: float = 30.0) -> None:
+    """Wait until no worker is still delivering the county's notifications (a worker of an earlier
+    test may take the deliveries its actions queued on commit): the outbox's rows unchanged for
+    ``quiet`` seconds. Otherwise the data can change between the fingerprint and the backup."""
+    def state():
+        with raw_connection() as conn:
+            return conn.execute(
+                f'SELECT (SELECT count(*) FROM "{schema}".notifications_deliveryattempt), '
+                f'(SELECT string_agg(status || attempts::text, \',\' ORDER BY id) FROM "{schema}".notifications_delivery)'
+            ).fetchone()
+
+    deadline = time.monotonic() + timeout
+    last, since = state(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = state()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
 @pytest.fixture
 def committed_county(media):
     drop()
     try:
-        yield build_county_with_data()
+        facts = build_county_with_data()
+        outbox_settled(SCHEMA)
+        yield facts
     finally:
         drop()
 
