@@ -39,3 +39,25 @@ def test_duban_console_script_and_manage_py_are_the_same_cli():
         result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert "usage:" in result.stdout
+
+
+def test_nothing_points_at_files_a_clone_does_not_have():
+    """The project's own docs live in docs/: the source plan, the domain and the architecture.
+    A path into the steering folder (shared/…) would be a dead link in every clone."""
+    import re
+
+    dead = re.compile(r"(?:\.\./)?shared/(?:docs|seed|hooks)\b")
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    offenders = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix not in {".md", ".py", ".toml", ".yaml", ".yml", ".html", ".txt", ".cfg", ""} or not path.is_file():
+            continue
+        if name == "tests/test_layout.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if dead.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()}")
+    assert not offenders, "point at docs/ instead:\n" + "\n".join(offenders)
+    for doc in ("docs/county-supervision-plan.zh.md", "docs/domain.md", "docs/architecture.md"):
+        assert (REPO / doc).is_file(), doc

@@ -1,4 +1,4 @@
-"""The default rule pack, as data: 县政务督查督办工作方案 (shared/seed/county-supervision-plan.zh.md).
+"""The default rule pack, as data: 县政务督查督办工作方案 (docs/county-supervision-plan.zh.md).
 
 Every value carries the clause of the seed it comes from (``clause``). Where the seed leaves a
 value open — how long before the next tier, when the yellow light comes on, when the weekly
