@@ -67,20 +67,14 @@ def send_reminders(on: date | None = None) -> int:
 
 
 def _check_reminders(on: date) -> int:
-    from django.db.models import Max
-    from django.utils import timezone
-
     from duban.matters.actions import county_calendar, county_pack
-    from duban.matters.models import Feedback
-    from duban.supervision.steps import behind
+    from duban.supervision.steps import behind, last_feedback_days  # the sweep's reading, as lights above
 
     matters = list(Matter.objects.filter(state__in=[State.IN_PROGRESS, State.REDO], time_sensitive=True).order_by("id"))
     if not matters:
         return 0
     calendar, pack, sent = county_calendar(), county_pack(), 0
-    last = {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
-            Feedback.objects.filter(matter_id__in=[m.pk for m in matters]).values("matter_id")
-            .annotate(last=Max("given_at"))}
+    last = last_feedback_days([m.pk for m in matters])
     for matter in matters:
         check_on = behind(matter, on, calendar, pack, last.get(matter.pk)).get("check_due")
         lead = matter.lead_unit

@@ -18,7 +18,8 @@ from duban.audit import log as audit
 from duban.matters.actions import MatterError, county_pack
 from duban.matters.states import NotAllowed
 from duban.scoring.engine import compute_deductions, score
-from duban.supervision.models import LedgerEntry
+from duban.supervision.ladder import take_off_ladder
+from duban.supervision.models import EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from plugins.events import ScoringEvent
 
@@ -115,18 +116,9 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
 
 def _withdraw_step(step_id: int, *, actor, note: str) -> None:
     """The step counts as never taken: kept, marked withdrawn, on the matter's timeline."""
-    from duban.supervision.models import EscalationStep
-
     step = EscalationStep.objects.select_for_update().select_related("matter", "unit").get(pk=step_id)
-    if step.status == EscalationStep.Status.WITHDRAWN:
-        return
-    before = step.status
-    step.status, step.closed_note = EscalationStep.Status.WITHDRAWN, note[:2000]
-    step.save(update_fields=["status", "closed_note"])
-    audit.record(actor=actor, action="step.withdraw", obj=step, note=note,
-                 before={"status": before}, after={"status": step.status, "tier": step.tier})
-    audit.record(actor=actor, action="matter.step_withdrawn", obj=step.matter, note=note,
-                 after={"tier": step.tier, "unit": step.unit.code, "step": step.pk})
+    if step.status != EscalationStep.Status.WITHDRAWN:
+        take_off_ladder(step, status=EscalationStep.Status.WITHDRAWN, note=note, actor=actor)
 
 
 def unit_scores(year: int) -> dict[Unit, Decimal]:

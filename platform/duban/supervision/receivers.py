@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from duban.audit import log as audit
 from duban.matters.signals import deadline_changed
+from duban.supervision.ladder import take_off_ladder
 from duban.supervision.models import EscalationStep
 
 
@@ -18,14 +18,9 @@ def restart_ladder(sender, *, matter, old, new, kind, actor, **kwargs) -> int:
     lapsed = 0
     note = f"办结时限由{old:%Y年%-m月%-d日}调整为{new:%Y年%-m月%-d日}，督办自新的时限重新起算。" if old else \
         f"办结时限调整为{new:%Y年%-m月%-d日}，督办自新的时限重新起算。"
-    for step in (EscalationStep.objects.select_for_update().select_related("unit")
+    for step in (EscalationStep.objects.select_for_update().select_related("matter", "unit")
                  .filter(matter=matter, status=EscalationStep.Status.DUE).exclude(deadline=new)):
-        step.status, step.closed_note = EscalationStep.Status.SUPERSEDED, note
-        step.save(update_fields=["status", "closed_note"])
-        audit.record(actor=actor, action="step.supersede", obj=step, note=note,
-                     before={"status": EscalationStep.Status.DUE, "deadline": step.deadline},
-                     after={"status": step.status, "new_deadline": new, "kind": kind})
-        audit.record(actor=actor, action="matter.step_superseded", obj=matter, note=note,
-                     after={"tier": step.tier, "unit": step.unit.code, "step": step.pk})
+        take_off_ladder(step, status=EscalationStep.Status.SUPERSEDED, note=note, actor=actor,
+                        after={"new_deadline": new, "kind": kind})
         lapsed += 1
     return lapsed

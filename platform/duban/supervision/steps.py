@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from duban.accounts.models import Role
@@ -93,6 +95,12 @@ def behind(matter: Matter, on: date, calendar, pack, last_feedback: date | None 
     return found
 
 
+def last_feedback_days(matter_ids) -> dict[int, date]:
+    """Matter id → the county day of its latest progress feedback (one query for all)."""
+    return {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
+            Feedback.objects.filter(matter_id__in=matter_ids).values("matter_id").annotate(last=Max("given_at"))}
+
+
 def on_this_ladder(step: EscalationStep, matter: Matter) -> bool:
     """The step counts on the matter's present ladder: not withdrawn or superseded, and taken
     against the present deadline (an approved new deadline starts the ladder again)."""
@@ -163,23 +171,16 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     A constant number of queries per county, whatever the number of matters: candidates, their
     lead units, their steps and last feedback are read in bulk; steps and their audit events
     are written in bulk."""
-    from django.db.models import Max
-
     from plugins.manager import active_plugin_manager
 
     on = on or clock.today()
     pack, calendar = county_pack(), county_calendar()
     hook = active_plugin_manager().hook
-    kinds = pack.escalated_triggers
-    candidates = [q for kind, q in (("deadline_missed", Q(deadline__lt=on)),
-                                    ("feedback_overdue", Q(feedback_due_on__lt=on)),
-                                    ("check_due", Q(time_sensitive=True))) if kind in kinds]
-    if not candidates:
-        return []
-    either = candidates[0]
-    for q in candidates[1:]:
-        either |= q
-    matters = list(Matter.objects.filter(state__in=UNDER_WAY).filter(either).order_by("id"))
+    kinds = pack.escalated_triggers  # at least one: the first tier answers something
+    behind_by = {"deadline_missed": Q(deadline__lt=on), "feedback_overdue": Q(feedback_due_on__lt=on),
+                 "check_due": Q(time_sensitive=True)}
+    matters = list(Matter.objects.filter(state__in=UNDER_WAY).filter(reduce(or_, (behind_by[k] for k in kinds)))
+                   .order_by("id"))
     if not matters:
         return []
     ids = [m.pk for m in matters]
@@ -189,8 +190,7 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     for step in EscalationStep.objects.filter(matter_id__in=ids, status__in=ON_LADDER).order_by("tier_index", "id"):
         steps_of.setdefault((step.matter_id, step.unit_id), []).append(step)
     sensitive = [m.pk for m in matters if m.time_sensitive] if "check_due" in kinds else []
-    last_feedback = {row["matter_id"]: timezone.localtime(row["last"]).date() for row in
-                     Feedback.objects.filter(matter_id__in=sensitive).values("matter_id").annotate(last=Max("given_at"))}
+    last_feedback = last_feedback_days(sensitive) if sensitive else {}
     rows = []
     for matter in matters:
         link = leads.get(matter.pk)
