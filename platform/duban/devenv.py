@@ -273,15 +273,20 @@ def cmd_demo(args) -> int:
                 say(f"`duban {step[0]}` failed; stopping")
                 return 1
         root = Path(environ["DUBAN_DATA_DIR"])
+        # Each child in a session of its own: Ctrl-C reaches only this process, which stops them
+        # once, in order. (Ctrl-C to the whole group made gunicorn's threaded workers take SIGINT
+        # and then the master's SIGTERM mid-shutdown; one deadlocked and kept the port.)
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "duban.wsgi", "--bind", bind, "--workers", "2",
-             "--threads", "4", "--access-logfile", "-", "--log-level", "warning"], env=environ))
+             "--threads", "4", "--graceful-timeout", "10", "--access-logfile", "-", "--log-level", "warning"],
+            env=environ, start_new_session=True))
         children.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "duban.celery", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--hostname", "demo-worker@%h"], env=environ))
+             "--concurrency", "2", "--hostname", "demo-worker@%h"], env=environ, start_new_session=True))
         # `duban beat`: Celery beat behind a PostgreSQL advisory lock (one beat per database).
         children.append(subprocess.Popen(
-            duban("beat", "--loglevel", "INFO", "--schedule", str(root / "celerybeat-schedule")), env=environ))
+            duban("beat", "--loglevel", "INFO", "--schedule", str(root / "celerybeat-schedule")), env=environ,
+            start_new_session=True))
         if not wait_for_http(f"http://{bind}/healthz", base):
             say("the web server did not answer /healthz within 60 s; stopping")
             return 1
