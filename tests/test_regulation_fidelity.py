@@ -222,6 +222,79 @@ def test_4_an_approved_extension_supersedes_open_steps_and_restarts_from_the_new
     assert opened(date(2026, 12, 7), matter) == [("phone", date(2026, 12, 7))]  # the ladder starts again
 
 
+# --- 5. each unit of a matter answers for its own part ---------------------------------------------
+def signed_by_lead(cast, on: date, **assign):
+    """A matter assigned to D01 with co-unit T01 as of ``on``; only the lead unit has signed."""
+    with as_of(on):
+        matter = to_state(cast, "assigned", **assign)
+        actions.do_sign_for_receipt(matter.pk, actor=cast.lead_clerk)
+    matter.refresh_from_db()
+    return matter
+
+
+def opened_to(on: date, matter) -> list[tuple[str, str, date]]:
+    """(unit, tier, due day) of the steps the sweep of ``on`` opens for ``matter``."""
+    with as_of(on):
+        return sorted((o.step.unit.code, o.step.tier, o.step.due_on) for o in steps.sweep(on=on)
+                      if o.step.matter_id == matter.pk)
+
+
+def test_5_a_co_unit_late_on_its_own_part_is_escalated_and_bears_its_own_step(cast):
+    """Each unit answers for its own part: the co-unit that never reported its part is phoned
+    itself and, by the default pack's bearer rule (the unit addressed), bears that step."""
+    matter = signed_by_lead(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))
+    assert opened_to(date(2026, 11, 16), matter) == [("D01", "phone", date(2026, 11, 16)),
+                                                     ("T01", "phone", date(2026, 11, 16))]
+    co_step = EscalationStep.objects.get(matter=matter, unit__code="T01")
+    with as_of(date(2026, 11, 16)):
+        steps.do_record_step(co_step.pk, actor=cast.staff, evidence=phone(date(2026, 11, 30)), on=date(2026, 11, 16))
+    assert [(e.unit.code, e.amount) for e in LedgerEntry.objects.filter(step=co_step)] == [("T01", Decimal("0.1"))]
+    assert not LedgerEntry.objects.filter(matter=matter, unit__code="D01").exists()
+
+
+def test_5_a_co_unit_that_reported_its_part_on_time_is_not_escalated(world, cast):
+    matter = signed_by_lead(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))
+    with as_of(date(2026, 11, 10)):
+        actions.do_sign_for_receipt(matter.pk, actor=cast.co_clerk)
+        api = Client(HTTP_HOST=world.owner.host)
+        api.force_login(cast.co_clerk)
+        response = api.post(f"/api/v1/matters/{matter.pk}/report-part/", {"text": "一号镇负责的拆迁已完成。"},
+                            content_type="application/json")
+        assert response.status_code == 201, response.content
+        again = api.post(f"/api/v1/matters/{matter.pk}/report-part/", {"text": "再报一次"},
+                         content_type="application/json")
+        assert again.status_code == 400 and "unit" in again.json()["error"]["fields"]
+    with as_of(date(2026, 11, 10)), pytest.raises(actions.NotAllowed):
+        actions.do_report_part(matter.pk, actor=cast.lead_clerk, text="牵头单位不报承办部分")
+    assert opened_to(date(2026, 11, 16), matter) == [("D01", "phone", date(2026, 11, 16))]
+    from duban.audit.models import AuditEvent
+    assert AuditEvent.objects.filter(action="matter.report_part", object_id=str(matter.pk)).exists()
+
+
+def test_5_a_redo_is_charged_to_the_units_whose_part_was_sent_back(cast):
+    """六(五) deducts for redos; the unit charged is the one whose result was sent back — the lead
+    unit unless the office leader names the co-unit whose part fell short."""
+    with as_of(date(2026, 11, 2)):
+        matter = to_state(cast, "in_progress", deadline=date(2026, 12, 31))
+        for _ in range(3):  # the default pack deducts once per matter, on its third redo
+            actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="已完成。")
+            actions.do_send_back(matter.pk, actor=cast.office, reasons="一号镇承办部分缺少验收材料", units=["T01"])
+    link = matter.units.get(unit__code="T01")
+    assert link.part_reported_at is None  # its part is due again
+    assert [(e.unit.code, e.amount) for e in LedgerEntry.objects.filter(matter=matter)] == [("T01", Decimal("0.1"))]
+    other = to_state(cast, "in_progress", deadline=date(2026, 12, 31))
+    with as_of(date(2026, 11, 2)):
+        for _ in range(3):
+            actions.do_report_result(other.pk, actor=cast.lead_clerk, text="已完成。")
+            actions.do_send_back(other.pk, actor=cast.office, reasons="结果不达标")
+    assert [e.unit.code for e in LedgerEntry.objects.filter(matter=other)] == ["D01"]
+    with as_of(date(2026, 11, 2)):
+        actions.do_report_result(other.pk, actor=cast.lead_clerk, text="已完成。")
+        with pytest.raises(MatterError) as stranger:
+            actions.do_send_back(other.pk, actor=cast.office, reasons="x", units=["T99"])
+    assert stranger.value.field == "units"
+
+
 # --- 6. dates are checked ---------------------------------------------------------------------------
 def test_6_a_step_dated_before_the_assignment_or_in_the_future_is_refused_everywhere(world, cast):
     matter = assigned(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))
