@@ -41,7 +41,7 @@ class MatterUnitOut(serializers.ModelSerializer):
 
     class Meta:
         model = MatterUnit
-        fields = ["code", "name", "role", "received_at"]
+        fields = ["code", "name", "role", "received_at", "part_reported_at"]
 
 
 LIST_FIELDS = ("id", "number", "title", "category", "state", "time_sensitive", "source_reference",
@@ -61,11 +61,12 @@ class MatterListOut(serializers.ListSerializer):
                 for row in (data.all() if hasattr(data, "all") else data)]
         tz = timezone.get_current_timezone()
         units: dict[int, list[dict]] = {}
-        for matter_id, code, name, role, received_at in (
+        for matter_id, code, name, role, received_at, part_reported_at in (
                 MatterUnit.objects.filter(matter_id__in=[r["id"] for r in rows]).order_by("-role", "id")
-                .values_list("matter_id", "unit__code", "unit__name", "role", "received_at")):
+                .values_list("matter_id", "unit__code", "unit__name", "role", "received_at", "part_reported_at")):
             units.setdefault(matter_id, []).append({"code": code, "name": name, "role": role,
-                                                    "received_at": _datetime(received_at, tz)})
+                                                    "received_at": _datetime(received_at, tz),
+                                                    "part_reported_at": _datetime(part_reported_at, tz)})
         labels = {value: str(label) for value, label in State.choices}
         return [{
             "id": r["id"], "number": r["number"], "title": r["title"], "category": r["category"],
@@ -129,7 +130,7 @@ class ReviewOut(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["decision", "reasons", "reviewed_by", "reviewed_at"]
+        fields = ["decision", "reasons", "charged_units", "reviewed_by", "reviewed_at"]
 
 
 class ReportOut(serializers.ModelSerializer):
@@ -247,7 +248,7 @@ class AssignIn(Versioned):
 
 
 class FeedbackIn(Versioned):
-    kind = serializers.ChoiceField(choices=Feedback.Kind.choices)
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in actions.FEEDBACK_KINDS])
     text = serializers.CharField()
 
 
@@ -259,8 +260,15 @@ class ReviewIn(Versioned):
     reasons = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class PartIn(Versioned):
+    text = serializers.CharField()
+
+
 class SendBackIn(Versioned):
     reasons = serializers.CharField()
+    units = serializers.ListField(child=serializers.CharField(max_length=32), required=False, default=list,
+                                  help_text="Codes of the units whose part fell short (default: the lead unit); "
+                                            "the redo is charged to them by the pack's bearer rule")
 
 
 class ExtensionIn(Versioned):
@@ -421,6 +429,11 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
                                             request_only=True)])
     def feedback(self, request, data, pk=None):
         return actions.do_give_feedback(pk, actor=request.user, **data)
+
+    @county_action(input=PartIn, output=FeedbackOut, summary="Report my co-operating unit's own part (报送承办部分)",
+                   url_path="report-part", status_code=201)
+    def report_part(self, request, data, pk=None):
+        return actions.do_report_part(pk, actor=request.user, **data)
 
     @county_action(input=ReportIn, output=ReportOut, summary="Report the result (报送办理结果)", status_code=201)
     def report(self, request, data, pk=None):

@@ -223,7 +223,8 @@ def walk_matter(title: str, state: str, *, deadline_working_days: int = 20, on: 
 
 def overdue_matter_with_phone_step(title: str) -> dict:
     """A matter assigned ten weeks ago with ten working days (overdue today, whatever today is),
-    signed by D01; then the supervision sweep, which opens its phone step (电话督办)."""
+    signed by D01; then the supervision sweep, which opens its phone steps (电话督办): D01's for the
+    result and T01's for the part it never reported. Returns D01's."""
     from duban.matters.models import Matter
     from duban.supervision import steps
     from duban.supervision.models import EscalationStep
@@ -231,7 +232,7 @@ def overdue_matter_with_phone_step(title: str) -> dict:
     matter_id = walk_matter(title, "in_progress", deadline_working_days=10,
                             on=clock.today() - timedelta(days=70))
     opened = steps.sweep(actor="sweep")
-    step = EscalationStep.objects.get(matter_id=matter_id, tier="phone", source="sweep")
+    step = EscalationStep.objects.get(matter_id=matter_id, tier="phone", source="sweep", unit__code="D01")
     assert step.status == EscalationStep.Status.DUE and step.pk in [o.step.pk for o in opened]
     matter = Matter.objects.get(pk=matter_id)
     return {"matter_id": matter_id, "number": matter.number, "step_id": step.pk}

@@ -45,6 +45,14 @@ def proposed(cast: Cast, **kwargs):
     return actions.do_propose_matter(actor=cast.leader, **args)
 
 
+def under_way(cast: Cast, matter):
+    """Both units sign; the co-operating unit (T01) reports its own part, so the matter's ladder
+    concerns the lead unit (D01) alone."""
+    actions.do_sign_for_receipt(matter.pk, actor=cast.lead_clerk)
+    actions.do_sign_for_receipt(matter.pk, actor=cast.co_clerk)
+    actions.do_report_part(matter.pk, actor=cast.co_clerk, text="一号镇承办部分已完成。")
+
+
 def to_state(cast: Cast, state: str, **assign):
     """A matter walked through the workflow up to ``state``."""
     matter = proposed(cast)
@@ -53,7 +61,7 @@ def to_state(cast: Cast, state: str, **assign):
         ("approved", lambda m: actions.do_approve_matter(m.pk, actor=cast.leader, comment="同意立项")),
         ("assigned", lambda m: actions.do_assign_matter(m.pk, actor=cast.staff, lead_unit="D01", co_units=["T01"],
                                                         requirements="按期办结，书面报告", **(assign or {"deadline_working_days": 10}))),
-        ("in_progress", lambda m: actions.do_sign_for_receipt(m.pk, actor=cast.lead_clerk)),
+        ("in_progress", lambda m: under_way(cast, m)),
         ("reported", lambda m: actions.do_report_result(m.pk, actor=cast.lead_clerk, text="已完成改造。")),
     ]
     for name, step in steps:

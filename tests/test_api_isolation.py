@@ -29,6 +29,7 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
 from duban.core.clock import as_of
+from duban.matters import actions
 from matter_helpers import make_cast, to_state
 from summary import LINES
 
@@ -45,6 +46,16 @@ NOTICE = {"requirements": "三日内专题答复", "reply_due": "2099-12-05"}
 def _overdue(cast, state="in_progress"):
     with as_of(date(2026, 9, 1)):
         return to_state(cast, state, deadline_working_days=10)
+
+
+def _part_due(cast):
+    """A matter under way whose co-operating unit (T01) has signed but not reported its part."""
+    with as_of(date(2026, 9, 1)):
+        matter = to_state(cast, "assigned", deadline_working_days=10)
+        actions.do_sign_for_receipt(matter.pk, actor=cast.lead_clerk)
+        actions.do_sign_for_receipt(matter.pk, actor=cast.co_clerk)
+    matter.refresh_from_db()
+    return matter
 
 
 def _due_step(cast, tier="phone"):
@@ -95,16 +106,12 @@ def _inspection_item(cast):
 
 
 def _request(cast):
-    from duban.matters import actions
-
     matter = _overdue(cast)
     return actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=date(2026, 12, 30),
                                         reason="雨季施工")
 
 
 def _round(cast):
-    from duban.matters import actions
-
     return actions.do_open_round(actor=cast.staff, title="年度督办事项征集", due_date=date(2099, 1, 1),
                                  leaders=[cast.leader])
 
@@ -212,6 +219,8 @@ MATRIX: dict[str, Entry] = {
     "POST api:matter-sign": detail("lead_clerk", obj=_matter("assigned")),
     "POST api:matter-feedback": detail("lead_clerk", 201, obj=_matter("in_progress"),
                                        body={"kind": "written", "text": "进展顺利"}),
+    "POST api:matter-report-part": detail("co_clerk", 201, obj=_part_due, body={"text": "承办部分已完成"},
+                                          other_role="lead_clerk"),
     "POST api:matter-report": detail("lead_clerk", 201, obj=_matter("in_progress"), body={"text": "已完成"}),
     "POST api:matter-accept": detail("office", 201, obj=_matter("reported")),
     "POST api:matter-send-back": detail("office", 201, obj=_matter("reported"), body={"reasons": "材料不全"}),
@@ -369,7 +378,7 @@ def _tokens(world, cast) -> dict[str, str]:
 
     with tenant_context(world.alpha):
         people = {"staff": cast.staff, "office": cast.office, "leader": cast.leader, "lead_clerk": cast.lead_clerk,
-                  "admin": User.objects.get(username="admin"), "colleague": cast.other_clerk}
+                  "co_clerk": cast.co_clerk, "admin": User.objects.get(username="admin"), "colleague": cast.other_clerk}
         return {name: Token.objects.get_or_create(user=user)[0].key for name, user in people.items()}
 
 

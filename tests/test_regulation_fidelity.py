@@ -295,6 +295,33 @@ def test_5_a_redo_is_charged_to_the_units_whose_part_was_sent_back(cast):
     assert stranger.value.field == "units"
 
 
+def test_5_the_matter_page_shows_each_units_part_and_the_office_names_units_when_sending_back(world, cast):
+    matter = signed_by_lead(cast, date(2026, 11, 2), deadline=date(2026, 12, 31))
+    with as_of(date(2026, 11, 3)):
+        actions.do_sign_for_receipt(matter.pk, actor=cast.co_clerk)
+    matter.refresh_from_db()
+    co = client_for(world, cast.co_clerk)
+    page = co.get(f"/matters/{matter.pk}/").content.decode()
+    assert "报送承办部分" in page and "未报送" in page.split('id="unit-T01"')[1].split("</tr>")[0]
+    done = co.post(f"/matters/{matter.pk}/report-part/", {"text": "一号镇承办部分已完成。",
+                                                          "expected_version": matter.version})
+    assert done.status_code in (200, 302), done.content.decode()[:300]
+    page = co.get(f"/matters/{matter.pk}/").content.decode()
+    assert "已报送" in page.split('id="unit-T01"')[1].split("</tr>")[0]
+    assert 'action="/matters/%d/report-part/"' % matter.pk not in page  # once
+    with as_of(date(2026, 11, 5)):
+        actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="已完成。")
+    matter.refresh_from_db()
+    office = client_for(world, cast.office)
+    sent = office.post(f"/matters/{matter.pk}/send-back/", {"reasons": "一号镇承办部分缺少验收材料", "units": ["T01"],
+                                                           "expected_version": matter.version})
+    assert sent.status_code in (200, 302), sent.content.decode()[:300]
+    assert matter.reports.get().review.charged_units == ["T01"]
+    assert matter.units.get(unit__code="T01").part_reported_at is None
+    timeline = office.get(f"/matters/{matter.pk}/").content.decode()
+    assert "退回涉及：一号镇" in timeline
+
+
 # --- 6. dates are checked ---------------------------------------------------------------------------
 def test_6_a_step_dated_before_the_assignment_or_in_the_future_is_refused_everywhere(world, cast):
     matter = assigned(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))

@@ -169,6 +169,14 @@ PACK = {
         {"code": "bearing_unit", "clause": "六(二)–(七)", "text": {
             "zh-hans": "扣分由督办所针对的单位承担；有牵头单位和协办单位的事项，由督办文书所列单位承担。",
             "en": "Deductions fall on the unit the step was addressed to (for matters with co-operating units, the unit named on the step)."}},
+        {"code": "co_unit_parts", "clause": "三、四(一)", "text": {
+            "zh-hans": "牵头单位对事项办理结果负责，协办单位对本单位承办部分负责：办结时限届满仍未办结的，对牵头单位依次督办；"
+                       "协办单位未报送本单位承办部分的，对该协办单位单独依次督办，已报送的不予督办。退回复办时注明承办部分不合格的单位"
+                       "（未注明的为牵头单位），复办按第六(五)项计入所注明的单位，其承办部分须重新报送。",
+            "en": "The lead unit answers for the matter's result, each co-operating unit for its own part: past the deadline the "
+                  "lead unit is escalated, and each co-unit that has not reported its part is escalated on a ladder of its own "
+                  "(one that has is not). A send-back names the units whose part fell short (the lead unit if none is named); "
+                  "the redo counts against them under 六(五) and their part is due again."}},
         {"code": "assessment_year", "clause": "六", "text": {
             "zh-hans": "扣分计入督办发生日期所在年度，而非事项立项年度。",
             "en": "A deduction counts in the assessment year of the step's date, not of the matter's creation."}},

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -311,6 +312,10 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
     return _finish(matter, actor, "sign", before, fields=fields, extra={"unit": link.unit.code})
 
 
+# Progress feedback a unit gives (反馈进展); a co-unit's report of its own part is do_report_part.
+FEEDBACK_KINDS = (Feedback.Kind.ORAL, Feedback.Kind.WRITTEN)
+
+
 # --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------
 @transaction.atomic
 def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None) -> Feedback:
@@ -319,8 +324,8 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
     link = _user_unit_link(actor, matter)
     if not link.received_at:
         raise MatterError("sign for the matter before giving feedback", field="unit")
-    if kind not in Feedback.Kind.values:
-        raise MatterError(f"kind must be one of {', '.join(Feedback.Kind.values)}", field="kind")
+    if kind not in FEEDBACK_KINDS:
+        raise MatterError(f"kind must be one of {', '.join(FEEDBACK_KINDS)}", field="kind")
     text = _text(text, "text")
     before = snapshot(matter)
     feedback = Feedback.objects.create(matter=matter, unit=link.unit, kind=kind, text=text, given_by=actor)
@@ -331,6 +336,30 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
     _finish(matter, actor, "feedback", before, fields=fields,
             extra={"unit": link.unit.code, "feedback": feedback.pk, "kind": kind})
     return feedback
+
+
+@transaction.atomic
+def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> Feedback:
+    """A co-operating unit reports its own part (报送承办部分) — once; a send-back naming the unit
+    makes it due again. A co-unit that has reported its part is not escalated for the matter's
+    missed deadline; one that has not is (the sweep addresses each unit late on its own part)."""
+    matter = _locked(actor, matter_id, expected_version)
+    check("report_part", matter.state, actor.role)
+    link = _user_unit_link(actor, matter)
+    if link.role != MatterUnit.Role.CO:
+        raise NotAllowed("the lead unit reports the matter's result; a co-operating unit reports its own part")
+    if not link.received_at:
+        raise MatterError(f"{link.unit.name}尚未签收本事项，请先签收再报送承办部分。", field="unit")
+    if link.part_reported_at:
+        raise MatterError(f"{link.unit.name}已于{timezone.localtime(link.part_reported_at):%Y年%-m月%-d日}报送承办部分；"
+                          f"如有新进展请反馈进展。", field="unit")
+    text = _text(text, "text")
+    before = snapshot(matter)
+    part = Feedback.objects.create(matter=matter, unit=link.unit, kind=Feedback.Kind.PART, text=text, given_by=actor)
+    link.part_reported_at, link.part_reported_by = part.given_at, actor
+    link.save(update_fields=["part_reported_at", "part_reported_by"])
+    _finish(matter, actor, "report_part", before, fields=[], extra={"unit": link.unit.code, "feedback": part.pk})
+    return part
 
 
 @transaction.atomic
@@ -376,22 +405,38 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_versi
 
 
 @transaction.atomic
-def do_send_back(matter_id: int, *, actor, reasons: str, expected_version: int | None = None) -> Review:
-    """The office leader sends the result back for redo (复办) with reasons; the count is kept."""
+def do_send_back(matter_id: int, *, actor, reasons: str, units: list[str] | None = None,
+                 expected_version: int | None = None) -> Review:
+    """The office leader sends the result back for redo (复办) with reasons; the count is kept.
+
+    ``units`` names the units whose part fell short (default: the lead unit, which reported the
+    result). The redo is charged to them by the pack's bearer rule, and a named co-operating
+    unit's part is due again."""
     matter = _locked(actor, matter_id, expected_version)
     transition = check("send_back", matter.state, actor.role)
     reasons = _text(reasons, "reasons")
+    links = {link.unit.code: link for link in matter.units.select_related("unit")}
+    lead = next(code for code, link in links.items() if link.role == MatterUnit.Role.LEAD)
+    charged = list(dict.fromkeys(units or [lead]))
+    strangers = [code for code in charged if code not in links]
+    if strangers:
+        raise MatterError(f"{'、'.join(strangers)}不是本事项的承办单位；退回只能涉及本事项的牵头单位和协办单位"
+                          f"（{'、'.join(links)}）。", field="units")
     report = _pending_report(matter)
     before = snapshot(matter)
-    review = Review.objects.create(report=report, decision=Review.Decision.REDO, reasons=reasons, reviewed_by=actor)
+    review = Review.objects.create(report=report, decision=Review.Decision.REDO, reasons=reasons, reviewed_by=actor,
+                                   charged_units=charged)
     matter.state = transition.target
     matter.redo_count += 1
+    reopened = [code for code in charged if links[code].role == MatterUnit.Role.CO and links[code].part_reported_at]
+    MatterUnit.objects.filter(pk__in=[links[code].pk for code in reopened]).update(part_reported_at=None,
+                                                                                  part_reported_by=None)
     _finish(matter, actor, "send_back", before, fields=["state", "redo_count"], note=reasons,
-            extra={"report": report.pk})
+            extra={"report": report.pk, "units": charged, "parts_due_again": reopened})
     from duban.supervision.ledger import record_redo  # the redo rule of the pack (六(五))
 
-    record_redo(matter, actor=actor, on=today())
-    notify("result.sent_back", recipients=recipients.unit_staff([report.unit]), matter=matter,
+    record_redo(matter, review, actor=actor, on=today())
+    notify("result.sent_back", recipients=recipients.unit_staff([links[code].unit for code in dict.fromkeys([lead, *charged])]), matter=matter,
            url=recipients.matter_url(matter), title=f"退回复办：{matter.title}",
            body=f"{matter.number} 第{matter.redo_count}次退回复办：{reasons}")
     return review

@@ -72,6 +72,11 @@ def seed_matters() -> int:
             actions.do_sign_for_receipt(matter.pk, actor=clerk)
             for co in cos:
                 actions.do_sign_for_receipt(matter.pk, actor=_clerk(co))
+        with as_of(start + timedelta(days=5)):
+            # Co-operating units report their own parts; on the matter still in progress the second
+            # has not yet (its part shows 未报送, and it is escalated only if the deadline passes so).
+            for co in (cos[:1] if target == "in_progress" else cos):
+                actions.do_report_part(matter.pk, actor=_clerk(co), text="本单位承办部分已按要求完成，附相关材料。")
         with as_of(start + timedelta(days=6)):
             actions.do_give_feedback(matter.pk, actor=clerk, kind="written", text="已制定工作方案，正在推进。")
         if target == "cancelled":

@@ -113,6 +113,10 @@ class MatterUnit(models.Model):
     role = models.CharField(_("角色"), max_length=8, choices=Role.choices)
     received_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     received_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A co-operating unit's own part (承办部分): reported to the matter once done; the report itself is
+    # a Feedback row of kind "part". A send-back that names the unit makes its part due again.
+    part_reported_at = models.DateTimeField(_("承办部分报送时间"), null=True, blank=True)
+    part_reported_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("承办单位")
@@ -190,6 +194,7 @@ class Feedback(models.Model):
     class Kind(models.TextChoices):
         ORAL = "oral", _("口头")
         WRITTEN = "written", _("书面")
+        PART = "part", _("承办部分办理情况")  # a co-operating unit reports its own part (do_report_part)
 
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="feedback")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
@@ -223,6 +228,9 @@ class Review(models.Model):
     report = models.OneToOneField(ResultReport, on_delete=models.PROTECT, related_name="review")
     decision = models.CharField(_("审核结论"), max_length=8, choices=Decision.choices)
     reasons = models.TextField(_("审核意见"), blank=True)
+    # For a send-back: the codes of the units whose part fell short (the lead unit by default); the
+    # redo is charged to them by the pack's bearer rule.
+    charged_units = models.JSONField(_("退回涉及单位"), default=list, blank=True)
     reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(default=clock.now, editable=False)
 

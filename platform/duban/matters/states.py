@@ -49,6 +49,7 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("assign", (State.APPROVED,), State.ASSIGNED, (Role.SUPERVISION_STAFF,), "交办"),
     Transition("sign", (State.ASSIGNED, State.IN_PROGRESS, State.REDO), None, (Role.UNIT_STAFF,), "签收"),
     Transition("feedback", (State.IN_PROGRESS, State.REDO), None, (Role.UNIT_STAFF,), "反馈进展"),
+    Transition("report_part", (State.IN_PROGRESS, State.REDO), None, (Role.UNIT_STAFF,), "报送承办部分"),
     Transition("report", (State.IN_PROGRESS, State.REDO), State.REPORTED, (Role.UNIT_STAFF,), "报送结果"),
     Transition("accept", (State.REPORTED,), State.CLOSED, (Role.OFFICE_LEADER,), "审核通过（办结）"),
     Transition("send_back", (State.REPORTED,), State.REDO, (Role.OFFICE_LEADER,), "退回复办"),

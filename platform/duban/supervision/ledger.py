@@ -16,6 +16,7 @@ from django.db.models import Q, Sum
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.matters.actions import MatterError, county_pack
+from duban.matters.models import Review
 from duban.matters.states import NotAllowed
 from duban.scoring.engine import compute_deductions, score
 from duban.supervision.ladder import take_off_ladder
@@ -66,15 +67,37 @@ def post(event: ScoringEvent, *, actor, matter=None, step=None, circular=None,
     return entries
 
 
-def record_redo(matter, *, actor, on) -> list[LedgerEntry]:
-    """A matter was sent back for redo: the pack's redo rule decides whether it costs points."""
-    lead = matter.units.filter(role="lead").select_related("unit").first()
-    event = ScoringEvent(code="redo", unit=lead.unit.code, lead_unit=lead.unit.code, occurred_on=on,
-                         matter=matter.number, ref=f"redo:{matter.pk}:{matter.redo_count}")
-    # The redo history is the matter's earlier redos (one per send-back), not only posted ones.
-    history = [ScoringEvent(code="redo", unit=lead.unit.code, occurred_on=on, matter=matter.number,
-                            ref=f"redo:{matter.pk}:{n}") for n in range(1, matter.redo_count)]
-    return post(event, actor=actor, matter=matter, history=history)
+def record_redo(matter, review, *, actor, on) -> list[LedgerEntry]:
+    """A matter was sent back for redo: the pack's redo rule decides whether it costs points, and
+    whom — each unit the send-back names (``review.charged_units``, the lead unit by default),
+    counted against that unit's earlier redos of this matter."""
+    events, lead = redo_events(matter, review, on=on)
+    entries = []
+    for event in events:
+        # The redo history is the unit's earlier redos of the matter (one per send-back naming it).
+        history = [ScoringEvent(code="redo", unit=event.unit, occurred_on=on, matter=matter.number,
+                                ref=f"redo:{matter.pk}:{n}") for n in _earlier_redos(matter, review, event.unit, lead)]
+        entries += post(event, actor=actor, matter=matter, history=history)
+    return entries
+
+
+def charged_units(review, lead: str) -> list[str]:
+    """The units a send-back charges: those it names, or the lead unit (send-backs before units
+    were named charged the lead)."""
+    return list(review.charged_units or [lead])
+
+
+def redo_events(matter, review, *, on) -> tuple[list[ScoringEvent], str]:
+    """The redo events of one send-back (``review``), the ``n``-th of the matter, one per unit charged."""
+    lead = matter.units.filter(role="lead").values_list("unit__code", flat=True).first()
+    nth = Review.objects.filter(report__matter=matter, decision=Review.Decision.REDO, pk__lte=review.pk).count()
+    return [ScoringEvent(code="redo", unit=code, lead_unit=lead, occurred_on=on, matter=matter.number,
+                         ref=f"redo:{matter.pk}:{nth}") for code in charged_units(review, lead)], lead
+
+
+def _earlier_redos(matter, review, unit: str, lead: str) -> list[int]:
+    earlier = Review.objects.filter(report__matter=matter, decision=Review.Decision.REDO, pk__lt=review.pk).order_by("pk")
+    return [n for n, r in enumerate(earlier, start=1) if unit in charged_units(r, lead)]
 
 
 @transaction.atomic

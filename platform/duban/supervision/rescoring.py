@@ -25,6 +25,7 @@ from django.utils import timezone
 from duban.matters.models import MatterUnit, Review
 from duban.scoring.engine import replay
 from duban.supervision import ledger
+from duban.supervision.circulars import CRITICISM_EVENT, NAMED_EVENT
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from plugins.events import ScoringEvent
@@ -62,21 +63,27 @@ def events_for(other_pack: RulePack) -> list[ScoringEvent]:
                                    ref=f"step:{step.pk}"))
     counts: dict[int, int] = {}
     for review in (Review.objects.filter(decision=Review.Decision.REDO).select_related("report__matter")
-                   .order_by("report__matter_id", "reviewed_at", "id")):
+                   .order_by("report__matter_id", "pk")):
         matter = review.report.matter
         lead = leads.get(matter.pk)
         if lead is None:
             continue
         counts[matter.pk] = counts.get(matter.pk, 0) + 1
-        # The same cause reference the ledger uses (ledger.record_redo): redo:<matter>:<nth redo>.
-        events.append(ScoringEvent(code="redo", unit=lead, lead_unit=lead,
-                                   occurred_on=timezone.localtime(review.reviewed_at).date(),
-                                   matter=matter.number, ref=f"redo:{matter.pk}:{counts[matter.pk]}"))
+        # The same causes the ledger posts (ledger.record_redo): redo:<matter>:<nth redo>, one per
+        # unit the send-back charged.
+        for unit in ledger.charged_units(review, lead):
+            events.append(ScoringEvent(code="redo", unit=unit, lead_unit=lead,
+                                       occurred_on=timezone.localtime(review.reviewed_at).date(),
+                                       matter=matter.number, ref=f"redo:{matter.pk}:{counts[matter.pk]}"))
     for circular in (Circular.objects.filter(status=Circular.Status.PUBLISHED, published_on__isnull=False)
-                     .prefetch_related("criticised").order_by("published_on", "id")):
-        for unit in sorted(circular.criticised.all(), key=lambda u: u.code):
-            events.append(ScoringEvent(code="criticism_circular", unit=unit.code, lead_unit=unit.code,
-                                       occurred_on=circular.published_on, matter=None, ref=f"circular:{circular.pk}"))
+                     .prefetch_related("criticised", "named").order_by("published_on", "id")):
+        # County-wide criticism (六(七)) and naming for criticism (五(三)), which another pack may price.
+        # The same causes circulars.do_publish_circular posts.
+        for code, units, ref in ((CRITICISM_EVENT, circular.criticised.all(), f"circular:{circular.pk}"),
+                                 (NAMED_EVENT, circular.named.all(), f"circular:{circular.pk}:named")):
+            for unit in sorted(units, key=lambda u: u.code):
+                events.append(ScoringEvent(code=code, unit=unit.code, lead_unit=unit.code,
+                                           occurred_on=circular.published_on, matter=None, ref=ref))
     reversed_causes = _reversed_causes()
     return [e for e in events if (e.ref, e.unit) not in reversed_causes]
 

@@ -70,6 +70,19 @@ def _responsible(matter: Matter) -> MatterUnit | None:
     return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
 
 
+# What each unit of a matter answers for (its own part): the lead unit for the matter's result and
+# everything the pack escalates; a co-operating unit for its own part by the deadline, until it has
+# reported that part (do_report_part).
+CO_UNIT_KINDS = ("deadline_missed",)
+
+
+def late_on_own_part(link: MatterUnit) -> tuple[str, ...] | None:
+    """The trigger kinds that concern ``link``'s unit (None: all of them), or () if none do."""
+    if link.role == MatterUnit.Role.LEAD:
+        return None
+    return () if link.part_reported_at else CO_UNIT_KINDS
+
+
 # Steps that count on the ladder (a withdrawn or superseded one is kept but counts as not taken).
 ON_LADDER = (EscalationStep.Status.DUE, EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)
 TAKEN = (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)
@@ -122,9 +135,10 @@ def promised_date(step: EscalationStep, pack) -> date | None:
 
 
 def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pack, hook,
-             last_feedback: date | None = None):
+             last_feedback: date | None = None, kinds: tuple[str, ...] | None = None):
     """The tier that falls due for a unit on ``on`` (given that unit's steps on the matter), and
-    its due day — or None.
+    its due day — or None. ``kinds`` limits the trigger kinds that concern this unit (a
+    co-operating unit answers only for its own part by the deadline).
 
     Timing (四、五(一)): a tier answers the trigger kinds the pack lists for it; the first falls
     due on the ``working_days``-th working day after the matter fell behind (0 or 1: the first
@@ -140,7 +154,7 @@ def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pa
     if tier is None:
         return None
     reasons = {kind: day for kind, day in behind(matter, on, calendar, pack, last_feedback).items()
-               if kind in tier.trigger.answers}
+               if kind in tier.trigger.answers and (kinds is None or kind in kinds)}
     if not reasons:
         return None  # late feedback or a due check that this tier does not answer: a reminder, no step
     gap = max(tier.trigger.working_days, 1)
@@ -165,11 +179,15 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     after a crash: the database lets each (matter, unit, tier, deadline) be opened by the sweep
     once while it counts (INSERT … ON CONFLICT DO NOTHING on the partial unique index).
 
+    Each unit of a matter climbs its own ladder for its own part (``late_on_own_part``): the lead
+    unit for the matter's result, each co-operating unit that has not reported its part by the
+    deadline. Whom a step's deduction falls on is the pack's ``bearer`` rule.
+
     Only what the pack escalates is looked at (its first tier's ``answers``; the default pack:
     missed deadlines). Late feedback and due checks are the reminders' business.
 
     A constant number of queries per county, whatever the number of matters: candidates, their
-    lead units, their steps and last feedback are read in bulk; steps and their audit events
+    units, their steps and last feedback are read in bulk; steps and their audit events
     are written in bulk."""
     from plugins.manager import active_plugin_manager
 
@@ -184,8 +202,9 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     if not matters:
         return []
     ids = [m.pk for m in matters]
-    leads = {link.matter_id: link for link in
-             MatterUnit.objects.filter(matter_id__in=ids, role=MatterUnit.Role.LEAD).select_related("unit")}
+    links: dict[int, list[MatterUnit]] = {}
+    for link in MatterUnit.objects.filter(matter_id__in=ids).select_related("unit").order_by("matter_id", "-role", "id"):
+        links.setdefault(link.matter_id, []).append(link)
     steps_of: dict[tuple[int, int], list[EscalationStep]] = {}
     for step in EscalationStep.objects.filter(matter_id__in=ids, status__in=ON_LADDER).order_by("tier_index", "id"):
         steps_of.setdefault((step.matter_id, step.unit_id), []).append(step)
@@ -193,13 +212,14 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     last_feedback = last_feedback_days(sensitive) if sensitive else {}
     rows = []
     for matter in matters:
-        link = leads.get(matter.pk)
-        if link is None:
-            continue
-        found = due_tier(matter, steps_of.get((matter.pk, link.unit_id), []), on, calendar, pack, hook,
-                         last_feedback.get(matter.pk))
-        if found is not None:
-            rows.append((matter, link, *found))
+        for link in links.get(matter.pk, []):
+            concerns = late_on_own_part(link)
+            if concerns == ():
+                continue
+            found = due_tier(matter, steps_of.get((matter.pk, link.unit_id), []), on, calendar, pack, hook,
+                             last_feedback.get(matter.pk), kinds=concerns)
+            if found is not None:
+                rows.append((matter, link, *found))
     return _open_many(rows, pack, actor=actor, on=on)
 
 

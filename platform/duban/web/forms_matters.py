@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext, gettext_lazy as _
 
 from duban.accounts.models import Role, User
+from duban.matters.actions import FEEDBACK_KINDS
 from duban.matters.models import ChangeRequest, Feedback
 from duban.matters.states import LEADERS, State
 from duban.units.models import Unit
@@ -113,12 +114,17 @@ class SignForm(ActionForm):
 
 
 class FeedbackForm(ActionForm):
-    kind = forms.ChoiceField(label=_("反馈形式"), choices=Feedback.Kind.choices, initial=Feedback.Kind.WRITTEN)
+    kind = forms.ChoiceField(label=_("反馈形式"), choices=[(k.value, k.label) for k in FEEDBACK_KINDS],
+                             initial=Feedback.Kind.WRITTEN)
     text = text_area(_("进展情况"), rows=4)
 
 
 class ReportForm(ActionForm):
     text = text_area(_("办理结果"), rows=5)
+
+
+class PartForm(ActionForm):
+    text = text_area(_("承办部分办理情况"), rows=4, help_text=_("本单位承办部分完成后报送；逾期未报送的，按本单位承办部分督办"))
 
 
 class AcceptForm(ActionForm):
@@ -127,6 +133,13 @@ class AcceptForm(ActionForm):
 
 class SendBackForm(ActionForm):
     reasons = text_area(_("退回理由"), rows=3)
+    units = forms.MultipleChoiceField(label=_("退回涉及单位"), required=False, widget=forms.CheckboxSelectMultiple,
+                                      help_text=_("承办部分不合格的单位；不选则为牵头单位。复办按扣分规则计入所选单位"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        links = self.matter.units.all() if self.matter is not None else []
+        self.fields["units"].choices = [(link.unit.code, f"{link.unit.name}（{link.get_role_display()}）") for link in links]
 
 
 class ExtensionForm(ActionForm):

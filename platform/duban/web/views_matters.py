@@ -335,9 +335,14 @@ def _run_accept(request, matter, form):
                                     expected_version=_version(form))
 
 
+def _run_report_part(request, matter, form):
+    return actions.do_report_part(matter.pk, actor=request.user, text=form.cleaned_data["text"],
+                                  expected_version=_version(form))
+
+
 def _run_send_back(request, matter, form):
     return actions.do_send_back(matter.pk, actor=request.user, reasons=form.cleaned_data["reasons"],
-                                expected_version=_version(form))
+                                units=form.cleaned_data["units"], expected_version=_version(form))
 
 
 def _run_extension(request, matter, form):
@@ -380,6 +385,8 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("assign", mf.AssignForm, _("交办"), _("交办"), _("已交办，交办通知单已生成，等待单位签收。"), _run_assign),
     Action("sign", mf.SignForm, _("签收"), _("签收"), _("已签收。"), _run_sign),
     Action("feedback", mf.FeedbackForm, _("反馈进展"), _("反馈进展"), _("进展情况已反馈。"), _run_feedback),
+    Action("report-part", mf.PartForm, _("报送承办部分"), _("报送承办部分"), _("承办部分办理情况已报送。"),
+           _run_report_part),
     Action("report", mf.ReportForm, _("报送办理结果"), _("报送结果"), _("办理结果已报送，等待审核。"), _run_report),
     Action("accept", mf.AcceptForm, _("审核通过"), _("审核通过"), _("审核通过，事项已办结。"), _run_accept),
     Action("send-back", mf.SendBackForm, _("退回复办"), _("退回复办"), _("已退回复办。"), _run_send_back, danger=True),
@@ -454,6 +461,9 @@ def available_boxes(user, matter: Matter, pack) -> list[Box]:
         names.append("sign")
     if "feedback" in allowed and link and link.received_at:
         names.append("feedback")
+    if ("report_part" in allowed and link and link.role == MatterUnit.Role.CO and link.received_at
+            and not link.part_reported_at):
+        names.append("report-part")
     if "report" in allowed and link and link.role == MatterUnit.Role.LEAD and link.received_at:
         names.append("report")
     if "accept" in allowed:
@@ -605,7 +615,7 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
     user, today = request.user, clock.today()
     pack = actions.county_pack()
     matter = (Matter.objects.select_related("proposed_by", "registered_by", "approved_by", "assigned_by", "round")
-              .prefetch_related(Prefetch("units", MatterUnit.objects.select_related("unit", "received_by")
+              .prefetch_related(Prefetch("units", MatterUnit.objects.select_related("unit", "received_by", "part_reported_by")
                                          .order_by("-role", "id")),
                                 "proposed_units",
                                 Prefetch("change_requests", ChangeRequest.objects.select_related(
@@ -671,6 +681,7 @@ ACTION_LABELS = {
     "matter.assign": _("交办"),
     "matter.sign": _("签收"),
     "matter.feedback": _("反馈进展"),
+    "matter.report_part": _("报送承办部分"),
     "matter.report": _("报送办理结果"),
     "matter.accept": _("审核通过（办结）"),
     "matter.send_back": _("退回复办"),
@@ -735,9 +746,11 @@ def timeline_entries(matter: Matter, pack) -> list[TimelineEntry]:
                 details.append(gettext("协办单位：%(u)s") % {"u": "、".join(unit(c) for c in after["co_units"])})
             if after.get("notice"):
                 details.append(gettext("交办通知单：%(n)s") % {"n": after["notice"]})
-        elif action in ("matter.sign", "matter.feedback") and after.get("unit"):
+        elif action in ("matter.sign", "matter.feedback", "matter.report_part") and after.get("unit"):
             details.append(unit(after["unit"]) + (
                 f"（{feedback_kinds.get(after['kind'], after['kind'])}）" if after.get("kind") else ""))
+        elif action == "matter.send_back" and after.get("units"):
+            details.append(gettext("退回涉及：%(units)s") % {"units": "、".join(unit(c) for c in after["units"])})
         elif action == "matter.report" and after.get("attempt"):
             details.append(gettext("第 %(n)s 次报送") % {"n": after["attempt"]})
         elif action == "matter.request_extension" and after.get("requested_deadline"):
