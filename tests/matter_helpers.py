@@ -72,3 +72,30 @@ def to_state(cast: Cast, state: str, **assign):
     matter.refresh_from_db()
     assert matter.state == state
     return matter
+
+
+def led_by(cast: Cast, unit: str, clerk: User, *, deadline_working_days: int = 10):
+    """A matter whose lead unit is ``unit``, assigned and signed for by ``clerk`` (no co-units)."""
+    matter = proposed(cast, proposed_units=[unit])
+    actions.do_register_matter(matter.pk, actor=cast.staff)
+    actions.do_approve_matter(matter.pk, actor=cast.leader, comment="同意")
+    actions.do_assign_matter(matter.pk, actor=cast.staff, lead_unit=unit, requirements="按期办结",
+                             deadline_working_days=deadline_working_days)
+    actions.do_sign_for_receipt(matter.pk, actor=clerk)
+    matter.refresh_from_db()
+    return matter
+
+
+def circular_record(cast: Cast, *, days_ago: int = 20):
+    """What a circular over the last month can truthfully say: T01 (一号镇) closed a matter on time;
+    D01 (一号局) has one past its deadline and not done. Returns (closed, overdue)."""
+    today = clock.today()
+    with clock.as_of(today - timedelta(days=days_ago)):
+        closed = led_by(cast, "T01", cast.co_clerk)
+        actions.do_report_result(closed.pk, actor=cast.co_clerk, text="已按要求完成。")
+        actions.do_accept_result(closed.pk, actor=cast.office, reasons="同意办结。")
+    with clock.as_of(today - timedelta(days=days_ago + 5)):
+        overdue = led_by(cast, "D01", cast.lead_clerk, deadline_working_days=3)
+    closed.refresh_from_db()
+    overdue.refresh_from_db()
+    return closed, overdue

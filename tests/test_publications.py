@@ -1,0 +1,118 @@
+"""Publications a county signs say only what is true (issue 17): a circular praises and criticises
+from the facts of its period (五(三) 鼓励先进，批评后进), under the pack's criterion, and its
+ranking does not count a matter that is not yet due as late."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from duban.core import clock
+from duban.core.clock import as_of
+from duban.documents import builders
+from duban.matters.actions import MatterError, county_pack
+from duban.supervision import circulars, steps
+from matter_helpers import circular_record, led_by, make_cast
+
+pytestmark = pytest.mark.django_db
+
+PHONE = {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-31"}
+
+
+@pytest.fixture
+def cast(world):
+    with tenant_context(world.alpha):
+        yield make_cast()
+
+
+def draft(cast, days: int = 30):
+    today = clock.today()
+    return circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
+                                       period_start=today - timedelta(days=days), period_end=today)
+
+
+def text_of(doc: dict) -> str:
+    return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+def row(circular, code: str) -> dict:
+    return next(r for r in circular.ranking if r["unit"] == code)
+
+
+# --- 2. praise and criticism rest on the period's facts ----------------------------------------------
+def test_2_praise_for_a_unit_with_no_on_time_closure_is_refused_by_name(cast):
+    circular_record(cast)
+    circular = draft(cast)
+    assert row(circular, "T99")["on_time"] == 0
+    with pytest.raises(MatterError) as refused:
+        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T99"], criticised=[])
+    assert refused.value.field == "praised"
+    message = str(refused.value)
+    assert "九十九镇" in message and "按期办结督办事项0件" in message and "至少1件" in message
+    assert not circular.praised.exists()
+
+
+def test_2_a_unit_with_an_overdue_matter_is_not_praised_even_with_an_on_time_closure(cast):
+    circular_record(cast)
+    with as_of(clock.today() - timedelta(days=15)):
+        led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)  # overdue by today
+    circular = draft(cast)
+    with pytest.raises(MatterError) as refused:
+        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
+    assert "一号镇" in str(refused.value) and "超期未办结1件" in str(refused.value)
+
+
+def test_2_criticism_needs_an_adverse_fact_of_the_period(cast):
+    circular_record(cast)
+    circular = draft(cast)
+    for field, lists in (("criticised", {"criticised": ["T99"]}), ("named", {"criticised": [], "named": ["T99"]})):
+        with pytest.raises(MatterError) as refused:
+            circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], **lists)
+        assert refused.value.field == field and "九十九镇" in str(refused.value)
+
+
+def test_2_the_sentences_state_each_units_own_facts(cast):
+    closed, overdue = circular_record(cast)
+    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    circular = draft(cast)
+    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    published = circulars.do_publish_circular(circular.pk, actor=cast.office)
+    text = text_of(builders.circular(published))
+    assert "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。" in text
+    assert "一号局本期承办督办事项1件，超期未办结1件，被采取督办措施1次（电话、口头督办1次），落实不力，予以全县通报批评" in text
+    assert "领导重视、措施有力" not in text  # no fixed praise that claims what did not happen
+
+
+def test_2_publishing_takes_the_facts_again_and_refuses_praise_they_no_longer_bear(cast):
+    closed, _overdue = circular_record(cast)
+    circular = draft(cast)
+    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    with as_of(clock.today() - timedelta(days=12)):
+        late = led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)
+    steps.do_record_manual_step(late.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    with pytest.raises(MatterError) as refused:
+        circulars.do_publish_circular(circular.pk, actor=cast.office)
+    assert "一号镇" in str(refused.value) and refused.value.field == "praised"
+    circular.refresh_from_db()
+    assert circular.status == "draft" and circular.notice is None
+
+
+def test_2_the_ranking_counts_only_matters_that_are_due(cast):
+    """A matter still within its deadline is neither on time nor late: it is not in the rate's
+    denominator, and a unit with nothing due has no rate (ranked after those that have one)."""
+    closed, overdue = circular_record(cast)
+    with as_of(clock.today() - timedelta(days=3)):
+        led_by(cast, "T99", cast.other_clerk, deadline_working_days=30)
+    circular = draft(cast)
+    t01, d01, t99 = row(circular, "T01"), row(circular, "D01"), row(circular, "T99")
+    assert (t01["assigned"], t01["due"], t01["on_time_rate"]) == (1, 1, 1.0)
+    assert (d01["assigned"], d01["due"], d01["on_time_rate"]) == (1, 1, 0.0)
+    assert (t99["assigned"], t99["due"], t99["on_time_rate"]) == (1, 0, None)
+    assert t01["rank"] < d01["rank"] < t99["rank"]
+    text = text_of(builders.circular(circular))
+    assert "已到期" in text and "按期办结率＝按期办结÷已到期" in text
+    assert county_pack().circulars.praise.min_closed_on_time == 1
+
