@@ -1,6 +1,7 @@
-"""Publications a county signs say only what is true (issue 17): a circular praises and criticises
-from the facts of its period (五(三) 鼓励先进，批评后进), under the pack's criterion, and its
-ranking does not count a matter that is not yet due as late."""
+"""Publications a county signs say only what is true (issue 17): no PDF is numbered, stored or sent
+unless its fonts are embedded and its Chinese is there; a circular praises and criticises from
+the facts of its period (五(三) 鼓励先进，批评后进), under the pack's criterion, and its ranking
+does not count a matter that is not yet due as late."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django_tenants.utils import tenant_context
 
 from duban.core import clock
 from duban.core.clock import as_of
-from duban.documents import builders
+from duban.documents import builders, fonts
+from duban.documents.pdf import DocumentNotPrinted, check_pdf, render_pdf
 from duban.matters.actions import MatterError, county_pack
 from duban.supervision import circulars, steps
 from matter_helpers import circular_record, led_by, make_cast
@@ -40,6 +42,85 @@ def text_of(doc: dict) -> str:
 
 def row(circular, code: str) -> dict:
     return next(r for r in circular.ranking if r["unit"] == code)
+
+
+# --- 1. no blank document is ever issued ------------------------------------------------------------
+def embedded_families(pdf: bytes) -> set[str]:
+    import io
+
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    families = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
+            families.add(TTFont(io.BytesIO(program.get_object().get_data()))["name"].getDebugName(1))
+    return families
+
+
+def test_1_documents_name_their_simplified_chinese_faces_by_file(cast, settings, tmp_path):
+    settings.DUBAN_FONT_DIR = tmp_path / "fonts"
+    css = fonts.font_face_css()
+    assert css.count("@font-face") == 4 and str(tmp_path / "fonts") in css and "fontconfig" not in css
+    pdf = render_pdf({"kind": "circular", "title": "关于督办事项落实情况的通报", "office": "甲县人民政府办公室",
+                      "blocks": [{"type": "p", "text": "骨直返"}]}, None)
+    assert embedded_families(pdf) <= {"Noto Serif CJK SC", "Noto Sans CJK SC"}  # never the JP face of the .ttc
+
+
+def test_1_a_pdf_without_its_chinese_fonts_or_text_is_refused(cast):
+    from weasyprint import HTML
+
+    dejavu = HTML(string='<html><body style="font-family: DejaVu Sans"><h1>督查专报</h1></body></html>').write_pdf()
+    with pytest.raises(DocumentNotPrinted) as refused:
+        check_pdf(dejavu, "督查专报")
+    assert "简体中文字体" in str(refused.value)
+    good = render_pdf({"kind": "circular", "title": "关于督办事项落实情况的通报", "office": "甲县人民政府办公室",
+                       "blocks": []}, None)
+    check_pdf(good, "关于督办事项落实情况的通报")
+    with pytest.raises(DocumentNotPrinted) as missing:
+        check_pdf(good, "另一个标题")
+    assert "另一个标题" in str(missing.value)
+
+
+def test_1_a_weekly_report_whose_pdf_cannot_carry_its_chinese_is_not_numbered(cast, settings, tmp_path):
+    """The incident: an issued 督查专报 with DejaVu only. Without the faces, issuing is refused with
+    a clear message, and no number, document or notification is left behind."""
+    from duban.documents.models import Document
+    from duban.matters.models import Notice
+    from duban.notifications.models import Notification
+    from duban.reports.weekly import do_issue_weekly_report, draft_weekly_report
+
+    report = draft_weekly_report(clock.now()).report
+    settings.DUBAN_FONT_DIR = tmp_path / "no-fonts"
+    settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "nowhere"
+    numbers, notes = Notice.objects.count(), Notification.objects.count()
+    with pytest.raises(DocumentNotPrinted) as refused:
+        do_issue_weekly_report(report.pk, actor=cast.staff)
+    assert "未编号" in str(refused.value) and refused.value.field == "document"
+    report.refresh_from_db()
+    assert report.seq is None and not Document.objects.filter(kind="weekly_report").exists()
+    assert (Notice.objects.count(), Notification.objects.count()) == (numbers, notes)
+
+
+def test_1_a_circular_is_published_with_its_checked_document_or_not_at_all(cast, settings, tmp_path):
+    from duban.documents.models import Document
+
+    circular_record(cast)
+    circular = draft(cast)
+    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    source = settings.DUBAN_CJK_FONT_SOURCE
+    settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "no-fonts", tmp_path / "nowhere"
+    with pytest.raises(DocumentNotPrinted):
+        circulars.do_publish_circular(circular.pk, actor=cast.office)
+    circular.refresh_from_db()
+    assert circular.status == "draft" and circular.notice is None and not circular.ledger.exists()
+    settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "fonts", source
+    published = circulars.do_publish_circular(circular.pk, actor=cast.office)
+    document = Document.objects.get(kind="circular", circular=published)
+    assert document.number == published.notice.number
 
 
 # --- 2. praise and criticism rest on the period's facts ----------------------------------------------
