@@ -100,6 +100,7 @@ ENV PATH=/opt/duban/bin:$PATH \
     DUBAN_ENV=production \
     DUBAN_DATA_DIR=/var/lib/duban \
     DUBAN_STATIC_ROOT=/srv/duban/static \
+    DUBAN_FONT_DIR=/srv/duban/fonts \
     XDG_CACHE_HOME=/tmp/.cache
 
 # Static files, compressed for WhiteNoise, at build time. The production settings refuse to load
@@ -109,7 +110,11 @@ RUN SECRET_KEY=build-time-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxy
     DATABASE_URL=postgresql://build@127.0.0.1:1/build \
     CELERY_BROKER_URL=redis://127.0.0.1:1/0 \
     duban collectstatic --noinput --verbosity 0 \
- && test -f /srv/duban/static/vendor/htmx.min.js
+ && test -f /srv/duban/static/vendor/htmx.min.js \
+ && SECRET_KEY=build-time-only-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz \
+    DATABASE_URL=postgresql://build@127.0.0.1:1/build \
+    CELERY_BROKER_URL=redis://127.0.0.1:1/0 \
+    duban documents fonts
 
 # Relative paths (a backup file, `celery beat`'s default schedule file) land in /tmp, not in a
 # read-only root.

@@ -300,6 +300,45 @@ class DocumentText(_Model):
     clause: str = ""
 
 
+# --- circulars (通报, 五(三) 鼓励先进，批评后进) -----------------------------------------------------
+class PraiseCriterion(_Model):
+    """What a unit's record over a circular's period must show to be praised. ``None``: no limit."""
+
+    min_closed_on_time: int = Field(default=1, ge=0, le=1000)
+    max_closed_late: int | None = Field(default=0, ge=0, le=1000)
+    max_overdue: int | None = Field(default=0, ge=0, le=1000)
+    max_steps: int | None = Field(default=0, ge=0, le=1000)
+    max_redos: int | None = Field(default=0, ge=0, le=1000)
+
+
+SENTENCE_FIELDS = ("{unit}", "{facts}")
+
+
+class CircularRules(_Model):
+    """How a circular praises and criticises: the criterion for praise, whether criticism needs an
+    adverse fact of the period, and the sentences, written from each unit's facts: ``{unit}`` is
+    the unit's name, ``{facts}`` its record of the period (e.g. 承办督办事项3件，按期办结2件)."""
+
+    praise: PraiseCriterion = PraiseCriterion()
+    criticism_needs_fact: bool = True
+    praise_sentence: str = "{unit}本期{facts}，予以通报表扬。"
+    named_sentence: str = "{unit}本期{facts}，工作进展滞后，予以点名批评，请认真整改。"
+    criticism_sentence: str = "{unit}本期{facts}，落实不力，予以全县通报批评，并按考核标准扣减年度考评分。"
+    clause: str = ""
+
+    @field_validator("praise_sentence", "named_sentence", "criticism_sentence")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        for needed in SENTENCE_FIELDS:
+            if needed not in value:
+                raise ValueError(f"the sentence must contain {needed}")
+        try:
+            value.format(unit="", facts="")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"only {{unit}} and {{facts}} may be filled in: {error}") from None
+        return value
+
+
 class Interpretation(_Model):
     """A reading of the source text that the pack commits to (and another pack may change)."""
 
@@ -324,6 +363,7 @@ class RulePack(_Model):
     schedule: Schedule
     calendar: CalendarSpec
     documents: tuple[DocumentText, ...] = ()
+    circulars: CircularRules = CircularRules()
     interpretations: tuple[Interpretation, ...] = ()
 
     coerce_labels = field_validator("title", mode="before")(_labels)

@@ -86,15 +86,16 @@ def led_by(cast: Cast, unit: str, clerk: User, *, deadline_working_days: int = 1
     return matter
 
 
-def circular_record(cast: Cast, *, days_ago: int = 20):
-    """What a circular over the last month can truthfully say: T01 (一号镇) closed a matter on time;
-    D01 (一号局) has one past its deadline and not done. Returns (closed, overdue)."""
-    today = clock.today()
-    with clock.as_of(today - timedelta(days=days_ago)):
+def circular_record(cast: Cast, *, days_ago: int = 20, on=None):
+    """What a circular over a period holding ``on`` (default: ``days_ago`` days ago) can truthfully
+    say: T01 (一号镇) closed a matter on time that day; D01 (一号局) was assigned one five days
+    before, with three working days, and has not done it. Returns (closed, overdue)."""
+    on = on or clock.today() - timedelta(days=days_ago)
+    with clock.as_of(on):
         closed = led_by(cast, "T01", cast.co_clerk)
         actions.do_report_result(closed.pk, actor=cast.co_clerk, text="已按要求完成。")
         actions.do_accept_result(closed.pk, actor=cast.office, reasons="同意办结。")
-    with clock.as_of(today - timedelta(days=days_ago + 5)):
+    with clock.as_of(on - timedelta(days=5)):
         overdue = led_by(cast, "D01", cast.lead_clerk, deadline_working_days=3)
     closed.refresh_from_db()
     overdue.refresh_from_db()

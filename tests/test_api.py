@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
 from duban.core.clock import as_of
-from matter_helpers import make_cast, to_state
+from matter_helpers import circular_record, make_cast, to_state
 
 # The supervision history behind these routes is recorded as of autumn 2026 (steps up to 20
 # December): the tests run as of the day after.
@@ -180,8 +180,10 @@ def test_escalation_steps_ledger_scores_and_reversal(apis, cast, world):
     assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["year"]
 
 
-def test_circulars_and_rulepack(apis, world):
+def test_circulars_and_rulepack(apis, world, cast):
     staff, office, clerk = apis["staff"], apis["office"], apis["lead_clerk"]
+    with tenant_context(world.alpha):
+        circular_record(cast, on=date(2026, 3, 2))  # T01 closed a matter on time in Q1; D01 is overdue
     draft = ok(staff.post("circulars/", {"title": "第一季度通报", "period_start": "2026-01-01",
                                           "period_end": "2026-03-31"}), 201)
     assert draft["status"] == "draft"
@@ -318,6 +320,7 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
                 step_actions.do_record_step(step.pk, actor=cast.staff, evidence={
                     "contact": "王", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
                     on=date(2026, 11, 20))
+            circular_record(cast, on=date(2026, 3, 2))
             draft = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=date(2026, 1, 1),
                                                 period_end=date(2026, 3, 31))
             circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])

@@ -30,7 +30,7 @@ from rest_framework.authtoken.models import Token
 
 from duban.core.clock import as_of
 from duban.matters import actions
-from matter_helpers import make_cast, to_state
+from matter_helpers import circular_record, make_cast, to_state
 from summary import LINES
 
 # The records behind the routes are made as of days in autumn 2026: the tests run as of the day after.
@@ -92,6 +92,7 @@ def _entry(cast):
 def _circular(cast):
     from duban.supervision import circulars
 
+    circular_record(cast, on=date(2026, 3, 2))  # what praise for T01 rests on
     return circulars.do_draft_circular(actor=cast.staff, title="第一季度通报", period_start=date(2026, 1, 1),
                                        period_end=date(2026, 3, 31))
 

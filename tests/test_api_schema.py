@@ -365,7 +365,7 @@ def _seed(world) -> dict[str, list]:
     from duban.supervision.inspection import do_record_inspection, open_inspection_if_due
     from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
     from duban.units.models import Unit
-    from matter_helpers import make_cast, to_state
+    from matter_helpers import circular_record, make_cast, to_state
 
     with tenant_context(world.alpha):
         cast = make_cast()
@@ -397,6 +397,8 @@ def _seed(world) -> dict[str, list]:
             ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="误记")
 
         actions.do_open_round(actor=cast.staff, title="年度征集", due_date=date(2099, 1, 1), leaders=[cast.leader])
+        circular_record(cast, on=date(2026, 8, 3))
+        circular_record(cast, on=date(2026, 5, 6))
         draft = circulars.do_draft_circular(actor=cast.staff, title="第三季度通报", period_start=date(2026, 7, 1),
                                             period_end=date(2026, 9, 30))
         circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])

@@ -18,7 +18,7 @@ from duban.matters.states import NotAllowed
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import Circular, LedgerEntry
 from duban.units.models import Unit
-from matter_helpers import make_cast, proposed, to_state
+from matter_helpers import circular_record, led_by, make_cast, proposed, to_state
 from plugins.events import ScoringEvent
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,14 @@ def score(code: str, year: int) -> Decimal:
 def period(cast):
     today = clock.today()
     return today - timedelta(days=100), today
+
+
+@pytest.fixture
+def lists_record(cast):
+    """What the lists below rest on: T01 closed a matter on time; D01 and T99 each have one overdue."""
+    circular_record(cast)
+    with as_of(clock.today() - timedelta(days=25)):
+        led_by(cast, "T99", cast.other_clerk, deadline_working_days=3)
 
 
 @pytest.fixture
@@ -122,7 +130,7 @@ def test_drafting_is_for_staff_and_checks_its_input(cast, period):
     assert not Circular.objects.exists()
 
 
-def test_the_lists_are_validated(cast, period):
+def test_the_lists_are_validated(cast, period, lists_record):
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
     with pytest.raises(actions.MatterError, match="'X01'") as excinfo:
@@ -146,7 +154,7 @@ def test_the_lists_are_validated(cast, period):
     assert event.before["criticised"] == [] and event.after["criticised"] == ["D01", "T99"]
 
 
-def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period):
+def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period, lists_record):
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01", "T99"])
@@ -175,7 +183,7 @@ def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period):
     assert AuditEvent.objects.filter(action="ledger.post").count() == 2
 
 
-def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period):
+def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period, lists_record):
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["D01"])

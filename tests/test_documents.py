@@ -29,7 +29,7 @@ from duban.matters.states import NotAllowed
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
-from matter_helpers import make_cast, proposed, to_state
+from matter_helpers import circular_record, make_cast, proposed, to_state
 
 # Steps are recorded on 20–24 November 2026 and the week's report is issued on Friday 27 November:
 # the tests run as of that Friday (督查专报〔2026〕第1期).
@@ -81,7 +81,8 @@ def assert_cjk_embedded(data: bytes, tmp_path):
     assert fonts, "no fonts in the PDF"
     assert all(f["emb"] == "yes" for f in fonts), [f["line"] for f in fonts]
     names = {re.sub(r"^[A-Z]{6}\+", "", f["name"]) for f in fonts}
-    assert "Noto-Serif-CJK-SC" in names and any("CJK-SC" in n and "Sans" in n for n in names), names
+    # The faces named by file (duban.documents.fonts): the Simplified Chinese Noto Serif/Sans CJK.
+    assert "Duban-Serif" in names and any(n.startswith("Duban-Sans") for n in names), names
 
 
 def docx_of(data: bytes):
@@ -121,6 +122,7 @@ def written_notice_step(cast, matter=None):
 def published_circular(cast):
     today = clock.today()
     to_state(cast, "in_progress")
+    circular_record(cast)  # what praising T01 and criticising D01 rest on
     circular = circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
                                            period_start=today - timedelta(days=30), period_end=today)
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"],
@@ -181,7 +183,8 @@ def test_circular_pdf_and_word(cast, tmp_path):
     assert document.number == circular.notice.number and document.title == "关于督办事项落实情况的通报"
     text = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("甲县人民政府办公室", circular.notice.number, "关于督办事项落实情况的通报", "各乡镇人民政府，县直各部门：",
-                     "一号镇等单位领导重视", "一号局等单位落实不力，予以全县通报批评", "四、各单位落实情况", "名次"):
+                     "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。", "一号局本期", "超期未办结",
+                     "落实不力，予以全县通报批评", "四、各单位落实情况", "名次", "已到期", "按期办结率＝按期办结÷已到期"):
         assert flat(expected) in text, expected
     word = docx_of(service.docx_bytes(document))
     assert "二、表扬单位" in [p.text for p in word.paragraphs]

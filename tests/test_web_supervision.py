@@ -28,7 +28,7 @@ from duban.reports.weekly import draft_weekly_report
 from duban.supervision import ledger, steps
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
-from matter_helpers import make_cast, to_state
+from matter_helpers import circular_record, make_cast, to_state
 
 # The pages are walked through a supervision history set in autumn 2026 (steps of 20 October and
 # 2 November): the tests run as of 26 November 2026, whatever the real date.
@@ -316,8 +316,9 @@ def test_a_circular_from_draft_to_publication(world, cast):
     bad = staff.post("/circulars/new/", {"title": "十一月通报", "period_start": today.isoformat(),
                                          "period_end": (today - timedelta(days=5)).isoformat()})
     assert bad.status_code == 400 and 'id="id_period_end_error"' in body(bad)
+    circular_record(cast)  # T01 closed a matter on time 20 days ago; D01 has one overdue
     created = staff.post("/circulars/new/", {"title": "十一月督办事项落实情况通报",
-                                             "period_start": today.replace(day=1).isoformat(),
+                                             "period_start": (today - timedelta(days=60)).isoformat(),
                                              "period_end": today.isoformat()})
     assert created.status_code == 302
     circular = Circular.objects.get(title="十一月督办事项落实情况通报")

@@ -162,7 +162,27 @@ PACK = {
         {"code": "annual_assessment", "title": "督查督办工作年度考评表", "clause": "五(四)、六",
          "issuing_office": "{county}人民政府督查室"},
     ],
+    # 五(三) 鼓励先进，批评后进: what praise and criticism rest on (interpretations praise_criterion,
+    # criticism_facts).
+    "circulars": {
+        "praise": {"min_closed_on_time": 1, "max_closed_late": 0, "max_overdue": 0, "max_steps": 0, "max_redos": 0},
+        "criticism_needs_fact": True,
+        "clause": "五(三)",
+    },
     "interpretations": [
+        {"code": "praise_criterion", "clause": "五(三)“鼓励先进”", "text": {
+            "zh-hans": "通报表扬的单位，须在通报期内至少按期办结督办事项1件，且无逾期办结、无超期未办结事项、未被采取督办措施、"
+                       "无退回复办；不符合的不得列入表扬名单。表扬语句按该单位本期实际情况生成。",
+            "en": "A unit praised in a circular must have closed at least one matter on time in the period, with no matter "
+                  "closed late, none overdue, no ladder step and no redo; one that does not cannot be listed. The praise "
+                  "sentence states the unit's own record."}},
+        {"code": "criticism_facts", "clause": "五(三)“批评后进”、六(七)", "text": {
+            "zh-hans": "点名批评或全县通报批评的单位，须在通报期内有超期未办结、逾期办结、被采取督办措施或退回复办之一；"
+                       "批评语句按该单位本期实际情况生成。各单位排名的按期办结率以已到期事项（已办结或已超过办结时限）为分母，"
+                       "尚未到期的事项不计入。",
+            "en": "A unit criticised (by name or county-wide) must have an adverse fact in the period: a matter overdue, "
+                  "closed late, a ladder step or a redo; the sentence states them. The ranking's on-time rate is over the "
+                  "matters that are due (closed, or past their deadline); matters not yet due are left out."}},
         {"code": "redo_once", "clause": "六(五)", "text": {
             "zh-hans": "“复办次数超过两次以上的，扣0.1分”未写“每次”：本包理解为每个事项在第三次复办时扣0.1分一次。",
             "en": "The redo row has no 'per time': 0.1 once per matter, when its redo count first exceeds two (the third redo)."}},

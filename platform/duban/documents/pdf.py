@@ -1,15 +1,24 @@
 """PDF through WeasyPrint from the Django templates ``documents/<kind>.html`` (falling back to
-``documents/official.html``), with Noto Serif/Sans CJK SC found through fontconfig and embedded
-(subset) in the file."""
+``documents/official.html``), with Noto Serif/Sans CJK SC named by file (``documents.fonts``) and
+embedded (subset) in the file.
+
+Every PDF is read back before anyone may number, store or send it (``check_pdf``): each font it
+uses must be embedded, its Chinese must be set in the Simplified Chinese faces, and its text layer
+must carry the Chinese of its title. A PDF that fails is rendered once more; if it fails again,
+``DocumentNotPrinted`` is raised and the caller's transaction (which took the number) rolls back."""
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 from functools import cache
 
 from django.template.loader import select_template
 
+from duban.documents import fonts
 from duban.documents.content import Verification, cn_date
+from duban.matters.actions import MatterError
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +55,89 @@ def render_html(content: dict, verification: Verification | None) -> str:
         "date_cn": cn_date(content.get("date")),
         "office_size": size,
         "office_spacing": spacing,
+        "font_faces": fonts.font_face_css(),
     })
 
 
+class DocumentNotPrinted(MatterError):
+    """A PDF that is not fit to issue (fonts missing or not embedded, Chinese text absent)."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"文件未能正确生成（{problem}），未编号、未保存、未发送；请稍后重试，仍不成功请联系系统管理员。",
+                         field="document")
+        self.problem = problem
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _font_family(data: bytes) -> str | None:
+    from fontTools.ttLib import TTFont  # reading an embedded font program: only here
+
+    try:
+        names = TTFont(io.BytesIO(data), lazy=True)["name"]
+        return names.getDebugName(16) or names.getDebugName(1)
+    except Exception:  # noqa: BLE001 — a bare CFF or TrueType program without a name table
+        return None
+
+
+def check_pdf(pdf: bytes, title: str) -> None:
+    """Refuse ``pdf`` unless every font is embedded, the Chinese is set in the Simplified Chinese
+    faces, and the text layer holds the Chinese of ``title`` (raises ``DocumentNotPrinted``)."""
+    from pypdf import PdfReader  # reading a PDF back: only here
+
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        pages = list(reader.pages)
+    except Exception as error:  # noqa: BLE001 — whatever pypdf finds wrong, the file is not fit
+        raise DocumentNotPrinted(f"PDF文件无法读取：{type(error).__name__}") from error
+    cjk_faces, not_embedded = set(), set()
+    for page in pages:
+        resources = page.get("/Resources")
+        fonts_of_page = resources.get_object().get("/Font") if resources else None
+        for font in (fonts_of_page.get_object().values() if fonts_of_page else ()):
+            font = font.get_object()
+            name = str(font.get("/BaseFont", "?")).lstrip("/")
+            if font.get("/Subtype") == "/Type3":
+                continue  # glyphs drawn in the file itself
+            described = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = described.get("/FontDescriptor")
+            program = None
+            if descriptor is not None:
+                descriptor = descriptor.get_object()
+                program = descriptor.get("/FontFile3") or descriptor.get("/FontFile2") or descriptor.get("/FontFile")
+            if program is None:
+                not_embedded.add(re.sub(r"^[A-Z]{6}\+", "", name))
+                continue
+            family = _font_family(program.get_object().get_data())
+            if family and any(family.startswith(f) for f in fonts.CJK_FAMILIES):
+                cjk_faces.add(family)
+    if not_embedded:
+        raise DocumentNotPrinted(f"字体未嵌入：{'、'.join(sorted(not_embedded))}")
+    if not cjk_faces:
+        raise DocumentNotPrinted("未使用简体中文字体（思源宋体/黑体）")
+    text = "".join(CJK.findall("".join(page.extract_text() or "" for page in pages)))
+    wanted = "".join(CJK.findall(title or ""))
+    if not text or (wanted and wanted not in text):
+        raise DocumentNotPrinted(f"文字层中找不到标题“{title}”")
+
+
 def render_pdf(content: dict, verification: Verification | None) -> bytes:
-    from weasyprint import HTML
+    """The PDF of ``content``, checked (``check_pdf``); rendered once more if the first fails."""
+    from weasyprint import HTML  # WeasyPrint loads Pango: only where a PDF is made
 
     _check_subsetter()
-    html = render_html(content, verification)
-    return HTML(string=html, base_url=None).write_pdf()
+    try:
+        html = render_html(content, verification)
+        pdf = HTML(string=html, base_url=None).write_pdf()
+        check_pdf(pdf, content.get("title", ""))
+        return pdf
+    except (DocumentNotPrinted, fonts.FontsMissing) as first:
+        logger.warning("document %s failed its check, rendering again: %s", content.get("kind"), first)
+    try:
+        html = render_html(content, verification)
+    except fonts.FontsMissing as error:
+        raise DocumentNotPrinted(str(error)) from error
+    pdf = HTML(string=html, base_url=None).write_pdf()
+    check_pdf(pdf, content.get("title", ""))
+    return pdf

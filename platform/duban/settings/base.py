@@ -260,6 +260,10 @@ MEDIA_URL = "/media/"
 # A folder holding pg_dump/pg_restore of the server's major version (backups), if not found by
 # duban.core.pgclient (the embedded server's, /usr/lib/postgresql/<major>/bin, the PATH).
 DUBAN_PG_BIN = env.str("DUBAN_PG_BIN")
+# The documents' CJK fonts: the Simplified Chinese faces taken out of Debian's fonts-noto-cjk
+# collections (DUBAN_CJK_FONT_SOURCE) into DUBAN_FONT_DIR, and named there by file.
+DUBAN_FONT_DIR = Path(env.str("DUBAN_FONT_DIR", str(DATA_DIR / "fonts")))
+DUBAN_CJK_FONT_SOURCE = Path(env.str("DUBAN_CJK_FONT_SOURCE", "/usr/share/fonts/opentype/noto"))
 DUBAN_MAX_UPLOAD_MB = env.int("DUBAN_MAX_UPLOAD_MB", 20, minimum=1, maximum=1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -41,14 +41,15 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
     """Every active unit's record over the period, best first.
 
     Per unit (as the lead unit of a matter): the matters assigned to it in the period (cancelled
-    ones left out: they were withdrawn, not failed), how many of those are closed, how many
-    were closed on time (the local date of closing on or before the deadline), the on-time rate
-    (on time ÷ assigned; None when nothing was assigned), the matters overdue ``on`` (today
-    by default; all its matters, not only this period's), the ladder steps recorded against it
-    in the period by tier, and the results sent back for redo in the period.
+    ones left out: they were withdrawn, not failed); of those, how many are due ``on`` (closed, or
+    past their deadline — a matter still within its deadline is neither on time nor late yet),
+    closed, closed on time (the local date of closing on or before the deadline) and closed late;
+    the on-time rate (on time ÷ due; None when nothing is due); the matters overdue ``on`` (today
+    by default; all its matters, not only this period's); the ladder steps recorded against it in
+    the period by tier; and the redos charged to it in the period (the units a send-back named).
 
-    Best first: on-time rate high to low (units with nothing assigned last), then fewer steps,
-    fewer overdue matters, the unit code.
+    Best first: on-time rate high to low (units with nothing due last), then fewer steps, fewer
+    overdue matters, the unit code.
     """
     on = on or clock.today()
     tier_order = {tier.code: index for index, tier in enumerate(county_pack().tiers)}
@@ -66,9 +67,13 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
             unit__in=units, status=EscalationStep.Status.RECORDED,
             recorded_on__range=(period_start, period_end)).values_list("unit_id", "tier"):
         steps.setdefault(unit_id, Counter())[tier] += 1
-    redos = Counter(Review.objects.filter(
-        decision=Review.Decision.REDO, report__unit__in=units,
-        reviewed_at__date__range=(period_start, period_end)).values_list("report__unit_id", flat=True))
+    codes = {unit.code: unit.pk for unit in units}
+    redos: Counter = Counter()
+    for review in Review.objects.filter(decision=Review.Decision.REDO).select_related("report__unit"):
+        if period_start <= timezone.localtime(review.reviewed_at).date() <= period_end:
+            for code in review.charged_units or [review.report.unit.code]:
+                if code in codes:
+                    redos[codes[code]] += 1
 
     rows = []
     for unit in units:
@@ -76,15 +81,18 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
         closed = [m for m in mine if m.state == State.CLOSED]
         on_time = [m for m in closed if m.closed_at and m.deadline
                    and timezone.localtime(m.closed_at).date() <= m.deadline]
+        due = [m for m in mine if m.state == State.CLOSED or (m.deadline and m.deadline < on)]
         by_tier = steps.get(unit.pk, Counter())
         rows.append({
             "unit": unit.code,
             "name": unit.name,
             "kind": unit.kind,
             "assigned": len(mine),
+            "due": len(due),
             "completed": len(closed),
             "on_time": len(on_time),
-            "on_time_rate": _rate(len(on_time), len(mine)),
+            "late": len(closed) - len(on_time),
+            "on_time_rate": _rate(len(on_time), len(due)),
             "overdue": overdue.get(unit.pk, 0),
             "steps": dict(sorted(by_tier.items(), key=lambda item: (tier_order.get(item[0], 99), item[0]))),
             "steps_total": sum(by_tier.values()),
@@ -95,6 +103,75 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows
+
+
+# --- what a circular may say of a unit ------------------------------------------------------------
+def facts(row: dict, pack=None) -> str:
+    """A unit's record over the period in the words of a circular, from its ranking row:
+    承办督办事项3件，按期办结2件，逾期办结1件，超期未办结1件，被采取督办措施2次（电话、口头督办1次，书面督办1次），
+    退回复办1次."""
+    pack = pack or county_pack()
+    parts = [f"承办督办事项{row.get('assigned', 0)}件"]
+    if row.get("on_time"):
+        parts.append(f"按期办结{row['on_time']}件")
+    if row.get("late"):
+        parts.append(f"逾期办结{row['late']}件")
+    if row.get("overdue"):
+        parts.append(f"超期未办结{row['overdue']}件")
+    steps = [f"{_tier_label(pack, tier)}{count}次" for tier, count in (row.get("steps") or {}).items() if count]
+    if steps:
+        parts.append(f"被采取督办措施{sum((row.get('steps') or {}).values())}次（{'，'.join(steps)}）")
+    if row.get("redos"):
+        parts.append(f"退回复办{row['redos']}次")
+    if len(parts) == 1 and not row.get("assigned"):
+        return "无承办的督办事项"
+    return "，".join(parts)
+
+
+def _tier_label(pack, code: str) -> str:
+    tier = pack.tier(code)
+    return tier.label.zh if tier else code
+
+
+def praise_shortfalls(row: dict, pack=None) -> list[str]:
+    """Why the unit of ``row`` may not be praised under the pack's criterion ([] : it may)."""
+    rule = (pack or county_pack()).circulars.praise
+    found = []
+    if row.get("on_time", 0) < rule.min_closed_on_time:
+        found.append(f"本期按期办结督办事项{row.get('on_time', 0)}件（表扬须至少{rule.min_closed_on_time}件）")
+    for key, limit, words in (("late", rule.max_closed_late, "逾期办结{n}件"), ("overdue", rule.max_overdue, "超期未办结{n}件"),
+                              ("steps_total", rule.max_steps, "被采取督办措施{n}次"), ("redos", rule.max_redos, "退回复办{n}次")):
+        if limit is not None and row.get(key, 0) > limit:
+            found.append(words.format(n=row.get(key, 0)) + (f"（表扬须不超过{limit}）" if limit else ""))
+    return found
+
+
+def adverse_facts(row: dict) -> bool:
+    return bool(row.get("overdue") or row.get("late") or row.get("steps_total") or row.get("redos"))
+
+
+def sentence(kind: str, row: dict, pack=None) -> str:
+    """The praise / named-criticism / county-wide-criticism sentence for the unit of ``row``."""
+    pack = pack or county_pack()
+    template = getattr(pack.circulars, f"{kind}_sentence")
+    return template.format(unit=row.get("name") or row.get("unit"), facts=facts(row, pack))
+
+
+def check_lists(rows: list[dict], praised: list[Unit], criticised: list[Unit], named: list[Unit], pack=None) -> None:
+    """Refuse a list that the period's facts do not bear out, naming the unit and the fact."""
+    pack = pack or county_pack()
+    by_code = {row["unit"]: row for row in rows}
+    empty = {"assigned": 0}
+    for unit in praised:
+        shortfalls = praise_shortfalls(by_code.get(unit.code, empty), pack)
+        if shortfalls:
+            raise MatterError(f"{unit.name}不符合通报表扬条件：{'；'.join(shortfalls)}。", field="praised")
+    if pack.circulars.criticism_needs_fact:
+        for units, field, words in ((criticised, "criticised", "全县通报批评"), (named, "named", "点名批评")):
+            for unit in units:
+                if not adverse_facts(by_code.get(unit.code, empty)):
+                    raise MatterError(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
+                                      f"（{facts(by_code.get(unit.code, empty), pack)}），不能{words}。", field=field)
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -177,6 +254,7 @@ def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], critic
     if twice:
         raise MatterError(f"a unit named for criticism cannot also be praised or criticised county-wide: "
                           f"{', '.join(twice)}", field="named")
+    check_lists(circular.ranking or [], good, bad, mentioned)
     before = {"praised": sorted(circular.praised.values_list("code", flat=True)),
               "criticised": sorted(circular.criticised.values_list("code", flat=True)),
               "named": sorted(circular.named.values_list("code", flat=True)), "body": circular.body}
@@ -200,11 +278,15 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     circular = _locked_circular(circular_id)
     _draft_only(circular)
     day = clock.today()
+    # The facts as of the day it goes out: the ranking is taken again, and the lists must still hold.
+    circular.ranking = ranking(circular.period_start, circular.period_end, on=day)
+    check_lists(circular.ranking, list(circular.praised.all()), list(circular.criticised.all()),
+                list(circular.named.all()))
     seq, number = next_notice_number("circular", day.year)
     circular.notice = Notice.objects.create(kind="circular", year=day.year, seq=seq, number=number, issued_by=actor)
     circular.status = Circular.Status.PUBLISHED
     circular.published_by, circular.published_at, circular.published_on = actor, clock.now(), day
-    circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on"])
+    circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on", "ranking"])
     criticised = list(circular.criticised.order_by("code"))
     named = list(circular.named.order_by("code"))
     audit.record(actor=actor, action="circular.publish", obj=circular, before={"status": Circular.Status.DRAFT},
@@ -219,6 +301,12 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
         for unit in named:
             ledger.post(ScoringEvent(code=NAMED_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
                                      matter=None, ref=f"circular:{circular.pk}:named"), actor=actor, circular=circular)
+    # The circular's PDF is made and read back now, in this transaction: a circular whose document
+    # cannot carry its Chinese is not numbered (documents.pdf.check_pdf). Imported here: documents
+    # are built from circulars, not the other way round.
+    from duban.documents.service import circular_document
+
+    circular_document(circular, actor=actor)
     from duban.notifications import recipients
     from duban.notifications.service import notify
 

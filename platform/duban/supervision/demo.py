@@ -93,8 +93,10 @@ def _seed_inspection_and_circular(staff, office, today) -> None:
         circular = circulars.do_draft_circular(actor=staff, title=f"关于{start.month}月份督办事项落实情况的通报",
                                                period_start=start, period_end=first)
         ranking = circular.ranking
-        praised = [row["unit"] for row in ranking[:2] if row["unit"] != "D03"]
-        criticised = ["D03"]  # the unit of the matter that climbed the whole ladder
+        # Praise only what the period's facts bear out (the pack's criterion); criticise units with
+        # an adverse fact — D03, whose matter climbed the whole ladder, when the period shows it.
+        praised = [row["unit"] for row in ranking if not circulars.praise_shortfalls(row)][:2]
+        criticised = [row["unit"] for row in ranking if row["unit"] == "D03" and circulars.adverse_facts(row)]
         circulars.do_set_circular_lists(circular.pk, actor=staff, praised=praised, criticised=criticised,
                                         body="对按期办结的单位予以表扬，对落实不力的单位予以通报批评。")
         circulars.do_publish_circular(circular.pk, actor=office)

@@ -615,10 +615,12 @@ def circular_new(request):
 
 
 def _ranking_rows(circular: Circular) -> list[dict]:
+    pack = county_pack()
     rows = []
     for row in circular.ranking or []:
         rate = row.get("on_time_rate")
-        rows.append({**row, "rate_text": "—" if rate is None else f"{rate * 100:.1f}%"})
+        rows.append({**row, "rate_text": "—" if rate is None else f"{rate * 100:.1f}%", "due_text": row.get("due", "—"),
+                     "facts": circulars.facts(row, pack), "praiseworthy": not circulars.praise_shortfalls(row, pack)})
     return rows
 
 

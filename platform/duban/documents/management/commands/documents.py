@@ -1,6 +1,7 @@
 """`duban documents … --county SLUG`: sample files of every document kind, the register of
 issued documents, and the county's texts of its documents.
 
+    documents fonts    (prepare and show the PDF fonts; no county)
     documents sample   --county dongshan --out DIR [--actor staff] [--year 2026]
     documents list     --county dongshan
     documents texts    --county dongshan
@@ -21,6 +22,7 @@ from rich.text import Text
 from duban.core import clock
 from duban.accounts.models import Role, User
 from duban.core.commands import action_errors, year_option
+from duban.documents import fonts
 from duban.matters.actions import county_pack
 from tenants.models import County
 
@@ -36,13 +38,14 @@ class Command(BaseCommand):
     help = "Official documents of a county: sample files of every kind, the register, the texts."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{sample,list,texts,set-text}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{fonts,sample,list,texts,set-text}")
 
         def command(name, help_text):
             p = sub.add_parser(name, help=help_text)
             p.add_argument("--county", required=True, help="the county's slug")
             return p
 
+        sub.add_parser("fonts", help="prepare the documents' Chinese faces in DUBAN_FONT_DIR and show them")
         p = command("sample", "write one file of each document kind from the county's data (PDF; Word; Excel)")
         p.add_argument("--out", required=True, help="the folder to write to (created if missing)")
         p.add_argument("--actor", help="username printing them (default: the first supervision staff)")
@@ -61,6 +64,8 @@ class Command(BaseCommand):
         p.add_argument("--reset", nargs="*", default=[], metavar="FIELD", help="fields that go back to the pack's text")
 
     def handle(self, *args, **options):
+        if options["action"] == "fonts":
+            return self.do_fonts()
         county = County.objects.filter(slug=options["county"]).first()
         if county is None:
             known = ", ".join(County.objects.order_by("slug").values_list("slug", flat=True)) or "none"
@@ -70,6 +75,15 @@ class Command(BaseCommand):
         with tenant_context(county):
             with action_errors():
                 getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
+
+    def do_fonts(self) -> None:
+        try:
+            found = fonts.ensure_fonts()
+        except fonts.FontsMissing as error:
+            raise CommandError(str(error)) from None
+        for face, path in found.items():
+            self.stdout.write(f"{face.family:<12} {face.weight:<7} {face.source_family:<18} {path} "
+                              f"({path.stat().st_size // 1024} KB)")
 
     def out(self, text: str = "") -> None:
         self.console.print(Text(text))
