@@ -6,7 +6,7 @@ does not count a matter that is not yet due as late."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -15,9 +15,10 @@ from duban.core import clock
 from duban.core.clock import as_of
 from duban.documents import builders, fonts
 from duban.documents.pdf import DocumentNotPrinted, check_pdf, render_pdf
+from duban.matters import actions
 from duban.matters.actions import MatterError, county_pack
 from duban.supervision import circulars, steps
-from matter_helpers import circular_record, led_by, make_cast
+from matter_helpers import circular_record, led_by, make_cast, to_state
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +198,81 @@ def test_2_the_ranking_counts_only_matters_that_are_due(cast):
     assert "已到期" in text and "按期办结率＝按期办结÷已到期" in text
     assert county_pack().circulars.praise.min_closed_on_time == 1
 
+
+
+# --- 3. the weekly 督查专报 is reviewed before it goes up, and covers its own week -----------------
+def friday_after(day):
+    return day + timedelta(days=(5 - day.isoweekday()) % 7)
+
+
+def test_3_staff_submit_the_office_leader_returns_or_issues(cast):
+    """一(二) 督办结果上报前，须经县政府办公室主管领导审核: staff draft and submit, the office
+    leader returns it with a reason or issues it; only then is it numbered."""
+    from duban.matters.states import NotAllowed
+    from duban.notifications.models import Notification
+    from duban.reports import weekly
+
+    friday = friday_after(clock.today())
+    with as_of(friday + timedelta(days=1)):
+        report = weekly.draft_weekly_report(actor=cast.staff).report
+        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件。")
+        with pytest.raises(NotAllowed):
+            weekly.do_issue_weekly_report(report.pk, actor=cast.staff)
+        with pytest.raises(MatterError) as early:
+            weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+        assert early.value.field == "status"  # not submitted yet
+        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
+        assert Notification.objects.filter(recipient=cast.office, event="weekly_report.submitted").exists()
+        with pytest.raises(MatterError):
+            weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="审核中不能改")
+        with pytest.raises(MatterError) as reasonless:
+            weekly.do_return_weekly_report(report.pk, actor=cast.office, reason=" ")
+        assert reasonless.value.field == "reason"
+        weekly.do_return_weekly_report(report.pk, actor=cast.office, reason="请补充超期事项的督办情况。")
+        report.refresh_from_db()
+        assert report.status == "draft" and report.seq is None
+        assert Notification.objects.filter(recipient=cast.staff, event="weekly_report.returned").exists()
+        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件，超期事项已电话督办。")
+        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
+        issued = weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+    assert issued.status == "issued" and issued.seq and issued.issued_by == cast.office
+    assert [(r.decision, r.reviewed_by) for r in issued.reviews.order_by("id")] == [
+        ("returned", cast.office), ("issued", cast.office)]
+
+
+def test_3_a_draft_and_a_preview_any_time_issuing_waits_for_the_weekly_time(cast):
+    from duban.reports import weekly
+
+    friday = friday_after(clock.today())
+    wednesday = friday - timedelta(days=2)
+    with as_of(wednesday):
+        report = weekly.draft_weekly_report(actor=cast.staff).report  # staff may draft before the weekly time
+        assert report is not None and report.period_end == friday
+        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周情况。")
+        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
+        with pytest.raises(MatterError) as waits:
+            weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+    assert waits.value.field == "status" and "16:00" in str(waits.value)
+    with as_of(friday + timedelta(days=1)):
+        assert weekly.do_issue_weekly_report(report.pk, actor=cast.office).status == "issued"
+
+
+def test_3_the_report_covers_its_own_week_whenever_it_is_drafted(cast):
+    """Facts recorded after the week's end are not in it: a matter closed and a step recorded the
+    Monday after are not this week's; the matter was overdue at the week's end."""
+    from duban.reports import weekly
+
+    friday = friday_after(clock.today())
+    monday_after = friday + timedelta(days=3)
+    with as_of(friday - timedelta(days=30)):
+        overdue = to_state(cast, "in_progress", deadline_working_days=5)
+    with as_of(monday_after):
+        steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=monday_after)
+        actions.do_report_result(overdue.pk, actor=cast.lead_clerk, text="已完成。")
+        actions.do_accept_result(overdue.pk, actor=cast.office)
+        report = weekly.draft_weekly_report(datetime.combine(friday, time(17), tzinfo=weekly.county_zone())).report
+    s = report.sections
+    assert report.period_end == friday
+    assert [row["number"] for row in s["overdue"]] == [overdue.number]
+    assert s["closed"] == [] and s["steps"] == []
+    assert s["totals"]["under_way"] >= 1
