@@ -174,6 +174,10 @@ def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pa
     return tier, due_on
 
 
+SWEEP_SKIPS = ("content", "requirements", "decision_comment", "source_reference", "proposed_at", "registered_at",
+               "approved_at", "assigned_at", "closed_at", "created_at")
+
+
 def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     """Open every step that is due in this county. Safe to run twice, concurrently, or again
     after a crash: the database lets each (matter, unit, tier, deadline) be opened by the sweep
@@ -197,8 +201,9 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     kinds = pack.escalated_triggers  # at least one: the first tier answers something
     behind_by = {"deadline_missed": Q(deadline__lt=on), "feedback_overdue": Q(feedback_due_on__lt=on),
                  "check_due": Q(time_sensitive=True)}
+    # The columns the ladder reads (the texts and the workflow's timestamps stay in the database).
     matters = list(Matter.objects.filter(state__in=UNDER_WAY).filter(reduce(or_, (behind_by[k] for k in kinds)))
-                   .order_by("id"))
+                   .defer(*SWEEP_SKIPS).order_by("id"))
     if not matters:
         return []
     ids = [m.pk for m in matters]
@@ -239,21 +244,21 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
                 f"pack_name, pack_version, due_on, deadline, opened_at, evidence, reply_text, skip_reason) "
                 f"VALUES {placeholders} ON CONFLICT (matter_id, unit_id, tier, deadline) "
                 f"WHERE source = 'sweep' AND (status = 'due' OR status = 'recorded' OR status = 'skipped') "
-                f"DO NOTHING RETURNING id", values)
-            inserted = [row[0] for row in cursor.fetchall()]
-        created = {s.pk: s for s in EscalationStep.objects.filter(pk__in=inserted).select_related("matter", "unit")}
-        events = []
-        label = audit.actor_label(actor)
-        user = actor if hasattr(actor, "_meta") else None
-        for step in sorted(created.values(), key=lambda s: s.pk):
-            events.append(AuditEvent(actor=user, actor_label=label, action="step.open", object_type="supervision.escalationstep",
-                                     object_id=str(step.pk), after={"matter": step.matter.number, "unit": step.unit.code,
-                                                                    "tier": step.tier, "due_on": step.due_on.isoformat(),
-                                                                    "source": "sweep"}))
-            events.append(AuditEvent(actor=user, actor_label=label, action="matter.step_opened", object_type="matters.matter",
-                                     object_id=str(step.matter_id), after={"tier": step.tier, "unit": step.unit.code,
-                                                                          "step": step.pk}))
-        AuditEvent.objects.bulk_create(events)
+                f"DO NOTHING RETURNING id, matter_id, unit_id, tier", values)
+            inserted = cursor.fetchall()
+        # The rows just written, as the instances they are (no second read of steps, matters, units).
+        wanted = {(matter.pk, link.unit_id, tier.code): (matter, link, tier, due_on) for matter, link, tier, due_on in rows}
+        created = {}
+        for pk, matter_id, unit_id, code in inserted:
+            matter, link, tier, due_on = wanted[(matter_id, unit_id, code)]
+            step = EscalationStep(pk=pk, matter=matter, unit=link.unit, tier=code, tier_index=pack.tier_index(code),
+                                  status=EscalationStep.Status.DUE, source=EscalationStep.Source.SWEEP,
+                                  pack_name=pack.name, pack_version=pack.version, due_on=due_on,
+                                  deadline=matter.deadline, opened_at=opened_at, evidence={}, reply_text="",
+                                  skip_reason="")
+            step._state.adding, step._state.db = False, connection.alias
+            created[pk] = step
+        _audit_opened(sorted(created), actor)
         opened = []
         for step in sorted(created.values(), key=lambda s: s.pk):
             tier = pack.tier(step.tier)
@@ -262,6 +267,35 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
                 _record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
             opened.append(Opened(step, recorded))
         return opened
+
+
+def _audit_opened(step_ids: list[int], actor) -> None:
+    """The two audit events of each step the sweep opened (step.open on the step,
+    matter.step_opened on its matter), written by one INSERT … SELECT: the database builds the
+    rows from the steps just written instead of the client quoting hundreds of JSON values."""
+    if not step_ids:
+        return
+    user = actor if hasattr(actor, "_meta") else None
+    tables = {"audit": AuditEvent._meta.db_table, "step": EscalationStep._meta.db_table,
+              "matter": Matter._meta.db_table, "unit": MatterUnit._meta.get_field("unit").related_model._meta.db_table}
+    at, label = timezone.now(), audit.actor_label(actor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {tables["audit"]} (at, actor_id, actor_label, action, object_type, object_id, before, after, note)
+                SELECT %s, %s, %s, e.action, e.object_type, e.object_id, NULL, e.after, ''
+                FROM {tables["step"]} s
+                JOIN {tables["matter"]} m ON m.id = s.matter_id
+                JOIN {tables["unit"]} u ON u.id = s.unit_id
+                CROSS JOIN LATERAL (VALUES
+                    (1, 'step.open', 'supervision.escalationstep', s.id::text,
+                     jsonb_build_object('matter', m.number, 'unit', u.code, 'tier', s.tier,
+                                        'due_on', to_char(s.due_on, 'YYYY-MM-DD'), 'source', 'sweep')),
+                    (2, 'matter.step_opened', 'matters.matter', s.matter_id::text,
+                     jsonb_build_object('tier', s.tier, 'unit', u.code, 'step', s.id))
+                ) AS e(n, action, object_type, object_id, after)
+                WHERE s.id = ANY(%s)
+                ORDER BY s.id, e.n""",
+            [at, user.pk if user else None, label, list(step_ids)])
 
 
 # --- recording ----------------------------------------------------------------------------------
