@@ -16,9 +16,10 @@ from duban.documents import service as documents
 from duban.documents.models import Document
 from duban.reports import weekly
 from duban.reports.access import visible_weekly_reports
-from duban.reports.models import WeeklyReport
+from duban.reports.models import WeeklyReport, WeeklyReportReview
 
 STAFF = (Role.SUPERVISION_STAFF,)
+OFFICE_LEADER = (Role.OFFICE_LEADER,)
 FORMATS = {"pdf": ("application/pdf", documents.pdf_bytes),
            "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", documents.docx_bytes),
            "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", documents.xlsx_bytes)}
@@ -72,15 +73,29 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
         return response
 
 
+class WeeklyReviewOut(serializers.ModelSerializer):
+    reviewed_by = PersonField()
+
+    class Meta:
+        model = WeeklyReportReview
+        fields = ["decision", "reason", "revision", "reviewed_by", "reviewed_at"]
+
+
 class WeeklyReportOut(serializers.ModelSerializer):
     named_units = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     issued_by = PersonField()
+    submitted_by = PersonField()
+    reviews = WeeklyReviewOut(many=True, read_only=True)
 
     class Meta:
         model = WeeklyReport
         fields = ["id", "week_of", "period_start", "period_end", "status", "year", "seq", "number", "summary",
-                  "attention", "sections", "named_units", "version", "drafted_at", "issued_at", "issued_on",
-                  "issued_by"]
+                  "attention", "sections", "named_units", "version", "drafted_at", "submitted_at", "submitted_by",
+                  "reviews", "issued_at", "issued_on", "issued_by"]
+
+
+class WeeklyReturnIn(Versioned):
+    reason = serializers.CharField(help_text="why the office leader returns it (审核意见)")
 
 
 class WeeklyEditIn(Versioned):
@@ -98,17 +113,28 @@ class WeeklyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Coun
     queryset = WeeklyReport.objects.none()
     serializer_class = WeeklyReportOut
     filterset_fields = ["status", "year"]
-    roles = {"edit": STAFF, "issue": STAFF}
+    roles = {"edit": STAFF, "submit": STAFF, "return_to_staff": OFFICE_LEADER, "issue": OFFICE_LEADER}
 
     def safely_get_queryset(self, user):
-        return (visible_weekly_reports(user).prefetch_related("named_units").select_related("issued_by")
-                .order_by("-week_of"))
+        return (visible_weekly_reports(user).prefetch_related("named_units", "reviews__reviewed_by")
+                .select_related("issued_by", "submitted_by").order_by("-week_of"))
 
     @county_action(input=WeeklyEditIn, output=WeeklyReportOut, summary="Edit a draft's text and named units")
     def edit(self, request, data, pk=None):
         return weekly.do_edit_weekly_report(int(pk), actor=request.user, **data)
 
     @county_action(input=Versioned, output=WeeklyReportOut,
-                   summary="Issue the report: numbered, printed, leaders and named units notified")
+                   summary="Submit a draft for the office leader's review (一(二) 上报前审核)")
+    def submit(self, request, data, pk=None):
+        return weekly.do_submit_weekly_report(int(pk), actor=request.user, **data)
+
+    @county_action(input=WeeklyReturnIn, output=WeeklyReportOut, url_path="return",
+                   summary="Return a submitted report to staff with the reason (office leader)")
+    def return_to_staff(self, request, data, pk=None):
+        return weekly.do_return_weekly_report(int(pk), actor=request.user, **data)
+
+    @county_action(input=Versioned, output=WeeklyReportOut,
+                   summary="Issue a submitted report after review (office leader): numbered, printed, leaders and "
+                           "named units notified; not before the pack's weekly time")
     def issue(self, request, data, pk=None):
         return weekly.do_issue_weekly_report(int(pk), actor=request.user, **data)

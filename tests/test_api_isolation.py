@@ -140,6 +140,12 @@ def _weekly_draft(cast):
     return draft_weekly_report(date(2026, 11, 21), actor="tests").report
 
 
+def _weekly_submitted(cast):
+    from duban.reports.weekly import do_submit_weekly_report
+
+    return do_submit_weekly_report(_weekly_draft(cast).pk, actor=cast.staff)
+
+
 def _notification(cast):
     _matter("assigned")(cast)
     return cast.lead_clerk.notifications.order_by("-id").first()
@@ -268,7 +274,10 @@ MATRIX: dict[str, Entry] = {
     "GET api:weekly-report-detail": detail("staff", obj=_weekly_draft),
     "POST api:weekly-report-edit": detail("staff", obj=_weekly_draft, body={"summary": "本周情况"},
                                           other_role="office"),
-    "POST api:weekly-report-issue": detail("staff", obj=_weekly_draft, other_role="office"),
+    "POST api:weekly-report-submit": detail("staff", obj=_weekly_draft, other_role="office"),
+    "POST api:weekly-report-return-to-staff": detail("office", obj=_weekly_submitted, body={"reason": "请补充超期事项"},
+                                                     other_role="staff"),
+    "POST api:weekly-report-issue": detail("office", obj=_weekly_submitted, other_role="staff"),
     # --- a person's own inbox and preferences ---------------------------------------------------------
     "GET api:notification-list": listing("lead_clerk"),
     "GET api:notification-detail": detail("lead_clerk", obj=_notification),

@@ -386,6 +386,61 @@ def test_f_the_language_switch_shows_english_and_back(site, browsers):
     expect(page.locator("#site-nav")).to_contain_text("待办")
 
 
+# --- g. the weekly 督查专报 goes up after the office leader's review (一(二)) ------------------------
+def test_g_staff_submit_the_weekly_report_the_office_leader_returns_it_staff_edit_the_office_leader_issues(
+        site, browsers):
+    def last_weeks_report():
+        from datetime import datetime, time
+
+        from duban.reports.weekly import county_zone, draft_weekly_report
+
+        today = clock.today()
+        last_friday = today - timedelta(days=today.isoweekday() - 1 + 3)
+        return draft_weekly_report(datetime.combine(last_friday, time(16, 30), tzinfo=county_zone())).report.pk
+
+    report_id = site.run(last_weeks_report)
+    url = site.url(f"/reports/weekly/{report_id}/")
+
+    def status():
+        from duban.reports.models import WeeklyReport
+
+        return site.run(lambda: WeeklyReport.objects.get(pk=report_id).status)
+
+    staff = browsers.as_user("staff", then=f"/reports/weekly/{report_id}/")
+    editor = staff.get_by_role("form", name="编辑专报")
+    editor.get_by_label("总体情况").fill("本周新交办事项按要求推进。")
+    editor.get_by_role("button", name="保存", exact=True).click()
+    expect(message(staff)).to_contain_text("已保存")
+    staff.get_by_role("button", name="报送审核", exact=True).click()
+    expect(message(staff)).to_contain_text("已报送办公室领导审核")
+    expect(staff.locator("#report-status")).to_have_text("待审核")
+    assert status() == "submitted"
+
+    office = browsers.as_user("office", then=f"/reports/weekly/{report_id}/")
+    back = office.get_by_role("form", name="退回修改")
+    back.get_by_label("审核意见（退回理由）").fill("请补充超期事项的督办情况。")
+    back.get_by_role("button", name="退回修改", exact=True).click()
+    expect(message(office)).to_contain_text("已退回")
+    assert status() == "draft"
+
+    staff.goto(url)
+    expect(staff.locator("#weekly-reviews")).to_contain_text("请补充超期事项的督办情况。")
+    editor = staff.get_by_role("form", name="编辑专报")
+    editor.get_by_label("总体情况").fill("本周新交办事项按要求推进；超期事项已电话督办。")
+    editor.get_by_role("button", name="保存", exact=True).click()
+    expect(message(staff)).to_contain_text("已保存")
+    staff.get_by_role("button", name="报送审核", exact=True).click()
+    expect(message(staff)).to_contain_text("已报送办公室领导审核")
+
+    office.goto(url)
+    office.get_by_role("button", name="审核通过并印发", exact=True).click()
+    expect(message(office)).to_contain_text("督查专报已印发")
+    expect(office.locator("#report-status")).to_have_text("已印发")
+    expect(office.locator("h1")).to_contain_text("督查专报〔")
+    assert status() == "issued"
+    screenshot(office, "weekly-report-issued.png")
+
+
 # --- phone-width ---------------------------------------------------------------------------------
 def test_the_unit_home_fits_a_phone_screen(site, browsers):
     clerk = browsers.as_user("clerk", phone=True)

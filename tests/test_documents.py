@@ -411,12 +411,14 @@ def test_plugins_add_context_through_the_hook(cast, tmp_path):
 
 # --- the CLI ------------------------------------------------------------------------------------------
 def test_documents_sample_writes_one_file_of_each_kind(cast, world, tmp_path, capsys):
-    from duban.reports.weekly import do_issue_weekly_report, draft_weekly_report
+    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
 
     written_notice_step(cast)
     published_circular(cast)
     report = draft_weekly_report(date(2026, 11, 27)).report
-    do_issue_weekly_report(report.pk, actor=cast.staff)
+    with as_of(date(2026, 11, 30)):
+        do_submit_weekly_report(report.pk, actor=cast.staff)
+        do_issue_weekly_report(report.pk, actor=cast.office)
     out = tmp_path / "sample"
     call_command("documents", "sample", "--county", "alpha", "--out", str(out), "--year", "2026")
     printed = capsys.readouterr().out

@@ -94,12 +94,17 @@ def test_1_a_weekly_report_whose_pdf_cannot_carry_its_chinese_is_not_numbered(ca
     from duban.notifications.models import Notification
     from duban.reports.weekly import do_issue_weekly_report, draft_weekly_report
 
-    report = draft_weekly_report(clock.now()).report
+    from duban.reports.weekly import do_submit_weekly_report
+
+    after_its_week = friday_after(clock.today()) + timedelta(days=1)
+    with as_of(after_its_week):
+        report = draft_weekly_report(actor=cast.staff).report
+        do_submit_weekly_report(report.pk, actor=cast.staff)
     settings.DUBAN_FONT_DIR = tmp_path / "no-fonts"
     settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "nowhere"
     numbers, notes = Notice.objects.count(), Notification.objects.count()
-    with pytest.raises(DocumentNotPrinted) as refused:
-        do_issue_weekly_report(report.pk, actor=cast.staff)
+    with as_of(after_its_week), pytest.raises(DocumentNotPrinted) as refused:
+        do_issue_weekly_report(report.pk, actor=cast.office)
     assert "未编号" in str(refused.value) and refused.value.field == "document"
     report.refresh_from_db()
     assert report.seq is None and not Document.objects.filter(kind="weekly_report").exists()

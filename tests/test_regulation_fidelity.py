@@ -21,7 +21,7 @@ from duban.notifications.models import Notification
 from duban.notifications.reminders import send_reminders
 from duban.supervision import ledger, steps
 from duban.supervision.models import EscalationStep, LedgerEntry
-from matter_helpers import make_cast, to_state
+from matter_helpers import circular_record, led_by, make_cast, to_state
 from plugins.manager import active_plugin_manager
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
@@ -376,6 +376,9 @@ def test_8_a_circular_names_units_for_criticism_without_deducting_and_criticises
     """五(三) criticises laggards; 六(七) deducts 0.5 only for 全县通报批评."""
     from duban.supervision import circulars
 
+    circular_record(cast, on=date(2026, 11, 10))  # D01 has a matter overdue
+    with as_of(date(2026, 11, 5)):
+        led_by(cast, "T01", cast.co_clerk, deadline_working_days=3)  # and so has T01
     draft = circulars.do_draft_circular(actor=cast.staff, title="十一月督办事项落实情况通报",
                                         period_start=date(2026, 11, 1), period_end=date(2026, 11, 25))
     with pytest.raises(MatterError) as both:

@@ -3,7 +3,7 @@ writing nothing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from duban.matters import actions
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import LedgerEntry
 from duban.supervision.rescoring import RescoreRow, rescore
-from matter_helpers import make_cast, to_state
+from matter_helpers import led_by, make_cast, to_state
 from plugins.manager import get_registry
 
 # Steps are recorded on 20 November 2026: the tests run as of a day after them.
@@ -102,6 +102,8 @@ def test_redos_and_criticism_are_rescored(cast):
         actions.do_send_back(matter.pk, actor=cast.office, reasons=f"第{n + 1}次退回")
         actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="重报")
     today = clock.today()
+    with as_of(today - timedelta(days=25)):
+        led_by(cast, "T01", cast.co_clerk, deadline_working_days=3)  # overdue: what criticising T01 rests on
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=date(today.year, 1, 1),
                                            period_end=today)
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])

@@ -10,10 +10,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import tenant_context
 
+from duban.matters import actions
 from duban.core.clock import as_of
 from duban.supervision import steps
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
-from matter_helpers import make_cast, to_state
+from matter_helpers import led_by, make_cast, to_state
 from packs_fixture import on_path, pip_install
 
 # Steps are recorded on 20 November 2026 and circulars cover October–November: the tests run as of
@@ -134,6 +135,10 @@ def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
 
 
 def test_circular_draft_lists_publish_show(cast, supervised, capsys):
+    with as_of(date(2026, 11, 2)):  # T01 closes a matter on time: what praising it rests on
+        closed = led_by(cast, "T01", cast.co_clerk)
+        actions.do_report_result(closed.pk, actor=cast.co_clerk, text="已完成。")
+        actions.do_accept_result(closed.pk, actor=cast.office)
     out = run(capsys, "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "第四季度通报",
               "--from", "2026-10-01", "--to", "2026-11-25")
     circular = Circular.objects.get()

@@ -359,7 +359,7 @@ def test_the_weekly_report_editor_saves_versions_and_issues(world, cast):
     report = draft_weekly_report(datetime.combine(friday, time(16, 1), tzinfo=zone)).report
     staff = browser(world, cast.staff)
     page = body(staff.get(f"/reports/weekly/{report.pk}/"))
-    assert "总体情况" in page and "保存" in page and "印发" in page
+    assert "总体情况" in page and "保存" in page and "报送审核" in page
     assert browser(world, cast.leader).get(f"/reports/weekly/{report.pk}/").status_code == 404  # a draft
     assert staff.get(f"/reports/weekly/{report.pk}/preview.pdf").status_code == 200
     stale = staff.post(f"/reports/weekly/{report.pk}/", {"summary": "旧稿", "attention": "", "version": 99})
@@ -371,10 +371,22 @@ def test_the_weekly_report_editor_saves_versions_and_issues(world, cast):
     assert saved.status_code == 302
     report.refresh_from_db()
     assert report.summary == "本周督办工作总体平稳。" and report.version == 2
-    assert browser(world, cast.lead_clerk).post(f"/reports/weekly/{report.pk}/issue/",
+    assert browser(world, cast.lead_clerk).post(f"/reports/weekly/{report.pk}/submit/",
                                                 {"version": 2}).status_code == 404  # not visible to units
-    assert browser(world, cast.office).post(f"/reports/weekly/{report.pk}/issue/", {"version": 2}).status_code == 403
-    issued = staff.post(f"/reports/weekly/{report.pk}/issue/", {"version": report.version})
+    assert browser(world, cast.office).post(f"/reports/weekly/{report.pk}/submit/", {"version": 2}).status_code == 403
+    office = browser(world, cast.office)
+    with as_of(friday + timedelta(days=1)):  # after the pack's weekly time
+        assert staff.post(f"/reports/weekly/{report.pk}/submit/", {"version": report.version}).status_code == 302
+        assert staff.post(f"/reports/weekly/{report.pk}/issue/", {"version": 3}).status_code == 403  # review first
+        review = body(office.get(f"/reports/weekly/{report.pk}/"))
+        assert "审核通过并印发" in review and "退回修改" in review
+        reasonless = office.post(f"/reports/weekly/{report.pk}/return/", {"reason": "", "version": 3})
+        assert reasonless.status_code == 400 and 'id="id_reason_error"' in body(reasonless)
+        assert office.post(f"/reports/weekly/{report.pk}/return/", {"reason": "请补充超期事项。",
+                                                                    "version": 3}).status_code == 302
+        assert "请补充超期事项。" in body(staff.get(f"/reports/weekly/{report.pk}/"))
+        assert staff.post(f"/reports/weekly/{report.pk}/submit/", {"version": 4}).status_code == 302
+        issued = office.post(f"/reports/weekly/{report.pk}/issue/", {"version": 5})
     assert issued.status_code == 302
     report.refresh_from_db()
     assert report.status == WeeklyReport.Status.ISSUED and report.number

@@ -20,7 +20,8 @@ from duban.matters import actions
 from duban.matters.access import MatterNotFound
 from duban.matters.states import NotAllowed
 from duban.reports.models import WeeklyReport, WeeklyReportRevision
-from duban.reports.weekly import (do_edit_weekly_report, do_issue_weekly_report, draft_weekly_report, week_of,
+from duban.reports.weekly import (do_edit_weekly_report, do_issue_weekly_report, do_submit_weekly_report,
+                                  draft_weekly_report, week_of,
                                   weekly_moment)
 from duban.supervision import steps
 from duban.supervision.models import EscalationStep
@@ -205,28 +206,34 @@ def test_edits_are_kept_and_audited(cast):
 
 
 # --- issuing ------------------------------------------------------------------------------------
+def issue(report, cast, on: date, office=None):
+    """Staff submit the report and the office leader issues it, as of ``on`` (after its week)."""
+    with as_of(on):
+        do_submit_weekly_report(report.pk, actor=cast.staff)
+        return do_issue_weekly_report(report.pk, actor=office or cast.office)
+
+
 def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
     from duban.notifications.models import Notification
 
     with as_of(this_report_day() - timedelta(days=40)):
         to_state(cast, "in_progress", deadline_working_days=5)  # overdue: D01 is named
-    report = draft()
+    report = draft(date(2026, 11, 27))
     with pytest.raises(NotAllowed):
         do_issue_weekly_report(report.pk, actor=cast.lead_clerk)
     with pytest.raises(MatterNotFound):
-        do_issue_weekly_report(987654, actor=cast.staff)
-    with as_of(date(2026, 11, 27)):
-        issued = do_issue_weekly_report(report.pk, actor=cast.staff)
+        do_issue_weekly_report(987654, actor=cast.office)
+    issued = issue(report, cast, date(2026, 11, 30))  # the Monday after its week
     assert (issued.status, issued.year, issued.seq, issued.number) == ("issued", 2026, 1, "督查专报〔2026〕第1期")
     assert issued.notice.kind == "weekly_report" and issued.notice.number == issued.number
-    assert issued.issued_on == date(2026, 11, 27) and issued.issued_by == cast.staff
+    assert issued.issued_on == date(2026, 11, 30) and issued.issued_by == cast.office
     document = issued.documents.get()
-    assert (document.kind, document.number, document.issued_on) == ("weekly_report", issued.number, date(2026, 11, 27))
+    assert (document.kind, document.number, document.issued_on) == ("weekly_report", issued.number, date(2026, 11, 30))
     path = tmp_path / "report.pdf"
     path.write_bytes(service.pdf_bytes(document))
     text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
                    .split())
-    for expected in ("督查专报", "〔2026〕第1期", "甲县人民政府督查室", "2026年11月27日", "一、总体情况", "四、超期未办结事项（1件）",
+    for expected in ("督查专报", "〔2026〕第1期", "甲县人民政府督查室", "2026年11月30日", "一、总体情况", "四、超期未办结事项（1件）",
                      "报：王县长。", "送：一号局。", document.display_code):
         assert expected in text, expected
     assert service.document_for("weekly_report", issued, actor=cast.leader) == document
@@ -239,7 +246,7 @@ def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
         do_edit_weekly_report(report.pk, actor=cast.staff, summary="改")
     assert excinfo.value.field == "status"
     with pytest.raises(actions.MatterError):
-        do_issue_weekly_report(report.pk, actor=cast.staff)
+        do_issue_weekly_report(report.pk, actor=cast.office)
     event = AuditEvent.objects.get(action="weekly_report.issue")
     assert event.after["number"] == issued.number and event.after["document"] == document.code
 
@@ -248,26 +255,22 @@ def test_numbering_runs_per_county_per_year(cast, world):
     first = draft(date(2026, 11, 27))
     second = draft(date(2026, 12, 4))
     third = draft(date(2027, 1, 8))
-    with as_of(date(2026, 11, 27)):
-        do_issue_weekly_report(first.pk, actor=cast.staff)
-    with as_of(date(2026, 12, 4)):
-        do_issue_weekly_report(second.pk, actor=cast.staff)
-    with as_of(date(2027, 1, 8)):
-        do_issue_weekly_report(third.pk, actor=cast.staff)
+    issue(first, cast, date(2026, 11, 30))
+    issue(second, cast, date(2026, 12, 7))
+    issue(third, cast, date(2027, 1, 11))
     numbers = list(WeeklyReport.objects.order_by("week_of").values_list("number", flat=True))
     assert numbers == ["督查专报〔2026〕第1期", "督查专报〔2026〕第2期", "督查专报〔2027〕第1期"]
     with tenant_context(world.beta):
         beta = make_cast()
         report = draft(date(2026, 12, 4))
-        with as_of(date(2026, 12, 4)):
-            assert do_issue_weekly_report(report.pk, actor=beta.staff).number == "督查专报〔2026〕第1期"
+        assert issue(report, beta, date(2026, 12, 7)).number == "督查专报〔2026〕第1期"
 
 
-def test_an_empty_summary_cannot_be_issued(cast):
+def test_an_empty_summary_cannot_be_submitted(cast):
     report = draft()
     do_edit_weekly_report(report.pk, actor=cast.staff, summary=" ")
     with pytest.raises(actions.MatterError) as excinfo:
-        do_issue_weekly_report(report.pk, actor=cast.staff)
+        do_submit_weekly_report(report.pk, actor=cast.staff)
     assert excinfo.value.field == "summary"
     assert WeeklyReport.objects.get(pk=report.pk).status == "draft"
 

@@ -17,6 +17,8 @@ EVENTS: dict[str, str] = {
     "result.accepted": _("办理结果审核通过"),
     "result.sent_back": _("办理结果退回复办"),
     "circular.published": _("通报发布"),
+    "weekly_report.submitted": _("督查专报待审核"),
+    "weekly_report.returned": _("督查专报退回修改"),
     "weekly_report.issued": _("督查专报印发"),
     "inspection.opened": _("季度督查开始"),
 }

@@ -1,4 +1,5 @@
-"""Demo weekly report: last week's 督查专报, drafted as beat would, edited and issued by staff.
+"""Demo weekly report: last week's 督查专报, drafted as beat would, edited and submitted by staff,
+returned once by the office leader with a reason, edited again and issued after review.
 
 Called by `duban seed_demo` after the demo matters and supervision data exist; made through the
 real actions (the issue numbers it, prints its PDF document and notifies the leaders)."""
@@ -11,14 +12,16 @@ from datetime import timedelta
 from duban.core import clock
 from duban.accounts.models import Role, User
 from duban.reports.models import WeeklyReport
-from duban.reports.weekly import county_zone, do_edit_weekly_report, do_issue_weekly_report, draft_weekly_report, weekly_moment
+from duban.reports.weekly import (county_zone, do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report,
+                                  do_submit_weekly_report, draft_weekly_report, weekly_moment)
 
 
 def seed_weekly_report() -> WeeklyReport | None:
     if WeeklyReport.objects.exists():
         return None
     staff = User.objects.filter(role=Role.SUPERVISION_STAFF, is_active=True).order_by("id").first()
-    if staff is None:
+    office = User.objects.filter(role=Role.OFFICE_LEADER, is_active=True).order_by("id").first()
+    if staff is None or office is None:
         return None
     zone = county_zone()
     now = clock.now().astimezone(zone)
@@ -26,7 +29,10 @@ def seed_weekly_report() -> WeeklyReport | None:
     if moment > now:  # this week's moment is still to come: last week's report
         moment = weekly_moment(now.date() - timedelta(days=7), zone=zone)
     report = draft_weekly_report(moment + timedelta(minutes=1), actor="seed_demo").report
+    do_submit_weekly_report(report.pk, actor=staff)
+    do_return_weekly_report(report.pk, actor=office, reason="请补充提请领导关注的事项。")
     report = do_edit_weekly_report(
-        report.pk, actor=staff, note="补充提请领导关注事项",
+        report.pk, actor=staff, note="按审核意见补充提请领导关注事项",
         attention="建议对连续超期、已约谈仍未整改的单位，由分管县领导召开专题会议研究解决。")
-    return do_issue_weekly_report(report.pk, actor=staff)
+    do_submit_weekly_report(report.pk, actor=staff)
+    return do_issue_weekly_report(report.pk, actor=office)

@@ -1,9 +1,10 @@
 """The weekly 督查专报 (五(二) 反馈制度), inside a county's schema.
 
 A report is drafted once per week (``week_of``, the Monday of its ISO week) with its sections
-computed from the records; staff then edit its text and issue it. Edits never overwrite: every
-version of the editable text is a :class:`WeeklyReportRevision` row (append-only in PostgreSQL)
-and an audit event with before and after.
+computed from the records of that week; staff edit its text and submit it, and the office leader
+reviews it (一(二)): returns it with a reason or issues it. Edits never overwrite: every version of
+the editable text is a :class:`WeeklyReportRevision` row (append-only in PostgreSQL), every
+review a :class:`WeeklyReportReview` row, each with an audit event.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ USER = settings.AUTH_USER_MODEL
 class WeeklyReport(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待审核")
         ISSUED = "issued", _("已印发")
 
     week_of = models.DateField(_("所在周（周一）"), unique=True)
@@ -43,6 +45,8 @@ class WeeklyReport(models.Model):
     drafted_at = models.DateTimeField(_("起草时间"), default=clock.now, editable=False)
     drafted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     drafted_by_label = models.CharField(max_length=100, blank=True)  # "beat", "cli", or user:<name>
+    submitted_at = models.DateTimeField(_("送审时间"), null=True, blank=True)
+    submitted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField(_("印发时间"), null=True, blank=True)
     issued_on = models.DateField(_("印发日期"), null=True, blank=True)
     issued_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -54,7 +58,7 @@ class WeeklyReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "seq"], condition=models.Q(seq__isnull=False),
                                     name="weekly_report_number_once"),
-            models.CheckConstraint(condition=(models.Q(status="draft", seq__isnull=True)
+            models.CheckConstraint(condition=(models.Q(status__in=["draft", "submitted"], seq__isnull=True)
                                               | models.Q(status="issued", seq__isnull=False)),
                                    name="weekly_report_numbered_iff_issued"),
         ]
@@ -79,3 +83,21 @@ class WeeklyReportRevision(models.Model):
     class Meta:
         ordering = ["report", "seq"]
         constraints = [models.UniqueConstraint(fields=["report", "seq"], name="weekly_report_revision_seq")]
+
+
+class WeeklyReportReview(models.Model):
+    """The office leader's review of a submitted report: returned with a reason, or issued."""
+
+    class Decision(models.TextChoices):
+        RETURNED = "returned", _("退回修改")
+        ISSUED = "issued", _("审核印发")
+
+    report = models.ForeignKey(WeeklyReport, on_delete=models.PROTECT, related_name="reviews")
+    decision = models.CharField(_("审核结论"), max_length=16, choices=Decision.choices)
+    reason = models.TextField(_("审核意见"), blank=True)
+    revision = models.PositiveIntegerField(_("所审版本"))
+    reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["report", "reviewed_at", "id"]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from duban.accounts.models import Role, User
@@ -27,10 +27,10 @@ from duban.audit import log as audit
 from duban.core import clock
 from duban.documents.content import cn_date, cn_month_day
 from duban.matters.access import MatterNotFound
-from duban.matters.actions import Conflict, MatterError, county, county_pack, next_value
-from duban.matters.models import ChangeRequest, Feedback, Matter, MatterUnit, Notice
+from duban.matters.actions import Conflict, MatterError, county, county_calendar, county_pack, next_value
+from duban.matters.models import ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport
 from duban.matters.states import NotAllowed, State
-from duban.reports.models import WeeklyReport, WeeklyReportRevision
+from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
 from duban.units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -74,51 +74,92 @@ def _row(matter: Matter, unit: Unit | None) -> dict:
             "deadline_cn": cn_date(matter.deadline) or "—"}
 
 
-def compute_sections(start: date, end: date, on: date) -> dict:
-    """The week's facts: new, closed, overdue and red matters; steps recorded; feedback
-    punctuality by unit; items for the leaders' attention. Plain JSON."""
-    from duban.supervision.models import EscalationStep
-    from duban.supervision.steps import GREEN, RED, YELLOW, lights
+def under_way_at(cutoff: datetime) -> list[Matter]:
+    """The matters under way at ``cutoff`` as they stood then: assigned by then, not closed,
+    cancelled or waiting for review by then, each with the deadline it had then (its deadline
+    changes are kept). Their ``state`` is set to in progress for the lights (not saved)."""
+    cancelled = set(ChangeRequest.objects.filter(kind=ChangeRequest.Kind.CANCELLATION,
+                                                 status=ChangeRequest.Status.APPROVED, decided_at__lte=cutoff)
+                    .values_list("matter_id", flat=True))
+    waiting = set()
+    for report in (ResultReport.objects.filter(reported_at__lte=cutoff).select_related("review")
+                   .order_by("matter_id", "attempt")):
+        review = getattr(report, "review", None)
+        if review is None or review.reviewed_at > cutoff:
+            waiting.add(report.matter_id)
+        else:
+            waiting.discard(report.matter_id)
+    deadlines: dict[int, date] = {}
+    for change in DeadlineChange.objects.filter(changed_at__lte=cutoff).order_by("matter_id", "changed_at", "id"):
+        deadlines[change.matter_id] = change.new_deadline
+    matters = []
+    for m in (Matter.objects.filter(assigned_at__lte=cutoff).exclude(closed_at__lte=cutoff)
+              .order_by("deadline", "number")):
+        if m.pk in cancelled or m.pk in waiting:
+            continue
+        m.deadline = deadlines.get(m.pk, m.deadline)
+        m.state = State.IN_PROGRESS
+        matters.append(m)
+    return matters
 
+
+def compute_sections(start: date, end: date, on: date, cutoff: datetime | None = None) -> dict:
+    """The week's facts as they stood at ``cutoff`` (default: the end of ``on``): new, closed,
+    overdue and red matters; steps recorded; feedback punctuality by unit; items for the leaders'
+    attention. Whatever was recorded after ``cutoff`` is not in it, whenever this runs. Plain JSON."""
+    from duban.supervision.models import EscalationStep
+    from duban.supervision.steps import GREEN, RED, YELLOW, light
+
+    cutoff = cutoff or _moment(on, county_zone())
     pack = county_pack()
+    calendar = county_calendar()
     leads = {link.matter_id: link.unit for link in
              MatterUnit.objects.filter(role=MatterUnit.Role.LEAD).select_related("unit")}
     tier_label = {tier.code: tier.label.zh for tier in pack.tiers}
-
-    new = [_row(m, leads.get(m.pk)) for m in Matter.objects.filter(assigned_on__range=(start, end))
-           .exclude(state=State.CANCELLED).order_by("assigned_on", "number")]
+    cancelled_then = set(ChangeRequest.objects.filter(kind=ChangeRequest.Kind.CANCELLATION,
+                                                      status=ChangeRequest.Status.APPROVED, decided_at__lte=cutoff)
+                         .values_list("matter_id", flat=True))
+    new = [_row(m, leads.get(m.pk)) for m in Matter.objects.filter(assigned_on__range=(start, end),
+                                                                   assigned_at__lte=cutoff)
+           .order_by("assigned_on", "number") if m.pk not in cancelled_then]
     closed = []
-    for m in Matter.objects.filter(state=State.CLOSED, closed_at__date__range=(start, end)).order_by("closed_at"):
+    for m in (Matter.objects.filter(state=State.CLOSED, closed_at__date__range=(start, end), closed_at__lte=cutoff)
+              .order_by("closed_at")):
         day = timezone.localtime(m.closed_at).date()
         on_time = bool(m.deadline and day <= m.deadline)
         closed.append({**_row(m, leads.get(m.pk)), "closed_on": day.isoformat(), "closed_cn": cn_date(day),
                        "on_time": on_time, "on_time_cn": "是" if on_time else "否"})
-    highest = {row["matter_id"]: row["top"] for row in EscalationStep.objects.filter(
-        status=EscalationStep.Status.RECORDED).values("matter_id").annotate(top=Max("tier_index"))}
+    taken = EscalationStep.objects.filter(status=EscalationStep.Status.RECORDED, recorded_at__lte=cutoff)
+    highest = {row["matter_id"]: row["top"] for row in taken.values("matter_id").annotate(top=Max("tier_index"))}
+    under_way = under_way_at(cutoff)
     overdue = []
-    for m in Matter.objects.filter(state__in=UNDER_WAY, deadline__lt=on).order_by("deadline", "number"):
+    for m in sorted((m for m in under_way if m.deadline and m.deadline < on), key=lambda m: (m.deadline, m.number)):
         top = highest.get(m.pk)
         overdue.append({**_row(m, leads.get(m.pk)), "days_overdue": (on - m.deadline).days,
                         "last_step": pack.tiers[top].label.zh if top is not None and top < len(pack.tiers) else "—"})
-    board = lights(on)
+    board: dict[str, list[Matter]] = {RED: [], YELLOW: [], GREEN: []}
+    for m in under_way:
+        colour = light(m, on, calendar, pack)
+        if colour:
+            board[colour].append(m)
     red = [{**_row(m, leads.get(m.pk)), "reason": "超过办结时限" if m.deadline and m.deadline < on else "未按期反馈进展"}
            for m in board[RED]]
     recorded = []
-    for step in (EscalationStep.objects.filter(status=EscalationStep.Status.RECORDED, recorded_on__range=(start, end))
-                 .select_related("matter", "unit", "notice").order_by("recorded_on", "id")):
+    for step in (taken.filter(recorded_on__range=(start, end)).select_related("matter", "unit", "notice")
+                 .order_by("recorded_on", "id")):
         recorded.append({"step": step.pk, "matter": step.matter_id, "number": step.matter.number,
                          "title": step.matter.title, "unit": step.unit.code, "unit_name": step.unit.name,
                          "tier": step.tier, "tier_label": tier_label.get(step.tier, step.tier),
                          "on": step.recorded_on.isoformat(), "on_cn": cn_month_day(step.recorded_on),
                          "notice": step.notice.number if step.notice else ""})
     # Feedback punctuality (反馈制度): matters under way with a feedback cadence, by lead unit.
-    cadence = list(Matter.objects.filter(state__in=UNDER_WAY, feedback_every_working_days__isnull=False))
+    cadence = [m for m in under_way if m.feedback_every_working_days]
     per_unit: dict[int, list[Matter]] = defaultdict(list)
     for m in cadence:
         if m.pk in leads:
             per_unit[leads[m.pk].pk].append(m)
-    given = Counter(Feedback.objects.filter(matter__in=cadence, given_at__date__range=(start, end))
-                    .values_list("unit_id", flat=True))
+    given = Counter(Feedback.objects.filter(matter__in=[m.pk for m in cadence], given_at__date__range=(start, end),
+                                            given_at__lte=cutoff).values_list("unit_id", flat=True))
     units = {u.pk: u for u in Unit.objects.filter(pk__in=list(per_unit))}
     feedback = []
     for unit_id, matters in per_unit.items():
@@ -130,22 +171,25 @@ def compute_sections(start: date, end: date, on: date) -> dict:
     return {
         "period": [start.isoformat(), end.isoformat()],
         "as_of": on.isoformat(),
-        "totals": {"under_way": Matter.objects.filter(state__in=UNDER_WAY).count(), "new": len(new),
+        "cutoff": cutoff.isoformat(),
+        "totals": {"under_way": len(under_way), "new": len(new),
                    "closed": len(closed), "closed_on_time": sum(1 for row in closed if row["on_time"]),
                    "overdue": len(overdue), "red": len(board[RED]), "yellow": len(board[YELLOW]),
                    "green": len(board[GREEN]), "steps": len(recorded)},
         "new": new, "closed": closed, "overdue": overdue, "red": red, "steps": recorded, "feedback": feedback,
-        "attention": _attention(on, leads, pack, highest),
+        "attention": _attention(on, cutoff, leads, pack, highest, under_way),
     }
 
 
-def _attention(on: date, leads: dict, pack, highest: dict) -> list[dict]:
-    """What the leaders should look at: decisions waiting for them, matters high on the ladder
-    and still not done, supervision notices not answered in time."""
+def _attention(on: date, cutoff: datetime, leads: dict, pack, highest: dict, under_way: list[Matter]) -> list[dict]:
+    """What the leaders should look at (as of ``cutoff``): decisions waiting for them, matters
+    high on the ladder and still not done, supervision notices not answered in time."""
     from duban.supervision.models import EscalationStep
 
+    open_ids = {m.pk for m in under_way}
     items = []
-    for request in (ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
+    for request in (ChangeRequest.objects.filter(requested_at__lte=cutoff)
+                    .filter(Q(decided_at__isnull=True) | Q(decided_at__gt=cutoff))
                     .select_related("matter").order_by("requested_at")):
         m = request.matter
         unit = leads.get(m.pk)
@@ -153,14 +197,14 @@ def _attention(on: date, leads: dict, pack, highest: dict) -> list[dict]:
                       "text": f"{m.number}“{m.title}”{('：' + unit.name) if unit else ''}申请"
                               f"{request.get_kind_display()}（{request.reason}），待县政府领导审批。"})
     high = len(pack.tiers) // 2
-    for m in Matter.objects.filter(state__in=UNDER_WAY, pk__in=[k for k, v in highest.items() if v >= high]) \
-            .order_by("number"):
+    for m in sorted((m for m in under_way if highest.get(m.pk, -1) >= high), key=lambda m: m.number):
         unit = leads.get(m.pk)
         items.append({"kind": "ladder", "matter": m.pk, "number": m.number, "unit": unit.code if unit else "",
                       "text": f"{m.number}“{m.title}”（{unit.name if unit else '—'}）已采取"
                               f"{pack.tiers[highest[m.pk]].label.zh}，仍未办结，建议领导督促协调。"})
-    for step in (EscalationStep.objects.filter(notice__isnull=False, reply_at__isnull=True, reply_due_on__lt=on,
-                                               matter__state__in=UNDER_WAY)
+    for step in (EscalationStep.objects.filter(notice__isnull=False, reply_due_on__lt=on, matter_id__in=open_ids,
+                                               recorded_at__lte=cutoff)
+                 .filter(Q(reply_at__isnull=True) | Q(reply_at__gt=cutoff))
                  .select_related("matter", "unit", "notice").order_by("reply_due_on")):
         items.append({"kind": "reply", "matter": step.matter_id, "number": step.matter.number, "unit": step.unit.code,
                       "text": f"《督查督办通知单》{step.notice.number}要求{step.unit.name}于{cn_date(step.reply_due_on)}前"
@@ -194,8 +238,10 @@ class Drafted:
 
 
 def draft_weekly_report(on: date | datetime | None = None, *, actor="beat") -> Drafted:
-    """Draft the report of the week of ``on`` (default: now) once the pack's weekly moment of
-    that week has passed. Idempotent: the week's report is drafted once, whoever asks."""
+    """Draft the report of the week of ``on`` (default: now). Beat drafts it once the pack's
+    weekly moment of that week has passed; supervision staff may draft it (and preview it) at
+    any time — its facts are then those so far, taken again when it is submitted and issued.
+    Idempotent: the week's report is drafted once, whoever asks."""
     zone = county_zone()
     pack = county_pack()
     now = _moment(on, zone)
@@ -205,12 +251,12 @@ def draft_weekly_report(on: date | datetime | None = None, *, actor="beat") -> D
     existing = WeeklyReport.objects.filter(week_of=monday).first()
     if existing is not None:
         return Drafted(existing, False, due_at)
-    if now < due_at:
+    if now < due_at and getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
         return Drafted(None, False, due_at)
     end = due_at.date()
     start = end - timedelta(days=6)
     with transaction.atomic():
-        sections = compute_sections(start, end, end)
+        sections = compute_sections(start, end, end, cutoff=min(now, due_at))
         codes = named_unit_codes(sections)
         summary = auto_summary(sections)
         user = actor if hasattr(actor, "_meta") else None
@@ -236,7 +282,7 @@ def _staff_only(actor, what: str):
         raise NotAllowed(f"only supervision staff {what}")
 
 
-def _locked(report_id, expected_version: int | None) -> WeeklyReport:
+def _locked(report_id, expected_version: int | None, *, status=WeeklyReport.Status.DRAFT) -> WeeklyReport:
     try:
         report_id = int(report_id)
     except (TypeError, ValueError):
@@ -247,9 +293,12 @@ def _locked(report_id, expected_version: int | None) -> WeeklyReport:
     if expected_version is not None and report.version != expected_version:
         raise Conflict(f"the weekly report was changed by someone else (you saw version {expected_version}, it is "
                        f"now version {report.version}); reload and try again")
-    if report.status != WeeklyReport.Status.DRAFT:
-        raise MatterError(f"the weekly report is already issued ({report.number}); it can no longer change",
-                          field="status")
+    if report.status != status:
+        if report.status == WeeklyReport.Status.ISSUED:
+            raise MatterError(f"本期《督查专报》已印发（{report.number}），不能再修改。", field="status")
+        if report.status == WeeklyReport.Status.SUBMITTED:
+            raise MatterError("本期《督查专报》已报送审核，审核退回后才能修改。", field="status")
+        raise MatterError("本期《督查专报》尚未报送审核，请督查督办人员先报送。", field="status")
     return report
 
 
@@ -330,31 +379,109 @@ def _notify(report: WeeklyReport, document, actor) -> list:
                   body=summary, url=f"/reports/weekly/{report.pk}/", actor=actor)
 
 
-@transaction.atomic
-def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
-    """Issue a draft: number it (per county, per year), print its PDF document (with its
-    verification code), notify the leaders and the units named. Supervision staff."""
-    from duban.documents.service import weekly_report_document
-    from duban.documents.texts import document_text
+def _refresh_sections(report: WeeklyReport, now: datetime) -> None:
+    """Take the week's facts again, up to now or the week's end, whichever comes first."""
+    due_at = weekly_moment(report.period_end)
+    report.sections = compute_sections(report.period_start, report.period_end, report.period_end,
+                                       cutoff=min(now, due_at))
 
-    _staff_only(actor, "issue the weekly report")
+
+def _office_leaders() -> list[User]:
+    return list(User.objects.filter(is_active=True, role=Role.OFFICE_LEADER).order_by("id"))
+
+
+def _notify_people(event: str, people, report: WeeklyReport, title: str, body: str, actor) -> list:
+    from duban.notifications.service import notify  # notifications build on reports' data, not the reverse
+
+    return notify(event, recipients=people, title=title, body=body, url=f"/reports/weekly/{report.pk}/", actor=actor)
+
+
+@transaction.atomic
+def do_submit_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
+    """Staff submit a draft for the office leader's review (一(二) 上报前须经办公室主管领导审核)."""
+    _staff_only(actor, "submit the weekly report")
     report = _locked(report_id, expected_version)
     if not report.summary.strip():
-        raise MatterError("write the summary (总体情况) before issuing", field="summary")
+        raise MatterError("请先填写“总体情况”再报送审核。", field="summary")
     before = _state(report) | {"status": report.status}
+    now = clock.now()
+    _refresh_sections(report, now)
+    report.status, report.submitted_at, report.submitted_by = WeeklyReport.Status.SUBMITTED, now, actor
+    report.version += 1
+    report.save(update_fields=["sections", "status", "submitted_at", "submitted_by", "version"])
+    audit.record(actor=actor, action="weekly_report.submit", obj=report, before=before,
+                 after={"status": report.status, "totals": report.sections["totals"]})
+    _notify_people("weekly_report.submitted", _office_leaders(), report, "《督查专报》待审核",
+                   f"{cn_month_day(report.period_start)}—{cn_month_day(report.period_end)}的《督查专报》已报送，请审核。",
+                   actor)
+    return report
+
+
+def _office_leader_only(actor, what: str):
+    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
+        raise NotAllowed(f"only the office leader {what} (一(二): reports go up after the office leader's review)")
+
+
+def _last_revision(report: WeeklyReport) -> int:
+    return report.revisions.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+@transaction.atomic
+def do_return_weekly_report(report_id: int, *, actor, reason: str, expected_version: int | None = None) -> WeeklyReport:
+    """The office leader returns a submitted report to staff with a reason (退回修改)."""
+    _office_leader_only(actor, "returns the weekly report")
+    report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise MatterError("退回须写明审核意见。", field="reason")
+    if len(reason) > MAX_TEXT:
+        raise MatterError(f"审核意见不能超过{MAX_TEXT}字。", field="reason")
+    WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.RETURNED, reason=reason,
+                                      revision=_last_revision(report), reviewed_by=actor)
+    report.status = WeeklyReport.Status.DRAFT
+    report.version += 1
+    report.save(update_fields=["status", "version"])
+    audit.record(actor=actor, action="weekly_report.return", obj=report,
+                 before={"status": WeeklyReport.Status.SUBMITTED}, after={"status": report.status}, note=reason)
+    staff = [report.submitted_by] if report.submitted_by else list(
+        User.objects.filter(is_active=True, role=Role.SUPERVISION_STAFF).order_by("id"))
+    _notify_people("weekly_report.returned", staff, report, "《督查专报》被退回修改", reason, actor)
+    return report
+
+
+@transaction.atomic
+def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
+    """The office leader issues a submitted report after review (审核印发), once the pack's weekly
+    moment of its week has passed: its facts are taken up to the week's end, it is numbered (per
+    county, per year), its PDF printed and checked (documents.pdf.check_pdf; a failure rolls the
+    number back), and the leaders and the units it names are notified."""
+    from duban.documents.service import weekly_report_document  # documents build on reports
+    from duban.documents.texts import document_text  # (the same direction)
+
+    _office_leader_only(actor, "issues the weekly report")
+    report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
+    now = clock.now()
+    due_at = weekly_moment(report.period_end)
+    if now < due_at:
+        raise MatterError(f"本期《督查专报》须在{timezone.localtime(due_at):%Y年%-m月%-d日 %H:%M}（本周报送时间）后印发。",
+                          field="status")
+    before = _state(report) | {"status": report.status}
+    _refresh_sections(report, now)
     day = clock.today()
     text = document_text("weekly_report")
     seq = next_value(f"notice:weekly_report:{day.year}")
     number = f"{text.number_prefix or text.title}〔{day.year}〕第{seq}期"
     report.notice = Notice.objects.create(kind="weekly_report", year=day.year, seq=seq, number=number, issued_by=actor)
     report.status, report.year, report.seq, report.number = WeeklyReport.Status.ISSUED, day.year, seq, number
-    report.issued_at, report.issued_on, report.issued_by = clock.now(), day, actor
+    report.issued_at, report.issued_on, report.issued_by = now, day, actor
     report.version += 1
-    report.save(update_fields=["notice", "status", "year", "seq", "number", "issued_at", "issued_on", "issued_by",
-                               "version"])
+    report.save(update_fields=["sections", "notice", "status", "year", "seq", "number", "issued_at", "issued_on",
+                               "issued_by", "version"])
+    WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.ISSUED,
+                                      revision=_last_revision(report), reviewed_by=actor)
     document = weekly_report_document(report, actor=actor)
     audit.record(actor=actor, action="weekly_report.issue", obj=report, before=before,
                  after={"status": report.status, "number": number, "issued_on": day, "document": document.code,
-                        "named_units": before["named_units"]})
+                        "named_units": before["named_units"], "totals": report.sections["totals"]})
     _notify(report, document, actor)
     return report

@@ -183,6 +183,11 @@ class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class WeeklyReturnForm(forms.Form):
+    reason = forms.CharField(label=_("审核意见（退回理由）"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
 class PreferencesForm(forms.Form):
     """One checkbox per event × channel (checked: send it on that channel too)."""
 

@@ -33,6 +33,8 @@ urlpatterns = [
     path("reports/weekly/", views.weekly_list, name="weekly_list"),
     path("reports/weekly/draft/", views.weekly_draft, name="weekly_draft"),
     path("reports/weekly/<int:report_id>/", views.weekly_detail, name="weekly_detail"),
+    path("reports/weekly/<int:report_id>/submit/", views.weekly_submit, name="weekly_submit"),
+    path("reports/weekly/<int:report_id>/return/", views.weekly_return, name="weekly_return"),
     path("reports/weekly/<int:report_id>/issue/", views.weekly_issue, name="weekly_issue"),
     path("reports/weekly/<int:report_id>/preview.pdf", views.weekly_preview, name="weekly_preview"),
     # documents (公文)

@@ -720,7 +720,7 @@ def weekly_draft(request):
     return redirect("supervision:weekly_detail", report_id=drafted.report.pk)
 
 
-def _weekly_page(request, report, *, form=None, status=200, conflict=False):
+def _weekly_page(request, report, *, form=None, status=200, conflict=False, return_form=None, issue_error=""):
     user = request.user
     can_edit = report.status == WeeklyReport.Status.DRAFT and user.role == Role.SUPERVISION_STAFF
     if can_edit and form is None:
@@ -729,8 +729,13 @@ def _weekly_page(request, report, *, form=None, status=200, conflict=False):
             "named_units": [u.code for u in report.named_units.all()]},
             units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
     sections = report.sections or {}
+    submitted = report.status == WeeklyReport.Status.SUBMITTED
     return render(request, T + "weekly_detail.html", {
         "report": report, "form": form if can_edit else None, "can_edit": can_edit, "s": sections,
+        "can_submit": can_edit, "can_review": submitted and user.role == Role.OFFICE_LEADER,
+        "return_form": return_form or forms.WeeklyReturnForm(initial={"version": report.version}),
+        "issue_error": issue_error, "due_at": weekly.weekly_moment(report.period_end),
+        "reviews": report.reviews.select_related("reviewed_by").order_by("-id"),
         "totals": sections.get("totals", {}), "conflict": conflict,
         "named": list(report.named_units.order_by("kind", "code")),
         "document": report.documents.first() if report.status == WeeklyReport.Status.ISSUED else None,
@@ -765,21 +770,66 @@ def weekly_detail(request, report_id: int):
     return _weekly_page(request, report, form=form, status=400)
 
 
+def _version(request):
+    version_form = forms.VersionForm(request.POST)
+    return version_form.cleaned_data["version"] if version_form.is_valid() else None
+
+
 @page
 @require_POST
-def weekly_issue(request, report_id: int):
+def weekly_submit(request, report_id: int):
+    """Staff submit the draft for the office leader's review (一(二))."""
     user = request.user
     report = access_weekly_report(user, report_id)
-    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以印发督查专报。"))
-    version_form = forms.VersionForm(request.POST)
-    expected = version_form.cleaned_data["version"] if version_form.is_valid() else None
+    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以报送督查专报。"))
     try:
-        issued = weekly.do_issue_weekly_report(report.pk, actor=user, expected_version=expected)
+        weekly.do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         return _weekly_issue_error(request, report, _("专报已被他人修改，请刷新页面后重试。"), None, 409)
     except MatterError as exc:
-        message = _("请先填写“总体情况”再印发。") if exc.field == "summary" else str(exc)
-        return _weekly_issue_error(request, report, message, exc.field, 400)
+        return _weekly_issue_error(request, report, str(exc), exc.field, 400)
+    messages.success(request, _("已报送办公室领导审核。"))
+    return redirect("supervision:weekly_detail", report_id=report.pk)
+
+
+@page
+@require_POST
+def weekly_return(request, report_id: int):
+    """The office leader returns a submitted report with the reason."""
+    user = request.user
+    report = access_weekly_report(user, report_id)
+    require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核督查专报。"))
+    form = forms.WeeklyReturnForm(request.POST)
+    if form.is_valid():
+        try:
+            weekly.do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
+                                           expected_version=form.cleaned_data["version"])
+        except Conflict:
+            form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
+            return _weekly_page(request, access_weekly_report(user, report_id), return_form=form, status=409)
+        except MatterError as exc:
+            add_error(form, exc, exc.field)
+        else:
+            messages.success(request, _("已退回督查督办人员修改。"))
+            return redirect("supervision:weekly_detail", report_id=report.pk)
+    return _weekly_page(request, report, return_form=form, status=400)
+
+
+@page
+@require_POST
+def weekly_issue(request, report_id: int):
+    """The office leader issues a submitted report after review."""
+    user = request.user
+    report = access_weekly_report(user, report_id)
+    require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核印发督查专报。"))
+    try:
+        issued = weekly.do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
+    except Conflict:
+        report.refresh_from_db()
+        return _weekly_page(request, report, status=409, issue_error=_("专报已被他人修改，请刷新页面后重试。"))
+    except MatterError as exc:
+        report.refresh_from_db()
+        return _weekly_page(request, report, status=400, issue_error=str(exc))
     messages.success(request, _("督查专报已印发：%(number)s。") % {"number": issued.number})
     return redirect("supervision:weekly_detail", report_id=report.pk)
 

@@ -3,7 +3,9 @@
     report weekly draft  --county dongshan [--on 2026-11-27]
     report weekly show   --county dongshan [ID] [--out FILE.pdf]
     report weekly edit   --county dongshan [ID] [--actor staff] [--summary …] [--attention …] [--units T01 D03 …]
-    report weekly issue  --county dongshan [ID] [--actor staff] [--out FILE.pdf]
+    report weekly submit --county dongshan [ID] [--actor staff]
+    report weekly return --county dongshan [ID] --actor office --reason …
+    report weekly issue  --county dongshan [ID] --actor office [--out FILE.pdf]
     report annual        --county dongshan --year 2026 [--actor staff] [--out DIR]
 """
 
@@ -43,7 +45,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="report", required=True, metavar="{weekly,annual}")
         weekly = sub.add_parser("weekly", help="the weekly 督查专报")
-        wsub = weekly.add_subparsers(dest="action", required=True, metavar="{draft,show,edit,issue}")
+        wsub = weekly.add_subparsers(dest="action", required=True, metavar="{draft,show,edit,submit,return,issue}")
 
         def command(name, help_text, parent=wsub):
             p = parent.add_parser(name, help=help_text)
@@ -62,9 +64,16 @@ class Command(BaseCommand):
         p.add_argument("--attention")
         p.add_argument("--units", nargs="*", metavar="UNIT", help="the units the report names (replaces the list)")
         p.add_argument("--note", default="")
-        p = command("issue", "issue a draft: number it, print its PDF, notify leaders and units")
+        p = command("submit", "submit a draft for the office leader's review")
         p.add_argument("report", type=int, nargs="?")
         p.add_argument("--actor", help="username of supervision staff (default: the first)")
+        p = command("return", "return a submitted report to staff, with the reason (office leader)")
+        p.add_argument("report", type=int, nargs="?")
+        p.add_argument("--actor", required=True, help="username of the office leader")
+        p.add_argument("--reason", required=True)
+        p = command("issue", "issue a submitted report after review: number it, print its PDF, notify (office leader)")
+        p.add_argument("report", type=int, nargs="?")
+        p.add_argument("--actor", required=True, help="username of the office leader")
         p.add_argument("--out", help="also write the issued PDF here")
         p = command("annual", "the annual assessment table (年度考评) as PDF and Excel", sub)
         p.add_argument("--year", type=year_option, required=True)
@@ -96,15 +105,16 @@ class Command(BaseCommand):
             raise CommandError(f"{self.county.slug} has no active supervision staff; give --actor")
         return user
 
-    def _report(self, report_id: int | None, *, draft: bool = False):
+    def _report(self, report_id: int | None, *, draft: bool = False, status: str | None = None):
         from duban.reports.models import WeeklyReport
 
         reports = WeeklyReport.objects.all()
-        if draft and report_id is None:
-            reports = reports.filter(status=WeeklyReport.Status.DRAFT)
+        status = status or (WeeklyReport.Status.DRAFT if draft else None)
+        if status and report_id is None:
+            reports = reports.filter(status=status)
         report = reports.filter(pk=report_id).first() if report_id is not None else reports.first()
         if report is None:
-            what = f"weekly report {report_id}" if report_id else ("draft weekly report" if draft else "weekly report")
+            what = f"weekly report {report_id}" if report_id else (f"{status} weekly report" if status else "weekly report")
             raise CommandError(f"no {what} in {self.county.slug} (draft one: duban report weekly draft "
                                f"--county {self.county.slug})")
         return report
@@ -150,10 +160,24 @@ class Command(BaseCommand):
         self.out(f"weekly report #{report.pk}: version {report.version} saved "
                  f"({report.revisions.count()} revisions kept)")
 
+    def do_weekly_submit(self, options):
+        from duban.reports.weekly import do_submit_weekly_report
+
+        report = self._report(options.get("report"), draft=True)
+        report = do_submit_weekly_report(report.pk, actor=self._actor(options.get("actor")))
+        self.out(f"weekly report #{report.pk} submitted for review; the office leader(s) were told")
+
+    def do_weekly_return(self, options):
+        from duban.reports.weekly import do_return_weekly_report
+
+        report = self._report(options.get("report"), status="submitted")
+        report = do_return_weekly_report(report.pk, actor=self._actor(options["actor"]), reason=options["reason"])
+        self.out(f"weekly report #{report.pk} returned to staff: {options['reason']}")
+
     def do_weekly_issue(self, options):
         from duban.reports.weekly import do_issue_weekly_report
 
-        report = self._report(options.get("report"), draft=True)
+        report = self._report(options.get("report"), status="submitted")
         report = do_issue_weekly_report(report.pk, actor=self._actor(options.get("actor")))
         document = report.documents.first()
         from duban.documents.service import verification_url
