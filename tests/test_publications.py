@@ -6,7 +6,7 @@ does not count a matter that is not yet due as late."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date as date_, datetime, time, timedelta
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -281,3 +281,28 @@ def test_3_the_report_covers_its_own_week_whenever_it_is_drafted(cast):
     assert [row["number"] for row in s["overdue"]] == [overdue.number]
     assert s["closed"] == [] and s["steps"] == []
     assert s["totals"]["under_way"] >= 1
+
+
+# --- 5. the annual table states the rules as the pack has them, names the regulation, ranks ------
+def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the_regulation(cast, tmp_path):
+    """The redo row has no 'per time' (六(五)): the legend says once per matter beyond two redos,
+    not 每次; the table names the regulation, never the pack's internal id; units are ranked."""
+    import subprocess
+
+    from duban.documents import service
+
+    with as_of(date_(2026, 9, 1)):
+        overdue = to_state(cast, "in_progress", deadline_working_days=10)
+    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    document = service.annual_assessment_document(clock.today().year, actor=cast.staff)
+    path = tmp_path / "annual.pdf"
+    path.write_bytes(service.pdf_bytes(document))
+    text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
+                   .split())
+    assert "复办次数超过两次，同一事项超过2次时扣0.1分（每个事项一次）" in text
+    assert "复办次数超过两次每次扣" not in text and "county_default" not in text and "规则包" not in text
+    assert "《县政务督查督办工作方案》" in text
+    table = next(block for block in document.content["blocks"] if block["type"] == "table")
+    assert table["columns"][1] == "名次"
+    ranks = {row[2]: row[1] for row in table["rows"]}
+    assert ranks["一号镇"] == 1 and ranks["一号局"] == len(table["rows"])  # D01 lost 0.1; the others tie first
