@@ -232,10 +232,10 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
     sheet = book.active
     assert sheet["A1"].value == "2026年督查督办工作年度考评表"
     header = [cell.value for cell in sheet[3]]
-    assert header[:4] == ["序号", "单位", "类型", "基础分"] and header[-2:] == ["扣分合计", "最终得分"]
-    labels = header[4:-2]
+    assert header[:5] == ["序号", "名次", "单位", "类型", "基础分"] and header[-2:] == ["扣分合计", "最终得分"]
+    labels = header[5:-2]
     assert labels[:3] == ["电话或口头催办", "下发《督查督办通知单》", "现场催办"] and "全县通报批评" in labels
-    rows = {row[1]: row for row in sheet.iter_rows(min_row=4, max_row=3 + len(scores), values_only=True)}
+    rows = {row[2]: row for row in sheet.iter_rows(min_row=4, max_row=3 + len(scores), values_only=True)}
     assert set(rows) == {unit.name for unit in scores}
     for unit, value in scores.items():
         assert Decimal(str(rows[unit.name][-1])) == value

@@ -304,5 +304,5 @@ def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the
     assert "《县政务督查督办工作方案》" in text
     table = next(block for block in document.content["blocks"] if block["type"] == "table")
     assert table["columns"][1] == "名次"
-    ranks = {row[2]: row[1] for row in table["rows"]}
-    assert ranks["一号镇"] == 1 and ranks["一号局"] == len(table["rows"])  # D01 lost 0.1; the others tie first
+    ranks = {row[2]: str(row[1]) for row in table["rows"]}
+    assert ranks["一号镇"] == "1" and ranks["一号局"] == str(len(table["rows"]))  # D01 lost 0.1; the others tie first

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from duban.core import clock
 from duban.documents import content as C
 from duban.documents.texts import document_text
 from duban.matters.actions import county_pack
+from duban.scoring.texts import rule_text
 from duban.matters.models import CollectionRound, Matter, MatterUnit, Notice
 from duban.supervision import circulars
 
@@ -290,19 +291,20 @@ def annual_assessment(data) -> dict:
         doc["blocks"].append(C.p(
             f"根据{_source(pack)}考核标准，督查督办工作计入单位年度目标责任考核，基础分{C.amount(data.base)}分，"
             f"按扣分标准扣减，扣完为止。现将{data.year}年度考评结果列表如下（数据截至{C.cn_date(data.as_of)}）。"))
-    columns = ["序号", "单位", "类型", "基础分", *(column.label for column in data.columns), "扣分合计", "最终得分"]
+    columns = ["序号", "名次", "单位", "类型", "基础分", *(column.label for column in data.columns), "扣分合计", "最终得分"]
     rows = []
     for index, row in enumerate(data.rows, 1):
-        rows.append([index, row.unit_name, row.kind_label, C.score(data.base),
+        rows.append([index, row.rank, row.unit_name, row.kind_label, C.score(data.base),
                      *(C.amount(row.deductions.get(column.code)) or "0" for column in data.columns),
                      C.amount(row.total), C.score(row.score)])
-    numeric = [0, 3, *range(4, 4 + len(data.columns)), 4 + len(data.columns), 5 + len(data.columns)]
     events = len(data.columns)
-    share = (100 - 5 - 15 - 6 - 6 - 7 - 7) / max(events, 1)
-    widths = [5, 15, 6, 6, *([round(share, 1)] * events), 7, 7]
+    numeric = [0, 1, 4, *range(5, 5 + events), 5 + events, 6 + events]
+    share = (100 - 5 - 5 - 14 - 6 - 6 - 7 - 7) / max(events, 1)
+    widths = [5, 5, 14, 6, 6, *([round(share, 1)] * events), 7, 7]
     doc["blocks"].append(C.table(columns, rows, numeric=numeric, widths=widths))
-    legend = "；".join(f"{column.label}每次扣{C.amount(column.amount)}分" for column in data.columns if column.amount)
+    with translation.override("zh-hans"):  # a document of the county office: its rules in Chinese
+        legend = "；".join(rule_text(rule) for rule in pack.schedule.events if rule.amount)
     doc["blocks"].append(C.note(
         f"说明：1．扣分按发生日期计入考核年度，已冲正的扣分不计；2．扣分合计超过基础分的，得分按{C.amount(data.floor)}分计；"
-        f"3．扣分标准：{legend}。规则包：{data.pack_key}。"))
+        f"3．名次按最终得分由高到低排列，得分相同的名次相同；4．扣分标准（依据{_source(pack)}）：{legend}。"))
     return doc

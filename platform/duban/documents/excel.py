@@ -62,7 +62,7 @@ def annual_xlsx(content: dict, verification: Verification | None) -> bytes:
     ws.merge_cells(f"A2:{last}2")
     ws["A2"] = f"{content['office']}　{cn_date(content.get('date'))}"
     ws["A2"].font, ws["A2"].alignment = Font(name=FONT, size=11), CENTER
-    widths = [6, 22, 8, 8, *([12] * (len(columns) - 6)), 10, 10]
+    widths = [6, 6, 22, 8, 8, *([12] * (len(columns) - 7)), 10, 10]
     end = _sheet_table(ws, 3, columns, table["rows"], numeric=set(table.get("numeric", [])), widths=widths)
     notes = [block["text"] for block in content["blocks"] if block["type"] == "note"]
     row = end + 2
@@ -76,7 +76,7 @@ def annual_xlsx(content: dict, verification: Verification | None) -> bytes:
         ws.merge_cells(f"A{row}:{last}{row}")
         ws.cell(row=row, column=1, value=f"核验码 {verification.display_code} · 核验网址 {verification.url}").font = \
             Font(name=FONT, size=9, color="444444")
-    ws.freeze_panes = "C4"
+    ws.freeze_panes = "D4"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1

@@ -32,6 +32,7 @@ class Row:
     deductions: dict[str, Decimal] = field(default_factory=dict)
     total: Decimal = Decimal(0)
     score: Decimal = Decimal(0)
+    rank: int = 0  # 名次: by score, highest first; equal scores share a rank (1, 1, 3)
 
 
 @dataclass
@@ -63,5 +64,8 @@ def annual_assessment(year: int, *, as_of: date | None = None) -> AnnualAssessme
         mine = totals.get(unit.pk, {})
         rows.append(Row(unit_code=unit.code, unit_name=unit.name, kind_label=str(unit.get_kind_display()),
                         deductions=dict(mine), total=sum(mine.values(), Decimal(0)), score=score))
+    ordered = sorted(rows, key=lambda r: -r.score)
+    for position, row in enumerate(ordered, 1):
+        row.rank = position if position == 1 or row.score != ordered[position - 2].score else ordered[position - 2].rank
     return AnnualAssessment(year=year, as_of=as_of or clock.today(), base=pack.schedule.base,
                             floor=pack.schedule.floor, pack_key=pack.key, columns=columns, rows=rows)

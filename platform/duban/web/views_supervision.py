@@ -26,7 +26,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from duban.reports.access import access_weekly_report, visible_weekly_reports
@@ -45,6 +45,7 @@ from duban.notifications.models import Notification, Preference
 from duban.notifications.service import do_mark_read, do_set_preference
 from duban.reports import weekly
 from duban.reports.annual import annual_assessment
+from duban.scoring.texts import counting_text
 from duban.reports.models import WeeklyReport
 from duban.supervision import access, circulars, ledger, steps
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
@@ -449,7 +450,9 @@ def scores(request):
     months = on_time_by_month(units, year)
     return render(request, T + "scores.html", {
         "year": year, "years": years_for(access.visible_ledger(user)), "base": assessment.base,
-        "floor": assessment.floor, "columns": [(c.code, labels.get(c.code, c.label), c.amount) for c in columns],
+        "floor": assessment.floor,
+        "columns": [(c.code, labels.get(c.code, c.label), counting_text(pack.schedule.rule(c.code))
+                     if pack.schedule.rule(c.code) else "") for c in columns],
         "rows": rank(rows), "tiers": tiers, "months": months,
         "tier_chart": {"labels": [t["label"] for t in tiers], "counts": [t["count"] for t in tiers],
                        "title": _("各级督办措施次数"), "series": _("次数")},
@@ -531,7 +534,13 @@ def _ledger_page(request, *, errors=None, typed=None, status=200):
     reversed_ids = set(LedgerEntry.objects.filter(reverses__in=shown)
                        .values_list("reverses_id", flat=True))
     can_reverse = user.role == Role.OFFICE_LEADER
+    def basis(entry) -> str:
+        # The regulation's clause and how the rule counts — not the pack's internal id.
+        rule = pack.schedule.rule(entry.rule_code)
+        return f"{rule.clause} {counting_text(rule)}".strip() if rule else ""
+
     rows = [{"entry": e, "label": labels.get(e.event_code, e.event_code), "reversed": e.pk in reversed_ids,
+             "basis": basis(e),
              "reversible": can_reverse and e.reverses_id is None and e.pk not in reversed_ids,
              "error": (errors or {}).get(e.pk), "typed": (typed or {}).get(e.pk, "")} for e in page_obj]
     return render(request, T + "ledger.html", {
@@ -893,7 +902,7 @@ def document_detail(request, document_id: int):
     document = documents.access_document_by_id(request.user, document_id)
     return render(request, T + "document_detail.html", {
         "document": document, "kind_label": kind_label(document.kind), "formats": formats_of(document),
-        "verify_url": f"/verify/{document.code}/",
+        "verify_url": f"/verify/{document.code}/", "pack_source": county_pack().source,
     })
 
 
@@ -908,21 +917,19 @@ def document_file(request, document_id: int):
 
 
 # --- the rule pack -------------------------------------------------------------------------------
+TRIGGER_WORDS = {"deadline_missed": gettext_lazy("超过办结时限仍未办结"), "feedback_overdue": gettext_lazy("未按期反馈进展"),
+                 "check_due": gettext_lazy("时效性强事项到期未检查")}
+
+
 def trigger_text(tier, index: int) -> str:
+    """When the tier falls due, from the trigger kinds it answers (四(一) 在规定期限内未能完成的)."""
     days = tier.trigger.working_days
     if tier.trigger.basis == "deadline_passed":
-        return (_("事项超过办结时限或未按期反馈进展时即采取") if days == 0
-                else _("事项超过办结时限或未按期反馈进展%(days)d个工作日后仍未办结的") % {"days": days})
+        why = _("或").join(str(TRIGGER_WORDS.get(kind, kind)) for kind in tier.trigger.answers)
+        return (_("事项%(why)s的，于次一工作日采取") % {"why": why} if days <= 1
+                else _("事项%(why)s第%(days)d个工作日仍未改正的") % {"why": why, "days": days})
     return (_("上一级督办措施记录后仍无实质进展的") if days == 0
-            else _("上一级督办措施记录%(days)d个工作日后仍无实质进展的") % {"days": days})
-
-
-def counting_text(rule) -> str:
-    if rule.counting == "per_occurrence":
-        return _("每次扣%(amount)s分") % {"amount": rule.amount}
-    if rule.counting == "once_per_matter_over_threshold":
-        return _("同一事项超过%(n)d次时扣%(amount)s分（每个事项一次）") % {"n": rule.threshold, "amount": rule.amount}
-    return _("同一事项第%(n)d次以后每次扣%(amount)s分") % {"n": rule.threshold, "amount": rule.amount}
+            else _("上一级督办措施记录%(days)d个工作日后仍无实质进展的（承诺完成日期在先的，以承诺日期为准）") % {"days": days})
 
 
 WEEKDAYS = ["", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
