@@ -306,3 +306,45 @@ def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the
     assert table["columns"][1] == "名次"
     ranks = {row[2]: str(row[1]) for row in table["rows"]}
     assert ranks["一号镇"] == "1" and ranks["一号局"] == str(len(table["rows"]))  # D01 lost 0.1; the others tie first
+
+
+# --- 4. leaders hear about results; the quarter's inspection is reported to them (五(一)) ----------
+def test_4_the_office_leader_hears_of_a_reported_result_and_the_assigning_leader_of_its_closing(cast):
+    from duban.notifications.models import Notification
+
+    matter = to_state(cast, "in_progress")
+    actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="已完成改造。")
+    told = Notification.objects.get(event="result.reported", recipient=cast.office)
+    assert matter.title in told.title and "一号局" in told.body
+    actions.do_accept_result(matter.pk, actor=cast.office, reasons="同意办结。")
+    closing = Notification.objects.filter(event="result.accepted").values_list("recipient__username", flat=True)
+    assert cast.leader.username in closing  # the county leader who proposed and approved it
+    assert cast.lead_clerk.username in closing
+
+
+def test_4_a_quarters_inspection_is_reported_to_the_county_leaders_when_it_closes(world, cast):
+    from django.test import Client
+
+    from duban.notifications.models import Notification
+    from duban.supervision import inspection
+
+    with as_of(date_(2026, 11, 2)):
+        to_state(cast, "in_progress", deadline_working_days=10)
+    round_ = inspection.open_inspection_if_due(on=date_(2026, 12, 20))
+    leader = Client(HTTP_HOST=world.owner.host)
+    leader.force_login(cast.leader)
+    assert leader.get(f"/inspections/{round_.pk}/").status_code == 404  # not reported yet
+    item = round_.items.get()
+    with as_of(date_(2026, 12, 21)):
+        inspection.do_record_inspection(item.pk, actor=cast.staff, result="behind", findings="进度滞后，已约谈。")
+    assert inspection.report_inspection_if_due(on=date_(2026, 12, 31)) == []  # the window is still open
+    reported = inspection.report_inspection_if_due(on=date_(2027, 1, 4))
+    assert [r.pk for r in reported] == [round_.pk]
+    assert inspection.report_inspection_if_due(on=date_(2027, 1, 5)) == []  # once
+    note = Notification.objects.get(event="inspection.reported", recipient=cast.leader)
+    assert "2026年第4季度督查" in note.title and "滞后1项" in note.body
+    page = leader.get(f"/inspections/{round_.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "进度滞后" in text and "进度滞后，已约谈。" in text and "一号局" in text
+    assert f"/inspections/{round_.pk}/" in leader.get("/inspections/").content.decode()
