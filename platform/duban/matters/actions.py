@@ -376,6 +376,9 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
                                          reported_by=actor)
     matter.state = transition.target
     _finish(matter, actor, "report", before, fields=["state"], extra={"report": report.pk, "attempt": report.attempt})
+    notify("result.reported", recipients=recipients.office_leaders(), matter=matter, url=recipients.matter_url(matter),
+           title=f"待审核：{matter.title}",
+           body=f"{link.unit.name}已报送{matter.number}的办理结果（第{report.attempt}次报送），请审核。")
     return report
 
 
@@ -398,7 +401,9 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_versi
     matter.state, matter.closed_at, matter.feedback_due_on = transition.target, clock.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
             extra={"report": report.pk})
-    notify("result.accepted", recipients=recipients.unit_staff([report.unit]), matter=matter,
+    people = recipients.unit_staff([report.unit])
+    people += [leader for leader in recipients.matter_leaders(matter) if leader not in people and leader != actor]
+    notify("result.accepted", recipients=people, matter=matter,
            url=recipients.matter_url(matter), title=f"已办结：{matter.title}",
            body=f"{matter.number} 的办理结果审核通过。{review.reasons}".strip())
     return review

@@ -14,6 +14,7 @@ EVENTS: dict[str, str] = {
     "light.red": _("红灯警示"),
     "step.recorded": _("督办措施"),
     "notice.issued": _("督办文书下发"),
+    "result.reported": _("办理结果待审核"),
     "result.accepted": _("办理结果审核通过"),
     "result.sent_back": _("办理结果退回复办"),
     "circular.published": _("通报发布"),
@@ -21,4 +22,5 @@ EVENTS: dict[str, str] = {
     "weekly_report.returned": _("督查专报退回修改"),
     "weekly_report.issued": _("督查专报印发"),
     "inspection.opened": _("季度督查开始"),
+    "inspection.reported": _("季度督查结果报告"),
 }

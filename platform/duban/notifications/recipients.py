@@ -18,6 +18,21 @@ def leaders() -> list[User]:
     return list(User.objects.filter(role__in=[Role.COUNTY_LEADER, Role.OFFICE_LEADER], is_active=True).order_by("id"))
 
 
+def office_leaders() -> list[User]:
+    return list(User.objects.filter(role=Role.OFFICE_LEADER, is_active=True).order_by("id"))
+
+
+def county_leaders() -> list[User]:
+    return list(User.objects.filter(role=Role.COUNTY_LEADER, is_active=True).order_by("id"))
+
+
+def matter_leaders(matter) -> list[User]:
+    """The leaders behind a matter: who proposed it and who approved it (立项), if still active."""
+    ids = {matter.proposed_by_id, matter.approved_by_id} - {None}
+    return list(User.objects.filter(pk__in=ids, role__in=[Role.COUNTY_LEADER, Role.OFFICE_LEADER], is_active=True)
+                .order_by("id"))
+
+
 def everyone() -> list[User]:
     return list(User.objects.filter(is_active=True, role__in=[Role.COUNTY_LEADER, Role.OFFICE_LEADER,
                                                                Role.SUPERVISION_STAFF, Role.UNIT_STAFF])

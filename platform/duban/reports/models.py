@@ -58,7 +58,9 @@ class WeeklyReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "seq"], condition=models.Q(seq__isnull=False),
                                     name="weekly_report_number_once"),
-            models.CheckConstraint(condition=(models.Q(status__in=["draft", "submitted"], seq__isnull=True)
+            # Statuses as OR, not IN: a cloned schema must render the same definition (test_provisioning).
+            models.CheckConstraint(condition=(models.Q(status="draft", seq__isnull=True)
+                                              | models.Q(status="submitted", seq__isnull=True)
                                               | models.Q(status="issued", seq__isnull=False)),
                                    name="weekly_report_numbered_iff_issued"),
         ]

@@ -64,6 +64,8 @@ def visible_inspection_rounds(user) -> QuerySet[InspectionRound]:
         return qs.none()
     if user.role in ALL_MATTERS_ROLES:
         return qs
+    if user.role == Role.COUNTY_LEADER:  # 五(一): the results are reported to the county leaders
+        return qs.filter(reported_at__isnull=False)
     if user.role == Role.UNIT_STAFF and user.unit_id:
         return qs.filter(items__unit_id=user.unit_id).distinct()
     return qs.none()
@@ -75,6 +77,8 @@ def visible_inspection_items(user) -> QuerySet[InspectionItem]:
         return qs.none()
     if user.role in ALL_MATTERS_ROLES:
         return qs
+    if user.role == Role.COUNTY_LEADER:
+        return qs.filter(round__reported_at__isnull=False)
     if user.role == Role.UNIT_STAFF and user.unit_id:
         return qs.filter(unit_id=user.unit_id)
     return qs.none()

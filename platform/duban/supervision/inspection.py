@@ -103,6 +103,41 @@ def _remind(round_: InspectionRound, *, actor="sweep") -> list[str]:
     return sorted(counts)
 
 
+def round_summary(round_: InspectionRound) -> dict:
+    """What a round found: items and units, and the count of each result."""
+    counts = Counter(round_.items.values_list("result", flat=True))
+    return {"items": sum(counts.values()), "units": round_.items.values("unit_id").distinct().count(),
+            **{result: counts.get(result, 0) for result in InspectionItem.Result.values}}
+
+
+def report_inspection_if_due(*, on: date | None = None, actor="sweep") -> list[InspectionRound]:
+    """Report each round whose window has closed to the county leaders (五(一) 报县政府相关领导
+    审阅), once: its results are fixed in ``summary``, the leaders (and office leaders) are
+    notified and may read it on the inspection pages. Items still unchecked are reported as such."""
+    from duban.notifications import recipients
+    from duban.notifications.service import notify
+
+    on = on or clock.today()
+    reported = []
+    for candidate in InspectionRound.objects.filter(reported_at__isnull=True, closes_on__lt=on).order_by("year", "quarter"):
+        with transaction.atomic():
+            round_ = InspectionRound.objects.select_for_update().get(pk=candidate.pk)
+            if round_.reported_at is not None:
+                continue  # another sweep reported it first
+            summary = round_summary(round_)
+            round_.reported_at, round_.summary = clock.now(), summary
+            round_.save(update_fields=["reported_at", "summary"])
+            audit.record(actor=actor, action="inspection.report", obj=round_, after=summary)
+            body = (f"共检查{summary['items']}项、{summary['units']}个单位：已完成{summary['done']}项，进度正常"
+                    f"{summary['on_track']}项，滞后{summary['behind']}项"
+                    + (f"，未检查{summary['pending']}项" if summary["pending"] else "") + "。请审阅。")
+            notify("inspection.reported", recipients=recipients.county_leaders() + recipients.office_leaders(),
+                   title=f"{round_}结果", body=body, url=f"/inspections/{round_.pk}/", actor=actor,
+                   dedupe_key=f"inspection.reported:{round_.pk}")
+            reported.append(round_)
+    return reported
+
+
 @transaction.atomic
 def do_record_inspection(item_id: int, *, actor, result: str, findings: str = "",
                          on: date | None = None) -> InspectionItem:

@@ -150,6 +150,9 @@ class InspectionRound(models.Model):
     opens_on = models.DateField()
     closes_on = models.DateField()
     opened_at = models.DateTimeField(default=clock.now, editable=False)
+    # Reported to the county leaders (五(一) 报县政府相关领导审阅) once the window has closed.
+    reported_at = models.DateTimeField(_("报告时间"), null=True, blank=True)
+    summary = models.JSONField(_("检查结果"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-year", "-quarter"]

@@ -21,13 +21,14 @@ def fan_out_sweep() -> int:
 @shared_task(base=CountyTask, name="duban.supervision.sweep_county")
 def sweep_county() -> int:
     """Open the due ladder steps of this county (idempotent: safe to re-deliver)."""
-    from duban.supervision.inspection import open_inspection_if_due
+    from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
     from duban.supervision.steps import sweep
 
     from duban.notifications.reminders import send_reminders
 
     opened = sweep()
     open_inspection_if_due()  # the quarter's inspection round, once its window has begun (五(一))
+    report_inspection_if_due()  # and its results to the county leaders once the window has closed
     send_reminders()  # receipts, feedback and lights (each person once per reminder)
     if opened:
         logger.info("sweep opened %d step(s)", len(opened))

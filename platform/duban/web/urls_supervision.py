@@ -23,6 +23,8 @@ urlpatterns = [
     path("ledger/", views.ledger_list, name="ledger"),
     path("ledger/<int:entry_id>/reverse/", views.ledger_reverse, name="ledger_reverse"),
     # circulars (通报)
+    path("inspections/", views.inspection_list, name="inspection_list"),
+    path("inspections/<int:round_id>/", views.inspection_detail, name="inspection_detail"),
     path("circulars/", views.circular_list, name="circular_list"),
     path("circulars/new/", views.circular_new, name="circular_new"),
     path("circulars/<int:circular_id>/", views.circular_detail, name="circular_detail"),

@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='weeklyreport',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('seq__isnull', True), ('status__in', ['draft', 'submitted'])), models.Q(('seq__isnull', False), ('status', 'issued')), _connector='OR'), name='weekly_report_numbered_iff_issued'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('seq__isnull', True), ('status', 'draft')), models.Q(('seq__isnull', True), ('status', 'submitted')), models.Q(('seq__isnull', False), ('status', 'issued')), _connector='OR'), name='weekly_report_numbered_iff_issued'),
         ),
         migrations.AddField(
             model_name='weeklyreportreview',

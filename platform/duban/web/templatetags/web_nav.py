@@ -19,6 +19,7 @@ LINKS = {
     "plan": ("/plan/", _("督办计划")),
     "matters": ("/matters/", _("事项")),
     "scores": ("/scores/", _("评分")),
+    "inspections": ("/inspections/", _("季度督查")),
     "circulars": ("/circulars/", _("通报")),
     "reports": ("/reports/weekly/", _("督查专报")),
     "documents": ("/documents/", _("文书")),
@@ -28,12 +29,12 @@ LINKS = {
     "city": ("/city/", _("本市各县")),
     "platform": ("/platform/", _("县列表")),
 }
-OFFICE = ["todo", "board", "register", "plan", "matters", "scores", "circulars", "reports", "documents",
+OFFICE = ["todo", "board", "register", "plan", "matters", "scores", "inspections", "circulars", "reports", "documents",
           "rulepack", "notifications"]
 ROLE_LINKS = {
     "supervision_staff": OFFICE,
     "office_leader": ["home_office", *OFFICE],
-    "county_leader": ["home_leader", "todo", "board", "matters", "scores", "reports", "notifications"],
+    "county_leader": ["home_leader", "todo", "board", "matters", "scores", "inspections", "reports", "notifications"],
     "unit_staff": ["home_unit", "todo", "matters", "scores", "rulepack", "notifications"],
     "county_admin": [*OFFICE, "admin"],
     "city_user": ["city"],

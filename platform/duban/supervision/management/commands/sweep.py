@@ -47,13 +47,16 @@ class Command(BaseCommand):
                                      f"→ {step.unit.name}  {step.tier} due {step.due_on}"
                                      + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
                     total += len(opened)
-                    from duban.supervision.inspection import open_inspection_if_due
+                    from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
 
                     with as_of(on or clock_today()):
                         round_ = open_inspection_if_due(actor="cli")
+                        reported = report_inspection_if_due(actor="cli")
                     if round_ is not None:
                         lines.append(f"  {county.slug:<10} opened the inspection window {round_} "
                                      f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
+                    for done in reported:
+                        lines.append(f"  {county.slug:<10} reported {done} to the county leaders ({done.summary})")
                     from duban.notifications.reminders import send_reminders
 
                     with as_of(on or clock_today()):
