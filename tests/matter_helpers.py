@@ -74,9 +74,9 @@ def to_state(cast: Cast, state: str, **assign):
     return matter
 
 
-def led_by(cast: Cast, unit: str, clerk: User, *, deadline_working_days: int = 10):
+def led_by(cast: Cast, unit: str, clerk: User, *, deadline_working_days: int = 10, **propose):
     """A matter whose lead unit is ``unit``, assigned and signed for by ``clerk`` (no co-units)."""
-    matter = proposed(cast, proposed_units=[unit])
+    matter = proposed(cast, proposed_units=[unit], **propose)
     actions.do_register_matter(matter.pk, actor=cast.staff)
     actions.do_approve_matter(matter.pk, actor=cast.leader, comment="同意")
     actions.do_assign_matter(matter.pk, actor=cast.staff, lead_unit=unit, requirements="按期办结",

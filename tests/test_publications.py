@@ -348,3 +348,60 @@ def test_4_a_quarters_inspection_is_reported_to_the_county_leaders_when_it_close
     text = page.content.decode()
     assert "进度滞后" in text and "进度滞后，已约谈。" in text and "一号局" in text
     assert f"/inspections/{round_.pk}/" in leader.get("/inspections/").content.decode()
+
+
+# --- 7. deputies' suggestions and CPPCC proposals close with the proposer's satisfaction -----------
+def proposal(cast, **propose):
+    matter = led_by(cast, "D01", cast.lead_clerk, category="deputy_proposal", title="关于增设农村客运班线的建议",
+                    **propose)
+    actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="已答复代表：年内开通两条班线。")
+    return matter
+
+
+def test_7_a_proposal_closes_with_the_proposers_satisfaction_recorded_with_the_reply(cast):
+    matter = proposal(cast)
+    with pytest.raises(MatterError) as missing:
+        actions.do_accept_result(matter.pk, actor=cast.office, reasons="同意办结。")
+    assert missing.value.field == "satisfaction" and "满意" in str(missing.value)
+    actions.do_accept_result(matter.pk, actor=cast.office, reasons="代表表示满意。", satisfaction="satisfied")
+    matter.refresh_from_db()
+    review = matter.reports.get().review
+    assert matter.state == "closed" and review.satisfaction == "satisfied"
+    ordinary = to_state(cast, "reported")
+    with pytest.raises(MatterError) as not_a_proposal:
+        actions.do_accept_result(ordinary.pk, actor=cast.office, satisfaction="satisfied")
+    assert not_a_proposal.value.field == "satisfaction"
+
+
+def test_7_an_unsatisfied_proposer_reopens_it_for_a_second_reply_within_the_packs_period(cast):
+    from duban.supervision.models import LedgerEntry
+
+    matter = proposal(cast)
+    rule = county_pack().category("deputy_proposal").proposer_satisfaction
+    today = clock.today()
+    actions.do_accept_result(matter.pk, actor=cast.office, reasons="代表不满意：班线时间未明确。", satisfaction="unsatisfied")
+    matter.refresh_from_db()
+    expected = actions.county_calendar().add_working_days(today, rule.second_reply_working_days)[0]
+    assert matter.state == "in_progress" and matter.deadline == expected
+    assert matter.deadline_changes.order_by("-id").first().kind == "second_reply"
+    assert matter.redo_count == 0 and not LedgerEntry.objects.filter(matter=matter).exists()  # not a redo
+    actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="再次答复：明确每日两班。")
+    actions.do_accept_result(matter.pk, actor=cast.office, reasons="代表仍不满意，已作说明。", satisfaction="unsatisfied")
+    matter.refresh_from_db()
+    assert matter.state == "closed"  # a second reply closes it, whatever the view
+    assert [r.review.satisfaction for r in matter.reports.order_by("attempt")] == ["unsatisfied", "unsatisfied"]
+
+
+def test_7_the_weekly_report_and_the_annual_table_count_the_proposers_views(cast):
+    from duban.reports.annual import annual_assessment
+    from duban.reports.weekly import compute_sections
+
+    first, second = proposal(cast), proposal(cast)
+    actions.do_accept_result(first.pk, actor=cast.office, satisfaction="satisfied")
+    actions.do_accept_result(second.pk, actor=cast.office, satisfaction="basically_satisfied")
+    today = clock.today()
+    sections = compute_sections(today - timedelta(days=6), today, today)
+    assert sections["proposals"] == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
+    data = annual_assessment(today.year)
+    assert data.proposals == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
+    assert "满意1件、基本满意1件、不满意0件" in text_of(builders.annual_assessment(data))
