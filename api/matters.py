@@ -18,7 +18,7 @@ from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.matters import access, actions, attachments, queries
 from duban.matters.models import (Attachment, ChangeRequest, CollectionRound, DeadlineChange, Feedback, Matter,
-                                  MatterUnit, ResultReport, Review)
+                                  MatterUnit, ResultReport, Review, Satisfaction)
 from duban.matters.states import LEADERS, State
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -130,7 +130,7 @@ class ReviewOut(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["decision", "reasons", "charged_units", "reviewed_by", "reviewed_at"]
+        fields = ["decision", "reasons", "satisfaction", "charged_units", "reviewed_by", "reviewed_at"]
 
 
 class ReportOut(serializers.ModelSerializer):
@@ -258,6 +258,9 @@ class ReportIn(Versioned):
 
 class ReviewIn(Versioned):
     reasons = serializers.CharField(required=False, allow_blank=True, default="")
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, required=False, allow_null=True, default=None,
+                                           help_text="deputies' suggestions and CPPCC proposals only: the proposer's "
+                                                     "view of the reply; unsatisfied reopens it once for a second reply")
 
 
 class PartIn(Versioned):

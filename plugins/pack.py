@@ -79,12 +79,23 @@ class StatutoryClock(_Model):
         return self
 
 
+class ProposerSatisfaction(_Model):
+    """Matters that answer a proposer (人大代表建议、政协委员提案) close with the proposer's view of
+    the reply — 满意 / 基本满意 / 不满意 — recorded by the office leader with the review; 不满意
+    reopens the matter once for a second reply within ``second_reply_working_days``."""
+
+    second_reply_working_days: int = Field(ge=1, le=250)
+    pack_choice: bool = False
+    clause: str = ""
+
+
 class ScopeCategory(_Model):
     code: str = Field(pattern=CODE_RE)
     label: Labels
     description: str = ""
     clause: str = ""
     statutory_clock: StatutoryClock | None = None
+    proposer_satisfaction: ProposerSatisfaction | None = None
     default_deadline_working_days: int | None = Field(default=None, ge=1, le=500)
 
     coerce_labels = field_validator("label", mode="before")(_labels)

@@ -109,7 +109,7 @@ def test_each_invalid_transition_says_what_is_allowed_now(cast, state, action):
 
 def test_every_transition_is_in_the_one_table():
     assert set(TRANSITIONS) == {"register", "approve", "reject", "assign", "sign", "feedback", "report_part", "report", "accept",
-                                "send_back", "request_extension", "decide_extension", "request_change",
+                                "send_back", "reply_again", "request_extension", "decide_extension", "request_change",
                                 "decide_change", "cancel"}
     assert allowed_actions(State.CLOSED) == [] and allowed_actions(State.REJECTED) == []
 

@@ -405,3 +405,21 @@ def test_7_the_weekly_report_and_the_annual_table_count_the_proposers_views(cast
     data = annual_assessment(today.year)
     assert data.proposals == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
     assert "满意1件、基本满意1件、不满意0件" in text_of(builders.annual_assessment(data))
+
+
+def test_7_the_office_leader_records_the_view_on_the_matter_page(world, cast):
+    from django.test import Client
+
+    matter = proposal(cast)
+    office = Client(HTTP_HOST=world.owner.host)
+    office.force_login(cast.office)
+    page = office.get(f"/matters/{matter.pk}/").content.decode()
+    assert "代表委员对答复的意见" in page and "基本满意" in page
+    matter.refresh_from_db()
+    refused = office.post(f"/matters/{matter.pk}/accept/", {"reasons": "", "expected_version": matter.version})
+    assert refused.status_code == 400
+    done = office.post(f"/matters/{matter.pk}/accept/", {"reasons": "代表基本满意。", "satisfaction": "basically_satisfied",
+                                                        "expected_version": matter.version})
+    assert done.status_code in (200, 302), done.content.decode()[:300]
+    matter.refresh_from_db()
+    assert matter.state == "closed" and matter.reports.get().review.satisfaction == "basically_satisfied"

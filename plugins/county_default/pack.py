@@ -57,7 +57,9 @@ PACK = {
         {"code": "deputy_proposal", "clause": "二(七)",
          "label": {"zh-hans": "人大代表建议、政协委员提案", "en": "Deputies' suggestions and CPPCC proposals"},
          "description": "全国和省、市、县人大代表建议、政协委员提案的督办落实工作",
-         "statutory_clock": {"months": 3, "basis": "人大代表建议、政协委员提案自交办之日起三个月内办复（本包的取值）"}},
+         "statutory_clock": {"months": 3, "basis": "人大代表建议、政协委员提案自交办之日起三个月内办复（本包的取值）"},
+         "proposer_satisfaction": {"second_reply_working_days": 22, "pack_choice": True,
+                                   "clause": "二(七)（代表、委员对答复不满意的，一个月内再次办理答复；本包的取值）"}},
         {"code": "leader_assigned_other", "clause": "二(八)",
          "label": {"zh-hans": "领导交办的其他事项", "en": "Other matters assigned by county leaders"},
          "description": "县政府领导同志交办需要督办的其他事项",
@@ -170,6 +172,14 @@ PACK = {
         "clause": "五(三)",
     },
     "interpretations": [
+        {"code": "proposer_satisfaction", "clause": "二(七)", "text": {
+            "zh-hans": "人大代表建议、政协委员提案类事项办结时，由办公室领导记录代表委员对答复的意见（满意、基本满意、不满意）；"
+                       "不满意的，事项重新办理，自当日起22个工作日（约一个月，本包的取值）内再次答复，不计复办、不扣分；"
+                       "再次答复后按代表委员意见办结。《督查专报》和年度考评表统计各类意见件数。",
+            "en": "A deputy's suggestion or CPPCC proposal closes with the proposer's view of the reply (satisfied, basically "
+                  "satisfied, unsatisfied), recorded by the office leader; unsatisfied reopens it once for a second reply "
+                  "within 22 working days (about a month, this pack's choice), not counted as a redo; the weekly report "
+                  "and the annual table count the views."}},
         {"code": "praise_criterion", "clause": "五(三)“鼓励先进”", "text": {
             "zh-hans": "通报表扬的单位，须在通报期内至少按期办结督办事项1件，且无逾期办结、无超期未办结事项、未被采取督办措施、"
                        "无退回复办；不符合的不得列入表扬名单。表扬语句按该单位本期实际情况生成。",

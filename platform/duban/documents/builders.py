@@ -307,4 +307,9 @@ def annual_assessment(data) -> dict:
     doc["blocks"].append(C.note(
         f"说明：1．扣分按发生日期计入考核年度，已冲正的扣分不计；2．扣分合计超过基础分的，得分按{C.amount(data.floor)}分计；"
         f"3．名次按最终得分由高到低排列，得分相同的名次相同；4．扣分标准（依据{_source(pack)}）：{legend}。"))
+    if any(getattr(c, "proposer_satisfaction", None) for c in pack.scope):
+        views = data.proposals or {}
+        doc["blocks"].append(C.note(
+            f"人大代表建议、政协委员提案办理答复的代表委员意见（{data.year}年度）：满意{views.get('satisfied', 0)}件、"
+            f"基本满意{views.get('basically_satisfied', 0)}件、不满意{views.get('unsatisfied', 0)}件。"))
     return doc

@@ -20,7 +20,8 @@ from duban.audit import log as audit
 from duban.core import clock
 from duban.matters import access
 from duban.matters.models import (CalendarYear, ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
-                                  MatterRevision, MatterUnit, Notice, ResultReport, Review, WorkdayOverride)
+                                  MatterRevision, MatterUnit, Notice, ResultReport, Review, Satisfaction,
+                                  WorkdayOverride)
 from duban.matters.signals import deadline_changed
 from duban.matters.states import LEADERS, NotAllowed, State, check
 from duban.notifications import recipients
@@ -372,7 +373,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
         raise NotAllowed("the lead unit reports the result; co-operating units give feedback")
     text = _text(text, "text")
     before = snapshot(matter)
-    report = ResultReport.objects.create(matter=matter, unit=link.unit, attempt=matter.redo_count + 1, text=text,
+    report = ResultReport.objects.create(matter=matter, unit=link.unit, attempt=matter.reports.count() + 1, text=text,
                                          reported_by=actor)
     matter.state = transition.target
     _finish(matter, actor, "report", before, fields=["state"], extra={"report": report.pk, "attempt": report.attempt})
@@ -390,22 +391,61 @@ def _pending_report(matter: Matter) -> ResultReport:
 
 
 @transaction.atomic
-def do_accept_result(matter_id: int, *, actor, reasons: str = "", expected_version: int | None = None) -> Review:
-    """The office leader accepts the result (审核通过): the matter is closed (办结)."""
+def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: str | None = None,
+                     expected_version: int | None = None) -> Review:
+    """The office leader accepts the result (审核通过): the matter is closed (办结).
+
+    A matter of a category whose pack rule records the proposer's view (人大代表建议、政协委员提案)
+    needs ``satisfaction`` with the reply: 满意 or 基本满意 close it; 不满意 reopens it once for a
+    second reply within the pack's period (a new deadline, not a redo); after a second reply it
+    closes whatever the view."""
     matter = _locked(actor, matter_id, expected_version)
     transition = check("accept", matter.state, actor.role)
+    rule = getattr(county_pack().category(matter.category), "proposer_satisfaction", None)
+    satisfaction = (satisfaction or "").strip() or None
+    if rule is None and satisfaction:
+        raise MatterError("只有人大代表建议、政协委员提案类事项记录代表委员对答复的意见。", field="satisfaction")
+    if rule is not None and satisfaction not in Satisfaction.values:
+        raise MatterError(f"请记录代表委员对答复的意见：{'、'.join(str(c.label) for c in Satisfaction)}。",
+                          field="satisfaction")
     report = _pending_report(matter)
     before = snapshot(matter)
+    replied_again = Review.objects.filter(report__matter=matter, decision=Review.Decision.REPLY_AGAIN).exists()
+    if satisfaction == Satisfaction.UNSATISFIED and not replied_again:
+        return _reply_again(matter, report, actor, reasons, rule, before)
     review = Review.objects.create(report=report, decision=Review.Decision.ACCEPT, reasons=(reasons or "").strip(),
-                                   reviewed_by=actor)
+                                   reviewed_by=actor, satisfaction=satisfaction or "")
     matter.state, matter.closed_at, matter.feedback_due_on = transition.target, clock.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
-            extra={"report": report.pk})
+            extra={"report": report.pk, **({"satisfaction": satisfaction} if satisfaction else {})})
     people = recipients.unit_staff([report.unit])
     people += [leader for leader in recipients.matter_leaders(matter) if leader not in people and leader != actor]
+    view = f"代表委员意见：{Satisfaction(satisfaction).label}。" if satisfaction else ""
     notify("result.accepted", recipients=people, matter=matter,
            url=recipients.matter_url(matter), title=f"已办结：{matter.title}",
-           body=f"{matter.number} 的办理结果审核通过。{review.reasons}".strip())
+           body=f"{matter.number} 的办理结果审核通过。{view}{review.reasons}".strip())
+    return review
+
+
+def _reply_again(matter: Matter, report: ResultReport, actor, reasons: str, rule, before: dict) -> Review:
+    """The proposer is not satisfied with the first reply: the matter is reopened for a second
+    reply within the pack's period (its own deadline change; no redo is counted)."""
+    transition = check("reply_again", matter.state, actor.role)
+    review = Review.objects.create(report=report, decision=Review.Decision.REPLY_AGAIN, reasons=(reasons or "").strip(),
+                                   reviewed_by=actor, satisfaction=Satisfaction.UNSATISFIED)
+    old = matter.deadline
+    new, _provisional = county_calendar().add_working_days(today(), rule.second_reply_working_days)
+    DeadlineChange.objects.create(matter=matter, kind=DeadlineChange.Kind.SECOND_REPLY, old_deadline=old,
+                                  new_deadline=new, reason=review.reasons or "代表委员对答复不满意，再次办理答复",
+                                  changed_by=actor)
+    matter.state, matter.deadline, matter.deadline_working_days = transition.target, new, rule.second_reply_working_days
+    _finish(matter, actor, "reply_again", before, fields=["state", "deadline", "deadline_working_days"],
+            note=review.reasons, extra={"report": report.pk, "satisfaction": Satisfaction.UNSATISFIED,
+                                        "old_deadline": old, "new_deadline": new})
+    deadline_changed.send(Matter, matter=matter, old=old, new=new, kind=DeadlineChange.Kind.SECOND_REPLY, actor=actor)
+    notify("result.sent_back", recipients=recipients.unit_staff([report.unit]), matter=matter,
+           url=recipients.matter_url(matter), title=f"再次答复：{matter.title}",
+           body=f"代表委员对{matter.number}的答复不满意，请于{new:%Y年%-m月%-d日}前再次办理答复。{review.reasons}".strip())
     return review
 
 

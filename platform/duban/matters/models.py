@@ -155,6 +155,7 @@ class DeadlineChange(models.Model):
         EXTENSION = "extension", _("延期")
         ADJUSTMENT = "adjustment", _("调整")
         RETIME = "retime", _("按节假日重算")
+        SECOND_REPLY = "second_reply", _("不满意再次答复")
 
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="deadline_changes")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -220,14 +221,23 @@ class ResultReport(models.Model):
         constraints = [models.UniqueConstraint(fields=["matter", "attempt"], name="report_attempt_once")]
 
 
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASICALLY = "basically_satisfied", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+
+
 class Review(models.Model):
     class Decision(models.TextChoices):
         ACCEPT = "accept", _("审核通过")
         REDO = "redo", _("退回复办")
+        REPLY_AGAIN = "reply_again", _("不满意，再次答复")
 
     report = models.OneToOneField(ResultReport, on_delete=models.PROTECT, related_name="review")
-    decision = models.CharField(_("审核结论"), max_length=8, choices=Decision.choices)
+    decision = models.CharField(_("审核结论"), max_length=16, choices=Decision.choices)
     reasons = models.TextField(_("审核意见"), blank=True)
+    # For a matter answering a proposer (人大代表建议、政协委员提案): the proposer's view of the reply.
+    satisfaction = models.CharField(_("代表委员意见"), max_length=24, choices=Satisfaction.choices, blank=True)
     # For a send-back: the codes of the units whose part fell short (the lead unit by default); the
     # redo is charged to them by the pack's bearer rule.
     charged_units = models.JSONField(_("退回涉及单位"), default=list, blank=True)

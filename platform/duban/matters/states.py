@@ -53,6 +53,9 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("report", (State.IN_PROGRESS, State.REDO), State.REPORTED, (Role.UNIT_STAFF,), "报送结果"),
     Transition("accept", (State.REPORTED,), State.CLOSED, (Role.OFFICE_LEADER,), "审核通过（办结）"),
     Transition("send_back", (State.REPORTED,), State.REDO, (Role.OFFICE_LEADER,), "退回复办"),
+    # A proposer (人大代表、政协委员) unsatisfied with the reply: the matter is reopened once for a
+    # second reply (part of do_accept_result; the pack's scope category says it applies).
+    Transition("reply_again", (State.REPORTED,), State.IN_PROGRESS, (Role.OFFICE_LEADER,), "不满意，再次答复"),
     Transition("request_extension", UNDER_WAY, None, (Role.UNIT_STAFF,), "申请延期"),
     Transition("decide_extension", (*UNDER_WAY, State.REPORTED), None, LEADERS, "审批延期"),
     Transition("request_change", (State.APPROVED, *OPEN_STATES), None, (Role.SUPERVISION_STAFF,), "申请调整或取消"),

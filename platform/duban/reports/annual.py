@@ -4,7 +4,7 @@ the same score ``ledger.unit_scores`` gives."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -13,6 +13,7 @@ from django.db.models import Sum
 
 from duban.core import clock
 from duban.matters.actions import county_pack
+from duban.matters.models import Review, Satisfaction
 from duban.supervision import ledger
 from duban.supervision.models import LedgerEntry
 
@@ -44,6 +45,15 @@ class AnnualAssessment:
     pack_key: str
     columns: list[Column]
     rows: list[Row]
+    # 人大代表建议、政协委员提案: the proposers' views of the replies reviewed in the year.
+    proposals: dict[str, int] = field(default_factory=dict)
+
+
+def proposer_views(reviews) -> dict[str, int]:
+    """How many replies to deputies' suggestions and CPPCC proposals the proposers found 满意,
+    基本满意, 不满意 (every view recorded, the first reply's too)."""
+    counts = Counter(reviews.exclude(satisfaction="").values_list("satisfaction", flat=True))
+    return {value: counts.get(value, 0) for value in Satisfaction.values}
 
 
 def annual_assessment(year: int, *, as_of: date | None = None) -> AnnualAssessment:
@@ -67,5 +77,8 @@ def annual_assessment(year: int, *, as_of: date | None = None) -> AnnualAssessme
     ordered = sorted(rows, key=lambda r: -r.score)
     for position, row in enumerate(ordered, 1):
         row.rank = position if position == 1 or row.score != ordered[position - 2].score else ordered[position - 2].rank
+    first = date(year, pack.schedule.year_starts_month, 1)
+    last = date(year + 1, pack.schedule.year_starts_month, 1)
+    views = proposer_views(Review.objects.filter(reviewed_at__date__gte=first, reviewed_at__date__lt=last))
     return AnnualAssessment(year=year, as_of=as_of or clock.today(), base=pack.schedule.base,
-                            floor=pack.schedule.floor, pack_key=pack.key, columns=columns, rows=rows)
+                            floor=pack.schedule.floor, pack_key=pack.key, columns=columns, rows=rows, proposals=views)

@@ -28,8 +28,10 @@ from duban.core import clock
 from duban.documents.content import cn_date, cn_month_day
 from duban.matters.access import MatterNotFound
 from duban.matters.actions import Conflict, MatterError, county, county_calendar, county_pack, next_value
-from duban.matters.models import ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport
+from duban.matters.models import (ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport,
+                                  Review)
 from duban.matters.states import NotAllowed, State
+from duban.reports.annual import proposer_views
 from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
 from duban.units.models import Unit
 
@@ -177,6 +179,7 @@ def compute_sections(start: date, end: date, on: date, cutoff: datetime | None =
                    "overdue": len(overdue), "red": len(board[RED]), "yellow": len(board[YELLOW]),
                    "green": len(board[GREEN]), "steps": len(recorded)},
         "new": new, "closed": closed, "overdue": overdue, "red": red, "steps": recorded, "feedback": feedback,
+        "proposals": proposer_views(Review.objects.filter(reviewed_at__date__range=(start, end), reviewed_at__lte=cutoff)),
         "attention": _attention(on, cutoff, leads, pack, highest, under_way),
     }
 

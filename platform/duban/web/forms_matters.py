@@ -11,7 +11,8 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from duban.accounts.models import Role, User
 from duban.matters.actions import FEEDBACK_KINDS
-from duban.matters.models import ChangeRequest, Feedback
+from duban.matters.actions import county_pack
+from duban.matters.models import ChangeRequest, Feedback, Satisfaction
 from duban.matters.states import LEADERS, State
 from duban.units.models import Unit
 
@@ -129,6 +130,17 @@ class PartForm(ActionForm):
 
 class AcceptForm(ActionForm):
     reasons = text_area(_("审核意见"), required=False, rows=2)
+    satisfaction = forms.ChoiceField(label=_("代表委员对答复的意见"), required=False,
+                                     choices=[("", "—"), *Satisfaction.choices],
+                                     help_text=_("不满意的，事项重新办理并在规定期限内再次答复（仅一次）"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        category = county_pack().category(self.matter.category) if self.matter is not None else None
+        if getattr(category, "proposer_satisfaction", None) is None:
+            del self.fields["satisfaction"]  # only deputies' suggestions and CPPCC proposals
+        else:
+            self.fields["satisfaction"].required = True
 
 
 class SendBackForm(ActionForm):

@@ -332,6 +332,7 @@ def _run_report(request, matter, form):
 
 def _run_accept(request, matter, form):
     return actions.do_accept_result(matter.pk, actor=request.user, reasons=form.cleaned_data["reasons"],
+                                    satisfaction=form.cleaned_data.get("satisfaction") or None,
                                     expected_version=_version(form))
 
 
@@ -685,6 +686,7 @@ ACTION_LABELS = {
     "matter.report": _("报送办理结果"),
     "matter.accept": _("审核通过（办结）"),
     "matter.send_back": _("退回复办"),
+    "matter.reply_again": _("代表委员不满意，再次答复"),
     "matter.request_extension": _("申请延期"),
     "matter.request_change": _("申请调整或取消"),
     "matter.extension.approved": _("批准延期"),
