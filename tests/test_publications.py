@@ -402,6 +402,11 @@ def test_7_the_weekly_report_and_the_annual_table_count_the_proposers_views(cast
     today = clock.today()
     sections = compute_sections(today - timedelta(days=6), today, today)
     assert sections["proposals"] == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
+    from duban.reports.models import WeeklyReport
+
+    report = WeeklyReport.objects.create(week_of=date_(2000, 1, 3), period_start=today - timedelta(days=6),
+                                         period_end=today, sections=sections, summary="本周情况。")
+    assert "代表委员满意1件、基本满意1件、不满意0件" in text_of(builders.weekly_report(report, leaders=[]))
     data = annual_assessment(today.year)
     assert data.proposals == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
     assert "满意1件、基本满意1件、不满意0件" in text_of(builders.annual_assessment(data))

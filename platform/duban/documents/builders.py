@@ -270,6 +270,12 @@ def weekly_report(report, *, leaders: list[str] | None = None) -> dict:
                               widths=[36, 16, 16, 16, 16], numeric=[1, 2, 3]))
     else:
         blocks.append(C.p("本周无要求定期反馈的在办事项。"))
+    views = s.get("proposals") or {}
+    if any(views.values()):  # 人大代表建议、政协委员提案 answered this week
+        heading("建议提案办理答复情况")
+        blocks.append(C.p(f"本周人大代表建议、政协委员提案办理答复{sum(views.values())}件，代表委员满意"
+                          f"{views.get('satisfied', 0)}件、基本满意{views.get('basically_satisfied', 0)}件、"
+                          f"不满意{views.get('unsatisfied', 0)}件（不满意的已重新办理、再次答复）。"))
     heading("提请领导关注事项")
     items = s.get("attention", [])
     for index, item in enumerate(items, 1):
