@@ -1,0 +1,102 @@
+"""Measure a printed document against GB/T 9704-2012 (党政机关公文格式): where its characters,
+lines and red rules actually are in the PDF, in millimetres.
+
+Used by the tests and by ``duban documents measure FILE…``. pdfplumber (pdfminer) reads the PDF;
+it is a development dependency, imported only here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+MM = 25.4 / 72  # millimetres per PDF point
+BODY_PT = 16.0  # 3号
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+# GB/T 9704-2012: A4, 版心 156 × 225 mm, top margin 37 ± 1 mm, binding (left) margin 28 ± 1 mm;
+# 3号仿宋 28 characters a line, 22 lines a page; red rule 4 mm below 发文字号; title two lines below it;
+# 文件格式: 发文机关标志 35 mm below the top of the text block.
+STANDARD = {"chars_per_line": 28, "lines_per_page": 22, "top_margin_mm": (36.0, 38.0), "left_margin_mm": (27.0, 29.0),
+            "red_rule_gap_mm": (3.5, 4.5), "title_gap_lines": (1.7, 2.3), "office_top_mm": (34.0, 36.0)}
+
+
+@dataclass
+class Measures:
+    pages: int
+    chars_per_line: int | None       # text block width ÷ the pitch of body characters
+    char_pitch_mm: float | None
+    lines_per_page: int | None       # text block height ÷ the pitch of body lines
+    line_pitch_mm: float | None
+    top_margin_mm: float | None      # page top to the first character (the text block's top)
+    left_margin_mm: float | None     # page edge to the leftmost body character
+    office_top_mm: float | None      # the standard's text block top (37 mm) to the issuing office's mark
+    red_rule_gap_mm: float | None    # bottom of the 发文字号 to the red rule
+    title_gap_lines: float | None    # red rule to the title, in body lines
+    red_rules: int                   # red rules on the first page (信函格式: double lines)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _red(colour) -> bool:
+    if not isinstance(colour, (tuple, list)) or len(colour) != 3:
+        return False
+    r, g, b = colour
+    return r > 0.7 and g < 0.3 and b < 0.3
+
+
+def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) -> Measures:
+    import pdfplumber  # a development dependency (tests, `duban documents measure`)
+
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        page = doc.pages[0]
+        chars = [c for c in page.chars if c["text"].strip()]
+        body = [c for c in chars if abs(c["size"] - BODY_PT) < 0.6 and CJK.match(c["text"])]
+        lines: dict[float, list] = defaultdict(list)
+        for c in body:
+            lines[round(c["top"], 0)].append(c)
+        pitches = []
+        for row in lines.values():
+            row.sort(key=lambda c: c["x0"])
+            pitches += [b["x0"] - a["x0"] for a, b in zip(row, row[1:]) if CJK.match(a["text"]) and 0 < b["x0"] - a["x0"] < 30]
+        char_pitch = statistics.median(pitches) * MM if pitches else None
+        tops = sorted(lines)
+        steps = [b - a for a, b in zip(tops, tops[1:]) if 20 < b - a < 40]
+        line_pitch = statistics.median(steps) * MM if steps else None
+        width, height = text_block_mm
+        first_top = min((c["top"] for c in chars if c["size"] > 8), default=None)
+        drawn = sorted((o for o in page.rects + page.lines + page.curves
+                        if (_red(o.get("non_stroking_color")) or _red(o.get("stroking_color")))
+                        and (o["x1"] - o["x0"]) * MM > 100), key=lambda o: o["top"])
+        reds = []  # one rule may be drawn as a filled rectangle and its outline: count it once
+        for o in drawn:
+            if not reds or o["top"] - reds[-1]["bottom"] > 0.5 / MM:
+                reds.append(o)
+        office = [c for c in chars if c["size"] >= 18 and _red(c.get("non_stroking_color"))]
+        numbers = [c for c in chars if re.search(r"[〔〕号]", c["text"]) and abs(c["size"] - BODY_PT) < 0.6]
+        titles = [c for c in chars if 21 < c["size"] < 23]
+        rule = reds[0] if reds else None
+        red_gap = None
+        if rule is not None and numbers:
+            above = [c for c in numbers if c["bottom"] <= rule["top"] + 1]
+            if above:
+                red_gap = (rule["top"] - max(c["bottom"] for c in above)) * MM
+        title_gap = None
+        if rule is not None and titles and line_pitch:
+            title_gap = (min(c["top"] for c in titles) - rule["bottom"]) * MM / line_pitch
+        return Measures(
+            pages=len(doc.pages),
+            chars_per_line=int(width / char_pitch + 0.05) if char_pitch else None,
+            char_pitch_mm=round(char_pitch, 3) if char_pitch else None,
+            lines_per_page=int(height / line_pitch + 0.05) if line_pitch else None,
+            line_pitch_mm=round(line_pitch, 3) if line_pitch else None,
+            top_margin_mm=round(first_top * MM, 1) if first_top is not None else None,
+            left_margin_mm=round(min(c["x0"] for c in body) * MM, 1) if body else None,
+            office_top_mm=round(min(c["top"] for c in office) * MM - 37.0, 1) if office else None,
+            red_rule_gap_mm=round(red_gap, 2) if red_gap is not None else None,
+            title_gap_lines=round(title_gap, 2) if title_gap is not None else None,
+            red_rules=len(reds),
+        )

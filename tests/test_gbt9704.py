@@ -1,0 +1,99 @@
+"""The county's documents laid out as GB/T 9704-2012 says, measured from the PDFs themselves
+(pdfplumber: where each character and rule is), and Word files naming the fonts county
+machines have (issue 17 point 6)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from duban.core.clock import as_of
+from duban.documents import builders, service
+from duban.documents.measure import STANDARD, measure
+from duban.supervision import circulars, steps
+from matter_helpers import circular_record, make_cast, to_state
+
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
+
+EVIDENCE = {"phone": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
+            "written_notice": {"requirements": "三日内专题答复", "reply_due": "2026-11-30"}}
+
+
+@pytest.fixture
+def cast(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with tenant_context(world.alpha):
+        yield make_cast()
+
+
+def notice_document(cast):
+    with as_of(date(2026, 9, 1)):
+        matter = to_state(cast, "in_progress", deadline_working_days=10)
+    for tier in ("phone", "written_notice"):
+        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+                                    on=date(2026, 11, 20))
+    step = matter.steps.get(tier="written_notice")
+    return service.supervision_notice_document(step, actor=cast.staff)
+
+
+def circular_document(cast):
+    circular_record(cast)
+    draft = circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
+                                        period_start=date(2026, 10, 1), period_end=date(2026, 11, 25))
+    circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    published = circulars.do_publish_circular(draft.pk, actor=cast.office)
+    return service.circular_document(published, actor=cast.staff)
+
+
+def within(value, bounds) -> bool:
+    low, high = bounds
+    return value is not None and low <= value <= high
+
+
+def test_6_body_text_sets_28_characters_a_line_and_22_lines_a_page(cast):
+    for document in (notice_document(cast), circular_document(cast)):
+        m = measure(service.pdf_bytes(document))
+        assert m.chars_per_line == STANDARD["chars_per_line"], m
+        assert m.lines_per_page == STANDARD["lines_per_page"], m
+        assert within(m.left_margin_mm, STANDARD["left_margin_mm"]), m
+
+
+def test_6_the_red_rule_is_4mm_below_the_number_and_the_title_two_lines_below_it(cast):
+    for document in (notice_document(cast), circular_document(cast)):
+        m = measure(service.pdf_bytes(document))
+        assert within(m.red_rule_gap_mm, STANDARD["red_rule_gap_mm"]), m
+        assert within(m.title_gap_lines, STANDARD["title_gap_lines"]), m
+
+
+def test_6_a_circular_in_file_format_puts_the_office_mark_35mm_into_the_text_block(cast):
+    m = measure(service.pdf_bytes(circular_document(cast)))
+    assert within(m.office_top_mm, STANDARD["office_top_mm"]), m
+
+
+def test_6_a_bulletin_prints_its_issue_without_the_year_and_gives_the_year_with_the_date(cast):
+    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
+
+    report = draft_weekly_report(date(2026, 11, 21), actor=cast.staff).report
+    with as_of(date(2026, 11, 23)):
+        do_submit_weekly_report(report.pk, actor=cast.staff)
+        issued = do_issue_weekly_report(report.pk, actor=cast.office)
+    content = builders.weekly_report(issued, leaders=[])
+    assert content["issue_line"] == f"第{issued.seq}期"
+    assert "〔" not in content["issue_line"]
+
+
+def test_6_word_files_name_the_fonts_county_machines_have(cast):
+    from docx import Document as Docx
+    from docx.oxml.ns import qn
+
+    word = Docx(io.BytesIO(service.docx_bytes(circular_document(cast))))
+    faces = set()
+    for element in word.element.body.iter(qn("w:rFonts")):
+        faces.add(element.get(qn("w:eastAsia")))
+    normal = word.styles["Normal"].element.find(f".//{qn('w:rFonts')}").get(qn("w:eastAsia"))
+    assert normal == "仿宋_GB2312"
+    assert {"方正小标宋简体", "黑体"} <= faces, faces
+    assert not any(face and face.startswith("Noto") for face in faces), faces
