@@ -225,7 +225,8 @@ def weekly_report(report, *, leaders: list[str] | None = None) -> dict:
     on = report.issued_on or clock.today()
     doc = _base("weekly_report", text, number=report.number, layout="bulletin", on=on)
     doc["mark"] = text.title
-    doc["issue_line"] = f"〔{report.year}〕第{report.seq}期" if report.seq else "（草稿）"
+    # A bulletin (简报) prints its issue as 第N期; the year is in the date beside the issuing office.
+    doc["issue_line"] = f"第{report.seq}期" if report.seq else "（草稿）"
     doc["title"] = "本周督查督办工作情况"
     doc["subtitle"] = f"（{C.cn_month_day(report.period_start)}—{C.cn_month_day(report.period_end)}）"
     doc["draft"] = report.seq is None

@@ -19,18 +19,20 @@ CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 # GB/T 9704-2012: A4, 版心 156 × 225 mm, top margin 37 ± 1 mm, binding (left) margin 28 ± 1 mm;
 # 3号仿宋 28 characters a line, 22 lines a page; red rule 4 mm below 发文字号; title two lines below it;
 # 文件格式: 发文机关标志 35 mm below the top of the text block.
-STANDARD = {"chars_per_line": 28, "lines_per_page": 22, "top_margin_mm": (36.0, 38.0), "left_margin_mm": (27.0, 29.0),
+STANDARD = {"chars_per_line": 28, "lines_per_page": 22, "left_margin_mm": (27.0, 29.0),
             "red_rule_gap_mm": (3.5, 4.5), "title_gap_lines": (1.7, 2.3), "office_top_mm": (34.0, 36.0)}
 
 
 @dataclass
 class Measures:
     pages: int
+    layout: str                      # "file" (文件格式), "bulletin" (简报: a large red name, its own head) or
+                                     # "table" (a landscape form such as the annual table: no 公文 head)
     chars_per_line: int | None       # text block width ÷ the pitch of body characters
     char_pitch_mm: float | None
     lines_per_page: int | None       # text block height ÷ the pitch of body lines
     line_pitch_mm: float | None
-    top_margin_mm: float | None      # page top to the first character (the text block's top)
+    first_line_mm: float | None      # page top to the first character of the first page
     left_margin_mm: float | None     # page edge to the leftmost body character
     office_top_mm: float | None      # the standard's text block top (37 mm) to the issuing office's mark
     red_rule_gap_mm: float | None    # bottom of the 发文字号 to the red rule
@@ -76,6 +78,7 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
             if not reds or o["top"] - reds[-1]["bottom"] > 0.5 / MM:
                 reds.append(o)
         office = [c for c in chars if c["size"] >= 18 and _red(c.get("non_stroking_color"))]
+        bulletin = any(c["size"] >= 40 for c in office)  # 简报: the standard's head does not apply
         numbers = [c for c in chars if re.search(r"[〔〕号]", c["text"]) and abs(c["size"] - BODY_PT) < 0.6]
         titles = [c for c in chars if 21 < c["size"] < 23]
         rule = reds[0] if reds else None
@@ -87,13 +90,16 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
         title_gap = None
         if rule is not None and titles and line_pitch:
             title_gap = (min(c["top"] for c in titles) - rule["bottom"]) * MM / line_pitch
+        layout = "bulletin" if bulletin else "table" if page.width > page.height else "file"
+        if layout != "file":
+            office, red_gap, title_gap = [], None, None
         return Measures(
-            pages=len(doc.pages),
+            pages=len(doc.pages), layout=layout,
             chars_per_line=int(width / char_pitch + 0.05) if char_pitch else None,
             char_pitch_mm=round(char_pitch, 3) if char_pitch else None,
             lines_per_page=int(height / line_pitch + 0.05) if line_pitch else None,
             line_pitch_mm=round(line_pitch, 3) if line_pitch else None,
-            top_margin_mm=round(first_top * MM, 1) if first_top is not None else None,
+            first_line_mm=round(first_top * MM, 1) if first_top is not None else None,
             left_margin_mm=round(min(c["x0"] for c in body) * MM, 1) if body else None,
             office_top_mm=round(min(c["top"] for c in office) * MM - 37.0, 1) if office else None,
             red_rule_gap_mm=round(red_gap, 2) if red_gap is not None else None,

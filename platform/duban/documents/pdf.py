@@ -23,6 +23,7 @@ from duban.matters.actions import MatterError
 logger = logging.getLogger(__name__)
 
 TEXT_BLOCK_PT = 442  # 156 mm
+OFFICE_TOP_PT = 35 * 72 / 25.4  # 35 mm
 
 
 @cache
@@ -38,23 +39,26 @@ def _check_subsetter() -> None:
                        "takes several seconds per document (Debian: apt-get install libharfbuzz-subset0)")
 
 
-def _office_style(office: str) -> tuple[int, str]:
-    """Font size and letter spacing of the issuing-office mark, so that it fits one line."""
+def _office_style(office: str) -> tuple[int, str, float]:
+    """Font size and letter spacing of the issuing-office mark, so that it fits one line, and the
+    space above it that puts its top 35 mm below the text block's top (文件格式, GB/T 9704 §7.2.2):
+    the line box starts 0.32 of the size above the characters' top (half-leading and ascent)."""
     length = max(len(office), 1)
     size = max(18, min(32, TEXT_BLOCK_PT // length - 2))
     spacing = "0.1em" if length <= 8 else "0"
-    return size, spacing
+    return size, spacing, round(OFFICE_TOP_PT - 0.32 * size, 1)
 
 
 def render_html(content: dict, verification: Verification | None) -> str:
     template = select_template([f"documents/{content['kind']}.html", "documents/official.html"])
-    size, spacing = _office_style(content.get("office", ""))
+    size, spacing, office_top = _office_style(content.get("office", ""))
     return template.render({
         "doc": content,
         "verification": verification,
         "date_cn": cn_date(content.get("date")),
         "office_size": size,
         "office_spacing": spacing,
+        "office_top": office_top,
         "font_faces": fonts.font_face_css(),
     })
 

@@ -16,8 +16,13 @@ from docx.shared import Mm, Pt, RGBColor
 
 from duban.documents.content import Verification, cn_date
 
-SERIF = "Noto Serif CJK SC"  # stands in for 仿宋/小标宋 (GB/T 9704) where those are absent
-SANS = "Noto Sans CJK SC"  # stands in for 黑体
+# The faces GB/T 9704 names, as county offices' machines have them (Word and WPS substitute a
+# similar face where one is missing); the PDF embeds the free Noto faces instead (docs/documents.md).
+FANGSONG = "仿宋_GB2312"     # body text (3号仿宋)
+XIAOBIAOSONG = "方正小标宋简体"  # the issuing office's mark and the title (小标宋)
+HEITI = "黑体"               # first-level headings, table headers
+KAITI = "楷体_GB2312"        # second-level headings
+SERIF, SANS = FANGSONG, HEITI
 RED = RGBColor(0xE6, 0x00, 0x12)
 BODY_PT = 16  # 3号
 TITLE_PT = 22  # 2号
@@ -169,7 +174,8 @@ def render_docx(content: dict, verification: Verification | None) -> bytes:
     center = WD_ALIGN_PARAGRAPH.CENTER
     # 版头
     if content.get("layout") == "bulletin":
-        _paragraph(doc, content.get("mark") or content["title"], align=center, size=42, bold=True, color=RED, line=None)
+        _paragraph(doc, content.get("mark") or content["title"], align=center, size=42, bold=True, color=RED, line=None,
+                   font=XIAOBIAOSONG)
         _paragraph(doc, content.get("issue_line", ""), align=center, before=8)
         line = _paragraph(doc, before=8)
         line.paragraph_format.tab_stops.add_tab_stop(Mm(width), alignment=WD_TAB_ALIGNMENT.RIGHT)
@@ -178,12 +184,13 @@ def render_docx(content: dict, verification: Verification | None) -> bytes:
     else:
         office = content["office"]
         size = max(18, min(32, 442 // max(len(office), 1) - 2))
-        _paragraph(doc, office, align=center, size=size, bold=True, color=RED, line=None)
+        _paragraph(doc, office, align=center, size=size, bold=True, color=RED, line=None, font=XIAOBIAOSONG)
         number = _paragraph(doc, content.get("number", ""), align=center, before=20)
         _border(number, "bottom", size_eighths=16, color="E60012")
     if content.get("draft"):
         _paragraph(doc, "（草稿）", align=center, size=12, color=RED, font=SANS)
-    _paragraph(doc, content["title"], align=center, size=TITLE_PT, bold=True, before=LINE_PT, line=33)
+    _paragraph(doc, content["title"], align=center, size=TITLE_PT, bold=True, before=LINE_PT * 2, line=33,
+               font=XIAOBIAOSONG)
     if content.get("subtitle"):
         _paragraph(doc, content["subtitle"], align=center)
     if content.get("recipient"):
@@ -197,7 +204,7 @@ def render_docx(content: dict, verification: Verification | None) -> bytes:
         elif kind == "h1":
             _paragraph(doc, block["text"], indent=True, font=SANS)
         elif kind == "h2":
-            _paragraph(doc, block["text"], indent=True, bold=True)
+            _paragraph(doc, block["text"], indent=True, font=KAITI)
         elif kind == "note":
             _paragraph(doc, block["text"], size=10.5, line=16, before=4)
         elif kind == "fields":

@@ -2,6 +2,7 @@
 issued documents, and the county's texts of its documents.
 
     documents fonts    (prepare and show the PDF fonts; no county)
+    documents measure  FILE.pdf …   (GB/T 9704 measures of PDFs; no county; needs pdfplumber)
     documents sample   --county dongshan --out DIR [--actor staff] [--year 2026]
     documents list     --county dongshan
     documents texts    --county dongshan
@@ -38,7 +39,7 @@ class Command(BaseCommand):
     help = "Official documents of a county: sample files of every kind, the register, the texts."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{fonts,sample,list,texts,set-text}")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{fonts,measure,sample,list,texts,set-text}")
 
         def command(name, help_text):
             p = sub.add_parser(name, help=help_text)
@@ -46,6 +47,9 @@ class Command(BaseCommand):
             return p
 
         sub.add_parser("fonts", help="prepare the documents' Chinese faces in DUBAN_FONT_DIR and show them")
+        p = sub.add_parser("measure", help="measure PDFs against GB/T 9704: characters a line, lines a page, margins, "
+                                           "the red rule (development: needs pdfplumber)")
+        p.add_argument("files", nargs="+", metavar="FILE.pdf")
         p = command("sample", "write one file of each document kind from the county's data (PDF; Word; Excel)")
         p.add_argument("--out", required=True, help="the folder to write to (created if missing)")
         p.add_argument("--actor", help="username printing them (default: the first supervision staff)")
@@ -66,6 +70,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["action"] == "fonts":
             return self.do_fonts()
+        if options["action"] == "measure":
+            return self.do_measure(options["files"])
         county = County.objects.filter(slug=options["county"]).first()
         if county is None:
             known = ", ".join(County.objects.order_by("slug").values_list("slug", flat=True)) or "none"
@@ -84,6 +90,30 @@ class Command(BaseCommand):
         for face, path in found.items():
             self.stdout.write(f"{face.family:<12} {face.weight:<7} {face.source_family:<18} {path} "
                               f"({path.stat().st_size // 1024} KB)")
+
+    def do_measure(self, files: list[str]) -> None:
+        try:
+            from duban.documents.measure import STANDARD, measure  # pdfplumber: a development dependency
+        except ImportError as error:
+            raise CommandError(f"measuring needs pdfplumber (pip install pdfplumber): {error}") from None
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                raise CommandError(f"{name}: no such file")
+            m = measure(path.read_bytes())
+            self.stdout.write(f"{path.name}: {m.pages} page(s), { {'bulletin': '简报', 'table': '表格'}.get(m.layout, '文件格式') }")
+            for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
+                        "office_top_mm", "red_rule_gap_mm", "title_gap_lines"):
+                value, want = getattr(m, key), STANDARD.get(key)
+                if value is None:
+                    verdict = "— (not in this layout)" if m.layout != "file" else "—"
+                elif isinstance(want, tuple):
+                    verdict = "ok" if want[0] <= value <= want[1] else f"outside {want[0]}–{want[1]}"
+                elif want is not None:
+                    verdict = "ok" if value == want else f"standard {want}"
+                else:
+                    verdict = ""
+                self.stdout.write(f"  {key:<16} {'' if value is None else value!s:>6}  {verdict}")
 
     def out(self, text: str = "") -> None:
         self.console.print(Text(text))
