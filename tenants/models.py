@@ -33,6 +33,16 @@ def validate_county_slug(value: str) -> None:
                               code="reserved_slug", params={"value": value})
 
 
+ABBREVIATION_RE = re.compile(r"^[\u3400-\u9fff]{1,4}$")
+
+
+def validate_abbreviation(value: str) -> None:
+    """A county's 发文机关代字: one to four Chinese characters (or none until the county sets it)."""
+    if value and not ABBREVIATION_RE.match(value):
+        raise ValidationError(_("发文机关代字“%(value)s”无效：须为1–4个汉字，如“东”。"), code="invalid_abbreviation",
+                              params={"value": value})
+
+
 def validate_city_code(value: str) -> None:
     if not CITY_CODE_RE.match(value or ""):
         raise ValidationError(
@@ -74,6 +84,10 @@ class County(TenantMixin):
 
     slug = models.CharField(_("标识"), max_length=30, unique=True, validators=[validate_county_slug])
     name = models.CharField(_("名称"), max_length=100)
+    # The county's 简称 in its 发文字号 (机关代字, e.g. 东 → 东政督〔2026〕3号): a setting of the county,
+    # never guessed from its name (two counties of a city may share a first character).
+    abbreviation = models.CharField(_("发文机关代字"), max_length=8, blank=True, default="",
+                                    validators=[validate_abbreviation])
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="counties",
                              verbose_name=_("所属市"))
     rulepack_name = models.CharField(_("规则包"), max_length=100)

@@ -20,7 +20,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
 from duban.core import cloning, schemas
-from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
+from tenants.models import (City, County, Domain, schema_name_for, validate_abbreviation, validate_city_code,
+                            validate_county_slug)
 
 
 class ProvisioningError(Exception):
@@ -100,6 +101,29 @@ def set_rulepack(slug: str, requested: str, *, actor) -> County:
     return county
 
 
+def set_abbreviation(slug: str, abbreviation: str, *, actor) -> County:
+    """Set a county's 发文机关代字 (audited in the public schema and the county's own). Numbers
+    already issued keep what they were; the next ones begin with the new 代字."""
+    connection.set_schema_to_public()
+    abbreviation = (abbreviation or "").strip()
+    try:
+        validate_abbreviation(abbreviation)
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages), field="abbreviation") from None
+    with transaction.atomic():
+        county = County.objects.select_for_update().filter(slug=slug).first()
+        if county is None:
+            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        before, after = {"abbreviation": county.abbreviation}, {"abbreviation": abbreviation}
+        county.abbreviation = abbreviation
+        county.save(update_fields=["abbreviation"])
+        audit.record(actor=actor, action="county.set_abbreviation", obj=county, before=before, after=after)
+        with schema_context(county.schema_name):
+            audit.record(actor=actor, action="county.set_abbreviation", obj=county, object_type="tenants.county",
+                         before=before, after=after)
+    return county
+
+
 def _validate(slug: str, name: str, city_code: str) -> City:
     try:
         validate_county_slug(slug)
@@ -157,8 +181,9 @@ def migrate_new_schema(schema_name: str) -> None:
 
 def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str | None = None,
                   admin_username: str | None = "admin", admin_password: str | None = None,
-                  time_zone: str = "Asia/Shanghai", method: str = "clone") -> Provisioned:
+                  time_zone: str = "Asia/Shanghai", method: str = "clone", abbreviation: str = "") -> Provisioned:
     """Create a county: its row, host, schema (cloned from the template) and admin user.
+    ``abbreviation`` is its 发文机关代字 (e.g. 东), which its documents' numbers begin with.
 
     ``method="migrate"`` builds the schema by running every migration instead of cloning
     (slower; kept for comparison in bench/provision.py and as a fallback).
@@ -180,7 +205,12 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
 
     with transaction.atomic():
         county = County(slug=slug, name=name, city=city, schema_name=schema_name_for(slug),
-                        rulepack_name=pack_name, rulepack_version=pack_version, time_zone=time_zone)
+                        rulepack_name=pack_name, rulepack_version=pack_version, time_zone=time_zone,
+                        abbreviation=(abbreviation or "").strip())
+        try:
+            validate_abbreviation(county.abbreviation)
+        except ValidationError as exc:
+            raise ProvisioningError(" ".join(exc.messages), field="abbreviation") from None
         county.full_clean()
         county.save()
         Domain.objects.create(domain=county_host(slug), tenant=county, is_primary=True)

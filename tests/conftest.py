@@ -61,6 +61,7 @@ def _make_world() -> World:
     people = {}
     for slug, name in (("alpha", "甲县"), ("beta", "乙县")):
         county = provisioning.create_county(slug, name, "testcity", actor="tests", admin_username="admin",
+                                            abbreviation=name[:1],
                                             admin_password=PASSWORD).county
         counties[slug] = county
         with schema_context(county.schema_name):

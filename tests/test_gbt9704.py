@@ -97,3 +97,23 @@ def test_6_word_files_name_the_fonts_county_machines_have(cast):
     assert normal == "仿宋_GB2312"
     assert {"方正小标宋简体", "黑体"} <= faces, faces
     assert not any(face and face.startswith("Noto") for face in faces), faces
+
+
+def test_6_the_document_code_is_the_countys_setting_not_its_first_character(world, cast):
+    """发文机关代字: two counties of a city may share a first character (东山县, 东河县); each sets its own."""
+    from django.db import connection
+
+    from tenants import provisioning
+
+    with pytest.raises(provisioning.ProvisioningError) as bad:
+        provisioning.set_abbreviation("alpha", "abc", actor="tests")
+    assert bad.value.field == "abbreviation" and "汉字" in str(bad.value)
+    provisioning.set_abbreviation("alpha", "甲东", actor="tests")
+    connection.set_tenant(world.alpha)  # set_abbreviation works on the public schema
+    world.alpha.refresh_from_db()
+    try:
+        matter = to_state(cast, "assigned")
+        assert matter.notices.get().number.startswith("甲东政督交〔")
+    finally:
+        provisioning.set_abbreviation("alpha", "甲", actor="tests")
+        connection.set_tenant(world.alpha)

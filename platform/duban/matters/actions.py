@@ -245,7 +245,8 @@ def next_notice_number(kind: str, year: int) -> tuple[int, str]:
     pack = county_pack()
     text = pack.document(kind)
     seq = next_value(f"notice:{kind}:{year}")
-    prefix = (county().name[:1] + text.number_prefix) if text and text.number_prefix else ""
+    # The county's 发文机关代字 (its setting, tenants.County.abbreviation) and the pack's 代字 for the kind.
+    prefix = (county().abbreviation + text.number_prefix) if text and text.number_prefix else ""
     return seq, f"{prefix}〔{year}〕{seq}号"
 
 

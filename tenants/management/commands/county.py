@@ -15,16 +15,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True,
-                                    metavar="{create,list,suspend,resume,set-rulepack,backup,restore}")
+                                    metavar="{create,list,suspend,resume,set-rulepack,set-abbreviation,backup,restore}")
         create = sub.add_parser("create", help="create a county by cloning the template schema")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
         create.add_argument("--city", required=True, dest="city", help="code of the city it belongs to")
         create.add_argument("--rulepack", default=None, help="NAME or NAME==VERSION (default: county_default)")
+        create.add_argument("--abbreviation", default="",
+                            help="the county's 发文机关代字, e.g. 东 (its document numbers: 东政督〔2026〕3号)")
         create.add_argument("--admin", default="admin", help="user name of the county admin (default: admin)")
         create.add_argument("--admin-password", default=None,
                             help="the admin's password (default: a random one, printed once)")
         sub.add_parser("list", help="list counties")
+        abbr = sub.add_parser("set-abbreviation", help="set a county's 发文机关代字 for its document numbers (audited)")
+        abbr.add_argument("slug")
+        abbr.add_argument("abbreviation", help="one to four Chinese characters, e.g. 东")
         pack = sub.add_parser("set-rulepack", help="switch a county to another rule pack (audited)")
         pack.add_argument("slug")
         pack.add_argument("rulepack", help="NAME or NAME==VERSION")
@@ -51,13 +56,16 @@ class Command(BaseCommand):
         result = provisioning.create_county(
             options["slug"], options["name"], options["city"], actor="cli",
             rulepack=options["rulepack"], admin_username=options["admin"],
-            admin_password=options["admin_password"])
+            admin_password=options["admin_password"], abbreviation=options["abbreviation"])
         county = result.county
         self.stdout.write(self.style.SUCCESS(
             f"Created county {county.slug} ({county.name}) in schema {county.schema_name} "
             f"in {result.seconds:.2f}s"))
         self.stdout.write(f"  URL:      {provisioning.county_url(county)}")
         self.stdout.write(f"  rulepack: {county.rulepack_name}=={county.rulepack_version}")
+        if not county.abbreviation:
+            self.stdout.write(self.style.WARNING(
+                f"  no 发文机关代字 yet: set it before issuing documents (duban county set-abbreviation {county.slug} 东)"))
         if result.admin_username:
             self.stdout.write(f"  admin:    {result.admin_username} / {result.admin_password}"
                               + ("" if options["admin_password"] else "   (shown once; change it after login)"))
@@ -84,6 +92,11 @@ class Command(BaseCommand):
         county = provisioning.set_status(options["slug"], County.Status.ACTIVE, actor="cli",
                                          reason=options["reason"])
         self.stdout.write(self.style.SUCCESS(f"Resumed {county.slug} ({county.name})."))
+
+    def do_set_abbreviation(self, options):
+        county = provisioning.set_abbreviation(options["slug"], options["abbreviation"], actor="cli")
+        self.stdout.write(self.style.SUCCESS(f"{county.slug} ({county.name}): 发文机关代字 {county.abbreviation}; "
+                                             f"numbers issued from now on begin with it."))
 
     def do_set_rulepack(self, options):
         county = provisioning.set_rulepack(options["slug"], options["rulepack"], actor="cli")

@@ -23,10 +23,10 @@ from tenants.models import City, County
 
 DEMO_PASSWORD = "Duban@2026"
 CITY = ("shifan", "示范市")
-COUNTIES = [
-    ("dongshan", "东山县", ["城关镇", "桥头镇", "青石镇", "白沙镇", "龙泉镇"]),
-    ("xihe", "西河县", ["河口镇", "柳林镇", "石门镇", "新华镇", "高桥镇"]),
-    ("nanling", "南岭县", ["岭南镇", "竹园镇", "松山镇", "临江镇", "花坪镇"]),
+COUNTIES = [  # slug, name, 发文机关代字, townships
+    ("dongshan", "东山县", "东", ["城关镇", "桥头镇", "青石镇", "白沙镇", "龙泉镇"]),
+    ("xihe", "西河县", "西", ["河口镇", "柳林镇", "石门镇", "新华镇", "高桥镇"]),
+    ("nanling", "南岭县", "岭", ["岭南镇", "竹园镇", "松山镇", "临江镇", "花坪镇"]),
 ]
 DEPARTMENTS = ["发展和改革局", "财政局", "教育局", "住房和城乡建设局", "农业农村局"]
 PEOPLE = [
@@ -59,11 +59,11 @@ class Command(BaseCommand):
         city = City.objects.filter(code=CITY[0]).first() or provisioning.create_city(
             CITY[0], CITY[1], actor=ACTOR)
         with progress_bar("创建示范县 seeding counties", total=len(COUNTIES)) as advance:
-            for slug, name, townships in COUNTIES:
+            for slug, name, abbreviation, townships in COUNTIES:
                 county = County.objects.filter(slug=slug).first()
                 if county is None:
                     county = provisioning.create_county(
-                        slug, name, city.code, actor=ACTOR, admin_username=None).county
+                        slug, name, city.code, actor=ACTOR, admin_username=None, abbreviation=abbreviation).county
                 with tenant_context(county):
                     self.seed_county(townships)
                     if not Matter.objects.exists():
@@ -113,7 +113,7 @@ class Command(BaseCommand):
     def print_summary(self):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo city {CITY[1]} ({CITY[0]}):"))
-        for slug, name, _ in COUNTIES:
+        for slug, name, _abbreviation, _ in COUNTIES:
             county = County.objects.filter(slug=slug).first()
             if county is None:
                 continue
