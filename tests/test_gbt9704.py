@@ -68,6 +68,13 @@ def test_6_the_red_rule_is_4mm_below_the_number_and_the_title_two_lines_below_it
         assert within(m.title_gap_lines, STANDARD["title_gap_lines"]), m
 
 
+def test_6_the_record_closes_the_last_page_at_its_foot(cast):
+    """版记 (抄送, 印发机关和印发日期) on the last lines of the last page (GB/T 9704 §7.4)."""
+    for document in (notice_document(cast), circular_document(cast)):
+        m = measure(service.pdf_bytes(document))
+        assert within(m.record_bottom_mm, STANDARD["record_bottom_mm"]), m
+
+
 def test_6_a_circular_in_file_format_puts_the_office_mark_35mm_into_the_text_block(cast):
     m = measure(service.pdf_bytes(circular_document(cast)))
     assert within(m.office_top_mm, STANDARD["office_top_mm"]), m
@@ -109,11 +116,13 @@ def test_6_the_document_code_is_the_countys_setting_not_its_first_character(worl
         provisioning.set_abbreviation("alpha", "abc", actor="tests")
     assert bad.value.field == "abbreviation" and "汉字" in str(bad.value)
     provisioning.set_abbreviation("alpha", "甲东", actor="tests")
-    connection.set_tenant(world.alpha)  # set_abbreviation works on the public schema
-    world.alpha.refresh_from_db()
     try:
+        world.alpha.refresh_from_db()  # the tenant the session's tests share: put back below
+        connection.set_tenant(world.alpha)  # set_abbreviation works on the public schema
         matter = to_state(cast, "assigned")
         assert matter.notices.get().number.startswith("甲东政督交〔")
     finally:
         provisioning.set_abbreviation("alpha", "甲", actor="tests")
+        world.alpha.refresh_from_db()
         connection.set_tenant(world.alpha)
+    assert world.alpha.abbreviation == "甲"

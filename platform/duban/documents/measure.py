@@ -20,7 +20,9 @@ CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 # 3号仿宋 28 characters a line, 22 lines a page; red rule 4 mm below 发文字号; title two lines below it;
 # 文件格式: 发文机关标志 35 mm below the top of the text block.
 STANDARD = {"chars_per_line": 28, "lines_per_page": 22, "left_margin_mm": (27.0, 29.0),
-            "red_rule_gap_mm": (3.5, 4.5), "title_gap_lines": (1.7, 2.3), "office_top_mm": (34.0, 36.0)}
+            "red_rule_gap_mm": (3.5, 4.5), "title_gap_lines": (1.7, 2.3), "office_top_mm": (34.0, 36.0),
+            # 版记 on the last lines of the last page: the text block ends 262 mm from the page top.
+            "record_bottom_mm": (252.0, 262.0)}
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Measures:
     red_rule_gap_mm: float | None    # bottom of the 发文字号 to the red rule
     title_gap_lines: float | None    # red rule to the title, in body lines
     red_rules: int                   # red rules on the first page (信函格式: double lines)
+    record_bottom_mm: float | None   # the last page: page top to the bottom of the 版记's last line (…印发)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +94,9 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
         if rule is not None and titles and line_pitch:
             title_gap = (min(c["top"] for c in titles) - rule["bottom"]) * MM / line_pitch
         layout = "bulletin" if bulletin else "table" if page.width > page.height else "file"
+        last = doc.pages[-1]
+        printed = [c for c in last.chars if c["text"] in "印发" and 12 < c["size"] < 16]
+        record_bottom = max((c["bottom"] for c in printed), default=None)
         if layout != "file":
             office, red_gap, title_gap = [], None, None
         return Measures(
@@ -105,4 +111,5 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
             red_rule_gap_mm=round(red_gap, 2) if red_gap is not None else None,
             title_gap_lines=round(title_gap, 2) if title_gap is not None else None,
             red_rules=len(reds),
+            record_bottom_mm=round(record_bottom * MM, 1) if record_bottom is not None else None,
         )

@@ -126,14 +126,34 @@ def check_pdf(pdf: bytes, title: str) -> None:
         raise DocumentNotPrinted(f"文字层中找不到标题“{title}”")
 
 
-def render_pdf(content: dict, verification: Verification | None) -> bytes:
-    """The PDF of ``content``, checked (``check_pdf``); rendered once more if the first fails."""
+RECORD_MARGIN_PX = 43 * 96 / 72  # .record's own margin-top (43 pt) in CSS pixels
+
+
+def _record_at_the_foot(html: str):
+    """Lay the document out with its 版记 (``.record``) at the foot of the last page (GB/T 9704
+    §7.4: the 版记's last element on the last line): laid out once to see the space left below
+    it, then again with that space above it. Returns WeasyPrint's rendered document."""
     from weasyprint import HTML  # WeasyPrint loads Pango: only where a PDF is made
 
+    document = HTML(string=html, base_url=None).render()
+    page = document.pages[-1]._page_box
+    record = next((box for box in page.descendants() if getattr(box, "element", None) is not None
+                   and "record" in (box.element.get("class") or "").split()), None)
+    if record is None:
+        return document
+    space = (page.margin_top + page.height) - (record.position_y + record.margin_height())
+    if space <= 1:
+        return document
+    lower = f'<style>.record {{ margin-top: {RECORD_MARGIN_PX + space - 1:.2f}px; }}</style></head>'
+    return HTML(string=html.replace("</head>", lower, 1), base_url=None).render()
+
+
+def render_pdf(content: dict, verification: Verification | None) -> bytes:
+    """The PDF of ``content``, checked (``check_pdf``); rendered once more if the first fails."""
     _check_subsetter()
     try:
         html = render_html(content, verification)
-        pdf = HTML(string=html, base_url=None).write_pdf()
+        pdf = _record_at_the_foot(html).write_pdf()
         check_pdf(pdf, content.get("title", ""))
         return pdf
     except (DocumentNotPrinted, fonts.FontsMissing) as first:
@@ -142,6 +162,6 @@ def render_pdf(content: dict, verification: Verification | None) -> bytes:
         html = render_html(content, verification)
     except fonts.FontsMissing as error:
         raise DocumentNotPrinted(str(error)) from error
-    pdf = HTML(string=html, base_url=None).write_pdf()
+    pdf = _record_at_the_foot(html).write_pdf()
     check_pdf(pdf, content.get("title", ""))
     return pdf

@@ -114,7 +114,7 @@ def report_inspection_if_due(*, on: date | None = None, actor="sweep") -> list[I
     """Report each round whose window has closed to the county leaders (五(一) 报县政府相关领导
     审阅), once: its results are fixed in ``summary``, the leaders (and office leaders) are
     notified and may read it on the inspection pages. Items still unchecked are reported as such."""
-    from duban.notifications import recipients
+    from duban.notifications import recipients  # notifications sit above supervision: imported at the call
     from duban.notifications.service import notify
 
     on = on or clock.today()

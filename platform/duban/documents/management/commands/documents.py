@@ -103,7 +103,7 @@ class Command(BaseCommand):
             m = measure(path.read_bytes())
             self.stdout.write(f"{path.name}: {m.pages} page(s), { {'bulletin': '简报', 'table': '表格'}.get(m.layout, '文件格式') }")
             for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
-                        "office_top_mm", "red_rule_gap_mm", "title_gap_lines"):
+                        "office_top_mm", "red_rule_gap_mm", "title_gap_lines", "record_bottom_mm"):
                 value, want = getattr(m, key), STANDARD.get(key)
                 if value is None:
                     verdict = "— (not in this layout)" if m.layout != "file" else "—"
