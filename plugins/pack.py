@@ -308,6 +308,9 @@ class DocumentText(_Model):
     closing: str = ""
     signature_lines: tuple[str, ...] = ()
     copy_to: tuple[str, ...] = ()
+    # GB/T 9704-2012's head: 文件格式 ("file": the mark 35 mm into the text block, a red rule under the
+    # number) or 信函格式 ("letter": the mark 30 mm from the page's edge, red double lines).
+    format: Literal["file", "letter"] = "file"
     clause: str = ""
 
 

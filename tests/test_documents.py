@@ -146,8 +146,9 @@ def test_assignment_notice_pdf_and_word(cast, tmp_path):
     text = flat(pdf_text(pdf, tmp_path))
     for expected in ("甲县人民政府办公室", document.number, "重点事项交办通知单", "一号局、一号镇：", matter.title,
                      "按期办结，书面报告", "每5个工作日反馈一次进展", "请于规定时限内办结并报送落实结果。", "王县长",
-                     document.display_code, f"alpha.localhost:8000/verify/{document.code}/", "—1—"):
+                     document.display_code, f"alpha.localhost:8000/verify/{document.code}/", "—2—"):
         assert flat(expected) in text, expected
+    assert flat("—1—") not in text  # 信函格式 (the default pack's notices): no page number on page one
     assert_cjk_embedded(pdf, tmp_path)
 
     word = docx_of(service.docx_bytes(document))

@@ -53,7 +53,7 @@ def within(value, bounds) -> bool:
     return value is not None and low <= value <= high
 
 
-def test_6_body_text_sets_28_characters_a_line_and_22_lines_a_page(cast):
+def test_6_body_text_sets_28_characters_a_line_and_22_lines_a_page(cast):  # 文件格式 and 信函格式 alike
     for document in (notice_document(cast), circular_document(cast)):
         m = measure(service.pdf_bytes(document))
         assert m.chars_per_line == STANDARD["chars_per_line"], m
@@ -62,17 +62,27 @@ def test_6_body_text_sets_28_characters_a_line_and_22_lines_a_page(cast):
 
 
 def test_6_the_red_rule_is_4mm_below_the_number_and_the_title_two_lines_below_it(cast):
-    for document in (notice_document(cast), circular_document(cast)):
-        m = measure(service.pdf_bytes(document))
-        assert within(m.red_rule_gap_mm, STANDARD["red_rule_gap_mm"]), m
-        assert within(m.title_gap_lines, STANDARD["title_gap_lines"]), m
+    m = measure(service.pdf_bytes(circular_document(cast)))  # 文件格式 (the default pack's circulars)
+    assert m.layout == "file"
+    assert within(m.red_rule_gap_mm, STANDARD["red_rule_gap_mm"]), m
+    assert within(m.title_gap_lines, STANDARD["title_gap_lines"]), m
+
+
+def test_6_a_notice_in_letter_format_has_its_mark_30mm_from_the_edge_and_red_double_lines(cast):
+    """信函格式 (§10.1), which the default pack gives its notices: the mark 30 mm from the top edge,
+    a double line 4 mm below it and one 20 mm from the bottom edge, no page number on page one,
+    the title two lines below the number."""
+    m = measure(service.pdf_bytes(notice_document(cast)))
+    assert m.layout == "letter", m
+    for key in ("office_from_edge_mm", "letter_rule_gap_mm", "letter_foot_mm", "title_gap_lines"):
+        assert within(getattr(m, key), STANDARD[key]), (key, m)
+    assert not m.page_number_on_page_one
 
 
 def test_6_the_record_closes_the_last_page_at_its_foot(cast):
     """版记 (抄送, 印发机关和印发日期) on the last lines of the last page (GB/T 9704 §7.4)."""
-    for document in (notice_document(cast), circular_document(cast)):
-        m = measure(service.pdf_bytes(document))
-        assert within(m.record_bottom_mm, STANDARD["record_bottom_mm"]), m
+    m = measure(service.pdf_bytes(circular_document(cast)))
+    assert within(m.record_bottom_mm, STANDARD["record_bottom_mm"]), m
 
 
 def test_6_a_circular_in_file_format_puts_the_office_mark_35mm_into_the_text_block(cast):
@@ -126,3 +136,18 @@ def test_6_the_document_code_is_the_countys_setting_not_its_first_character(worl
         world.alpha.refresh_from_db()
         connection.set_tenant(world.alpha)
     assert world.alpha.abbreviation == "甲"
+
+
+def test_6_word_page_numbers_alternate_sides_and_a_letter_has_none_on_page_one(cast):
+    from docx import Document as Docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    circular = Docx(io.BytesIO(service.docx_bytes(circular_document(cast))))
+    section = circular.sections[0]
+    assert circular.settings.odd_and_even_pages_header_footer
+    assert section.footer.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT  # odd pages
+    assert section.even_page_footer.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
+    assert not section.different_first_page_header_footer
+    letter = Docx(io.BytesIO(service.docx_bytes(notice_document(cast)))).sections[0]
+    assert letter.different_first_page_header_footer
+    assert "PAGE" not in letter.first_page_footer._element.xml and "核验码" in letter.first_page_footer.paragraphs[-1].text

@@ -101,8 +101,10 @@ def test_each_kind_says_what_its_golden_file_says_and_keeps_its_layout(contents,
     m = measure(pdf)
     assert m.chars_per_line == STANDARD["chars_per_line"] and m.lines_per_page == STANDARD["lines_per_page"], m
     assert STANDARD["left_margin_mm"][0] <= m.left_margin_mm <= STANDARD["left_margin_mm"][1], m
-    if m.layout == "file":
-        for key in ("office_top_mm", "red_rule_gap_mm", "title_gap_lines"):
+    heads = {"file": ("office_top_mm", "red_rule_gap_mm", "title_gap_lines"),
+             "letter": ("office_from_edge_mm", "letter_rule_gap_mm", "letter_foot_mm", "title_gap_lines")}
+    if m.layout in heads:
+        for key in heads[m.layout]:
             value = getattr(m, key)
             if value is not None:  # a form without 发文字号 has no rule gap to measure
                 low, high = STANDARD[key]

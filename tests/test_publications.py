@@ -428,3 +428,23 @@ def test_7_the_office_leader_records_the_view_on_the_matter_page(world, cast):
     assert done.status_code in (200, 302), done.content.decode()[:300]
     matter.refresh_from_db()
     assert matter.state == "closed" and matter.reports.get().review.satisfaction == "basically_satisfied"
+
+
+def test_1_no_notice_number_is_taken_while_no_chinese_pdf_can_be_printed(cast, settings, tmp_path):
+    """A matter's assignment takes its notice's number (交办通知单); without the Chinese faces the
+    assignment is refused and nothing is numbered or changed."""
+    from duban.matters.models import Notice
+
+    matter = to_state(cast, "approved")
+    source = settings.DUBAN_CJK_FONT_SOURCE
+    settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "no-fonts", tmp_path / "nowhere"
+    with pytest.raises(DocumentNotPrinted) as refused:
+        actions.do_assign_matter(matter.pk, actor=cast.staff, lead_unit="D01", requirements="按期办结",
+                                 deadline_working_days=10)
+    assert refused.value.field == "document"
+    matter.refresh_from_db()
+    assert matter.state == "approved" and not Notice.objects.filter(matter=matter).exists()
+    settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "fonts", source
+    actions.do_assign_matter(matter.pk, actor=cast.staff, lead_unit="D01", requirements="按期办结",
+                             deadline_working_days=10)
+    assert Notice.objects.filter(matter=matter, kind="assignment_notice").count() == 1

@@ -151,10 +151,10 @@ PACK = {
     "documents": [
         {"code": "collection_form", "title": "需要督办事项", "clause": "三(一)",
          "issuing_office": "{county}人民政府办公室", "number_prefix": "政督征"},
-        {"code": "assignment_notice", "title": "重点事项交办通知单", "clause": "三(二)",
+        {"code": "assignment_notice", "title": "重点事项交办通知单", "clause": "三(二)", "format": "letter",
          "issuing_office": "{county}人民政府办公室", "number_prefix": "政督交",
          "closing": "请于规定时限内办结并报送落实结果。"},
-        {"code": "supervision_notice", "title": "督查督办通知单", "clause": "四(二)",
+        {"code": "supervision_notice", "title": "督查督办通知单", "clause": "四(二)", "format": "letter",
          "issuing_office": "{county}人民政府办公室", "number_prefix": "政督",
          "closing": "请尽快赶上工作进度，并在规定时限内进行专题答复。"},
         {"code": "weekly_report", "title": "督查专报", "clause": "五(二)",

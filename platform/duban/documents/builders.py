@@ -30,7 +30,7 @@ def _signature(text) -> list[str]:
 def _base(kind: str, text, *, number: str = "", title: str | None = None, layout: str = "official",
           on: date | None = None) -> dict:
     doc = C.new(kind, office=text.issuing_office, title=title or text.title, number=number, layout=layout,
-                signature=_signature(text), copy_to=list(text.copy_to), closing=text.closing,
+                signature=_signature(text), copy_to=list(text.copy_to), closing=text.closing, format=text.format,
                 date=(on or clock.today()).isoformat())
     if text.heading:
         doc["blocks"].append(C.p(text.heading))

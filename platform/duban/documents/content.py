@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 
 LAYOUTS = ("official", "bulletin", "table")
-CONTENT_KEYS = ("layout", "mark", "office", "number", "issue_line", "title", "subtitle", "recipient", "blocks", "closing",
+CONTENT_KEYS = ("layout", "format", "mark", "office", "number", "issue_line", "title", "subtitle", "recipient", "blocks", "closing",
                 "signature", "date", "copy_to", "distribution", "printed_by")
 CN_DIGITS = "〇一二三四五六七八九"
 CN_ORDINALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五"]
@@ -110,7 +110,7 @@ def paragraphs(text: str) -> list[dict]:
 
 
 def new(kind: str, *, office: str, title: str, number: str = "", layout: str = "official", **more) -> dict:
-    content = {"kind": kind, "layout": layout, "mark": "", "office": office, "number": number, "issue_line": "", "title": title,
+    content = {"kind": kind, "layout": layout, "format": "file", "mark": "", "office": office, "number": number, "issue_line": "", "title": title,
                "subtitle": "", "recipient": "", "blocks": [], "closing": "", "extras": [], "signature": [office],
                "date": "", "copy_to": [], "distribution": [], "printed_by": office, "draft": False}
     content.update(more)

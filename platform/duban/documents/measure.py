@@ -22,7 +22,10 @@ CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 STANDARD = {"chars_per_line": 28, "lines_per_page": 22, "left_margin_mm": (27.0, 29.0),
             "red_rule_gap_mm": (3.5, 4.5), "title_gap_lines": (1.7, 2.3), "office_top_mm": (34.0, 36.0),
             # 版记 on the last lines of the last page: the text block ends 262 mm from the page top.
-            "record_bottom_mm": (252.0, 262.0)}
+            "record_bottom_mm": (252.0, 262.0),
+            # 信函格式 (§10.1): mark 30 mm from the top edge, double line 4 mm below it, another 20 mm
+            # from the bottom edge.
+            "office_from_edge_mm": (29.0, 31.0), "letter_rule_gap_mm": (3.0, 5.0), "letter_foot_mm": (19.0, 21.0)}
 
 
 @dataclass
@@ -41,6 +44,10 @@ class Measures:
     title_gap_lines: float | None    # red rule to the title, in body lines
     red_rules: int                   # red rules on the first page (信函格式: double lines)
     record_bottom_mm: float | None   # the last page: page top to the bottom of the 版记's last line (…印发)
+    office_from_edge_mm: float | None = None   # 信函格式: the page's top edge to the mark
+    letter_rule_gap_mm: float | None = None    # 信函格式: the mark's bottom to the head's double line
+    letter_foot_mm: float | None = None        # 信函格式: the foot's double line to the page's bottom edge
+    page_number_on_page_one: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,10 +83,17 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
         drawn = sorted((o for o in page.rects + page.lines + page.curves
                         if (_red(o.get("non_stroking_color")) or _red(o.get("stroking_color")))
                         and (o["x1"] - o["x0"]) * MM > 100), key=lambda o: o["top"])
-        reds = []  # one rule may be drawn as a filled rectangle and its outline: count it once
+        # Overlapping red shapes are one rule (a border is drawn as a filled outer shape, and a double
+        # line as an outer shape with an inner one cut out of it: 信函格式's thick-and-thin lines).
+        reds = []
         for o in drawn:
-            if not reds or o["top"] - reds[-1]["bottom"] > 0.5 / MM:
-                reds.append(o)
+            if reds and o["top"] <= reds[-1]["bottom"] + 0.1 / MM:
+                last = reds[-1]
+                hole = o["top"] > last["top"] + 0.1 / MM and o["bottom"] < last["bottom"] - 0.1 / MM
+                reds[-1] = {**last, "bottom": max(last["bottom"], o["bottom"]), "double": last["double"] or hole}
+            else:
+                reds.append({**o, "double": False})
+        letter = bool(reds) and reds[0]["double"]
         office = [c for c in chars if c["size"] >= 18 and _red(c.get("non_stroking_color"))]
         bulletin = any(c["size"] >= 40 for c in office)  # 简报: the standard's head does not apply
         numbers = [c for c in chars if re.search(r"[〔〕号]", c["text"]) and abs(c["size"] - BODY_PT) < 0.6]
@@ -93,12 +107,22 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
         title_gap = None
         if rule is not None and titles and line_pitch:
             title_gap = (min(c["top"] for c in titles) - rule["bottom"]) * MM / line_pitch
-        layout = "bulletin" if bulletin else "table" if page.width > page.height else "file"
+        layout = ("bulletin" if bulletin else "table" if page.width > page.height else "letter" if letter
+                  else "file")
+        office_edge = min((c["top"] for c in office), default=None)
+        head_gap = ((reds[0]["top"] - max(c["bottom"] for c in office)) * MM if letter and office else None)
+        foot = (page.height - reds[-1]["bottom"]) * MM if letter else None
+        page_one_number = any(c["text"] == "1" and 12 < c["size"] < 16 and c["top"] * MM > 255 for c in chars)
         last = doc.pages[-1]
         printed = [c for c in last.chars if c["text"] in "印发" and 12 < c["size"] < 16]
         record_bottom = max((c["bottom"] for c in printed), default=None)
+        head_numbers = [c for c in numbers if titles and c["bottom"] <= min(t["top"] for t in titles)]
+        if layout == "letter" and titles and line_pitch and head_numbers:
+            title_gap = (min(c["top"] for c in titles) - max(c["bottom"] for c in head_numbers)) * MM / line_pitch
         if layout != "file":
-            office, red_gap, title_gap = [], None, None
+            office, red_gap = [], None
+        if layout not in ("file", "letter"):
+            title_gap = None
         return Measures(
             pages=len(doc.pages), layout=layout,
             chars_per_line=int(width / char_pitch + 0.05) if char_pitch else None,
@@ -112,4 +136,8 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
             title_gap_lines=round(title_gap, 2) if title_gap is not None else None,
             red_rules=len(reds),
             record_bottom_mm=round(record_bottom * MM, 1) if record_bottom is not None else None,
+            office_from_edge_mm=round(office_edge * MM, 1) if layout == "letter" and office_edge is not None else None,
+            letter_rule_gap_mm=round(head_gap, 2) if head_gap is not None else None,
+            letter_foot_mm=round(foot, 1) if foot is not None else None,
+            page_number_on_page_one=page_one_number,
         )

@@ -52,6 +52,7 @@ def _office_style(office: str) -> tuple[int, str, float]:
 def render_html(content: dict, verification: Verification | None) -> str:
     template = select_template([f"documents/{content['kind']}.html", "documents/official.html"])
     size, spacing, office_top = _office_style(content.get("office", ""))
+    letter_office_top = round(-7 * 72 / 25.4 - 0.32 * size, 1)  # 信函格式: 30 mm from the page's top edge
     return template.render({
         "doc": content,
         "verification": verification,
@@ -59,6 +60,7 @@ def render_html(content: dict, verification: Verification | None) -> str:
         "office_size": size,
         "office_spacing": spacing,
         "office_top": office_top,
+        "letter_office_top": letter_office_top,
         "font_faces": fonts.font_face_css(),
     })
 
@@ -124,6 +126,29 @@ def check_pdf(pdf: bytes, title: str) -> None:
     wanted = "".join(CJK.findall(title or ""))
     if not text or (wanted and wanted not in text):
         raise DocumentNotPrinted(f"文字层中找不到标题“{title}”")
+
+
+_ready_for: tuple | None = None  # the font files (and their times) a probe last printed with
+PROBE = ('<html lang="zh-CN"><head><meta charset="utf-8"><style>{faces} body {{ font-family: "Duban Serif"; }}'
+         '</style></head><body><h1>督查督办</h1></body></html>')
+
+
+def ready() -> None:
+    """Raise ``DocumentNotPrinted`` unless this process can print a Chinese PDF now — called
+    before a document number is taken, so that no number goes to a document that cannot be
+    printed. A probe is printed and read back once per set of font files."""
+    from weasyprint import HTML  # WeasyPrint loads Pango: only where a PDF is made
+
+    global _ready_for
+    try:
+        found = fonts.ensure_fonts()
+    except fonts.FontsMissing as error:
+        raise DocumentNotPrinted(str(error)) from error
+    key = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in found.values()))
+    if key == _ready_for:
+        return
+    check_pdf(HTML(string=PROBE.format(faces=fonts.font_face_css())).write_pdf(), "督查督办")
+    _ready_for = key
 
 
 RECORD_MARGIN_PX = 43 * 96 / 72  # .record's own margin-top (43 pt) in CSS pixels

@@ -150,19 +150,29 @@ def _setup(doc, landscape: bool) -> None:
             style.font.size = Pt(BODY_PT)
 
 
-def _footer(doc, verification: Verification | None, *, draft: bool) -> None:
-    footer = doc.sections[0].footer
-    page = footer.paragraphs[0]
-    page.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _run(page, "— ", size=14)
-    _field(page, "PAGE", size=14)
-    _run(page, " —", size=14)
+def _footer(doc, verification: Verification | None, *, draft: bool, letter: bool = False) -> None:
+    """Page numbers “— 1 —” in 4号, right on odd pages and left on even ones (GB/T 9704 §7.5);
+    信函格式: none on page one. Every footer carries the verification code."""
+    section = doc.sections[0]
+    doc.settings.odd_and_even_pages_header_footer = True
+    section.different_first_page_header_footer = letter
     text = (f"核验码 {verification.display_code} · 核验网址 {verification.url}" if verification
             else "草稿，未印发，不作正式文件使用" if draft else "")
-    if text:
-        line = footer.add_paragraph()
-        line.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _run(line, text, size=7.5, font=SANS)
+    footers = [(section.footer, WD_ALIGN_PARAGRAPH.RIGHT), (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)]
+    if letter:
+        footers.append((section.first_page_footer, None))
+    for footer, side in footers:
+        footer.is_linked_to_previous = False
+        page = footer.paragraphs[0]
+        if side is not None:
+            page.alignment = side
+            _run(page, "— ", size=14)
+            _field(page, "PAGE", size=14)
+            _run(page, " —", size=14)
+        if text:
+            line = footer.add_paragraph()
+            line.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _run(line, text, size=7.5, font=SANS)
 
 
 def render_docx(content: dict, verification: Verification | None) -> bytes:
@@ -236,7 +246,7 @@ def render_docx(content: dict, verification: Verification | None) -> bytes:
             if index == 0:
                 _border(paragraph, "top", size_eighths=8)
             _border(paragraph, "bottom", size_eighths=8 if index == len(lines) - 1 else 4)
-    _footer(doc, verification, draft=bool(content.get("draft")))
+    _footer(doc, verification, draft=bool(content.get("draft")), letter=content.get("format") == "letter")
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

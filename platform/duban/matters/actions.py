@@ -242,6 +242,11 @@ def _deadline(start: date, deadline: date | None, working_days: int | None) -> t
 
 
 def next_notice_number(kind: str, year: int) -> tuple[int, str]:
+    """The next number of the county's register for ``kind`` — only if a document can be printed
+    now (documents.pdf.ready: the Chinese fonts are there and a probe reads back)."""
+    from duban.documents.pdf import ready  # documents build on matters: imported at the call
+
+    ready()
     pack = county_pack()
     text = pack.document(kind)
     seq = next_value(f"notice:{kind}:{year}")

@@ -101,12 +101,13 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             m = measure(path.read_bytes())
-            self.stdout.write(f"{path.name}: {m.pages} page(s), { {'bulletin': '简报', 'table': '表格'}.get(m.layout, '文件格式') }")
+            self.stdout.write(f"{path.name}: {m.pages} page(s), { {'bulletin': '简报', 'table': '表格', 'letter': '信函格式'}.get(m.layout, '文件格式') }")
             for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
-                        "office_top_mm", "red_rule_gap_mm", "title_gap_lines", "record_bottom_mm"):
+                        "office_top_mm", "red_rule_gap_mm", "office_from_edge_mm", "letter_rule_gap_mm",
+                        "letter_foot_mm", "title_gap_lines", "record_bottom_mm"):
                 value, want = getattr(m, key), STANDARD.get(key)
                 if value is None:
-                    verdict = "— (not in this layout)" if m.layout != "file" else "—"
+                    verdict = "— (not in this layout)"
                 elif isinstance(want, tuple):
                     verdict = "ok" if want[0] <= value <= want[1] else f"outside {want[0]}–{want[1]}"
                 elif want is not None:
