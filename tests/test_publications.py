@@ -284,6 +284,7 @@ def test_3_the_report_covers_its_own_week_whenever_it_is_drafted(cast):
 
 
 # --- 5. the annual table states the rules as the pack has them, names the regulation, ranks ------
+@pytest.mark.today("2026-11-26")  # a matter assigned on 2026-09-01 and urged today
 def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the_regulation(cast, tmp_path):
     """The redo row has no 'per time' (六(五)): the legend says once per matter beyond two redos,
     not 每次; the table names the regulation, never the pack's internal id; units are ranked."""

@@ -216,8 +216,8 @@ def issue(report, cast, on: date, office=None):
 def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
     from duban.notifications.models import Notification
 
-    with as_of(this_report_day() - timedelta(days=40)):
-        to_state(cast, "in_progress", deadline_working_days=5)  # overdue: D01 is named
+    with as_of(date(2026, 10, 12)):
+        to_state(cast, "in_progress", deadline_working_days=5)  # overdue by the report's week: D01 is named
     report = draft(date(2026, 11, 27))
     with pytest.raises(NotAllowed):
         do_issue_weekly_report(report.pk, actor=cast.lead_clerk)
