@@ -71,7 +71,7 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
     redos: Counter = Counter()
     for review in Review.objects.filter(decision=Review.Decision.REDO).select_related("report__unit"):
         if period_start <= timezone.localtime(review.reviewed_at).date() <= period_end:
-            for code in review.charged_units or [review.report.unit.code]:
+            for code in ledger.charged_units(review, review.report.unit.code):  # the units the redo was charged to
                 if code in codes:
                     redos[codes[code]] += 1
 
