@@ -4,7 +4,6 @@ number of queries, whatever the number of counties, and never a county's schema.
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date
 
@@ -230,38 +229,37 @@ def _refresh_city(city) -> None:
 
 def export_xlsx(city, kind, start, *, rank_by: str = "reference_mean_score") -> tuple[bytes, str]:
     """The comparison as an Excel workbook: the table and the metric definitions."""
-    from openpyxl import Workbook
+    # openpyxl is loaded only when someone exports, not with every comparison.
     from openpyxl.styles import Font
 
+    from duban.core import spreadsheet
+
     table = comparison(city, kind, start, rank_by=rank_by)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "对比"
-    ws.append([f"{city.name} 各县督查督办对比 · {table['period']['label']} · 参照规则包 "
-               f"{table['reference_pack'] or '（未选定）'} · 排序 {table['rank_by']}"])
+    wb, ws = spreadsheet.new_workbook("对比")
+    spreadsheet.append(ws, [f"{city.name} 各县督查督办对比 · {table['period']['label']} · 参照规则包 "
+                            f"{table['reference_pack'] or '（未选定）'} · 排序 {table['rank_by']}"])
     ws["A1"].font = Font(bold=True)
     header = ["排名", "县", "标识", "本县规则包", "本县规则包平均分", "参照规则包平均分", "本县最低分", "本县中位分",
               "参照最低分", "参照中位分", "按期办结率", "平均逾期工作日", "退回复办率", "反馈及时率", "逾期无回音占比",
               "交办事项数", "数据截至", "刷新时间"]
-    ws.append(header)
+    spreadsheet.append(ws, header)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in table["counties"]:
         m, own, ref = row["metrics"] or {}, row["own_pack_scores"] or {}, row["reference_pack_scores"] or {}
         refreshed = timezone.localtime(row["refreshed_at"]).replace(tzinfo=None) if row["refreshed_at"] else None
-        ws.append([row["rank"], row["name"], row["slug"], row["own_pack"], own.get("mean"), ref.get("mean"),
-                   own.get("min"), own.get("median"), ref.get("min"), ref.get("median"), m.get("on_time_rate"),
-                   m.get("avg_overdue_working_days"), m.get("redo_rate"), m.get("feedback_punctuality"),
-                   m.get("no_answer_share"), (m.get("matters_by_category") or {}).get("total"), row["as_of"],
-                   refreshed])
+        spreadsheet.append(ws, [
+            row["rank"], row["name"], row["slug"], row["own_pack"], own.get("mean"), ref.get("mean"), own.get("min"),
+            own.get("median"), ref.get("min"), ref.get("median"), m.get("on_time_rate"),
+            m.get("avg_overdue_working_days"), m.get("redo_rate"), m.get("feedback_punctuality"),
+            m.get("no_answer_share"), (m.get("matters_by_category") or {}).get("total"), row["as_of"], refreshed])
     defs = wb.create_sheet("指标定义")
-    defs.append(["指标", "定义", "Metric", "Definition"])
+    spreadsheet.append(defs, ["指标", "定义", "Metric", "Definition"])
     for cell in defs[1]:
         cell.font = Font(bold=True)
     for key, item in metrics.DEFINITIONS.items():
-        defs.append([item["label"]["zh-hans"], item["definition"]["zh-hans"], item["label"]["en"],
-                     item["definition"]["en"]])
-    buffer = io.BytesIO()
-    wb.save(buffer)
+        spreadsheet.append(defs, [item["label"]["zh-hans"], item["definition"]["zh-hans"], item["label"]["en"],
+                                  item["definition"]["en"]])
+    content = spreadsheet.workbook_bytes(wb)
     filename = f"comparison-{city.code}-{table['period']['kind']}-{table['period']['start']}.xlsx"
-    return buffer.getvalue(), filename
+    return content, filename

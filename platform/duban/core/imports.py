@@ -7,12 +7,15 @@ Importers validate every row first and collect :class:`RowError` s; if there is 
 written and :class:`ImportErrorReport` is raised carrying the whole report. A successful import
 returns an :class:`ImportResult`.
 
+The file is read through ``duban.core.spreadsheet``: its zip directory and sheet XML are
+checked against size, row and column limits before openpyxl parses anything, and the first
+sheet is then streamed read-only (issue 18 point 7).
+
 Used by ``duban.units.imports`` and ``duban.matters.imports``.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -21,6 +24,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from django.utils.translation import gettext
+from openpyxl.utils import get_column_letter
+
+from duban.core import spreadsheet
 
 MAX_DATA_ROWS = 5000
 HEADER_SEARCH_ROWS = 10
@@ -171,15 +179,18 @@ def _file_error(message: str, source: str) -> ImportErrorReport:
     return ImportErrorReport([RowError(None, "", message)], source=source)
 
 
-def _load_workbook(source: Any, name: str):
-    import openpyxl
-
+def _file_bytes(source: Any, name: str) -> bytes:
+    """The file's bytes (a path or a binary file object), refused early when it is plainly not
+    an .xlsx or is bigger than :data:`duban.core.spreadsheet.MAX_FILE_BYTES`."""
+    limit = spreadsheet.MAX_FILE_BYTES
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise _file_error(f"找不到文件 {str(path)!r}", name)
         if not path.is_file():
             raise _file_error(f"{str(path)!r} 不是文件", name)
+        if path.stat().st_size > limit:
+            raise _file_error(_too_big(path.stat().st_size), name)
         data = path.read_bytes()
     else:
         if hasattr(source, "seek"):
@@ -187,9 +198,11 @@ def _load_workbook(source: Any, name: str):
                 source.seek(0)
             except (OSError, ValueError):
                 pass
-        data = source.read()
+        data = source.read(limit + 1)
         if isinstance(data, str):
             raise _file_error("不是 .xlsx 文件（收到的是文本）；请上传 Excel 工作簿（.xlsx）", name)
+        if len(data) > limit:
+            raise _file_error(_too_big(getattr(source, "size", None) or len(data)), name)
     if not data:
         raise _file_error("文件是空的（0 字节）", name)
     suffix = Path(name).suffix.lower()
@@ -199,25 +212,44 @@ def _load_workbook(source: Any, name: str):
     if not data.startswith(ZIP_MAGIC):
         hint = "（看起来是 CSV/文本文件）" if suffix in (".csv", ".txt") else ""
         raise _file_error(f"不是 .xlsx 文件{hint}；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入", name)
+    return data
+
+
+def _too_big(size: int) -> str:
+    return gettext("文件太大（%(size)s，最多 %(limit)s）；请拆分文件后再导入") % {
+        "size": f"{size / (1024 * 1024):.1f} MB", "limit": f"{spreadsheet.MAX_FILE_BYTES / (1024 * 1024):.1f} MB"}
+
+
+def _first_sheet(source: Any, name: str) -> spreadsheet.FirstSheet:
+    """The first sheet, read only after the archive and its sheets passed the size checks."""
+    data = _file_bytes(source, name)
     try:
-        return openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        return spreadsheet.read_first_sheet(data)
+    except spreadsheet.Refused as refused:
+        raise _file_error(str(refused), name) from None
     except Exception as exc:  # noqa: BLE001 — any failure to parse untrusted input is the file's fault
         raise _file_error(f"无法读取该 .xlsx 文件（{type(exc).__name__}: {exc}）；它可能已损坏，或不是 Excel 工作簿",
                           name) from None
 
 
-def _grid(ws) -> list[list[Any]]:
-    """The sheet's values, with each merged range's value repeated in every cell it covers
-    (a unit merged across several task rows belongs to each of them)."""
-    grid = [list(row) for row in ws.iter_rows(values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        value = ws.cell(merged.min_row, merged.min_col).value
-        for r in range(merged.min_row, min(merged.max_row, len(grid)) + 1):
+def _grid(sheet: spreadsheet.FirstSheet) -> list[list[Any]]:
+    """The sheet's values as rows of one width, with each merged range's value repeated in every
+    cell it covers (a unit merged across several task rows belongs to each of them)."""
+    grid = [list(row) for row in sheet.rows]
+    for min_col, min_row, max_col, max_row in sheet.merges:
+        if min_row > len(grid):
+            continue
+        top = grid[min_row - 1]
+        value = top[min_col - 1] if min_col <= len(top) else None
+        for r in range(min_row, min(max_row, len(grid)) + 1):
             row = grid[r - 1]
-            for c in range(merged.min_col, merged.max_col + 1):
+            for c in range(min_col, max_col + 1):
                 while len(row) < c:
                     row.append(None)
                 row[c - 1] = value
+    width = max((len(row) for row in grid), default=0)
+    for row in grid:
+        row.extend([None] * (width - len(row)))
     return grid
 
 
@@ -232,13 +264,8 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
     by :func:`check_cells`."""
     columns = list(columns)
     name = describe_source(source)
-    wb = _load_workbook(source, name)
-    try:
-        ws = wb.worksheets[0]
-        grid = _grid(ws)
-        title = ws.title
-    finally:
-        wb.close()
+    sheet = _first_sheet(source, name)
+    grid, title = _grid(sheet), sheet.title
     if all(_empty(row) for row in grid):
         raise _file_error(f"第一个工作表“{title}”是空的", name)
 
@@ -297,8 +324,6 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
 
 
 def _letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
     return get_column_letter(index + 1)
 
 

@@ -9,7 +9,6 @@ action form posts to ``/matters/<id>/<action>/``; with htmx the form's box is sw
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -220,14 +219,14 @@ def matter_list(request):
 
 
 def _export_xlsx(matters, categories: dict[str, str]) -> HttpResponse:
-    from openpyxl import Workbook
+    # openpyxl is loaded only when someone exports, not for every page of the list.
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = gettext("督办事项")
-    sheet.append([str(h) for h in EXPORT_HEADERS])
+    from duban.core import spreadsheet
+
+    book, sheet = spreadsheet.new_workbook(gettext("督办事项"))
+    spreadsheet.append(sheet, [str(h) for h in EXPORT_HEADERS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
@@ -236,9 +235,10 @@ def _export_xlsx(matters, categories: dict[str, str]) -> HttpResponse:
         lead = next((u.unit.name for u in units if u.role == MatterUnit.Role.LEAD), "")
         cos = "、".join(u.unit.name for u in units if u.role == MatterUnit.Role.CO)
         closed = timezone.localtime(matter.closed_at).replace(tzinfo=None) if matter.closed_at else None
-        sheet.append([matter.number, matter.title, categories.get(matter.category, matter.category),
-                      matter.get_state_display(), matter.proposed_by.display_name, lead, cos, matter.requirements,
-                      matter.assigned_on, matter.deadline, matter.feedback_due_on, matter.redo_count, closed])
+        spreadsheet.append(sheet, [
+            matter.number, matter.title, categories.get(matter.category, matter.category), matter.get_state_display(),
+            matter.proposed_by.display_name, lead, cos, matter.requirements, matter.assigned_on, matter.deadline,
+            matter.feedback_due_on, matter.redo_count, closed])
     widths = [12, 40, 22, 10, 12, 18, 24, 40, 12, 12, 14, 10, 18]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -248,9 +248,7 @@ def _export_xlsx(matters, categories: dict[str, str]) -> HttpResponse:
         row[12].number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
+    response = HttpResponse(spreadsheet.workbook_bytes(book),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     filename = f"{gettext('督办事项')}-{clock.today():%Y%m%d}.xlsx"
     response["Content-Disposition"] = content_disposition_header(True, filename)
