@@ -6,6 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from duban.core import dbowner
 from tenants import backup, provisioning
 from tenants.models import County
 
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         load.add_argument("--check", action="store_true", help="only read and verify FILE; change nothing")
 
     def handle(self, *args, **options):
+        # Creating, backing up and restoring counties is DDL: the owner role's work.
+        dbowner.use_owner_connection()
         try:
             return getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except provisioning.ProvisioningError as exc:
