@@ -305,3 +305,23 @@ def test_owner_url_must_name_the_same_database():
     assert result.returncode == 2, result.stdout + result.stderr
     assert "configuration error: DUBAN_OWNER_DATABASE_URL: " in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backup_as_the_app_role_and_restore_as_the_owner_keep_the_ledger_append_only(app_role, app_county, tmp_path):
+    """The app role can back a county up (pg_dump reads); the restore — DDL, the owner's — gives the
+    restored schema the template's privileges, not the owner's default ones (UPDATE, DELETE)."""
+    from tenants import backup
+
+    archive = tmp_path / "roleafter.tar"
+    media = tmp_path / "media"
+    _as_app_role(app_role, lambda: backup.backup_county(COUNTY, archive, actor="tests", media_root=media))
+    in_thread(lambda: _drop_county(COUNTY))
+    in_thread(lambda: backup.restore_county(archive, actor="tests", media_root=media))
+    table = f'"{app_county["schema"]}".supervision_ledgerentry'
+    with _app_connection(app_role) as conn:
+        assert [conn.execute("SELECT has_table_privilege(%s, %s)", [table, p]).fetchone()[0]
+                for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")] == [True, True, False, False, False]
+        assert conn.execute(f"SELECT amount FROM {table} WHERE id = %s", [app_county["entry"]]).fetchone() == (
+            app_county["amount"],)
+        assert "permission denied for table" in _refused(conn, f"DELETE FROM {table}")
+        assert "must be owner" in _refused(conn, f"ALTER TABLE {table} DISABLE TRIGGER ALL")
