@@ -53,3 +53,9 @@ def use_owner_connection() -> bool:
         value = owner.get(key)
         conn.settings_dict[key] = dict(value) if key == "OPTIONS" else (value or "")
     return True
+
+
+def permission_denied(exc: BaseException) -> bool:
+    """True if a database error is PostgreSQL's "insufficient privilege" (SQLSTATE 42501)."""
+    cause = getattr(exc, "__cause__", None) or exc
+    return getattr(cause, "sqlstate", None) == "42501"
