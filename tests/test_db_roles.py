@@ -289,6 +289,10 @@ def test_cli_does_ddl_as_the_owner_and_the_app_role_cannot(app_role, app_county)
     both = _cli("county", "create", CLI_COUNTY, "--name", "命令县", "--city", "testcity",
                 DATABASE_URL=app_url, DUBAN_OWNER_DATABASE_URL=database_url_for_subprocess())
     assert both.returncode == 0, both.stdout + both.stderr
+    # What the chart's migrations Job runs after migrating: the role is DATABASE_URL's user.
+    granted = _cli("db", "grant-app-role", DATABASE_URL=app_url, DUBAN_OWNER_DATABASE_URL=database_url_for_subprocess())
+    assert granted.returncode == 0, granted.stdout + granted.stderr
+    assert f"已为应用角色 {app_role} 授权" in granted.stdout
     with _app_connection(app_role) as conn:
         owner = conn.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s",
                              [f"county_{CLI_COUNTY}"]).fetchone()
