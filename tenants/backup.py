@@ -56,7 +56,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
-from duban.core import pgclient
+from duban.core import cloning, pgclient, schemas
 from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
 from tenants.provisioning import ProvisioningError
 
@@ -441,8 +441,6 @@ def describe(source: str | Path | BinaryIO) -> dict:
 # --- restore ------------------------------------------------------------------------------------
 def _preflight(manifest: dict, media_root) -> dict:
     """What the restore will do in the public schema, or a BackupError saying why it must not."""
-    from duban.core import schemas
-
     info = manifest["county"]
     slug, schema = info["slug"], info["schema"]
     connection.set_schema_to_public()
@@ -525,6 +523,8 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
 
         written: list[Path] = []
         try:
+            # pg_restore --no-acl left the owner's default privileges: the app role's are the template's.
+            cloning.copy_privileges(schemas.template_schema(), schema)
             with connection.cursor() as cursor:
                 counts = _row_counts(cursor, schema)
             if counts != manifest["database"]["tables"]:
@@ -546,8 +546,6 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
                 path.unlink(missing_ok=True)
             raise
 
-    from duban.core import schemas
-
     migrated = []
     if schemas.pending_migrations(schema):
         from django.core.management import call_command
@@ -555,6 +553,7 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
         migrated = sorted(f"{app}.{name}" for app, name in schemas.pending_migrations(schema))
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
         connection.set_schema_to_public()
+        cloning.copy_privileges(schemas.template_schema(), schema)  # tables the migrations added
     county, row_recreated, city_created, domains_created = result
     return RestoreResult(county=county, manifest=manifest, tables=len(counts), rows=sum(counts.values()),
                          files=len(written), files_present=len(manifest["media"]) - len(written),

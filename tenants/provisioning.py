@@ -177,6 +177,8 @@ def migrate_new_schema(schema_name: str) -> None:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
     connection.set_schema_to_public()
+    # Tables made by migrations carry the owner's default privileges: give them the template's.
+    cloning.copy_privileges(schemas.template_schema(), schema_name)
 
 
 def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str | None = None,

@@ -188,6 +188,25 @@ DATABASE_URL composed from externalDatabase.*; the password part is "$(DATABASE_
 {{- end -}}
 
 {{/*
+DUBAN_OWNER_DATABASE_URL composed from externalDatabase.* and externalDatabase.owner.*; the password
+part is "$(DUBAN_OWNER_DATABASE_PASSWORD)" when it comes from externalDatabase.owner.existingSecret.
+*/}}
+{{- define "duban.ownerDatabaseUrl" -}}
+{{- $db := .Values.externalDatabase -}}
+{{- $auth := include "duban.urlEscape" $db.owner.user -}}
+{{- if $db.owner.existingSecret -}}
+{{- $auth = printf "%s:$(DUBAN_OWNER_DATABASE_PASSWORD)" $auth -}}
+{{- else if $db.owner.password -}}
+{{- $auth = printf "%s:%s" $auth (include "duban.urlEscape" (toString $db.owner.password)) -}}
+{{- end -}}
+{{- $url := printf "postgresql://%s@%s:%v/%s" $auth $db.host $db.port $db.database -}}
+{{- if $db.sslmode -}}
+{{- $url = printf "%s?sslmode=%s" $url $db.sslmode -}}
+{{- end -}}
+{{- $url -}}
+{{- end -}}
+
+{{/*
 CELERY_BROKER_URL composed from externalRedis.*.
 */}}
 {{- define "duban.brokerUrl" -}}
@@ -226,6 +245,7 @@ Where each secret variable comes from:
 {{- if $v.email.url }}{{ $given = append $given "email.url (EMAIL_URL)" }}{{ end -}}
 {{- if $v.sentry.dsn }}{{ $given = append $given "sentry.dsn (SENTRY_DSN)" }}{{ end -}}
 {{- if $v.externalDatabase.password }}{{ $given = append $given "externalDatabase.password" }}{{ end -}}
+{{- if $v.externalDatabase.owner.password }}{{ $given = append $given "externalDatabase.owner.password" }}{{ end -}}
 {{- if $v.externalRedis.password }}{{ $given = append $given "externalRedis.password" }}{{ end -}}
 {{- if $given -}}
 {{- fail (printf "existingSecret %q is set, so the chart creates no Secret: move %s into it (passwords: externalDatabase.existingSecret / externalRedis.existingSecret)" $v.existingSecret (join ", " $given)) -}}
@@ -240,6 +260,13 @@ Where each secret variable comes from:
 {{- end -}}
 {{- if and $v.externalDatabase.existingSecret $v.externalDatabase.password -}}
 {{- fail "externalDatabase: set password or existingSecret, not both" -}}
+{{- end -}}
+{{- $owner := $v.externalDatabase.owner -}}
+{{- if and $owner.existingSecret $owner.password -}}
+{{- fail "externalDatabase.owner: set password or existingSecret, not both" -}}
+{{- end -}}
+{{- if and $owner.enabled $v.externalDatabase.host (eq $owner.user $v.externalDatabase.user) -}}
+{{- fail "externalDatabase.owner.user must differ from externalDatabase.user: the app role must own nothing" -}}
 {{- end -}}
 {{- if and $v.externalRedis.existingSecret $v.externalRedis.password -}}
 {{- fail "externalRedis: set password or existingSecret, not both" -}}
@@ -260,6 +287,7 @@ SECRET_KEY_FALLBACKS: {{ join "," . | b64enc | quote }}
 {{- if and .Values.externalDatabase.host (not .Values.externalDatabase.existingSecret) }}
 DATABASE_URL: {{ include "duban.databaseUrl" . | b64enc | quote }}
 {{- end }}
+
 {{- if and .Values.externalRedis.host (not .Values.externalRedis.existingSecret) }}
 CELERY_BROKER_URL: {{ include "duban.brokerUrl" . | b64enc | quote }}
 {{- end }}
@@ -268,6 +296,15 @@ EMAIL_URL: {{ . | b64enc | quote }}
 {{- end }}
 {{- with .Values.sentry.dsn }}
 SENTRY_DSN: {{ . | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The owner's URL, in the migrations Job's own Secret only (web, worker and beat never see it).
+*/}}
+{{- define "duban.ownerSecretData" -}}
+{{- if and .Values.externalDatabase.owner.enabled .Values.externalDatabase.host (not .Values.externalDatabase.owner.existingSecret) }}
+DUBAN_OWNER_DATABASE_URL: {{ include "duban.ownerDatabaseUrl" . | b64enc | quote }}
 {{- end }}
 {{- end -}}
 
@@ -372,6 +409,33 @@ include "duban.env" (dict "context" $ "chartSecret" <name of the chart's Secret 
     secretKeyRef:
       name: {{ $v.existingSecret }}
       key: DATABASE_URL
+{{- end }}
+{{- if and .owner $v.externalDatabase.owner.enabled }}
+{{- /* The owner's connection: the migrations Job only, never web, worker or beat. */}}
+{{- if not $v.externalDatabase.host }}
+- name: DUBAN_OWNER_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.existingSecret }}
+      key: DUBAN_OWNER_DATABASE_URL
+{{- else if $v.externalDatabase.owner.existingSecret }}
+- name: DUBAN_OWNER_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.externalDatabase.owner.existingSecret }}
+      key: {{ $v.externalDatabase.owner.existingSecretPasswordKey }}
+- name: DUBAN_OWNER_DATABASE_URL
+  value: {{ include "duban.ownerDatabaseUrl" $ | quote }}
+{{- else if and $v.existingSecret (not $v.externalDatabase.owner.password) }}
+- name: DUBAN_OWNER_DATABASE_URL
+  value: {{ include "duban.ownerDatabaseUrl" $ | quote }}
+{{- else }}
+- name: DUBAN_OWNER_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .chartSecret }}
+      key: DUBAN_OWNER_DATABASE_URL
+{{- end }}
 {{- end }}
 {{- if $v.externalRedis.host }}
 {{- if $v.externalRedis.existingSecret }}
@@ -552,7 +616,7 @@ include "duban.migrationContainer" (dict "context" $ "name" "migrate-shared" "ar
     - name: {{ $key }}
       value: {{ $value | toString | quote }}
     {{- end }}
-    {{- include "duban.env" (dict "context" $ "chartSecret" .chartSecret) | nindent 4 }}
+    {{- include "duban.env" (dict "context" $ "chartSecret" .chartSecret "owner" true) | nindent 4 }}
   {{- with $.Values.extraEnvVarsSecret }}
   envFrom:
     - secretRef:

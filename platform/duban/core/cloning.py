@@ -179,3 +179,59 @@ def clone_schema(template: str, target: str) -> None:
         cursor.execute(script)
     # The script changed search_path; make django-tenants set it again on the next cursor.
     connection.search_path_set_schemas = None
+    # The new tables got the owner's default privileges; the app role's are the template's.
+    copy_privileges(template, target)
+
+
+# --- privileges -----------------------------------------------------------------------------------
+_ACL_ENTRIES = """
+    SELECT c.relname, c.relkind, e.grantee, e.privilege_type
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+         aclexplode(coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))) e
+    WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p', 'v', 'S') AND e.grantee <> c.relowner
+    UNION ALL
+    SELECT '', 'n', e.grantee, e.privilege_type
+    FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) e
+    WHERE n.nspname = {schema} AND e.grantee <> n.nspowner"""
+
+_PRIVILEGE_DIFF = f"""
+    WITH src AS ({_ACL_ENTRIES.format(schema="%(template)s")}),
+         dst AS ({_ACL_ENTRIES.format(schema="%(target)s")}),
+         common AS (SELECT relname, relkind FROM src INTERSECT SELECT relname, relkind FROM dst
+                    UNION SELECT '', 'n')
+    SELECT verb, relname, relkind, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grantee)) END,
+           privilege_type
+    FROM (SELECT 'GRANT' AS verb, * FROM (SELECT * FROM src EXCEPT SELECT * FROM dst) g
+          UNION ALL
+          SELECT 'REVOKE', * FROM (SELECT * FROM dst EXCEPT SELECT * FROM src) r) d
+    WHERE (relname, relkind) IN (SELECT relname, relkind FROM common)
+    ORDER BY relname, verb DESC, grantee, privilege_type"""
+
+
+def privilege_statements(template: str, target: str) -> list[str]:
+    """GRANT/REVOKE statements giving ``target``'s schema, tables, views and sequences exactly the
+    privileges their namesakes in ``template`` have (to roles other than the owner).
+
+    `duban db grant-app-role` sets the template's privileges (the append-only tables: SELECT and
+    INSERT only for the app role); a clone, a restored dump (``--no-acl``) or a freshly migrated
+    schema would otherwise carry only the owner's default privileges."""
+    with connection.cursor() as cursor:
+        rows = _fetch(cursor, _PRIVILEGE_DIFF, {"template": template, "target": target})
+    statements = []
+    for verb, relname, relkind, grantee, privilege in rows:
+        if relkind == "n":
+            what = f"SCHEMA {_qi(target)}"
+        else:
+            what = ("SEQUENCE " if relkind == "S" else "TABLE ") + f"{_qi(target)}.{_qi(relname)}"
+        statements.append(f"{verb} {privilege} ON {what} {'TO' if verb == 'GRANT' else 'FROM'} {grantee}")
+    return statements
+
+
+def copy_privileges(template: str, target: str) -> int:
+    """Give ``target`` the template's privileges (see :func:`privilege_statements`); the number of
+    statements run."""
+    statements = privilege_statements(template, target)
+    if statements:
+        with connection.cursor() as cursor:
+            cursor.execute(";\n".join(statements))
+    return len(statements)

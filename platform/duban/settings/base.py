@@ -197,6 +197,24 @@ _db["ENGINE"] = "django_tenants.postgresql_backend"
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})["application_name"] = "duban"
 DATABASES = {"default": _db}
+# The OWNER role's connection (owns the schemas and tables): used only by the commands that change
+# structure or privileges — `duban migrate_schemas`, `duban county …` (create, backup, restore),
+# `duban db grant-app-role`, `duban seed_demo` (duban.core.dbowner). DATABASE_URL is then the app
+# role's, which owns nothing and so can neither alter a table nor disable a trigger. Unset (dev,
+# demo, tests): everything runs on DATABASE_URL, as one role.
+DUBAN_OWNER_DATABASE_URL = env.url("DUBAN_OWNER_DATABASE_URL", schemes=("postgres", "postgresql", "pgsql"),
+                                   secret=True)
+DUBAN_OWNER_DATABASE = None
+if DUBAN_OWNER_DATABASE_URL:
+    _owner = dj_database_url.parse(DUBAN_OWNER_DATABASE_URL)
+    if _owner.get("NAME") != _db["NAME"]:
+        raise ConfigError("DUBAN_OWNER_DATABASE_URL",
+                          f"names database {_owner.get('NAME') or '(none)'!r}, but DATABASE_URL names "
+                          f"{_db['NAME']!r}: both must be the same database")
+    if not _owner.get("USER"):
+        raise ConfigError("DUBAN_OWNER_DATABASE_URL", "names no user (postgresql://owner:password@host/name)")
+    DUBAN_OWNER_DATABASE = {key: _owner.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")}
+    DUBAN_OWNER_DATABASE["OPTIONS"] = {**_owner.get("OPTIONS", {}), "application_name": "duban-owner"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 
 from duban.accounts.models import Role
@@ -117,7 +117,13 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
     if chosen is None:
         raise MatterError(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
                           field="kind")
-    entry = LedgerEntry.objects.select_for_update().filter(pk=entry_id).first()
+    # One reversal of an entry at a time. Not SELECT … FOR UPDATE: that needs the UPDATE privilege,
+    # which the app role does not hold on the append-only ledger (tenants.dbroles); a transaction
+    # advisory lock on the entry instead (and `reverses` is unique besides).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"duban.ledger.reverse:{connection.schema_name}:{entry_id}"])
+    entry = LedgerEntry.objects.filter(pk=entry_id).first()
     if entry is None:
         raise MatterError(f"no ledger entry {entry_id}", field="entry")
     if entry.reverses_id is not None:

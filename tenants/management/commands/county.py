@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from django.utils.translation import gettext as _
 
+from duban.core import dbowner
 from tenants import backup, provisioning
 from tenants.models import County
 
@@ -46,11 +49,19 @@ class Command(BaseCommand):
         load.add_argument("--check", action="store_true", help="only read and verify FILE; change nothing")
 
     def handle(self, *args, **options):
+        # Creating, backing up and restoring counties is DDL: the owner role's work.
+        dbowner.use_owner_connection()
         try:
             return getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except provisioning.ProvisioningError as exc:
             field = f" [{exc.field}]" if exc.field else ""
             raise CommandError(f"{exc}{field}") from None
+        except DatabaseError as exc:
+            if not dbowner.permission_denied(exc):
+                raise
+            raise CommandError(_("数据库拒绝了这项操作（%(detail)s）：建立、备份和恢复县须以属主角色连接，"
+                                 "请为这条命令设置 DUBAN_OWNER_DATABASE_URL（见运维手册“数据库角色”）。")
+                               % {"detail": str(exc).splitlines()[0]}) from None
 
     def do_create(self, options):
         result = provisioning.create_county(

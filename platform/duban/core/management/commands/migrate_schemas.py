@@ -15,12 +15,13 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 from django_tenants.migration_executors.base import run_migrations
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
-from duban.core import schemas
+from duban.core import dbowner, schemas
 from duban.core.progress import progress_bar
 
 
 class Command(MigrateSchemasCommand):
     def handle(self, *args, **options):
+        dbowner.use_owner_connection()  # migrations are DDL: the owner role's (DUBAN_OWNER_DATABASE_URL)
         # Parse the options exactly as django-tenants does.
         super(MigrateSchemasCommand, self).handle(*args, **options)
         public = get_public_schema_name()

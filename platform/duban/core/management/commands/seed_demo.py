@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
+from duban.core import dbowner
 from duban.core.progress import progress_bar
 from duban.units.actions import do_create_unit
 from duban.matters.demo import seed_matters
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--summary", action="store_true", help="only print the URLs and logins")
 
     def handle(self, *args, **options):
+        dbowner.use_owner_connection()  # it creates counties (DDL)
         if not options["summary"]:
             self.seed()
         self.print_summary()
