@@ -241,6 +241,18 @@ AXES_HTTP_RESPONSE_CODE = 403
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"  # in Chinese; says when to try again
 AXES_LOCKOUT_CALLABLE = "duban.web.views_auth.locked_out"  # renders AXES_LOCKOUT_TEMPLATE
 AXES_VERBOSE = False
+# The real client behind the ingress (duban.core.clientip): how many proxies stand in front of
+# the app, or the CIDR networks they live in. 0 trusts no X-Forwarded-For at all. Used for the
+# lockout above and the API's anonymous throttle.
+DUBAN_TRUSTED_PROXIES = env.trusted_proxies("DUBAN_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "duban.core.clientip.axes_client_ip"
+# Guessing one user name from many addresses (duban.web.slowdown): after AXES_FAILURE_LIMIT
+# failures for the name within DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES, logins for it from addresses
+# where the user has not logged in within DUBAN_LOGIN_KNOWN_ADDRESS_DAYS wait a delay that
+# doubles with each further failure, up to DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS.
+DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES = env.int("DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES", 60, minimum=1)
+DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS = env.int("DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS", 900, minimum=1)
+DUBAN_LOGIN_KNOWN_ADDRESS_DAYS = env.int("DUBAN_LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=0)
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 

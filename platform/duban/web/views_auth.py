@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from duban.web import otp
+from duban.web import otp, slowdown
 from duban.web.middleware import OTP_REQUIRED_KEY, needs_otp, otp_pending
 
 OTP_ERRORS = {
@@ -62,6 +62,19 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = gettext_lazy("用户名")
         self.fields["password"].label = gettext_lazy("密码")
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
+        self.retry_at = None
+
+    def clean(self):
+        # Before the password is checked (and counted): a user name being guessed from many
+        # addresses waits here (duban.web.slowdown), except at the user's own recent address.
+        username = self.cleaned_data.get("username")
+        if username and self.request is not None:
+            self.retry_at = slowdown.retry_after(self.request, username)
+            if self.retry_at is not None:
+                raise forms.ValidationError(
+                    _("该账号登录尝试过于频繁，请于%(time)s之后再试。")
+                    % {"time": timezone.localtime(self.retry_at).strftime("%H:%M:%S")}, code="slowed_down")
+        return super().clean()
 
 
 class TokenForm(forms.Form):
@@ -95,9 +108,13 @@ def login_view(request):
         if needs_otp(user):
             return HttpResponseRedirect("/login/otp/?" + urlencode({"next": next_url}))
         return HttpResponseRedirect(next_url)
-    return render(request, "web/login.html", {
+    response = render(request, "web/login.html", {
         "form": form, "next": next_url, "site_name": _site_name(request),
         "is_public": getattr(request.tenant, "pk", None) is None})
+    if form.retry_at is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(max(1, int((form.retry_at - timezone.now()).total_seconds()) + 1))
+    return response
 
 
 @csrf_protect
