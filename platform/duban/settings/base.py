@@ -352,6 +352,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# How long an API Idempotency-Key and its first answer are remembered (api.idempotency).
+DUBAN_IDEMPOTENCY_KEY_HOURS = env.int("DUBAN_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=24 * 30)
 # Requests per user (per county) and per anonymous address; "None" turns a limit off.
 DUBAN_API_THROTTLE = {
     "user": env.str("API_THROTTLE_USER", "1200/min"),
@@ -365,7 +367,9 @@ SPECTACULAR_SETTINGS = {
         "Reads are scoped to what the user may see: another unit's or county's object answers 404. Writes are "
         "POSTs to action endpoints. Errors: `{\"error\": {\"code\", \"message\", \"fields\": {name: [messages]}}}` "
         "— 400 bad input (naming the field), 401 no or unknown credentials, 403 role may not, 404 not found or "
-        "not yours, 409 wrong state or stale `expected_version`, 429 throttled."),
+        "not yours, 409 wrong state or stale `expected_version`, 413 body too large, 422 `Idempotency-Key` reused "
+        "for another request, 429 throttled. Creating POSTs accept an optional `Idempotency-Key` header: a retry "
+        "with the same key returns the first answer (header `Idempotent-Replayed: true`) without acting again."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
