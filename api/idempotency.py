@@ -119,7 +119,7 @@ def idempotent(view_method: Callable) -> Callable:
         if key is None or request.method != "POST":
             return view_method(self, request, *args, **kwargs)
         if not KEY_PATTERN.fullmatch(key):
-            raise exceptions.ValidationError({HEADER: [_("幂等键须为1至255个可见的英文字符（如UUID）。")]})
+            raise exceptions.ValidationError({HEADER: [_("Idempotency-Key须为1至255个可见的ASCII字符，建议使用UUID。")]})
         answered: list = []
 
         def act():
@@ -132,7 +132,7 @@ def idempotent(view_method: Callable) -> Callable:
         try:
             result = once(request.user, key, f"{request.method} {request.path}"[:300], fingerprint(request), act)
         except KeyReused:
-            message = _("该幂等键已用于另一个请求（请求内容或地址不同），请换用新的幂等键。")
+            message = _("此Idempotency-Key已用于另一个请求（请求内容或地址不同），新的请求请换用新的键。")
             return Response(body(422, message, {HEADER: [message]}, code="idempotency_key_reused"), status=422)
         if result is None or not result[2]:
             return answered[0]
