@@ -16,11 +16,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from duban.core.clientip import client_ip
+from duban.settings.env import Env
+from duban.web.slowdown import retry_after
 from matter_helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +48,9 @@ def login(county, username, password, *, client_ip=None, remote=INGRESS, client=
 
 @pytest.fixture(autouse=True)
 def _fresh_attempts(world):
-    from django.core.cache import cache
-
     cache.clear()
     for county in (world.alpha, world.beta):
         with schema_context(county.schema_name):
-            from axes.models import AccessAttempt, AccessLog
-
             AccessAttempt.objects.all().delete()
             AccessLog.objects.all().delete()
     yield
@@ -64,15 +66,11 @@ def _request(remote, xff=None):
 
 
 def test_client_address_trusts_nothing_by_default(settings):
-    from duban.core.clientip import client_ip
-
     settings.DUBAN_TRUSTED_PROXIES = 0
     assert client_ip(_request("10.244.0.5", "1.2.3.4")) == "10.244.0.5"
 
 
 def test_client_address_with_a_count_of_proxies(settings):
-    from duban.core.clientip import client_ip
-
     settings.DUBAN_TRUSTED_PROXIES = 1
     # The ingress appends the address it saw; whatever the client wrote before it is ignored.
     assert client_ip(_request(INGRESS, "6.6.6.6, 203.0.113.9")) == "203.0.113.9"
@@ -84,8 +82,6 @@ def test_client_address_with_a_count_of_proxies(settings):
 
 
 def test_client_address_with_trusted_networks(settings):
-    from duban.core.clientip import client_ip
-
     settings.DUBAN_TRUSTED_PROXIES = ["10.244.0.0/16", "192.168.0.0/24"]
     assert client_ip(_request(INGRESS, "6.6.6.6, 203.0.113.9, 192.168.0.3")) == "203.0.113.9"
     # A request that did not come through a trusted proxy: its X-Forwarded-For is a lie.
@@ -95,15 +91,11 @@ def test_client_address_with_trusted_networks(settings):
 
 @pytest.mark.parametrize("value", ["ten", "10.0.0.0/33", "10.0.0.1/8, x", "-1"])
 def test_a_bad_trusted_proxies_setting_stops_start_up_naming_the_variable(value):
-    from duban.settings.env import Env
-
     with pytest.raises(ImproperlyConfigured, match="DUBAN_TRUSTED_PROXIES"):
         Env({"DUBAN_TRUSTED_PROXIES": value}).trusted_proxies("DUBAN_TRUSTED_PROXIES")
 
 
 def test_the_trusted_proxies_setting_parses_counts_and_networks():
-    from duban.settings.env import Env
-
     assert Env({}).trusted_proxies("DUBAN_TRUSTED_PROXIES") == 0
     assert Env({"DUBAN_TRUSTED_PROXIES": "1"}).trusted_proxies("DUBAN_TRUSTED_PROXIES") == 1
     assert Env({"DUBAN_TRUSTED_PROXIES": "10.244.0.0/16, fd00::/8"}).trusted_proxies(
@@ -137,8 +129,6 @@ def test_behind_a_trusted_proxy_the_lockout_keys_on_the_real_client(world, setti
     # The user, at their own address, is not locked.
     assert login(world.alpha, "clerk1", PASSWORD, client_ip=OFFICE_PC).status_code == 302
     with schema_context(world.alpha.schema_name):
-        from axes.models import AccessAttempt
-
         assert set(AccessAttempt.objects.filter(username="clerk1").values_list("ip_address", flat=True)) == {attacker}
 
 
@@ -165,17 +155,12 @@ def test_distributed_guessing_of_one_user_is_slowed_down_with_a_chinese_message(
     assert int(slowed["Retry-After"]) >= 1
     # … and it did not count as one more failure.
     with schema_context(world.alpha.schema_name):
-        from axes.models import AccessAttempt
-
         assert sum(AccessAttempt.objects.filter(username="clerk").values_list("failures_since_start", flat=True)) == limit
     # The user's own address, where they logged in recently, is not slowed down.
     assert login(world.alpha, "clerk", PASSWORD, client_ip=OFFICE_PC).status_code == 302
 
 
 def test_the_slow_down_grows_and_ends(world, settings):
-    from django.utils import timezone
-
-    from duban.web.slowdown import retry_after
 
     settings.DUBAN_TRUSTED_PROXIES = 1
     limit = settings.AXES_FAILURE_LIMIT
@@ -183,8 +168,6 @@ def test_the_slow_down_grows_and_ends(world, settings):
         login(world.alpha, "clerk", f"guess-{n}", client_ip=f"198.51.100.{n + 1}")
     request = _request(INGRESS, "198.51.100.250")
     with schema_context(world.alpha.schema_name):
-        from axes.models import AccessAttempt
-
         first = retry_after(request, "clerk")
         assert first is not None and first > timezone.now()
         # Once the delay has passed, the next guess may go through …

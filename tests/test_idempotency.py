@@ -9,10 +9,18 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
+from api.idempotency import once
+from duban.accounts.actions import do_create_user
+from duban.accounts.models import Role, User
 from duban.core.clock import as_of
+from duban.matters.models import Matter
+from duban.ops.models import IdempotencyKey
+from duban.ops.tasks import heartbeat
+from duban.supervision.models import EscalationStep
 from matter_helpers import make_cast, to_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
@@ -30,8 +38,6 @@ def post(world, path, data, key=None, token=None):
 
 
 def matters_titled(world, title):
-    from duban.matters.models import Matter
-
     with tenant_context(world.alpha):
         return Matter.objects.filter(title=title).count()
 
@@ -61,9 +67,6 @@ def test_the_same_key_with_another_body_is_a_422_naming_the_header(world):
 
 
 def test_keys_are_per_user(world):
-    from duban.accounts.actions import do_create_user
-    from duban.accounts.models import Role
-
     with tenant_context(world.alpha):
         leader = do_create_user("idem_leader", actor="tests", role=Role.COUNTY_LEADER, password="Long-enough-2026")
         token = Token.objects.create(user=leader).key
@@ -89,8 +92,6 @@ def test_a_malformed_key_is_a_400_naming_the_header(world, key):
 
 
 def test_a_retried_step_records_one_step(world):
-    from duban.supervision.models import EscalationStep
-
     with tenant_context(world.alpha):
         cast = make_cast()
         with as_of(date(2026, 9, 1)):
@@ -106,9 +107,6 @@ def test_a_retried_step_records_one_step(world):
 
 
 def test_an_expired_key_acts_again(world, settings):
-    from duban.ops.models import IdempotencyKey
-    from django.utils import timezone
-
     data = dict(PROPOSAL, title="过期的键")
     assert post(world, "matters/", data, key="old").status_code == 201
     with tenant_context(world.alpha):
@@ -119,10 +117,6 @@ def test_an_expired_key_acts_again(world, settings):
 
 
 def test_expired_keys_are_purged_by_the_heartbeat(world, settings):
-    from django.utils import timezone
-
-    from duban.ops.models import IdempotencyKey
-    from duban.ops.tasks import heartbeat
 
     assert post(world, "matters/", dict(PROPOSAL, title="清理"), key="purge-me").status_code == 201
     assert post(world, "matters/", dict(PROPOSAL, title="留着"), key="keep-me").status_code == 201
@@ -136,9 +130,6 @@ def test_expired_keys_are_purged_by_the_heartbeat(world, settings):
 def test_concurrent_duplicates_act_once(world):
     """Two copies of the same request at once (a double click through two connections): the
     unique (user, key) constraint makes the second wait for the first and answer the same."""
-    from api.idempotency import once
-    from duban.accounts.models import User
-    from duban.ops.models import IdempotencyKey
 
     with tenant_context(world.alpha):
         user = User.objects.get(username="staff")  # committed with the test world

@@ -22,7 +22,7 @@ KEEP = timedelta(days=2)
 def heartbeat(nonce: str, sent_at: str) -> str:
     """Record that this county's schema was reached by a worker. Idempotent on ``nonce``.
     Also forgets the county's expired API idempotency keys (api.idempotency)."""
-    from duban.ops.models import Heartbeat, IdempotencyKey
+    from duban.ops.models import Heartbeat, IdempotencyKey  # models load once the worker's apps are ready
 
     Heartbeat.objects.get_or_create(nonce=nonce, defaults={
         "schema_name": connection.schema_name,
