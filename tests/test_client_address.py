@@ -210,3 +210,19 @@ def test_behind_a_trusted_proxy_the_anonymous_throttle_counts_each_real_client(w
     assert [call("203.0.113.1") for _ in range(3)] == [200, 200, 429]
     assert call("203.0.113.2") == 200  # another client behind the same ingress has its own budget
     assert call("6.6.6.6, 203.0.113.1") == 429  # a forged left-hand entry changes nothing
+
+
+def test_the_admin_login_is_slowed_down_too(world, settings):
+    """/admin/ has its own login form: guessing through it is slowed down the same way."""
+    settings.DUBAN_TRUSTED_PROXIES = 1
+
+    def admin_login(password, client_ip):
+        return Client().post("/admin/login/", {"username": "admin", "password": password, "next": "/admin/"},
+                             HTTP_HOST=host(world.alpha), REMOTE_ADDR=INGRESS, HTTP_X_FORWARDED_FOR=client_ip)
+
+    assert admin_login("Test-pass-2026", OFFICE_PC).status_code == 302
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        assert admin_login(f"guess-{n}", f"198.51.100.{n + 1}").status_code == 200
+    slowed = admin_login("Test-pass-2026", "198.51.100.200")
+    assert slowed.status_code == 200 and "登录尝试过于频繁" in slowed.content.decode()
+    assert admin_login("Test-pass-2026", OFFICE_PC).status_code == 302
