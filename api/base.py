@@ -28,6 +28,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from api import idempotency
 from duban.accounts.models import COUNTY_ROLES
 
 ASCII_ID = re.compile(r"[0-9]{1,18}")
@@ -133,7 +134,10 @@ def county_action(*, input: type | None = None, output: type, summary: str, desc
     """Declare an action endpoint: documents it and wires its input serializer.
 
     The decorated method receives ``(self, request, data, pk=None)`` where ``data`` is the
-    validated input (a dict) and returns the object(s) to render with ``output``."""
+    validated input (a dict) and returns the object(s) to render with ``output``.
+
+    An action that creates (``status_code=201``) honours the ``Idempotency-Key`` header
+    (api.idempotency): a retry with the same key returns the first answer."""
 
     def decorate(func: Callable) -> Callable:
         def endpoint(self, request, *args, **kwargs):
@@ -156,12 +160,16 @@ def county_action(*, input: type | None = None, output: type, summary: str, desc
 
         endpoint.__name__ = func.__name__
         endpoint.__doc__ = func.__doc__
+        creates = status_code == 201 and "post" in methods
+        if creates:
+            endpoint = idempotency.idempotent(endpoint)
         # action() first: it replaces the function's ``kwargs``, where extend_schema keeps its notes.
         endpoint = action(detail=detail, methods=list(methods), url_path=url_path, serializer_class=output,
                           **action_kwargs)(endpoint)
         return extend_schema(summary=summary, description=description or (func.__doc__ or "").strip(),
                              request=input if "post" in methods else None,
                              responses={status_code: output(many=True) if many else output},
+                             parameters=[idempotency.PARAMETER] if creates else None,
                              examples=examples or [])(endpoint)
 
     return decorate

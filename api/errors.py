@@ -8,14 +8,17 @@ Domain exceptions map to HTTP statuses here, so action functions stay free of HT
 bad input (``MatterError``, ``UnitError``, ``UserError``, ``ImportErrorReport``) → 400 naming the
 field; ``NotAllowed`` → 403; not found / not yours → 404 (the same answer); a workflow step that
 does not apply in the matter's state (``InvalidTransition``) or a stale version (``Conflict``)
-→ 409. A lost database connection (``duban.core.dbdown.is_connection_failure``) → 503 with
+→ 409. A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 (Django itself would answer an HTML
+page); malformed or too deeply nested JSON → 400 (``api.parsers``). A lost database connection (``duban.core.dbdown.is_connection_failure``) → 503 with
 ``Retry-After``; nothing of the request was saved.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
+from django.conf import settings
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -74,6 +77,11 @@ def exception_handler(exc, context):
     if dbdown.is_connection_failure(exc):
         dbdown.lost_connection(context.get("request"), exc)
         return Response(body(503, dbdown.MESSAGE), status=503, headers={"Retry-After": str(dbdown.RETRY_AFTER_SECONDS)})
+    if isinstance(exc, RequestDataTooBig):  # Django's own answer would be an HTML 400 page
+        return Response(body(413, _("请求内容过大，不能超过%(limit)s字节。") % {
+            "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}), status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(body(400, _("请求中的字段过多。")), status=400)
     if isinstance(exc, (MatterError, UnitError, UserError)):
         field = getattr(exc, "field", None) or "non_field_errors"
         return Response(body(400, str(exc), {field: [str(exc)]}), status=400)

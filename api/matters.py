@@ -9,8 +9,9 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 
+from api import idempotency
 from api.base import CountyViewSet, county_action
 from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.accounts.models import Role, User
@@ -367,7 +368,7 @@ def _person(username):
         "Office roles see every matter; a county leader sees what they proposed or approved; unit staff see "
         "matters assigned to their unit. Filter by state, category, unit, deadline range, year or `q`.")),
     retrieve=extend_schema(summary="One matter with its feedback, results, reviews and changes"),
-    create=extend_schema(summary="Propose a matter (收集)", request=ProposeIn, responses={201: MatterDetailOut},
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Propose a matter (收集)", request=ProposeIn, responses={201: MatterDetailOut},
                          examples=[EXAMPLE_PROPOSE]),
 )
 class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
@@ -395,6 +396,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     def get_serializer_class(self):
         return MatterDetailOut if self.action == "retrieve" else MatterOut
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = ProposeIn(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -500,7 +502,7 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
 @extend_schema_view(
     list=extend_schema(summary="Collection rounds (收集): forms sent to leaders"),
     retrieve=extend_schema(summary="One collection round"),
-    create=extend_schema(summary="Open a collection round", request=RoundIn, responses={201: RoundOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Open a collection round", request=RoundIn, responses={201: RoundOut}),
 )
 class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = CollectionRound.objects.none()
@@ -515,6 +517,7 @@ class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewS
             qs = qs.filter(leaders=user)
         return qs
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = RoundIn(data=request.data)
         serializer.is_valid(raise_exception=True)

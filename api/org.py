@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
+from api import idempotency
 from api.base import CountyViewSet, SingleObjectSchema
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import COUNTY_ROLES, Role, User
@@ -102,7 +103,7 @@ class MeViewSet(CountyViewSet):
 @extend_schema_view(
     list=extend_schema(summary="The county's units (townships and departments)"),
     retrieve=extend_schema(summary="One unit, by code"),
-    create=extend_schema(summary="Add a unit (county admin)", request=UnitIn, responses={201: UnitOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a unit (county admin)", request=UnitIn, responses={201: UnitOut}),
 )
 class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = Unit.objects.none()
@@ -114,6 +115,7 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     def safely_get_queryset(self, user):
         return visible_units(user).order_by("kind", "code")
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = UnitIn(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -123,7 +125,7 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
 @extend_schema_view(
     list=extend_schema(summary="The county's users (county admin)"),
     retrieve=extend_schema(summary="One user (county admin)"),
-    create=extend_schema(summary="Add a user (county admin)", request=UserIn, responses={201: UserOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a user (county admin)", request=UserIn, responses={201: UserOut}),
 )
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = User.objects.none()
@@ -136,6 +138,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
             return User.objects.none()
         return User.objects.select_related("unit").order_by("id")
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = UserIn(data=request.data)
         serializer.is_valid(raise_exception=True)

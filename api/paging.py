@@ -7,6 +7,8 @@ from django.db import connection
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import SimpleRateThrottle
 
+from duban.core.clientip import client_ip
+
 
 class Pages(PageNumberPagination):
     """``?page=2&page_size=100``: 50 rows by default, at most 200."""
@@ -24,6 +26,11 @@ class _Throttle(SimpleRateThrottle):
     def get_rate(self):
         rate = settings.DUBAN_API_THROTTLE.get(self.scope)
         return None if rate in (None, "", "none", "None", "off") else rate
+
+    def get_ident(self, request):
+        """The real client (``DUBAN_TRUSTED_PROXIES``), not DRF's default, which believes
+        whatever ``X-Forwarded-For`` a client sends and so lets it rotate past the limit."""
+        return client_ip(request)
 
     def allow_request(self, request, view):
         self.rate = self.get_rate()

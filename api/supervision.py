@@ -6,6 +6,7 @@ import django_filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
+from api import idempotency
 from api.base import CountyViewSet, county_action
 from api.matters import PersonField
 from duban.core.commands import YEAR_MAX, YEAR_MIN
@@ -182,7 +183,7 @@ EXAMPLE_PHONE = OpenApiExample("a phone urging", request_only=True, value={
 @extend_schema_view(
     list=extend_schema(summary="Escalation steps (督办措施): due and recorded"),
     retrieve=extend_schema(summary="One escalation step"),
-    create=extend_schema(summary="Record a step staff take on their own initiative", request=ManualStepIn,
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Record a step staff take on their own initiative", request=ManualStepIn,
                          responses={201: StepOut}),
 )
 class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
@@ -195,6 +196,7 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
         return (access.visible_steps(user).select_related("matter", "unit", "recorded_by", "notice")
                 .order_by("-due_on", "-id"))
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = ManualStepIn(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -286,7 +288,7 @@ class CircularFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(summary="Circulars (通报): drafts for office roles, published ones for everyone"),
     retrieve=extend_schema(summary="One circular with its ranking"),
-    create=extend_schema(summary="Draft a circular over a period (ranking computed)", request=CircularIn,
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Draft a circular over a period (ranking computed)", request=CircularIn,
                          responses={201: CircularOut}),
 )
 class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
@@ -299,6 +301,7 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
         return (access.visible_circulars(user).select_related("notice", "drafted_by", "published_by")
                 .prefetch_related("praised", "criticised", "named").order_by("-id"))
 
+    @idempotency.idempotent
     def create(self, request):
         serializer = CircularIn(data=request.data)
         serializer.is_valid(raise_exception=True)

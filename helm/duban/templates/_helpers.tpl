@@ -334,6 +334,8 @@ DUBAN_SESSION_AGE: {{ $c.sessionAge | int64 | quote }}
 DUBAN_IDLE_TIMEOUT_SECONDS: {{ $c.idleTimeoutSeconds | int64 | quote }}
 DUBAN_LOGIN_FAILURE_LIMIT: {{ $c.loginFailureLimit | int64 | quote }}
 DUBAN_LOGIN_COOLOFF_MINUTES: {{ $c.loginCooloffMinutes | int64 | quote }}
+DUBAN_TRUSTED_PROXIES: {{ $c.trustedProxies | toString | quote }}
+DUBAN_IDEMPOTENCY_KEY_HOURS: {{ $c.idempotencyKeyHours | int64 | quote }}
 DUBAN_OUTBOX_REDRIVE_SECONDS: {{ $c.outboxRedriveSeconds | int64 | quote }}
 DUBAN_OUTBOX_GRACE_SECONDS: {{ $c.outboxGraceSeconds | int64 | quote }}
 DUBAN_NOTIFY_RETRY_SECONDS: {{ $c.notifyRetrySeconds | int64 | quote }}

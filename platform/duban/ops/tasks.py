@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -19,8 +20,9 @@ KEEP = timedelta(days=2)
 
 @shared_task(base=CountyTask, name="duban.ops.heartbeat")
 def heartbeat(nonce: str, sent_at: str) -> str:
-    """Record that this county's schema was reached by a worker. Idempotent on ``nonce``."""
-    from duban.ops.models import Heartbeat
+    """Record that this county's schema was reached by a worker. Idempotent on ``nonce``.
+    Also forgets the county's expired API idempotency keys (api.idempotency)."""
+    from duban.ops.models import Heartbeat, IdempotencyKey  # models load once the worker's apps are ready
 
     Heartbeat.objects.get_or_create(nonce=nonce, defaults={
         "schema_name": connection.schema_name,
@@ -28,6 +30,8 @@ def heartbeat(nonce: str, sent_at: str) -> str:
         "sent_at": parse_datetime(sent_at),
     })
     Heartbeat.objects.filter(received_at__lt=timezone.now() - KEEP).delete()
+    IdempotencyKey.objects.filter(
+        created__lt=timezone.now() - timedelta(hours=settings.DUBAN_IDEMPOTENCY_KEY_HOURS)).delete()
     return connection.schema_name
 
 

@@ -259,6 +259,18 @@ AXES_HTTP_RESPONSE_CODE = 403
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"  # in Chinese; says when to try again
 AXES_LOCKOUT_CALLABLE = "duban.web.views_auth.locked_out"  # renders AXES_LOCKOUT_TEMPLATE
 AXES_VERBOSE = False
+# The real client behind the ingress (duban.core.clientip): how many proxies stand in front of
+# the app, or the CIDR networks they live in. 0 trusts no X-Forwarded-For at all. Used for the
+# lockout above and the API's anonymous throttle.
+DUBAN_TRUSTED_PROXIES = env.trusted_proxies("DUBAN_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "duban.core.clientip.axes_client_ip"
+# Guessing one user name from many addresses (duban.web.slowdown): after AXES_FAILURE_LIMIT
+# failures for the name within DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES, logins for it from addresses
+# where the user has not logged in within DUBAN_LOGIN_KNOWN_ADDRESS_DAYS wait a delay that
+# doubles with each further failure, up to DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS.
+DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES = env.int("DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES", 60, minimum=1)
+DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS = env.int("DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS", 900, minimum=1)
+DUBAN_LOGIN_KNOWN_ADDRESS_DAYS = env.int("DUBAN_LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=0)
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
@@ -347,7 +359,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser",
+    # api.parsers.JSONParser: malformed or too deeply nested JSON is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.paging.Pages",
@@ -357,6 +370,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# How long an API Idempotency-Key and its first answer are remembered (api.idempotency).
+DUBAN_IDEMPOTENCY_KEY_HOURS = env.int("DUBAN_IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=24 * 30)
 # Requests per user (per county) and per anonymous address; "None" turns a limit off.
 DUBAN_API_THROTTLE = {
     "user": env.str("API_THROTTLE_USER", "1200/min"),
@@ -370,7 +385,9 @@ SPECTACULAR_SETTINGS = {
         "Reads are scoped to what the user may see: another unit's or county's object answers 404. Writes are "
         "POSTs to action endpoints. Errors: `{\"error\": {\"code\", \"message\", \"fields\": {name: [messages]}}}` "
         "— 400 bad input (naming the field), 401 no or unknown credentials, 403 role may not, 404 not found or "
-        "not yours, 409 wrong state or stale `expected_version`, 429 throttled."),
+        "not yours, 409 wrong state or stale `expected_version`, 413 body too large, 422 `Idempotency-Key` reused "
+        "for another request, 429 throttled. Creating POSTs accept an optional `Idempotency-Key` header: a retry "
+        "with the same key returns the first answer (header `Idempotent-Replayed: true`) without acting again."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -8,6 +8,7 @@ pointing at a mounted file (Kubernetes secrets, Docker secrets); giving both is 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -163,6 +164,27 @@ class Env:
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    def trusted_proxies(self, name: str) -> int | list[str]:
+        """How many reverse proxies stand in front of the app (``1``), or the networks they
+        live in (``10.244.0.0/16, fd00::/8``). Unset: 0, trust no ``X-Forwarded-For`` at all."""
+        value = self.raw(name)
+        if value is None:
+            return 0
+        value = value.strip()
+        if value.isdigit():
+            count = int(value)
+            if count > 10:
+                raise ConfigError(name, f"must be at most 10 proxies, got {count}")
+            return count
+        networks = []
+        for item in (part.strip() for part in value.split(",")):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ConfigError(name, f"expected a number of proxies (such as 1) or comma-separated CIDR "
+                                        f"networks (such as 10.244.0.0/16), got {item!r}") from None
+        return networks
 
 
 env = Env()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
@@ -29,7 +30,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from duban.web import otp
+from duban.web import otp, slowdown
 from duban.web.middleware import OTP_REQUIRED_KEY, needs_otp, otp_pending
 
 OTP_ERRORS = {
@@ -48,7 +49,24 @@ def safe_next(request, default: str = "/") -> str:
     return default
 
 
-class LoginForm(AuthenticationForm):
+class SlowDownMixin:
+    """Before the password is checked (and counted): a user name being guessed from many
+    addresses waits (duban.web.slowdown), except at the user's own recent address."""
+
+    retry_at = None
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if username and self.request is not None:
+            self.retry_at = slowdown.retry_after(self.request, username)
+            if self.retry_at is not None:
+                raise forms.ValidationError(
+                    _("该账号登录尝试过于频繁，请于%(time)s之后再试。")
+                    % {"time": timezone.localtime(self.retry_at).strftime("%H:%M:%S")}, code="slowed_down")
+        return super().clean()
+
+
+class LoginForm(SlowDownMixin, AuthenticationForm):
     """Django's login form (it passes the request to ``authenticate``, which django-axes needs)
     with our wording."""
 
@@ -62,6 +80,11 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = gettext_lazy("用户名")
         self.fields["password"].label = gettext_lazy("密码")
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
+
+
+class AdminLoginForm(SlowDownMixin, AdminAuthenticationForm):
+    """The admin site's login form (``admin.site.login_form``, set in WebConfig.ready) with the
+    same slow-down."""
 
 
 class TokenForm(forms.Form):
@@ -95,9 +118,13 @@ def login_view(request):
         if needs_otp(user):
             return HttpResponseRedirect("/login/otp/?" + urlencode({"next": next_url}))
         return HttpResponseRedirect(next_url)
-    return render(request, "web/login.html", {
+    response = render(request, "web/login.html", {
         "form": form, "next": next_url, "site_name": _site_name(request),
         "is_public": getattr(request.tenant, "pk", None) is None})
+    if form.retry_at is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(max(1, int((form.retry_at - timezone.now()).total_seconds()) + 1))
+    return response
 
 
 @csrf_protect
