@@ -337,3 +337,28 @@ def test_the_restores_own_audit_event_lands_in_the_countys_schema_never_in_publi
     with raw_connection() as conn:
         assert conn.execute(f"SELECT count(*) FROM pg_namespace WHERE nspname = '{EVIL}'").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM public.tenants_county WHERE slug = 'evil'").fetchone() == (0,)
+
+
+# --- expressions that would run later, as the application ----------------------------------------
+def test_a_default_calling_a_function_the_template_never_calls_is_refused(victim, tmp_path):
+    """A table's column default (run on every later insert that omits the column, as the
+    application's user, not the restore's role) calling set_config: the table of contents says only
+    TABLE and TABLE DATA, but the restored schema's expressions call a function no expression of the
+    template calls. Refused, nothing kept."""
+    dump = tmp_path / "default.pgdump"
+    with raw_connection() as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {EVIL} CASCADE")
+        conn.execute(f"CREATE SCHEMA {EVIL}")
+        conn.execute(f"CREATE TABLE {EVIL}.audit_auditevent (v text DEFAULT set_config('search_path', "
+                     f"'public', false))")
+        conn.execute(f"INSERT INTO {EVIL}.audit_auditevent VALUES ('x')")
+    _pg_dump([f"--schema={EVIL}"], dump)
+    _drop_evil()
+    archive = _pack(dump, tmp_path / "default.tar", tables={"audit_auditevent": 1})
+    before = _elsewhere()
+    with pytest.raises(CommandError, match=r"set_config"):
+        _restore(archive)
+    assert _elsewhere() == before
+    with raw_connection() as conn:
+        assert conn.execute(f"SELECT count(*) FROM pg_namespace WHERE nspname = '{EVIL}'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM public.tenants_county WHERE slug = 'evil'").fetchone() == (0,)
