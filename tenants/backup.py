@@ -43,8 +43,10 @@ application's database user. So, before a byte of the dump runs:
   triggers the template schema has, with the same definition (check_toc);
 * pg_restore logs in as a role made for this restore, which owns the new schema and nothing else
   and can write nowhere else (restore_schema_confined): a dump's function, trigger or CHECK that
-  slipped through still runs with no right outside the schema. The objects then go to the
-  application's role, like a cloned county's, and the role is dropped.
+  slipped through still runs with no right outside the schema. The functions its defaults, CHECK
+  constraints and index expressions call (run later, with the application's rights) must be ones
+  the template's call. The objects then go to the application's role, like a cloned county's, and
+  the role is dropped.
 """
 
 from __future__ import annotations
@@ -675,6 +677,7 @@ def restore_schema_confined(dump_path: Path, schema: str, entries: list[TocEntry
                         raise BackupError(_("恢复用的角色在县的模式以外建立了对象（%(what)s），已全部删除。")
                                           % {"what": ", ".join(f"{t} {i}" for t, _s, i in outside[:5])},
                                           field="file")
+                    _refuse_foreign_expressions(admin, schema)
                     admin.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(ident))
             except BaseException:
                 admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -685,6 +688,60 @@ def restore_schema_confined(dump_path: Path, schema: str, entries: list[TocEntry
             # Whatever happened: nothing of the role's is left, nor the role.
             admin.execute(sql.SQL("DROP OWNED BY {}").format(ident))
             admin.execute(sql.SQL("DROP ROLE {}").format(ident))
+
+
+# Expressions that run after the restore, as the application's user: column defaults (and
+# generated columns), CHECK constraints, expression and partial indexes.
+_EXPRESSIONS = """
+SELECT 'default', c.relname || '.' || a.attname, pg_get_expr(d.adbin, d.adrelid)
+  FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+  JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+UNION ALL
+SELECT 'check', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+ WHERE k.contype = 'c' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+UNION ALL
+SELECT 'index', c.relname || '.' || i.relname, pg_get_indexdef(x.indexrelid)
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+ WHERE (x.indexprs IS NOT NULL OR x.indpred IS NOT NULL)
+   AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+"""
+_CALL = re.compile(r'((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))*)\s*\(')
+_NOT_CALLS = frozenset({
+    "any", "all", "array", "in", "exists", "not", "and", "or", "check", "case", "when", "then", "else", "row",
+    "using", "on", "where", "include", "with", "is", "null", "between", "like", "similar", "values", "cast",
+    "btree", "hash", "gist", "gin", "brin", "spgist", "varying", "character", "char", "varchar", "numeric",
+    "decimal", "timestamp", "time", "interval", "bit", "float", "coalesce", "nullif", "greatest", "least"})
+
+
+def _calls(text: str, schema: str) -> set[str]:
+    """The functions an expression calls, by name (the schema's own qualification as ``@schema@``)."""
+    text = re.sub(r"'(?:[^']|'')*'", "''", text)
+    qualified = re.compile(r'(?<![\w"])(?:"' + re.escape(schema) + r'"|' + re.escape(schema) + r")\.")
+    text = qualified.sub("@schema@.", text)
+    names = {name.lower().removeprefix("pg_catalog.") for name in _CALL.findall(text.replace("@schema@.", "_s_."))}
+    return {name.replace("_s_.", "@schema@.") for name in names if name not in _NOT_CALLS}
+
+
+def _refuse_foreign_expressions(admin, schema: str) -> None:
+    """Every function the restored schema's defaults, CHECK constraints and index expressions call
+    must be one the template's expressions call (or nextval): they run later, on the
+    application's inserts and updates, with the application's rights, not the restore role's."""
+    from duban.core import schemas  # the template's name: duban.core is loaded once Django is
+
+    template = schemas.template_schema()
+    allowed = {"nextval"}
+    for _kind, _where, text in admin.execute(_EXPRESSIONS, {"schema": template}).fetchall():
+        allowed |= _calls(text, template)
+    labels = {"default": _("列默认值"), "check": _("检查约束"), "index": _("索引")}
+    for kind, where, text in admin.execute(_EXPRESSIONS, {"schema": schema}).fetchall():
+        foreign = sorted(_calls(text, schema) - allowed)
+        if foreign:
+            raise BackupError(_("恢复的模式 %(schema)s 中，%(kind)s %(where)s 调用了函数 %(function)s，模板模式的表达式"
+                                "（列默认值、检查约束、索引）从不调用它；不予恢复，未保留任何内容。")
+                              % {"schema": schema, "kind": labels[kind], "where": where,
+                                 "function": ", ".join(foreign)}, field="file")
 
 
 def _scram_verifier(password: str, iterations: int = 4096) -> str:
