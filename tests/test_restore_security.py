@@ -362,3 +362,30 @@ def test_a_default_calling_a_function_the_template_never_calls_is_refused(victim
     with raw_connection() as conn:
         assert conn.execute(f"SELECT count(*) FROM pg_namespace WHERE nspname = '{EVIL}'").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM public.tenants_county WHERE slug = 'evil'").fetchone() == (0,)
+
+
+def test_a_database_letting_everyone_create_in_public_is_refused_before_the_role_is_used(victim, tmp_path):
+    """A database made before PostgreSQL 15 grants CREATE on public to PUBLIC: the restore's role
+    could then create objects outside its schema. The restore refuses, naming the schema, before
+    pg_restore runs; the role is gone and no schema is left."""
+    from tenants import backup
+
+    dump = tmp_path / "plain.pgdump"
+    with raw_connection() as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {EVIL} CASCADE")
+        conn.execute(f"CREATE SCHEMA {EVIL}")
+        conn.execute(f"CREATE TABLE {EVIL}.t (v integer)")
+    _pg_dump([f"--schema={EVIL}"], dump)
+    _drop_evil()
+    with raw_connection() as conn:
+        conn.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    try:
+        with pytest.raises(backup.BackupError, match=r"REVOKE CREATE ON SCHEMA public FROM PUBLIC") as caught:
+            in_thread(lambda: backup.restore_schema_confined(dump, EVIL))
+        assert "public" in str(caught.value).split("上建立")[0]
+    finally:
+        with raw_connection() as conn:
+            conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    with raw_connection() as conn:
+        assert conn.execute(f"SELECT count(*) FROM pg_namespace WHERE nspname = '{EVIL}'").fetchone() == (0,)
+        assert conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'duban_restore%'").fetchall() == []
