@@ -30,15 +30,35 @@ A restore goes only into the county's own schema, and only when that schema is a
 exists empty): it never overwrites or merges data. The schema is restored in one transaction
 (``pg_restore --single-transaction``); should anything after it fail (row counts, files, public
 rows), the restored schema and the files written are removed again.
+
+A backup file is not trusted: whoever can hand one to an operator could otherwise run SQL as the
+application's database user. So, before a byte of the dump runs:
+
+* the manifest's fields are matched whole, its host names must be ``<slug>.<base domain>`` (or
+  listed in DUBAN_EXTRA_HOSTS and outside the base domain), and every member's declared size must
+  be the manifest's and under DUBAN_RESTORE_MAX_FILE_MB / DUBAN_RESTORE_MAX_DUMP_MB (no sparse
+  members) before it is read;
+* the dump's table of contents (``pg_restore --list``) must name only the county's schema, and
+  only tables, rows, sequences, defaults, constraints and indexes, plus the functions and
+  triggers the template schema has, with the same definition (check_toc);
+* pg_restore logs in as a role made for this restore, which owns the new schema and nothing else
+  and can write nowhere else (restore_schema_confined): a dump's function, trigger or CHECK that
+  slipped through still runs with no right outside the schema. The functions its defaults, CHECK
+  constraints and index expressions call (run later, with the application's rights) must be ones
+  the template's call. The objects then go to the application's role, like a cloned county's, and
+  the role is dropped.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tarfile
@@ -53,11 +73,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
 from duban.core import cloning, pgclient, schemas
-from tenants.models import City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
+from tenants.models import (CITY_CODE_RE, SLUG_RE, City, County, Domain, schema_name_for, validate_city_code,
+                            validate_county_slug)
 from tenants.provisioning import ProvisioningError
 
 FORMAT = "duban-county-backup"
@@ -69,7 +91,9 @@ CHUNK = 1 << 20
 # Options of Django's PostgreSQL backend that are not libpq connection parameters.
 _NOT_LIBPQ = frozenset({"isolation_level", "server_side_binding", "assume_role", "pool", "cursor_factory",
                         "context", "prepare_threshold"})
-_HOST_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+# Matched whole (fullmatch, \Z): "$" would let a trailing newline through.
+_HOST_RE = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?\Z")
+MANIFEST_MAX_BYTES = 16 << 20
 
 
 class BackupError(ProvisioningError):
@@ -339,6 +363,8 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
         member = tar.getmember(MANIFEST)
     except KeyError:
         raise _bad(source, f"it has no {MANIFEST}") from None
+    if not member.isfile() or member.issparse() or member.size > MANIFEST_MAX_BYTES:
+        raise _too_big(source, MANIFEST, member.size, MANIFEST_MAX_BYTES)
     try:
         manifest = json.loads(tar.extractfile(member).read().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, AttributeError) as exc:
@@ -355,24 +381,31 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
         county = manifest["county"]
         slug, schema = county["slug"], county["schema"]
         validate_county_slug(slug)
+        if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
+            raise ValueError(f"bad slug {slug!r}")
         if schema != schema_name_for(slug):
             raise ValueError(f"schema {schema!r} does not belong to slug {slug!r}")
         validate_city_code(county["city"]["code"])
+        if not isinstance(county["city"]["code"], str) or not CITY_CODE_RE.fullmatch(county["city"]["code"]):
+            raise ValueError(f"bad city code {county['city']['code']!r}")
         for key in ("name", "time_zone", "status"):
             if not isinstance(county[key], str) or not county[key]:
                 raise ValueError(f"county.{key} is missing")
         if county["status"] not in County.Status.values:
             raise ValueError(f"unknown status {county['status']!r}")
         for entry in county["domains"]:
-            if not isinstance(entry.get("domain"), str) or not _HOST_RE.match(entry["domain"]):
+            if not isinstance(entry.get("domain"), str) or not _HOST_RE.fullmatch(entry["domain"]):
                 raise ValueError(f"bad host name {entry.get('domain')!r}")
         tables = manifest["database"]["tables"]
         if not isinstance(tables, dict) or not all(isinstance(n, int) for n in tables.values()):
             raise ValueError("database.tables is malformed")
         dump = manifest["dump"]
-        if dump.get("name") != DUMP or not isinstance(dump.get("sha256"), str):
+        if (dump.get("name") != DUMP or not isinstance(dump.get("sha256"), str)
+                or not isinstance(dump.get("bytes"), int)):
             raise ValueError("dump is malformed")
         for entry in manifest["media"]:
+            if not isinstance(entry["path"], str) or not isinstance(entry.get("bytes"), int):
+                raise ValueError(f"media entry {entry!r} is malformed")
             path = PurePosixPath(entry["path"])
             if (path.is_absolute() or ".." in path.parts
                     or path.parts[:2] != ("counties", schema) or len(path.parts) < 3):
@@ -381,15 +414,55 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
         raise _bad(source, f"{MANIFEST}: {' '.join(exc.messages)}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise _bad(source, f"{MANIFEST} is incomplete or malformed ({exc})") from None
-    expected = {MANIFEST, DUMP} | {f"{MEDIA}/{entry['path']}" for entry in manifest["media"]}
+    _check_hosts(manifest["county"]["slug"], manifest["county"]["domains"])
+    # Every member's size, as its header declares it, before a byte of it is read: it must be the
+    # size the manifest gives and under the cap; sparse members (a backup never writes one) are refused.
+    file_cap = settings.DUBAN_RESTORE_MAX_FILE_MB << 20
+    declared = {DUMP: (manifest["dump"]["bytes"], settings.DUBAN_RESTORE_MAX_DUMP_MB << 20)}
+    declared.update({f"{MEDIA}/{entry['path']}": (entry["bytes"], file_cap) for entry in manifest["media"]})
+    expected = {MANIFEST} | set(declared)
     names = set()
     for info in tar.getmembers():
         if info.name not in expected or not info.isfile():
             raise _bad(source, f"unexpected member {info.name!r}")
+        if info.name in declared:
+            size, cap = declared[info.name]
+            if info.size > cap:
+                raise _too_big(source, info.name, info.size, cap)
+            if info.issparse():
+                raise BackupError(_("%(source)s 中的 %(name)s 是稀疏文件，备份从不写入稀疏文件，不予恢复。")
+                                  % {"source": source, "name": info.name}, field="file")
+            if info.size != size:
+                raise BackupError(_("%(source)s 中的 %(name)s 大小为 %(size)d 字节，与清单所记的 %(declared)d "
+                                    "字节不符。") % {"source": source, "name": info.name, "size": info.size,
+                                                  "declared": size}, field="file")
         names.add(info.name)
     if names != expected:
         raise _bad(source, f"members missing: {', '.join(sorted(expected - names))}")
     return manifest
+
+
+def _too_big(source: str, name: str, size: int, cap: int) -> BackupError:
+    return BackupError(_("%(source)s 中的 %(name)s 过大：声明 %(size)d 字节，上限 %(cap)d 字节（见 "
+                         "DUBAN_RESTORE_MAX_FILE_MB、DUBAN_RESTORE_MAX_DUMP_MB），未读取。")
+                       % {"source": source, "name": name, "size": size, "cap": cap}, field="file")
+
+
+def _check_hosts(slug: str, domains: list) -> None:
+    """A county's host names come from its slug and the base domain: a manifest host is
+    ``<slug>.<base>``, or a host the operator lists in DUBAN_EXTRA_HOSTS that is neither the base
+    domain nor under it (where it could be another county's, present or future)."""
+    base = settings.DUBAN_BASE_DOMAIN.lower()
+    own = f"{slug}.{base}"
+    extras = {h.strip().lower() for h in settings.DUBAN_EXTRA_HOSTS if h.strip()}
+    for entry in domains:
+        host = entry["domain"]
+        if host == own or (host in extras and host.split(":")[0] != base
+                           and not host.split(":")[0].endswith("." + base)):
+            continue
+        raise BackupError(_("清单中的主机名“%(host)s”不是该县的主机名：县的主机名只能是 %(own)s，或运维人员在 "
+                            "DUBAN_EXTRA_HOSTS 中列出、且不与基础域名 %(base)s 及其下主机名冲突的主机名。")
+                          % {"host": host, "own": own, "base": base}, field="domain")
 
 
 def _extract_checked(tar: tarfile.TarFile, name: str, target: Path, sha256: str, source: str) -> None:
@@ -420,14 +493,17 @@ def _open_archive(source: str | Path | BinaryIO, tmp: Path) -> tuple[tarfile.Tar
 
 
 def describe(source: str | Path | BinaryIO) -> dict:
-    """The manifest of a backup file, after checking it and every member's SHA-256
-    (``duban county restore --check``); changes nothing."""
+    """The manifest of a backup file, after checking it, every member's size and SHA-256 and the
+    dump's table of contents (``duban county restore --check``); changes nothing."""
     with tempfile.TemporaryDirectory(prefix="duban-restore-") as tmp:
         tar, label = _open_archive(source, Path(tmp))
         with tar:
             manifest = read_manifest(tar, label)
-            members = [(DUMP, manifest["dump"]["sha256"])]
-            members += [(f"{MEDIA}/{entry['path']}", entry["sha256"]) for entry in manifest["media"]]
+            _extract_checked(tar, DUMP, Path(tmp) / DUMP, manifest["dump"]["sha256"], label)
+            with connection.cursor() as cursor:
+                pg_restore, _major = _client("pg_restore", _server_major(cursor))
+            check_toc(pg_restore, Path(tmp) / DUMP, manifest["county"]["schema"], Path(tmp), label)
+            members = [(f"{MEDIA}/{entry['path']}", entry["sha256"]) for entry in manifest["media"]]
             for name, sha256 in members:
                 digest = hashlib.sha256()
                 with tar.extractfile(name) as src:
@@ -436,6 +512,263 @@ def describe(source: str | Path | BinaryIO) -> dict:
                 if digest.hexdigest() != sha256:
                     raise _bad(label, f"{name} is damaged (its SHA-256 differs from the manifest's)")
             return manifest
+
+
+# --- what the dump would run: its table of contents ------------------------------------------------
+# pg_dump's kinds of entry (ArchiveEntry's desc), longest first so that "FK CONSTRAINT" is not read as
+# a "FK" named "CONSTRAINT …".
+_KINDS = sorted((
+    "ACCESS METHOD", "ACL", "AGGREGATE", "BLOB", "BLOBS", "BLOB METADATA", "CAST", "CHECK CONSTRAINT", "COLLATION",
+    "COMMENT", "CONSTRAINT", "CONVERSION", "DATABASE", "DATABASE PROPERTIES", "DEFAULT", "DEFAULT ACL", "DOMAIN",
+    "ENCODING", "EVENT TRIGGER", "EXTENSION", "FK CONSTRAINT", "FOREIGN DATA WRAPPER", "FOREIGN SERVER",
+    "FOREIGN TABLE", "FUNCTION", "INDEX", "INDEX ATTACH", "LARGE OBJECT", "MATERIALIZED VIEW",
+    "MATERIALIZED VIEW DATA", "OPERATOR", "OPERATOR CLASS", "OPERATOR FAMILY", "POLICY", "PROCEDURAL LANGUAGE",
+    "PROCEDURE", "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA", "ROW SECURITY", "RULE",
+    "SCHEMA", "SEARCHPATH", "SECURITY LABEL", "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET", "SERVER",
+    "SHELL TYPE", "STATISTICS", "STATISTICS DATA", "STDSTRINGS", "SUBSCRIPTION", "SUBSCRIPTION TABLE", "TABLE",
+    "TABLE ATTACH", "TABLE DATA", "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY", "TEXT SEARCH PARSER",
+    "TEXT SEARCH TEMPLATE", "TRANSFORM", "TRIGGER", "TYPE", "USER MAPPING", "VIEW"), key=len, reverse=True)
+# What every county schema has, in the county's own schema: tables and their rows, sequences,
+# defaults, constraints, indexes. Any other kind (functions, triggers, …) only as the template has it.
+_SCHEMA_KINDS = frozenset({"TABLE", "TABLE DATA", "SEQUENCE", "SEQUENCE OWNED BY", "SEQUENCE SET", "DEFAULT",
+                           "CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT", "INDEX"})
+_TOC_LINE = re.compile(r"(\d+); (\d+) (\d+) (.*)\Z")
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    line: str       # as pg_restore --list printed it (pg_restore -L reads its leading id)
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace} {self.name}"
+
+
+def read_toc(pg_restore: str, dump_path: Path) -> list[TocEntry]:
+    """The dump's table of contents (``pg_restore --list``): kind, schema and name of every entry."""
+    result = subprocess.run([pg_restore, "--list", str(dump_path)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-4:])
+        raise BackupError(_("备份中的数据库转储无法读取（%(detail)s）。") % {"detail": detail}, field="file")
+    entries = []
+    for line in result.stdout.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        match = _TOC_LINE.match(line)
+        rest = match.group(4) if match else ""
+        kind = next((k for k in _KINDS if rest.startswith(k + " ")), rest.split(" ")[0])
+        words = rest[len(kind):].strip().split(" ")
+        # namespace, then the name (it may hold spaces), then the owner.
+        namespace = words[0] if words else ""
+        name = " ".join(words[1:-1]) if len(words) > 2 else " ".join(words[1:])
+        entries.append(TocEntry(line=line, kind=kind if match else "?", namespace=namespace, name=name))
+    return entries
+
+
+def _entry_sql(pg_restore: str, dump_path: Path, entry: TocEntry, schema: str, tmp: Path) -> str:
+    """What pg_restore would run for ``entry``, without comments (nor the random key of the
+    script's ``\\restrict`` line) and with ``schema``'s qualification taken out, to compare a
+    backup's entry with the template's."""
+    listing = tmp / f"entry-{secrets.token_hex(6)}.list"
+    listing.write_text(entry.line + "\n")
+    result = subprocess.run([pg_restore, "--no-owner", "--no-acl", "--file=-", f"--use-list={listing}",
+                             str(dump_path)], capture_output=True, text=True, check=False)
+    listing.unlink()
+    if result.returncode != 0:
+        return f"(unreadable: {result.returncode})"
+    qualified = re.compile(r'(?<![\w"])(?:"' + re.escape(schema) + r'"|' + re.escape(schema) + r")\.")
+    lines = [qualified.sub("@schema@.", line) for line in result.stdout.splitlines()
+             if line.strip() and not line.startswith(("--", "\\restrict ", "\\unrestrict "))]
+    return "\n".join(lines)
+
+
+def check_toc(pg_restore: str, dump_path: Path, schema: str, tmp: Path, source: str) -> list[TocEntry]:
+    """The entries to restore (all but the county's SCHEMA entry: the restore creates the schema
+    itself), or a BackupError naming the first entry a county's dump must not hold: one outside
+    the county's schema, or of a kind a county schema never has unless the template schema has the
+    very same (same kind, name and definition)."""
+    from duban.core import schemas  # the template's name: duban.core is loaded once Django is
+
+    entries = read_toc(pg_restore, dump_path)
+    restore, compare = [], []
+    for entry in entries:
+        if entry.kind == "SCHEMA" and entry.namespace == "-" and entry.name == schema:
+            continue
+        if entry.namespace != schema:
+            raise BackupError(_("%(source)s 不予恢复：备份中有县的模式以外的条目：%(entry)s（依次为类型、模式、"
+                                "名称），恢复只写入县自己的模式 %(schema)s。")
+                              % {"source": source, "entry": entry, "schema": schema}, field="file")
+        if entry.kind not in _SCHEMA_KINDS:
+            compare.append(entry)
+        restore.append(entry)
+    if compare:
+        template = schemas.template_schema()
+        template_dump = tmp / f"template-{secrets.token_hex(6)}.pgdump"
+        conninfo, env = _conninfo()
+        with connection.cursor() as cursor:
+            pg_dump, _major = _client("pg_dump", _server_major(cursor))
+        _run([pg_dump, "--format=custom", "--schema-only", f"--schema={_qi(template)}", f"--file={template_dump}",
+              f"--dbname={conninfo}"], env, f"pg_dump of the template schema {template}")
+        theirs = {(e.kind, e.name): e for e in read_toc(pg_restore, template_dump) if e.namespace == template}
+        for entry in compare:
+            twin = theirs.get((entry.kind, entry.name))
+            if (twin is None or _entry_sql(pg_restore, dump_path, entry, schema, tmp)
+                    != _entry_sql(pg_restore, template_dump, twin, template, tmp)):
+                raise BackupError(_("%(source)s 不予恢复：备份中有县的模式不该有的条目：%(entry)s（依次为类型、"
+                                    "模式、名称）；模板模式中没有定义相同的对象。")
+                                  % {"source": source, "entry": entry}, field="file")
+    return restore
+
+
+# --- the restore's own role -------------------------------------------------------------------------
+def restore_schema_confined(dump_path: Path, schema: str, entries: list[TocEntry] | None = None) -> None:
+    """pg_restore ``entries`` of the dump (default: all but its SCHEMA entry) into the new schema
+    ``schema``, logged in as a role made for this one restore, which owns that schema and nothing
+    else: no superuser, no ownership in public or another county, no right to create or write
+    anywhere else (checked before it is used). Whatever a dump carries runs as that role, so even an
+    entry the table-of-contents check missed cannot reach outside the schema. It logs in (rather
+    than SET ROLE) because a dump's SQL could RESET ROLE. Afterwards the objects go to the role
+    that owns cloned counties (the application's), and the role is dropped, in every outcome."""
+    # Lazily, as in backup_county: the role is made and committed on a connection of its own.
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    params, password = _connection_params()
+    with connection.cursor() as cursor:
+        pg_restore, _major = _client("pg_restore", _server_major(cursor))
+    if entries is None:
+        entries = [e for e in read_toc(pg_restore, dump_path)
+                   if not (e.kind == "SCHEMA" and e.namespace == "-" and e.name == schema)]
+    role = f"duban_restore_{secrets.token_hex(8)}"
+    role_password = secrets.token_urlsafe(32)
+    with psycopg.connect(**params, password=password, autocommit=True) as admin:
+        ident = sql.Identifier(role)
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION "
+                              "NOBYPASSRLS CONNECTION LIMIT 2 PASSWORD {}").format(
+                                  ident, sql.Literal(_scram_verifier(role_password))))
+        try:
+            admin.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(ident))
+            database = admin.execute("SELECT current_database()").fetchone()[0]
+            if not admin.execute("SELECT has_database_privilege(%s, current_database(), 'CONNECT')",
+                                 [role]).fetchone()[0]:
+                admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), ident))
+            _refuse_if_role_can_write(admin, role)
+            admin.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(schema), ident))
+            try:
+                listing = dump_path.with_name(dump_path.name + ".list")
+                listing.write_text("".join(entry.line + "\n" for entry in entries))
+                env = dict(os.environ, PGPASSWORD=role_password)
+                conninfo = make_conninfo(**{**params, "user": role, "application_name": "duban-restore"})
+                _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-acl",
+                      f"--use-list={listing}", f"--dbname={conninfo}", str(dump_path)],
+                     env, f"pg_restore of schema {schema}")
+                with admin.transaction():
+                    outside = admin.execute(
+                        "SELECT o.type, coalesce(o.schema, ''), o.identity FROM pg_shdepend d, "
+                        "LATERAL pg_identify_object(d.classid, d.objid, d.objsubid) o "
+                        "WHERE d.refobjid = (SELECT oid FROM pg_roles WHERE rolname = %s) AND d.deptype = 'o' "
+                        "AND d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                        "AND coalesce(o.schema, '') <> %s AND NOT (o.type = 'schema' AND o.identity = quote_ident(%s))",
+                        [role, schema, schema]).fetchall()
+                    if outside:
+                        raise BackupError(_("恢复用的角色在县的模式以外建立了对象（%(what)s），已全部删除。")
+                                          % {"what": ", ".join(f"{t} {i}" for t, _s, i in outside[:5])},
+                                          field="file")
+                    _refuse_foreign_expressions(admin, schema)
+                    admin.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(ident))
+            except BaseException:
+                admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+                raise
+            finally:
+                listing.unlink(missing_ok=True)
+        finally:
+            # Whatever happened: nothing of the role's is left, nor the role.
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(ident))
+            admin.execute(sql.SQL("DROP ROLE {}").format(ident))
+
+
+# Expressions that run after the restore, as the application's user: column defaults (and
+# generated columns), CHECK constraints, expression and partial indexes.
+_EXPRESSIONS = """
+SELECT 'default', c.relname || '.' || a.attname, pg_get_expr(d.adbin, d.adrelid)
+  FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+  JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+ WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+UNION ALL
+SELECT 'check', c.relname || '.' || k.conname, pg_get_constraintdef(k.oid)
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+ WHERE k.contype = 'c' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+UNION ALL
+SELECT 'index', c.relname || '.' || i.relname, pg_get_indexdef(x.indexrelid)
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+ WHERE (x.indexprs IS NOT NULL OR x.indpred IS NOT NULL)
+   AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s)
+"""
+_CALL = re.compile(r'((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))*)\s*\(')
+_NOT_CALLS = frozenset({
+    "any", "all", "array", "in", "exists", "not", "and", "or", "check", "case", "when", "then", "else", "row",
+    "using", "on", "where", "include", "with", "is", "null", "between", "like", "similar", "values", "cast",
+    "btree", "hash", "gist", "gin", "brin", "spgist", "varying", "character", "char", "varchar", "numeric",
+    "decimal", "timestamp", "time", "interval", "bit", "float", "coalesce", "nullif", "greatest", "least"})
+
+
+def _calls(text: str, schema: str) -> set[str]:
+    """The functions an expression calls, by name (the schema's own qualification as ``@schema@``)."""
+    text = re.sub(r"'(?:[^']|'')*'", "''", text)
+    qualified = re.compile(r'(?<![\w"])(?:"' + re.escape(schema) + r'"|' + re.escape(schema) + r")\.")
+    text = qualified.sub("@schema@.", text)
+    names = {name.lower().removeprefix("pg_catalog.") for name in _CALL.findall(text.replace("@schema@.", "_s_."))}
+    return {name.replace("_s_.", "@schema@.") for name in names if name not in _NOT_CALLS}
+
+
+def _refuse_foreign_expressions(admin, schema: str) -> None:
+    """Every function the restored schema's defaults, CHECK constraints and index expressions call
+    must be one the template's expressions call (or nextval): they run later, on the
+    application's inserts and updates, with the application's rights, not the restore role's."""
+    from duban.core import schemas  # the template's name: duban.core is loaded once Django is
+
+    template = schemas.template_schema()
+    allowed = {"nextval"}
+    for _kind, _where, text in admin.execute(_EXPRESSIONS, {"schema": template}).fetchall():
+        allowed |= _calls(text, template)
+    labels = {"default": _("列默认值"), "check": _("检查约束"), "index": _("索引")}
+    for kind, where, text in admin.execute(_EXPRESSIONS, {"schema": schema}).fetchall():
+        foreign = sorted(_calls(text, schema) - allowed)
+        if foreign:
+            raise BackupError(_("恢复的模式 %(schema)s 中，%(kind)s %(where)s 调用了函数 %(function)s，模板模式的表达式"
+                                "（列默认值、检查约束、索引）从不调用它；不予恢复，未保留任何内容。")
+                              % {"schema": schema, "kind": labels[kind], "where": where,
+                                 "function": ", ".join(foreign)}, field="file")
+
+
+def _scram_verifier(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802/7677), so that the
+    password itself is never sent in a statement a server log could keep."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = base64.b64encode
+    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored).decode()}:{b64(server).decode()}"
+
+
+def _refuse_if_role_can_write(admin, role: str) -> None:
+    """The restore's role must have no way to create or write outside the schema it is about to
+    own (say, CREATE on public granted to PUBLIC, as databases made before PostgreSQL 15 have)."""
+    where = admin.execute(
+        "SELECT n.nspname FROM pg_namespace n WHERE has_schema_privilege(%s, n.oid, 'CREATE') "
+        "UNION ALL SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p', 'v', 'f', 'm', 'S') AND n.nspname NOT LIKE 'pg\\_%%' "
+        "AND n.nspname <> 'information_schema' AND (has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
+        " OR pg_has_role(%s, c.relowner, 'USAGE')) LIMIT 5", [role, role, role]).fetchall()
+    if where:
+        raise BackupError(_("恢复被拒绝：数据库授予了所有角色（PUBLIC）在 %(where)s 上建立或写入的权限，恢复用的角色"
+                            "就能写到县的模式以外。请先收回（如 REVOKE CREATE ON SCHEMA public FROM PUBLIC;），"
+                            "见 docs/operations.md。") % {"where": ", ".join(name for (name,) in where)},
+                          field="database")
 
 
 # --- restore ------------------------------------------------------------------------------------
@@ -501,25 +834,24 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
         tar, label = _open_archive(source, tmp)
         with tar:
             manifest = read_manifest(tar, label)
-            info = manifest["county"]
-            slug, schema = info["slug"], info["schema"]
+            schema = manifest["county"]["schema"]
             plan = _preflight(manifest, root)
             with connection.cursor() as cursor:
-                pg_restore, _ = _client("pg_restore", _server_major(cursor))
+                pg_restore, _major = _client("pg_restore", _server_major(cursor))
             dump_path = tmp / DUMP
             _extract_checked(tar, DUMP, dump_path, manifest["dump"]["sha256"], label)
+            # Before anything of the dump runs: its table of contents.
+            entries = check_toc(pg_restore, dump_path, schema, tmp, label)
             media_tmp = tmp / MEDIA
             for n, entry in enumerate(manifest["media"]):
                 staged = media_tmp / f"{n:06d}"
                 staged.parent.mkdir(parents=True, exist_ok=True)
                 _extract_checked(tar, f"{MEDIA}/{entry['path']}", staged, entry["sha256"], label)
 
-        conninfo, env = _conninfo()
         if plan["schema_exists"]:
-            with connection.cursor() as cursor:  # empty (checked): pg_restore creates it anew
+            with connection.cursor() as cursor:  # empty (checked): the restore creates it anew
                 cursor.execute(f"DROP SCHEMA {_qi(schema)}")
-        _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-acl",
-              f"--dbname={conninfo}", str(dump_path)], env, f"pg_restore of schema {schema}")
+        restore_schema_confined(dump_path, schema, entries)
 
         written: list[Path] = []
         try:
@@ -593,7 +925,20 @@ def _recreate_public_rows(manifest: dict, plan: dict, *, actor, source: str):
                   "tables": len(manifest["database"]["tables"]), "rows": sum(manifest["database"]["tables"].values()),
                   "files": len(manifest["media"]), "row_recreated": row_recreated, "domains_created": domains_created}
         audit.record(actor=actor, action="county.restore", obj=county, after=change)
+        # The county's own event goes into the county's own trail: its schema must hold the audit
+        # table, else the search path (county, then public) would put the event into public's.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [f"{_qi(county.schema_name)}.audit_auditevent"])
+            if cursor.fetchone()[0] is None:
+                raise BackupError(_("恢复的模式 %(schema)s 中没有审计表 audit_auditevent，这不是督办县的备份；"
+                                    "未保留任何内容。") % {"schema": county.schema_name}, field="file")
         with schema_context(county.schema_name):
-            audit.record(actor=actor, action="county.restore", obj=county, object_type="tenants.county",
-                         after=change)
+            own = audit.record(actor=actor, action="county.restore", obj=county, object_type="tenants.county",
+                               after=change)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {_qi(county.schema_name)}.audit_auditevent WHERE id = %s",
+                           [own.pk])
+            if cursor.fetchone()[0] != 1:
+                raise BackupError(_("恢复事件未能记入县 %(schema)s 自己的审计记录；未保留任何内容。")
+                                  % {"schema": county.schema_name}, field="file")
     return county, row_recreated, city_created, domains_created

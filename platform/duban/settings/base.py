@@ -66,7 +66,8 @@ SECRET_KEY_FALLBACKS = [key.strip() for key in (env.str("SECRET_KEY_FALLBACKS", 
 DUBAN_BASE_DOMAIN = env.hostname("DUBAN_BASE_DOMAIN", "localhost")
 DUBAN_PUBLIC_PORT = env.int("DUBAN_PUBLIC_PORT", 8000, minimum=1, maximum=65535)
 DUBAN_URL_SCHEME = env.choice("DUBAN_URL_SCHEME", "http", ("http", "https"))
-ALLOWED_HOSTS = [DUBAN_BASE_DOMAIN, f".{DUBAN_BASE_DOMAIN}"] + env.list("DUBAN_EXTRA_HOSTS")
+DUBAN_EXTRA_HOSTS = env.list("DUBAN_EXTRA_HOSTS")
+ALLOWED_HOSTS = [DUBAN_BASE_DOMAIN, f".{DUBAN_BASE_DOMAIN}"] + DUBAN_EXTRA_HOSTS
 
 # --- applications -------------------------------------------------------------------------
 # duban.core comes before django_tenants so that its migrate/migrate_schemas commands (which
@@ -290,6 +291,10 @@ MEDIA_URL = "/media/"
 # A folder holding pg_dump/pg_restore of the server's major version (backups), if not found by
 # duban.core.pgclient (the embedded server's, /usr/lib/postgresql/<major>/bin, the PATH).
 DUBAN_PG_BIN = env.str("DUBAN_PG_BIN")
+# The largest member `duban county restore` accepts in a backup file, checked against the size the
+# tar header declares before a byte is read: each county file, and the schema's dump.
+DUBAN_RESTORE_MAX_FILE_MB = env.int("DUBAN_RESTORE_MAX_FILE_MB", 1024, minimum=1)
+DUBAN_RESTORE_MAX_DUMP_MB = env.int("DUBAN_RESTORE_MAX_DUMP_MB", 16384, minimum=1)
 # The documents' CJK fonts: the Simplified Chinese faces taken out of Debian's fonts-noto-cjk
 # collections (DUBAN_CJK_FONT_SOURCE) into DUBAN_FONT_DIR, and named there by file.
 DUBAN_FONT_DIR = Path(env.str("DUBAN_FONT_DIR", str(DATA_DIR / "fonts")))
