@@ -7,7 +7,7 @@ shows what it holds):
   rule pack, time zone, status, host names, id), its schema, the Duban version, the time, the
   PostgreSQL and pg_dump versions, the migrations applied in the schema, every table's row count,
   and the size and SHA-256 of every other member;
-* ``schema.pgdump`` — ``pg_dump --schema=<schema> --format=custom`` of the county's schema only
+* ``schema.pgdump`` — ``pg_dump --schema=<schema> --format=custom --no-acl`` of the county's schema only
   (tables, rows, sequences, indexes, constraints, functions, triggers), taken in the same
   REPEATABLE READ snapshot the manifest's row counts were read in;
 * ``media/counties/<schema>/…`` — the county's files (attachments, issued documents) under
@@ -272,7 +272,7 @@ def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media
                 if "django_migrations" in counts:
                     cursor.execute(f"SELECT app, name FROM {_qi(schema)}.django_migrations ORDER BY id")
                     migrations = [list(row) for row in cursor.fetchall()]
-            _run([pg_dump, "--format=custom", f"--schema={_qi(schema)}", f"--snapshot={snapshot}",
+            _run([pg_dump, "--format=custom", "--no-acl", f"--schema={_qi(schema)}", f"--snapshot={snapshot}",
                   "--lock-wait-timeout=60000", f"--file={dump_path}", f"--dbname={conninfo}"],
                  env, f"pg_dump of schema {schema}")
             conn.rollback()
@@ -595,6 +595,11 @@ def check_toc(pg_restore: str, dump_path: Path, schema: str, tmp: Path, source: 
     restore, compare = [], []
     for entry in entries:
         if entry.kind == "SCHEMA" and entry.namespace == "-" and entry.name == schema:
+            continue
+        if entry.kind in ("ACL", "DEFAULT ACL") and (
+                entry.namespace == schema or (entry.namespace == "-" and entry.name == f"SCHEMA {schema}")):
+            # Privileges of the county's own objects are never restored (pg_restore --no-acl): the
+            # restored schema takes the template's. Backups before the app role carried some.
             continue
         if entry.namespace != schema:
             raise BackupError(_("%(source)s 不予恢复：备份中有县的模式以外的条目：%(entry)s（依次为类型、模式、"

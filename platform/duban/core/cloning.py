@@ -197,7 +197,12 @@ _ACL_ENTRIES = """
 _PRIVILEGE_DIFF = f"""
     WITH src AS ({_ACL_ENTRIES.format(schema="%(template)s")}),
          dst AS ({_ACL_ENTRIES.format(schema="%(target)s")}),
-         common AS (SELECT relname, relkind FROM src INTERSECT SELECT relname, relkind FROM dst
+         -- Relations both schemas have (a restored table may have no entry at all: created by
+         -- the restore's own role, it got nobody's default privileges).
+         rels AS (SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname IN (%(template)s, %(target)s) AND c.relkind IN ('r', 'p', 'v', 'S')),
+         common AS (SELECT relname, relkind FROM rels WHERE nspname = %(template)s
+                    INTERSECT SELECT relname, relkind FROM rels WHERE nspname = %(target)s
                     UNION SELECT '', 'n')
     SELECT verb, relname, relkind, CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grantee)) END,
            privilege_type
