@@ -11,18 +11,27 @@ sockets' ``connect``: the attempt is recorded and cut off, nothing leaves the ma
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from duban.notifications.egress import address_allowed, host_listed
 from duban.notifications.models import Delivery, WebhookTarget
 from duban.notifications.service import deliver_one
+from duban.settings.env import ConfigError, Env
 from matter_helpers import PASSWORD, make_cast, to_state
 
 pytestmark = pytest.mark.django_db
@@ -238,3 +247,175 @@ def test_the_county_admin_site_refuses_an_internal_target(cast, production, worl
     errors = response.context["adminform"].form.errors
     assert list(errors) == ["url"]
     assert not WebhookTarget.objects.filter(name="督查群").exists()
+
+
+# --- how a delivery that is allowed gets there --------------------------------------------------
+
+@pytest.mark.parametrize("address", [
+    "10.0.0.1", "172.16.5.4", "192.168.1.1", "100.64.0.1", "0.0.0.0", "127.8.8.8", "169.254.169.254",
+    "224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255", "198.18.0.1",
+    "::", "::1", "fe80::1", "fc00::1", "fd12:3456::1", "fec0::1", "ff0e::1", "ff02::1",
+    "::ffff:10.0.0.1", "::ffff:169.254.169.254", "2002:7f00:1::1", "2002:a9fe:a9fe::1",
+    "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1",
+])
+def test_addresses_that_are_not_public_are_refused(production, address):
+    assert not address_allowed(ipaddress.ip_address(address))
+
+
+def test_public_addresses_and_the_operators_networks_are_allowed(production):
+    for public in ("8.8.8.8", "101.226.0.1", "2400:3200::1", "::ffff:8.8.8.8", "64:ff9b::808:808"):
+        assert address_allowed(ipaddress.ip_address(public)), public
+    production.DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["10.20.0.0/16", "fd00:20::/32"]
+    assert address_allowed(ipaddress.ip_address("10.20.1.5"))
+    assert address_allowed(ipaddress.ip_address("::ffff:10.20.1.5"))
+    assert address_allowed(ipaddress.ip_address("fd00:20::5"))
+    assert not address_allowed(ipaddress.ip_address("10.21.0.1"))
+    assert not address_allowed(ipaddress.ip_address("169.254.169.254"))
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Answers for names of our own choosing (the outside world's DNS we cannot configure): a list
+    of answers per name, one per lookup, the last repeated; every other name goes to the real
+    resolver. ``dns.lookups`` counts the lookups of our names."""
+    real = socket.getaddrinfo
+    answers: dict[str, list[list[str]]] = {}
+    lookups: list[str] = []
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in answers:
+            return real(host, port, family, type, proto, flags)
+        lookups.append(host)
+        queue = answers[host]
+        current = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+                 (ip, port, 0, 0) if ":" in ip else (ip, port)) for ip in current]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    getaddrinfo.answers, getaddrinfo.lookups = answers, lookups
+    return getaddrinfo
+
+
+ROBOT = "robot.example.gov.cn"
+
+
+def test_the_connection_goes_to_the_address_vetted_so_a_rebinding_name_cannot_turn_inward(
+        cast, production, connects, dns):
+    production.DUBAN_WEBHOOK_ALLOWED_HOSTS = PRODUCTION_HOSTS + [ROBOT]
+    production.DUBAN_WEBHOOK_HTTP_HOSTS = [ROBOT]
+    production.DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the on-premises robot's address
+    dns.answers[ROBOT] = [["127.0.0.1"], [METADATA]]  # vetted answer first, then a rebound one
+    with RecordingServer() as robot:
+        delivery = webhook_delivery(cast, f"http://{ROBOT}:{robot.port}/robot/send?access_token=t")
+        assert deliver_one(delivery.pk) == "sent"
+        assert dns.lookups == [ROBOT]  # one lookup only…
+        assert [a for a in connects if isinstance(a, tuple) and a[0] == METADATA] == []  # …and its answer used
+        assert [(r["method"], r["host"]) for r in robot.requests] == [("POST", f"{ROBOT}:{robot.port}")]
+        assert r"\u" not in robot.requests[0]["body"].decode() and delivery.idempotency_key in robot.requests[0]["body"].decode()
+
+
+def test_one_internal_address_among_public_ones_is_enough_to_refuse(cast, production, connects, dns):
+    production.DUBAN_WEBHOOK_ALLOWED_HOSTS = PRODUCTION_HOSTS + [ROBOT]
+    dns.answers[ROBOT] = [["203.119.0.10", "127.0.0.1"]]
+    with RecordingServer() as inside:
+        delivery = webhook_delivery(cast, f"https://{ROBOT}:{inside.port}/robot/send")
+        assert deliver_one(delivery.pk) == "pending"
+        delivery.refresh_from_db()
+        assert delivery.last_error.endswith("已拒绝：地址不允许")
+        assert inside.requests == [] and connects == []
+
+
+@pytest.fixture
+def tls(tmp_path, monkeypatch):
+    """A certificate authority of the test's own (trusted through SSL_CERT_FILE, which OpenSSL's
+    default paths read) and a function making a server certificate for some names."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "duban test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+
+    def server_context(*names: str) -> ssl.SSLContext:
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans = []
+        for name in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                sans.append(x509.DNSName(name))
+        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False).sign(ca_key, hashes.SHA256()))
+        stem = tmp_path / names[0]
+        stem.with_suffix(".crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        stem.with_suffix(".key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                               serialization.PrivateFormat.PKCS8,
+                                                               serialization.NoEncryption()))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(stem.with_suffix(".crt"), stem.with_suffix(".key"))
+        context.sni_seen = []
+        context.sni_callback = lambda sock, name, ctx: context.sni_seen.append(name)
+        return context
+
+    return server_context
+
+
+def tls_server(context: ssl.SSLContext) -> RecordingServer:
+    server = RecordingServer()
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    return server
+
+
+def test_https_goes_to_the_vetted_address_with_the_hosts_name_and_certificate(cast, production, dns, tls):
+    production.DUBAN_WEBHOOK_ALLOWED_HOSTS = PRODUCTION_HOSTS + [ROBOT]
+    production.DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    dns.answers[ROBOT] = [["127.0.0.1"]]
+    context = tls(ROBOT)
+    with tls_server(context) as robot:
+        delivery = webhook_delivery(cast, f"https://{ROBOT}:{robot.port}/robot/send?access_token=t")
+        assert deliver_one(delivery.pk) == "sent"
+        assert context.sni_seen == [ROBOT]
+        assert [(r["method"], r["host"], r["path"]) for r in robot.requests] == [
+            ("POST", f"{ROBOT}:{robot.port}", "/robot/send?access_token=t")]
+
+
+def test_https_to_a_server_whose_certificate_is_for_another_name_sends_nothing(cast, production, dns, tls):
+    production.DUBAN_WEBHOOK_ALLOWED_HOSTS = PRODUCTION_HOSTS + [ROBOT]
+    production.DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    dns.answers[ROBOT] = [["127.0.0.1"]]
+    with tls_server(tls("impostor.example.com", "127.0.0.1")) as robot:
+        delivery = webhook_delivery(cast, f"https://{ROBOT}:{robot.port}/robot/send")
+        assert deliver_one(delivery.pk) == "pending"
+        delivery.refresh_from_db()
+        assert "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        assert robot.requests == []
+
+
+# --- the operator's settings ----------------------------------------------------------------------
+
+def test_the_settings_are_read_strictly():
+    env = Env({"H": "QYAPI.weixin.qq.com., .Example.gov.cn, [::1], 10.0.0.5", "N": "10.20.0.0/16, fd00::1, 10.1.2.3/8"})
+    assert env.host_names("H", []) == ["qyapi.weixin.qq.com", ".example.gov.cn", "::1", "10.0.0.5"]
+    assert env.networks("N") == ["10.20.0.0/16", "fd00::1/128", "10.0.0.0/8"]
+    assert Env({}).host_names("H", ["oapi.dingtalk.com"]) == ["oapi.dingtalk.com"] and Env({}).networks("N") == []
+    for bad in ("http://qyapi.weixin.qq.com", "robot_host", "qyapi.weixin.qq.com/path", "-bad.example.com"):
+        with pytest.raises(ConfigError, match="^H: "):
+            Env({"H": bad}).host_names("H", [])
+    for bad in ("10.0.0.0/33", "intranet", "10.0.0.0/8/8"):
+        with pytest.raises(ConfigError, match="^N: "):
+            Env({"N": bad}).networks("N")
+
+
+def test_subdomain_entries_and_names_in_chinese():
+    assert host_listed("robot.example.gov.cn", [".example.gov.cn"])
+    assert host_listed("example.gov.cn", [".example.gov.cn"])
+    assert not host_listed("evilexample.gov.cn", [".example.gov.cn"])
+    assert not host_listed("example.gov.cn.evil.com", [".example.gov.cn"])
+    assert host_listed("[::FFFF:127.0.0.1]", ["::ffff:7f00:1"])
+    assert host_listed("机器人.政务.cn", ["xn--gmqz0qc7o.xn--zfr164b.cn"])  # the name's IDNA (ASCII) form
