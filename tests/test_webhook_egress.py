@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from duban.audit.models import AuditEvent
 from duban.notifications.egress import address_allowed, host_listed
 from duban.notifications.models import Delivery, WebhookTarget
 from duban.notifications.service import deliver_one
@@ -419,3 +420,30 @@ def test_subdomain_entries_and_names_in_chinese():
     assert not host_listed("example.gov.cn.evil.com", [".example.gov.cn"])
     assert host_listed("[::FFFF:127.0.0.1]", ["::ffff:7f00:1"])
     assert host_listed("机器人.政务.cn", ["xn--gmqz0qc7o.xn--zfr164b.cn"])  # the name's IDNA (ASCII) form
+
+
+# --- who pointed the robot where ----------------------------------------------------------------
+
+def test_the_county_admin_sites_changes_to_targets_are_audited_without_the_robots_key(cast, production, world):
+    client = Client()
+    client.post("/admin/login/?next=/admin/", {"username": "admin", "password": PASSWORD}, HTTP_HOST=world.owner.host)
+    form = {"name": "督查群", "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOTKEY",
+            "secret": "", "is_active": "on"}
+    assert client.post("/admin/notifications/webhooktarget/add/", form, HTTP_HOST=world.owner.host).status_code == 302
+    target = WebhookTarget.objects.get(name="督查群")
+    form["url"] = "https://oapi.dingtalk.com/robot/send?access_token=OTHERKEY"
+    form["kind"] = "dingtalk"
+    changed = client.post(f"/admin/notifications/webhooktarget/{target.pk}/change/", form, HTTP_HOST=world.owner.host)
+    assert changed.status_code == 302
+    deleted = client.post(f"/admin/notifications/webhooktarget/{target.pk}/delete/", {"post": "yes"},
+                          HTTP_HOST=world.owner.host)
+    assert deleted.status_code == 302 and not WebhookTarget.objects.filter(pk=target.pk).exists()
+    events = list(AuditEvent.objects.filter(object_type="notifications.webhooktarget", object_id=str(target.pk))
+                  .order_by("id").values_list("action", "actor_label", "before", "after"))
+    assert [(action, actor) for action, actor, _, _ in events] == [
+        ("notification.webhook_target.created", "user:admin"),
+        ("notification.webhook_target.changed", "user:admin"),
+        ("notification.webhook_target.deleted", "user:admin")]
+    assert events[1][2]["url"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    assert events[1][3]["url"] == "https://oapi.dingtalk.com/robot/send" and events[1][3]["kind"] == "dingtalk"
+    assert "KEY" not in json.dumps(events)
