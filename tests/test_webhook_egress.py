@@ -312,7 +312,9 @@ def test_the_connection_goes_to_the_address_vetted_so_a_rebinding_name_cannot_tu
         assert dns.lookups == [ROBOT]  # one lookup only…
         assert [a for a in connects if isinstance(a, tuple) and a[0] == METADATA] == []  # …and its answer used
         assert [(r["method"], r["host"]) for r in robot.requests] == [("POST", f"{ROBOT}:{robot.port}")]
-        assert r"\u" not in robot.requests[0]["body"].decode() and delivery.idempotency_key in robot.requests[0]["body"].decode()
+        sent = json.loads(robot.requests[0]["body"])
+        assert sent["msgid"] == delivery.idempotency_key and sent["text"]["mentioned_mobile_list"] == ["13800000001"]
+        assert robot.requests[0]["path"] == "/robot/send?access_token=t"
 
 
 def test_one_internal_address_among_public_ones_is_enough_to_refuse(cast, production, connects, dns):

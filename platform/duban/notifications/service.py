@@ -180,7 +180,8 @@ def webhook_target_facts(target: WebhookTarget) -> dict:
     """What the audit keeps of a group robot: not its signing secret, nor the URL's query and
     fragment (WeCom's ``key``, DingTalk's ``access_token`` are the robot's password)."""
     parts = urllib.parse.urlsplit(target.url)
-    return {"name": target.name, "kind": target.kind, "url": urllib.parse.urlunsplit(parts._replace(query="", fragment="")),
+    url = urllib.parse.urlunsplit(parts._replace(query="", fragment=""))
+    return {"name": target.name, "kind": target.kind, "url": url,
             "is_active": target.is_active, "signed": bool(target.secret)}
 
 

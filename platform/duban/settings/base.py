@@ -317,7 +317,8 @@ DUBAN_WEBHOOK_TIMEOUT = env.int("DUBAN_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=
 # target on these hosts (``.example.gov.cn``: the domain and every name under it); plain http only
 # to the hosts in DUBAN_WEBHOOK_HTTP_HOSTS; and at delivery every address the host resolves to must
 # be public, unless it lies in DUBAN_WEBHOOK_ALLOWED_NETWORKS (an on-premises robot on an intranet).
-DUBAN_WEBHOOK_ALLOWED_HOSTS = env.host_names("DUBAN_WEBHOOK_ALLOWED_HOSTS", ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+DUBAN_WEBHOOK_ALLOWED_HOSTS = env.host_names("DUBAN_WEBHOOK_ALLOWED_HOSTS",
+                                             ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
 DUBAN_WEBHOOK_HTTP_HOSTS = env.host_names("DUBAN_WEBHOOK_HTTP_HOSTS", [])
 DUBAN_WEBHOOK_ALLOWED_NETWORKS = env.networks("DUBAN_WEBHOOK_ALLOWED_NETWORKS", [])
 # --- city comparison ---
