@@ -407,6 +407,7 @@ def test_the_settings_are_read_strictly():
     env = Env({"H": "QYAPI.weixin.qq.com., .Example.gov.cn, [::1], 10.0.0.5", "N": "10.20.0.0/16, fd00::1, 10.1.2.3/8"})
     assert env.host_names("H", []) == ["qyapi.weixin.qq.com", ".example.gov.cn", "::1", "10.0.0.5"]
     assert env.networks("N") == ["10.20.0.0/16", "fd00::1/128", "10.0.0.0/8"]
+    assert Env({"H": "机器人.政务.cn,.政务.cn"}).host_names("H", []) == ["xn--gmqz0qc7o.xn--zfr164b.cn", ".xn--zfr164b.cn"]
     assert Env({}).host_names("H", ["oapi.dingtalk.com"]) == ["oapi.dingtalk.com"] and Env({}).networks("N") == []
     for bad in ("http://qyapi.weixin.qq.com", "robot_host", "qyapi.weixin.qq.com/path", "-bad.example.com"):
         with pytest.raises(ConfigError, match="^H: "):
@@ -423,6 +424,7 @@ def test_subdomain_entries_and_names_in_chinese():
     assert not host_listed("example.gov.cn.evil.com", [".example.gov.cn"])
     assert host_listed("[::FFFF:127.0.0.1]", ["::ffff:7f00:1"])
     assert host_listed("机器人.政务.cn", ["xn--gmqz0qc7o.xn--zfr164b.cn"])  # the name's IDNA (ASCII) form
+    assert host_listed("机器人.政务.cn", [".政务.cn"]) and host_listed("机器人.政务.cn", [".xn--zfr164b.cn"])
 
 
 # --- who pointed the robot where ----------------------------------------------------------------

@@ -61,7 +61,8 @@ def host_listed(host: str, entries) -> bool:
     host = normal_host(host)
     for entry in entries:
         if entry.startswith("."):
-            if host == entry[1:] or host.endswith(entry):
+            domain = normal_host(entry[1:])
+            if host == domain or host.endswith("." + domain):
                 return True
         elif host == normal_host(entry):
             return True

@@ -171,11 +171,15 @@ class Env:
                 continue
             except ValueError:
                 pass
+            try:  # a name in Chinese: its ASCII (IDNA) form, as the webhook's host is compared
+                bare = bare.encode("idna").decode("ascii")
+            except UnicodeError:
+                pass
             labels = bare.split(".")
             if not bare or len(bare) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
                 raise ConfigError(name, f"expected host names or IP addresses separated by commas"
                                         f" (such as qyapi.weixin.qq.com or .example.gov.cn), got {item!r}")
-            hosts.append(host)
+            hosts.append("." + bare if host.startswith(".") else bare)
         return hosts
 
     def networks(self, name: str, default: list[str] | None = None) -> list[str]:
