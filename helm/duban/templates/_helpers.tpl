@@ -341,6 +341,15 @@ DUBAN_OUTBOX_GRACE_SECONDS: {{ $c.outboxGraceSeconds | int64 | quote }}
 DUBAN_NOTIFY_RETRY_SECONDS: {{ $c.notifyRetrySeconds | int64 | quote }}
 DUBAN_NOTIFY_MAX_ATTEMPTS: {{ $c.notifyMaxAttempts | int64 | quote }}
 DUBAN_WEBHOOK_TIMEOUT: {{ $c.webhookTimeout | int64 | quote }}
+{{- with $c.webhookAllowedHosts }}
+DUBAN_WEBHOOK_ALLOWED_HOSTS: {{ join "," . | quote }}
+{{- end }}
+{{- with $c.webhookHttpHosts }}
+DUBAN_WEBHOOK_HTTP_HOSTS: {{ join "," . | quote }}
+{{- end }}
+{{- with $c.webhookAllowedNetworks }}
+DUBAN_WEBHOOK_ALLOWED_NETWORKS: {{ join "," . | quote }}
+{{- end }}
 DUBAN_COMPARISON_DEBOUNCE_SECONDS: {{ $c.comparisonDebounceSeconds | int64 | quote }}
 DUBAN_COMPARISON_REFRESH_SECONDS: {{ $c.comparisonRefreshSeconds | int64 | quote }}
 API_THROTTLE_USER: {{ $c.apiThrottleUser | quote }}
@@ -638,6 +647,65 @@ include "duban.migrationContainer" (dict "context" $ "name" "migrate-shared" "ar
 {{/*
 Egress rules of every Duban pod when networkPolicy.allowExternalEgress is false.
 */}}
+{{/*
+Egress of worker pods (networkPolicy.worker.restrictEgress): they send the group-robot webhooks,
+whose addresses county admins choose, so the webhook ports reach public addresses only (0.0.0.0/0
+and ::/0 minus the non-public blocks) and the operator's config.webhookAllowedNetworks; DNS,
+PostgreSQL, Redis and SMTP as for the others; networkPolicy.extraEgress does not apply.
+*/}}
+{{- define "duban.workerEgress" -}}
+{{- $w := .Values.networkPolicy.worker -}}
+egress:
+  # DNS
+  - ports:
+      - port: 53
+        protocol: UDP
+      - port: 53
+        protocol: TCP
+  # PostgreSQL and Redis (wherever they run)
+  - ports:
+      - port: {{ .Values.externalDatabase.port }}
+        protocol: TCP
+      - port: {{ .Values.externalRedis.port }}
+        protocol: TCP
+  {{- with $w.smtpPorts }}
+  # SMTP (the relay may be internal)
+  - ports:
+      {{- range . }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+  {{- end }}
+  {{- with $w.webhookPorts }}
+  # Group-robot webhooks (and Sentry): public addresses only
+  - ports:
+      {{- range $w.webhookPorts }}
+      - port: {{ . }}
+        protocol: TCP
+      {{- end }}
+    to:
+      - ipBlock:
+          cidr: 0.0.0.0/0
+          {{- with $w.nonPublicIPv4 }}
+          except:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+      - ipBlock:
+          cidr: ::/0
+          {{- with $w.nonPublicIPv6 }}
+          except:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+      {{- range $.Values.config.webhookAllowedNetworks }}
+      - ipBlock:
+          cidr: {{ . | quote }}
+      {{- end }}
+  {{- end }}
+  {{- with $w.extraEgress }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
 {{- define "duban.networkPolicyEgress" -}}
 {{- $np := .Values.networkPolicy -}}
 egress:

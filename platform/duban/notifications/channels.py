@@ -11,15 +11,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+
+from duban.notifications import egress
 
 
 class Undeliverable(Exception):
@@ -54,7 +55,7 @@ class EmailChannel:
 class WebhookChannel:
     """POSTs to the county's active group robots (``WebhookTarget``), in the JSON shape WeCom and
     DingTalk robots take: ``{"msgtype": "text", "text": {"content": …}}`` with the recipient's
-    phone in the mention list."""
+    phone in the mention list. Only to hosts and addresses the operator allows (``egress``)."""
 
     code = "webhook"
     label = "群机器人"
@@ -87,17 +88,17 @@ def post_webhook(target, *, recipient: dict, subject: str, body: str, idempotenc
     else:
         payload = {"msgtype": "text", "text": {"content": content}, "subject": subject, "body": body,
                    "recipient": recipient, "msgid": idempotency_key}
-    request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key,
-                 "User-Agent": "duban-notifications/1"})
-    try:
-        with urllib.request.urlopen(request, timeout=settings.DUBAN_WEBHOOK_TIMEOUT) as response:
-            raw = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{target.name}: HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise RuntimeError(f"{target.name}: {getattr(exc, 'reason', exc)}") from None
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key,
+               "User-Agent": "duban-notifications/1"}
+    try:  # only where the operator allows, to the address vetted, never following a redirect
+        status, raw = egress.post(url, data, headers, timeout=settings.DUBAN_WEBHOOK_TIMEOUT)
+    except egress.Refused as exc:
+        raise egress.Refused(f"{target.name}: {exc}") from None
+    except (http.client.HTTPException, RuntimeError, OSError) as exc:  # TimeoutError is an OSError
+        raise RuntimeError(f"{target.name}: {exc}") from None
+    if status >= 400:
+        raise RuntimeError(f"{target.name}: HTTP {status}")
     try:
         answer = json.loads(raw or b"{}")
     except ValueError:

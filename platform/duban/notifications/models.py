@@ -14,8 +14,11 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from duban.notifications.egress import url_problem
 
 USER = settings.AUTH_USER_MODEL
 
@@ -121,3 +124,9 @@ class WebhookTarget(models.Model):
     class Meta:
         verbose_name = _("群机器人")
         verbose_name_plural = _("群机器人")
+
+    def clean(self):
+        super().clean()
+        problem = url_problem(self.url) if self.url else None
+        if problem:
+            raise ValidationError({"url": problem})

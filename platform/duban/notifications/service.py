@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import urllib.parse
 from datetime import timedelta
 from typing import Iterable
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from duban.audit import log as audit
 from duban.notifications.events import EVENTS
-from duban.notifications.models import Delivery, DeliveryAttempt, Notification, Preference
+from duban.notifications.models import Delivery, DeliveryAttempt, Notification, Preference, WebhookTarget
 
 logger = logging.getLogger(__name__)
 
@@ -173,3 +174,35 @@ def do_set_preference(user, *, event: str, channel: str, enabled: bool) -> Prefe
     audit.record(actor=user, action="notification.preference", obj=preference,
                  before={"enabled": before}, after={"event": event, "channel": channel, "enabled": enabled})
     return preference
+
+
+def webhook_target_facts(target: WebhookTarget) -> dict:
+    """What the audit keeps of a group robot: not its signing secret, nor the URL's query and
+    fragment (WeCom's ``key``, DingTalk's ``access_token`` are the robot's password)."""
+    parts = urllib.parse.urlsplit(target.url)
+    url = urllib.parse.urlunsplit(parts._replace(query="", fragment=""))
+    return {"name": target.name, "kind": target.kind, "url": url,
+            "is_active": target.is_active, "signed": bool(target.secret)}
+
+
+def do_save_webhook_target(target: WebhookTarget, *, actor) -> WebhookTarget:
+    """Create or change a group robot (the county admin site), validated (only hosts the operator
+    allows: ``WebhookTarget.clean``) and audited. Not durable: the admin site's request is already
+    one transaction."""
+    target.full_clean()
+    with transaction.atomic():
+        previous = WebhookTarget.objects.select_for_update().filter(pk=target.pk).first() if target.pk else None
+        before = webhook_target_facts(previous) if previous else None
+        target.save()
+        audit.record(actor=actor, action="notification.webhook_target.changed" if previous else
+                     "notification.webhook_target.created", obj=target, before=before,
+                     after=webhook_target_facts(target))
+    return target
+
+
+def do_delete_webhook_target(target: WebhookTarget, *, actor) -> None:
+    with transaction.atomic():
+        pk, facts = target.pk, webhook_target_facts(target)
+        target.delete()
+        audit.record(actor=actor, action="notification.webhook_target.deleted",
+                     object_type=WebhookTarget._meta.label_lower, object_id=pk, before=facts)

@@ -348,6 +348,14 @@ DUBAN_OUTBOX_GRACE_SECONDS = env.int("DUBAN_OUTBOX_GRACE_SECONDS", 30, minimum=0
 DUBAN_NOTIFY_RETRY_SECONDS = env.int("DUBAN_NOTIFY_RETRY_SECONDS", 30, minimum=1)
 DUBAN_NOTIFY_MAX_ATTEMPTS = env.int("DUBAN_NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 DUBAN_WEBHOOK_TIMEOUT = env.int("DUBAN_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=120)
+# Where group-robot webhooks may go (notifications/egress.py). A county admin can only save a
+# target on these hosts (``.example.gov.cn``: the domain and every name under it); plain http only
+# to the hosts in DUBAN_WEBHOOK_HTTP_HOSTS; and at delivery every address the host resolves to must
+# be public, unless it lies in DUBAN_WEBHOOK_ALLOWED_NETWORKS (an on-premises robot on an intranet).
+DUBAN_WEBHOOK_ALLOWED_HOSTS = env.host_names("DUBAN_WEBHOOK_ALLOWED_HOSTS",
+                                             ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+DUBAN_WEBHOOK_HTTP_HOSTS = env.host_names("DUBAN_WEBHOOK_HTTP_HOSTS", [])
+DUBAN_WEBHOOK_ALLOWED_NETWORKS = env.networks("DUBAN_WEBHOOK_ALLOWED_NETWORKS", [])
 # --- city comparison ---
 # A county's snapshots are refreshed this long after the first write of a burst (debounce).
 DUBAN_COMPARISON_DEBOUNCE_SECONDS = env.int("DUBAN_COMPARISON_DEBOUNCE_SECONDS", 60, minimum=0, maximum=86400)

@@ -159,6 +159,41 @@ class Env:
         except ValueError:
             raise ConfigError(name, f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
+    def host_names(self, name: str, default: list[str]) -> list[str]:
+        """Comma-separated DNS host names or IP addresses, lower-cased; ``.example.gov.cn`` (a
+        leading dot) stands for that domain and every name under it."""
+        hosts = []
+        for item in self.list(name, default):
+            host = item.lower().rstrip(".")
+            bare = host[1:] if host.startswith(".") else host
+            try:
+                hosts.append(ipaddress.ip_address(bare.strip("[]")).compressed)
+                continue
+            except ValueError:
+                pass
+            try:  # a name in Chinese: its ASCII (IDNA) form, as the webhook's host is compared
+                bare = bare.encode("idna").decode("ascii")
+            except UnicodeError:
+                pass
+            labels = bare.split(".")
+            if not bare or len(bare) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+                raise ConfigError(name, f"expected host names or IP addresses separated by commas"
+                                        f" (such as qyapi.weixin.qq.com or .example.gov.cn), got {item!r}")
+            hosts.append("." + bare if host.startswith(".") else bare)
+        return hosts
+
+    def networks(self, name: str, default: list[str] | None = None) -> list[str]:
+        """Comma-separated IP networks in CIDR notation (``10.20.0.0/16``, ``fd00::/8``; a bare
+        address is one host), as normalised strings."""
+        networks = []
+        for item in self.list(name, default):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ConfigError(name, f"expected IP networks such as 10.20.0.0/16 separated by commas,"
+                                        f" got {item!r}") from None
+        return networks
+
     def list(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.raw(name)
         if value is None:

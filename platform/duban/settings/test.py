@@ -3,7 +3,7 @@
 import os
 
 from duban.settings.base import *  # noqa: F401,F403
-from duban.settings.base import init_observability
+from duban.settings.base import env, init_observability
 
 DUBAN_ENV = "test"
 DEBUG = False
@@ -17,3 +17,13 @@ init_observability("test")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — WhiteNoise warns about a missing root
 # One test database per test run, so that runs side by side (CI, developers) never collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
+# The notification tests' robots are local HTTP servers on 127.0.0.1 (tests/notify_helpers.py):
+# allowed here the way an operator allows an on-premises robot, unless the environment says
+# otherwise (workers started by the tests read the same file). tests/test_webhook_egress.py puts
+# the production defaults back.
+if env.raw("DUBAN_WEBHOOK_ALLOWED_HOSTS") is None:
+    DUBAN_WEBHOOK_ALLOWED_HOSTS = [*DUBAN_WEBHOOK_ALLOWED_HOSTS, "127.0.0.1"]  # noqa: F405
+if env.raw("DUBAN_WEBHOOK_HTTP_HOSTS") is None:
+    DUBAN_WEBHOOK_HTTP_HOSTS = ["127.0.0.1"]
+if env.raw("DUBAN_WEBHOOK_ALLOWED_NETWORKS") is None:
+    DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
