@@ -85,7 +85,6 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -107,7 +106,6 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "rest_framework.authtoken",
     "duban.accounts",
     "duban.audit",
     "duban.units",
@@ -241,6 +239,9 @@ AXES_HTTP_RESPONSE_CODE = 403
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"  # in Chinese; says when to try again
 AXES_LOCKOUT_CALLABLE = "duban.web.views_auth.locked_out"  # renders AXES_LOCKOUT_TEMPLATE
 AXES_VERBOSE = False
+# django-otp's own admin never shows a device's key or QR code (ours replaces it altogether;
+# this keeps the library's pages safe should they be registered again).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
@@ -322,7 +323,8 @@ DUBAN_COMPARISON_REFRESH_SECONDS = env.int("DUBAN_COMPARISON_REFRESH_SECONDS", 8
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed keys (duban.accounts.ApiToken); DRF's authtoken app, which keeps keys in the clear, is not installed.
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
