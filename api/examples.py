@@ -6,6 +6,7 @@ from __future__ import annotations
 EXAMPLES: dict[str, dict] = {
     "units_create": {"code": "T06", "name": "六号镇", "kind": "township", "contact_person": "刘洋",
                      "contact_phone": "0551-1234567"},
+    "users_role_create": {"role": "unit_staff", "unit": "T06"},
     "users_create": {"username": "t06", "role": "unit_staff", "unit": "T06", "password": "Duban@2026-t06",
                      "full_name": "刘洋", "phone": "13800000006", "email": "t06@example.gov.cn"},
     "rounds_create": {"title": "2027年度需要督办事项征集", "due_date": "2027-01-15", "leaders": ["leader"],

@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Prefetch, Q
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
@@ -178,7 +178,7 @@ class MatterDetailOut(MatterOut):
     reports = serializers.SerializerMethodField()
     deadline_changes = DeadlineChangeOut(many=True, read_only=True)
     change_requests = ChangeRequestOut(many=True, read_only=True)
-    attachments = AttachmentOut(many=True, read_only=True)
+    attachments = serializers.SerializerMethodField()
 
     class Meta(MatterOut.Meta):
         list_serializer_class = serializers.ListSerializer
@@ -191,6 +191,14 @@ class MatterDetailOut(MatterOut):
         reports = access.visible_reports(self.context["request"].user, matter).select_related(
             "unit", "reported_by", "review__reviewed_by").order_by("attempt")
         return ReportOut(reports, many=True).data
+
+    @extend_schema_field(AttachmentOut(many=True))
+    def get_attachments(self, matter) -> list[dict]:
+        files = getattr(matter, "visible_attachments", None)  # prefetched for the retrieve
+        if files is None:
+            files = access.visible_attachments(self.context["request"].user, matter).select_related(
+                "uploaded_by").order_by("id")
+        return AttachmentOut(files, many=True).data
 
 
 class TimelineEventOut(serializers.ModelSerializer):
@@ -390,7 +398,8 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
                 "deadline_changes",
                 Prefetch("change_requests", ChangeRequest.objects.select_related("requested_by", "decided_by",
                                                                                  "matter").order_by("id")),
-                Prefetch("attachments", Attachment.objects.select_related("uploaded_by").order_by("id")))
+                Prefetch("attachments", access.visible_attachments(user).select_related("uploaded_by").order_by("id"),
+                         to_attr="visible_attachments"))
         return qs
 
     def get_serializer_class(self):
@@ -473,7 +482,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     @county_action(output=TimelineEventOut, many=True, methods=("get",), filter_backends=[],
                    summary="Everything that happened to the matter, oldest first (audit trail)")
     def timeline(self, request, data, pk=None):
-        return queries.timeline(self.get_object())
+        return queries.timeline(self.get_object(), request.user)
 
     @county_action(output=MatterOut, many=True, methods=("get",), detail=False, url_path="no-answer",
                    summary="Matters with no answer past their deadline (office roles)")

@@ -11,8 +11,8 @@ from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from api import idempotency
-from api.base import CountyViewSet, SingleObjectSchema
-from duban.accounts.actions import do_create_user
+from api.base import CountyViewSet, SingleObjectSchema, county_action
+from duban.accounts.actions import do_change_role, do_create_user
 from duban.accounts.models import COUNTY_ROLES, Role, User
 from duban.matters.actions import county_pack
 from duban.supervision.access import visible_units
@@ -86,6 +86,14 @@ class UserIn(serializers.Serializer):
         return data
 
 
+class RoleIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=[(role.value, role.label) for role in COUNTY_ROLES],
+                                   help_text="the user's new county role")
+    unit = serializers.SlugRelatedField(slug_field="code", queryset=Unit.objects.filter(is_active=True),
+                                        required=False, allow_null=True, default=None,
+                                        help_text="the unit's code; unit staff only")
+
+
 class MeViewSet(CountyViewSet):
     schema = SingleObjectSchema()
     queryset = User.objects.none()
@@ -131,7 +139,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     queryset = User.objects.none()
     serializer_class = UserOut
     filterset_fields = ["role", "is_active"]
-    roles = {"list": ADMIN, "retrieve": ADMIN, "create": ADMIN}
+    roles = {"list": ADMIN, "retrieve": ADMIN, "create": ADMIN, "role": ADMIN}
 
     def safely_get_queryset(self, user):
         if user.role != Role.COUNTY_ADMIN:
@@ -145,6 +153,12 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
         data = dict(serializer.validated_data)
         user = do_create_user(data.pop("username"), actor=request.user, **data)
         return self.respond(UserOut, user, status_code=201)
+
+    @county_action(input=RoleIn, output=UserOut, summary="Change a user's role and unit (county admin; audited)")
+    def role(self, request, data, pk=None):
+        """The only way a role changes (the admin site shows roles read-only). One cannot change
+        one's own role; unit staff need a unit and nobody else has one."""
+        return do_change_role(self.get_object(), actor=request.user, **data)
 
 
 class RulePackViewSet(CountyViewSet):

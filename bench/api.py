@@ -73,8 +73,8 @@ def build(matters: int) -> str:
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
     from django_tenants.utils import schema_context
-    from rest_framework.authtoken.models import Token
 
+    from duban.accounts.actions import do_issue_token
     from duban.accounts.models import Role, User
     from duban.core import clock
     from duban.matters.models import Matter, MatterUnit
@@ -99,9 +99,9 @@ def build(matters: int) -> str:
             for n in range(matters)], batch_size=1000)
         MatterUnit.objects.bulk_create([MatterUnit(matter=m, unit=unit, role=MatterUnit.Role.LEAD, received_at=now)
                                         for m in rows], batch_size=1000)
-        key = Token.objects.create(user=staff).key
+        key = do_issue_token(staff, actor="bench")
         with connection.cursor() as cursor:
-            for table in ("matters_matter", "matters_matterunit", "accounts_user", "authtoken_token"):
+            for table in ("matters_matter", "matters_matterunit", "accounts_user", "accounts_apitoken"):
                 cursor.execute(f'ANALYZE "{county.schema_name}".{table}')
     connection.set_schema_to_public()
     return key

@@ -136,12 +136,10 @@ def _refresh_slice(args) -> tuple[int, float]:
 def measure(requests: int) -> tuple[list[float], int, int]:
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
-
-    from duban.accounts.actions import do_create_user
+    from duban.accounts.actions import do_create_user, do_issue_token
 
     user = do_create_user("bench_operator", actor="bench", role="platform_operator", password=None)
-    token = Token.objects.create(user=user).key
+    token = do_issue_token(user, actor="bench")
     client = Client()
     path = "/api/v1/comparison/"
     params = {"city": "bench", "period": "quarter", "start": QUARTER.isoformat()}

@@ -108,14 +108,13 @@ def tokens_for(counties: list) -> list[tuple[str, str]]:
     """(slug, API token of the county's leader) for the request workers (scaffolding)."""
     from django.db import connection
     from django_tenants.utils import schema_context
-    from rest_framework.authtoken.models import Token
-
+    from duban.accounts.actions import do_issue_token
     from duban.accounts.models import User
 
     out = []
     for county in counties:
         with schema_context(county.schema_name):
-            out.append((county.slug, Token.objects.create(user=User.objects.get(username="leader")).key))
+            out.append((county.slug, do_issue_token(User.objects.get(username="leader"), actor="bench")))
     connection.set_schema_to_public()
     return out
 

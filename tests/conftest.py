@@ -49,8 +49,6 @@ class World:
 
 
 def _make_world() -> World:
-    from rest_framework.authtoken.models import Token
-
     from duban.accounts.actions import do_create_user
     from duban.accounts.models import Role
     from duban.units.actions import do_create_unit
@@ -70,14 +68,30 @@ def _make_world() -> World:
             staff = do_create_user("staff", actor="tests", role=Role.SUPERVISION_STAFF, password=PASSWORD)
             clerk = do_create_user("clerk", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u2)
             do_create_user("clerk1", actor="tests", role=Role.UNIT_STAFF, password=PASSWORD, unit=u1)
-            people[slug] = {"staff": Token.objects.create(user=staff).key,
-                            "clerk": Token.objects.create(user=clerk).key}
+            people[slug] = {"staff": api_key(staff), "clerk": api_key(clerk)}
     return World(
         alpha=counties["alpha"], beta=counties["beta"],
         owner=Persona("staff", "alpha", people["alpha"]["staff"]),
         colleague=Persona("clerk", "alpha", people["alpha"]["clerk"]),
         outsider=Persona("staff", "beta", people["beta"]["staff"]),
     )
+
+
+_API_KEYS: dict[tuple[str, int], str] = {}
+
+
+def api_key(user) -> str:
+    """An API key for ``user`` in the current schema: the one handed out before if its token
+    still exists (keys are stored hashed, so they are remembered here), else a newly issued one."""
+    from duban.accounts.actions import do_issue_token  # needs Django's apps, ready only once pytest-django set up
+    from duban.accounts.models import ApiToken
+    from duban.accounts.tokens import key_digest
+
+    slot = (connection.schema_name, user.pk)
+    key = _API_KEYS.get(slot)
+    if key is None or not ApiToken.objects.filter(user=user, digest=key_digest(key)).exists():
+        key = _API_KEYS[slot] = do_issue_token(user, actor="tests")
+    return key
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
-from rest_framework.authtoken.models import Token
 
+from duban.accounts.actions import do_issue_token
 from duban.core.clock import as_of
 from duban.matters import actions
 from matter_helpers import circular_record, make_cast, to_state
@@ -205,6 +205,7 @@ MATRIX: dict[str, Entry] = {
     "GET api:user-list": listing("admin", colleague=403),
     "POST api:user-list": create("admin", {"username": "newbie", "role": "supervision_staff", "password": PASSWORD}),
     "GET api:user-detail": detail("admin", obj=_user),
+    "POST api:user-role": detail("admin", obj=_user, body={"role": "office_leader"}),
     "GET api:rulepack-list": listing("lead_clerk"),
     # --- collection rounds --------------------------------------------------------------------------
     "GET api:round-list": listing(colleague=403),
@@ -389,7 +390,7 @@ def _tokens(world, cast) -> dict[str, str]:
     with tenant_context(world.alpha):
         people = {"staff": cast.staff, "office": cast.office, "leader": cast.leader, "lead_clerk": cast.lead_clerk,
                   "co_clerk": cast.co_clerk, "admin": User.objects.get(username="admin"), "colleague": cast.other_clerk}
-        return {name: Token.objects.get_or_create(user=user)[0].key for name, user in people.items()}
+        return {name: do_issue_token(user, actor="tests") for name, user in people.items()}
 
 
 @pytest.mark.parametrize("key", sorted(MATRIX))
@@ -440,7 +441,7 @@ def test_public_route(key, world):
     operator = do_create_user("operator", actor="tests", role="platform_operator", password=PASSWORD)
     provisioning.create_city("farcity", "远方市", actor="tests")
     stranger = provisioning.create_city_user("farcity", "stranger", actor="tests", password=PASSWORD)
-    tokens = {"operator": Token.objects.create(user=operator).key, "colleague": Token.objects.create(user=stranger).key}
+    tokens = {"operator": do_issue_token(operator, actor="tests"), "colleague": do_issue_token(stranger, actor="tests")}
     path = _path(PUBLIC_ROUTES[key], entry.obj)
     client = Client()
     anonymous_status = 200 if key.split(" ", 1)[1] in ANONYMOUS_OK else 401

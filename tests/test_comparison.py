@@ -12,9 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
-from rest_framework.authtoken.models import Token
 
 from conftest import PASSWORD
+from duban.accounts.actions import do_issue_token
 from duban.comparison import metrics, service
 from duban.core import clock
 from duban.core.clock import as_of
@@ -92,7 +92,7 @@ def _operator():
     from duban.accounts.actions import do_create_user
 
     user = do_create_user("cmp_operator", actor="tests", role="platform_operator", password=PASSWORD)
-    return Token.objects.create(user=user).key
+    return do_issue_token(user, actor="tests")
 
 
 def _get(path, token, **params):
@@ -214,7 +214,7 @@ def test_api_city_user_sees_own_city_and_404_elsewhere(three):
     provisioning.create_city("farcity", "远方市", actor="tests")
     far = provisioning.create_city_user("farcity", "far_user", actor="tests", password=PASSWORD)
     mine = provisioning.create_city_user("testcity", "city_user", actor="tests", password=PASSWORD)
-    far_token, my_token = Token.objects.create(user=far).key, Token.objects.create(user=mine).key
+    far_token, my_token = do_issue_token(far, actor="tests"), do_issue_token(mine, actor="tests")
     for path in ("/api/v1/comparison/", "/api/v1/comparison/trends/", "/api/v1/comparison/export/"):
         assert _get(path, far_token, city="testcity").status_code == 404, path
         assert _get(path, far_token, city="nowhere").status_code == 404, path

@@ -41,9 +41,7 @@ def build_county_with_data() -> dict:
     swept: escalation steps and ledger entries), an attachment (a file under MEDIA_ROOT)."""
 
     def setup():
-        from rest_framework.authtoken.models import Token
-
-        from duban.accounts.actions import do_create_user
+        from duban.accounts.actions import do_create_user, do_issue_token
         from duban.accounts.models import Role
         from duban.core.clock import as_of
         from duban.matters.attachments import do_attach_file
@@ -61,7 +59,7 @@ def build_county_with_data() -> dict:
             staff = do_create_user("staff", actor="tests", role=Role.SUPERVISION_STAFF, password="x", full_name="张督办")
             do_create_user("clerk", actor="tests", role=Role.UNIT_STAFF, password="x", unit=d01, full_name="赵科员")
             do_create_user("clerk1", actor="tests", role=Role.UNIT_STAFF, password="x", unit=t01)
-            Token.objects.create(user=staff)
+            do_issue_token(staff, actor="tests")
             cast = make_cast()
             with as_of(clock.today() - timedelta(days=70)):  # overdue today, whatever today is
                 overdue = [to_state(cast, "in_progress", deadline_working_days=10) for _ in range(2)]
@@ -180,7 +178,7 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
     assert attachment.read_bytes() == PDF_BYTES
     populated = {name for name, (count, _) in before["tables"].items() if count}
     assert {"matters_matter", "matters_matterunit", "supervision_escalationstep", "audit_auditevent",
-            "accounts_user", "units_unit", "authtoken_token", "matters_attachment"} <= populated
+            "accounts_user", "units_unit", "accounts_apitoken", "matters_attachment"} <= populated
 
     # Back up (through the CLI command), on a connection of its own.
     archive = tmp_path / "bkp.tar"

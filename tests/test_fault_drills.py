@@ -337,10 +337,9 @@ def db_county(django_db_setup, django_db_blocker):
         schema = build_county("drilldb")
 
         def token():
-            from rest_framework.authtoken.models import Token
-
+            from duban.accounts.actions import do_issue_token
             from duban.accounts.models import User
-            return Token.objects.get_or_create(user=User.objects.get(username="staff"))[0].key
+            return do_issue_token(User.objects.get(username="staff"), actor="tests")
 
         key = in_county(schema, token)
     yield {"schema": schema, "host": "drilldb.localhost", "token": key}

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from rest_framework.authtoken.models import Token
 
 from api.idempotency import once
 from duban.accounts.actions import do_create_user
@@ -21,6 +20,7 @@ from duban.matters.models import Matter
 from duban.ops.models import IdempotencyKey
 from duban.ops.tasks import heartbeat
 from duban.supervision.models import EscalationStep
+from conftest import api_key
 from matter_helpers import make_cast, to_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
@@ -69,7 +69,7 @@ def test_the_same_key_with_another_body_is_a_422_naming_the_header(world):
 def test_keys_are_per_user(world):
     with tenant_context(world.alpha):
         leader = do_create_user("idem_leader", actor="tests", role=Role.COUNTY_LEADER, password="Long-enough-2026")
-        token = Token.objects.create(user=leader).key
+        token = api_key(leader)
     assert post(world, "matters/", dict(PROPOSAL, title="甲的"), key="shared").status_code == 201
     theirs = post(world, "matters/", dict(PROPOSAL, title="乙的"), key="shared", token=token)
     assert theirs.status_code == 201 and theirs.json()["title"] == "乙的"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from duban.accounts.models import COUNTY_ROLES, Role, User
+from duban.accounts import tokens
+from duban.accounts.models import COUNTY_ROLES, ApiToken, Role, User
 from duban.audit import log as audit
 
 
@@ -46,24 +48,65 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
 
 @transaction.atomic
 def do_issue_token(user: User, *, actor) -> str:
-    """A new API token for ``user`` (any previous one stops working). Tokens live in the user's
-    own schema, so a county's token is valid on that county's host only."""
-    from rest_framework.authtoken.models import Token
-
+    """A new API token for ``user`` (any previous one stops working); returns the key, which is
+    stored only as a hash and cannot be shown again. Tokens live in the user's own schema, so a
+    county's token is valid on that county's host only."""
     if not user.is_active:
         raise UserError(f"user {user.username!r} is deactivated", field="username")
-    had = Token.objects.filter(user=user).delete()[0] > 0
-    token = Token.objects.create(user=user)
+    had = ApiToken.objects.filter(user=user).delete()[0] > 0
+    key = tokens.new_key()
+    token = ApiToken.objects.create(user=user, prefix=key[:tokens.PREFIX_LENGTH], digest=tokens.key_digest(key))
     audit.record(actor=actor, action="token.rotate" if had else "token.issue", obj=user,
-                 after={"username": user.username})
-    return token.key
+                 after={"username": user.username, "prefix": token.prefix})
+    return key
 
 
 @transaction.atomic
 def do_revoke_token(user: User, *, actor) -> bool:
-    from rest_framework.authtoken.models import Token
-
-    revoked = Token.objects.filter(user=user).delete()[0] > 0
+    revoked = ApiToken.objects.filter(user=user).delete()[0] > 0
     if revoked:
         audit.record(actor=actor, action="token.revoke", obj=user, after={"username": user.username})
     return revoked
+
+
+@transaction.atomic
+def do_change_role(user: User, *, actor, role: str, unit=None) -> User:
+    """Give ``user`` another role (and, for unit staff, their unit). The only way a role changes:
+    the admin site shows roles read-only. A county admin's rights in the admin site follow the
+    role, as when the user was created."""
+    if hasattr(actor, "_meta"):
+        if actor.role != Role.COUNTY_ADMIN:
+            raise UserError(_("只有县管理员可以更改用户角色。"), field="role")
+        if actor.pk == user.pk:
+            raise UserError(_("不能更改自己的角色，请由另一位县管理员操作。"), field="username")
+    if user.role not in COUNTY_ROLES:
+        raise UserError(_("平台和市级用户的角色不在县里更改。"), field="username")
+    if role not in COUNTY_ROLES:
+        raise UserError(_("“%(role)s”不是可选的角色。") % {"role": role}, field="role")
+    if role == Role.UNIT_STAFF and unit is None:
+        raise UserError(_("承办单位人员必须选择所属单位。"), field="unit")
+    if role != Role.UNIT_STAFF and unit is not None:
+        raise UserError(_("只有承办单位人员才属于某个单位。"), field="unit")
+    if unit is not None and not unit.is_active:
+        raise UserError(_("单位“%(name)s”已停用。") % {"name": unit.name}, field="unit")
+    before = {"role": user.role, "unit": user.unit.code if user.unit_id else None}
+    after = {"role": role, "unit": unit.code if unit is not None else None}
+    if before == after:
+        return user
+    user.role, user.unit = role, unit
+    user.is_staff = user.is_superuser = role == Role.COUNTY_ADMIN
+    user.save(update_fields=["role", "unit", "is_staff", "is_superuser"])
+    audit.record(actor=actor, action="user.role", obj=user, before=before, after=after)
+    return user
+
+
+@transaction.atomic
+def do_remove_otp_devices(devices, *, actor) -> int:
+    """The admin site's removal of a user's authenticator (a lost phone): the user signs in with
+    the password alone until they set up a new one."""
+    removed = 0
+    for device in devices:
+        audit.record(actor=actor, action="otp.disable", obj=device.user, before={"device": device.pk})
+        device.delete()
+        removed += 1
+    return removed

@@ -50,3 +50,24 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+
+class ApiToken(models.Model):
+    """A user's API token (one per user). Only the SHA-256 of the key is stored, with its first
+    eight characters to tell keys apart; the key itself is shown once, when it is issued."""
+
+    PREFIX_LENGTH = 8
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="api_token",
+                                verbose_name=_("用户"))
+    prefix = models.CharField(_("令牌前缀"), max_length=PREFIX_LENGTH, db_index=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(_("签发时间"), auto_now_add=True)
+    last_used = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user.username})"

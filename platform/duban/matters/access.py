@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from duban.accounts.models import Role
-from duban.matters.models import Matter, ResultReport
+from duban.matters.models import Attachment, Matter, ResultReport
 from duban.matters.states import State
 
 ALL_MATTERS_ROLES = (Role.SUPERVISION_STAFF, Role.OFFICE_LEADER, Role.COUNTY_ADMIN)
@@ -57,3 +57,24 @@ def visible_reports(user, matter: Matter) -> QuerySet[ResultReport]:
     if user.role == Role.COUNTY_LEADER:
         return reports.filter(review__isnull=False)
     return reports
+
+
+def visible_attachments(user, matter: Matter | None = None) -> QuerySet[Attachment]:
+    """Files a user may list and download (of ``matter``, or of any matter the caller has
+    already checked the user may see). One rule for every page, API and download:
+
+    a result's files (督办结果) are reported upward only once the office leader has reviewed the
+    result (督办结果上报前须经办公室主管领导审核): until then they are seen by the office
+    (supervision staff, the office leader, the county admin) and the unit that reported it only —
+    not by the leaders, nor by the matter's other units. A matter's own files and a feedback's
+    files are seen by whoever sees the matter (progress is reported to the leader as it comes).
+    """
+    files = matter.attachments.all() if matter is not None else Attachment.objects.all()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return files.none()
+    if user.role in ALL_MATTERS_ROLES:
+        return files
+    shown = Q(report__isnull=True) | Q(report__review__isnull=False)
+    if user.role == Role.UNIT_STAFF and user.unit_id:
+        shown |= Q(report__unit_id=user.unit_id)
+    return files.filter(shown)

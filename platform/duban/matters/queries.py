@@ -14,9 +14,17 @@ from duban.matters.models import ChangeRequest, Matter, MatterUnit
 from duban.matters.states import OPEN_STATES, State
 
 
-def timeline(matter: Matter) -> QuerySet[AuditEvent]:
-    """Every recorded action on the matter, oldest first (the audit trail is append-only)."""
-    return AuditEvent.objects.filter(object_type="matters.matter", object_id=str(matter.pk)).order_by("at", "id")
+def timeline(matter: Matter, user=None) -> QuerySet[AuditEvent]:
+    """Every recorded action on the matter, oldest first (the audit trail is append-only). For a
+    ``user``, without the uploads of files they may not see (access.visible_attachments): the
+    event names the file and its hash. Without one (operators' CLI), everything."""
+    events = AuditEvent.objects.filter(object_type="matters.matter", object_id=str(matter.pk))
+    if user is not None:
+        hidden = list(matter.attachments.exclude(pk__in=access.visible_attachments(user, matter).values("pk"))
+                      .values_list("pk", flat=True))
+        if hidden:
+            events = events.exclude(action="matter.attach", after__attachment__in=hidden)
+    return events.order_by("at", "id")
 
 
 def register_book(user) -> QuerySet[Matter]:

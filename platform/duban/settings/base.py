@@ -86,7 +86,6 @@ SHARED_APPS = [
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -108,7 +107,6 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "rest_framework.authtoken",
     "duban.accounts",
     "duban.audit",
     "duban.units",
@@ -272,6 +270,9 @@ AXES_CLIENT_IP_CALLABLE = "duban.core.clientip.axes_client_ip"
 DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES = env.int("DUBAN_LOGIN_SLOWDOWN_WINDOW_MINUTES", 60, minimum=1)
 DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS = env.int("DUBAN_LOGIN_SLOWDOWN_MAX_SECONDS", 900, minimum=1)
 DUBAN_LOGIN_KNOWN_ADDRESS_DAYS = env.int("DUBAN_LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=0)
+# django-otp's own admin never shows a device's key or QR code (ours replaces it altogether;
+# this keeps the library's pages safe should they be registered again).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
@@ -365,7 +366,8 @@ DUBAN_COMPARISON_REFRESH_SECONDS = env.int("DUBAN_COMPARISON_REFRESH_SECONDS", 8
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed keys (duban.accounts.ApiToken); DRF's authtoken app, which keeps keys in the clear, is not installed.
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -30,7 +30,7 @@ from duban.accounts.models import Role
 from duban.core import clock
 from duban.matters import access, actions, attachments, queries
 from duban.matters.actions import Conflict, MatterError
-from duban.matters.models import Attachment, ChangeRequest, Feedback, Matter, MatterUnit
+from duban.matters.models import ChangeRequest, Feedback, Matter, MatterUnit
 from duban.matters.states import (LEADERS, TERMINAL, UNDER_WAY, InvalidTransition, NotAllowed, State,
                                   allowed_actions)
 from duban.supervision import steps as supervision_steps
@@ -622,9 +622,8 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
               .get(pk=matter.pk))
     reports = list(access.visible_reports(user, matter)
                    .select_related("unit", "reported_by", "review__reviewed_by").order_by("attempt"))
-    visible_report_ids = {r.pk for r in reports}
-    files = [a for a in matter.attachments.select_related("uploaded_by", "feedback", "report").order_by("id")
-             if a.report_id is None or a.report_id in visible_report_ids]
+    files = list(access.visible_attachments(user, matter).select_related("uploaded_by", "feedback", "report")
+                 .order_by("id"))
     steps = list(visible_steps(user).filter(matter=matter).select_related("unit", "recorded_by", "notice")
                  .order_by("tier_index", "id"))
     for step in steps:
@@ -651,7 +650,7 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "steps": steps,
         "notices": _notices(matter, steps),
         "revisions": list(matter.revisions.order_by("seq")),
-        "timeline": timeline_entries(matter, pack),
+        "timeline": timeline_entries(matter, pack, user),
         "boxes": boxes,
         "open_step_link": user.role == Role.SUPERVISION_STAFF,
     }
@@ -720,7 +719,7 @@ def _who(event) -> str:
     return str(ACTOR_LABELS.get(label, label.removeprefix("user:")))
 
 
-def timeline_entries(matter: Matter, pack) -> list[TimelineEntry]:
+def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
     units = {u.code: u.name for u in Unit.objects.all()}
     states = dict(State.choices)
     kinds = dict(ChangeRequest.Kind.choices)
@@ -730,7 +729,7 @@ def timeline_entries(matter: Matter, pack) -> list[TimelineEntry]:
         return units.get(code, code) if code else ""
 
     entries = []
-    for event in queries.timeline(matter).select_related("actor"):
+    for event in queries.timeline(matter, user).select_related("actor"):
         before, after = event.before or {}, event.after or {}
         details: list[str] = []
         action = event.action
@@ -805,9 +804,8 @@ def assignment_notice(request, pk):
 @require_GET
 def attachment_download(request, pk, attachment_id):
     matter = _matter(request.user, pk)
-    attachment = Attachment.objects.filter(pk=attachment_id, matter=matter).first()
-    if attachment is None or (attachment.report_id is not None and not access.visible_reports(
-            request.user, matter).filter(pk=attachment.report_id).exists()):
+    attachment = access.visible_attachments(request.user, matter).filter(pk=attachment_id).first()
+    if attachment is None:  # missing, another matter's, or a result's file not yet reviewed: the same 404
         raise Http404(gettext("没有这个附件"))
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                         content_type=attachment.content_type)

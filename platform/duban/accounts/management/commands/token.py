@@ -1,8 +1,11 @@
-"""`duban token issue|revoke --county SLUG USERNAME`: API tokens (one per user, per county)."""
+"""`duban token issue|revoke --county SLUG USERNAME`: API tokens (one per user, per county).
+
+The key is printed once, on issue; only its SHA-256 and first eight characters are stored."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import UserError, do_issue_token, do_revoke_token
@@ -29,7 +32,9 @@ class Command(BaseCommand):
                 if options["action"] == "issue":
                     key = do_issue_token(user, actor="cli")
                     self.stdout.write(key)
-                    self.stderr.write(f"token for {user.username} — valid on {county_url(county)}api/v1/ only")
+                    self.stderr.write(_("这是 %(user)s 的 API 令牌，只显示这一次（系统只保存其摘要，无法再次查看）；"
+                                        "仅在 %(url)sapi/v1/ 有效。") % {"user": user.username,
+                                                                      "url": county_url(county)})
                 elif do_revoke_token(user, actor="cli"):
                     self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
                 else:
