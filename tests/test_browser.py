@@ -709,6 +709,16 @@ def test_every_page_of_every_role_carries_the_policy_and_breaks_none_of_it(site,
                 for href in admin_links:
                     visit.goto(href)
 
+        # The API's documentation pages, as a developer of the county opens them (Swagger UI, Redoc).
+        page = browsers.as_user("admin")
+        docs = Visit(page)
+        docs.goto(site.url("/api/v1/docs/"))
+        expect(page.locator(".swagger-ui .info")).to_be_visible()
+        docs.assert_nothing_refused()
+        docs.goto(site.url("/api/v1/redoc/"))
+        expect(page.locator(".api-content")).to_be_visible()
+        docs.assert_nothing_refused()
+
         # The one-time password's page, after the password.
         page = browsers.new_page()
         login_otp = Visit(page)
