@@ -90,6 +90,15 @@ document.addEventListener("securitypolicyviolation", function (event) {
 """
 
 
+# The one refusal the policy is meant to make: Redoc's "API docs by Redocly" link fetches its logo from
+# cdn.redoc.ly (nothing of ours loads from another host); refused, the image removes itself.
+EXPECTED_REFUSALS = {("img-src", "https://cdn.redoc.ly/redoc/logo-mini.svg")}
+
+
+def expected(violation: dict) -> bool:
+    return (violation["directive"], violation["blocked"]) in EXPECTED_REFUSALS
+
+
 def describe(violation: dict) -> str:
     v = violation
     return f"{v['page']}: {v['directive']} refused {v['blocked'] or 'inline'} ({v['source']}:{v['line']}) {v['sample']!r}"
@@ -102,13 +111,16 @@ class CspWatch:
     def __init__(self, context):
         self.violations: list[str] = []
         self.documents = []
-        context.expose_binding("__dubanCspViolation", lambda source, v: self.violations.append(describe(v)))
+        context.expose_binding("__dubanCspViolation", lambda source, v: None if expected(v) else
+                               self.violations.append(describe(v)))
         context.add_init_script(CSP_LISTENER)
         context.on("console", self.on_console)
         context.on("response", self.on_response)
 
     def on_console(self, message):
-        if "Content Security Policy" in message.text:
+        if "Content Security Policy" in message.text and not any(
+                f"'{blocked}'" in message.text and f'"{directive} ' in message.text
+                for directive, blocked in EXPECTED_REFUSALS):
             self.violations.append(f"console: {message.text}")
 
     def on_response(self, response):
@@ -593,16 +605,17 @@ def directives(header: str) -> dict:
     return {part[0]: part[1] if len(part) > 1 else "" for part in parts}
 
 
-def assert_policy(response):
+def assert_policy(response, *, allowed=()):
     """The page came with the policy: each directive present, and none loosened (no
-    'unsafe-inline', 'unsafe-eval', wildcard or other host; a nonce is the only addition)."""
+    'unsafe-inline', 'unsafe-eval', wildcard or other host; a nonce is the only addition, but
+    for the ``allowed`` sources of that page)."""
     header = response.all_headers().get("content-security-policy")
     assert header, f"{response.url} ({response.status}): no Content-Security-Policy header"
     found = directives(header)
     for name, value in POLICY.items():
         assert name in found, f"{response.url}: no {name} in {header!r}"
         extra = [source for source in found[name].split() if source not in value.split()
-                 and not source.startswith("'nonce-")]
+                 and not source.startswith("'nonce-") and source not in allowed]
         assert not extra, f"{response.url}: {name} also allows {extra} ({header!r})"
 
 
@@ -612,18 +625,18 @@ class Visit:
     def __init__(self, page):
         self.page, self.seen = page, []
 
-    def goto(self, url: str, status: int = 200):
+    def goto(self, url: str, status: int = 200, *, allowed=()):
         response = self.page.goto(url)
         assert response is not None and response.status == status, (url, response and response.status)
         self.page.wait_for_load_state("load")
-        assert_policy(response)
+        assert_policy(response, allowed=allowed)
         self.assert_nothing_refused()
         self.seen.append(url)
         return response
 
     def assert_nothing_refused(self):
         """What this page itself recorded (the test's record may get it a moment later)."""
-        seen = self.page.evaluate("window.__dubanCspSeen")
+        seen = [v for v in self.page.evaluate("window.__dubanCspSeen") if not expected(v)]
         assert seen == [], "\n".join(describe(v) for v in seen)
 
     def menu(self) -> list[str]:
@@ -715,7 +728,11 @@ def test_every_page_of_every_role_carries_the_policy_and_breaks_none_of_it(site,
         docs.goto(site.url("/api/v1/docs/"))
         expect(page.locator(".swagger-ui .info")).to_be_visible()
         docs.assert_nothing_refused()
-        docs.goto(site.url("/api/v1/redoc/"))
+        # Redoc's bundle inserts two fixed <style> elements before it can be given the nonce: their
+        # hashes, on its page only (api.docs).
+        from api.docs import REDOC_POLICY
+
+        docs.goto(site.url("/api/v1/redoc/"), allowed=REDOC_POLICY["style-src"])
         expect(page.locator(".api-content")).to_be_visible()
         docs.assert_nothing_refused()
 
