@@ -2,10 +2,10 @@
 (tests/test_api_isolation.py); a new one without an entry there fails the suite."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import documents, matters, notifications, org, supervision
+from api import docs, documents, matters, notifications, org, supervision
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -30,7 +30,7 @@ router.register("notification-preferences", notifications.PreferenceViewSet, bas
 app_name = "api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="duban/api_redoc.html"), name="redoc"),
+    path("docs/", docs.swagger_view("api:schema"), name="swagger"),
+    path("redoc/", docs.redoc_view("api:schema"), name="redoc"),
     *router.urls,
 ]

@@ -1,10 +1,10 @@
 """/api/v1/ on the public host. Every route is in the isolation matrix too."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import public
+from api import docs, public
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,7 +22,7 @@ urlpatterns = [
                         "city; a city user sees their own city and its counties' aggregates. Tokens of county users "
                         "are not valid here.")}),
          name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="public_api:schema"), name="swagger"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="public_api:schema", template_name="duban/api_redoc.html"), name="redoc"),
+    path("docs/", docs.swagger_view("public_api:schema"), name="swagger"),
+    path("redoc/", docs.redoc_view("public_api:schema"), name="redoc"),
     *router.urls,
 ]

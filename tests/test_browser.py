@@ -76,25 +76,96 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+# Every page any browser test opens reports what its Content-Security-Policy refused: the
+# ``securitypolicyviolation`` event (fired for each refused script, style, image, frame…) is sent to
+# the test through an exposed binding, before any of the page's own scripts run.
+CSP_LISTENER = """
+window.__dubanCspSeen = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  var v = {page: document.location.href, directive: event.effectiveDirective, blocked: event.blockedURI,
+           source: event.sourceFile, line: event.lineNumber, sample: event.sample};
+  window.__dubanCspSeen.push(v);
+  window.__dubanCspViolation(v);
+}, true);
+"""
+
+
+# The one refusal the policy is meant to make: Redoc's "API docs by Redocly" link fetches its logo from
+# cdn.redoc.ly (nothing of ours loads from another host); refused, the image removes itself.
+EXPECTED_REFUSALS = {("img-src", "https://cdn.redoc.ly/redoc/logo-mini.svg")}
+
+
+def expected(violation: dict) -> bool:
+    return (violation["directive"], violation["blocked"]) in EXPECTED_REFUSALS
+
+
+def describe(violation: dict) -> str:
+    v = violation
+    return f"{v['page']}: {v['directive']} refused {v['blocked'] or 'inline'} ({v['source']}:{v['line']}) {v['sample']!r}"
+
+
+class CspWatch:
+    """One browser context's CSP record: the violations its pages reported (the event, and
+    Chromium's console message), and every HTML page it received without the header."""
+
+    def __init__(self, context):
+        self.violations: list[str] = []
+        self.documents = []
+        context.expose_binding("__dubanCspViolation", lambda source, v: None if expected(v) else
+                               self.violations.append(describe(v)))
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self.on_console)
+        context.on("response", self.on_response)
+
+    def on_console(self, message):
+        if "Content Security Policy" in message.text and not any(
+                f"'{blocked}'" in message.text and f'"{directive} ' in message.text
+                for directive, blocked in EXPECTED_REFUSALS):
+            self.violations.append(f"console: {message.text}")
+
+    def on_response(self, response):
+        if response.request.resource_type == "document":
+            self.documents.append(response)
+
+    def problems(self) -> list[str]:
+        """The violations, and the HTML pages served without a Content-Security-Policy."""
+        missing = []
+        for response in self.documents:
+            headers = response.all_headers()
+            if headers.get("content-type", "").startswith("text/html") and not headers.get(
+                    "content-security-policy"):
+                missing.append(f"{response.url} ({response.status}): no Content-Security-Policy header")
+        return [*self.violations, *missing]
+
+
 class Browsers:
-    """Pages of people logged in on the county's host, one browser context (cookie jar) each."""
+    """Pages of people logged in on the county's host, one browser context (cookie jar) each.
+    Every context watches its pages' Content-Security-Policy (CspWatch); the test fails if any
+    page it opened broke the policy or came without one."""
 
     def __init__(self, request, chromium, site):
         self.request, self.chromium, self.site = request, chromium, site
         self.contexts = []
+        self.watches = []
         self.failed_before = request.session.testsfailed
 
     def new_page(self, *, phone: bool = False):
         context = new_context(self.chromium, phone=phone)
         self.contexts.append(context)
+        self.watches.append(CspWatch(context))
         return context.new_page()
+
+    def csp_problems(self) -> list[str]:
+        return [problem for watch in self.watches for problem in watch.problems()]
 
     def as_user(self, username: str, then: str | None = None, *, phone: bool = False):
         page = self.new_page(phone=phone)
         login(page, self.site, username, then=then)
         return page
 
-    def close(self):
+    def close(self) -> list[str]:
+        """Close every context; returns the CSP problems their pages had."""
+        problems = self.csp_problems()
         failed = self.request.session.testsfailed > self.failed_before
         for n, context in enumerate(self.contexts):
             if failed:
@@ -104,13 +175,16 @@ class Browsers:
                     except Exception:  # noqa: BLE001 — the test's own error says enough
                         pass
             context.close()
+        return problems
 
 
 @pytest.fixture
 def browsers(request, chromium, site):
     browsers = Browsers(request, chromium, site)
     yield browsers
-    browsers.close()
+    problems = browsers.close()
+    if problems:
+        pytest.fail("Content-Security-Policy broken on the pages this test opened:\n" + "\n".join(problems))
 
 
 def matter_id_of(page) -> int:
@@ -456,41 +530,50 @@ def test_the_unit_home_fits_a_phone_screen(site, browsers):
         screenshot(clerk, "phone-menu.png")
 
 
+def public_users(site, *, city=(), operators=()):
+    """City users of the browser county's city (its comparison refreshed: the portal's charts have
+    data) and platform operators, in the public schema (call on a thread: browser_helpers.in_thread)."""
+    from django.db import connection
+
+    from duban.accounts.actions import do_create_user
+    from duban.comparison import service
+    from duban.comparison.refresh import refresh_all
+    from tenants import provisioning
+    from tenants.models import City
+
+    connection.set_schema_to_public()
+    city_code = f"{site.slug}city"
+    for username in city:
+        provisioning.create_city_user(city_code, username, actor="tests", password=PASSWORD, full_name="市督查室")
+    for username in operators:
+        do_create_user(username, actor="tests", role="platform_operator", password=PASSWORD, full_name="平台运维")
+    if city:
+        city = City.objects.get(code=city_code)
+        service.set_reference_pack(city, "county_default", actor="tests")
+        refresh_all(list(city.counties.all()))
+
+
+def drop_public_users(usernames):
+    # Imported here: the ORM is used on in_thread's thread, after pytest-django set Django up.
+    from django.db import connection
+
+    from duban.accounts.models import User
+    from tenants.models import CityMembership
+
+    connection.set_schema_to_public()
+    CityMembership.objects.filter(user__username__in=usernames).delete()
+    # Raw: the collector would follow the user's relations into county tables (absent here).
+    users = User.objects.filter(username__in=usernames)
+    users._raw_delete(users.db)
+
+
 # --- the city portal on the public host ----------------------------------------------------------
 def test_the_city_portal_draws_its_comparison_charts(site, browsers):
     """A city user of the browser county's city logs in on the public host and sees the
     comparison table and its four charts drawn by ECharts."""
     from browser_helpers import in_thread
 
-    city_code = f"{site.slug}city"
-
-    def setup():
-        from django.db import connection
-
-        from duban.comparison import service
-        from duban.comparison.refresh import refresh_all
-        from tenants import provisioning
-        from tenants.models import City
-
-        connection.set_schema_to_public()
-        city = City.objects.get(code=city_code)
-        provisioning.create_city_user(city_code, "cityview", actor="tests", password=PASSWORD, full_name="市督查室")
-        service.set_reference_pack(city, "county_default", actor="tests")
-        refresh_all(list(city.counties.all()))
-
-    def teardown():
-        from django.db import connection
-
-        from duban.accounts.models import User
-        from tenants.models import CityMembership
-
-        connection.set_schema_to_public()
-        CityMembership.objects.filter(user__username="cityview").delete()
-        # Raw: the collector would follow the user's relations into county tables (absent here).
-        users = User.objects.filter(username="cityview")
-        users._raw_delete(users.db)
-
-    in_thread(setup, timeout=120)
+    in_thread(lambda: public_users(site, city=["cityview"]), timeout=120)
     try:
         page = browsers.new_page()
         page.goto(site.server.url(None, "/login/"))
@@ -508,4 +591,177 @@ def test_the_city_portal_draws_its_comparison_charts(site, browsers):
         expect(page.locator("#def-on_time_rate")).to_have_text("按期办结率")
         screenshot(page, "city-portal.png")
     finally:
-        in_thread(teardown, timeout=60)
+        in_thread(lambda: drop_public_users(["cityview"]), timeout=60)
+
+
+# --- the Content-Security-Policy on every page of every role ---------------------------------------
+POLICY = {"default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
+          "font-src": "'self'", "connect-src": "'self'", "frame-ancestors": "'none'", "form-action": "'self'",
+          "base-uri": "'none'", "object-src": "'none'"}
+
+
+def directives(header: str) -> dict:
+    parts = [part.strip().split(None, 1) for part in header.split(";") if part.strip()]
+    return {part[0]: part[1] if len(part) > 1 else "" for part in parts}
+
+
+def assert_policy(response, *, allowed=()):
+    """The page came with the policy: each directive present, and none loosened (no
+    'unsafe-inline', 'unsafe-eval', wildcard or other host; a nonce is the only addition, but
+    for the ``allowed`` sources of that page)."""
+    header = response.all_headers().get("content-security-policy")
+    assert header, f"{response.url} ({response.status}): no Content-Security-Policy header"
+    found = directives(header)
+    for name, value in POLICY.items():
+        assert name in found, f"{response.url}: no {name} in {header!r}"
+        extra = [source for source in found[name].split() if source not in value.split()
+                 and not source.startswith("'nonce-") and source not in allowed]
+        assert not extra, f"{response.url}: {name} also allows {extra} ({header!r})"
+
+
+class Visit:
+    """Opens pages, checks each one's policy and what it refused, and clicks nothing it need not."""
+
+    def __init__(self, page):
+        self.page, self.seen = page, []
+
+    def goto(self, url: str, status: int = 200, *, allowed=()):
+        response = self.page.goto(url)
+        assert response is not None and response.status == status, (url, response and response.status)
+        self.page.wait_for_load_state("load")
+        assert_policy(response, allowed=allowed)
+        self.assert_nothing_refused()
+        self.seen.append(url)
+        return response
+
+    def assert_nothing_refused(self):
+        """What this page itself recorded (the test's record may get it a moment later)."""
+        seen = [v for v in self.page.evaluate("window.__dubanCspSeen") if not expected(v)]
+        assert seen == [], "\n".join(describe(v) for v in seen)
+
+    def menu(self) -> list[str]:
+        """Every link of the page's navigation (the user's menu), visited."""
+        hrefs = self.page.locator("#site-nav a[data-nav-key]").evaluate_all("links => links.map(a => a.href)")
+        assert hrefs, f"{self.page.url}: no menu"
+        for href in hrefs:
+            self.goto(href)
+        return hrefs
+
+    def hover_charts(self):
+        """ECharts draws its tooltip as a styled element when the pointer is over a chart."""
+        for canvas in self.page.locator("[data-ready='1'] canvas").all():
+            box = canvas.bounding_box()
+            self.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            self.page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 2)
+        self.assert_nothing_refused()
+
+
+def otp_user(username: str):
+    """A supervision-staff user with a confirmed TOTP device: their login stops at /login/otp/."""
+    # Imported here: the ORM is used on in_thread's thread, after pytest-django set Django up.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from duban.accounts.actions import do_create_user
+
+    user = do_create_user(username, actor="tests", role="supervision_staff", password=PASSWORD, full_name="孙督办")
+    TOTPDevice.objects.create(user=user, name="手机", confirmed=True)
+
+
+def test_every_page_of_every_role_carries_the_policy_and_breaks_none_of_it(site, browsers):
+    """Each role's whole menu (office staff, office leader, county leader, unit clerk, the county
+    admin with the Django admin, a city user, a platform operator), the login, one-time-password
+    and error pages, and the pages with scripts of their own (the matter page's htmx, the charts,
+    the year picker): each comes with the policy, and nothing on it is refused."""
+    from browser_helpers import in_thread
+
+    matter_id = site.run(lambda: walk_matter("改造县城供水老旧管网", "reported"))
+    site.run(lambda: otp_user("otpstaff"))
+    in_thread(lambda: public_users(site, city=["cspcity"], operators=["cspops"]), timeout=120)
+    try:
+        # Signed out: the login pages and the error pages, on the county's and the public host.
+        visit = Visit(browsers.new_page())
+        visit.goto(site.url("/login/"))
+        visit.goto(site.url("/no-such-page/"), status=404)
+        visit.goto(site.server.url(None, "/"))
+        visit.goto(site.server.url(None, "/login/"))
+        visit.goto(site.server.url("nowhere", "/login/"), status=404)
+
+        for username, home in (("staff", "/todo/"), ("office", "/office/"), ("leader", "/leader/"),
+                               ("clerk", "/unit/"), ("admin", "/todo/")):
+            page = browsers.as_user(username)
+            visit = Visit(page)
+            visit.goto(site.url(home))
+            menu = visit.menu()
+            visit.goto(site.url(f"/matters/{matter_id}/"))
+            if username in ("staff", "office", "admin"):
+                visit.goto(site.url("/account/otp/"))  # the QR code to bind an authenticator
+                expect(page.locator(".qr svg")).to_be_visible()
+            if username == "clerk":
+                visit.goto(site.url("/matters/new/"), status=403)  # a unit may not propose a matter
+            if username == "staff":
+                visit.goto(site.url("/scores/"))
+                expect(page.locator("#chart-tiers")).to_have_attribute("data-ready", "1")
+                visit.hover_charts()
+                # The year picker submits itself when another year is chosen.
+                year = page.locator("#id_year")
+                other = [v for v in year.locator("option").evaluate_all("os => os.map(o => o.value)")
+                         if v != year.input_value()]
+                if other:
+                    year.select_option(other[0])
+                    expect(page).to_have_url(re.compile(rf"year={other[0]}"))
+                # The matter page's actions go through htmx: a refused send-back answers 400 into the page.
+                office = browsers.as_user("office", then=f"/matters/{matter_id}/")
+                office.locator("#form-send-back").get_by_role("button", name="退回复办", exact=True).click()
+                expect(office.locator("#form-send-back .errorlist")).to_be_visible()
+            if username == "admin":
+                assert site.url("/admin/") in menu
+                visit.goto(site.url("/admin/"))  # every model's list and add form, as the index links them
+                admin_links = page.locator("#content-main a[href^='/admin/']").evaluate_all(
+                    "links => [...new Set(links.map(a => a.href))]")
+                assert admin_links, "the admin index lists no models"
+                for href in admin_links:
+                    visit.goto(href)
+
+        # The API's documentation pages, as a developer of the county opens them (Swagger UI, Redoc).
+        page = browsers.as_user("admin")
+        docs = Visit(page)
+        docs.goto(site.url("/api/v1/docs/"))
+        expect(page.locator(".swagger-ui .info")).to_be_visible()
+        docs.assert_nothing_refused()
+        # Redoc's bundle inserts two fixed <style> elements before it can be given the nonce: their
+        # hashes, on its page only (api.docs).
+        from api.docs import REDOC_POLICY
+
+        docs.goto(site.url("/api/v1/redoc/"), allowed=REDOC_POLICY["style-src"])
+        expect(page.locator(".api-content")).to_be_visible()
+        docs.assert_nothing_refused()
+
+        # The one-time password's page, after the password.
+        page = browsers.new_page()
+        login_otp = Visit(page)
+        login_otp.goto(site.url("/login/"))
+        page.locator("#id_username").fill("otpstaff")
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("form[action='/login/'] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/login/otp/"))
+        login_otp.goto(page.url)
+
+        # The public host: a city user's portal (its charts), a platform operator's menu.
+        for username, home in (("cspcity", "/city/"), ("cspops", "/platform/")):
+            page = browsers.new_page()
+            visit = Visit(page)
+            visit.goto(site.server.url(None, "/login/"))
+            page.locator("#id_username").fill(username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("form[action='/login/'] button[type=submit]").click()
+            expect(page).to_have_url(re.compile(rf"{home}$"))
+            visit.goto(page.url)
+            visit.menu()
+            if username == "cspcity":
+                visit.goto(site.server.url(None, "/city/"))
+                expect(page.locator("#chart-scores")).to_have_attribute("data-ready", "1")
+                visit.hover_charts()
+    finally:
+        in_thread(lambda: drop_public_users(["cspcity", "cspops"]), timeout=60)
+    problems = browsers.csp_problems()
+    assert problems == [], "\n".join(problems)

@@ -30,6 +30,7 @@ from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 from matter_helpers import circular_record, make_cast, proposed, to_state
+from test_csp import inline_elements_outside_the_policy
 
 # Steps are recorded on 20–24 November 2026 and the week's report is issued on Friday 27 November:
 # the tests run as of that Friday (督查专报〔2026〕第1期).
@@ -290,6 +291,7 @@ def test_verification_page_shows_an_authentic_copy_and_404_otherwise(cast, world
                      document.sha256[:16], document.display_code):
         assert expected in page, expected
     assert response["X-Robots-Tag"].startswith("noindex")
+    assert inline_elements_outside_the_policy(response) == []  # its <style> under the CSP's nonce
     assert client.get(f"/verify/{document.display_code.lower()}/", HTTP_HOST="alpha.localhost").status_code == 200
     for code in ("AAAAAAAAAAAAAAAA", "not-a-code", document.code[:-1]):
         missing = client.get(f"/verify/{code}/", HTTP_HOST="alpha.localhost")

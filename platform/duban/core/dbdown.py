@@ -103,7 +103,10 @@ def unavailable_response(request) -> HttpResponse:
     if request.path.startswith("/api/"):
         response = JsonResponse(api_body(), status=503)
     else:
-        response = HttpResponse(render_to_string("web/db_unavailable.html", {"retry_after": RETRY_AFTER_SECONDS}),
+        # The page's <style> carries the request's CSP nonce (it cannot count on /static/ now).
+        nonce = getattr(request, "csp_nonce", None)  # lazy: str() makes it, and the header then names it
+        context = {"retry_after": RETRY_AFTER_SECONDS, "csp_nonce": "" if nonce is None else str(nonce)}
+        response = HttpResponse(render_to_string("web/db_unavailable.html", context),
                                 status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.utils.translation import gettext_lazy as _
 
 from duban.settings.env import ConfigError, env
@@ -138,7 +141,10 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
-    # Outermost (touches no database): a lost database connection anywhere inside answers 503
+    # Outermost of all (touches no database): the Content-Security-Policy header (CONTENT_SECURITY_POLICY)
+    # on every response, the 503 page, the unknown-host 404 and the suspended county's page included.
+    "csp.middleware.CSPMiddleware",
+    # Outermost after it (touches no database): a lost database connection anywhere inside answers 503
     # with Retry-After instead of a 500 (duban.core.dbdown).
     "duban.core.dbdown.DatabaseUnavailableMiddleware",
     # Must be first after it: selects the county's schema (or the public one) from the Host header.
@@ -162,6 +168,28 @@ MIDDLEWARE = [
     # Last (django-axes): turns a locked-out login attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images come from our own static files
+# only — no inline <script>, <style>, style="" or on…="" handlers, no eval (htmx's allowEval is off in
+# web/base.html), no plugins, no framing, no <base>, forms post only to us. ECharts draws on canvas and
+# positions its tooltip through element.style (the CSSOM, which style-src does not govern); images
+# from data: are the QR code and Django admin's icons. A standalone page that cannot rely on /static/
+# (the 503 page, the suspended county's page, the document check page) puts its <style> under the
+# request's nonce, which then appears in style-src of that response only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, CSP_NONCE],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "base-uri": [CSP_NONE],
+        "object-src": [CSP_NONE],
+    },
+}
 
 TEMPLATES = [
     {

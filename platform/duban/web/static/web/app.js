@@ -2,6 +2,7 @@
  *
  *  - the menu button folds the top navigation on narrow screens;
  *  - data-confirm="…" on a form or button asks before submitting;
+ *  - data-autosubmit on a select submits its form when the choice changes;
  *  - the idle timeout: after DUBAN_IDLE_TIMEOUT_SECONDS without activity the page reloads, and
  *    the server (which has logged the session out) shows the login page;
  *  - htmx: errors of a request are shown instead of failing silently.
@@ -19,6 +20,14 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+
+  // --- a select with data-autosubmit sends its form when another value is chosen ---------
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) {
+      field.form.submit();
+    }
+  });
 
   // --- confirmations -----------------------------------------------------------------------
   document.addEventListener("submit", function (event) {
