@@ -239,3 +239,31 @@ def test_the_county_admin_changes_a_role_through_the_api(world):
         target.refresh_from_db()
         assert (target.role, target.unit.code) == (Role.UNIT_STAFF, "T01")
         assert AuditEvent.objects.filter(action="user.role", object_id=str(target.pk)).count() == 1
+
+
+def test_what_the_admin_site_may_still_change_about_a_user_is_audited(world):
+    """Deactivating a user or setting their password in the admin site is a state change like any
+    other: each leaves an audit event (who, which user, which fields; never the password)."""
+    with tenant_context(world.alpha):
+        target = do_create_user("leaving_clerk", actor="tests", role=Role.SUPERVISION_STAFF, password=PASSWORD)
+    client = admin_client(world.alpha)
+    form = dict(_change_form(target), full_name="离任人员", is_staff="", is_superuser="",
+                role=Role.SUPERVISION_STAFF)
+    form.pop("is_active")  # unticked: deactivate
+    saved = client.post(f"/admin/accounts/user/{target.pk}/change/", form, HTTP_HOST=host(world.alpha))
+    assert saved.status_code == 302, saved.content[:2000]
+    changed = client.post(f"/admin/accounts/user/{target.pk}/password/",
+                          {"password1": "New-secret-2026x", "password2": "New-secret-2026x",
+                           "usable_password": "true"}, HTTP_HOST=host(world.alpha))
+    assert changed.status_code == 302, changed.content[:2000]
+    with tenant_context(world.alpha):
+        target.refresh_from_db()
+        assert not target.is_active and target.full_name == "离任人员"
+        admin_user = user("admin")
+        details = AuditEvent.objects.get(action="user.update", object_id=str(target.pk))
+        assert details.actor == admin_user
+        assert details.before == {"is_active": True, "full_name": ""}
+        assert details.after == {"is_active": False, "full_name": "离任人员"}
+        password = AuditEvent.objects.get(action="user.password", object_id=str(target.pk))
+        assert password.actor == admin_user
+        assert "New-secret-2026x" not in str(password.before) + str(password.after)
