@@ -110,3 +110,41 @@ def do_remove_otp_devices(devices, *, actor) -> int:
         device.delete()
         removed += 1
     return removed
+
+
+# The fields the county admin site may still change on a user (roles and admin rights go
+# through do_change_role; passwords through do_set_password).
+ADMIN_EDITABLE_FIELDS = ("username", "first_name", "last_name", "full_name", "email", "phone", "is_active")
+
+
+@transaction.atomic
+def do_update_user(user: User, *, actor, changes: dict) -> User:
+    """Save the admin site's changes to a user's details (name, contact, active or not), audited
+    with each changed field's value before and after."""
+    unknown = set(changes) - set(ADMIN_EDITABLE_FIELDS)
+    if unknown:
+        raise UserError(_("这些字段不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))},
+                        field=sorted(unknown)[0])
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    before = {f: getattr(stored, f) for f in changes if getattr(stored, f) != changes[f]}
+    if not before:
+        return user
+    for field in before:
+        setattr(user, field, changes[field])
+    user.save(update_fields=list(before))
+    audit.record(actor=actor, action="user.update", obj=user, before=before,
+                 after={f: changes[f] for f in before})
+    return user
+
+
+@transaction.atomic
+def do_set_password(user: User, *, actor, password: str | None) -> User:
+    """Set (or, with None, disable) a user's password, audited without the password itself."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save(update_fields=["password"])
+    audit.record(actor=actor, action="user.password", obj=user,
+                 after={"username": user.username, "usable": password is not None})
+    return user

@@ -6,17 +6,33 @@ rights are read-only here: they change through the app's audited action (``do_ch
 ``POST /api/v1/users/<id>/role/``); users are added through the app (``do_create_user``).
 """
 
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp import admin as otp_totp_admin  # registers TOTPDevice first; replaced below
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from duban.accounts.actions import do_remove_otp_devices, do_revoke_token
+from duban.accounts.actions import (ADMIN_EDITABLE_FIELDS, do_remove_otp_devices, do_revoke_token, do_set_password,
+                                    do_update_user)
 from duban.accounts.models import ApiToken, User
 
 PRIVILEGE_FIELDS = ("role", "unit", "is_staff", "is_superuser", "groups", "user_permissions")
+
+
+_ADMIN_ACTOR: ContextVar = ContextVar("duban_admin_actor")
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin site's password form, saving through do_set_password (audited, without the password)."""
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        return do_set_password(self.user, actor=_ADMIN_ACTOR.get(), password=password)
 
 
 @admin.register(User)
@@ -26,9 +42,28 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("username", "full_name", "phone")
     fieldsets = BaseUserAdmin.fieldsets + (("督办", {"fields": ("full_name", "phone", "role", "unit")}),)
     readonly_fields = (*PRIVILEGE_FIELDS, "last_login", "date_joined")
+    change_password_form = AuditedPasswordChangeForm
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Through the audited action: what the form may change (the privileges are read-only).
+        changes = {field: form.cleaned_data[field]
+                   for field in form.changed_data if field in ADMIN_EDITABLE_FIELDS}
+        stored = type(obj).objects.get(pk=obj.pk)
+        for field in changes:
+            setattr(obj, field, getattr(stored, field))
+        do_update_user(obj, actor=request.user, changes=changes)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's view saves the form itself; the form saves through the audited action, which
+        # needs to know who acts: the request's user, for the length of this view.
+        token = _ADMIN_ACTOR.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _ADMIN_ACTOR.reset(token)
 
 
 @admin.register(ApiToken)
