@@ -212,13 +212,9 @@ class Env:
             if count > 10:
                 raise ConfigError(name, f"must be at most 10 proxies, got {count}")
             return count
-        networks = []
-        for item in (part.strip() for part in value.split(",")):
-            try:
-                networks.append(str(ipaddress.ip_network(item, strict=False)))
-            except ValueError:
-                raise ConfigError(name, f"expected a number of proxies (such as 1) or comma-separated CIDR "
-                                        f"networks (such as 10.244.0.0/16), got {item!r}") from None
+        networks = self.networks(name)
+        if not networks:
+            raise ConfigError(name, f"expected a number of proxies (such as 1) or CIDR networks, got {value!r}")
         return networks
 
 

@@ -12,6 +12,24 @@
 
   var body = document.body;
 
+  // --- charts (ECharts) ------------------------------------------------------------------------
+  // One way to draw a chart for the pages that have them (scores, city): drawn, marked ready,
+  // resized with the window; tooltips on the canvas, since ECharts' HTML tooltip writes style=""
+  // attributes that the Content-Security-Policy (style-src 'self') refuses.
+  var charts = [];
+  window.dubanChart = function (id, option) {
+    var el = document.getElementById(id);
+    if (!el || !window.echarts) { return; }
+    if (option.tooltip) { option.tooltip.renderMode = "richText"; }
+    var chart = window.echarts.init(el);
+    chart.setOption(option);
+    el.setAttribute("data-ready", "1");
+    if (!charts.length) {
+      window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+    }
+    charts.push(chart);
+  };
+
   // --- navigation toggle -------------------------------------------------------------------
   var toggle = document.querySelector("[data-nav-toggle]");
   if (toggle) {
