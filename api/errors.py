@@ -5,31 +5,26 @@
     {"error": {"code": "invalid", "message": "…", "fields": {"deadline": ["…"]}}}
 
 Domain exceptions map to HTTP statuses here, so action functions stay free of HTTP:
-bad input (``MatterError``, ``UnitError``, ``UserError``, ``ImportErrorReport``) → 400 naming the
-field; ``NotAllowed`` → 403; not found / not yours → 404 (the same answer); a workflow step that
-does not apply in the matter's state (``InvalidTransition``) or a stale version (``Conflict``)
-→ 409. A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 (Django itself would answer an HTML
+the one family of ``duban.core.errors``: bad input (``Invalid``) → 400 naming the field;
+``NotAllowed`` → 403; not found / not yours (``NotFound``) → 404 (the same answer); a stale
+version or a workflow step that does not apply in the object's state (``Conflict``, its ``code``
+saying which) → 409. A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 (Django itself would answer an HTML
 page); malformed or too deeply nested JSON → 400 (``api.parsers``). A lost database connection (``duban.core.dbdown.is_connection_failure``) → 503 with
 ``Retry-After``; nothing of the request was saved.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from duban.accounts.actions import UserError
 from duban.core import dbdown
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import Conflict, MatterError
-from duban.matters.states import InvalidTransition, NotAllowed
-from duban.units.actions import UnitError
-from duban.units.imports import NotAllowed as ImportNotAllowed
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 
 CODES = {
     400: "invalid",
@@ -82,16 +77,14 @@ def exception_handler(exc, context):
             "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}), status=413)
     if isinstance(exc, TooManyFieldsSent):
         return Response(body(400, _("请求中的字段过多。")), status=400)
-    if isinstance(exc, (MatterError, UnitError, UserError)):
+    if isinstance(exc, Invalid):
         field = getattr(exc, "field", None) or "non_field_errors"
         return Response(body(400, str(exc), {field: [str(exc)]}), status=400)
-    if isinstance(exc, (NotAllowed, ImportNotAllowed)):
+    if isinstance(exc, NotAllowed):
         return Response(body(403, str(exc)), status=403)
-    if isinstance(exc, InvalidTransition):
-        return Response(body(409, str(exc), code="invalid_state"), status=409)
     if isinstance(exc, Conflict):
-        return Response(body(409, str(exc), code="stale_version"), status=409)
-    if isinstance(exc, (Http404, MatterNotFound)):
+        return Response(body(409, str(exc), code=exc.code), status=409)
+    if isinstance(exc, (Http404, NotFound)):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

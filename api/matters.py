@@ -13,13 +13,24 @@ from rest_framework.parsers import FormParser, MultiPartParser
 
 from api import idempotency
 from api.base import CountyViewSet, county_action
-from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.accounts.models import Role, User
 from duban.audit.models import AuditEvent
 from duban.core import clock
+from duban.core.commands import YEAR_MAX, YEAR_MIN
+from duban.core.errors import Invalid
 from duban.matters import access, actions, attachments, queries
-from duban.matters.models import (Attachment, ChangeRequest, CollectionRound, DeadlineChange, Feedback, Matter,
-                                  MatterUnit, ResultReport, Review, Satisfaction)
+from duban.matters.models import (
+    Attachment,
+    ChangeRequest,
+    CollectionRound,
+    DeadlineChange,
+    Feedback,
+    Matter,
+    MatterUnit,
+    ResultReport,
+    Review,
+    Satisfaction,
+)
 from duban.matters.states import LEADERS, State
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -366,7 +377,7 @@ def _person(username):
         return None
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise actions.MatterError(f"no active user {username!r}", field="on_behalf_of")
+        raise Invalid(f"no active user {username!r}", field="on_behalf_of")
     return user
 
 

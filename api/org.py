@@ -14,7 +14,7 @@ from api import idempotency
 from api.base import CountyViewSet, SingleObjectSchema, county_action
 from duban.accounts.actions import do_change_role, do_create_user
 from duban.accounts.models import COUNTY_ROLES, Role, User
-from duban.matters.actions import county_pack
+from duban.core.county import county_pack
 from duban.supervision.access import visible_units
 from duban.units.actions import do_create_unit
 from duban.units.models import Unit

@@ -9,9 +9,9 @@ from rest_framework import mixins, serializers
 from api import idempotency
 from api.base import CountyViewSet, county_action
 from api.matters import PersonField
-from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.supervision import access, circulars, inspection, ledger, steps
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
 

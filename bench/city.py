@@ -136,6 +136,7 @@ def _refresh_slice(args) -> tuple[int, float]:
 def measure(requests: int) -> tuple[list[float], int, int]:
     from django.db import connection
     from django.test import Client
+
     from duban.accounts.actions import do_create_user, do_issue_token
 
     user = do_create_user("bench_operator", actor="bench", role="platform_operator", password=None)

@@ -108,6 +108,7 @@ def tokens_for(counties: list) -> list[tuple[str, str]]:
     """(slug, API token of the county's leader) for the request workers (scaffolding)."""
     from django.db import connection
     from django_tenants.utils import schema_context
+
     from duban.accounts.actions import do_issue_token
     from duban.accounts.models import User
 
@@ -297,9 +298,8 @@ def collect(results, processes) -> list[dict]:
 
 def request_path_and_memory(counties: list, tokens: list[tuple[str, str]], matters: int, workers: int) -> None:
     import psycopg
-    from django.db import connection
-
     from _support import _conninfo
+    from django.db import connection
 
     print(f"e. the request path: {workers} worker processes × {len(counties)} county hosts, "
           f"then memory per PostgreSQL backend …", flush=True)

@@ -1,5 +1,4 @@
 from django.contrib import admin
-
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import City, County, Domain

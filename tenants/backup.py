@@ -78,8 +78,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
 from duban.core import cloning, pgclient, schemas
-from tenants.models import (CITY_CODE_RE, SLUG_RE, City, County, Domain, schema_name_for, validate_city_code,
-                            validate_county_slug)
+from tenants.models import CITY_CODE_RE, SLUG_RE, City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
 from tenants.provisioning import ProvisioningError
 
 FORMAT = "duban-county-backup"

@@ -20,8 +20,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from duban.audit import log as audit
 from duban.core import cloning, schemas
-from tenants.models import (City, County, Domain, schema_name_for, validate_abbreviation, validate_city_code,
-                            validate_county_slug)
+from tenants.models import City, County, Domain, schema_name_for, validate_abbreviation, validate_city_code, validate_county_slug
 
 
 class ProvisioningError(Exception):
@@ -190,8 +189,9 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
     ``method="migrate"`` builds the schema by running every migration instead of cloning
     (slower; kept for comparison in bench/provision.py and as a fallback).
     """
-    from duban.accounts.actions import UserError, do_create_user
+    from duban.accounts.actions import do_create_user
     from duban.accounts.models import Role
+    from duban.core.errors import Invalid
 
     started = time.perf_counter()
     slug = (slug or "").strip().lower()
@@ -230,7 +230,7 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
                 try:
                     do_create_user(admin_username, actor=actor, role=Role.COUNTY_ADMIN, password=password,
                                    full_name="县管理员")
-                except UserError as exc:
+                except Invalid as exc:
                     raise ProvisioningError(f"admin user: {exc}", field="admin") from None
             audit.record(actor=actor, action="county.create", obj=county, object_type="tenants.county",
                          after={"slug": slug, "name": name})
@@ -265,8 +265,9 @@ def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
 def create_city_user(city_code: str, username: str, *, actor, password: str | None, full_name: str = "",
                      email: str = "") -> "User":
     """A city government user (public schema), who sees that city's counties' aggregates only."""
-    from duban.accounts.actions import UserError, do_create_user
+    from duban.accounts.actions import do_create_user
     from duban.accounts.models import Role
+    from duban.core.errors import Invalid
     from tenants.models import CityMembership
 
     connection.set_schema_to_public()
@@ -277,7 +278,7 @@ def create_city_user(city_code: str, username: str, *, actor, password: str | No
         try:
             user = do_create_user(username, actor=actor, role=Role.CITY_USER, password=password, full_name=full_name,
                                   email=email)
-        except UserError as exc:
+        except Invalid as exc:
             raise ProvisioningError(str(exc), field=exc.field) from None
         CityMembership.objects.create(user=user, city=city)
         audit.record(actor=actor, action="city.member", obj=city, after={"user": username})

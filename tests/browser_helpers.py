@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from conftest import REPO
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
 from django.http import Http404
+from sweep_helpers import in_thread
 
 from duban.core import clock
-from conftest import REPO
-from sweep_helpers import in_thread
 
 PASSWORD = "Browser-pass-2026"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"

@@ -20,14 +20,14 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from conftest import REPO, subprocess_env, wait_until
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-
-from duban.core import clock
-from conftest import REPO, subprocess_env, wait_until
 from notify_helpers import WebhookReceiver
 from sweep_helpers import GroupWorker, in_thread
+
+from duban.core import clock
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 # Periods (seconds) that keep every periodic job but the one under test quiet.

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-
-from duban.core import clock
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.matters import actions
 from duban.units.models import Unit
 

@@ -17,11 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
+from conftest import REPO, Worker, database_url_for_subprocess, subprocess_env, wait_until
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from duban.core import clock
-from conftest import REPO, Worker, database_url_for_subprocess, subprocess_env, wait_until
 
 # The sweep fault tests send to a queue of their own, so that the session's shared worker
 # (tests/conftest.py, on TEST_QUEUE) never takes a message meant for the worker under test.
@@ -82,8 +82,9 @@ def county_with_overdue_matters(slug: str, count: int, *, workflow: bool):
 
 
 def _via_workflow(d01, t01, count, do_create_user, Role) -> list[int]:
-    from duban.core.clock import as_of
     from matter_helpers import PASSWORD, Cast, to_state
+
+    from duban.core.clock import as_of
 
     people = {name: do_create_user(name, actor="tests", role=role, password=PASSWORD, unit=unit)
               for name, role, unit in [("m_leader", Role.COUNTY_LEADER, None), ("m_office", Role.OFFICE_LEADER, None),

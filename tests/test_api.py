@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conftest import api_key
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
-
-from conftest import api_key
-from duban.core.clock import as_of
 from matter_helpers import circular_record, make_cast, to_state
+
+from duban.core.clock import as_of
 
 # The supervision history behind these routes is recorded as of autumn 2026 (steps up to 20
 # December): the tests run as of the day after.
@@ -283,9 +283,11 @@ LIST_ENDPOINTS = ["matters/", "change-requests/", "rounds/", "steps/", "ledger/"
 @pytest.mark.parametrize("path", LIST_ENDPOINTS)
 def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
     """The number of queries of a list does not grow with its rows (no N+1)."""
-    from duban.accounts.models import User
-    from duban.supervision import circulars, steps as step_actions
     from rest_framework.test import APIClient
+
+    from duban.accounts.models import User
+    from duban.supervision import circulars
+    from duban.supervision import steps as step_actions
 
     def count_queries() -> int:
         client = APIClient()
@@ -327,8 +329,8 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
             with as_of(date(2026, 12, 20)):
                 from duban.supervision.inspection import open_inspection_if_due
                 open_inspection_if_due()
-            from duban.units.actions import do_create_unit
             from duban.accounts.actions import do_create_user
+            from duban.units.actions import do_create_unit
             for i in range(n):
                 unit = do_create_unit(f"X{n}{i}", f"新单位{n}-{i}", "department", actor="tests")
                 do_create_user(f"x{n}u{i}", actor="tests", role="unit_staff", password=None, unit=unit)

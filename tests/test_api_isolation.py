@@ -26,12 +26,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, make_cast, to_state
+from summary import LINES
 
 from duban.accounts.actions import do_issue_token
 from duban.core.clock import as_of
 from duban.matters import actions
-from matter_helpers import circular_record, make_cast, to_state
-from summary import LINES
 
 # The records behind the routes are made as of days in autumn 2026: the tests run as of the day after.
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]

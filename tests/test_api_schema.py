@@ -354,6 +354,7 @@ def _seed(world) -> dict[str, list]:
     ledger entries (one reversed); change requests (pending and decided); a collection round;
     circulars (draft and published) and a quarterly inspection round (one item recorded)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from matter_helpers import circular_record, make_cast, to_state
 
     from duban.accounts.models import User
     from duban.core.clock import as_of
@@ -365,7 +366,6 @@ def _seed(world) -> dict[str, list]:
     from duban.supervision.inspection import do_record_inspection, open_inspection_if_due
     from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
     from duban.units.models import Unit
-    from matter_helpers import circular_record, make_cast, to_state
 
     with tenant_context(world.alpha):
         cast = make_cast()
@@ -435,6 +435,7 @@ def _persona_token(world, persona: str) -> str:
     if persona == "colleague":
         return world.colleague.token
     from conftest import api_key  # like this module's other imports: Django is set up by then
+
     from duban.accounts.models import User
 
     assert persona == "admin", persona

@@ -14,12 +14,10 @@ from django_tenants.utils import tenant_context
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role
 from duban.audit.models import AuditEvent
+from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.matters import actions
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import MatterError
 from duban.matters.attachments import do_attach_file
 from duban.matters.models import Attachment
-from duban.matters.states import NotAllowed
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +90,7 @@ def test_files_larger_than_the_limit_are_refused(world, assigned, settings):
     settings.DUBAN_MAX_UPLOAD_MB = 1
     big = PDF_BYTES + b"0" * (1536 * 1024)  # 1.5 MB
     with tenant_context(world.alpha):
-        with pytest.raises(MatterError, match="limit is 1 MB") as excinfo:
+        with pytest.raises(Invalid, match="limit is 1 MB") as excinfo:
             do_attach_file(assigned.pk, actor=user("clerk"), upload=upload("big.pdf", big))
         assert excinfo.value.field == "file"
         assert not Attachment.objects.exists()
@@ -103,7 +101,7 @@ def test_a_file_whose_declared_size_lies_is_still_measured(world, assigned, sett
     big = upload("big.pdf", PDF_BYTES + b"0" * (1536 * 1024))
     big.size = 10  # the size comes from the upload handler; we count the bytes ourselves
     with tenant_context(world.alpha):
-        with pytest.raises(MatterError, match="larger than the limit of 1 MB"):
+        with pytest.raises(Invalid, match="larger than the limit of 1 MB"):
             do_attach_file(assigned.pk, actor=user("clerk"), upload=big)
 
 
@@ -118,7 +116,7 @@ def test_a_file_whose_declared_size_lies_is_still_measured(world, assigned, sett
 ])
 def test_wrong_types_are_refused(world, assigned, name, content, message):
     with tenant_context(world.alpha):
-        with pytest.raises(MatterError, match=message) as excinfo:
+        with pytest.raises(Invalid, match=message) as excinfo:
             do_attach_file(assigned.pk, actor=user("clerk"), upload=upload(name, content))
         assert excinfo.value.field == "file"
         assert not Attachment.objects.exists()
@@ -126,7 +124,7 @@ def test_wrong_types_are_refused(world, assigned, name, content, message):
 
 def test_an_empty_file_is_refused(world, assigned):
     with tenant_context(world.alpha):
-        with pytest.raises(MatterError, match="empty") as excinfo:
+        with pytest.raises(Invalid, match="empty") as excinfo:
             do_attach_file(assigned.pk, actor=user("clerk"), upload=upload("空.pdf", b""))
         assert excinfo.value.field == "file"
 
@@ -146,9 +144,9 @@ def test_allowed_types_are_accepted(world, assigned, name, content, content_type
 
 def test_a_unit_outside_the_matter_gets_not_found(world, assigned):
     with tenant_context(world.alpha):
-        with pytest.raises(MatterNotFound):
+        with pytest.raises(NotFound):
             do_attach_file(assigned.pk, actor=user("clerk1"), upload=upload("a.pdf", PDF_BYTES))
-        with pytest.raises(MatterNotFound):
+        with pytest.raises(NotFound):
             do_attach_file(987654, actor=user("clerk"), upload=upload("a.pdf", PDF_BYTES))
         assert not Attachment.objects.exists()
 
@@ -171,10 +169,10 @@ def test_feedback_and_report_must_belong_to_the_matter(world, assigned):
 
         leader = user("leader_att")
         other = actions.do_propose_matter(actor=leader, title="另一事项", content="内容", category="major_decision")
-        with pytest.raises(MatterError) as excinfo:
+        with pytest.raises(Invalid) as excinfo:
             do_attach_file(other.pk, actor=staff, upload=upload("x.pdf", PDF_BYTES), feedback_id=feedback.pk)
         assert excinfo.value.field == "feedback"
-        with pytest.raises(MatterError) as excinfo:
+        with pytest.raises(Invalid) as excinfo:
             do_attach_file(assigned.pk, actor=staff, upload=upload("x.pdf", PDF_BYTES), report_id=999999)
         assert excinfo.value.field == "report"
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import REPO, database_url_for_subprocess, subprocess_env, wait_until
 
 DUBAN = str(Path(REPO) / ".venv" / "bin" / "duban")

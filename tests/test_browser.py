@@ -17,13 +17,25 @@ import re
 from datetime import timedelta
 
 import pytest
+from browser_helpers import (
+    PASSWORD,
+    SCREENSHOTS,
+    LiveServer,
+    Site,
+    build_county,
+    drop_county,
+    launch_chromium,
+    login,
+    new_context,
+    overdue_matter_with_phone_step,
+    screenshot,
+    walk_matter,
+)
 from django.db import connections
 from django.utils import timezone
-from duban.core import clock
 from playwright.sync_api import expect
 
-from browser_helpers import (PASSWORD, SCREENSHOTS, LiveServer, Site, build_county, drop_county, launch_chromium, login,
-                             new_context, overdue_matter_with_phone_step, screenshot, walk_matter)
+from duban.core import clock
 
 # django_db: the test database must exist (pytest-django sets it up only for tests that ask), and
 # each test's own connection stays in its usual rolled-back transaction — unused: the journeys'

@@ -14,9 +14,10 @@ from django_tenants.utils import tenant_context
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role
 from duban.audit.models import AuditEvent
+from duban.core.errors import NotAllowed
+from duban.core.models import WorkdayOverride
 from duban.matters import actions
-from duban.matters.models import DeadlineChange, Matter, WorkdayOverride
-from duban.matters.states import NotAllowed
+from duban.matters.models import DeadlineChange, Matter
 from duban.workcalendar import official_years
 from tests.conftest import PASSWORD
 

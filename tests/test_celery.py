@@ -3,10 +3,10 @@
 import uuid
 
 import pytest
+from conftest import wait_until
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from conftest import wait_until
 from duban.ops.tasks import fan_out_heartbeats, heartbeat
 from duban.tasks import CountyNotFound, WrongSchema
 

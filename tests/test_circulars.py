@@ -8,17 +8,17 @@ from decimal import Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, led_by, make_cast, proposed, to_state
 
 from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.core.clock import as_of
+from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
 from duban.matters.models import Notice
-from duban.matters.states import NotAllowed
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import Circular, LedgerEntry
 from duban.units.models import Unit
-from matter_helpers import circular_record, led_by, make_cast, proposed, to_state
 from plugins.events import ScoringEvent
 
 pytestmark = pytest.mark.django_db
@@ -121,10 +121,10 @@ def test_drafting_is_for_staff_and_checks_its_input(cast, period):
     start, end = period
     with pytest.raises(NotAllowed):
         circulars.do_draft_circular(actor=cast.office, title="通报", period_start=start, period_end=end)
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         circulars.do_draft_circular(actor=cast.staff, title="  ", period_start=start, period_end=end)
     assert excinfo.value.field == "title"
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=end, period_end=start)
     assert excinfo.value.field == "period_end"
     assert not Circular.objects.exists()
@@ -133,13 +133,13 @@ def test_drafting_is_for_staff_and_checks_its_input(cast, period):
 def test_the_lists_are_validated(cast, period, lists_record):
     circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
-    with pytest.raises(actions.MatterError, match="'X01'") as excinfo:
+    with pytest.raises(Invalid, match="'X01'") as excinfo:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "X01"], criticised=[])
     assert excinfo.value.field == "praised"
-    with pytest.raises(actions.MatterError, match="'NOPE'") as excinfo:
+    with pytest.raises(Invalid, match="'NOPE'") as excinfo:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["NOPE"])
     assert excinfo.value.field == "criticised"
-    with pytest.raises(actions.MatterError, match="both praised and criticised: D01") as excinfo:
+    with pytest.raises(Invalid, match="both praised and criticised: D01") as excinfo:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "D01"], criticised=["D01"])
     assert excinfo.value.field == "criticised"
     with pytest.raises(NotAllowed):
@@ -188,10 +188,10 @@ def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period, lis
                                            period_end=period[1])
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["D01"])
     circulars.do_publish_circular(circular.pk, actor=cast.office)
-    with pytest.raises(actions.MatterError, match="already") as excinfo:
+    with pytest.raises(Invalid, match="already") as excinfo:
         circulars.do_publish_circular(circular.pk, actor=cast.office)
     assert excinfo.value.field == "status"
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])
     assert excinfo.value.field == "status"
     # And the ledger itself posts each circular's criticism of a unit once.
@@ -203,7 +203,7 @@ def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period, lis
 
 
 def test_a_missing_circular_is_not_found(cast):
-    from duban.matters.access import MatterNotFound
+    from duban.core.errors import NotFound
 
-    with pytest.raises(MatterNotFound):
+    with pytest.raises(NotFound):
         circulars.do_publish_circular(999999, actor=cast.office)

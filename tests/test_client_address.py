@@ -23,11 +23,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_tenants.utils import schema_context
+from matter_helpers import PASSWORD
 
 from duban.core.clientip import client_ip
 from duban.settings.env import Env
 from duban.web.slowdown import retry_after
-from matter_helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

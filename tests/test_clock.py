@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import REPO, subprocess_env
 from django.utils import timezone
 
-from conftest import REPO, subprocess_env
 from duban.core import clock
 
 # Asking the real date anywhere but duban.core.clock is how a test starts to depend on the day
@@ -80,7 +80,6 @@ def test_the_today_marker_pins_the_test_and_its_subprocesses():
 def test_a_domain_act_is_stamped_on_the_county_date(world):
     """An act recorded as of a day carries that day in its timestamp, not the real date."""
     from django_tenants.utils import tenant_context
-
     from matter_helpers import make_cast, to_state
 
     day = timezone.localdate(timezone.now()) - timedelta(days=100)

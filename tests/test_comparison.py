@@ -7,23 +7,23 @@ import io
 from datetime import date
 
 import pytest
+from conftest import PASSWORD
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, to_state
+from packs_fixture import on_path, pip_install
 
-from conftest import PASSWORD
 from duban.accounts.actions import do_issue_token
 from duban.comparison import metrics, service
-from duban.core import clock
-from duban.core.clock import as_of
 from duban.comparison.models import CountySnapshot
 from duban.comparison.refresh import refresh_all, refresh_county
 from duban.comparison.signals import debounce_key
+from duban.core import clock
+from duban.core.clock import as_of
 from duban.supervision import steps
-from matter_helpers import make_cast, to_state
-from packs_fixture import on_path, pip_install
 from tenants import provisioning
 
 # The comparison's periods run up to the county's date: every test here runs as of 26 November

@@ -17,15 +17,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import REPO, subprocess_env
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import schema_exists, tenant_context
-
-from duban.core import clock
-from conftest import REPO, subprocess_env
 from sweep_helpers import in_thread, raw_connection
 from test_provisioning import structure
+
+from duban.core import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +41,14 @@ def build_county_with_data() -> dict:
     swept: escalation steps and ledger entries), an attachment (a file under MEDIA_ROOT)."""
 
     def setup():
+        from matter_helpers import make_cast, to_state
+
         from duban.accounts.actions import do_create_user, do_issue_token
         from duban.accounts.models import Role
         from duban.core.clock import as_of
         from duban.matters.attachments import do_attach_file
         from duban.supervision import steps
         from duban.units.actions import do_create_unit
-        from matter_helpers import make_cast, to_state
         from tenants import provisioning
 
         provisioning.create_city(CITY, "备份市", actor="tests")

@@ -20,11 +20,10 @@ from datetime import date
 
 import psycopg
 import pytest
+from conftest import REPO, database_url_for_subprocess, subprocess_env
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
-
-from conftest import REPO, database_url_for_subprocess, subprocess_env
 from sweep_helpers import in_thread
 
 pytestmark = pytest.mark.django_db
@@ -120,13 +119,14 @@ def app_county(app_role, django_db_blocker):
                                           abbreviation="权").county
 
     def flow():
+        from matter_helpers import PASSWORD, Cast, to_state
+
         from duban.accounts.actions import do_create_user
         from duban.accounts.models import Role
         from duban.core.clock import as_of
         from duban.supervision import ledger, steps
         from duban.supervision.models import LedgerEntry
         from duban.units.actions import do_create_unit
-        from matter_helpers import PASSWORD, Cast, to_state
 
         with tenant_context(county):
             d01 = do_create_unit("D01", "一号局", "department", actor="tests")

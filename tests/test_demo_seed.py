@@ -4,10 +4,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from duban.core import clock
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.core.management.commands.seed_demo import DEMO_PASSWORD
-
 from duban.matters import queries
 from duban.matters.models import ChangeRequest, Matter
 from duban.matters.states import State

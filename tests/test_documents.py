@@ -17,20 +17,20 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, make_cast, proposed, to_state
+from test_csp import inline_elements_outside_the_policy
 
 from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.core.clock import as_of
+from duban.core.errors import Invalid, NotAllowed
 from duban.documents import service
 from duban.documents.models import Document
 from duban.documents.texts import do_set_document_text, document_text
 from duban.matters import actions
-from duban.matters.states import NotAllowed
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
-from matter_helpers import circular_record, make_cast, proposed, to_state
-from test_csp import inline_elements_outside_the_policy
 
 # Steps are recorded on 20–24 November 2026 and the week's report is issued on Friday 27 November:
 # the tests run as of that Friday (督查专报〔2026〕第1期).
@@ -320,11 +320,11 @@ def test_unit_staff_see_their_own_notices_only(cast):
     document = service.assignment_notice_document(to_state(cast, "in_progress"), actor=cast.staff)
     assert service.access_document_by_id(cast.lead_clerk, document.pk) == document  # lead unit
     assert service.access_document_by_id(cast.co_clerk, document.pk) == document  # co-operating unit
-    from duban.matters.access import MatterNotFound
+    from duban.core.errors import NotFound
 
-    with pytest.raises(MatterNotFound):
+    with pytest.raises(NotFound):
         service.access_document_by_id(cast.other_clerk, document.pk)
-    with pytest.raises(MatterNotFound):  # a matter not assigned to them cannot be printed by them either
+    with pytest.raises(NotFound):  # a matter not assigned to them cannot be printed by them either
         service.assignment_notice_document(document.matter, actor=cast.other_clerk)
 
 
@@ -356,10 +356,10 @@ def test_numbers_run_per_county_per_year(cast, world):
 def test_a_county_override_changes_the_title_and_office(cast, world, tmp_path):
     with pytest.raises(NotAllowed):
         do_set_document_text("supervision_notice", actor=cast.staff, title="督办通知")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         do_set_document_text("no_such_document", actor=cast.office, title="x")
     assert excinfo.value.field == "kind"
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         do_set_document_text("supervision_notice", actor=cast.office, issuing_office=" ")
     assert excinfo.value.field == "issuing_office"
     do_set_document_text("supervision_notice", actor=cast.office, title="督查督办催办通知单",

@@ -31,20 +31,42 @@ from datetime import timezone as dt_timezone
 
 import psycopg
 import pytest
+from browser_helpers import build_county, drop_county, in_county
+from conftest import database_url_for_subprocess, wait_until
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 from django.utils import timezone
-
-from browser_helpers import build_county, drop_county, in_county
-from conftest import database_url_for_subprocess, wait_until
-from drill_helpers import (REDIS_SERVER, DrillWorker, GatedReceiver, PlainBeat, PrivateRedis, add_overdue_matters,
-                           app_broker, delivery_county, drill_runs, notify_everyone, redis_unacked_in_queue,
-                           redrive_as_beat, wait_all_sent)
+from drill_helpers import (
+    REDIS_SERVER,
+    DrillWorker,
+    GatedReceiver,
+    PlainBeat,
+    PrivateRedis,
+    add_overdue_matters,
+    app_broker,
+    delivery_county,
+    drill_runs,
+    notify_everyone,
+    redis_unacked_in_queue,
+    redrive_as_beat,
+    wait_all_sent,
+)
 from summary import LINES
-from sweep_helpers import (Blocker, backends_in_step_insert, broker_kind, county_with_overdue_matters, in_thread,
-                           phone_steps, raw_connection, redis_age_unacked, redis_unacked, send_sweep,
-                           step_open_audits, task_finished)
+from sweep_helpers import (
+    Blocker,
+    backends_in_step_insert,
+    broker_kind,
+    county_with_overdue_matters,
+    in_thread,
+    phone_steps,
+    raw_connection,
+    redis_age_unacked,
+    redis_unacked,
+    send_sweep,
+    step_open_audits,
+    task_finished,
+)
 from test_outbox_faults import successful_attempts, webhook_deliveries
 
 pytestmark = [pytest.mark.django_db, pytest.mark.drill]
@@ -350,7 +372,8 @@ def db_county(django_db_setup, django_db_blocker):
 def _written(schema: str) -> dict[str, object]:
     def count():
         from duban.audit.models import AuditEvent
-        from duban.matters.models import Counter, Matter
+        from duban.core.models import Counter
+        from duban.matters.models import Matter
 
         return {"matters": Matter.objects.count(), "proposed units": Matter.proposed_units.through.objects.count(),
                 "audit events": AuditEvent.objects.count(),
@@ -569,8 +592,9 @@ def test_only_connection_failures_become_503(world):
             holder.close()
 
     def duplicate():
-        from duban.core.models import PeriodicRun
         from django.db import transaction
+
+        from duban.core.models import PeriodicRun
         slot = timezone.now() + timedelta(days=4000)
         with transaction.atomic():
             PeriodicRun.objects.create(job="drill-duplicate", slot=slot)

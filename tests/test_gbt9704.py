@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, make_cast, to_state
 
 from duban.core.clock import as_of
 from duban.documents import builders, service
 from duban.documents.measure import STANDARD, measure
 from duban.supervision import circulars, steps
-from matter_helpers import circular_record, make_cast, to_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, make_cast, proposed, to_state
 
 from duban.core.clock import as_of
 from duban.documents import builders
@@ -26,7 +27,6 @@ from duban.matters import actions
 from duban.reports.annual import annual_assessment
 from duban.reports.weekly import county_zone, do_edit_weekly_report, draft_weekly_report
 from duban.supervision import circulars, steps
-from matter_helpers import circular_record, make_cast, proposed, to_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 

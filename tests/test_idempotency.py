@@ -7,10 +7,12 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from conftest import api_key
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, to_state
 
 from api.idempotency import once
 from duban.accounts.actions import do_create_user
@@ -20,8 +22,6 @@ from duban.matters.models import Matter
 from duban.ops.models import IdempotencyKey
 from duban.ops.tasks import heartbeat
 from duban.supervision.models import EscalationStep
-from conftest import api_key
-from matter_helpers import make_cast, to_state
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
 

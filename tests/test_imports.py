@@ -11,19 +11,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
-from tests.conftest import PASSWORD
-from duban.core import clock
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.audit.models import AuditEvent
+from duban.core import clock
+from duban.core.errors import Invalid
+from duban.core.errors import NotAllowed as MatterNotAllowed
+from duban.core.errors import NotAllowed as UnitNotAllowed
 from duban.core.imports import ImportErrorReport, ImportResult, RowError
-from duban.matters.actions import MatterError
 from duban.matters.imports import import_matters
 from duban.matters.models import Matter
-from duban.matters.states import NotAllowed as MatterNotAllowed
-from duban.units.imports import NotAllowed as UnitNotAllowed
 from duban.units.imports import import_units
 from duban.units.models import Unit
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -321,7 +321,7 @@ def test_only_staff_import_matters_and_only_for_a_leader(alpha, people, tmp_path
     path = xlsx(tmp_path / "gwr.xlsx", [MATTER_HEADER, ["任务", "内容", "work_report", "", "", "", ""]])
     with pytest.raises(MatterNotAllowed):
         import_matters(path, actor=people["leader"], proposed_by=people["leader"])
-    with pytest.raises(MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         import_matters(path, actor=people["staff"], proposed_by=people["staff"])
     assert excinfo.value.field == "proposed_by"
     assert not Matter.objects.filter(title="任务").exists()

@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, proposed, to_state
 
 from duban.audit.models import AuditEvent
 from duban.core.clock import as_of
+from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
-from duban.matters.states import NotAllowed
 from duban.supervision import inspection, steps
 from duban.supervision.models import EscalationStep, InspectionItem, InspectionRound, LedgerEntry
-from matter_helpers import make_cast, proposed, to_state
 from plugins.manager import get_registry
 
 EVIDENCE = {
@@ -140,13 +140,13 @@ def test_recording_is_for_staff_once_with_a_valid_result(cast):
     item = round_.items.get(matter=matter)
     with pytest.raises(NotAllowed):
         inspection.do_record_inspection(item.pk, actor=cast.office, result="on_track")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         inspection.do_record_inspection(item.pk, actor=cast.staff, result="late")
     assert excinfo.value.field == "result"
     inspection.do_record_inspection(item.pk, actor=cast.staff, result="on_track", findings=" 进度正常 ")
     item.refresh_from_db()
     assert (item.result, item.findings, item.inspected_by) == ("on_track", "进度正常", cast.staff)
-    with pytest.raises(actions.MatterError, match="already recorded") as excinfo:
+    with pytest.raises(Invalid, match="already recorded") as excinfo:
         inspection.do_record_inspection(item.pk, actor=cast.staff, result="behind")
     assert excinfo.value.field == "result"
     assert not EscalationStep.objects.filter(matter=matter).exists()  # on track: nothing queued

@@ -7,14 +7,15 @@ import threading
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
+from matter_helpers import Cast, to_state
+from sweep_helpers import in_thread
 
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role
+from duban.core.errors import Conflict
 from duban.matters import actions
 from duban.matters.states import InvalidTransition
 from duban.units.actions import do_create_unit
-from matter_helpers import Cast, to_state
-from sweep_helpers import in_thread
 from tenants import provisioning
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def test_concurrent_review_of_one_matter(world):
                 try:
                     fn()
                     outcomes[name] = "ok"
-                except (actions.Conflict, InvalidTransition) as exc:
+                except (Conflict, InvalidTransition) as exc:
                     outcomes[name] = exc
                 finally:
                     connection.close()
@@ -63,7 +64,7 @@ def test_concurrent_review_of_one_matter(world):
     winners = [name for name, result in outcomes.items() if result == "ok"]
     losers = [result for result in outcomes.values() if result != "ok"]
     assert len(winners) == 1 and len(losers) == 1, outcomes
-    assert isinstance(losers[0], actions.Conflict)
+    assert isinstance(losers[0], Conflict)
     assert "changed by someone else" in str(losers[0])
 
     def final():

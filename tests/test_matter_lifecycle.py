@@ -8,13 +8,14 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, proposed, to_state
 
-from duban.core import clock
 from duban.audit.models import AuditEvent
+from duban.core import clock
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.matters import access, actions, queries
 from duban.matters.models import ChangeRequest, DeadlineChange, Matter, MatterRevision, Notice
-from duban.matters.states import TRANSITIONS, InvalidTransition, NotAllowed, State, allowed_actions
-from matter_helpers import make_cast, proposed, to_state
+from duban.matters.states import TRANSITIONS, InvalidTransition, State, allowed_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +98,7 @@ def test_each_invalid_transition_says_what_is_allowed_now(cast, state, action):
             "send_back": lambda: actions.do_send_back(matter.pk, actor=actor, reasons="x"),
             "register": lambda: actions.do_register_matter(matter.pk, actor=actor),
             "feedback": lambda: actions.do_give_feedback(matter.pk, actor=actor, kind="oral", text="x")}[action]
-    with pytest.raises((InvalidTransition, access.MatterNotFound)) as excinfo:
+    with pytest.raises((InvalidTransition, NotFound)) as excinfo:
         call()
     if isinstance(excinfo.value, InvalidTransition):
         assert f"cannot {action} a matter that is {state}" in str(excinfo.value)
@@ -127,15 +128,15 @@ def test_roles_are_enforced(cast):
 
 def test_unit_staff_of_another_unit_get_404(cast, world):
     matter = to_state(cast, "in_progress")
-    with pytest.raises(access.MatterNotFound):
+    with pytest.raises(NotFound):
         access.access_matter_by_id(cast.other_clerk, matter.pk)
-    with pytest.raises(access.MatterNotFound):
+    with pytest.raises(NotFound):
         actions.do_give_feedback(matter.pk, actor=cast.other_clerk, kind="oral", text="我也来")
     assert not access.visible_matters(cast.other_clerk).filter(pk=matter.pk).exists()
     # Missing and not-yours read the same.
-    with pytest.raises(access.MatterNotFound) as missing:
+    with pytest.raises(NotFound) as missing:
         access.access_matter_by_id(cast.other_clerk, 999999)
-    with pytest.raises(access.MatterNotFound) as not_yours:
+    with pytest.raises(NotFound) as not_yours:
         access.access_matter_by_id(cast.other_clerk, matter.pk)
     assert type(missing.value) is type(not_yours.value)
     # A county leader sees what they proposed or approved, not others' matters.
@@ -144,7 +145,7 @@ def test_unit_staff_of_another_unit_get_404(cast, world):
 
 def test_reject_needs_a_comment_and_is_final(cast):
     matter = to_state(cast, "registered")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         actions.do_reject_matter(matter.pk, actor=cast.leader, comment=" ")
     assert excinfo.value.field == "comment"
     actions.do_reject_matter(matter.pk, actor=cast.leader, comment="不属于督办范围")
@@ -153,10 +154,10 @@ def test_reject_needs_a_comment_and_is_final(cast):
 
 
 def test_bad_input_names_the_field(cast):
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         proposed(cast, category="nonsense")
     assert excinfo.value.field == "category" and "work_report" in str(excinfo.value)
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         proposed(cast, proposed_units=["ZZZ"])
     assert excinfo.value.field == "proposed_units"
     matter = to_state(cast, "approved")
@@ -164,7 +165,7 @@ def test_bad_input_names_the_field(cast):
                           ({"lead_unit": "D01"}, "deadline"),
                           ({"lead_unit": "D01", "deadline": date(2020, 1, 1)}, "deadline"),
                           ({"lead_unit": "D01", "co_units": ["D01"], "deadline_working_days": 5}, "co_units")]:
-        with pytest.raises(actions.MatterError) as excinfo:
+        with pytest.raises(Invalid) as excinfo:
             actions.do_assign_matter(matter.pk, actor=cast.staff, requirements="x", **kwargs)
         assert excinfo.value.field == field
     assert Matter.objects.get(pk=matter.pk).state == State.APPROVED  # nothing half-done
@@ -187,7 +188,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
     old = matter.deadline
     request = actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=old + timedelta(days=14),
                                            reason="拆迁协调未完成")
-    with pytest.raises(actions.MatterError, match="already waiting"):
+    with pytest.raises(Invalid, match="already waiting"):
         actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=old + timedelta(days=20), reason="x")
     assert [i.kind for i in queries.my_todo(cast.leader, clock.today())] == ["decide_request"]
     actions.do_decide_request(request.pk, actor=cast.leader, approve=True, note="同意延期两周")
@@ -195,7 +196,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
     assert matter.deadline == old + timedelta(days=14)
     change = DeadlineChange.objects.filter(matter=matter, kind="extension").get()
     assert (change.old_deadline, change.new_deadline) == (old, old + timedelta(days=14))
-    with pytest.raises(actions.Conflict, match="already decided"):
+    with pytest.raises(Conflict, match="already decided"):
         actions.do_decide_request(request.pk, actor=cast.office, approve=False)
 
 
@@ -221,7 +222,7 @@ def test_stale_version_is_a_conflict(cast):
     matter = to_state(cast, "reported")
     seen = matter.version
     actions.do_send_back(matter.pk, actor=cast.office, reasons="补充材料", expected_version=seen)
-    with pytest.raises(actions.Conflict, match="changed by someone else"):
+    with pytest.raises(Conflict, match="changed by someone else"):
         actions.do_accept_result(matter.pk, actor=cast.office, expected_version=seen)
 
 

@@ -15,12 +15,12 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, to_state
+from notify_helpers import WebhookReceiver
 
 from duban.core.clock import as_of
 from duban.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookTarget
 from duban.notifications.service import deliver_one, do_mark_read, do_set_preference
-from matter_helpers import make_cast, to_state
-from notify_helpers import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 
@@ -122,17 +122,17 @@ def test_a_delivery_gives_up_after_the_last_attempt_and_says_so(cast, settings):
 
 
 def test_preferences_turn_a_channel_off_per_event(cast):
-    from duban.matters.actions import MatterError
+    from duban.core.errors import Invalid
 
     do_set_preference(cast.lead_clerk, event="matter.assigned", channel="email", enabled=False)
     matter = to_state(cast, "assigned")
     note = Notification.objects.get(recipient=cast.lead_clerk, matter=matter)
     assert not note.deliveries.exists()  # still in the inbox, no email
     assert Delivery.objects.filter(notification__recipient=cast.co_clerk, notification__matter=matter).exists()
-    with pytest.raises(MatterError) as error:
+    with pytest.raises(Invalid) as error:
         do_set_preference(cast.lead_clerk, event="nonsense", channel="email", enabled=False)
     assert error.value.field == "event"
-    with pytest.raises(MatterError) as error:
+    with pytest.raises(Invalid) as error:
         do_set_preference(cast.lead_clerk, event="matter.assigned", channel="pigeon", enabled=False)
     assert error.value.field == "channel"
 

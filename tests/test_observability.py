@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, subprocess_env
 from django_tenants.utils import tenant_context
 
-from conftest import REPO, subprocess_env
 from duban.observability import tag_event_with_county
 
 PROBE = """

@@ -10,9 +10,8 @@ import sys
 import uuid
 
 import pytest
-from django_tenants.utils import tenant_context
-
 from conftest import REPO, subprocess_env, wait_until
+from django_tenants.utils import tenant_context
 from notify_helpers import WebhookReceiver
 from summary import LINES
 from sweep_helpers import GroupWorker, in_thread, raw_connection
@@ -57,11 +56,12 @@ def test_outbox_kill_worker_mid_delivery_and_restart_delivers_each_exactly_once(
     queue = f"duban-outbox-{uuid.uuid4().hex[:8]}"
     with WebhookReceiver(delay=0.4) as receiver:
         def setup():
+            from matter_helpers import PASSWORD, Cast, to_state
+
             from duban.accounts.actions import do_create_user
             from duban.accounts.models import Role
             from duban.notifications.models import WebhookTarget
             from duban.units.actions import do_create_unit
-            from matter_helpers import PASSWORD, Cast, to_state
             from tenants import provisioning
 
             county = provisioning.create_county("outbox-kill", "投递县", "testcity", actor="tests",

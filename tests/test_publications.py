@@ -6,19 +6,21 @@ does not count a matter that is not yet due as late."""
 from __future__ import annotations
 
 import json
-from datetime import date as date_, datetime, time, timedelta
+from datetime import date as date_
+from datetime import datetime, time, timedelta
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, led_by, make_cast, to_state
 
 from duban.core import clock
 from duban.core.clock import as_of
+from duban.core.county import county_calendar, county_pack
+from duban.core.errors import Invalid
 from duban.documents import builders, fonts
 from duban.documents.pdf import DocumentNotPrinted, check_pdf, render_pdf
 from duban.matters import actions
-from duban.matters.actions import MatterError, county_pack
 from duban.supervision import circulars, steps
-from matter_helpers import circular_record, led_by, make_cast, to_state
 
 pytestmark = pytest.mark.django_db
 
@@ -92,9 +94,7 @@ def test_1_a_weekly_report_whose_pdf_cannot_carry_its_chinese_is_not_numbered(ca
     from duban.documents.models import Document
     from duban.matters.models import Notice
     from duban.notifications.models import Notification
-    from duban.reports.weekly import do_issue_weekly_report, draft_weekly_report
-
-    from duban.reports.weekly import do_submit_weekly_report
+    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
 
     after_its_week = friday_after(clock.today()) + timedelta(days=1)
     with as_of(after_its_week):
@@ -134,7 +134,7 @@ def test_2_praise_for_a_unit_with_no_on_time_closure_is_refused_by_name(cast):
     circular_record(cast)
     circular = draft(cast)
     assert row(circular, "T99")["on_time"] == 0
-    with pytest.raises(MatterError) as refused:
+    with pytest.raises(Invalid) as refused:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T99"], criticised=[])
     assert refused.value.field == "praised"
     message = str(refused.value)
@@ -147,7 +147,7 @@ def test_2_a_unit_with_an_overdue_matter_is_not_praised_even_with_an_on_time_clo
     with as_of(clock.today() - timedelta(days=15)):
         led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)  # overdue by today
     circular = draft(cast)
-    with pytest.raises(MatterError) as refused:
+    with pytest.raises(Invalid) as refused:
         circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
     assert "一号镇" in str(refused.value) and "超期未办结1件" in str(refused.value)
 
@@ -156,7 +156,7 @@ def test_2_criticism_needs_an_adverse_fact_of_the_period(cast):
     circular_record(cast)
     circular = draft(cast)
     for field, lists in (("criticised", {"criticised": ["T99"]}), ("named", {"criticised": [], "named": ["T99"]})):
-        with pytest.raises(MatterError) as refused:
+        with pytest.raises(Invalid) as refused:
             circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], **lists)
         assert refused.value.field == field and "九十九镇" in str(refused.value)
 
@@ -180,7 +180,7 @@ def test_2_publishing_takes_the_facts_again_and_refuses_praise_they_no_longer_be
     with as_of(clock.today() - timedelta(days=12)):
         late = led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)
     steps.do_record_manual_step(late.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
-    with pytest.raises(MatterError) as refused:
+    with pytest.raises(Invalid) as refused:
         circulars.do_publish_circular(circular.pk, actor=cast.office)
     assert "一号镇" in str(refused.value) and refused.value.field == "praised"
     circular.refresh_from_db()
@@ -213,7 +213,7 @@ def friday_after(day):
 def test_3_staff_submit_the_office_leader_returns_or_issues(cast):
     """一(二) 督办结果上报前，须经县政府办公室主管领导审核: staff draft and submit, the office
     leader returns it with a reason or issues it; only then is it numbered."""
-    from duban.matters.states import NotAllowed
+    from duban.core.errors import NotAllowed
     from duban.notifications.models import Notification
     from duban.reports import weekly
 
@@ -223,14 +223,14 @@ def test_3_staff_submit_the_office_leader_returns_or_issues(cast):
         weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件。")
         with pytest.raises(NotAllowed):
             weekly.do_issue_weekly_report(report.pk, actor=cast.staff)
-        with pytest.raises(MatterError) as early:
+        with pytest.raises(Invalid) as early:
             weekly.do_issue_weekly_report(report.pk, actor=cast.office)
         assert early.value.field == "status"  # not submitted yet
         weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
         assert Notification.objects.filter(recipient=cast.office, event="weekly_report.submitted").exists()
-        with pytest.raises(MatterError):
+        with pytest.raises(Invalid):
             weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="审核中不能改")
-        with pytest.raises(MatterError) as reasonless:
+        with pytest.raises(Invalid) as reasonless:
             weekly.do_return_weekly_report(report.pk, actor=cast.office, reason=" ")
         assert reasonless.value.field == "reason"
         weekly.do_return_weekly_report(report.pk, actor=cast.office, reason="请补充超期事项的督办情况。")
@@ -255,7 +255,7 @@ def test_3_a_draft_and_a_preview_any_time_issuing_waits_for_the_weekly_time(cast
         assert report is not None and report.period_end == friday
         weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周情况。")
         weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
-        with pytest.raises(MatterError) as waits:
+        with pytest.raises(Invalid) as waits:
             weekly.do_issue_weekly_report(report.pk, actor=cast.office)
     assert waits.value.field == "status" and "16:00" in str(waits.value)
     with as_of(friday + timedelta(days=1)):
@@ -361,7 +361,7 @@ def proposal(cast, **propose):
 
 def test_7_a_proposal_closes_with_the_proposers_satisfaction_recorded_with_the_reply(cast):
     matter = proposal(cast)
-    with pytest.raises(MatterError) as missing:
+    with pytest.raises(Invalid) as missing:
         actions.do_accept_result(matter.pk, actor=cast.office, reasons="同意办结。")
     assert missing.value.field == "satisfaction" and "满意" in str(missing.value)
     actions.do_accept_result(matter.pk, actor=cast.office, reasons="代表表示满意。", satisfaction="satisfied")
@@ -369,7 +369,7 @@ def test_7_a_proposal_closes_with_the_proposers_satisfaction_recorded_with_the_r
     review = matter.reports.get().review
     assert matter.state == "closed" and review.satisfaction == "satisfied"
     ordinary = to_state(cast, "reported")
-    with pytest.raises(MatterError) as not_a_proposal:
+    with pytest.raises(Invalid) as not_a_proposal:
         actions.do_accept_result(ordinary.pk, actor=cast.office, satisfaction="satisfied")
     assert not_a_proposal.value.field == "satisfaction"
 
@@ -382,7 +382,7 @@ def test_7_an_unsatisfied_proposer_reopens_it_for_a_second_reply_within_the_pack
     today = clock.today()
     actions.do_accept_result(matter.pk, actor=cast.office, reasons="代表不满意：班线时间未明确。", satisfaction="unsatisfied")
     matter.refresh_from_db()
-    expected = actions.county_calendar().add_working_days(today, rule.second_reply_working_days)[0]
+    expected = county_calendar().add_working_days(today, rule.second_reply_working_days)[0]
     assert matter.state == "in_progress" and matter.deadline == expected
     assert matter.deadline_changes.order_by("-id").first().kind == "second_reply"
     assert matter.redo_count == 0 and not LedgerEntry.objects.filter(matter=matter).exists()  # not a redo

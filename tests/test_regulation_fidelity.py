@@ -12,16 +12,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, led_by, make_cast, to_state
 from openpyxl import load_workbook
 
 from duban.core.clock import as_of
+from duban.core.county import county_calendar, county_pack
+from duban.core.errors import Invalid
 from duban.matters import actions
-from duban.matters.actions import MatterError, county_calendar, county_pack
 from duban.notifications.models import Notification
 from duban.notifications.reminders import send_reminders
 from duban.supervision import ledger, steps
 from duban.supervision.models import EscalationStep, LedgerEntry
-from matter_helpers import circular_record, led_by, make_cast, to_state
 from plugins.manager import active_plugin_manager
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
@@ -197,7 +198,7 @@ def test_3_a_reversal_for_an_accepted_explanation_keeps_the_step(cast):
     step.refresh_from_db()
     assert step.status == "recorded"
     assert opened(date(2026, 11, 23), matter) == [("written_notice", date(2026, 11, 23))]
-    with pytest.raises(MatterError) as bad:
+    with pytest.raises(Invalid) as bad:
         ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="另一类", kind="no_such_kind")
     assert bad.value.field == "kind" and "系误记" in str(bad.value)
 
@@ -290,7 +291,7 @@ def test_5_a_redo_is_charged_to_the_units_whose_part_was_sent_back(cast):
     assert [e.unit.code for e in LedgerEntry.objects.filter(matter=other)] == ["D01"]
     with as_of(date(2026, 11, 2)):
         actions.do_report_result(other.pk, actor=cast.lead_clerk, text="已完成。")
-        with pytest.raises(MatterError) as stranger:
+        with pytest.raises(Invalid) as stranger:
             actions.do_send_back(other.pk, actor=cast.office, reasons="x", units=["T99"])
     assert stranger.value.field == "units"
 
@@ -326,7 +327,7 @@ def test_5_the_matter_page_shows_each_units_part_and_the_office_names_units_when
 def test_6_a_step_dated_before_the_assignment_or_in_the_future_is_refused_everywhere(world, cast):
     matter = assigned(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))
     for day in (date(2020, 1, 6), date(2026, 10, 30), date(2030, 1, 7)):
-        with pytest.raises(MatterError) as refused:
+        with pytest.raises(Invalid) as refused:
             steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=phone(day), on=day)
         assert refused.value.field == "on"
     api = Client(HTTP_HOST=world.owner.host, HTTP_AUTHORIZATION=f"Token {world.owner.token}")
@@ -348,7 +349,7 @@ def test_6_an_approved_change_may_not_set_a_deadline_that_has_passed(cast):
     with as_of(date(2026, 11, 10)):
         request = actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=date(2026, 11, 20),
                                                reason="材料未到")
-    with as_of(date(2026, 11, 26)), pytest.raises(MatterError) as refused:
+    with as_of(date(2026, 11, 26)), pytest.raises(Invalid) as refused:
         actions.do_decide_request(request.pk, actor=cast.leader, approve=True)
     assert refused.value.field == "new_deadline"
     matter.refresh_from_db()
@@ -381,7 +382,7 @@ def test_8_a_circular_names_units_for_criticism_without_deducting_and_criticises
         led_by(cast, "T01", cast.co_clerk, deadline_working_days=3)  # and so has T01
     draft = circulars.do_draft_circular(actor=cast.staff, title="十一月督办事项落实情况通报",
                                         period_start=date(2026, 11, 1), period_end=date(2026, 11, 25))
-    with pytest.raises(MatterError) as both:
+    with pytest.raises(Invalid) as both:
         circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["D01"])
     assert both.value.field == "named"
     circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["T01"])

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
+from matter_helpers import led_by, make_cast, to_state
 
-from duban.core import clock
 from duban.audit.models import AuditEvent
+from duban.core import clock
 from duban.core.clock import as_of
 from duban.matters import actions
 from duban.supervision import circulars, ledger, steps
 from duban.supervision.models import LedgerEntry
 from duban.supervision.rescoring import RescoreRow, rescore
-from matter_helpers import led_by, make_cast, to_state
 from plugins.manager import get_registry
 
 # Steps are recorded on 20 November 2026: the tests run as of a day after them.

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-
 from sweep_helpers import in_thread, raw_connection
 from test_county_backup import _rewrite, fingerprint
 

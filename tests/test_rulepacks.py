@@ -9,12 +9,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from conftest import REPO, subprocess_env
 from django.core.management import call_command
 from django.test import Client
-
-from conftest import REPO, subprocess_env
-from duban.scoring.engine import replay
 from packs_fixture import on_path, pip_install
+
+from duban.scoring.engine import replay
 from plugins.events import ScoringEvent
 from plugins.manager import get_registry, pack_for_county
 from plugins.pack import PackError, build_pack, merge

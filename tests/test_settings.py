@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, subprocess_env
+
 from duban.settings.env import ConfigError, Env
 
 

@@ -30,12 +30,12 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, proposed, to_state
 from openpyxl.reader.excel import ExcelReader
 
 from duban.core.imports import ImportErrorReport
 from duban.units.imports import import_units
 from duban.units.models import Unit
-from matter_helpers import make_cast, proposed, to_state
 
 pytestmark = pytest.mark.django_db
 

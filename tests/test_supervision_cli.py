@@ -9,13 +9,13 @@ from datetime import date
 import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import tenant_context
-
-from duban.matters import actions
-from duban.core.clock import as_of
-from duban.supervision import steps
-from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
 from matter_helpers import led_by, make_cast, to_state
 from packs_fixture import on_path, pip_install
+
+from duban.core.clock import as_of
+from duban.matters import actions
+from duban.supervision import steps
+from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
 
 # Steps are recorded on 20 November 2026 and circulars cover October–November: the tests run as of
 # 26 November 2026.

@@ -8,14 +8,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, to_state
 
 from duban.core.clock import as_of
+from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
-from duban.matters.states import NotAllowed
 from duban.supervision import ledger, steps
 from duban.supervision.models import EscalationStep, LedgerEntry
 from duban.units.models import Unit
-from matter_helpers import make_cast, to_state
 
 # The deduction table is played on steps of 20–25 November 2026: the tests run as of the 26th
 # (a step of January 2027 is recorded as of its own day).
@@ -108,13 +108,13 @@ def test_a_reversal_restores_the_points_and_only_the_office_leader_may(cast):
     entry = LedgerEntry.objects.get(matter=matter)
     with pytest.raises(NotAllowed):
         ledger.do_reverse_entry(entry.pk, actor=cast.staff, reason="误记")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         ledger.do_reverse_entry(entry.pk, actor=cast.office, reason=" ")
     assert excinfo.value.field == "reason"
     reversal = ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="电话系误拨，非督办")
     assert reversal.amount == -entry.amount and reversal.reverses == entry
     assert score() == Decimal("3.0")
-    with pytest.raises(actions.MatterError, match="already reversed"):
+    with pytest.raises(Invalid, match="already reversed"):
         ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="again")
     assert LedgerEntry.objects.filter(pk=entry.pk, amount=entry.amount).exists()  # the original stays
 
@@ -147,7 +147,7 @@ def test_sweep_opens_the_ladder_in_order_once(cast):
     # Due on the first working day after the deadline (四(一)), not on the deadline itself.
     assert step.unit.code == "D01" and step.status == "due" and step.due_on == date(2026, 9, 16) > matter.deadline
     # Missing evidence is refused naming the field; nothing is recorded.
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         steps.do_record_step(step.pk, actor=cast.staff, evidence={"contact": "王科长"}, on=on)
     assert excinfo.value.field == "evidence.contacted_at"
     assert not LedgerEntry.objects.exists()
@@ -160,7 +160,7 @@ def test_sweep_opens_the_ladder_in_order_once(cast):
 
 def test_ladder_cannot_be_skipped_except_where_the_pack_allows(cast):
     matter = overdue_matter(cast)
-    with pytest.raises(actions.MatterError, match="climbed in order") as excinfo:
+    with pytest.raises(Invalid, match="climbed in order") as excinfo:
         record(cast, matter, "onsite")
     assert excinfo.value.field == "tier"
     record(cast, matter, "phone")
@@ -178,9 +178,9 @@ def test_only_staff_record_steps_and_the_unit_replies_to_the_notice(cast):
     record(cast, matter, "phone")
     record(cast, matter, "written_notice")
     notice_step = EscalationStep.objects.get(matter=matter, tier="written_notice")
-    from duban.matters.access import MatterNotFound
+    from duban.core.errors import NotFound
 
-    with pytest.raises(MatterNotFound):
+    with pytest.raises(NotFound):
         steps.do_record_reply(notice_step.pk, actor=cast.co_clerk, text="不是我们的")
     steps.do_record_reply(notice_step.pk, actor=cast.lead_clerk, text="专题答复：已加派人手，12月底前完成。")
     notice_step.refresh_from_db()
@@ -202,7 +202,7 @@ def test_lights(cast):
 
 def test_opening_the_same_step_twice_inserts_it_once(cast):
     """What two sweeps racing past the in-Python check would do: the database keeps one."""
-    from duban.matters.actions import county_pack
+    from duban.core.county import county_pack
 
     matter = overdue_matter(cast)
     pack = county_pack()

@@ -20,13 +20,23 @@ import signal
 import threading
 
 import pytest
+from conftest import wait_until
 from django.db import connection
 from django_tenants.utils import tenant_context
-
-from conftest import wait_until
-from sweep_helpers import (Blocker, GroupWorker, backends_in_step_insert, broker_kind, county_with_overdue_matters,
-                           filesystem_queue_holds, phone_steps, redis_age_unacked, redis_unacked, send_sweep,
-                           step_open_audits, task_finished)
+from sweep_helpers import (
+    Blocker,
+    GroupWorker,
+    backends_in_step_insert,
+    broker_kind,
+    county_with_overdue_matters,
+    filesystem_queue_holds,
+    phone_steps,
+    redis_age_unacked,
+    redis_unacked,
+    send_sweep,
+    step_open_audits,
+    task_finished,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.worker]
 

@@ -1,11 +1,11 @@
 """Cross-county isolation baseline, unknown and suspended hosts."""
 
 import pytest
+from conftest import PASSWORD
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from conftest import PASSWORD
 from tenants import provisioning
 
 pytestmark = pytest.mark.django_db

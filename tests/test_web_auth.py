@@ -17,11 +17,11 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django_otp.oath import totp
 from django_tenants.utils import schema_context, tenant_context
+from matter_helpers import PASSWORD, make_cast, to_state
 
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.web.middleware import LAST_ACTIVITY_KEY
-from matter_helpers import PASSWORD, make_cast, to_state
 
 pytestmark = pytest.mark.django_db
 

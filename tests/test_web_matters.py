@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django_tenants.utils import tenant_context
+from matter_helpers import PASSWORD, make_cast, proposed, to_state
 
 from duban.core import clock
 from duban.core.clock import as_of
@@ -19,7 +20,6 @@ from duban.matters import actions
 from duban.matters.models import ChangeRequest, Matter
 from duban.supervision import steps
 from duban.supervision.models import EscalationStep
-from matter_helpers import PASSWORD, make_cast, proposed, to_state
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
+from matter_helpers import circular_record, make_cast, to_state
 
-from duban.core import clock
 from duban.accounts.models import User
+from duban.core import clock
 from duban.core.clock import as_of
 from duban.documents.models import Document
 from duban.matters.models import Attachment
@@ -28,7 +29,6 @@ from duban.reports.weekly import draft_weekly_report
 from duban.supervision import ledger, steps
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
-from matter_helpers import circular_record, make_cast, to_state
 
 # The pages are walked through a supervision history set in autumn 2026 (steps of 20 October and
 # 2 November): the tests run as of 26 November 2026, whatever the real date.

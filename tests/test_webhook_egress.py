@@ -27,13 +27,13 @@ from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django_tenants.utils import tenant_context
+from matter_helpers import PASSWORD, make_cast, to_state
 
 from duban.audit.models import AuditEvent
 from duban.notifications.egress import address_allowed, host_listed
 from duban.notifications.models import Delivery, WebhookTarget
 from duban.notifications.service import deliver_one
 from duban.settings.env import ConfigError, Env
-from matter_helpers import PASSWORD, make_cast, to_state
 
 pytestmark = pytest.mark.django_db
 

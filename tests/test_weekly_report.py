@@ -11,21 +11,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
+from matter_helpers import make_cast, proposed, to_state
 
-from duban.core import clock
 from duban.audit.models import AuditEvent
+from duban.core import clock
 from duban.core.clock import as_of
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service
 from duban.matters import actions
-from duban.matters.access import MatterNotFound
-from duban.matters.states import NotAllowed
 from duban.reports.models import WeeklyReport, WeeklyReportRevision
-from duban.reports.weekly import (do_edit_weekly_report, do_issue_weekly_report, do_submit_weekly_report,
-                                  draft_weekly_report, week_of,
-                                  weekly_moment)
+from duban.reports.weekly import (
+    do_edit_weekly_report,
+    do_issue_weekly_report,
+    do_submit_weekly_report,
+    draft_weekly_report,
+    week_of,
+    weekly_moment,
+)
 from duban.supervision import steps
 from duban.supervision.models import EscalationStep
-from matter_helpers import make_cast, proposed, to_state
 
 pytestmark = pytest.mark.django_db
 
@@ -182,16 +186,16 @@ def test_edits_are_kept_and_audited(cast):
     original = report.summary
     with pytest.raises(NotAllowed):
         do_edit_weekly_report(report.pk, actor=cast.office, summary="x")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         do_edit_weekly_report(report.pk, actor=cast.staff, named_units=["D01", "NOPE"])
     assert excinfo.value.field == "named_units"
-    with pytest.raises(actions.MatterError, match="nothing changed"):
+    with pytest.raises(Invalid, match="nothing changed"):
         do_edit_weekly_report(report.pk, actor=cast.staff, summary=original)
     edited = do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周各项工作总体平稳。", note="改写概况",
                                    attention="建议分管县领导约谈一号局主要负责人。", named_units=["D01"],
                                    expected_version=1)
     assert (edited.version, edited.summary) == (2, "本周各项工作总体平稳。")
-    with pytest.raises(actions.Conflict):
+    with pytest.raises(Conflict):
         do_edit_weekly_report(report.pk, actor=cast.staff, summary="再改", expected_version=1)
     revisions = list(WeeklyReportRevision.objects.filter(report=report).order_by("seq"))
     assert [(r.seq, r.summary) for r in revisions] == [(1, original), (2, "本周各项工作总体平稳。")]
@@ -221,7 +225,7 @@ def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
     report = draft(date(2026, 11, 27))
     with pytest.raises(NotAllowed):
         do_issue_weekly_report(report.pk, actor=cast.lead_clerk)
-    with pytest.raises(MatterNotFound):
+    with pytest.raises(NotFound):
         do_issue_weekly_report(987654, actor=cast.office)
     issued = issue(report, cast, date(2026, 11, 30))  # the Monday after its week
     assert (issued.status, issued.year, issued.seq, issued.number) == ("issued", 2026, 1, "督查专报〔2026〕第1期")
@@ -242,10 +246,10 @@ def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
     assert {n.recipient.username for n in notes} == {"m_leader", "m_office", "clerk"}
     assert all(n.title == "《督查专报》督查专报〔2026〕第1期已印发" for n in notes)
     # Issued: frozen.
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         do_edit_weekly_report(report.pk, actor=cast.staff, summary="改")
     assert excinfo.value.field == "status"
-    with pytest.raises(actions.MatterError):
+    with pytest.raises(Invalid):
         do_issue_weekly_report(report.pk, actor=cast.office)
     event = AuditEvent.objects.get(action="weekly_report.issue")
     assert event.after["number"] == issued.number and event.after["document"] == document.code
@@ -269,7 +273,7 @@ def test_numbering_runs_per_county_per_year(cast, world):
 def test_an_empty_summary_cannot_be_submitted(cast):
     report = draft()
     do_edit_weekly_report(report.pk, actor=cast.staff, summary=" ")
-    with pytest.raises(actions.MatterError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         do_submit_weekly_report(report.pk, actor=cast.staff)
     assert excinfo.value.field == "summary"
     assert WeeklyReport.objects.get(pk=report.pk).status == "draft"

@@ -10,12 +10,7 @@ from django.utils.translation import gettext as _
 from duban.accounts import tokens
 from duban.accounts.models import COUNTY_ROLES, ApiToken, Role, User
 from duban.audit import log as audit
-
-
-class UserError(ValueError):
-    def __init__(self, message: str, *, field: str):
-        self.field = field
-        super().__init__(message)
+from duban.core.errors import Invalid
 
 
 @transaction.atomic
@@ -23,19 +18,19 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
                    phone: str = "", email: str = "", unit=None, is_staff: bool = False) -> User:
     username = (username or "").strip()
     if not username:
-        raise UserError("a user needs a user name", field="username")
+        raise Invalid("a user needs a user name", field="username")
     if len(username) > 150:
-        raise UserError("the user name is longer than 150 characters", field="username")
+        raise Invalid("the user name is longer than 150 characters", field="username")
     try:
         UnicodeUsernameValidator()(username)
     except ValidationError:
-        raise UserError("a user name has letters, digits and @ . + - _ only", field="username") from None
+        raise Invalid("a user name has letters, digits and @ . + - _ only", field="username") from None
     if role not in Role.values:
-        raise UserError(f"unknown role {role!r}", field="role")
+        raise Invalid(f"unknown role {role!r}", field="role")
     if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
-        raise UserError("unit staff must belong to one unit, and only unit staff do", field="unit")
+        raise Invalid("unit staff must belong to one unit, and only unit staff do", field="unit")
     if User.objects.filter(username=username).exists():
-        raise UserError(f"user name {username!r} is taken", field="username")
+        raise Invalid(f"user name {username!r} is taken", field="username")
     user = User.objects.create_user(username=username, password=password, role=role,
                                     full_name=full_name, phone=phone, email=email, unit=unit,
                                     is_staff=is_staff or role == Role.COUNTY_ADMIN,
@@ -52,7 +47,7 @@ def do_issue_token(user: User, *, actor) -> str:
     stored only as a hash and cannot be shown again. Tokens live in the user's own schema, so a
     county's token is valid on that county's host only."""
     if not user.is_active:
-        raise UserError(f"user {user.username!r} is deactivated", field="username")
+        raise Invalid(f"user {user.username!r} is deactivated", field="username")
     had = ApiToken.objects.filter(user=user).delete()[0] > 0
     key = tokens.new_key()
     token = ApiToken.objects.create(user=user, prefix=key[:tokens.PREFIX_LENGTH], digest=tokens.key_digest(key))
@@ -76,19 +71,19 @@ def do_change_role(user: User, *, actor, role: str, unit=None) -> User:
     role, as when the user was created."""
     if hasattr(actor, "_meta"):
         if actor.role != Role.COUNTY_ADMIN:
-            raise UserError(_("只有县管理员可以更改用户角色。"), field="role")
+            raise Invalid(_("只有县管理员可以更改用户角色。"), field="role")
         if actor.pk == user.pk:
-            raise UserError(_("不能更改自己的角色，请由另一位县管理员操作。"), field="username")
+            raise Invalid(_("不能更改自己的角色，请由另一位县管理员操作。"), field="username")
     if user.role not in COUNTY_ROLES:
-        raise UserError(_("平台和市级用户的角色不在县里更改。"), field="username")
+        raise Invalid(_("平台和市级用户的角色不在县里更改。"), field="username")
     if role not in COUNTY_ROLES:
-        raise UserError(_("“%(role)s”不是可选的角色。") % {"role": role}, field="role")
+        raise Invalid(_("“%(role)s”不是可选的角色。") % {"role": role}, field="role")
     if role == Role.UNIT_STAFF and unit is None:
-        raise UserError(_("承办单位人员必须选择所属单位。"), field="unit")
+        raise Invalid(_("承办单位人员必须选择所属单位。"), field="unit")
     if role != Role.UNIT_STAFF and unit is not None:
-        raise UserError(_("只有承办单位人员才属于某个单位。"), field="unit")
+        raise Invalid(_("只有承办单位人员才属于某个单位。"), field="unit")
     if unit is not None and not unit.is_active:
-        raise UserError(_("单位“%(name)s”已停用。") % {"name": unit.name}, field="unit")
+        raise Invalid(_("单位“%(name)s”已停用。") % {"name": unit.name}, field="unit")
     before = {"role": user.role, "unit": user.unit.code if user.unit_id else None}
     after = {"role": role, "unit": unit.code if unit is not None else None}
     if before == after:
@@ -123,7 +118,7 @@ def do_update_user(user: User, *, actor, changes: dict) -> User:
     with each changed field's value before and after."""
     unknown = set(changes) - set(ADMIN_EDITABLE_FIELDS)
     if unknown:
-        raise UserError(_("这些字段不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))},
+        raise Invalid(_("这些字段不能在此修改：%(fields)s") % {"fields": "、".join(sorted(unknown))},
                         field=sorted(unknown)[0])
     stored = User.objects.select_for_update().get(pk=user.pk)
     before = {f: getattr(stored, f) for f in changes if getattr(stored, f) != changes[f]}

@@ -11,13 +11,12 @@ from contextvars import ContextVar
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp import admin as otp_totp_admin  # registers TOTPDevice first; replaced below
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from duban.accounts.actions import (ADMIN_EDITABLE_FIELDS, do_remove_otp_devices, do_revoke_token, do_set_password,
-                                    do_update_user)
+from duban.accounts.actions import ADMIN_EDITABLE_FIELDS, do_remove_otp_devices, do_revoke_token, do_set_password, do_update_user
 from duban.accounts.models import ApiToken, User
 
 PRIVILEGE_FIELDS = ("role", "unit", "is_staff", "is_superuser", "groups", "user_permissions")

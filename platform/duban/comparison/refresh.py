@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from duban.comparison import metrics, periods
-from duban.core import clock
 from duban.comparison.models import CityComparisonSettings, CountySnapshot
+from duban.core import clock
 
 logger = logging.getLogger(__name__)
 HISTORY_YEARS = 5
@@ -44,11 +44,11 @@ def reference_pack_for(city_id: int):
 def load(county, today: date, reference_pack) -> tuple[metrics.CountyData, int]:
     """The county's records the metrics need, and its last audit event id (call in public)."""
     from duban.audit.models import AuditEvent
-    from duban.matters.actions import county_calendar
+    from duban.core.county import county_calendar
     from duban.matters.models import Feedback, Matter, ResultReport, Review
+    from duban.scoring.engine import replay
     from duban.supervision.models import EscalationStep, LedgerEntry
     from duban.supervision.rescoring import events_for
-    from duban.scoring.engine import replay
     from duban.units.models import Unit
     from plugins.manager import pack_for_county
 

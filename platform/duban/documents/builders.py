@@ -12,11 +12,11 @@ from datetime import date
 from django.utils import timezone, translation
 
 from duban.core import clock
+from duban.core.county import county_pack
 from duban.documents import content as C
 from duban.documents.texts import document_text
-from duban.matters.actions import county_pack
-from duban.scoring.texts import rule_text
 from duban.matters.models import CollectionRound, Matter, MatterUnit, Notice
+from duban.scoring.texts import rule_text
 from duban.supervision import circulars
 
 BLANK_ROWS = 8  # a collection form always has room to write in

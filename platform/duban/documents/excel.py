@@ -84,7 +84,7 @@ def annual_xlsx(content: dict, verification: Verification | None) -> bytes:
 
 def register_book_xlsx() -> bytes:
     """The register book (登记造册): every matter with its category, units, deadline and state."""
-    from duban.matters.actions import county, county_pack
+    from duban.core.county import county, county_pack
     from duban.matters.models import Matter, MatterUnit
 
     pack = county_pack()

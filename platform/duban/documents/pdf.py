@@ -16,9 +16,9 @@ from functools import cache
 
 from django.template.loader import select_template
 
+from duban.core.errors import Invalid
 from duban.documents import fonts
 from duban.documents.content import Verification, cn_date
-from duban.matters.actions import MatterError
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def render_html(content: dict, verification: Verification | None) -> str:
     })
 
 
-class DocumentNotPrinted(MatterError):
+class DocumentNotPrinted(Invalid):
     """A PDF that is not fit to issue (fonts missing or not embedded, Chinese text absent)."""
 
     def __init__(self, problem: str):

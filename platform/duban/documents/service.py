@@ -21,17 +21,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from duban.core import clock
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.core import clock
+from duban.core.county import county, county_pack, next_value
+from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.documents import builders
 from duban.documents.content import CONTENT_KEYS, Verification
 from duban.documents.models import Document
+from duban.documents.numbering import next_notice_number
 from duban.documents.texts import document_text
-from duban.matters.access import ALL_MATTERS_ROLES, MatterNotFound, visible_matters
-from duban.matters.actions import MatterError, county, county_pack, next_notice_number, next_value
+from duban.matters.access import ALL_MATTERS_ROLES, visible_matters
 from duban.matters.models import CollectionRound, Matter, Notice
-from duban.matters.states import NotAllowed
 
 CODE_RE = re.compile(r"^[A-Z2-7]{16}$")
 NOTICE_KINDS = ("assignment_notice", "supervision_notice", "circular")
@@ -157,7 +158,7 @@ def assignment_notice_document(matter: Matter | int, *, actor) -> Document:
     matter = _matter(matter, actor)
     notice = matter.notices.filter(kind="assignment_notice").order_by("id").first()
     if notice is None:
-        raise MatterError(f"matter {matter.number} has not been assigned: it has no assignment notice yet",
+        raise Invalid(f"matter {matter.number} has not been assigned: it has no assignment notice yet",
                           field="matter")
     subject = f"notice:{notice.pk}"
     existing = _existing("assignment_notice", subject)
@@ -174,9 +175,9 @@ def _matter(matter, actor) -> Matter:
         try:
             matter = Matter.objects.get(pk=int(matter))
         except (Matter.DoesNotExist, TypeError, ValueError):
-            raise MatterNotFound(f"no matter {matter!r}") from None
+            raise NotFound(f"no matter {matter!r}") from None
     if not _can_see_matter(actor, matter):
-        raise MatterNotFound(f"no matter {matter.pk}")
+        raise NotFound(f"no matter {matter.pk}")
     return matter
 
 
@@ -189,11 +190,11 @@ def supervision_notice_document(step, *, actor) -> Document:
     if not isinstance(step, EscalationStep):
         step = visible_steps(actor).filter(pk=step).select_related("matter", "unit", "notice").first()
         if step is None:
-            raise MatterNotFound("no such step")
+            raise NotFound("no such step")
     elif not visible_steps(actor).filter(pk=step.pk).exists():
-        raise MatterNotFound(f"no step {step.pk}")
+        raise NotFound(f"no step {step.pk}")
     if step.notice_id is None:
-        raise MatterError("this step issued no supervision notice (only a recorded written-notice step does)",
+        raise Invalid("this step issued no supervision notice (only a recorded written-notice step does)",
                           field="step")
     notice = step.notice
     subject = f"notice:{notice.pk}"
@@ -215,9 +216,9 @@ def circular_document(circular, *, actor) -> Document:
     pk = circular.pk if isinstance(circular, Circular) else circular
     circular = visible_circulars(actor).filter(pk=pk).select_related("notice").first()
     if circular is None:
-        raise MatterNotFound(f"no circular {pk}")
+        raise NotFound(f"no circular {pk}")
     if circular.notice_id is None:
-        raise MatterError(f"circular {circular.pk} is a draft: it is numbered when the office leader publishes it",
+        raise Invalid(f"circular {circular.pk} is a draft: it is numbered when the office leader publishes it",
                           field="circular")
     notice = circular.notice
     subject = f"notice:{notice.pk}"
@@ -237,7 +238,7 @@ def collection_form_document(round_, *, actor) -> Document:
     if not isinstance(round_, CollectionRound):
         round_ = CollectionRound.objects.filter(pk=round_).first()
         if round_ is None:
-            raise MatterNotFound("no such collection round")
+            raise NotFound("no such collection round")
     subject = f"round:{round_.pk}"
     existing = _existing("collection_form", subject)
     if existing:
@@ -282,7 +283,7 @@ def annual_assessment_document(year: int, *, actor, as_of: date | None = None) -
     if getattr(actor, "role", None) not in SCORE_READERS:
         raise NotAllowed("only the supervision office and county leaders read every unit's assessment")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise MatterError(f"{year!r} is not a plausible year", field="year")
+        raise Invalid(f"{year!r} is not a plausible year", field="year")
     data = annual_assessment(year, as_of=as_of)
     content = builders.annual_assessment(data)
     figures = hashlib.sha256(repr([content["blocks"], content["title"], content["office"]]).encode()).hexdigest()[:16]
@@ -313,14 +314,14 @@ def document_for(kind: str, obj, *, actor) -> Document:
 
         report = obj if isinstance(obj, WeeklyReport) else WeeklyReport.objects.filter(pk=obj).first()
         if report is None:
-            raise MatterNotFound("no such weekly report")
+            raise NotFound("no such weekly report")
         document = report.documents.first()
         if document is None:
-            raise MatterError("the weekly report is a draft: it becomes a document when it is issued", field="report")
+            raise Invalid("the weekly report is a draft: it becomes a document when it is issued", field="report")
         if not visible_documents(actor).filter(pk=document.pk).exists():
-            raise MatterNotFound("no such weekly report")
+            raise NotFound("no such weekly report")
         return document
-    raise MatterError(f"unknown document kind {kind!r}", field="kind")
+    raise Invalid(f"unknown document kind {kind!r}", field="kind")
 
 
 # --- formats -----------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def xlsx_bytes(document: Document) -> bytes:
     from duban.documents.excel import annual_xlsx
 
     if document.kind != "annual_assessment":
-        raise MatterError("only the annual assessment table comes as Excel", field="format")
+        raise Invalid("only the annual assessment table comes as Excel", field="format")
     return annual_xlsx(document.content, verification(document))
 
 
@@ -373,8 +374,8 @@ def access_document_by_id(user, document_id) -> Document:
     try:
         document_id = int(document_id)
     except (TypeError, ValueError):
-        raise MatterNotFound(f"no document {document_id!r}") from None
+        raise NotFound(f"no document {document_id!r}") from None
     document = visible_documents(user).filter(pk=document_id).first()
     if document is None:
-        raise MatterNotFound(f"no document {document_id}")
+        raise NotFound(f"no document {document_id}")
     return document

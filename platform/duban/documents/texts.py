@@ -7,9 +7,9 @@ from django.db import transaction
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.core.county import county, county_pack
+from duban.core.errors import Invalid, NotAllowed
 from duban.documents.models import DocumentTextOverride
-from duban.matters.actions import MatterError, county, county_pack
-from duban.matters.states import NotAllowed
 from plugins.pack import DocumentText
 
 TEXT_FIELDS = ("title", "issuing_office", "heading", "closing")
@@ -20,7 +20,7 @@ MAX_LENGTH = {"title": 200, "issuing_office": 100, "heading": 2000, "closing": 2
 EDITORS = (Role.COUNTY_ADMIN, Role.OFFICE_LEADER)
 
 
-class UnknownDocument(MatterError):
+class UnknownDocument(Invalid):
     def __init__(self, code: str, pack):
         known = ", ".join(d.code for d in pack.documents) or "none"
         super().__init__(f"the county's rule pack {pack.key} has no document {code!r} (it has: {known})",
@@ -60,18 +60,18 @@ def _clean(name: str, value):
         return None
     if name in LIST_FIELDS:
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise MatterError(f"{name} is a list of lines", field=name)
+            raise Invalid(f"{name} is a list of lines", field=name)
         lines = [v.strip() for v in value if v.strip()]
         if any(len(line) > 200 for line in lines):
-            raise MatterError(f"a line of {name} is longer than 200 characters", field=name)
+            raise Invalid(f"a line of {name} is longer than 200 characters", field=name)
         return lines
     if not isinstance(value, str):
-        raise MatterError(f"{name} is text", field=name)
+        raise Invalid(f"{name} is text", field=name)
     value = value.strip()
     if name in REQUIRED and not value:
-        raise MatterError(f"{name} cannot be empty (leave it unset to keep the pack's text)", field=name)
+        raise Invalid(f"{name} cannot be empty (leave it unset to keep the pack's text)", field=name)
     if len(value) > MAX_LENGTH[name]:
-        raise MatterError(f"{name} is longer than {MAX_LENGTH[name]} characters", field=name)
+        raise Invalid(f"{name} is longer than {MAX_LENGTH[name]} characters", field=name)
     return value
 
 
@@ -88,10 +88,10 @@ def do_set_document_text(code: str, *, actor, reset: list[str] | tuple[str, ...]
         raise UnknownDocument(code, pack)
     unknown = (set(changes) | set(reset)) - set(FIELDS)
     if unknown:
-        raise MatterError(f"unknown field(s) {', '.join(sorted(unknown))}; texts are {', '.join(FIELDS)}",
+        raise Invalid(f"unknown field(s) {', '.join(sorted(unknown))}; texts are {', '.join(FIELDS)}",
                           field=sorted(unknown)[0])
     if not changes and not reset:
-        raise MatterError(f"nothing to change; give some of {', '.join(FIELDS)}", field="code")
+        raise Invalid(f"nothing to change; give some of {', '.join(FIELDS)}", field="code")
     clean = {name: _clean(name, value) for name, value in changes.items()}
     override = DocumentTextOverride.objects.select_for_update().filter(code=code).first()
     before = {name: getattr(override, name) for name in FIELDS} if override else None

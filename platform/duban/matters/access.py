@@ -1,6 +1,6 @@
 """Fetching matters through the acting user's rights.
 
-"Missing" and "not yours" are the same answer (:class:`MatterNotFound`, HTTP 404), so nobody
+"Missing" and "not yours" are the same answer (:class:`NotFound`, HTTP 404), so nobody
 learns that a matter exists from being refused it.
 """
 
@@ -9,16 +9,13 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from duban.accounts.models import Role
+from duban.core.errors import NotFound
 from duban.matters.models import Attachment, Matter, ResultReport
 from duban.matters.states import State
 
 ALL_MATTERS_ROLES = (Role.SUPERVISION_STAFF, Role.OFFICE_LEADER, Role.COUNTY_ADMIN)
 # Unit staff see a matter once it has been assigned to their unit.
 UNIT_VISIBLE_STATES = (State.ASSIGNED, State.IN_PROGRESS, State.REPORTED, State.REDO, State.CLOSED, State.CANCELLED)
-
-
-class MatterNotFound(LookupError):
-    pass
 
 
 def visible_matters(user) -> QuerySet[Matter]:
@@ -38,16 +35,16 @@ def access_matter_by_id(user, matter_id, *, for_update: bool = False) -> Matter:
     try:
         matter_id = int(matter_id)
     except (TypeError, ValueError):
-        raise MatterNotFound(f"no matter {matter_id!r}") from None
+        raise NotFound(f"no matter {matter_id!r}") from None
     qs = visible_matters(user).filter(pk=matter_id)
     if for_update:
         # Lock the row itself (a visibility join cannot be locked FOR UPDATE with DISTINCT).
         if not qs.exists():
-            raise MatterNotFound(f"no matter {matter_id}")
+            raise NotFound(f"no matter {matter_id}")
         return Matter.objects.select_for_update().get(pk=matter_id)
     matter = qs.first()
     if matter is None:
-        raise MatterNotFound(f"no matter {matter_id}")
+        raise NotFound(f"no matter {matter_id}")
     return matter
 
 

@@ -3,7 +3,7 @@
 Every action: one transaction; a keyword-only acting user; the matter locked (SELECT … FOR
 UPDATE) and, when the caller says which version it saw, checked against it (a stale version is
 a :class:`Conflict`); the transition checked against ``states.TRANSITIONS``; full validation
-(:class:`MatterError` names the field); an audit event with before and after; the version
+(:class:`Invalid` names the field); an audit event with before and after; the version
 bumped. Two people acting at once: one wins, the other gets ``Conflict`` or ``InvalidTransition``
 saying what happened — nothing is lost.
 """
@@ -12,66 +12,35 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
+from duban.core.county import county_calendar, county_pack, next_value, today
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
+from duban.core.models import CalendarYear, WorkdayOverride
+from duban.documents.numbering import next_notice_number
 from duban.matters import access
-from duban.matters.models import (CalendarYear, ChangeRequest, CollectionRound, Counter, DeadlineChange, Feedback, Matter,
-                                  MatterRevision, MatterUnit, Notice, ResultReport, Review, Satisfaction,
-                                  WorkdayOverride)
+from duban.matters.models import (
+    ChangeRequest,
+    CollectionRound,
+    DeadlineChange,
+    Feedback,
+    Matter,
+    MatterRevision,
+    MatterUnit,
+    Notice,
+    ResultReport,
+    Review,
+    Satisfaction,
+)
 from duban.matters.signals import deadline_changed
-from duban.matters.states import LEADERS, NotAllowed, State, check
+from duban.matters.states import LEADERS, State, check
 from duban.notifications import recipients
 from duban.notifications.service import notify
 from duban.units.models import Unit
-
-
-class MatterError(ValueError):
-    """Bad input for an action; ``field`` names what is wrong (HTTP 400)."""
-
-    def __init__(self, message: str, *, field: str):
-        self.field = field
-        super().__init__(message)
-
-
-class Conflict(Exception):
-    """Someone changed the matter since the caller read it (HTTP 409)."""
-
-
-# --- county context ------------------------------------------------------------------------
-def county():
-    tenant = getattr(connection, "tenant", None)
-    if getattr(tenant, "pk", None) is None:
-        raise RuntimeError("matter actions run inside a county (tenant_context)")
-    return tenant
-
-
-def county_pack():
-    from plugins.manager import pack_for_county
-
-    return pack_for_county(county())
-
-
-def county_calendar():
-    from duban.workcalendar import WorkCalendar
-
-    extra = dict(WorkdayOverride.objects.values_list("day", "workday"))
-    confirmed = set(CalendarYear.objects.values_list("year", flat=True))
-    return WorkCalendar.from_spec(county_pack().calendar, extra, confirmed)
-
-
-def today() -> date:
-    return clock.today()
-
-
-def next_value(key: str) -> int:
-    counter, _ = Counter.objects.select_for_update().get_or_create(key=key)
-    counter.value += 1
-    counter.save(update_fields=["value"])
-    return counter.value
 
 
 def snapshot(matter: Matter) -> dict:
@@ -101,23 +70,23 @@ def _finish(matter: Matter, user, action: str, before: dict, *, fields: list[str
 def _unit(code: str, field: str) -> Unit:
     unit = Unit.objects.filter(code=code, is_active=True).first()
     if unit is None:
-        raise MatterError(f"no active unit with code {code!r}", field=field)
+        raise Invalid(f"no active unit with code {code!r}", field=field)
     return unit
 
 
 def _user_unit_link(user, matter: Matter) -> MatterUnit:
     link = matter.units.filter(unit_id=user.unit_id).first()
     if link is None:  # visibility already requires it; keep the guard explicit
-        raise access.MatterNotFound(f"no matter {matter.pk}")
+        raise NotFound(f"no matter {matter.pk}")
     return link
 
 
 def _text(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise MatterError(f"{field} is required", field=field)
+        raise Invalid(f"{field} is required", field=field)
     if max_length and len(value) > max_length:
-        raise MatterError(f"{field} is longer than {max_length} characters", field=field)
+        raise Invalid(f"{field} is longer than {max_length} characters", field=field)
     return value
 
 
@@ -128,10 +97,10 @@ def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str
         raise NotAllowed("only supervision staff open a collection round")
     title = _text(title, "title", max_length=200)
     if due_date is None or due_date < today():
-        raise MatterError("the due date must be today or later", field="due_date")
+        raise Invalid("the due date must be today or later", field="due_date")
     leaders = list(leaders)
     if not leaders or any(u.role not in LEADERS or not u.is_active for u in leaders):
-        raise MatterError("send the form to one or more active leaders", field="leaders")
+        raise Invalid("send the form to one or more active leaders", field="leaders")
     round_ = CollectionRound.objects.create(title=title, due_date=due_date, note=note, opened_by=actor)
     round_.leaders.set(leaders)
     audit.record(actor=actor, action="round.open", obj=round_,
@@ -145,9 +114,9 @@ def do_close_round(round_id: int, *, actor) -> CollectionRound:
         raise NotAllowed("only supervision staff close a collection round")
     round_ = CollectionRound.objects.select_for_update().filter(pk=round_id).first()
     if round_ is None:
-        raise access.MatterNotFound(f"no collection round {round_id}")
+        raise NotFound(f"no collection round {round_id}")
     if round_.status == CollectionRound.Status.CLOSED:
-        raise MatterError("the round is already closed", field="status")
+        raise Invalid("the round is already closed", field="status")
     round_.status, round_.closed_at = CollectionRound.Status.CLOSED, clock.now()
     round_.save(update_fields=["status", "closed_at"])
     audit.record(actor=actor, action="round.close", obj=round_, before={"status": "open"}, after={"status": "closed"})
@@ -165,22 +134,22 @@ def do_propose_matter(*, actor, title: str, content: str, category: str, propose
     proposer = actor
     if on_behalf_of is not None:
         if actor.role != Role.SUPERVISION_STAFF or on_behalf_of.role not in LEADERS:
-            raise MatterError("staff may enter a proposal on behalf of a leader only", field="on_behalf_of")
+            raise Invalid("staff may enter a proposal on behalf of a leader only", field="on_behalf_of")
         proposer = on_behalf_of
     title = _text(title, "title", max_length=200)
     content = _text(content, "content")
     pack = county_pack()
     if pack.category(category) is None:
-        raise MatterError(f"unknown category {category!r}; the county's pack has "
+        raise Invalid(f"unknown category {category!r}; the county's pack has "
                           f"{', '.join(c.code for c in pack.scope)}", field="category")
     if requested_deadline is not None and requested_deadline < today():
-        raise MatterError("the requested deadline is in the past", field="requested_deadline")
+        raise Invalid("the requested deadline is in the past", field="requested_deadline")
     units = [_unit(code, "proposed_units") for code in proposed_units]
     round_ = None
     if round_id is not None:
         round_ = CollectionRound.objects.filter(pk=round_id).first()
         if round_ is None or round_.status != CollectionRound.Status.OPEN:
-            raise MatterError("no open collection round with that id", field="round")
+            raise Invalid("no open collection round with that id", field="round")
     year = today().year
     number = f"{year}-{next_value(f'matter:{year}'):04d}"
     matter = Matter.objects.create(
@@ -230,29 +199,15 @@ def do_reject_matter(matter_id: int, *, actor, comment: str, expected_version: i
 # --- assignment (交办) -----------------------------------------------------------------------
 def _deadline(start: date, deadline: date | None, working_days: int | None) -> tuple[date, int | None, bool]:
     if (deadline is None) == (working_days is None):
-        raise MatterError("give either a deadline date or a number of working days", field="deadline")
+        raise Invalid("give either a deadline date or a number of working days", field="deadline")
     if working_days is not None:
         if working_days < 1 or working_days > 500:
-            raise MatterError("working days must be between 1 and 500", field="deadline_working_days")
+            raise Invalid("working days must be between 1 and 500", field="deadline_working_days")
         due, provisional = county_calendar().add_working_days(start, working_days)
         return due, working_days, provisional
     if deadline <= start:
-        raise MatterError("the deadline must be after the assignment date", field="deadline")
+        raise Invalid("the deadline must be after the assignment date", field="deadline")
     return deadline, None, not county_calendar().knows(deadline.year)
-
-
-def next_notice_number(kind: str, year: int) -> tuple[int, str]:
-    """The next number of the county's register for ``kind`` — only if a document can be printed
-    now (documents.pdf.ready: the Chinese fonts are there and a probe reads back)."""
-    from duban.documents.pdf import ready  # documents build on matters: imported at the call
-
-    ready()
-    pack = county_pack()
-    text = pack.document(kind)
-    seq = next_value(f"notice:{kind}:{year}")
-    # The county's 发文机关代字 (its setting, tenants.County.abbreviation) and the pack's 代字 for the kind.
-    prefix = (county().abbreviation + text.number_prefix) if text and text.number_prefix else ""
-    return seq, f"{prefix}〔{year}〕{seq}号"
 
 
 @transaction.atomic
@@ -268,9 +223,9 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
     lead = _unit(lead_unit, "lead_unit")
     cos = [_unit(code, "co_units") for code in dict.fromkeys(co_units)]
     if lead in cos:
-        raise MatterError("the lead unit cannot also be a co-operating unit", field="co_units")
+        raise Invalid("the lead unit cannot also be a co-operating unit", field="co_units")
     if feedback_every_working_days is not None and not 1 <= feedback_every_working_days <= 60:
-        raise MatterError("the feedback cadence must be 1 to 60 working days", field="feedback_every_working_days")
+        raise Invalid("the feedback cadence must be 1 to 60 working days", field="feedback_every_working_days")
     start = today()
     due, working_days, provisional = _deadline(start, deadline, deadline_working_days)
     before = snapshot(matter)
@@ -308,7 +263,7 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
     check("sign", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if link.received_at:
-        raise MatterError(f"{link.unit.name} already signed for this matter", field="unit")
+        raise Invalid(f"{link.unit.name} already signed for this matter", field="unit")
     before = snapshot(matter)
     link.received_at, link.received_by = clock.now(), actor
     link.save(update_fields=["received_at", "received_by"])
@@ -330,9 +285,9 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
     check("feedback", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if not link.received_at:
-        raise MatterError("sign for the matter before giving feedback", field="unit")
+        raise Invalid("sign for the matter before giving feedback", field="unit")
     if kind not in FEEDBACK_KINDS:
-        raise MatterError(f"kind must be one of {', '.join(FEEDBACK_KINDS)}", field="kind")
+        raise Invalid(f"kind must be one of {', '.join(FEEDBACK_KINDS)}", field="kind")
     text = _text(text, "text")
     before = snapshot(matter)
     feedback = Feedback.objects.create(matter=matter, unit=link.unit, kind=kind, text=text, given_by=actor)
@@ -356,9 +311,9 @@ def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | 
     if link.role != MatterUnit.Role.CO:
         raise NotAllowed("the lead unit reports the matter's result; a co-operating unit reports its own part")
     if not link.received_at:
-        raise MatterError(f"{link.unit.name}尚未签收本事项，请先签收再报送承办部分。", field="unit")
+        raise Invalid(f"{link.unit.name}尚未签收本事项，请先签收再报送承办部分。", field="unit")
     if link.part_reported_at:
-        raise MatterError(f"{link.unit.name}已于{timezone.localtime(link.part_reported_at):%Y年%-m月%-d日}报送承办部分；"
+        raise Invalid(f"{link.unit.name}已于{timezone.localtime(link.part_reported_at):%Y年%-m月%-d日}报送承办部分；"
                           f"如有新进展请反馈进展。", field="unit")
     text = _text(text, "text")
     before = snapshot(matter)
@@ -392,7 +347,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
 def _pending_report(matter: Matter) -> ResultReport:
     report = matter.reports.filter(review__isnull=True).order_by("-attempt").first()
     if report is None:  # the state machine makes this unreachable; fail loudly if it is not
-        raise MatterError("there is no result waiting for review", field="report")
+        raise Invalid("there is no result waiting for review", field="report")
     return report
 
 
@@ -410,9 +365,9 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
     rule = getattr(county_pack().category(matter.category), "proposer_satisfaction", None)
     satisfaction = (satisfaction or "").strip() or None
     if rule is None and satisfaction:
-        raise MatterError("只有人大代表建议、政协委员提案类事项记录代表委员对答复的意见。", field="satisfaction")
+        raise Invalid("只有人大代表建议、政协委员提案类事项记录代表委员对答复的意见。", field="satisfaction")
     if rule is not None and satisfaction not in Satisfaction.values:
-        raise MatterError(f"请记录代表委员对答复的意见：{'、'.join(str(c.label) for c in Satisfaction)}。",
+        raise Invalid(f"请记录代表委员对答复的意见：{'、'.join(str(c.label) for c in Satisfaction)}。",
                           field="satisfaction")
     report = _pending_report(matter)
     before = snapshot(matter)
@@ -471,7 +426,7 @@ def do_send_back(matter_id: int, *, actor, reasons: str, units: list[str] | None
     charged = list(dict.fromkeys(units or [lead]))
     strangers = [code for code in charged if code not in links]
     if strangers:
-        raise MatterError(f"{'、'.join(strangers)}不是本事项的承办单位；退回只能涉及本事项的牵头单位和协办单位"
+        raise Invalid(f"{'、'.join(strangers)}不是本事项的承办单位；退回只能涉及本事项的牵头单位和协办单位"
                           f"（{'、'.join(links)}）。", field="units")
     report = _pending_report(matter)
     before = snapshot(matter)
@@ -502,9 +457,9 @@ def do_request_extension(matter_id: int, *, actor, new_deadline: date, reason: s
     _user_unit_link(actor, matter)
     reason = _text(reason, "reason")
     if new_deadline is None or new_deadline <= matter.deadline:
-        raise MatterError(f"the new deadline must be after the current one ({matter.deadline})", field="new_deadline")
+        raise Invalid(f"the new deadline must be after the current one ({matter.deadline})", field="new_deadline")
     if matter.change_requests.filter(kind=ChangeRequest.Kind.EXTENSION, status=ChangeRequest.Status.PENDING).exists():
-        raise MatterError("an extension request is already waiting for a decision", field="new_deadline")
+        raise Invalid("an extension request is already waiting for a decision", field="new_deadline")
     before = snapshot(matter)
     request = ChangeRequest.objects.create(matter=matter, kind=ChangeRequest.Kind.EXTENSION, reason=reason,
                                            proposed={"deadline": new_deadline.isoformat()}, requested_by=actor)
@@ -521,14 +476,14 @@ def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes:
     check("request_change", matter.state, actor.role)
     reason = _text(reason, "reason")
     if kind not in (ChangeRequest.Kind.ADJUSTMENT, ChangeRequest.Kind.CANCELLATION):
-        raise MatterError("kind must be adjustment or cancellation", field="kind")
+        raise Invalid("kind must be adjustment or cancellation", field="kind")
     proposed = {}
     if kind == ChangeRequest.Kind.ADJUSTMENT:
         allowed = {"title", "content", "requirements", "deadline", "lead_unit", "co_units"}
         changes = dict(changes or {})
         unknown = set(changes) - allowed
         if not changes or unknown:
-            raise MatterError(f"an adjustment changes some of {', '.join(sorted(allowed))}", field="changes")
+            raise Invalid(f"an adjustment changes some of {', '.join(sorted(allowed))}", field="changes")
         for code in [changes.get("lead_unit")] + list(changes.get("co_units") or []):
             if code:
                 _unit(code, "changes")
@@ -536,7 +491,7 @@ def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes:
             changes["deadline"] = _as_date(changes["deadline"], "changes").isoformat()
         proposed = changes
     if matter.change_requests.filter(kind=kind, status=ChangeRequest.Status.PENDING).exists():
-        raise MatterError(f"a {kind} request is already waiting for a decision", field="kind")
+        raise Invalid(f"a {kind} request is already waiting for a decision", field="kind")
     before = snapshot(matter)
     request = ChangeRequest.objects.create(matter=matter, kind=kind, reason=reason, proposed=proposed,
                                            requested_by=actor)
@@ -551,7 +506,7 @@ def _as_date(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise MatterError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+        raise Invalid(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
 @transaction.atomic
@@ -560,7 +515,7 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
     """A leader decides an extension, adjustment or cancellation request."""
     request = ChangeRequest.objects.select_related("matter").filter(pk=request_id).first()
     if request is None:
-        raise access.MatterNotFound(f"no request {request_id}")
+        raise NotFound(f"no request {request_id}")
     matter = _locked(actor, request.matter_id, expected_version)
     action = "decide_extension" if request.kind == ChangeRequest.Kind.EXTENSION else "decide_change"
     check(action, matter.state, actor.role)
@@ -594,7 +549,7 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
 def _not_passed(new: date, field: str) -> date:
     """An approved new deadline may not lie in the past: the matter would be overdue at once."""
     if new < today():
-        raise MatterError(f"新的办结时限（{new:%Y年%-m月%-d日}）已经过去，不能批准；请申请人重新提出。", field=field)
+        raise Invalid(f"新的办结时限（{new:%Y年%-m月%-d日}）已经过去，不能批准；请申请人重新提出。", field=field)
     return new
 
 
@@ -622,7 +577,7 @@ def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str
         existing = {link.unit.code: link for link in matter.units.select_related("unit")}
         for code, link in existing.items():
             if code not in wanted:
-                raise MatterError("an adjustment may add units or change roles, not drop a unit that holds the matter",
+                raise Invalid("an adjustment may add units or change roles, not drop a unit that holds the matter",
                                   field="changes")
         matter.units.filter(role=MatterUnit.Role.LEAD).exclude(unit__code=lead).update(role=MatterUnit.Role.CO)
         for code, role in wanted.items():
@@ -668,11 +623,11 @@ def do_confirm_calendar_year(year: int, *, actor, note: str = "") -> CalendarYea
     if actor.role != Role.COUNTY_ADMIN:
         raise NotAllowed("only the county admin maintains the working-day calendar")
     if not 2000 <= year <= 2100:
-        raise MatterError(f"{year} is not a plausible year", field="year")
+        raise Invalid(f"{year} is not a plausible year", field="year")
     if CalendarYear.objects.filter(year=year).exists():
-        raise MatterError(f"{year} is already confirmed", field="year")
+        raise Invalid(f"{year} is already confirmed", field="year")
     if not WorkdayOverride.objects.filter(day__year=year).exists():
-        raise MatterError(f"no holidays are entered for {year}; import them first", field="year")
+        raise Invalid(f"no holidays are entered for {year}; import them first", field="year")
     confirmed = CalendarYear.objects.create(year=year, note=(note or "").strip()[:200], confirmed_by=actor)
     audit.record(actor=actor, action="calendar.confirm_year", object_type="matters.calendaryear",
                  object_id=str(year), after={"year": year, "note": confirmed.note})

@@ -3,8 +3,18 @@ actions (web UI, API, CLI), which validate and audit every step."""
 
 from django.contrib import admin
 
-from duban.matters.models import (ChangeRequest, CollectionRound, DeadlineChange, Feedback, Matter, MatterRevision,
-                                  MatterUnit, Notice, ResultReport, WorkdayOverride)
+from duban.core.models import WorkdayOverride
+from duban.matters.models import (
+    ChangeRequest,
+    CollectionRound,
+    DeadlineChange,
+    Feedback,
+    Matter,
+    MatterRevision,
+    MatterUnit,
+    Notice,
+    ResultReport,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -22,10 +22,10 @@ from django.db import transaction
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.matters import access
-from duban.matters.actions import MatterError
 from duban.matters.models import Attachment, Feedback, MatterUnit
-from duban.matters.states import TERMINAL, NotAllowed, State
+from duban.matters.states import TERMINAL, State
 
 ATTACHING_ROLES = (Role.UNIT_STAFF, Role.SUPERVISION_STAFF, Role.OFFICE_LEADER)
 
@@ -94,21 +94,21 @@ class Checked:
 
 def check_upload(upload) -> Checked:
     """Validate an uploaded file (size, extension, content); return what to store.
-    Raises :class:`MatterError` (field ``file``) saying what is wrong and what is allowed."""
+    Raises :class:`Invalid` (field ``file``) saying what is wrong and what is allowed."""
     if upload is None:
-        raise MatterError("choose a file to attach", field="file")
+        raise Invalid("choose a file to attach", field="file")
     name = clean_name(getattr(upload, "name", ""))
     if not name:
-        raise MatterError("the file has no name", field="file")
+        raise Invalid("the file has no name", field="file")
     suffix = PurePath(name).suffix.lower()
     kind = FILE_TYPES.get(suffix)
     if kind is None:
         shown = f"{suffix} files" if suffix else "files without an extension"
-        raise MatterError(f"{shown} cannot be attached; allowed: {ALLOWED_TEXT}", field="file")
+        raise Invalid(f"{shown} cannot be attached; allowed: {ALLOWED_TEXT}", field="file")
     limit = max_upload_bytes()
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
-        raise MatterError(f"{name} is {declared / 1024 / 1024:.1f} MB; the limit is {_limit_text()}", field="file")
+        raise Invalid(f"{name} is {declared / 1024 / 1024:.1f} MB; the limit is {_limit_text()}", field="file")
 
     digest, size, head = hashlib.sha256(), 0, b""
     decoders = ({enc: codecs.getincrementaldecoder(enc)("strict") for enc in TEXT_ENCODINGS}
@@ -118,7 +118,7 @@ def check_upload(upload) -> Checked:
     for chunk in upload.chunks(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise MatterError(f"{name} is larger than the limit of {_limit_text()}", field="file")
+            raise Invalid(f"{name} is larger than the limit of {_limit_text()}", field="file")
         digest.update(chunk)
         if len(head) < 16:
             head += chunk[:16 - len(head)]
@@ -130,7 +130,7 @@ def check_upload(upload) -> Checked:
                 except UnicodeDecodeError:
                     del decoders[enc]
     if size == 0:
-        raise MatterError(f"{name} is empty", field="file")
+        raise Invalid(f"{name} is empty", field="file")
 
     content_type = kind.content_type
     mismatch = f"{name} is named {suffix} but its content is not {kind.label}; allowed: {ALLOWED_TEXT}"
@@ -141,13 +141,13 @@ def check_upload(upload) -> Checked:
             except UnicodeDecodeError:
                 del decoders[enc]
         if has_nul or not decoders:
-            raise MatterError(f"{name} is named .txt but is not text in UTF-8 or GB18030; allowed: {ALLOWED_TEXT}",
+            raise Invalid(f"{name} is named .txt but is not text in UTF-8 or GB18030; allowed: {ALLOWED_TEXT}",
                               field="file")
         content_type = f"text/plain; charset={next(iter(decoders))}"
     elif not head.startswith(kind.magic):
-        raise MatterError(mismatch, field="file")
+        raise Invalid(mismatch, field="file")
     elif kind.ooxml_folder and not _is_ooxml(upload, kind.ooxml_folder):
-        raise MatterError(mismatch, field="file")
+        raise Invalid(mismatch, field="file")
     upload.seek(0)
     return Checked(name=name, size=size, sha256=digest.hexdigest(), content_type=content_type)
 
@@ -175,22 +175,22 @@ def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
         raise NotAllowed(f"a {Role(actor.role).label} may not attach files to a matter (who may: unit staff of "
                          f"its units, supervision staff, the office leader)")
     if actor.role == Role.UNIT_STAFF and not MatterUnit.objects.filter(matter=matter, unit_id=actor.unit_id).exists():
-        raise access.MatterNotFound(f"no matter {matter.pk}")  # visibility already requires it
+        raise NotFound(f"no matter {matter.pk}")  # visibility already requires it
     if matter.state in TERMINAL:
-        raise MatterError(f"matter {matter.number} is {State(matter.state).label}; nothing more can be attached",
+        raise Invalid(f"matter {matter.number} is {State(matter.state).label}; nothing more can be attached",
                           field="matter")
     if feedback_id is not None and report_id is not None:
-        raise MatterError("attach a file to a feedback or to a result report, not to both", field="feedback")
+        raise Invalid("attach a file to a feedback or to a result report, not to both", field="feedback")
     feedback = report = None
     if feedback_id is not None:
         feedback = Feedback.objects.filter(pk=_int(feedback_id, "feedback"), matter=matter).first()
         if feedback is None:
-            raise MatterError(f"matter {matter.number} has no feedback {feedback_id}", field="feedback")
+            raise Invalid(f"matter {matter.number} has no feedback {feedback_id}", field="feedback")
         _own_unit(actor, feedback.unit_id, "feedback")
     if report_id is not None:
         report = access.visible_reports(actor, matter).filter(pk=_int(report_id, "report")).first()
         if report is None:
-            raise MatterError(f"matter {matter.number} has no result report {report_id}", field="report")
+            raise Invalid(f"matter {matter.number} has no result report {report_id}", field="report")
         _own_unit(actor, report.unit_id, "result report")
 
     checked = check_upload(upload)
@@ -218,7 +218,7 @@ def _int(value, field: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise MatterError(f"{value!r} is not a {field} id", field=field) from None
+        raise Invalid(f"{value!r} is not a {field} id", field=field) from None
 
 
 def _own_unit(actor, unit_id: int, what: str) -> None:

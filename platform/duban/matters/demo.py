@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from duban.accounts.models import Role, User
 from duban.core import clock
 from duban.core.clock import as_of

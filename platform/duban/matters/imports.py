@@ -30,11 +30,24 @@ from django.db import transaction
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
-from duban.core.imports import (Column, ImportErrorReport, ImportResult, Progress, Rollback, Row, RowError,
-                                check_cells, describe_source, no_progress, read_sheet)
-from duban.matters.actions import MatterError, county_pack, do_propose_matter, do_register_matter, today
+from duban.core.county import county_pack, today
+from duban.core.errors import Invalid, NotAllowed
+from duban.core.imports import (
+    Column,
+    ImportErrorReport,
+    ImportResult,
+    Progress,
+    Rollback,
+    Row,
+    RowError,
+    check_cells,
+    describe_source,
+    no_progress,
+    read_sheet,
+)
+from duban.matters.actions import do_propose_matter, do_register_matter
 from duban.matters.models import Matter
-from duban.matters.states import LEADERS, NotAllowed
+from duban.matters.states import LEADERS
 from duban.units.models import Unit
 
 
@@ -52,7 +65,7 @@ COLUMNS = (
     Column("time_sensitive", "时效性强", ("时效性",), required=False),
 )
 LABELS = {column.key: column.label for column in COLUMNS}
-# Fields named by MatterError → the column to blame.
+# Fields named by Invalid → the column to blame.
 FIELD_COLUMNS = {**LABELS, "proposed_units": LABELS["units"]}
 
 UNIT_SEPARATORS = re.compile(r"[、,，;；\s]+")
@@ -109,7 +122,7 @@ def _check_people(actor, proposed_by) -> None:
     if getattr(actor, "role", None) != Role.SUPERVISION_STAFF or not actor.is_active:
         raise NotAllowed("only supervision staff import matters")
     if getattr(proposed_by, "role", None) not in LEADERS or not proposed_by.is_active:
-        raise MatterError("matters are imported on behalf of an active county leader or office leader",
+        raise Invalid("matters are imported on behalf of an active county leader or office leader",
                           field="proposed_by")
 
 
@@ -118,7 +131,7 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
     """Propose and register every matter in the first sheet of ``source`` (a path or a binary
     file object) on behalf of the leader ``proposed_by``, or none. Runs inside a county
     (``tenant_context``). Raises :class:`ImportErrorReport` with the row-by-row report when any
-    row is bad; :class:`NotAllowed` unless ``actor`` is supervision staff; :class:`MatterError`
+    row is bad; :class:`NotAllowed` unless ``actor`` is supervision staff; :class:`Invalid`
     (field ``proposed_by``) unless ``proposed_by`` is an active leader.
 
     ``progress(description, total)`` — e.g. :func:`duban.core.progress.progress_bar` — is
@@ -191,7 +204,7 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
                 try:
                     matter = do_propose_matter(actor=actor, on_behalf_of=proposed_by, **fields)
                     matters.append(do_register_matter(matter.pk, actor=actor, expected_version=matter.version))
-                except MatterError as exc:  # the action's own checks; its savepoint undid the row
+                except Invalid as exc:  # the action's own checks; its savepoint undid the row
                     errors.append(RowError(row.number, FIELD_COLUMNS.get(exc.field, exc.field), str(exc)))
                 advance()
             if errors:

@@ -275,41 +275,6 @@ class ChangeRequest(models.Model):
                                                name="one_pending_request_per_kind")]
 
 
-class WorkdayOverride(models.Model):
-    """A county's correction of the official calendar, or a year's holidays entered by hand
-    before the calendar package knows them (节假日、调休上班日)."""
-
-    day = models.DateField(_("日期"), unique=True)
-    workday = models.BooleanField(_("是否工作日"))
-    note = models.CharField(_("说明"), max_length=100, blank=True)
-    entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    entered_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["day"]
-
-
-class CalendarYear(models.Model):
-    """An admin's statement that a year's official holidays and make-up workdays are all
-    entered (for years the calendar package does not know yet). Deadlines in that year stop
-    being provisional."""
-
-    year = models.PositiveIntegerField(_("年度"), unique=True)
-    note = models.CharField(_("依据"), max_length=200, blank=True)  # e.g. 国办发明电〔2026〕7号
-    confirmed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    confirmed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["year"]
-
-
-class Counter(models.Model):
-    """Per-county sequences (register numbers, notice numbers), taken under a row lock."""
-
-    key = models.CharField(max_length=64, unique=True)
-    value = models.PositiveIntegerField(default=0)
-
-
 def attachment_path(instance, filename: str) -> str:
     """Per-county storage: counties/<schema>/attachments/<year>/<uuid><ext>."""
     import uuid

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Role
+from duban.core.errors import Conflict, NotAllowed
 
 
 class State(models.TextChoices):
@@ -64,18 +65,16 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
 )}
 
 
-class InvalidTransition(Exception):
-    """An action not allowed in the matter's current state (HTTP 400)."""
+class InvalidTransition(Conflict):
+    """An action not allowed in the matter's current state (HTTP 409)."""
+
+    code = "invalid_state"
 
     def __init__(self, action: str, state: str, allowed: list[str]):
         self.action, self.state, self.allowed = action, state, allowed
         allowed_text = ", ".join(allowed) if allowed else "nothing (the matter is finished)"
         super().__init__(f"cannot {action} a matter that is {state} ({State(state).label}); "
                          f"allowed now: {allowed_text}")
-
-
-class NotAllowed(Exception):
-    """The user may see the matter but their role may not take this action (HTTP 403)."""
 
 
 def allowed_actions(state: str, role: str | None = None) -> list[str]:

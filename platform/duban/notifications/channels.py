@@ -110,7 +110,7 @@ def post_webhook(target, *, recipient: dict, subject: str, body: str, idempotenc
 def available_channels() -> dict:
     """code → channel, for the current county: email, webhook (when a target is configured) and
     every channel the county's rule-pack plugins contribute."""
-    from duban.matters.actions import county_pack
+    from duban.core.county import county_pack
     from duban.notifications.models import WebhookTarget
     from plugins.manager import active_plugin_manager
 

@@ -67,7 +67,7 @@ def send_reminders(on: date | None = None) -> int:
 
 
 def _check_reminders(on: date) -> int:
-    from duban.matters.actions import county_calendar, county_pack
+    from duban.core.county import county_calendar, county_pack
     from duban.supervision.steps import behind, last_feedback_days  # the sweep's reading, as lights above
 
     matters = list(Matter.objects.filter(state__in=[State.IN_PROGRESS, State.REDO], time_sensitive=True).order_by("id"))

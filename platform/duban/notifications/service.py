@@ -161,13 +161,13 @@ def do_mark_read(user, notification_ids: Iterable[int] | None = None) -> int:
 
 @transaction.atomic
 def do_set_preference(user, *, event: str, channel: str, enabled: bool) -> Preference:
-    from duban.matters.actions import MatterError
+    from duban.core.errors import Invalid
     from duban.notifications.channels import available_channels
 
     if event not in EVENTS:
-        raise MatterError(f"unknown event {event!r}; events: {', '.join(EVENTS)}", field="event")
+        raise Invalid(f"unknown event {event!r}; events: {', '.join(EVENTS)}", field="event")
     if channel not in available_channels():
-        raise MatterError(f"unknown channel {channel!r}", field="channel")
+        raise Invalid(f"unknown channel {channel!r}", field="channel")
     before = Preference.objects.filter(user=user, event=event, channel=channel).values_list("enabled", flat=True).first()
     preference, _ = Preference.objects.update_or_create(user=user, event=event, channel=channel,
                                                          defaults={"enabled": enabled})

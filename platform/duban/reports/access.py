@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from duban.accounts.models import Role
-from duban.matters.access import ALL_MATTERS_ROLES, MatterNotFound
+from duban.core.errors import NotFound
+from duban.matters.access import ALL_MATTERS_ROLES
 from duban.reports.models import WeeklyReport
 
 
@@ -28,5 +29,5 @@ def visible_weekly_reports(user) -> QuerySet[WeeklyReport]:
 def access_weekly_report(user, report_id) -> WeeklyReport:
     report = visible_weekly_reports(user).filter(pk=report_id).prefetch_related("named_units").first()
     if report is None:
-        raise MatterNotFound(f"no weekly report {report_id}")
+        raise NotFound(f"no weekly report {report_id}")
     return report

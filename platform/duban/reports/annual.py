@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from duban.core import clock
-from duban.matters.actions import county_pack
+from duban.core.county import county_pack
 from duban.matters.models import Review, Satisfaction
 from duban.supervision import ledger
 from duban.supervision.models import LedgerEntry

@@ -25,12 +25,11 @@ from django.utils import timezone
 from duban.accounts.models import Role, User
 from duban.audit import log as audit
 from duban.core import clock
+from duban.core.county import county, county_calendar, county_pack, next_value
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents.content import cn_date, cn_month_day
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import Conflict, MatterError, county, county_calendar, county_pack, next_value
-from duban.matters.models import (ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport,
-                                  Review)
-from duban.matters.states import NotAllowed, State
+from duban.matters.models import ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport, Review
+from duban.matters.states import State
 from duban.reports.annual import proposer_views
 from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
 from duban.units.models import Unit
@@ -54,7 +53,7 @@ def _moment(on, zone: ZoneInfo) -> datetime:
         return on if timezone.is_aware(on) else on.replace(tzinfo=zone)
     if isinstance(on, date):
         return datetime.combine(on, time(23, 59, 59), tzinfo=zone)
-    raise MatterError(f"{on!r} is not a date or time", field="on")
+    raise Invalid(f"{on!r} is not a date or time", field="on")
 
 
 def week_of(day: date) -> date:
@@ -289,28 +288,28 @@ def _locked(report_id, expected_version: int | None, *, status=WeeklyReport.Stat
     try:
         report_id = int(report_id)
     except (TypeError, ValueError):
-        raise MatterNotFound(f"no weekly report {report_id!r}") from None
+        raise NotFound(f"no weekly report {report_id!r}") from None
     report = WeeklyReport.objects.select_for_update().filter(pk=report_id).first()
     if report is None:
-        raise MatterNotFound(f"no weekly report {report_id}")
+        raise NotFound(f"no weekly report {report_id}")
     if expected_version is not None and report.version != expected_version:
         raise Conflict(f"the weekly report was changed by someone else (you saw version {expected_version}, it is "
                        f"now version {report.version}); reload and try again")
     if report.status != status:
         if report.status == WeeklyReport.Status.ISSUED:
-            raise MatterError(f"本期《督查专报》已印发（{report.number}），不能再修改。", field="status")
+            raise Invalid(f"本期《督查专报》已印发（{report.number}），不能再修改。", field="status")
         if report.status == WeeklyReport.Status.SUBMITTED:
-            raise MatterError("本期《督查专报》已报送审核，审核退回后才能修改。", field="status")
-        raise MatterError("本期《督查专报》尚未报送审核，请督查督办人员先报送。", field="status")
+            raise Invalid("本期《督查专报》已报送审核，审核退回后才能修改。", field="status")
+        raise Invalid("本期《督查专报》尚未报送审核，请督查督办人员先报送。", field="status")
     return report
 
 
 def _text(value, field: str) -> str:
     if not isinstance(value, str):
-        raise MatterError(f"{field} is text", field=field)
+        raise Invalid(f"{field} is text", field=field)
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise MatterError(f"{field} is longer than {MAX_TEXT} characters", field=field)
+        raise Invalid(f"{field} is longer than {MAX_TEXT} characters", field=field)
     return value
 
 
@@ -336,17 +335,17 @@ def do_edit_weekly_report(report_id: int, *, actor, summary: str | None = None, 
     units = None
     if named_units is not None:
         if isinstance(named_units, str):
-            raise MatterError("named_units is a list of unit codes", field="named_units")
+            raise Invalid("named_units is a list of unit codes", field="named_units")
         wanted = list(dict.fromkeys((code or "").strip() for code in named_units))
         found = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
         unknown = [code for code in wanted if code not in found]
         if unknown:
-            raise MatterError(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field="named_units")
+            raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field="named_units")
         units = [found[code] for code in wanted]
     after_units = sorted(u.code for u in units) if units is not None else before["named_units"]
     if (all(changes.get(k, before[k]) == before[k] for k in ("summary", "attention"))
             and after_units == before["named_units"]):
-        raise MatterError("nothing changed", field="summary")
+        raise Invalid("nothing changed", field="summary")
     for name, value in changes.items():
         setattr(report, name, value)
     report.version += 1
@@ -405,7 +404,7 @@ def do_submit_weekly_report(report_id: int, *, actor, expected_version: int | No
     _staff_only(actor, "submit the weekly report")
     report = _locked(report_id, expected_version)
     if not report.summary.strip():
-        raise MatterError("请先填写“总体情况”再报送审核。", field="summary")
+        raise Invalid("请先填写“总体情况”再报送审核。", field="summary")
     before = _state(report) | {"status": report.status}
     now = clock.now()
     _refresh_sections(report, now)
@@ -436,9 +435,9 @@ def do_return_weekly_report(report_id: int, *, actor, reason: str, expected_vers
     report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise MatterError("退回须写明审核意见。", field="reason")
+        raise Invalid("退回须写明审核意见。", field="reason")
     if len(reason) > MAX_TEXT:
-        raise MatterError(f"审核意见不能超过{MAX_TEXT}字。", field="reason")
+        raise Invalid(f"审核意见不能超过{MAX_TEXT}字。", field="reason")
     WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.RETURNED, reason=reason,
                                       revision=_last_revision(report), reviewed_by=actor)
     report.status = WeeklyReport.Status.DRAFT
@@ -466,7 +465,7 @@ def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | Non
     now = clock.now()
     due_at = weekly_moment(report.period_end)
     if now < due_at:
-        raise MatterError(f"本期《督查专报》须在{timezone.localtime(due_at):%Y年%-m月%-d日 %H:%M}（本周报送时间）后印发。",
+        raise Invalid(f"本期《督查专报》须在{timezone.localtime(due_at):%Y年%-m月%-d日 %H:%M}（本周报送时间）后印发。",
                           field="status")
     before = _state(report) | {"status": report.status}
     _refresh_sections(report, now)

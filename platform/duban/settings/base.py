@@ -105,6 +105,9 @@ SHARED_APPS = [
     "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
+    # Each county's calendar corrections and sequences (duban.core.county); core's public-only
+    # model stays out of county schemas (duban.core.routers).
+    "duban.core",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -137,7 +140,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_URLCONF = "duban.urls_public"
 ROOT_URLCONF = "duban.urls"
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DATABASE_ROUTERS = ("duban.core.routers.PublicOnlyModels", "django_tenants.routers.TenantSyncRouter")
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [

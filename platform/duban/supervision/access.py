@@ -1,6 +1,6 @@
 """What each user may see of the supervision records (steps, ledger, circulars, inspections).
 
-As for matters: missing and not yours are the same answer (``MatterNotFound``, HTTP 404).
+As for matters: missing and not yours are the same answer (``NotFound``, HTTP 404).
 Office roles see the whole county; a county leader sees the steps of the matters they proposed
 or approved and every score; unit staff see only their own unit's rows.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from duban.accounts.models import Role
-from duban.matters.access import ALL_MATTERS_ROLES, MatterNotFound, visible_matters
+from duban.core.errors import NotFound
+from duban.matters.access import ALL_MATTERS_ROLES, visible_matters
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
 from duban.units.models import Unit
 
-__all__ = ["MatterNotFound", "visible_steps", "visible_ledger", "visible_circulars", "visible_inspection_rounds",
+__all__ = ["NotFound", "visible_steps", "visible_ledger", "visible_circulars", "visible_inspection_rounds",
            "visible_inspection_items", "visible_units", "statement_units"]
 
 # Who reads every unit's scores and ledger.

@@ -18,10 +18,11 @@ from django.utils import timezone
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
-from duban.matters import access
-from duban.matters.actions import MatterError, county_pack, next_notice_number
+from duban.core.county import county_pack
+from duban.core.errors import Invalid, NotAllowed, NotFound
+from duban.documents.numbering import next_notice_number
 from duban.matters.models import MatterUnit, Notice, Review
-from duban.matters.states import NotAllowed, State
+from duban.matters.states import State
 from duban.supervision import ledger
 from duban.supervision.models import Circular, EscalationStep
 from duban.supervision.steps import UNDER_WAY
@@ -165,12 +166,12 @@ def check_lists(rows: list[dict], praised: list[Unit], criticised: list[Unit], n
     for unit in praised:
         shortfalls = praise_shortfalls(by_code.get(unit.code, empty), pack)
         if shortfalls:
-            raise MatterError(f"{unit.name}不符合通报表扬条件：{'；'.join(shortfalls)}。", field="praised")
+            raise Invalid(f"{unit.name}不符合通报表扬条件：{'；'.join(shortfalls)}。", field="praised")
     if pack.circulars.criticism_needs_fact:
         for units, field, words in ((criticised, "criticised", "全县通报批评"), (named, "named", "点名批评")):
             for unit in units:
                 if not adverse_facts(by_code.get(unit.code, empty)):
-                    raise MatterError(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
+                    raise Invalid(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
                                       f"（{facts(by_code.get(unit.code, empty), pack)}），不能{words}。", field=field)
 
 
@@ -184,16 +185,16 @@ def _locked_circular(circular_id) -> Circular:
     try:
         circular_id = int(circular_id)
     except (TypeError, ValueError):
-        raise access.MatterNotFound(f"no circular {circular_id!r}") from None
+        raise NotFound(f"no circular {circular_id!r}") from None
     circular = Circular.objects.select_for_update().filter(pk=circular_id).first()
     if circular is None:
-        raise access.MatterNotFound(f"no circular {circular_id}")
+        raise NotFound(f"no circular {circular_id}")
     return circular
 
 
 def _draft_only(circular: Circular):
     if circular.status != Circular.Status.DRAFT:
-        raise MatterError(f"circular {circular.pk} is already {circular.get_status_display()} "
+        raise Invalid(f"circular {circular.pk} is already {circular.get_status_display()} "
                           f"({circular.notice.number if circular.notice else '—'}); it can no longer change",
                           field="status")
 
@@ -204,17 +205,17 @@ def do_draft_circular(*, actor, title: str, period_start: date, period_end: date
     _staff_only(actor, "draft circulars")
     title = (title or "").strip()
     if not title:
-        raise MatterError("title is required", field="title")
+        raise Invalid("title is required", field="title")
     if len(title) > 200:
-        raise MatterError("title is longer than 200 characters", field="title")
+        raise Invalid("title is longer than 200 characters", field="title")
     if not isinstance(period_start, date):
-        raise MatterError("period_start must be a date", field="period_start")
+        raise Invalid("period_start must be a date", field="period_start")
     if not isinstance(period_end, date):
-        raise MatterError("period_end must be a date", field="period_end")
+        raise Invalid("period_end must be a date", field="period_end")
     if period_end < period_start:
-        raise MatterError(f"the period ends ({period_end}) before it starts ({period_start})", field="period_end")
+        raise Invalid(f"the period ends ({period_end}) before it starts ({period_start})", field="period_end")
     if period_start > clock.today():
-        raise MatterError(f"the period starts in the future ({period_start})", field="period_start")
+        raise Invalid(f"the period starts in the future ({period_start})", field="period_start")
     rows = ranking(period_start, period_end)
     circular = Circular.objects.create(title=title, period_start=period_start, period_end=period_end, ranking=rows,
                                        drafted_by=actor)
@@ -226,12 +227,12 @@ def do_draft_circular(*, actor, title: str, period_start: date, period_end: date
 
 def _codes(codes, field: str) -> list[Unit]:
     if isinstance(codes, str):
-        raise MatterError(f"{field} is a list of unit codes", field=field)
+        raise Invalid(f"{field} is a list of unit codes", field=field)
     wanted = list(dict.fromkeys((code or "").strip() for code in (codes or [])))
     units = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
     unknown = [code for code in wanted if code not in units]
     if unknown:
-        raise MatterError(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field=field)
+        raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field=field)
     return [units[code] for code in wanted]
 
 
@@ -249,10 +250,10 @@ def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], critic
     mentioned = _codes(named, "named")
     both = [u.code for u in good if u in bad]
     if both:
-        raise MatterError(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
+        raise Invalid(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
     twice = [u.code for u in mentioned if u in good or u in bad]
     if twice:
-        raise MatterError(f"a unit named for criticism cannot also be praised or criticised county-wide: "
+        raise Invalid(f"a unit named for criticism cannot also be praised or criticised county-wide: "
                           f"{', '.join(twice)}", field="named")
     check_lists(circular.ranking or [], good, bad, mentioned)
     before = {"praised": sorted(circular.praised.values_list("code", flat=True)),

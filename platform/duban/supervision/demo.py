@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from duban.accounts.models import Role, User
 from duban.core import clock
 from duban.core.clock import as_of
-from duban.matters.actions import county_calendar
+from duban.core.county import county_calendar
 from duban.matters.models import Matter
 from duban.supervision import ledger, steps
 from duban.supervision.models import EscalationStep, LedgerEntry
@@ -71,7 +70,7 @@ def seed_supervision() -> None:
 def _seed_inspection_and_circular(staff, office, today) -> None:
     from datetime import date
 
-    from duban.matters.actions import county_pack
+    from duban.core.county import county_pack
     from duban.supervision import circulars, inspection
     from duban.supervision.models import Circular, InspectionItem
 

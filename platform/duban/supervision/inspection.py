@@ -20,10 +20,10 @@ from django.db.models import Q
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
-from duban.matters import access
-from duban.matters.actions import MatterError, county_pack
+from duban.core.county import county_pack
+from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.matters.models import Matter, MatterUnit
-from duban.matters.states import NotAllowed, State
+from duban.matters.states import State
 from duban.supervision import steps
 from duban.supervision.models import EscalationStep, InspectionItem, InspectionRound
 
@@ -148,15 +148,15 @@ def do_record_inspection(item_id: int, *, actor, result: str, findings: str = ""
     try:
         item_id = int(item_id)
     except (TypeError, ValueError):
-        raise access.MatterNotFound(f"no inspection item {item_id!r}") from None
+        raise NotFound(f"no inspection item {item_id!r}") from None
     item = (InspectionItem.objects.select_for_update().select_related("round", "matter", "unit")
             .filter(pk=item_id).first())
     if item is None:
-        raise access.MatterNotFound(f"no inspection item {item_id}")
+        raise NotFound(f"no inspection item {item_id}")
     if result not in RESULTS:
-        raise MatterError(f"result must be one of {', '.join(RESULTS)}, not {result!r}", field="result")
+        raise Invalid(f"result must be one of {', '.join(RESULTS)}, not {result!r}", field="result")
     if item.result != InspectionItem.Result.PENDING:
-        raise MatterError(f"this item was already recorded as {item.get_result_display()}", field="result")
+        raise Invalid(f"this item was already recorded as {item.get_result_display()}", field="result")
     findings = (findings or "").strip()
     on = on or clock.today()
     item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, clock.now()

@@ -15,9 +15,9 @@ from django.db.models import Q, Sum
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
-from duban.matters.actions import MatterError, county_pack
+from duban.core.county import county_pack
+from duban.core.errors import Invalid, NotAllowed
 from duban.matters.models import Review
-from duban.matters.states import NotAllowed
 from duban.scoring.engine import compute_deductions, score
 from duban.supervision.ladder import take_off_ladder
 from duban.supervision.models import EscalationStep, LedgerEntry
@@ -111,11 +111,11 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
         raise NotAllowed("only the office leader reverses ledger entries")
     reason = (reason or "").strip()
     if not reason:
-        raise MatterError("a reversal needs a reason", field="reason")
+        raise Invalid("a reversal needs a reason", field="reason")
     pack = county_pack()
     chosen = pack.schedule.reversal_kind(kind or None)
     if chosen is None:
-        raise MatterError(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
+        raise Invalid(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
                           field="kind")
     # One reversal of an entry at a time. Not SELECT … FOR UPDATE: that needs the UPDATE privilege,
     # which the app role does not hold on the append-only ledger (tenants.dbroles); a transaction
@@ -125,11 +125,11 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
                        [f"duban.ledger.reverse:{connection.schema_name}:{entry_id}"])
     entry = LedgerEntry.objects.filter(pk=entry_id).first()
     if entry is None:
-        raise MatterError(f"no ledger entry {entry_id}", field="entry")
+        raise Invalid(f"no ledger entry {entry_id}", field="entry")
     if entry.reverses_id is not None:
-        raise MatterError("a reversal cannot itself be reversed; post the correction again", field="entry")
+        raise Invalid("a reversal cannot itself be reversed; post the correction again", field="entry")
     if LedgerEntry.objects.filter(reverses=entry).exists():
-        raise MatterError("this entry is already reversed", field="entry")
+        raise Invalid("this entry is already reversed", field="entry")
     reversal = LedgerEntry.objects.create(
         unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
         event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,

@@ -22,10 +22,12 @@ from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.audit.models import AuditEvent
 from duban.core import clock
+from duban.core.county import county_calendar, county_pack
+from duban.core.errors import Invalid, NotAllowed, NotFound
+from duban.documents.numbering import next_notice_number
 from duban.matters import access
-from duban.matters.actions import MatterError, next_notice_number, county_calendar, county_pack
 from duban.matters.models import Feedback, Matter, MatterUnit, Notice
-from duban.matters.states import NotAllowed, State
+from duban.matters.states import State
 from duban.supervision import ledger
 from duban.supervision.models import EscalationStep
 from plugins.events import ScoringEvent
@@ -302,10 +304,10 @@ def _audit_opened(step_ids: list[int], actor) -> None:
 def validate_evidence(tier, evidence: dict) -> dict:
     """Check ``evidence`` against the fields the tier requires; 400-style errors name the field."""
     if not isinstance(evidence, dict):
-        raise MatterError("evidence must be an object of field: value", field="evidence")
+        raise Invalid("evidence must be an object of field: value", field="evidence")
     unknown = set(evidence) - {f.code for f in tier.evidence}
     if unknown:
-        raise MatterError(f"unknown evidence field(s) {', '.join(sorted(unknown))} for {tier.label.zh}; expected "
+        raise Invalid(f"unknown evidence field(s) {', '.join(sorted(unknown))} for {tier.label.zh}; expected "
                           f"{', '.join(f.code for f in tier.evidence)}", field=f"evidence.{sorted(unknown)[0]}")
     clean = {}
     for field in tier.evidence:
@@ -314,7 +316,7 @@ def validate_evidence(tier, evidence: dict) -> dict:
             value = value.strip()
         if value in (None, ""):
             if field.required:
-                raise MatterError(f"{field.label.zh}（{field.code}）is required to record {tier.label.zh}",
+                raise Invalid(f"{field.label.zh}（{field.code}）is required to record {tier.label.zh}",
                                   field=f"evidence.{field.code}")
             continue
         try:
@@ -325,7 +327,7 @@ def validate_evidence(tier, evidence: dict) -> dict:
             elif field.kind == "number":
                 value = float(value)
         except ValueError:
-            raise MatterError(f"{field.label.zh}（{field.code}）: {value!r} is not a valid {field.kind}",
+            raise Invalid(f"{field.label.zh}（{field.code}）: {value!r} is not a valid {field.kind}",
                               field=f"evidence.{field.code}") from None
         clean[field.code] = value
     return clean
@@ -381,11 +383,11 @@ def check_step_day(matter: Matter, on: date) -> date:
     """The day a step is recorded as taken: not before the matter was assigned, not in the future
     (the same rule for the API, the web form and the CLI)."""
     if not isinstance(on, date):
-        raise MatterError("督办日期应为日期（YYYY-MM-DD）。", field="on")
+        raise Invalid("督办日期应为日期（YYYY-MM-DD）。", field="on")
     if on > clock.today():
-        raise MatterError(f"督办日期（{on:%Y年%-m月%-d日}）不能晚于今天。", field="on")
+        raise Invalid(f"督办日期（{on:%Y年%-m月%-d日}）不能晚于今天。", field="on")
     if matter.assigned_on and on < matter.assigned_on:
-        raise MatterError(f"督办日期（{on:%Y年%-m月%-d日}）不能早于事项交办日期（{matter.assigned_on:%Y年%-m月%-d日}）。",
+        raise Invalid(f"督办日期（{on:%Y年%-m月%-d日}）不能早于事项交办日期（{matter.assigned_on:%Y年%-m月%-d日}）。",
                           field="on")
     return on
 
@@ -396,13 +398,13 @@ def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = Non
     _staff_only(actor)
     step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
     if step is None:
-        raise access.MatterNotFound(f"no step {step_id}")
+        raise NotFound(f"no step {step_id}")
     if step.status != EscalationStep.Status.DUE:
-        raise MatterError(f"this step is already {step.get_status_display()}", field="status")
+        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
     pack = county_pack()
     tier = pack.tier(step.tier)
     if tier is None:
-        raise MatterError(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
+        raise Invalid(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
     clean = validate_evidence(tier, evidence)
     on = check_step_day(step.matter, on or clock.today())
     return _record(step, tier, pack, evidence=clean, actor=actor, on=on)
@@ -417,23 +419,23 @@ def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, u
     _staff_only(actor)
     matter = access.access_matter_by_id(actor, matter_id, for_update=True)
     if matter.state not in UNDER_WAY:
-        raise MatterError(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
+        raise Invalid(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
     pack = county_pack()
     wanted = pack.tier(tier)
     if wanted is None:
-        raise MatterError(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
+        raise Invalid(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
     link = (matter.units.filter(unit__code=unit).select_related("unit").first() if unit else _responsible(matter))
     if link is None:
-        raise MatterError(f"unit {unit!r} is not on this matter", field="unit")
+        raise Invalid(f"unit {unit!r} is not on this matter", field="unit")
     if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
-        raise MatterError("a step is already due on this matter (opened by the sweep or an inspection); record or skip that one first", field="tier")
+        raise Invalid("a step is already due on this matter (opened by the sweep or an inspection); record or skip that one first", field="tier")
     reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=link.unit, status__in=TAKEN)
                if on_this_ladder(s, matter)]
     top = max(reached, default=-1)
     target = pack.tier_index(tier)
     between = pack.tiers[top + 1:target]
     if target > top + 1 and not all(t.skippable for t in between):
-        raise MatterError(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
+        raise Invalid(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
     clean = validate_evidence(wanted, evidence)
     on = check_step_day(matter, on or clock.today())
     step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
@@ -450,16 +452,16 @@ def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
     _staff_only(actor)
     step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
     if step is None:
-        raise access.MatterNotFound(f"no step {step_id}")
+        raise NotFound(f"no step {step_id}")
     tier = county_pack().tier(step.tier)
     if step.status != EscalationStep.Status.DUE:
-        raise MatterError(f"this step is already {step.get_status_display()}", field="status")
+        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
     if tier is None or not tier.skippable:
-        raise MatterError(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
+        raise Invalid(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
                           field="tier")
     reason = (reason or "").strip()
     if not reason:
-        raise MatterError("skipping a step needs a reason", field="reason")
+        raise Invalid("skipping a step needs a reason", field="reason")
     step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
         EscalationStep.Status.SKIPPED, reason, actor, clock.now())
     step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
@@ -472,14 +474,14 @@ def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
     """The unit's dedicated written reply (专题答复) to a supervision notice."""
     step = EscalationStep.objects.select_for_update().select_related("matter").filter(pk=step_id).first()
     if step is None or getattr(actor, "unit_id", None) != step.unit_id:
-        raise access.MatterNotFound(f"no step {step_id}")
+        raise NotFound(f"no step {step_id}")
     if step.notice_id is None:
-        raise MatterError("this step issued no notice to reply to", field="step")
+        raise Invalid("this step issued no notice to reply to", field="step")
     if step.reply_at:
-        raise MatterError("the written reply was already given", field="text")
+        raise Invalid("the written reply was already given", field="text")
     text = (text or "").strip()
     if not text:
-        raise MatterError("the reply is empty", field="text")
+        raise Invalid("the reply is empty", field="text")
     step.reply_text, step.reply_at, step.reply_by = text, clock.now(), actor
     step.save(update_fields=["reply_text", "reply_at", "reply_by"])
     audit.record(actor=actor, action="step.reply", obj=step, after={"late": bool(step.reply_due_on and clock.today() > step.reply_due_on)})

@@ -21,10 +21,9 @@ def fan_out_sweep() -> int:
 @shared_task(base=CountyTask, name="duban.supervision.sweep_county")
 def sweep_county() -> int:
     """Open the due ladder steps of this county (idempotent: safe to re-deliver)."""
+    from duban.notifications.reminders import send_reminders
     from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
     from duban.supervision.steps import sweep
-
-    from duban.notifications.reminders import send_reminders
 
     opened = sweep()
     open_inspection_if_due()  # the quarter's inspection round, once its window has begun (五(一))

@@ -14,14 +14,22 @@ from django.db import transaction
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
-from duban.core.imports import (Column, ImportErrorReport, ImportResult, Progress, Rollback, Row, RowError,
-                                check_cells, describe_source, no_progress, read_sheet)
-from duban.units.actions import UnitError, do_create_unit
+from duban.core.errors import Invalid, NotAllowed
+from duban.core.imports import (
+    Column,
+    ImportErrorReport,
+    ImportResult,
+    Progress,
+    Rollback,
+    Row,
+    RowError,
+    check_cells,
+    describe_source,
+    no_progress,
+    read_sheet,
+)
+from duban.units.actions import do_create_unit
 from duban.units.models import Unit
-
-
-class NotAllowed(PermissionError):
-    pass
 
 
 def _max(name: str) -> int:
@@ -113,7 +121,7 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
                     units.append(do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
                                                 contact_person=data["contact_person"],
                                                 contact_phone=data["contact_phone"]))
-                except UnitError as exc:  # e.g. someone created the same unit meanwhile
+                except Invalid as exc:  # e.g. someone created the same unit meanwhile
                     errors.append(RowError(row.number, LABELS.get(exc.field, exc.field), str(exc)))
                 advance()
             if errors:

@@ -8,11 +8,11 @@ class WebConfig(AppConfig):
 
     def ready(self):
         # The login signal that marks a session as owing its one-time password.
-        from duban.web import middleware  # noqa: F401
         # The admin site's login is slowed down like ours (duban.web.slowdown); imported here
         # because forms need the app registry ready.
         from django.contrib import admin
 
+        from duban.web import middleware  # noqa: F401
         from duban.web.views_auth import AdminLoginForm
 
         admin.site.login_form = AdminLoginForm

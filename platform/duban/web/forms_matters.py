@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Role, User
+from duban.core.county import county_pack
 from duban.matters.actions import FEEDBACK_KINDS
-from duban.matters.actions import county_pack
 from duban.matters.models import ChangeRequest, Feedback, Satisfaction
 from duban.matters.states import LEADERS, State
 from duban.units.models import Unit

@@ -11,8 +11,8 @@ from django.core.exceptions import BadRequest
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.core import clock
+from duban.core.commands import YEAR_MAX, YEAR_MIN
 
 EVIDENCE_PREFIX = "ev_"
 TEXT_AREA = {"rows": 3}

@@ -131,7 +131,7 @@ def office_home(request):
 def unit_home(request):
     """Unit staff: my unit's matters by state, what to do next, notices received, my unit's
     score this year."""
-    from duban.matters.actions import county_pack
+    from duban.core.county import county_pack
     from duban.supervision import ledger
     from duban.supervision.steps import light
 

@@ -23,16 +23,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.county import county_calendar, county_pack
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.matters import access, actions, attachments, queries
-from duban.matters.actions import Conflict, MatterError
 from duban.matters.models import ChangeRequest, Feedback, Matter, MatterUnit
-from duban.matters.states import (LEADERS, TERMINAL, UNDER_WAY, InvalidTransition, NotAllowed, State,
-                                  allowed_actions)
+from duban.matters.states import LEADERS, TERMINAL, UNDER_WAY, InvalidTransition, State, allowed_actions
 from duban.supervision import steps as supervision_steps
 from duban.supervision.access import visible_steps
 from duban.supervision.models import EscalationStep
@@ -57,7 +58,7 @@ def _is_htmx(request) -> bool:
 def _matter(user, pk) -> Matter:
     try:
         return access.access_matter_by_id(user, pk)
-    except access.MatterNotFound:
+    except NotFound:
         raise Http404(gettext("没有这个督办事项")) from None
 
 
@@ -104,7 +105,7 @@ class TodoRow:
 @require_GET
 def todo(request):
     user, today = request.user, clock.today()
-    pack = actions.county_pack()
+    pack = county_pack()
     categories = _categories(pack)
     items = queries.my_todo(user, today)
     visible = access.visible_matters(user)
@@ -169,7 +170,7 @@ def board(request):
 @login_required
 @require_GET
 def register(request):
-    pack = actions.county_pack()
+    pack = county_pack()
     matters = (queries.register_book(request.user).select_related("proposed_by", "registered_by")
                .prefetch_related(_units_prefetch()))
     page = Paginator(matters, REGISTER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -180,7 +181,7 @@ def register(request):
 @login_required
 @require_GET
 def plan(request):
-    categories = _categories(actions.county_pack())
+    categories = _categories(county_pack())
     plan = queries.supervision_plan(request.user)
     order = list(categories)
     groups = [
@@ -200,7 +201,7 @@ EXPORT_HEADERS = [_("登记编号"), _("事项名称"), _("督办类别"), _("�
 @login_required
 @require_GET
 def matter_list(request):
-    pack = actions.county_pack()
+    pack = county_pack()
     categories = _categories(pack)
     form = mf.MatterFilterForm(request.GET or None, pack=pack, language=_language())
     if form.is_bound:
@@ -210,7 +211,7 @@ def matter_list(request):
     if request.GET.get("export") == "xlsx":
         return _export_xlsx(matters, categories)
     page = Paginator(matters, PAGE_SIZE).get_page(request.GET.get("page"))
-    today, calendar = clock.today(), actions.county_calendar()
+    today, calendar = clock.today(), county_calendar()
     for matter in _with_category_labels(page.object_list, categories):
         matter.light = supervision_steps.light(matter, today, calendar, pack)
     return render(request, "web/matters/list.html", {
@@ -262,7 +263,7 @@ def matter_new(request):
     user = request.user
     if user.role not in PROPOSING_ROLES:
         return _forbidden(request, gettext("只有县领导、办公室领导和督查督办人员可以提出督办事项。"))
-    pack = actions.county_pack()
+    pack = county_pack()
     form = mf.ProposeForm(request.POST or None, user=user, pack=pack, language=_language())
     status = 200
     if request.method == "POST":
@@ -274,7 +275,7 @@ def matter_new(request):
                     proposed_units=data["proposed_units"], requested_deadline=data["requested_deadline"],
                     source_reference=data["source_reference"], time_sensitive=data["time_sensitive"],
                     on_behalf_of=data.get("on_behalf_of"))
-            except MatterError as exc:
+            except Invalid as exc:
                 mf.add_action_error(form, exc)
             except NotAllowed:
                 return _forbidden(request)
@@ -544,17 +545,17 @@ def matter_action(request, pk, action):
         if change_request is None:
             raise Http404(gettext("该事项没有这项申请"))
     box = _box(spec, matter, form, change_request)
-    _describe(box, actions.county_pack())
+    _describe(box, county_pack())
     if form.is_valid():
         try:
             spec.run(request, matter, form)
-        except MatterError as exc:
+        except Invalid as exc:
             mf.add_action_error(form, exc)
         except (InvalidTransition, Conflict) as exc:
             return _stale(request, matter, box, exc)
         except NotAllowed:
             return _refused(request, matter, box)
-        except access.MatterNotFound:
+        except NotFound:
             raise Http404(gettext("没有这个督办事项")) from None
         else:
             messages.success(request, str(spec.done))
@@ -612,7 +613,7 @@ def matter_detail(request, pk):
 
 def _render_detail(request, matter: Matter, *, replace: Box | None = None, status: int = 200):
     user, today = request.user, clock.today()
-    pack = actions.county_pack()
+    pack = county_pack()
     matter = (Matter.objects.select_related("proposed_by", "registered_by", "approved_by", "assigned_by", "round")
               .prefetch_related(Prefetch("units", MatterUnit.objects.select_related("unit", "received_by", "part_reported_by")
                                          .order_by("-role", "id")),
@@ -640,7 +641,7 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
     context = {
         "matter": matter, "today": today, "section": "matters",
         "category_label": categories.get(matter.category, matter.category),
-        "light": supervision_steps.light(matter, today, actions.county_calendar(), pack),
+        "light": supervision_steps.light(matter, today, county_calendar(), pack),
         "units": list(matter.units.all()),
         "feedback": list(matter.feedback.select_related("unit", "given_by").order_by("given_at", "id")),
         "reports": reports,
@@ -789,9 +790,9 @@ def assignment_notice(request, pk):
     matter = _matter(request.user, pk)
     try:
         document = documents.assignment_notice_document(matter, actor=request.user)
-    except MatterError:
+    except Invalid:
         raise Http404(gettext("该事项尚未交办，没有交办通知单")) from None
-    except access.MatterNotFound:
+    except NotFound:
         raise Http404(gettext("没有这个督办事项")) from None
     fmt = request.GET.get("format")
     if fmt in ("pdf", "docx"):

@@ -3,7 +3,7 @@ report, documents, the rule pack in plain words and the inbox.
 
 Thin views (house style): a form parses the input, an action function of the area decides and
 writes; records are read through the access helpers, so "missing" and "not yours" are the same
-404. An action's ``MatterError`` re-renders the form with the message under its field (400),
+404. An action's ``Invalid`` re-renders the form with the message under its field (400),
 ``NotAllowed`` is a 403 page, ``Conflict`` a 409 re-render.
 """
 
@@ -26,27 +26,28 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from duban.reports.access import access_weekly_report, visible_weekly_reports
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.county import county_pack
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
 from duban.documents.models import Document
-from duban.matters.access import MatterNotFound
-from duban.matters.actions import Conflict, MatterError, county_pack
 from duban.matters.attachments import do_attach_file
 from duban.matters.models import Matter, MatterUnit
-from duban.matters.states import NotAllowed, State
+from duban.matters.states import State
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
 from duban.notifications.service import do_mark_read, do_set_preference
 from duban.reports import weekly
+from duban.reports.access import access_weekly_report, visible_weekly_reports
 from duban.reports.annual import annual_assessment
-from duban.scoring.texts import counting_text
 from duban.reports.models import WeeklyReport
+from duban.scoring.texts import counting_text
 from duban.supervision import access, circulars, inspection, ledger, steps
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
@@ -69,7 +70,7 @@ def page(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except MatterNotFound:
+        except NotFound:
             raise Http404("not found") from None
         except NotAllowed as exc:
             return denied(request, exc)
@@ -92,7 +93,7 @@ def language() -> str:
     return translation.get_language() or "zh-hans"
 
 
-def add_error(form, exc: MatterError, field: str | None):
+def add_error(form, exc: Invalid, field: str | None):
     """Put an action's message under the form field it names (or above the form)."""
     form.add_error(field if field in form.fields else None, str(exc))
 
@@ -188,7 +189,7 @@ def access_step(user, step_id) -> EscalationStep:
     step = (access.visible_steps(user).select_related("matter", "unit", "notice", "recorded_by", "reply_by")
             .filter(pk=step_id).first())
     if step is None:
-        raise MatterNotFound(f"no step {step_id}")
+        raise NotFound(f"no step {step_id}")
     return step
 
 
@@ -306,11 +307,11 @@ def step_record(request, step_id: int):
                 for code, upload in form.uploads():
                     try:
                         attachment = do_attach_file(step.matter_id, actor=user, upload=upload)
-                    except MatterError as exc:
-                        raise MatterError(str(exc), field=f"evidence.{code}") from None
+                    except Invalid as exc:
+                        raise Invalid(str(exc), field=f"evidence.{code}") from None
                     evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
                 steps.do_record_step(step.pk, actor=user, evidence=evidence, on=form.cleaned_data["on"])
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, form.field_for(exc.field))
         else:
             messages.success(request, _("已记录%(tier)s。") % {"tier": tier.label.get(language())})
@@ -329,7 +330,7 @@ def step_skip(request, step_id: int):
     if skip_form.is_valid():
         try:
             steps.do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(skip_form, exc, exc.field)
         else:
             messages.success(request, _("已越过该督办措施。"))
@@ -356,7 +357,7 @@ def step_reply(request, step_id: int):
     if form.is_valid():
         try:
             steps.do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
             messages.success(request, _("专题答复已提交。"))
@@ -372,7 +373,7 @@ def step_notice(request, step_id: int):
     step = access_step(request.user, step_id)
     try:
         document = documents.supervision_notice_document(step, actor=request.user)
-    except MatterError:
+    except Invalid:
         raise Http404("this step issued no notice") from None
     return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
 
@@ -467,7 +468,7 @@ def scores(request):
 def access_statement_unit(user, code: str) -> Unit:
     unit = access.statement_units(user).filter(code=code).first()
     if unit is None:
-        raise MatterNotFound(f"no unit {code!r}")
+        raise NotFound(f"no unit {code!r}")
     return unit
 
 
@@ -500,7 +501,7 @@ def annual_table(request, fmt: str):
     year = forms.YearForm(request.GET or None).chosen_year()
     try:
         document = documents.annual_assessment_document(year, actor=request.user)
-    except MatterError as exc:
+    except Invalid as exc:
         raise Http404(str(exc)) from None
     return document_download(document, fmt)
 
@@ -563,7 +564,7 @@ def ledger_reverse(request, entry_id: int):
     user = request.user
     entry = access.visible_ledger(user).filter(pk=entry_id).first()
     if entry is None:
-        raise MatterNotFound(f"no ledger entry {entry_id}")
+        raise NotFound(f"no ledger entry {entry_id}")
     form = forms.ReasonForm(request.POST)
     typed = request.POST.get("reason", "")
     if not form.is_valid():
@@ -572,7 +573,7 @@ def ledger_reverse(request, entry_id: int):
     try:
         reversal = ledger.do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
                                            kind=request.POST.get("kind") or None)
-    except MatterError as exc:
+    except Invalid as exc:
         return _ledger_page(request, errors={entry.pk: str(exc)}, typed={entry.pk: typed}, status=400)
     messages.success(request, _("已冲正：%(unit)s %(amount)s分。") % {"unit": entry.unit.name, "amount": entry.amount})
     back = safe_back(request, request.POST.get("next", ""))
@@ -586,7 +587,7 @@ def access_circular(user, circular_id) -> Circular:
     circular = (access.visible_circulars(user).select_related("notice", "drafted_by", "published_by")
                 .prefetch_related("praised", "criticised", "named").filter(pk=circular_id).first())
     if circular is None:
-        raise MatterNotFound(f"no circular {circular_id}")
+        raise NotFound(f"no circular {circular_id}")
     return circular
 
 
@@ -608,7 +609,7 @@ def inspection_detail(request, round_id: int):
     user = request.user
     round_ = access.visible_inspection_rounds(user).filter(pk=round_id).first()
     if round_ is None:
-        raise MatterNotFound(f"no inspection round {round_id}")
+        raise NotFound(f"no inspection round {round_id}")
     items = (access.visible_inspection_items(user).filter(round=round_).select_related("matter", "unit", "inspected_by")
              .order_by("unit__kind", "unit__code", "matter__number"))
     return render(request, T + "inspection_detail.html", {
@@ -642,7 +643,7 @@ def circular_new(request):
     if form.is_valid():
         try:
             circular = circulars.do_draft_circular(actor=user, **form.cleaned_data)
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
             messages.success(request, _("通报草稿已生成，请确定表扬和批评单位。"))
@@ -697,7 +698,7 @@ def circular_lists(request, circular_id: int):
     if form.is_valid():
         try:
             circulars.do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
             messages.success(request, _("已保存。"))
@@ -712,7 +713,7 @@ def circular_publish(request, circular_id: int):
     circular = access_circular(user, circular_id)
     try:
         published = circulars.do_publish_circular(circular.pk, actor=user)
-    except MatterError as exc:
+    except Invalid as exc:
         messages.error(request, str(exc))
         return _circular_page(request, access_circular(user, circular_id), status=400)
     messages.success(request, _("通报已发布：%(number)s。") % {"number": published.notice.number})
@@ -725,7 +726,7 @@ def circular_document(request, circular_id: int):
     circular = access_circular(request.user, circular_id)
     try:
         document = documents.circular_document(circular, actor=request.user)
-    except MatterError:
+    except Invalid:
         raise Http404("a draft circular has no document yet") from None
     return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
 
@@ -795,7 +796,7 @@ def weekly_detail(request, report_id: int):
             weekly.do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
                                          named_units=data["named_units"], note=data["note"],
                                          expected_version=data["version"])
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, exc.field)
         except Conflict:
             form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
@@ -822,7 +823,7 @@ def weekly_submit(request, report_id: int):
         weekly.do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         return _weekly_issue_error(request, report, _("专报已被他人修改，请刷新页面后重试。"), None, 409)
-    except MatterError as exc:
+    except Invalid as exc:
         return _weekly_issue_error(request, report, str(exc), exc.field, 400)
     messages.success(request, _("已报送办公室领导审核。"))
     return redirect("supervision:weekly_detail", report_id=report.pk)
@@ -843,7 +844,7 @@ def weekly_return(request, report_id: int):
         except Conflict:
             form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
             return _weekly_page(request, access_weekly_report(user, report_id), return_form=form, status=409)
-        except MatterError as exc:
+        except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
             messages.success(request, _("已退回督查督办人员修改。"))
@@ -863,7 +864,7 @@ def weekly_issue(request, report_id: int):
     except Conflict:
         report.refresh_from_db()
         return _weekly_page(request, report, status=409, issue_error=_("专报已被他人修改，请刷新页面后重试。"))
-    except MatterError as exc:
+    except Invalid as exc:
         report.refresh_from_db()
         return _weekly_page(request, report, status=400, issue_error=str(exc))
     messages.success(request, _("督查专报已印发：%(number)s。") % {"number": issued.number})
@@ -1064,7 +1065,7 @@ def notification_preferences(request):
             with transaction.atomic():
                 for event, channel, enabled in form.changes(current):
                     do_set_preference(user, event=event, channel=channel, enabled=enabled)
-        except MatterError as exc:
+        except Invalid as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("已保存。"))

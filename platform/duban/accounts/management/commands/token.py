@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
-from duban.accounts.actions import UserError, do_issue_token, do_revoke_token
+from duban.accounts.actions import do_issue_token, do_revoke_token
+from duban.core.errors import Invalid
 from duban.units.management.commands.unit import county_by_slug, user_by_username
 from tenants.provisioning import county_url
 
@@ -39,5 +40,5 @@ class Command(BaseCommand):
                     self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
                 else:
                     self.stdout.write(f"{user.username} had no token")
-            except UserError as exc:
+            except Invalid as exc:
                 raise CommandError(f"{exc} [{exc.field}]") from None

@@ -13,11 +13,11 @@ from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.core import dbowner
 from duban.core.progress import progress_bar
-from duban.units.actions import do_create_unit
 from duban.matters.demo import seed_matters
-from duban.supervision.demo import seed_supervision
-from duban.reports.demo import seed_weekly_report
 from duban.matters.models import Matter
+from duban.reports.demo import seed_weekly_report
+from duban.supervision.demo import seed_supervision
+from duban.units.actions import do_create_unit
 from duban.units.models import Unit
 from tenants import provisioning
 from tenants.models import City, County

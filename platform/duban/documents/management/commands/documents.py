@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from duban.core import clock
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.core.commands import action_errors, year_option
+from duban.core.county import county_pack
 from duban.documents import fonts
-from duban.matters.actions import county_pack
 from tenants.models import County
 
 KINDS = ("collection_form", "assignment_notice", "supervision_notice", "weekly_report", "circular",

@@ -18,9 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
 from duban.core.commands import year_option
-from duban.matters.actions import MatterError, county_calendar, county_pack, do_retime_deadlines, do_set_workdays
-from duban.matters.models import Matter, WorkdayOverride
-from duban.matters.states import OPEN_STATES, NotAllowed
+from duban.core.county import county_calendar, county_pack
+from duban.core.errors import Invalid, NotAllowed
+from duban.core.models import WorkdayOverride
+from duban.matters.actions import do_retime_deadlines, do_set_workdays
+from duban.matters.models import Matter
+from duban.matters.states import OPEN_STATES
 
 WEEKDAYS = "一二三四五六日"
 WORKDAY_WORDS = {"1": True, "上班": True, "0": False, "放假": False}
@@ -136,7 +139,7 @@ class Command(BaseCommand):
         with tenant_context(county):
             try:
                 return getattr(self, f"do_{options['action']}")(county, options)
-            except (NotAllowed, MatterError) as exc:
+            except (NotAllowed, Invalid) as exc:
                 field = f" [{exc.field}]" if getattr(exc, "field", None) else ""
                 raise CommandError(f"{county.slug}: {exc}{field}") from None
 
@@ -234,7 +237,7 @@ class Command(BaseCommand):
             f"{county.slug}: {len(entries)} day(s) read for {', '.join(map(str, years))}; {changed} changed, "
             f"{len(entries) - changed} already so."))
         if options["complete"]:
-            from duban.matters.models import CalendarYear
+            from duban.core.models import CalendarYear
 
             for year in years:
                 if not CalendarYear.objects.filter(year=year).exists():
@@ -250,7 +253,7 @@ class Command(BaseCommand):
 
         try:
             do_confirm_calendar_year(year, actor=actor, note=basis)
-        except (MatterError, NotAllowed) as exc:
+        except (Invalid, NotAllowed) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"{year}: holidays confirmed complete; deadlines in {year} are final."))
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from duban.core.errors import Invalid, NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
-from duban.matters.actions import MatterError
 from duban.matters.imports import import_matters
-from duban.matters.states import NotAllowed
 from duban.units.management.commands.unit import county_by_slug, user_by_username
 
 
@@ -44,7 +43,7 @@ class Command(BaseCommand):
                 count = len(report.errors)
                 raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
                                    f"{report.result.source}; nothing was imported") from None
-            except MatterError as exc:
+            except Invalid as exc:
                 raise CommandError(f"{exc} [{exc.field}]; nothing was imported") from None
             except NotAllowed as exc:
                 raise CommandError(f"{exc}; nothing was imported") from None

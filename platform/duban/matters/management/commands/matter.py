@@ -8,8 +8,8 @@ from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
 
-from duban.core import clock
 from duban.accounts.models import User
+from duban.core import clock
 from duban.matters import queries
 from duban.matters.models import Matter
 from duban.matters.states import State

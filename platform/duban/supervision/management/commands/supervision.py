@@ -30,7 +30,7 @@ from rich.text import Text
 
 from duban.accounts.models import User
 from duban.core.commands import action_errors, year_option
-from duban.matters.actions import county_pack
+from duban.core.county import county_pack
 from tenants.models import County
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
+from duban.core.errors import NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
-from duban.units.imports import NotAllowed, import_units
+from duban.units.imports import import_units
 from tenants.models import County
 
 
