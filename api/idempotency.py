@@ -39,6 +39,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.errors import body
+from duban.core.actions import action_scope
 from duban.ops.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -65,7 +66,8 @@ def once(user, key: str, request: str, fingerprint: str,
     remember (then None is returned). Raises :class:`KeyReused` if the key was first used for
     another request."""
     expired_before = timezone.now() - timedelta(hours=settings.DUBAN_IDEMPOTENCY_KEY_HOURS)
-    with transaction.atomic():
+    # The actions the request calls join this transaction: the remembered answer commits with them.
+    with action_scope():
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(user=user, key=key, request=request, body_hash=fingerprint)
