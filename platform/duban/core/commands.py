@@ -1,13 +1,18 @@
-"""What the management commands share: an action's errors as clear CLI messages."""
+"""What the management commands share: an action's errors as clear CLI messages, the year
+option, and the base of every command that works inside one county."""
 
 from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import tenant_context
+from rich.console import Console
+from rich.text import Text
 
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
+from tenants.models import County
 
 
 @contextmanager
@@ -38,3 +43,40 @@ def year_option(value: str) -> int:
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise argparse.ArgumentTypeError(f"year: must be between {YEAR_MIN} and {YEAR_MAX}, got {year}")
     return year
+
+
+class CountyCommand(BaseCommand):
+    """A command that works inside one county: ``--county SLUG`` (on the command or on each of
+    its subcommands, through :meth:`add_county_argument`), the county looked up with a message
+    naming the slug when there is none, the work run in the county's schema with the actions'
+    errors turned into CLI messages, and one console for what it prints.
+
+    Subclasses implement :meth:`handle_county`."""
+
+    #: rich console width; tables of matters and steps are wide
+    console_width = 200
+
+    @staticmethod
+    def add_county_argument(parser, *, required: bool = True) -> None:
+        parser.add_argument("--county", required=required, help="the county's slug")
+
+    def handle(self, *args, **options):
+        self.console = Console(file=self.stdout, width=self.console_width, highlight=False, soft_wrap=True)
+        slug = options.get("county")
+        if slug is None:
+            self.county = None
+            with action_errors():
+                return self.handle_county(None, **options)
+        county = County.objects.filter(slug=slug).first()
+        if county is None:
+            raise CommandError(f"no county with slug {slug!r}")
+        self.county = county
+        with tenant_context(county), action_errors():
+            return self.handle_county(county, **options)
+
+    def handle_county(self, county, **options):
+        raise NotImplementedError
+
+    def out(self, text: str = "") -> None:
+        """Print one line as it is (no rich markup: county data may contain brackets)."""
+        self.console.print(Text(text))
