@@ -100,7 +100,7 @@ def prepare() -> list[dict]:
 
     from duban.accounts.actions import do_issue_token
     from duban.accounts.models import Role, User
-    from duban.core.management.commands.seed_demo import COUNTIES
+    from duban.demo.management.commands.seed_demo import COUNTIES
     from duban.matters import actions
     from duban.units.models import Unit
     from tenants.models import County

@@ -96,6 +96,8 @@ SHARED_APPS = [
     "duban.audit",
     "duban.units",
     "plugins",
+    # The demo (`duban seed_demo`): a command-only app, no models, on top of every area.
+    "duban.demo",
     "api",
     "duban.web",
     # Login lockout records and one-time-password devices belong to users, who live both in
