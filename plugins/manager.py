@@ -202,7 +202,7 @@ def _smoke_test(pm: pluggy.PluginManager, pack: RulePack) -> None:
 def _build() -> Registry:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(builtin, name=BUILTIN)
+    pm.register(builtin.Builtin(pm), name=BUILTIN)
     _active["pm"] = pm  # hooks calling hooks during the load-time checks use this manager
     sources, errors = _register_plugins(pm)
     declared = _declarations(pm, sources, errors)

@@ -38,8 +38,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
