@@ -177,7 +177,7 @@ class Servers:
         self.hostname = f"{queue.replace('_', '-')}@%h"
 
     def _start(self, name: str, argv: list[str], **environ: str) -> None:
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 — closed with the child
+        log = open(self.folder / f"{name}.log", "wb")  # closed with the child
         self.children[name] = subprocess.Popen(argv, env={**self.environ, **environ}, cwd=REPO, stdout=log,
                                                stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

@@ -225,7 +225,7 @@ def county_media(schema: str, media_root=None) -> Path:
 def _version() -> str:
     try:
         return metadata.version("duban")
-    except Exception:  # noqa: BLE001 — a checkout that was never installed
+    except Exception:  # a checkout that was never installed
         return getattr(duban, "__version__", "unknown")
 
 
