@@ -273,3 +273,12 @@ def test_function_level_imports_are_few_and_explained():
     assert len(statements) <= FUNCTION_IMPORT_BUDGET, (
         f"{len(statements)} imports inside functions, budget {FUNCTION_IMPORT_BUDGET}; move them to the top:\n{listing}")
     assert not unexplained, "imports inside functions without a comment saying why:\n" + "\n".join(unexplained)
+
+
+def test_the_layer_picture_names_every_package():
+    """docs/architecture.md draws the layers; the picture keeps up with LAYERS."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Layers", 1)[-1].split("\n## ", 1)[0]
+    missing = [package for _name, packages in LAYERS for package in packages
+               if package != "duban" and package not in section]
+    assert not missing, f"docs/architecture.md, \"Layers\", does not show: {', '.join(missing)}"
