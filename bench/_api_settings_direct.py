@@ -1,7 +1,7 @@
 """Settings of bench/api.py's "without tenant routing" gunicorn: as _api_settings, with
 tenants.middleware.CountyMiddleware replaced by _api_site.FixedCountyMiddleware."""
 
-from _api_settings import *  # noqa: F401,F403
+from _api_settings import *  # noqa: F403
 from _api_settings import MIDDLEWARE
 
 MIDDLEWARE = ["_api_site.FixedCountyMiddleware"

@@ -57,7 +57,7 @@ def cache_context_bytes(cursor) -> int | None:
         cursor.execute("SELECT coalesce(sum(total_bytes), 0) FROM pg_backend_memory_contexts "
                        "WHERE name = 'CacheMemoryContext' OR parent = 'CacheMemoryContext'")
         return int(cursor.fetchone()[0])
-    except Exception:  # noqa: BLE001 — PostgreSQL < 14 has no such view
+    except Exception:  # PostgreSQL < 14 has no such view
         return None
 
 
@@ -70,7 +70,7 @@ def request_worker(counties: list[tuple[str, str]], matters: int, results, relea
     """A spawned process: request every county (slug, token) as described above."""
     try:
         out = _requests(counties, matters)
-    except BaseException as exc:  # noqa: BLE001 — reported by the parent, which fails loudly
+    except BaseException as exc:  # reported by the parent, which fails loudly
         out = {"error": f"{exc.__class__.__name__}: {exc}"}
     results.put(out)
     release.wait(600)  # keep the connection (and its backend) until the parent has looked

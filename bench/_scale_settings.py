@@ -12,7 +12,7 @@ the copy), DUBAN_BENCH_SCALE_WORKERS.
 
 import os
 
-from duban.settings.test import *  # noqa: F401,F403
+from duban.settings.test import *  # noqa: F403
 
 MIGRATION_MODULES = {os.environ["DUBAN_BENCH_SCALE_APP"]: os.environ["DUBAN_BENCH_SCALE_MIGRATIONS"]}
 TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("DUBAN_BENCH_SCALE_WORKERS", "2"))

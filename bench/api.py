@@ -453,7 +453,7 @@ def main() -> int:
         share = api_r.rps / bare_r.rps
         overhead = 1 - api_r.rps / api_d.rps
         bare_overhead = 1 - bare_r.rps / bare_d.rps
-        turns = [1 - a.rps / d.rps for a, d in zip(api_r.runs, api_d.runs) if d.rps]
+        turns = [1 - a.rps / d.rps for a, d in zip(api_r.runs, api_d.runs, strict=False) if d.rps]
         per_round = (", ".join(f"{x * 100:+.1f} %" for x in turns) if len(turns) <= 4 else
                      f"from {min(turns) * 100:+.1f} % to {max(turns) * 100:+.1f} %, median {median(turns) * 100:+.1f} %")
         print(f"  (a) {api_name} / bare view (both with routing): {share * 100:.1f} % of the requests/s   "

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 os.environ.setdefault("API_THROTTLE_USER", "off")
 os.environ.setdefault("API_THROTTLE_ANON", "off")
 
-from _support import bench_database, machine  # noqa: E402
+from _support import bench_database, machine
 
 GOAL_COUNTIES, GOAL_P95_MS = 1000, 200.0
 QUARTER = date(2026, 10, 1)

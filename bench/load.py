@@ -100,7 +100,7 @@ def prepare() -> list[dict]:
 
     from duban.accounts.actions import do_issue_token
     from duban.accounts.models import Role, User
-    from duban.core.management.commands.seed_demo import COUNTIES
+    from duban.demo.management.commands.seed_demo import COUNTIES
     from duban.matters import actions
     from duban.units.models import Unit
     from tenants.models import County
@@ -177,7 +177,7 @@ class Servers:
         self.hostname = f"{queue.replace('_', '-')}@%h"
 
     def _start(self, name: str, argv: list[str], **environ: str) -> None:
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 — closed with the child
+        log = open(self.folder / f"{name}.log", "wb")  # closed with the child
         self.children[name] = subprocess.Popen(argv, env={**self.environ, **environ}, cwd=REPO, stdout=log,
                                                stderr=subprocess.STDOUT, start_new_session=True)
         log.close()

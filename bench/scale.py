@@ -55,10 +55,10 @@ from pathlib import Path
 os.environ.setdefault("API_THROTTLE_USER", "off")  # thousands of requests by one user id
 os.environ.setdefault("API_THROTTLE_ANON", "off")
 
-import _scale_backends as backends  # noqa: E402
-import city as city_bench  # noqa: E402 — bench/city.py
-import sweep as sweep_bench  # noqa: E402 — bench/sweep.py
-from _support import REPO, bench_database, machine, median  # noqa: E402
+import _scale_backends as backends
+import city as city_bench  # bench/city.py
+import sweep as sweep_bench  # bench/sweep.py
+from _support import REPO, bench_database, machine, median
 
 GOAL_COUNTIES = 1000
 GOAL_NOOP_MIGRATE_SECONDS = 60.0

@@ -98,7 +98,7 @@ def _register_plugins(pm: pluggy.PluginManager) -> tuple[dict[str, str], dict[st
         sources[ep.name] = _source(ep)
         try:
             plugin = ep.load()
-        except Exception as exc:  # noqa: BLE001 — a broken pack must not take the platform down
+        except Exception as exc:  # a broken pack must not take the platform down
             errors[ep.name] = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
             continue
         try:
@@ -125,7 +125,7 @@ def _declarations(pm: pluggy.PluginManager, sources: dict[str, str], errors: dic
     for impl in pm.hook.duban_rulepacks.get_hookimpls():
         try:
             items = impl.function()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors[impl.plugin_name] = f"duban_rulepacks raised {type(exc).__name__}: {exc}"
             continue
         for item in items or []:
@@ -195,14 +195,14 @@ def _smoke_test(pm: pluggy.PluginManager, pack: RulePack) -> None:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             try:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise HookRaised(impl.plugin_name, hook_name, pack.name, exc) from exc
 
 
 def _build() -> Registry:
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.register(builtin, name=BUILTIN)
+    pm.register(builtin.Builtin(pm), name=BUILTIN)
     _active["pm"] = pm  # hooks calling hooks during the load-time checks use this manager
     sources, errors = _register_plugins(pm)
     declared = _declarations(pm, sources, errors)

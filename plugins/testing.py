@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from duban.scoring.engine import compute_deductions, replay
 from plugins.events import Deduction, ScoringEvent
+from plugins.manager import active_plugin_manager, get_registry
 from plugins.pack import CORE_EVENTS, RulePack
 
 
@@ -96,8 +97,6 @@ def check_pack(pack: RulePack) -> list[str]:
         if code not in events:
             problems.append(f"schedule.events: missing core event {code!r}")
     # The ladder climbs in order and ends.
-    from plugins.manager import active_plugin_manager
-
     hook = active_plugin_manager().hook
     recorded: list[str] = []
     for expected in pack.tiers:
@@ -155,8 +154,6 @@ def _deduction_problems(pack: RulePack, code: str, event: ScoringEvent, deductio
 def assert_conformant(pack: RulePack | str) -> RulePack:
     """Raise AssertionError listing every problem; return the pack when it conforms."""
     if isinstance(pack, str):
-        from plugins.manager import get_registry
-
         entry = get_registry().get(pack)
         if entry is None:
             raise AssertionError(f"rule pack {pack!r} is not installed")

@@ -66,16 +66,22 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+import duban
 from duban.audit import log as audit
 from duban.core import cloning, pgclient, schemas
 from tenants.models import CITY_CODE_RE, SLUG_RE, City, County, Domain, schema_name_for, validate_city_code, validate_county_slug
@@ -140,8 +146,6 @@ def _connection_params() -> tuple[dict, str | None]:
 
 def _conninfo() -> tuple[str, dict]:
     """A conninfo string for ``--dbname`` and the environment carrying the password (never argv)."""
-    from psycopg.conninfo import make_conninfo
-
     params, password = _connection_params()
     env = dict(os.environ)
     if password:
@@ -220,20 +224,14 @@ def county_media(schema: str, media_root=None) -> Path:
 
 def _version() -> str:
     try:
-        from importlib.metadata import version
-
-        return version("duban")
-    except Exception:  # noqa: BLE001 — a checkout that was never installed
-        import duban
-
+        return metadata.version("duban")
+    except Exception:  # a checkout that was never installed
         return getattr(duban, "__version__", "unknown")
 
 
 # --- backup -------------------------------------------------------------------------------------
 def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media_root=None) -> BackupResult:
     """Write county ``slug``'s backup to ``destination`` (a new file's path, or a binary stream)."""
-    import psycopg
-
     started = time.perf_counter()
     connection.set_schema_to_public()
     county = County.objects.select_related("city").filter(slug=(slug or "").strip().lower()).first()
@@ -588,8 +586,6 @@ def check_toc(pg_restore: str, dump_path: Path, schema: str, tmp: Path, source: 
     itself), or a BackupError naming the first entry a county's dump must not hold: one outside
     the county's schema, or of a kind a county schema never has unless the template schema has the
     very same (same kind, name and definition)."""
-    from duban.core import schemas  # the template's name: duban.core is loaded once Django is
-
     entries = read_toc(pg_restore, dump_path)
     restore, compare = [], []
     for entry in entries:
@@ -635,11 +631,7 @@ def restore_schema_confined(dump_path: Path, schema: str, entries: list[TocEntry
     entry the table-of-contents check missed cannot reach outside the schema. It logs in (rather
     than SET ROLE) because a dump's SQL could RESET ROLE. Afterwards the objects go to the role
     that owns cloned counties (the application's), and the role is dropped, in every outcome."""
-    # Lazily, as in backup_county: the role is made and committed on a connection of its own.
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
+    # The role is made and committed on a connection of its own.
     params, password = _connection_params()
     with connection.cursor() as cursor:
         pg_restore, _major = _client("pg_restore", _server_major(cursor))
@@ -732,8 +724,6 @@ def _refuse_foreign_expressions(admin, schema: str) -> None:
     """Every function the restored schema's defaults, CHECK constraints and index expressions call
     must be one the template's expressions call (or nextval): they run later, on the
     application's inserts and updates, with the application's rights, not the restore role's."""
-    from duban.core import schemas  # the template's name: duban.core is loaded once Django is
-
     template = schemas.template_schema()
     allowed = {"nextval"}
     for _kind, _where, text in admin.execute(_EXPRESSIONS, {"schema": template}).fetchall():
@@ -884,8 +874,6 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
 
     migrated = []
     if schemas.pending_migrations(schema):
-        from django.core.management import call_command
-
         migrated = sorted(f"{app}.{name}" for app, name in schemas.pending_migrations(schema))
         call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
         connection.set_schema_to_public()

@@ -38,8 +38,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
@@ -112,7 +112,7 @@ def _generation(store):
             store.add(GENERATION_KEY, uuid.uuid4().hex, None)
             token = store.get(GENERATION_KEY)
         return token
-    except Exception:  # noqa: BLE001 — a broken cache must not take the site down
+    except Exception:  # a broken cache must not take the site down
         _warn("tenant lookup cache: the cache backend failed; looking hosts up in the database")
         return _UNAVAILABLE
 
@@ -203,7 +203,7 @@ def _bump() -> None:
         return
     try:
         store.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception:  # noqa: BLE001
+    except Exception:
         _warn("tenant lookup cache: could not publish the invalidation; other processes see the "
               "change within %.0f s", SHARED_TTL)
 

@@ -14,6 +14,7 @@ from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import Http404, HttpResponseNotFound
 from django.template.response import TemplateResponse
+from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
 
@@ -52,8 +53,6 @@ class CountyMiddleware(TenantMainMiddleware):
             request.tenant = PublicSite()
             connection.set_schema_to_public()
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-            from django.urls import set_urlconf
-
             set_urlconf(request.urlconf)
             return None
 

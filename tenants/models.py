@@ -12,6 +12,8 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants import cache
+
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 CITY_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
 # Host labels that name parts of the platform rather than a county.
@@ -127,8 +129,6 @@ class Domain(DomainMixin):
 @receiver([post_save, post_delete], sender=Domain, dispatch_uid="tenants.domain.lookup_cache")
 def _forget_cached_lookups(sender, using=None, **kwargs) -> None:
     """A county or host changed: the middleware's host → county cache must not serve it stale."""
-    from tenants import cache
-
     cache.invalidate(using)
 
 

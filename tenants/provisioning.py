@@ -14,13 +14,27 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from duban.accounts.actions import do_create_user
+from duban.accounts.models import Role, User
 from duban.audit import log as audit
 from duban.core import cloning, schemas
-from tenants.models import City, County, Domain, schema_name_for, validate_abbreviation, validate_city_code, validate_county_slug
+from duban.core.errors import Invalid
+from plugins.manager import DEFAULT_PACK, get_registry
+from tenants.models import (
+    City,
+    CityMembership,
+    County,
+    Domain,
+    schema_name_for,
+    validate_abbreviation,
+    validate_city_code,
+    validate_county_slug,
+)
 
 
 class ProvisioningError(Exception):
@@ -62,8 +76,6 @@ def public_url() -> str:
 
 def resolve_rulepack(requested: str | None) -> tuple[str, str]:
     """(name, version) of an installed, working rule pack; the default pack when None."""
-    from plugins.manager import DEFAULT_PACK, get_registry
-
     registry = get_registry()
     name, _, version = (requested or DEFAULT_PACK).strip().partition("==")
     pack = registry.get(name)
@@ -158,8 +170,6 @@ def ensure_template_current() -> None:
     template = schemas.template_schema()
     if schema_exists(template) and not schemas.pending_migrations(template):
         return
-    from django.core.management import call_command
-
     call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=0)
     connection.set_schema_to_public()
 
@@ -170,8 +180,6 @@ def clone_template(schema_name: str) -> None:
 
 def migrate_new_schema(schema_name: str) -> None:
     """The slow way, for comparison and as a fallback: create the schema, run every migration."""
-    from django.core.management import call_command
-
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
@@ -189,10 +197,6 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
     ``method="migrate"`` builds the schema by running every migration instead of cloning
     (slower; kept for comparison in bench/provision.py and as a fallback).
     """
-    from duban.accounts.actions import do_create_user
-    from duban.accounts.models import Role
-    from duban.core.errors import Invalid
-
     started = time.perf_counter()
     slug = (slug or "").strip().lower()
     name = (name or "").strip()
@@ -263,13 +267,8 @@ def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
 
 
 def create_city_user(city_code: str, username: str, *, actor, password: str | None, full_name: str = "",
-                     email: str = "") -> "User":
+                     email: str = "") -> User:
     """A city government user (public schema), who sees that city's counties' aggregates only."""
-    from duban.accounts.actions import do_create_user
-    from duban.accounts.models import Role
-    from duban.core.errors import Invalid
-    from tenants.models import CityMembership
-
     connection.set_schema_to_public()
     city = City.objects.filter(code=(city_code or "").strip().lower()).first()
     if city is None:

@@ -6,7 +6,7 @@ from django_tenants.utils import tenant_context
 
 from duban.accounts.models import Role, User
 from duban.core import clock
-from duban.core.management.commands.seed_demo import DEMO_PASSWORD
+from duban.demo.management.commands.seed_demo import DEMO_PASSWORD
 from duban.matters import queries
 from duban.matters.models import ChangeRequest, Matter
 from duban.matters.states import State

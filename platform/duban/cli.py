@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+
+from django.conf import settings
+from django.core.management import execute_from_command_line
+
+from duban.devenv import prepare_environment
+from duban.settings import configure
+from duban.settings.env import ConfigError
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
-    from duban.settings import configure
-    from duban.settings.env import ConfigError
-
     use_embedded_services_in_development()
     try:
         configure(os.environ)
-        from django.conf import settings
-
         settings.INSTALLED_APPS  # noqa: B018 — load settings now, to report errors cleanly
     except ConfigError as exc:
         sys.stderr.write(f"duban: configuration error: {exc}\n")
         raise SystemExit(2) from None
-
-    from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
 
@@ -36,10 +37,6 @@ def use_embedded_services_in_development() -> None:
         return
     if os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE"):
         return
-    import atexit
-
-    from duban.devenv import prepare_environment
-
     environ, started = prepare_environment("broker")
     os.environ.update({key: environ[key] for key in
                        ("DATABASE_URL", "CELERY_BROKER_URL", "DUBAN_BROKER_DIR", "DUBAN_DATA_DIR")

@@ -33,6 +33,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import psycopg
+
 DATABASE_NAME = "duban"
 
 
@@ -125,8 +127,6 @@ class EmbeddedPostgres:
             return started
 
     def _ensure_database(self) -> None:
-        import psycopg
-
         conninfo = f"host={self.socket_dir} user=postgres dbname=postgres"
         for attempt in range(50):
             try:

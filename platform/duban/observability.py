@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import sentry_sdk
+from django.db import connection
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
+
 logger = logging.getLogger(__name__)
 
 HEALTH_PATHS = ("/healthz", "/readyz")
@@ -11,8 +16,6 @@ HEALTH_PATHS = ("/healthz", "/readyz")
 
 def current_county_slug() -> str:
     """The slug of the county whose schema the default connection is set to, or 'public'."""
-    from django.db import connection
-
     tenant = getattr(connection, "tenant", None)
     slug = getattr(tenant, "slug", None)
     if slug:
@@ -26,7 +29,7 @@ def tag_event_with_county(event: dict, hint: dict | None = None) -> dict:
     if isinstance(tags, dict) and "county" not in tags:
         try:
             tags["county"] = current_county_slug()
-        except Exception:  # noqa: BLE001 — never lose an event over its tag
+        except Exception:  # never lose an event over its tag
             tags["county"] = "unknown"
     return event
 
@@ -42,10 +45,6 @@ def traces_sampler(rate: float):
 
 
 def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0) -> None:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
-
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,

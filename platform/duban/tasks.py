@@ -8,6 +8,7 @@ hole: it refuses to run unless the connection is on the county the message was s
 
 from __future__ import annotations
 
+import sentry_sdk
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 from tenant_schemas_celery.task import TenantTask
@@ -65,8 +66,4 @@ class PlatformTask(TenantTask):
 
 
 def _tag_sentry(county: str) -> None:
-    try:
-        import sentry_sdk
-    except ImportError:  # pragma: no cover — sentry-sdk is a dependency
-        return
     sentry_sdk.set_tag("county", county)

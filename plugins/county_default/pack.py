@@ -51,7 +51,8 @@ PACK = {
          "description": "领导同志重要批示涉及相关乡镇、部门需要查办落实并报告处理结果的事项",
          "default_deadline_working_days": 10},
         {"code": "work_report", "clause": "二(六)",
-         "label": {"zh-hans": "政府工作报告、年度季度工作要点、重大项目", "en": "Government Work Report, work priorities and major projects"},
+         "label": {"zh-hans": "政府工作报告、年度季度工作要点、重大项目",
+                   "en": "Government Work Report, work priorities and major projects"},
          "description": "《政府工作报告》及县政府年度、季度工作要点涉及的事项，县政府确定的重要工作和重大项目的落实情况",
          "default_deadline_working_days": 60},
         {"code": "deputy_proposal", "clause": "二(七)",
@@ -195,10 +196,12 @@ PACK = {
                   "matters that are due (closed, or past their deadline); matters not yet due are left out."}},
         {"code": "redo_once", "clause": "六(五)", "text": {
             "zh-hans": "“复办次数超过两次以上的，扣0.1分”未写“每次”：本包理解为每个事项在第三次复办时扣0.1分一次。",
-            "en": "The redo row has no 'per time': 0.1 once per matter, when its redo count first exceeds two (the third redo)."}},
+            "en": "The redo row has no 'per time': 0.1 once per matter, when its redo count first exceeds two "
+                  "(the third redo)."}},
         {"code": "bearing_unit", "clause": "六(二)–(七)", "text": {
             "zh-hans": "扣分由督办所针对的单位承担；有牵头单位和协办单位的事项，由督办文书所列单位承担。",
-            "en": "Deductions fall on the unit the step was addressed to (for matters with co-operating units, the unit named on the step)."}},
+            "en": "Deductions fall on the unit the step was addressed to (for matters with co-operating units, "
+                  "the unit named on the step)."}},
         {"code": "co_unit_parts", "clause": "三、四(一)", "text": {
             "zh-hans": "牵头单位对事项办理结果负责，协办单位对本单位承办部分负责：办结时限届满仍未办结的，对牵头单位依次督办；"
                        "协办单位未报送本单位承办部分的，对该协办单位单独依次督办，已报送的不予督办。退回复办时注明承办部分不合格的单位"
@@ -215,17 +218,21 @@ PACK = {
             "en": "The floor applies to the sum: deductions after reaching 0 are kept as facts but change nothing."}},
         {"code": "ledger_facts", "clause": "一(三)", "text": {
             "zh-hans": "扣分是台账中的事实，错误的扣分以带理由的冲正记录更正，不删除、不修改。",
-            "en": "Deductions are ledger facts: a wrong one is corrected by a reversing entry with a reason, never edited or deleted."}},
+            "en": "Deductions are ledger facts: a wrong one is corrected by a reversing entry with a reason, "
+                  "never edited or deleted."}},
         {"code": "leader_assigned", "clause": "六(二)", "text": {
             "zh-hans": "系统中的督办事项均经领导审批立项，均视为“领导交办的督办事项”。",
             "en": "Every matter in the system was approved by a leader, so all count as leader-assigned for 六(二)."}},
         {"code": "ladder_triggers", "clause": "四(一)", "text": {
-            "zh-hans": "督办方式只对“在规定期限内未能完成的”事项启动（办结时限已过仍未办结）。定期反馈逾期、时效性强事项到期检查，"
+            "zh-hans": "督办方式只对“在规定期限内未能完成的”事项启动（办结时限已过仍未办结）。"
+                       "定期反馈逾期、时效性强事项到期检查，"
                        "只向责任单位催报并亮黄灯、红灯，不启动扣分的督办措施。",
             "en": "The ladder starts only for matters past their deadline and not done (四(一)). A late periodic feedback or "
-                  "a due check of a time-sensitive matter gets a reminder (催报) and a warning light, never a step that deducts."}},
+                  "a due check of a time-sensitive matter gets a reminder (催报) and a warning light, "
+                  "never a step that deducts."}},
         {"code": "ladder_timing", "clause": "四、五(一)", "text": {
-            "zh-hans": "第一级督办（电话、口头督办）在办结时限后的第一个工作日到期；此后各级在上一级督办后按本包间隔的工作日数到期；"
+            "zh-hans": "第一级督办（电话、口头督办）在办结时限后的第一个工作日到期；"
+                       "此后各级在上一级督办后按本包间隔的工作日数到期；"
                        "督办措施在到期当日由自动巡查开启，任何督办措施都不在非工作日（含调休）到期。领导批准延期后，"
                        "未办理的督办措施失效，督办自新的办结时限重新起算，已办理的督办措施及其扣分保留。",
             "en": "The first tier falls due on the first working day after the deadline; each later tier this pack's gap in "
@@ -238,7 +245,8 @@ PACK = {
             "en": "The completion date promised on the phone is when the matter is next checked: the next tier falls due on "
                   "the first working day after it, unless that is later than this pack's gap allows."}},
         {"code": "criticism_kinds", "clause": "五(三)、六(七)", "text": {
-            "zh-hans": "通报可以点名批评（五(三)“批评后进”，不扣分），也可以全县通报批评（六(七)，每次扣0.5分）；两者在通报中分别列出。",
+            "zh-hans": "通报可以点名批评（五(三)“批评后进”，不扣分），也可以全县通报批评（六(七)，每次扣0.5分）；"
+                       "两者在通报中分别列出。",
             "en": "A circular may criticise a unit by name (五(三), no deduction) or county-wide (六(七), 0.5 each); "
                   "the circular lists them apart."}},
         {"code": "reversal_kinds", "clause": "一(三)、六", "text": {
@@ -247,7 +255,9 @@ PACK = {
             "en": "Two kinds of reversal: 'recorded in error' withdraws the step (kept, marked withdrawn; the ladder needs "
                   "that tier again); 'explanation accepted' gives the points back and the step stands."}},
         {"code": "ladder_in_order", "clause": "五(一)、四(五)", "text": {
-            "zh-hans": "督办方式依次升级；专项会议督办可越过（四(五)：现场督办或专项会议督办后均可责任追究）。各级之间的间隔为本包取值。",
-            "en": "Tiers are climbed in order; the special meeting may be skipped (四(五)). The gaps between tiers are this pack's choices."}},
+            "zh-hans": "督办方式依次升级；专项会议督办可越过（四(五)：现场督办或专项会议督办后均可责任追究）。"
+                       "各级之间的间隔为本包取值。",
+            "en": "Tiers are climbed in order; the special meeting may be skipped (四(五)). "
+                  "The gaps between tiers are this pack's choices."}},
     ],
 }

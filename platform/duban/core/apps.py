@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Make the Celery app current so that shared tasks send through it.
-        import duban.celery  # noqa: F401
+        import duban.celery  # noqa: F401, PLC0415 — the Celery app and its tasks load once the apps are ready

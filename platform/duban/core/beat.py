@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from duban.core.models import PeriodicRun
+from tenants.models import County
 
 
 def current_slot(period_seconds: int, now: datetime | None = None) -> datetime:
     """The start of the ``period_seconds``-long time slot containing ``now`` (UTC aligned)."""
     now = now or timezone.now()
     epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % period_seconds, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(epoch - epoch % period_seconds, tz=UTC)
 
 
 def claim_slot(job: str, slot: datetime) -> bool:
     """True for the first caller of (job, slot) across all processes; False for every other."""
-    from duban.core.models import PeriodicRun
-
     try:
         with transaction.atomic():
             PeriodicRun.objects.create(job=job, slot=slot)
@@ -32,10 +33,6 @@ def fan_out(job: str, period_seconds: int, send) -> int:
     """Beat's fan-out: once per ``period_seconds`` slot (however many beats run), call
     ``send(county)`` inside each active county's schema — ``send`` queues that county's task,
     whose message then carries the schema. Returns how many counties were sent to."""
-    from django_tenants.utils import tenant_context
-
-    from tenants.models import County
-
     if not claim_slot(job, current_slot(period_seconds)):
         return 0
     sent = 0

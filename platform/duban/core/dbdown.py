@@ -27,7 +27,9 @@ import contextlib
 import logging
 import sys
 
+import psycopg
 from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError, connections
 from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -43,9 +45,6 @@ _FAILURE_ATTRIBUTE = "_duban_database_unavailable"
 
 def is_connection_failure(exc: BaseException | None) -> bool:
     """True for a lost or unobtainable database connection; False for any other error."""
-    import psycopg
-    from django.db import InterfaceError, OperationalError
-
     if isinstance(exc, (InterfaceError, psycopg.InterfaceError)):
         return True
     if not isinstance(exc, (OperationalError, psycopg.OperationalError)):
@@ -62,8 +61,6 @@ def is_connection_failure(exc: BaseException | None) -> bool:
 
 
 def _driver_connection_lost(error) -> bool:
-    import psycopg
-
     if not isinstance(error, psycopg.Error):
         return True
     conn = getattr(error, "pgconn", None)
@@ -74,8 +71,6 @@ def _driver_connection_lost(error) -> bool:
 
 def close_broken_connections() -> None:
     """Close every open connection of this thread that no longer answers."""
-    from django.db import connections
-
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue

@@ -11,6 +11,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from duban.celery import app
+from duban.ops.models import Heartbeat
+from tenants.models import County
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,19 +30,17 @@ def check_database() -> tuple[bool, str]:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         return True, "ok"
-    except Exception as exc:  # noqa: BLE001 — any failure means not ready
+    except Exception as exc:  # any failure means not ready
         logger.warning("readiness: database unreachable: %s", exc)
         return False, exc.__class__.__name__
 
 
 def check_broker() -> tuple[bool, str]:
-    from duban.celery import app
-
     try:
         with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True, "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("readiness: broker unreachable: %s", exc)
         return False, exc.__class__.__name__
 
@@ -54,8 +56,6 @@ def readyz(request):
     }
     tenant = getattr(request, "tenant", None)
     if db_ok and getattr(tenant, "pk", None) is not None:
-        from duban.ops.models import Heartbeat
-
         last = Heartbeat.objects.order_by("-received_at").values_list("received_at", flat=True).first()
         body["county"] = tenant.slug
         body["last_worker_heartbeat_seconds"] = (
@@ -68,8 +68,6 @@ def county_home(request):
 
 
 def public_home(request):
-    from tenants.models import County
-
     counties = County.objects.select_related("city").order_by("city__code", "slug")
     return render(request, "duban/public_home.html", {
         "counties": counties, "base_domain": settings.DUBAN_BASE_DOMAIN})

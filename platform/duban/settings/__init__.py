@@ -2,6 +2,8 @@
 
 import os
 
+from duban.settings.env import ConfigError
+
 PROFILES = ("development", "test", "production")
 
 
@@ -9,8 +11,6 @@ def select_settings_module(environ=os.environ) -> str:
     """The settings module to use when ``DJANGO_SETTINGS_MODULE`` is not set."""
     profile = (environ.get("DUBAN_ENV") or "development").strip().lower()
     if profile not in PROFILES:
-        from duban.settings.env import ConfigError
-
         raise ConfigError("DUBAN_ENV", f"expected one of {', '.join(PROFILES)}, got {profile!r}")
     return f"duban.settings.{profile}"
 

@@ -96,6 +96,8 @@ SHARED_APPS = [
     "duban.audit",
     "duban.units",
     "plugins",
+    # The demo (`duban seed_demo`): a command-only app, no models, on top of every area.
+    "duban.demo",
     "api",
     "duban.web",
     # Login lockout records and one-time-password devices belong to users, who live both in
@@ -479,6 +481,6 @@ LOGGING = {
 def init_observability(profile: str) -> None:
     """Start Sentry when SENTRY_DSN is set (and only then)."""
     if SENTRY_DSN:
-        from duban.observability import init_sentry
+        from duban.observability import init_sentry  # noqa: PLC0415 — only with a DSN, once settings are read
 
         init_sentry(SENTRY_DSN, environment=profile, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -1,6 +1,6 @@
 """Production: secrets required, HTTPS everywhere; passes `duban check --deploy` cleanly."""
 
-from duban.settings.base import *  # noqa: F401,F403
+from duban.settings.base import *  # noqa: F403
 from duban.settings.base import email_settings, env, init_observability
 
 DUBAN_ENV = "production"

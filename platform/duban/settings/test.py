@@ -2,7 +2,7 @@
 
 import os
 
-from duban.settings.base import *  # noqa: F401,F403
+from duban.settings.base import *  # noqa: F403
 from duban.settings.base import env, init_observability
 
 DUBAN_ENV = "test"

@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from plugins.manager import get_registry
+from plugins.testing import check_pack, run_scenarios
+from tenants.models import County
 
 
 class Command(BaseCommand):
@@ -36,8 +38,6 @@ class Command(BaseCommand):
         return entry.pack
 
     def do_list(self, options):
-        from tenants.models import County
-
         using = {}
         for name, version in County.objects.values_list("rulepack_name", "rulepack_version"):
             using.setdefault((name, version), 0)
@@ -124,8 +124,6 @@ class Command(BaseCommand):
             console.print(notes)
 
     def do_check(self, options):
-        from plugins.testing import check_pack, run_scenarios
-
         pack = self._pack(options["name"])
         problems = check_pack(pack)
         console = self.console()

@@ -7,6 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
+from rich.console import Console
+from rich.table import Table
 
 from duban.core import dbowner
 from tenants import backup, provisioning
@@ -86,9 +88,6 @@ class Command(BaseCommand):
         rows = [(c.slug, c.name, c.city.code, c.schema_name, f"{c.rulepack_name}=={c.rulepack_version}",
                  c.status, provisioning.county_url(c)) for c in counties]
         headers = ("slug", "name", "city", "schema", "rulepack", "status", "url")
-        from rich.console import Console
-        from rich.table import Table
-
         table = Table(*headers, title=f"{len(rows)} counties")
         for row in rows:
             table.add_row(*row)

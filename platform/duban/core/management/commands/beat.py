@@ -27,8 +27,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
+
+from duban.celery import app
 
 logger = logging.getLogger("duban.beat")
 
@@ -51,9 +55,6 @@ def lock_connection():
 
     TCP keepalives make a connection broken by the network fail within about a minute instead
     of hanging; the watchdog then notices."""
-    import psycopg
-    from django.db import connections
-
     params = connections["default"].get_connection_params()
     params.update(application_name="duban-beat", keepalives=1, keepalives_idle=30,
                   keepalives_interval=10, keepalives_count=3)
@@ -84,7 +85,7 @@ def watch_lock(conn, interval: float, stop: threading.Event) -> None:
         try:
             held = holds_lock(conn)
             problem = "the lock is no longer held"
-        except Exception as exc:  # noqa: BLE001 — any failure means the session is gone
+        except Exception as exc:  # any failure means the session is gone
             held = False
             problem = f"{exc.__class__.__name__}: {exc}"
         if not held and not stop.is_set():
@@ -107,8 +108,6 @@ class Command(BaseCommand):
                             help="how often the lock's session is checked while beat runs (default 15)")
 
     def handle(self, *args, **options):
-        from duban.celery import app
-
         schedule = Path(options["schedule"]) if options["schedule"] else default_schedule_path()
         conn = lock_connection()
         stop = threading.Event()

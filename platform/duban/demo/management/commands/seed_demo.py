@@ -7,16 +7,19 @@ seed so that the demo always shows every capability.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
+from duban.comparison.refresh import refresh_all
+from duban.comparison.service import current_reference, set_reference_pack
 from duban.core import dbowner
 from duban.core.progress import progress_bar
-from duban.matters.demo import seed_matters
+from duban.demo.matters import seed_matters
+from duban.demo.reports import seed_weekly_report
+from duban.demo.supervision import seed_supervision
 from duban.matters.models import Matter
-from duban.reports.demo import seed_weekly_report
-from duban.supervision.demo import seed_supervision
 from duban.units.actions import do_create_unit
 from duban.units.models import Unit
 from tenants import provisioning
@@ -78,11 +81,6 @@ class Command(BaseCommand):
     def seed_platform(self, city):
         """The city's own user and a platform operator (public schema), the city's reference pack,
         and every county's comparison snapshots, so the city portal opens with its charts."""
-        from django.db import connection
-
-        from duban.comparison import service as comparison
-        from duban.comparison.refresh import refresh_all
-
         connection.set_schema_to_public()
         for username, role, full_name in PLATFORM_PEOPLE:
             if User.objects.filter(username=username).exists():
@@ -92,8 +90,8 @@ class Command(BaseCommand):
                                               full_name=full_name)
             else:
                 do_create_user(username, actor=ACTOR, role=role, password=DEMO_PASSWORD, full_name=full_name)
-        if not comparison.current_reference(city):
-            comparison.set_reference_pack(city, "county_default", actor=ACTOR)
+        if not current_reference(city):
+            set_reference_pack(city, "county_default", actor=ACTOR)
         refresh_all(list(city.counties.filter(status="active")), kind="full")
 
     def seed_county(self, townships: list[str]):

@@ -10,7 +10,22 @@ from datetime import timedelta
 from duban.accounts.models import Role, User
 from duban.core import clock
 from duban.core.clock import as_of
-from duban.matters import actions
+from duban.matters.actions import (
+    do_accept_result,
+    do_approve_matter,
+    do_assign_matter,
+    do_decide_request,
+    do_give_feedback,
+    do_propose_matter,
+    do_register_matter,
+    do_reject_matter,
+    do_report_part,
+    do_report_result,
+    do_request_change,
+    do_request_extension,
+    do_send_back,
+    do_sign_for_receipt,
+)
 
 MATTERS = [
     # (title, category, lead, co-units, target state, days ago assigned, working days given)
@@ -45,63 +60,63 @@ def seed_matters() -> int:
     for title, category, lead, cos, target, days_ago, working_days in MATTERS:
         start = today - timedelta(days=days_ago or 0)
         with as_of(start - timedelta(days=3)):
-            matter = actions.do_propose_matter(actor=leader, title=title, category=category,
+            matter = do_propose_matter(actor=leader, title=title, category=category,
                                                content=f"{title}：按县政府部署抓好落实，按时报告进展和结果。",
                                                proposed_units=[lead, *cos], source_reference="县政府办公室")
             made += 1
             if target == "proposed":
                 continue
-            actions.do_register_matter(matter.pk, actor=staff)
+            do_register_matter(matter.pk, actor=staff)
             if target == "registered":
                 continue
             if target == "rejected":
-                actions.do_reject_matter(matter.pk, actor=leader, comment="属于部门日常工作，不列入督办。")
+                do_reject_matter(matter.pk, actor=leader, comment="属于部门日常工作，不列入督办。")
                 continue
-            actions.do_approve_matter(matter.pk, actor=leader, comment="同意立项，抓紧交办。")
+            do_approve_matter(matter.pk, actor=leader, comment="同意立项，抓紧交办。")
             if target == "approved":
                 continue
         with as_of(start):
-            actions.do_assign_matter(matter.pk, actor=staff, lead_unit=lead, co_units=cos,
+            do_assign_matter(matter.pk, actor=staff, lead_unit=lead, co_units=cos,
                                      requirements="按期办结，每五个工作日反馈一次进展，办结后书面报告。",
                                      deadline_working_days=working_days, feedback_every_working_days=5)
         if target == "assigned":
             continue
         clerk = _clerk(lead)
         with as_of(start + timedelta(days=1)):
-            actions.do_sign_for_receipt(matter.pk, actor=clerk)
+            do_sign_for_receipt(matter.pk, actor=clerk)
             for co in cos:
-                actions.do_sign_for_receipt(matter.pk, actor=_clerk(co))
+                do_sign_for_receipt(matter.pk, actor=_clerk(co))
         with as_of(start + timedelta(days=5)):
             # Co-operating units report their own parts; on the matter still in progress the second
             # has not yet (its part shows 未报送, and it is escalated only if the deadline passes so).
             for co in (cos[:1] if target == "in_progress" else cos):
-                actions.do_report_part(matter.pk, actor=_clerk(co), text="本单位承办部分已按要求完成，附相关材料。")
+                do_report_part(matter.pk, actor=_clerk(co), text="本单位承办部分已按要求完成，附相关材料。")
         with as_of(start + timedelta(days=6)):
-            actions.do_give_feedback(matter.pk, actor=clerk, kind="written", text="已制定工作方案，正在推进。")
+            do_give_feedback(matter.pk, actor=clerk, kind="written", text="已制定工作方案，正在推进。")
         if target == "cancelled":
-            request = actions.do_request_change(matter.pk, actor=staff, kind="cancellation",
+            request = do_request_change(matter.pk, actor=staff, kind="cancellation",
                                                 reason="该任务已并入全县污水治理专项。")
-            actions.do_decide_request(request.pk, actor=leader, approve=True, note="同意取消。")
+            do_decide_request(request.pk, actor=leader, approve=True, note="同意取消。")
             continue
         if target == "extension_pending":
             matter.refresh_from_db()
-            actions.do_request_extension(matter.pk, actor=clerk, new_deadline=matter.deadline + timedelta(days=14),
+            do_request_extension(matter.pk, actor=clerk, new_deadline=matter.deadline + timedelta(days=14),
                                          reason="需等待上级审批文件，申请延期两周。")
             continue
         if target in ("in_progress", "overdue"):
             continue
         with as_of(start + timedelta(days=10)):
-            actions.do_report_result(matter.pk, actor=clerk, text="已按要求完成，附验收材料。")
+            do_report_result(matter.pk, actor=clerk, text="已按要求完成，附验收材料。")
         if target == "reported":
             continue
         redos = 3 if target == "closed_after_redos" else 1
         for attempt in range(redos):
             with as_of(start + timedelta(days=12 + attempt * 4)):
-                actions.do_send_back(matter.pk, actor=office, reasons=f"第{attempt + 1}次审核：佐证材料不全，请补充后重报。")
+                do_send_back(matter.pk, actor=office, reasons=f"第{attempt + 1}次审核：佐证材料不全，请补充后重报。")
             if target == "redo":
                 break
             with as_of(start + timedelta(days=14 + attempt * 4)):
-                actions.do_report_result(matter.pk, actor=clerk, text=f"已补充材料（第{attempt + 2}次报送）。")
+                do_report_result(matter.pk, actor=clerk, text=f"已补充材料（第{attempt + 2}次报送）。")
         if target == "closed_after_redos":
-            actions.do_accept_result(matter.pk, actor=office, reasons="材料齐全，同意办结。")
+            do_accept_result(matter.pk, actor=office, reasons="材料齐全，同意办结。")
     return made
