@@ -36,7 +36,7 @@ from duban.core.county import county_pack
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
 from duban.documents.models import Document
-from duban.matters.attachments import do_attach_file
+from duban.matters.actions import do_attach_file
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import State
 from duban.notifications.channels import available_channels
