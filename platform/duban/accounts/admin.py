@@ -39,6 +39,12 @@ class ActionsAdmin(admin.ModelAdmin):
     start its durable transaction; here the POST is an :func:`action_scope` instead, so the
     actions the admin calls join it and the page's writes stay one transaction."""
 
+    def add_view(self, request, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().add_view(request, form_url, extra_context)
+        with action_scope():  # Django's UserAdmin opens its own transaction.atomic() here
+            return super().add_view(request, form_url, extra_context)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return super().changeform_view(request, object_id, form_url, extra_context)
