@@ -511,7 +511,7 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
     filterset_class = ChangeRequestFilter
 
     def safely_get_queryset(self, user):
-        return (ChangeRequest.objects.filter(matter__in=access.visible_matters(user).values("pk"))
+        return (access.visible_change_requests(user)
                 .select_related("matter", "requested_by", "decided_by").order_by("-id"))
 
     @county_action(input=DecideIn, output=ChangeRequestOut, summary="Approve or refuse the request (审批)")

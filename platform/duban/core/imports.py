@@ -241,7 +241,7 @@ def _first_sheet(source: Any, name: str) -> spreadsheet.FirstSheet:
         return spreadsheet.read_first_sheet(data)
     except spreadsheet.Refused as refused:
         raise _file_error(str(refused), name) from None
-    except Exception as exc:  # noqa: BLE001 — any failure to parse untrusted input is the file's fault
+    except Exception as exc:  # any failure to parse untrusted input is the file's fault
         raise _file_error(f"无法读取该 .xlsx 文件（{type(exc).__name__}: {exc}）；它可能已损坏，或不是 Excel 工作簿",
                           name) from None
 

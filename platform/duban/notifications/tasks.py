@@ -43,7 +43,7 @@ def enqueue(delivery_ids: list[int], countdown: float | None = None) -> None:
     for pk in delivery_ids:
         try:
             deliver.apply_async((pk,), countdown=countdown)
-        except Exception:  # noqa: BLE001 — the broker is down: the periodic re-drive will send it
+        except Exception:  # the broker is down: the periodic re-drive will send it
             logger.warning("could not enqueue delivery %s; the re-drive will pick it up", pk, exc_info=True)
 
 
@@ -87,7 +87,7 @@ def deliver_one(delivery_id: int) -> str:
                          idempotency_key=delivery.idempotency_key)
         except Undeliverable as exc:
             delivery.status, error = Delivery.Status.SKIPPED, str(exc)
-        except Exception as exc:  # noqa: BLE001 — any failure of the outside world: retry later
+        except Exception as exc:  # any failure of the outside world: retry later
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if number >= settings.DUBAN_NOTIFY_MAX_ATTEMPTS:
                 delivery.status = Delivery.Status.FAILED
