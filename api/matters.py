@@ -18,7 +18,7 @@ from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.core.errors import Invalid
-from duban.matters import access, actions, attachments, queries
+from duban.matters import access, actions, queries
 from duban.matters.models import (
     Attachment,
     ChangeRequest,
@@ -487,7 +487,7 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     @county_action(input=AttachIn, output=AttachmentOut, summary="Attach a file (PDF, image, Office document)",
                    status_code=201, parser_classes=[MultiPartParser, FormParser])
     def attach(self, request, data, pk=None):
-        return attachments.do_attach_file(pk, actor=request.user, upload=data["file"],
+        return actions.do_attach_file(pk, actor=request.user, upload=data["file"],
                                           feedback_id=data.get("feedback"), report_id=data.get("report"))
 
     @county_action(output=TimelineEventOut, many=True, methods=("get",), filter_backends=[],
@@ -511,7 +511,7 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
     filterset_class = ChangeRequestFilter
 
     def safely_get_queryset(self, user):
-        return (ChangeRequest.objects.filter(matter__in=access.visible_matters(user).values("pk"))
+        return (access.visible_change_requests(user)
                 .select_related("matter", "requested_by", "decided_by").order_by("-id"))
 
     @county_action(input=DecideIn, output=ChangeRequestOut, summary="Approve or refuse the request (审批)")

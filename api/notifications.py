@@ -6,10 +6,10 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
 from api.base import CountyViewSet, county_action
+from duban.notifications.actions import do_mark_read, do_set_preference
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
-from duban.notifications.service import do_mark_read, do_set_preference
 
 
 class NotificationOut(serializers.ModelSerializer):

@@ -23,6 +23,7 @@ from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
 from duban.audit import log as audit
 from duban.core import cloning, schemas
+from duban.core.actions import action_scope
 from duban.core.errors import Invalid
 from plugins.manager import DEFAULT_PACK, get_registry
 from tenants.models import (
@@ -209,7 +210,7 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
         ensure_template_current()
     password = admin_password or secrets.token_urlsafe(12)
 
-    with transaction.atomic():
+    with action_scope():  # the admin user is made by an action, which joins this transaction
         county = County(slug=slug, name=name, city=city, schema_name=schema_name_for(slug),
                         rulepack_name=pack_name, rulepack_version=pack_version, time_zone=time_zone,
                         abbreviation=(abbreviation or "").strip())
@@ -273,7 +274,7 @@ def create_city_user(city_code: str, username: str, *, actor, password: str | No
     city = City.objects.filter(code=(city_code or "").strip().lower()).first()
     if city is None:
         raise ProvisioningError(f"no city {city_code!r}", field="city")
-    with transaction.atomic():
+    with action_scope():  # do_create_user joins: the user and the membership, or neither
         try:
             user = do_create_user(username, actor=actor, role=Role.CITY_USER, password=password, full_name=full_name,
                                   email=email)

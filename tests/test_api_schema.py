@@ -359,7 +359,7 @@ def _seed(world) -> dict[str, list]:
     from duban.accounts.models import User
     from duban.core.clock import as_of
     from duban.matters import actions
-    from duban.matters.attachments import do_attach_file
+    from duban.matters.actions import do_attach_file
     from duban.matters.models import ChangeRequest, CollectionRound, Matter
     from duban.supervision import circulars, ledger
     from duban.supervision import steps as step_actions

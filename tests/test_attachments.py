@@ -16,7 +16,7 @@ from duban.accounts.models import Role
 from duban.audit.models import AuditEvent
 from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.matters import actions
-from duban.matters.attachments import do_attach_file
+from duban.matters.actions import do_attach_file
 from duban.matters.models import Attachment
 from tests.conftest import PASSWORD
 

@@ -46,7 +46,7 @@ def build_county_with_data() -> dict:
         from duban.accounts.actions import do_create_user, do_issue_token
         from duban.accounts.models import Role
         from duban.core.clock import as_of
-        from duban.matters.attachments import do_attach_file
+        from duban.matters.actions import do_attach_file
         from duban.supervision import steps
         from duban.units.actions import do_create_unit
         from tenants import provisioning

@@ -12,15 +12,16 @@ from datetime import date, timedelta
 
 import pytest
 from django.core import mail
-from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from matter_helpers import make_cast, to_state
 from notify_helpers import WebhookReceiver
 
+from duban.core.actions import action_scope
 from duban.core.clock import as_of
+from duban.notifications.actions import do_mark_read, do_set_preference
 from duban.notifications.models import Delivery, DeliveryAttempt, Notification, WebhookTarget
-from duban.notifications.service import deliver_one, do_mark_read, do_set_preference
+from duban.notifications.tasks import deliver_one
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def test_an_assignment_writes_inbox_and_outbox_rows_with_the_action(cast):
     assert sorted(Delivery.objects.filter(notification__in=notes).values_list("channel", flat=True)) == ["email"] * 2
     # The same action rolled back leaves no notification behind.
     before = Notification.objects.count()
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(RuntimeError), action_scope():  # a request's flow of actions, failing after them
         to_state(cast, "assigned")
         raise RuntimeError("the request failed after the action")
     assert Notification.objects.count() == before

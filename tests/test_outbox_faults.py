@@ -105,7 +105,7 @@ def test_outbox_kill_worker_mid_delivery_and_restart_delivers_each_exactly_once(
                 def redrive():
                     from django.utils import timezone
 
-                    from duban.notifications.service import redrive as run
+                    from duban.notifications.tasks import redrive as run
                     with tenant_context(county):
                         return run(now=timezone.now() + timezone.timedelta(hours=1))
 

@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 from duban.accounts.actions import do_create_user, do_issue_token
 from duban.accounts.models import Role
 from duban.matters import actions
-from duban.matters.attachments import do_attach_file
+from duban.matters.actions import do_attach_file
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

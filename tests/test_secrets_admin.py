@@ -23,6 +23,7 @@ from duban.accounts import actions as account_actions
 from duban.accounts.actions import do_create_user, do_issue_token
 from duban.accounts.models import Role
 from duban.audit.models import AuditEvent
+from duban.core.errors import Invalid
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -205,13 +206,13 @@ def test_the_role_action_changes_the_role_and_audits_it(world):
         assert event.actor == admin_user
         assert event.before == {"role": Role.SUPERVISION_STAFF, "unit": None}
         assert event.after == {"role": Role.OFFICE_LEADER, "unit": None}
-        with pytest.raises(account_actions.UserError) as bad:
+        with pytest.raises(Invalid) as bad:
             account_actions.do_change_role(target, actor=admin_user, role=Role.UNIT_STAFF)
         assert bad.value.field == "unit"
-        with pytest.raises(account_actions.UserError) as self_change:
+        with pytest.raises(Invalid) as self_change:
             account_actions.do_change_role(admin_user, actor=admin_user, role=Role.SUPERVISION_STAFF)
         assert self_change.value.field == "username"
-        with pytest.raises(account_actions.UserError) as not_admin:
+        with pytest.raises(Invalid) as not_admin:
             account_actions.do_change_role(target, actor=user("staff"), role=Role.COUNTY_LEADER)
         assert not_admin.value.field == "role"
         target.refresh_from_db()

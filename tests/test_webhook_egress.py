@@ -32,7 +32,7 @@ from matter_helpers import PASSWORD, make_cast, to_state
 from duban.audit.models import AuditEvent
 from duban.notifications.egress import address_allowed, host_listed
 from duban.notifications.models import Delivery, WebhookTarget
-from duban.notifications.service import deliver_one
+from duban.notifications.tasks import deliver_one
 from duban.settings.env import ConfigError, Env
 
 pytestmark = pytest.mark.django_db

@@ -1,19 +1,21 @@
-"""Writes to users. Each action validates fully, audits, and runs in one transaction."""
+"""Writes to users, their API tokens and authenticator devices. Each action validates fully,
+audits, and runs in one transaction (``duban.core.actions``)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from duban.accounts import tokens
 from duban.accounts.models import COUNTY_ROLES, ApiToken, Role, User
 from duban.audit import log as audit
+from duban.core.actions import action
 from duban.core.errors import Invalid
 
 
-@transaction.atomic
+@action
 def do_create_user(username: str, *, actor, role: str, password: str | None, full_name: str = "",
                    phone: str = "", email: str = "", unit=None, is_staff: bool = False) -> User:
     username = (username or "").strip()
@@ -41,7 +43,7 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
     return user
 
 
-@transaction.atomic
+@action
 def do_issue_token(user: User, *, actor) -> str:
     """A new API token for ``user`` (any previous one stops working); returns the key, which is
     stored only as a hash and cannot be shown again. Tokens live in the user's own schema, so a
@@ -56,7 +58,7 @@ def do_issue_token(user: User, *, actor) -> str:
     return key
 
 
-@transaction.atomic
+@action
 def do_revoke_token(user: User, *, actor) -> bool:
     revoked = ApiToken.objects.filter(user=user).delete()[0] > 0
     if revoked:
@@ -64,7 +66,7 @@ def do_revoke_token(user: User, *, actor) -> bool:
     return revoked
 
 
-@transaction.atomic
+@action
 def do_change_role(user: User, *, actor, role: str, unit=None) -> User:
     """Give ``user`` another role (and, for unit staff, their unit). The only way a role changes:
     the admin site shows roles read-only. A county admin's rights in the admin site follow the
@@ -95,7 +97,7 @@ def do_change_role(user: User, *, actor, role: str, unit=None) -> User:
     return user
 
 
-@transaction.atomic
+@action
 def do_remove_otp_devices(devices, *, actor) -> int:
     """The admin site's removal of a user's authenticator (a lost phone): the user signs in with
     the password alone until they set up a new one."""
@@ -112,7 +114,7 @@ def do_remove_otp_devices(devices, *, actor) -> int:
 ADMIN_EDITABLE_FIELDS = ("username", "first_name", "last_name", "full_name", "email", "phone", "is_active")
 
 
-@transaction.atomic
+@action
 def do_update_user(user: User, *, actor, changes: dict) -> User:
     """Save the admin site's changes to a user's details (name, contact, active or not), audited
     with each changed field's value before and after."""
@@ -132,7 +134,7 @@ def do_update_user(user: User, *, actor, changes: dict) -> User:
     return user
 
 
-@transaction.atomic
+@action
 def do_set_password(user: User, *, actor, password: str | None) -> User:
     """Set (or, with None, disable) a user's password, audited without the password itself."""
     if password is None:
@@ -143,3 +145,24 @@ def do_set_password(user: User, *, actor, password: str | None) -> User:
     audit.record(actor=actor, action="user.password", obj=user,
                  after={"username": user.username, "usable": password is not None})
     return user
+
+
+@action
+def do_confirm_device(device: TOTPDevice, *, actor) -> TOTPDevice:
+    """Confirm a user's pending authenticator device (``actor``: the user, who has just typed a
+    valid code from it — checked by the caller, ``duban.web.otp.confirm_device``, before this
+    transaction, so that a wrong code's throttle is never rolled back). One confirmed device per
+    user: any other device is dropped."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()
+    audit.record(actor=actor, action="otp.enable", obj=actor, after={"device": device.pk})
+    return device
+
+
+@action
+def do_remove_device(device: TOTPDevice, *, actor) -> None:
+    """Turn a user's second factor off (``actor``: the user, whose current code the caller has
+    checked): every device of theirs goes."""
+    TOTPDevice.objects.filter(user=actor).delete()
+    audit.record(actor=actor, action="otp.disable", obj=actor, before={"device": device.pk})

@@ -16,13 +16,52 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp import admin as otp_totp_admin  # registers TOTPDevice first; replaced below
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from duban.accounts.actions import ADMIN_EDITABLE_FIELDS, do_remove_otp_devices, do_revoke_token, do_set_password, do_update_user
+from duban.accounts.actions import (
+    ADMIN_EDITABLE_FIELDS,
+    do_remove_otp_devices,
+    do_revoke_token,
+    do_set_password,
+    do_update_user,
+)
 from duban.accounts.models import ApiToken, User
+from duban.core.actions import action_scope
 
 PRIVILEGE_FIELDS = ("role", "unit", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 _ADMIN_ACTOR: ContextVar = ContextVar("duban_admin_actor")
+
+
+class ActionsAdmin(admin.ModelAdmin):
+    """A model admin whose saves and deletions go through actions (``duban.core.actions``).
+
+    Django runs a form's POST in ``transaction.atomic()``, inside which an action refuses to
+    start its durable transaction; here the POST is an :func:`action_scope` instead, so the
+    actions the admin calls join it and the page's writes stay one transaction."""
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().add_view(request, form_url, extra_context)
+        with action_scope():  # Django's UserAdmin opens its own transaction.atomic() here
+            return super().add_view(request, form_url, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with action_scope():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().delete_view(request, object_id, extra_context)
+        with action_scope():
+            return super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().changelist_view(request, extra_context)
+        with action_scope():  # list actions ("delete selected", "revoke") and list_editable saves
+            return super().changelist_view(request, extra_context)
 
 
 class AuditedPasswordChangeForm(AdminPasswordChangeForm):
@@ -35,7 +74,7 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ActionsAdmin, BaseUserAdmin):
     list_display = ("username", "full_name", "role", "unit", "is_active", "last_login")
     list_filter = ("role", "is_active", "unit")
     search_fields = ("username", "full_name", "phone")
@@ -66,7 +105,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ActionsAdmin):
     list_display = ("prefix", "user", "created", "last_used")
     list_select_related = ("user",)
     search_fields = ("prefix", "user__username", "user__full_name")
@@ -89,7 +128,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, gettext("已撤销 %(n)d 个 API 令牌。") % {"n": count}, messages.SUCCESS)
 
 
-class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
+class TOTPDeviceAdmin(ActionsAdmin, otp_totp_admin.TOTPDeviceAdmin):
     """django_otp's admin without the key, the QR code or its config page; read-only but for
     removal (audited), which lets a user who lost their phone sign in again."""
 

@@ -63,6 +63,7 @@ class CountyCommand(BaseCommand):
     def handle(self, *args, **options):
         self.console = Console(file=self.stdout, width=self.console_width, highlight=False, soft_wrap=True)
         slug = options.get("county")
+        options = {key: value for key, value in options.items() if key != "county"}  # given as the County
         if slug is None:
             self.county = None
             with action_errors():

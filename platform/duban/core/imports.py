@@ -11,7 +11,11 @@ The file is read through ``duban.core.spreadsheet``: its zip directory and sheet
 checked against size, row and column limits before openpyxl parses anything, and the first
 sheet is then streamed read-only (issue 18 point 7).
 
-Used by ``duban.units.imports`` and ``duban.matters.imports``.
+One runner, :func:`run_import`, does the rest for every import — ``duban.units.imports`` and
+``duban.matters.imports`` say only what their columns are, how a row is checked and which action
+writes it: every cell checked, every row's problems collected, then each row written by its
+action inside one :func:`~duban.core.actions.action_scope` (an action refusing a row is that
+row's problem), the import's own audit event, all or nothing, with progress.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from django.utils.translation import gettext
 from openpyxl.utils import get_column_letter
 
 from duban.core import spreadsheet
+from duban.core.actions import action_scope
+from duban.core.errors import Invalid
 
 MAX_DATA_ROWS = 5000
 HEADER_SEARCH_ROWS = 10
@@ -104,6 +110,14 @@ class ImportErrorReport(ValueError):
 
 class Rollback(Exception):
     """Raised inside an import's transaction to undo everything written so far."""
+
+
+# check_row(row, cells_ok, errors) → what write_row needs for the row; appends the row's problems
+CheckRow = Callable[["Row", bool, list[RowError]], Any]
+# check_rows(planned, errors): checks across rows, once every row is checked (e.g. against the database)
+CheckRows = Callable[[list[tuple["Row", Any]], list[RowError]], None]
+# finish(objects, sheet, source name): the import's own audit event, inside its transaction
+Finish = Callable[[list, "Sheet", str], None]
 
 
 # --- columns and rows ----------------------------------------------------------------------
@@ -345,3 +359,53 @@ def check_cells(row: Row, columns: Iterable[Column], errors: list[RowError]) -> 
 @contextmanager
 def no_progress(description: str, total: int):
     yield lambda n=1: None
+
+
+def run_import(source: Any, columns: Iterable[Column], *, check_row: CheckRow, write_row: Callable[[Any], Any],
+               finish: Finish, description: str, check_rows: CheckRows | None = None,
+               field_columns: dict[str, str] | None = None, progress: Progress | None = None,
+               dry_run: bool = False) -> ImportResult:
+    """Import the first sheet of ``source`` (a path or a binary file object), every row or none.
+
+    Every row's cells are checked (:func:`check_cells`) and then by ``check_row``, which returns
+    what ``write_row`` needs; ``check_rows`` may then look across rows. Any problem and
+    :class:`ImportErrorReport` is raised with all of them, before anything is written. Then,
+    inside ``progress(description, total)`` and one :func:`action_scope`, ``write_row`` (the
+    area's action) writes each row: an :class:`~duban.core.errors.Invalid` it raises is reported
+    against that row, in the column ``field_columns`` (or the column key) names for its field.
+    Any such problem undoes everything and raises the report; otherwise ``finish`` records the
+    import. ``dry_run`` does it all and keeps nothing."""
+    columns = tuple(columns)
+    name = describe_source(source)
+    sheet = read_sheet(source, columns)
+    errors: list[RowError] = []
+    planned: list[tuple[Row, Any]] = []
+    for row in sheet.rows:
+        cells_ok = check_cells(row, columns, errors)
+        planned.append((row, check_row(row, cells_ok, errors)))
+    if check_rows is not None:
+        check_rows(planned, errors)
+    if errors:
+        raise ImportErrorReport(errors, source=name)
+
+    labels = {**{column.key: column.label for column in columns}, **(field_columns or {})}
+    objects: list = []
+    progress = progress or no_progress
+    try:
+        with progress(description, len(planned)) as advance, action_scope():
+            for row, data in planned:
+                try:
+                    objects.append(write_row(data))
+                except Invalid as exc:  # the action's own checks; its savepoint undid the row
+                    errors.append(RowError(row.number, labels.get(exc.field, exc.field), str(exc)))
+                advance()
+            if errors:
+                raise Rollback
+            finish(objects, sheet, name)
+            if dry_run:
+                raise Rollback
+    except Rollback:
+        if errors:
+            raise ImportErrorReport(errors, source=name) from None
+        return ImportResult(created=len(objects), source=name, dry_run=True)  # rolled back
+    return ImportResult(created=len(objects), objects=objects, source=name)

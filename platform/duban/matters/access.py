@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from duban.accounts.models import Role
 from duban.core.errors import NotFound
-from duban.matters.models import Attachment, Matter, ResultReport
+from duban.matters.models import Attachment, ChangeRequest, Matter, ResultReport
 from duban.matters.states import State
 
 ALL_MATTERS_ROLES = (Role.SUPERVISION_STAFF, Role.OFFICE_LEADER, Role.COUNTY_ADMIN)
@@ -46,6 +46,11 @@ def access_matter_by_id(user, matter_id, *, for_update: bool = False) -> Matter:
     if matter is None:
         raise NotFound(f"no matter {matter_id}")
     return matter
+
+
+def visible_change_requests(user) -> QuerySet[ChangeRequest]:
+    """Change and extension requests on the matters a user may see."""
+    return ChangeRequest.objects.filter(matter__in=visible_matters(user).values("pk"))
 
 
 def visible_reports(user, matter: Matter) -> QuerySet[ResultReport]:

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import transaction
 from django.utils import timezone
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
+from duban.core.actions import action
 from duban.core.county import county_calendar, county_pack, next_value, today
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.core.models import CalendarYear, WorkdayOverride
 from duban.documents.numbering import next_notice_number
 from duban.matters import access
+from duban.matters.attachments import ATTACHING_ROLES, check_upload
 from duban.matters.models import (
+    Attachment,
     ChangeRequest,
     CollectionRound,
     DeadlineChange,
@@ -36,8 +38,8 @@ from duban.matters.models import (
     Review,
     Satisfaction,
 )
-from duban.matters.signals import deadline_changed
-from duban.matters.states import LEADERS, State, check
+from duban.matters.signals import deadline_changed, sent_back
+from duban.matters.states import LEADERS, TERMINAL, State, check
 from duban.notifications import recipients
 from duban.notifications.service import notify
 from duban.units.models import Unit
@@ -91,7 +93,7 @@ def _text(value: str | None, field: str, *, required: bool = True, max_length: i
 
 
 # --- collection (收集) -----------------------------------------------------------------------
-@transaction.atomic
+@action
 def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str = "") -> CollectionRound:
     if actor.role != Role.SUPERVISION_STAFF:
         raise NotAllowed("only supervision staff open a collection round")
@@ -108,7 +110,7 @@ def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str
     return round_
 
 
-@transaction.atomic
+@action
 def do_close_round(round_id: int, *, actor) -> CollectionRound:
     if actor.role != Role.SUPERVISION_STAFF:
         raise NotAllowed("only supervision staff close a collection round")
@@ -123,7 +125,7 @@ def do_close_round(round_id: int, *, actor) -> CollectionRound:
     return round_
 
 
-@transaction.atomic
+@action
 def do_propose_matter(*, actor, title: str, content: str, category: str, proposed_units: list[str] = (),
                       requested_deadline: date | None = None, source_reference: str = "",
                       round_id: int | None = None, time_sensitive: bool = False,
@@ -162,7 +164,7 @@ def do_propose_matter(*, actor, title: str, content: str, category: str, propose
     return matter
 
 
-@transaction.atomic
+@action
 def do_register_matter(matter_id: int, *, actor, expected_version: int | None = None) -> Matter:
     """Staff enter a proposal in the register book (登记造册); it then waits for approval."""
     matter = _locked(actor, matter_id, expected_version)
@@ -173,7 +175,7 @@ def do_register_matter(matter_id: int, *, actor, expected_version: int | None = 
 
 
 # --- approval (立项) -------------------------------------------------------------------------
-@transaction.atomic
+@action
 def do_approve_matter(matter_id: int, *, actor, comment: str = "", expected_version: int | None = None) -> Matter:
     matter = _locked(actor, matter_id, expected_version)
     transition = check("approve", matter.state, actor.role)
@@ -184,7 +186,7 @@ def do_approve_matter(matter_id: int, *, actor, comment: str = "", expected_vers
                    note=matter.decision_comment)
 
 
-@transaction.atomic
+@action
 def do_reject_matter(matter_id: int, *, actor, comment: str, expected_version: int | None = None) -> Matter:
     matter = _locked(actor, matter_id, expected_version)
     transition = check("reject", matter.state, actor.role)
@@ -210,7 +212,7 @@ def _deadline(start: date, deadline: date | None, working_days: int | None) -> t
     return deadline, None, not county_calendar().knows(deadline.year)
 
 
-@transaction.atomic
+@action
 def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[str] = (), requirements: str,
                      deadline: date | None = None, deadline_working_days: int | None = None,
                      feedback_every_working_days: int | None = None,
@@ -256,7 +258,7 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
                "deadline_provisional": provisional})
 
 
-@transaction.atomic
+@action
 def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None = None) -> Matter:
     """The unit signs for receipt (签收). The matter is under way once the lead unit has signed."""
     matter = _locked(actor, matter_id, expected_version)
@@ -279,7 +281,7 @@ FEEDBACK_KINDS = (Feedback.Kind.ORAL, Feedback.Kind.WRITTEN)
 
 
 # --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------
-@transaction.atomic
+@action
 def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None) -> Feedback:
     matter = _locked(actor, matter_id, expected_version)
     check("feedback", matter.state, actor.role)
@@ -300,7 +302,7 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
     return feedback
 
 
-@transaction.atomic
+@action
 def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> Feedback:
     """A co-operating unit reports its own part (报送承办部分) — once; a send-back naming the unit
     makes it due again. A co-unit that has reported its part is not escalated for the matter's
@@ -324,7 +326,7 @@ def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | 
     return part
 
 
-@transaction.atomic
+@action
 def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> ResultReport:
     """The lead unit reports the result (汇报督办结果); it waits for the office leader's review."""
     matter = _locked(actor, matter_id, expected_version)
@@ -351,7 +353,7 @@ def _pending_report(matter: Matter) -> ResultReport:
     return report
 
 
-@transaction.atomic
+@action
 def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: str | None = None,
                      expected_version: int | None = None) -> Review:
     """The office leader accepts the result (审核通过): the matter is closed (办结).
@@ -410,7 +412,7 @@ def _reply_again(matter: Matter, report: ResultReport, actor, reasons: str, rule
     return review
 
 
-@transaction.atomic
+@action
 def do_send_back(matter_id: int, *, actor, reasons: str, units: list[str] | None = None,
                  expected_version: int | None = None) -> Review:
     """The office leader sends the result back for redo (复办) with reasons; the count is kept.
@@ -439,17 +441,16 @@ def do_send_back(matter_id: int, *, actor, reasons: str, units: list[str] | None
                                                                                   part_reported_by=None)
     _finish(matter, actor, "send_back", before, fields=["state", "redo_count"], note=reasons,
             extra={"report": report.pk, "units": charged, "parts_due_again": reopened})
-    from duban.supervision.ledger import record_redo  # the redo rule of the pack (六(五))
-
-    record_redo(matter, review, actor=actor, on=today())
-    notify("result.sent_back", recipients=recipients.unit_staff([links[code].unit for code in dict.fromkeys([lead, *charged])]), matter=matter,
+    sent_back.send(Matter, matter=matter, review=review, actor=actor, on=today())  # the redo rule (六(五))
+    units_told = [links[code].unit for code in dict.fromkeys([lead, *charged])]
+    notify("result.sent_back", recipients=recipients.unit_staff(units_told), matter=matter,
            url=recipients.matter_url(matter), title=f"退回复办：{matter.title}",
            body=f"{matter.number} 第{matter.redo_count}次退回复办：{reasons}")
     return review
 
 
 # --- extensions, adjustments, cancellation (延期、调整、取消) -----------------------------------
-@transaction.atomic
+@action
 def do_request_extension(matter_id: int, *, actor, new_deadline: date, reason: str,
                          expected_version: int | None = None) -> ChangeRequest:
     matter = _locked(actor, matter_id, expected_version)
@@ -468,7 +469,7 @@ def do_request_extension(matter_id: int, *, actor, new_deadline: date, reason: s
     return request
 
 
-@transaction.atomic
+@action
 def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes: dict | None = None,
                       expected_version: int | None = None) -> ChangeRequest:
     """Staff ask a leader to adjust (调整) a matter's core content or cancel (取消) it."""
@@ -509,7 +510,7 @@ def _as_date(value, field: str) -> date:
         raise Invalid(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
-@transaction.atomic
+@action
 def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
                       expected_version: int | None = None) -> ChangeRequest:
     """A leader decides an extension, adjustment or cancellation request."""
@@ -575,7 +576,7 @@ def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str
         # Units that already hold the matter keep their receipt; the roles follow the adjustment.
         wanted = {lead: MatterUnit.Role.LEAD, **{c: MatterUnit.Role.CO for c in cos}}
         existing = {link.unit.code: link for link in matter.units.select_related("unit")}
-        for code, link in existing.items():
+        for code in existing:
             if code not in wanted:
                 raise Invalid("an adjustment may add units or change roles, not drop a unit that holds the matter",
                                   field="changes")
@@ -594,8 +595,70 @@ def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str
     return fields
 
 
+# --- attachments (附件) ------------------------------------------------------------------------
+@action
+def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
+                   report_id: int | None = None) -> Attachment:
+    """Attach ``upload`` (a Django ``UploadedFile``) to a matter, or to one of its feedback
+    entries or result reports."""
+    matter = access.access_matter_by_id(actor, matter_id)
+    if actor.role not in ATTACHING_ROLES:
+        raise NotAllowed(f"a {Role(actor.role).label} may not attach files to a matter (who may: unit staff of "
+                         f"its units, supervision staff, the office leader)")
+    if actor.role == Role.UNIT_STAFF and not MatterUnit.objects.filter(matter=matter, unit_id=actor.unit_id).exists():
+        raise NotFound(f"no matter {matter.pk}")  # visibility already requires it
+    if matter.state in TERMINAL:
+        raise Invalid(f"matter {matter.number} is {State(matter.state).label}; nothing more can be attached",
+                          field="matter")
+    if feedback_id is not None and report_id is not None:
+        raise Invalid("attach a file to a feedback or to a result report, not to both", field="feedback")
+    feedback = report = None
+    if feedback_id is not None:
+        feedback = Feedback.objects.filter(pk=_id(feedback_id, "feedback"), matter=matter).first()
+        if feedback is None:
+            raise Invalid(f"matter {matter.number} has no feedback {feedback_id}", field="feedback")
+        _attaching_own_unit(actor, feedback.unit_id, "feedback")
+    if report_id is not None:
+        report = access.visible_reports(actor, matter).filter(pk=_id(report_id, "report")).first()
+        if report is None:
+            raise Invalid(f"matter {matter.number} has no result report {report_id}", field="report")
+        _attaching_own_unit(actor, report.unit_id, "result report")
+
+    checked = check_upload(upload)
+    attachment = Attachment(matter=matter, feedback=feedback, report=report, original_name=checked.name,
+                            size=checked.size, content_type=checked.content_type, sha256=checked.sha256,
+                            uploaded_by=actor)
+    # Storage is not transactional: stored here, removed again if anything below fails.
+    attachment.file.save(checked.name, upload, save=False)
+    try:
+        attachment.save()
+        audit.record(actor=actor, action="matter.attach", obj=matter, after={
+            "attachment": attachment.pk, "name": checked.name, "size": checked.size,
+            "content_type": checked.content_type, "sha256": checked.sha256, "path": attachment.file.name,
+            "feedback": feedback.pk if feedback else None, "report": report.pk if report else None})
+    except BaseException:
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    # A rollback of an *enclosing* transaction leaves the stored file without a row (Django has
+    # no on-rollback hook); such orphans are harmless and can be swept by comparing storage
+    # with the table.
+    return attachment
+
+
+def _id(value, field: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{value!r} is not a {field} id", field=field) from None
+
+
+def _attaching_own_unit(actor, unit_id: int, what: str) -> None:
+    if actor.role == Role.UNIT_STAFF and unit_id != actor.unit_id:
+        raise NotAllowed(f"unit staff attach files to their own unit's {what} only")
+
+
 # --- calendar ----------------------------------------------------------------------------------
-@transaction.atomic
+@action
 def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
     """Enter official holidays / make-up workdays (or county corrections). Appends or corrects
     the county's overrides; every change is audited with the old and new value."""
@@ -617,7 +680,7 @@ def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
     return changed
 
 
-@transaction.atomic
+@action
 def do_confirm_calendar_year(year: int, *, actor, note: str = "") -> CalendarYear:
     """State that ``year``'s holidays and make-up workdays are all entered (audited)."""
     if actor.role != Role.COUNTY_ADMIN:
@@ -634,7 +697,7 @@ def do_confirm_calendar_year(year: int, *, actor, note: str = "") -> CalendarYea
     return confirmed
 
 
-@transaction.atomic
+@action
 def do_retime_deadlines(*, actor) -> list[tuple[Matter, date, date]]:
     """Recompute provisional deadlines given in working days, now that the calendar knows more.
     Each change is recorded (DeadlineChange + audit) with the old and new date."""

@@ -18,14 +18,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
-from django.db import transaction
 
 from duban.accounts.models import Role
-from duban.audit import log as audit
-from duban.core.errors import Invalid, NotAllowed, NotFound
-from duban.matters import access
-from duban.matters.models import Attachment, Feedback, MatterUnit
-from duban.matters.states import TERMINAL, State
+from duban.core.errors import Invalid
 
 ATTACHING_ROLES = (Role.UNIT_STAFF, Role.SUPERVISION_STAFF, Role.OFFICE_LEADER)
 
@@ -163,65 +158,3 @@ def _is_ooxml(upload, folder: str) -> bool:
     finally:
         upload.seek(0)
     return "[Content_Types].xml" in names and any(n.startswith(folder) for n in names)
-
-
-@transaction.atomic
-def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
-                   report_id: int | None = None) -> Attachment:
-    """Attach ``upload`` (a Django ``UploadedFile``) to a matter, or to one of its feedback
-    entries or result reports."""
-    matter = access.access_matter_by_id(actor, matter_id)
-    if actor.role not in ATTACHING_ROLES:
-        raise NotAllowed(f"a {Role(actor.role).label} may not attach files to a matter (who may: unit staff of "
-                         f"its units, supervision staff, the office leader)")
-    if actor.role == Role.UNIT_STAFF and not MatterUnit.objects.filter(matter=matter, unit_id=actor.unit_id).exists():
-        raise NotFound(f"no matter {matter.pk}")  # visibility already requires it
-    if matter.state in TERMINAL:
-        raise Invalid(f"matter {matter.number} is {State(matter.state).label}; nothing more can be attached",
-                          field="matter")
-    if feedback_id is not None and report_id is not None:
-        raise Invalid("attach a file to a feedback or to a result report, not to both", field="feedback")
-    feedback = report = None
-    if feedback_id is not None:
-        feedback = Feedback.objects.filter(pk=_int(feedback_id, "feedback"), matter=matter).first()
-        if feedback is None:
-            raise Invalid(f"matter {matter.number} has no feedback {feedback_id}", field="feedback")
-        _own_unit(actor, feedback.unit_id, "feedback")
-    if report_id is not None:
-        report = access.visible_reports(actor, matter).filter(pk=_int(report_id, "report")).first()
-        if report is None:
-            raise Invalid(f"matter {matter.number} has no result report {report_id}", field="report")
-        _own_unit(actor, report.unit_id, "result report")
-
-    checked = check_upload(upload)
-    attachment = Attachment(matter=matter, feedback=feedback, report=report, original_name=checked.name,
-                            size=checked.size, content_type=checked.content_type, sha256=checked.sha256,
-                            uploaded_by=actor)
-    # Storage is not transactional: stored here, removed again if anything below fails.
-    attachment.file.save(checked.name, upload, save=False)
-    try:
-        attachment.save()
-        audit.record(actor=actor, action="matter.attach", obj=matter, after={
-            "attachment": attachment.pk, "name": checked.name, "size": checked.size,
-            "content_type": checked.content_type, "sha256": checked.sha256, "path": attachment.file.name,
-            "feedback": feedback.pk if feedback else None, "report": report.pk if report else None})
-    except BaseException:
-        attachment.file.storage.delete(attachment.file.name)
-        raise
-    # A rollback of an *enclosing* transaction leaves the stored file without a row (Django has
-    # no on-rollback hook); such orphans are harmless and can be swept by comparing storage
-    # with the table.
-    return attachment
-
-
-def _int(value, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise Invalid(f"{value!r} is not a {field} id", field=field) from None
-
-
-def _own_unit(actor, unit_id: int, what: str) -> None:
-    if actor.role == Role.UNIT_STAFF and unit_id != actor.unit_id:
-        raise NotAllowed(f"unit staff attach files to their own unit's {what} only")
-

@@ -26,25 +26,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from django.db import transaction
-
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core.county import county_pack, today
 from duban.core.errors import Invalid, NotAllowed
-from duban.core.imports import (
-    Column,
-    ImportErrorReport,
-    ImportResult,
-    Progress,
-    Rollback,
-    Row,
-    RowError,
-    check_cells,
-    describe_source,
-    no_progress,
-    read_sheet,
-)
+from duban.core.imports import Column, ImportResult, Progress, Row, RowError, Sheet, run_import
 from duban.matters.actions import do_propose_matter, do_register_matter
 from duban.matters.models import Matter
 from duban.matters.states import LEADERS
@@ -65,8 +51,6 @@ COLUMNS = (
     Column("time_sensitive", "时效性强", ("时效性",), required=False),
 )
 LABELS = {column.key: column.label for column in COLUMNS}
-# Fields named by Invalid → the column to blame.
-FIELD_COLUMNS = {**LABELS, "proposed_units": LABELS["units"]}
 
 UNIT_SEPARATORS = re.compile(r"[、,，;；\s]+")
 DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -138,18 +122,13 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
     entered around the writes. ``dry_run`` checks everything (the writes included) and keeps
     nothing."""
     _check_people(actor, proposed_by)
-    name = describe_source(source)
-    sheet = read_sheet(source, COLUMNS)
     categories, category_hint = _categories()
     units_by_code = {u.code: u for u in Unit.objects.all()}
     units_by_name = {u.name: u for u in units_by_code.values()}
     now = today()
-
-    errors: list[RowError] = []
-    planned: list[tuple[Row, dict]] = []
     first_seen: dict[tuple[str, str], int] = {}
-    for row in sheet.rows:
-        check_cells(row, COLUMNS, errors)
+
+    def check_row(row: Row, cells_ok: bool, errors: list[RowError]) -> dict:
         title, content = row.text("title"), row.text("content")
 
         category = None
@@ -190,32 +169,19 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
                                        f"与第{first_seen[key]}行重复（事项名称和内容都相同）"))
             first_seen.setdefault(key, row.number)
 
-        planned.append((row, {"title": title, "content": content, "category": category, "proposed_units": codes,
-                              "requested_deadline": deadline, "source_reference": row.text("source_reference"),
-                              "time_sensitive": time_sensitive}))
-    if errors:
-        raise ImportErrorReport(errors, source=name)
+        return {"title": title, "content": content, "category": category, "proposed_units": codes,
+                "requested_deadline": deadline, "source_reference": row.text("source_reference"),
+                "time_sensitive": time_sensitive}
 
-    matters: list[Matter] = []
-    progress = progress or no_progress
-    try:
-        with progress("导入督办事项 importing matters", len(planned)) as advance, transaction.atomic():
-            for row, fields in planned:
-                try:
-                    matter = do_propose_matter(actor=actor, on_behalf_of=proposed_by, **fields)
-                    matters.append(do_register_matter(matter.pk, actor=actor, expected_version=matter.version))
-                except Invalid as exc:  # the action's own checks; its savepoint undid the row
-                    errors.append(RowError(row.number, FIELD_COLUMNS.get(exc.field, exc.field), str(exc)))
-                advance()
-            if errors:
-                raise Rollback
-            audit.record(actor=actor, action="matter.import", object_type="matters.matter", after={
-                "file": name, "sheet": sheet.title, "count": len(matters), "proposed_by": proposed_by.username,
-                "numbers": [m.number for m in matters]})
-            if dry_run:
-                raise Rollback
-    except Rollback:
-        if errors:
-            raise ImportErrorReport(errors, source=name) from None
-        return ImportResult(created=len(matters), source=name, dry_run=True)  # rolled back
-    return ImportResult(created=len(matters), objects=matters, source=name)
+    def write_row(fields: dict) -> Matter:
+        matter = do_propose_matter(actor=actor, on_behalf_of=proposed_by, **fields)
+        return do_register_matter(matter.pk, actor=actor, expected_version=matter.version)
+
+    def finish(matters: list[Matter], sheet: Sheet, name: str) -> None:
+        audit.record(actor=actor, action="matter.import", object_type="matters.matter", after={
+            "file": name, "sheet": sheet.title, "count": len(matters), "proposed_by": proposed_by.username,
+            "numbers": [m.number for m in matters]})
+
+    return run_import(source, COLUMNS, check_row=check_row, write_row=write_row, finish=finish,
+                      field_columns={"proposed_units": LABELS["units"]}, description="导入督办事项 importing matters",
+                      progress=progress, dry_run=dry_run)

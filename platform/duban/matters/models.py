@@ -8,8 +8,12 @@ appended, never edited. Writes go through ``duban.matters.actions``.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from duban.core import clock
@@ -277,12 +281,6 @@ class ChangeRequest(models.Model):
 
 def attachment_path(instance, filename: str) -> str:
     """Per-county storage: counties/<schema>/attachments/<year>/<uuid><ext>."""
-    import uuid
-    from pathlib import PurePath
-
-    from django.db import connection
-    from django.utils import timezone
-
     suffix = PurePath(filename).suffix.lower()[:10]
     return f"counties/{connection.schema_name}/attachments/{timezone.now():%Y}/{uuid.uuid4().hex}{suffix}"
 

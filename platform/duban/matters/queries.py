@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from duban.accounts.models import Role
 from duban.audit.models import AuditEvent
@@ -107,8 +107,6 @@ def my_todo(user, on: date) -> list[TodoItem]:
 
 def overview(on: date) -> dict:
     """The county's overview (for leaders): matters by state, overdue and no-answer counts."""
-    from django.db.models import Count
-
     by_state = dict(Matter.objects.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
     under_way = Matter.objects.filter(state__in=[State.ASSIGNED, State.IN_PROGRESS, State.REDO])
     return {

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from duban.accounts.admin import ActionsAdmin
+from duban.notifications.actions import do_delete_webhook_target, do_save_webhook_target
 from duban.notifications.models import WebhookTarget
-from duban.notifications.service import do_delete_webhook_target, do_save_webhook_target
 
 
 @admin.register(WebhookTarget)
-class WebhookTargetAdmin(admin.ModelAdmin):
+class WebhookTargetAdmin(ActionsAdmin):
     """The county's group robots. The form refuses hosts the operator does not allow (the model's
     clean); saving and deleting go through the audited actions."""
 

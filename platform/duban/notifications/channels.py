@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from duban.core.county import county_pack
 from duban.notifications import egress
+from duban.notifications.models import WebhookTarget
+from plugins.manager import active_plugin_manager
 
 
 class Undeliverable(Exception):
@@ -110,10 +113,6 @@ def post_webhook(target, *, recipient: dict, subject: str, body: str, idempotenc
 def available_channels() -> dict:
     """code → channel, for the current county: email, webhook (when a target is configured) and
     every channel the county's rule-pack plugins contribute."""
-    from duban.core.county import county_pack
-    from duban.notifications.models import WebhookTarget
-    from plugins.manager import active_plugin_manager
-
     channels: dict = {"email": EmailChannel()}
     targets = list(WebhookTarget.objects.filter(is_active=True).order_by("id"))
     if targets:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from duban.matters.signals import deadline_changed
+from duban.matters.signals import deadline_changed, sent_back
 from duban.supervision.ladder import take_off_ladder
+from duban.supervision.ledger import record_redo
 from duban.supervision.models import EscalationStep
 
 
@@ -24,3 +25,10 @@ def restart_ladder(sender, *, matter, old, new, kind, actor, **kwargs) -> int:
                         after={"new_deadline": new, "kind": kind})
         lapsed += 1
     return lapsed
+
+
+@receiver(sent_back, dispatch_uid="supervision.record_redo")
+def charge_redo(sender, *, matter, review, actor, on, **kwargs) -> list:
+    """A send-back costs points by the pack's redo rule (六(五)): posted to the ledger for each
+    unit the review charges, in the send-back's own transaction."""
+    return record_redo(matter, review, actor=actor, on=on)

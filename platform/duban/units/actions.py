@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from duban.accounts.models import Role
 from duban.audit import log as audit
+from duban.core.actions import action
 from duban.core.errors import Invalid
 from duban.units.models import Unit
 
 
-@transaction.atomic
+@action
 def do_create_unit(code: str, name: str, kind: str, *, actor, contact_person: str = "",
                    contact_phone: str = "") -> Unit:
     if hasattr(actor, "_meta") and actor.role != Role.COUNTY_ADMIN:

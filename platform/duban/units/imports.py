@@ -10,24 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from duban.accounts.models import Role
 from duban.audit import log as audit
-from duban.core.errors import Invalid, NotAllowed
-from duban.core.imports import (
-    Column,
-    ImportErrorReport,
-    ImportResult,
-    Progress,
-    Rollback,
-    Row,
-    RowError,
-    check_cells,
-    describe_source,
-    no_progress,
-    read_sheet,
-)
+from duban.core.errors import NotAllowed
+from duban.core.imports import Column, ImportResult, Progress, Row, RowError, Sheet, run_import
 from duban.units.actions import do_create_unit
 from duban.units.models import Unit
 
@@ -71,14 +57,10 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
     entered around the writes. ``dry_run`` checks everything (the writes included) and keeps
     nothing."""
     _check_actor(actor)
-    name = describe_source(source)
-    sheet = read_sheet(source, COLUMNS)
-    errors: list[RowError] = []
-    checked: list[tuple[Row, dict]] = []
     first_code: dict[str, int] = {}
     first_name: dict[str, int] = {}
-    for row in sheet.rows:
-        row_ok = check_cells(row, COLUMNS, errors)
+
+    def check_row(row: Row, row_ok: bool, errors: list[RowError]) -> dict:
         code, unit_name, kind_text = row.text("code"), row.text("name"), row.text("kind")
         kind = _kind(kind_text)
         if kind_text and kind is None:
@@ -95,43 +77,28 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
             first_code.setdefault(code, row.number)
         if unit_name:
             first_name.setdefault(unit_name, row.number)
-        checked.append((row, {"code": code, "name": unit_name, "kind": kind, "ok": row_ok,
-                              "contact_person": row.text("contact_person"),
-                              "contact_phone": row.text("contact_phone")}))
+        return {"code": code, "name": unit_name, "kind": kind, "ok": row_ok,
+                "contact_person": row.text("contact_person"), "contact_phone": row.text("contact_phone")}
 
-    # Already in the county (inactive units included: codes and names stay taken).
-    taken_codes = dict(Unit.objects.filter(code__in=list(first_code)).values_list("code", "name"))
-    taken_names = dict(Unit.objects.filter(name__in=list(first_name)).values_list("name", "code"))
-    for row, data in checked:
-        if data["code"] in taken_codes and first_code[data["code"]] == row.number:
-            errors.append(RowError(row.number, LABELS["code"],
-                                   f"单位编码 {data['code']!r} 已存在（{taken_codes[data['code']]}）"))
-        if data["name"] in taken_names and first_name[data["name"]] == row.number:
-            errors.append(RowError(row.number, LABELS["name"],
-                                   f"单位名称 {data['name']!r} 已存在（编码 {taken_names[data['name']]}）"))
-    if errors:
-        raise ImportErrorReport(errors, source=name)
+    def check_rows(checked: list[tuple[Row, dict]], errors: list[RowError]) -> None:
+        # Already in the county (inactive units included: codes and names stay taken).
+        taken_codes = dict(Unit.objects.filter(code__in=list(first_code)).values_list("code", "name"))
+        taken_names = dict(Unit.objects.filter(name__in=list(first_name)).values_list("name", "code"))
+        for row, data in checked:
+            if data["code"] in taken_codes and first_code[data["code"]] == row.number:
+                errors.append(RowError(row.number, LABELS["code"],
+                                       f"单位编码 {data['code']!r} 已存在（{taken_codes[data['code']]}）"))
+            if data["name"] in taken_names and first_name[data["name"]] == row.number:
+                errors.append(RowError(row.number, LABELS["name"],
+                                       f"单位名称 {data['name']!r} 已存在（编码 {taken_names[data['name']]}）"))
 
-    units: list[Unit] = []
-    progress = progress or no_progress
-    try:
-        with progress("导入单位 importing units", len(checked)) as advance, transaction.atomic():
-            for row, data in checked:
-                try:
-                    units.append(do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
-                                                contact_person=data["contact_person"],
-                                                contact_phone=data["contact_phone"]))
-                except Invalid as exc:  # e.g. someone created the same unit meanwhile
-                    errors.append(RowError(row.number, LABELS.get(exc.field, exc.field), str(exc)))
-                advance()
-            if errors:
-                raise Rollback
-            audit.record(actor=actor, action="unit.import", object_type="units.unit", after={
-                "file": name, "sheet": sheet.title, "count": len(units), "codes": [u.code for u in units]})
-            if dry_run:
-                raise Rollback
-    except Rollback:
-        if errors:
-            raise ImportErrorReport(errors, source=name) from None
-        return ImportResult(created=len(units), source=name, dry_run=True)  # rolled back
-    return ImportResult(created=len(units), objects=units, source=name)
+    def write_row(data: dict) -> Unit:  # e.g. someone created the same unit meanwhile: Invalid, reported
+        return do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
+                              contact_person=data["contact_person"], contact_phone=data["contact_phone"])
+
+    def finish(units: list[Unit], sheet: Sheet, name: str) -> None:
+        audit.record(actor=actor, action="unit.import", object_type="units.unit", after={
+            "file": name, "sheet": sheet.title, "count": len(units), "codes": [u.code for u in units]})
+
+    return run_import(source, COLUMNS, check_row=check_row, check_rows=check_rows, write_row=write_row,
+                      finish=finish, description="导入单位 importing units", progress=progress, dry_run=dry_run)

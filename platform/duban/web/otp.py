@@ -2,7 +2,8 @@
 
 A device is created unconfirmed when a user opens ``/account/otp/``; it counts (the login then
 asks for a code) only once the user has typed a valid code from the authenticator app.
-Writes are audited, in one transaction each.
+Confirming and removing a device are actions of ``duban.accounts.actions`` (audited, one
+transaction each); the code is checked here first.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from urllib.parse import quote, urlencode
 
 import qrcode
 import qrcode.image.svg
-from django.db import connection, transaction
+from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from duban.audit import log as audit
+from duban.accounts.actions import do_confirm_device, do_remove_device
 from duban.web.middleware import OTP_ROLES
 
 DEVICE_NAME = "authenticator"
@@ -78,34 +79,26 @@ def _check(device: TOTPDevice, token: str) -> None:
         raise OTPError("invalid")
 
 
-def do_confirm_device(user, token: str) -> TOTPDevice:
+def confirm_device(user, token: str) -> TOTPDevice:
     """Confirm the user's pending device with a code from the authenticator app. The code is
-    checked before the write (a wrong code counts against the device's throttle and must not be
-    rolled back with the transaction)."""
+    checked here, before the action (a wrong code counts against the device's throttle and must
+    not be rolled back with the action's transaction)."""
     if not may_use_otp(user):
         raise OTPError("role")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     if device is None:
         raise OTPError("no_device")
     _check(device, token)
-    with transaction.atomic():
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        # One confirmed device per user: any other device is dropped.
-        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
-        audit.record(actor=user, action="otp.enable", obj=user, after={"device": device.pk})
-    return device
+    return do_confirm_device(device, actor=user)
 
 
-def do_remove_device(user, token: str) -> None:
-    """Turn the second factor off; needs a current code."""
+def remove_device(user, token: str) -> None:
+    """Turn the second factor off; needs a current code (checked before the action, as above)."""
     device = confirmed_device(user)
     if device is None:
         raise OTPError("no_device")
     _check(device, token)
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        audit.record(actor=user, action="otp.disable", obj=user, before={"device": device.pk})
+    do_remove_device(device, actor=user)
 
 
 def verify_login_code(user, token: str) -> TOTPDevice:

@@ -184,10 +184,10 @@ def otp_setup_view(request):
         action = request.POST.get("action")
         try:
             if action == "remove" and device is not None:
-                otp.do_remove_device(user, form.cleaned_data["token"])
+                otp.remove_device(user, form.cleaned_data["token"])
                 messages.success(request, _("已停用动态验证码。"))
             elif action == "confirm" and device is None:
-                device = otp.do_confirm_device(user, form.cleaned_data["token"])
+                device = otp.confirm_device(user, form.cleaned_data["token"])
                 otp_login(request, device)  # this session has just proved the code
                 request.session.pop(OTP_REQUIRED_KEY, None)
                 messages.success(request, _("动态验证码已启用：今后登录时，输入密码后还需输入验证器应用中的验证码。"))

@@ -363,7 +363,7 @@ def _run_decide(request, matter, form):
 
 
 def _run_attach(request, matter, form):
-    return attachments.do_attach_file(matter.pk, actor=request.user, upload=form.cleaned_data["file"])
+    return actions.do_attach_file(matter.pk, actor=request.user, upload=form.cleaned_data["file"])
 
 
 @dataclass(frozen=True)

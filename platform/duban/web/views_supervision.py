@@ -20,7 +20,6 @@ from urllib.parse import quote, urlencode, urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -32,17 +31,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.actions import action_scope
 from duban.core.county import county_pack
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
 from duban.documents.models import Document
-from duban.matters.attachments import do_attach_file
+from duban.matters.actions import do_attach_file
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import State
+from duban.notifications.actions import do_mark_read, do_set_preferences
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
-from duban.notifications.service import do_mark_read, do_set_preference
 from duban.reports import weekly
 from duban.reports.access import access_weekly_report, visible_weekly_reports
 from duban.reports.annual import annual_assessment
@@ -302,7 +302,7 @@ def step_record(request, step_id: int):
     form = forms.EvidenceForm(tier, request.POST, request.FILES, units=units)
     if form.is_valid():
         try:
-            with transaction.atomic():
+            with action_scope():  # the files and the step: all or nothing
                 evidence = form.evidence()
                 for code, upload in form.uploads():
                     try:
@@ -1062,9 +1062,7 @@ def notification_preferences(request):
                                  channels=channels, current=current)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                for event, channel, enabled in form.changes(current):
-                    do_set_preference(user, event=event, channel=channel, enabled=enabled)
+            do_set_preferences(user, form.changes(current))
         except Invalid as exc:
             form.add_error(None, str(exc))
         else:

@@ -4,17 +4,17 @@ The key is printed once, on issue; only its SHA-256 and first eight characters a
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import do_issue_token, do_revoke_token
+from duban.core.commands import CountyCommand
 from duban.core.errors import Invalid
 from duban.units.management.commands.unit import county_by_slug, user_by_username
 from tenants.provisioning import county_url
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Issue (or rotate) and revoke API tokens of a county's users."
 
     def add_arguments(self, parser):
@@ -22,23 +22,25 @@ class Command(BaseCommand):
         for name, text in (("issue", "issue a token (replaces the user's previous one)"),
                            ("revoke", "revoke the user's token")):
             cmd = sub.add_parser(name, help=text)
-            cmd.add_argument("--county", required=True, help="the county's slug")
+            self.add_county_argument(cmd)
             cmd.add_argument("username")
 
     def handle(self, *args, **options):
-        county = county_by_slug(options["county"], writing=True)
-        with tenant_context(county):
-            user = user_by_username(options["username"])
-            try:
-                if options["action"] == "issue":
-                    key = do_issue_token(user, actor="cli")
-                    self.stdout.write(key)
-                    self.stderr.write(_("这是 %(user)s 的 API 令牌，只显示这一次（系统只保存其摘要，无法再次查看）；"
-                                        "仅在 %(url)sapi/v1/ 有效。") % {"user": user.username,
-                                                                      "url": county_url(county)})
-                elif do_revoke_token(user, actor="cli"):
-                    self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
-                else:
-                    self.stdout.write(f"{user.username} had no token")
-            except Invalid as exc:
-                raise CommandError(f"{exc} [{exc.field}]") from None
+        county_by_slug(options["county"], writing=True)  # the unit commands' messages: unknown, or not active
+        return super().handle(*args, **options)
+
+    def handle_county(self, county, **options):
+        user = user_by_username(options["username"])
+        try:
+            if options["action"] == "issue":
+                key = do_issue_token(user, actor="cli")
+                self.stdout.write(key)
+                self.stderr.write(_("这是 %(user)s 的 API 令牌，只显示这一次（系统只保存其摘要，无法再次查看）；"
+                                    "仅在 %(url)sapi/v1/ 有效。") % {"user": user.username,
+                                                                  "url": county_url(county)})
+            elif do_revoke_token(user, actor="cli"):
+                self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
+            else:
+                self.stdout.write(f"{user.username} had no token")
+        except Invalid as exc:
+            raise CommandError(f"{exc} [{exc.field}]") from None

@@ -13,17 +13,19 @@ import io
 from datetime import date, timedelta
 from pathlib import Path
 
+import chinese_calendar
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import tenant_context
+from django.core.management.base import CommandError
 
-from duban.core.commands import year_option
+from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid, NotAllowed
-from duban.core.models import WorkdayOverride
-from duban.matters.actions import do_retime_deadlines, do_set_workdays
+from duban.core.models import CalendarYear, WorkdayOverride
+from duban.matters.actions import do_confirm_calendar_year, do_retime_deadlines, do_set_workdays
 from duban.matters.models import Matter
 from duban.matters.states import OPEN_STATES
+from duban.workcalendar import official_years
+from tenants.models import County
 
 WEEKDAYS = "一二三四五六日"
 WORKDAY_WORDS = {"1": True, "上班": True, "0": False, "放假": False}
@@ -94,17 +96,17 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
     return entries
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Show and maintain a county's working-day calendar, and re-time provisional deadlines."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="{show,set,import,confirm,retime}")
         show = sub.add_parser("show", help="holidays and make-up workdays of a year, and where they come from")
-        show.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(show)
         show.add_argument("year", type=year_option)
 
         set_ = sub.add_parser("set", help="declare one day a workday or a holiday (county override)")
-        set_.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(set_)
         set_.add_argument("--actor", required=True, help="user name of the county admin")
         set_.add_argument("day", metavar="DATE", help="YYYY-MM-DD")
         kind = set_.add_mutually_exclusive_group(required=True)
@@ -114,34 +116,33 @@ class Command(BaseCommand):
         set_.add_argument("--note", default="", help=f"what the day is, e.g. 国庆节 (at most {NOTE_MAX} characters)")
 
         imp = sub.add_parser("import", help="import a CSV of date,workday,note (all rows or none)")
-        imp.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(imp)
         imp.add_argument("--actor", required=True, help="user name of the county admin")
         imp.add_argument("file", metavar="FILE.csv", type=Path)
         imp.add_argument("--complete", action="store_true",
                          help="the file holds every holiday and make-up workday of its year(s): confirm them")
         imp.add_argument("--basis", default="", help="the announcement it comes from, e.g. 国办发明电〔2026〕7号")
         confirm = sub.add_parser("confirm", help="confirm that a year's holidays are all entered")
-        confirm.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(confirm)
         confirm.add_argument("--actor", required=True, help="user name of the county admin")
         confirm.add_argument("year", type=year_option)
         confirm.add_argument("--basis", default="", help="the announcement it comes from")
 
         retime = sub.add_parser("retime", help="recompute provisional deadlines given in working days")
-        retime.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(retime)
         retime.add_argument("--actor", required=True, help="user name of the county admin or supervision staff")
 
     def handle(self, *args, **options):
-        from tenants.models import County
-
-        county = County.objects.filter(slug=options["county"]).first()
-        if county is None:
+        if not County.objects.filter(slug=options["county"]).exists():  # this command's own message
             raise CommandError(f"no county {options['county']!r} (see `duban county list`)")
-        with tenant_context(county):
-            try:
-                return getattr(self, f"do_{options['action']}")(county, options)
-            except (NotAllowed, Invalid) as exc:
-                field = f" [{exc.field}]" if getattr(exc, "field", None) else ""
-                raise CommandError(f"{county.slug}: {exc}{field}") from None
+        return super().handle(*args, **options)
+
+    def handle_county(self, county, **options):
+        try:
+            return getattr(self, f"do_{options['action']}")(county, options)
+        except (NotAllowed, Invalid) as exc:
+            field = f" [{exc.field}]" if getattr(exc, "field", None) else ""
+            raise CommandError(f"{county.slug}: {exc}{field}") from None
 
     def _actor(self, county, username: str):
         user = get_user_model().objects.filter(username=username).first()
@@ -151,10 +152,6 @@ class Command(BaseCommand):
 
     # --- show ------------------------------------------------------------------------------
     def do_show(self, county, options):
-        import chinese_calendar
-
-        from duban.workcalendar import official_years
-
         year = options["year"]
         if not 1900 <= year <= 2999:
             raise CommandError(f"{year} is not a plausible year")
@@ -237,8 +234,6 @@ class Command(BaseCommand):
             f"{county.slug}: {len(entries)} day(s) read for {', '.join(map(str, years))}; {changed} changed, "
             f"{len(entries) - changed} already so."))
         if options["complete"]:
-            from duban.core.models import CalendarYear
-
             for year in years:
                 if not CalendarYear.objects.filter(year=year).exists():
                     self._confirm(year, actor, options["basis"])
@@ -249,8 +244,6 @@ class Command(BaseCommand):
         self._hint_retime()
 
     def _confirm(self, year, actor, basis):
-        from duban.matters.actions import do_confirm_calendar_year
-
         try:
             do_confirm_calendar_year(year, actor=actor, note=basis)
         except (Invalid, NotAllowed) as exc:

@@ -7,9 +7,9 @@ nothing: a file with any bad row imports nothing and the report lists every prob
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import tenant_context
+from django.core.management.base import CommandError
 
+from duban.core.commands import CountyCommand
 from duban.core.errors import Invalid, NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
@@ -17,11 +17,11 @@ from duban.matters.imports import import_matters
 from duban.units.management.commands.unit import county_by_slug, user_by_username
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Import matters from an .xlsx file on a leader's behalf (all or nothing); they await approval."
 
     def add_arguments(self, parser):
-        parser.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(parser)
         parser.add_argument("file", help="the .xlsx file: 事项名称 | 事项内容 | 督办类别 | 建议责任单位 | "
                                          "要求完成时间 | 来源 | 时效性强")
         parser.add_argument("--actor", required=True, help="user name of the supervision staff entering them")
@@ -31,22 +31,24 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
 
     def handle(self, *args, **options):
-        county = county_by_slug(options["county"], writing=True)
-        with tenant_context(county):
-            actor = user_by_username(options["actor"])
-            leader = user_by_username(options["proposed_by"])
-            try:
-                result = import_matters(options["file"], actor=actor, proposed_by=leader, dry_run=options["dry_run"],
-                                        progress=lambda description, total: progress_bar(
-                                            description, total, enabled=not options["no_progress"]))
-            except ImportErrorReport as report:
-                count = len(report.errors)
-                raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
-                                   f"{report.result.source}; nothing was imported") from None
-            except Invalid as exc:
-                raise CommandError(f"{exc} [{exc.field}]; nothing was imported") from None
-            except NotAllowed as exc:
-                raise CommandError(f"{exc}; nothing was imported") from None
+        county_by_slug(options["county"], writing=True)  # the unit commands' messages: unknown, or not active
+        return super().handle(*args, **options)
+
+    def handle_county(self, county, **options):
+        actor = user_by_username(options["actor"])
+        leader = user_by_username(options["proposed_by"])
+        try:
+            result = import_matters(options["file"], actor=actor, proposed_by=leader, dry_run=options["dry_run"],
+                                    progress=lambda description, total: progress_bar(
+                                        description, total, enabled=not options["no_progress"]))
+        except ImportErrorReport as report:
+            count = len(report.errors)
+            raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
+                               f"{report.result.source}; nothing was imported") from None
+        except Invalid as exc:
+            raise CommandError(f"{exc} [{exc.field}]; nothing was imported") from None
+        except NotAllowed as exc:
+            raise CommandError(f"{exc}; nothing was imported") from None
         if result.dry_run:
             self.stdout.write(self.style.SUCCESS(
                 f"Checked {result.created} matters in {result.source}: all good (dry run, nothing was imported)"))

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
 
 from duban.accounts.models import User
 from duban.core import clock
+from duban.core.commands import CountyCommand
 from duban.matters import queries
 from duban.matters.models import Matter
 from duban.matters.states import State
-from tenants.models import County
 
 
 def _change(event) -> str:
@@ -31,28 +30,24 @@ def _change(event) -> str:
     return "; ".join(str(p) for p in parts)
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Matters of a county: a matter's timeline, the list, a user's to-do."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="{timeline,list,todo}")
         timeline = sub.add_parser("timeline", help="every recorded action on a matter")
-        timeline.add_argument("--county", required=True)
+        self.add_county_argument(timeline)
         timeline.add_argument("matter", help="the matter's id or register number (e.g. 2026-0012)")
         listing = sub.add_parser("list", help="the register book")
-        listing.add_argument("--county", required=True)
+        self.add_county_argument(listing)
         listing.add_argument("--state", choices=State.values)
         todo = sub.add_parser("todo", help="what waits for a user")
-        todo.add_argument("--county", required=True)
+        self.add_county_argument(todo)
         todo.add_argument("--user", required=True)
 
-    def handle(self, *args, **options):
-        county = County.objects.filter(slug=options["county"]).first()
-        if county is None:
-            raise CommandError(f"no county with slug {options['county']!r}")
-        self.console = Console(file=self.stdout, width=160)
-        with tenant_context(county):
-            getattr(self, f"do_{options['action']}")(options)
+    def handle_county(self, county, **options):
+        self.console = Console(file=self.stdout, width=160)  # wrapped at 160 columns, as it always was
+        getattr(self, f"do_{options['action']}")(options)
 
     def do_timeline(self, options):
         ref = options["matter"]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import tenant_context
+from django.core.management.base import CommandError
+from rich.console import Console
+from rich.table import Table
 
+from duban.accounts.models import User
+from duban.core.commands import CountyCommand
 from duban.core.errors import NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
 from duban.units.imports import import_units
+from duban.units.models import Unit
 from tenants.models import County
 
 
 def county_by_slug(slug: str, *, writing: bool = False) -> County:
+    """The county, or this family of commands' own message (writing: only to an active county)."""
     county = County.objects.filter(slug=slug).first()
     if county is None:
         raise CommandError(f"unknown county {slug!r} (see `duban county list`)")
@@ -22,64 +27,57 @@ def county_by_slug(slug: str, *, writing: bool = False) -> County:
 
 
 def user_by_username(username: str):
-    from duban.accounts.models import User
-
     user = User.objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"no user {username!r} in this county")
     return user
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Import a county's units from an .xlsx file (all or nothing), or list them."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True, metavar="{import,list}")
         imp = sub.add_parser("import", help="import units from the first sheet of an .xlsx file (all or nothing)")
-        imp.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(imp)
         imp.add_argument("file", help="the .xlsx file: 单位编码 | 单位名称 | 类型(乡镇/部门) | 联系人 | 联系电话")
         imp.add_argument("--actor", default=None,
                          help="user name of the county admin doing the import (default: recorded as 'cli')")
         imp.add_argument("--dry-run", action="store_true", help="check the file and report; import nothing")
         imp.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
         lst = sub.add_parser("list", help="list the county's units")
-        lst.add_argument("--county", required=True, help="the county's slug")
+        self.add_county_argument(lst)
 
     def handle(self, *args, **options):
-        return getattr(self, f"do_{options['action']}")(options)
+        county_by_slug(options["county"], writing=options["action"] == "import")  # this command's own messages
+        return super().handle(*args, **options)
 
-    def do_import(self, options):
-        county = county_by_slug(options["county"], writing=True)
-        with tenant_context(county):
-            actor = user_by_username(options["actor"]) if options["actor"] else "cli"
-            try:
-                result = import_units(options["file"], actor=actor, dry_run=options["dry_run"],
-                                      progress=lambda description, total: progress_bar(
-                                          description, total, enabled=not options["no_progress"]))
-            except ImportErrorReport as report:
-                count = len(report.errors)
-                raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
-                                   f"{report.result.source}; nothing was imported") from None
-            except NotAllowed as exc:
-                raise CommandError(f"{exc}; nothing was imported") from None
+    def handle_county(self, county, **options):
+        return getattr(self, f"do_{options['action']}")(county, options)
+
+    def do_import(self, county, options):
+        actor = user_by_username(options["actor"]) if options["actor"] else "cli"
+        try:
+            result = import_units(options["file"], actor=actor, dry_run=options["dry_run"],
+                                  progress=lambda description, total: progress_bar(
+                                      description, total, enabled=not options["no_progress"]))
+        except ImportErrorReport as report:
+            count = len(report.errors)
+            raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
+                               f"{report.result.source}; nothing was imported") from None
+        except NotAllowed as exc:
+            raise CommandError(f"{exc}; nothing was imported") from None
         if result.dry_run:
             self.stdout.write(self.style.SUCCESS(
                 f"Checked {result.created} units in {result.source}: all good (dry run, nothing was imported)"))
         else:
             self.stdout.write(self.style.SUCCESS(f"Imported {result.created} units into {county.slug} ({county.name})"))
 
-    def do_list(self, options):
-        from rich.console import Console
-        from rich.table import Table
-
-        from duban.units.models import Unit
-
-        county = county_by_slug(options["county"])
-        with tenant_context(county):
-            units = list(Unit.objects.order_by("kind", "code"))
+    def do_list(self, county, options):
+        units = list(Unit.objects.order_by("kind", "code"))
         table = Table("code", "name", "kind", "contact", "phone", "active",
                       title=f"{county.name} ({county.slug}): {len(units)} units")
         for unit in units:
             table.add_row(unit.code, unit.name, str(unit.get_kind_display()), unit.contact_person,
                           unit.contact_phone, "yes" if unit.is_active else "no")
-        Console(file=self.stdout, width=160).print(table)
+        Console(file=self.stdout, width=160).print(table)  # 160 columns, as it always was
