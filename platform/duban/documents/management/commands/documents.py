@@ -78,7 +78,7 @@ class Command(CountyCommand):
             raise CommandError(f"no county with slug {slug!r} (counties: {known})")
         return super().handle(*args, **options)
 
-    def handle_county(self, county, **options):
+    def handle_county(self, county, /, **options):  # "county" is also in options (the slug)
         if options["action"] == "fonts":
             return self.do_fonts()
         if options["action"] == "measure":

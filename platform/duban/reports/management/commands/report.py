@@ -23,6 +23,7 @@ from rich.text import Text
 
 from duban.accounts.models import Role, User
 from duban.core.commands import action_errors, year_option
+from duban.reports.documents import annual_assessment_document, leader_names, weekly_report_content
 from tenants.models import County
 
 
@@ -190,7 +191,6 @@ class Command(BaseCommand):
 
     def _write_pdf(self, report, path: Path):
         from duban.documents import service
-        from duban.reports.documents import leader_names, weekly_report_content
 
         document = report.documents.first()
         if document is not None:
@@ -226,7 +226,6 @@ class Command(BaseCommand):
     def do_annual(self, options):
         from duban.documents import service
         from duban.reports.annual import annual_assessment
-        from duban.reports.documents import annual_assessment_document
 
         year = options["year"]
         data = annual_assessment(year)
