@@ -63,7 +63,7 @@ def _postscript_name(path: Path) -> str | None:
     try:
         with TTFont(path, lazy=True) as font:
             return font["name"].getDebugName(6)
-    except Exception:  # noqa: BLE001 — a truncated or foreign file is simply not the face
+    except Exception:  # (broad on purpose) a truncated or foreign file is simply not the face
         return None
 
 

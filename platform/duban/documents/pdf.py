@@ -83,7 +83,7 @@ def _font_family(data: bytes) -> str | None:
     try:
         names = TTFont(io.BytesIO(data), lazy=True)["name"]
         return names.getDebugName(16) or names.getDebugName(1)
-    except Exception:  # noqa: BLE001 — a bare CFF or TrueType program without a name table
+    except Exception:  # (broad on purpose) a bare CFF or TrueType program without a name table
         return None
 
 
@@ -93,7 +93,7 @@ def check_pdf(pdf: bytes, title: str) -> None:
     try:
         reader = PdfReader(io.BytesIO(pdf))
         pages = list(reader.pages)
-    except Exception as error:  # noqa: BLE001 — whatever pypdf finds wrong, the file is not fit
+    except Exception as error:  # (broad on purpose) whatever pypdf finds wrong, the file is not fit
         raise DocumentNotPrinted(f"PDF文件无法读取：{type(error).__name__}") from error
     cjk_faces, not_embedded = set(), set()
     for page in pages:

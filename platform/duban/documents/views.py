@@ -18,7 +18,7 @@ from duban.documents.texts import document_text
 def _kind_label(kind: str) -> str:
     try:
         return document_text(kind).title
-    except Exception:  # noqa: BLE001 — a kind the county's current pack no longer has
+    except Exception:  # (broad on purpose) a kind the county's current pack no longer has
         return kind
 
 

@@ -35,7 +35,7 @@ KINDS = ("collection_form", "assignment_notice", "supervision_notice", "weekly_r
          "annual_assessment")
 
 
-def T(value) -> Text:  # noqa: N802 — table cells as plain text
+def T(value) -> Text:  # upper-case on purpose: table cells as plain text
     return Text("" if value is None else str(value))
 
 
