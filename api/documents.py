@@ -13,6 +13,7 @@ from api.base import CountyViewSet, county_action
 from api.matters import PersonField, Versioned
 from duban.accounts.models import Role
 from duban.documents import service as documents
+from duban.documents.access import visible_documents
 from duban.documents.models import Document
 from duban.reports import weekly
 from duban.reports.access import visible_weekly_reports
@@ -51,7 +52,7 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
     filterset_fields = ["kind", "year", "matter"]
 
     def safely_get_queryset(self, user):
-        return documents.visible_documents(user).order_by("-id")
+        return visible_documents(user).order_by("-id")
 
     @extend_schema(summary="Download the document as PDF, Word (.docx) or Excel (.xlsx, annual table)",
                    parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default="pdf")],

@@ -128,7 +128,7 @@ def _user(cast):
 
 
 def _document(cast):
-    from duban.documents.service import assignment_notice_document
+    from duban.matters.documents import assignment_notice_document
 
     return assignment_notice_document(_matter("assigned")(cast), actor=cast.staff)
 

@@ -25,10 +25,15 @@ from duban.core import clock
 from duban.core.clock import as_of
 from duban.core.errors import Invalid, NotAllowed
 from duban.documents import service
+from duban.documents.access import access_document_by_id
+from duban.documents.actions import do_set_document_text
 from duban.documents.models import Document
-from duban.documents.texts import do_set_document_text, document_text
+from duban.documents.texts import document_text
 from duban.matters import actions
+from duban.matters import documents as matter_documents
+from duban.reports import documents as report_documents
 from duban.supervision import circulars, ledger, steps
+from duban.supervision import documents as supervision_documents
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 
@@ -135,7 +140,7 @@ def published_circular(cast):
 # --- each kind ----------------------------------------------------------------------------------------
 def test_assignment_notice_pdf_and_word(cast, tmp_path):
     matter = to_state(cast, "in_progress", feedback_every_working_days=5, deadline_working_days=10)
-    document = service.assignment_notice_document(matter, actor=cast.staff)
+    document = matter_documents.assignment_notice_document(matter, actor=cast.staff)
     notice = matter.notices.get(kind="assignment_notice")
     assert document.number == notice.number and re.fullmatch(r"甲政督交〔\d{4}〕\d+号", document.number)
     assert (document.kind, document.matter, document.unit.code, document.notice) == (
@@ -168,7 +173,7 @@ def test_assignment_notice_pdf_and_word(cast, tmp_path):
 
 def test_supervision_notice_pdf_and_word(cast, tmp_path):
     step = written_notice_step(cast)
-    document = service.supervision_notice_document(step, actor=cast.staff)
+    document = supervision_documents.supervision_notice_document(step, actor=cast.staff)
     assert document.number == step.notice.number and document.number.startswith("甲政督〔2026〕")
     text = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("督查督办通知单", document.number, "一号局：", step.matter.title, "现予书面督办",
@@ -182,7 +187,7 @@ def test_supervision_notice_pdf_and_word(cast, tmp_path):
 
 def test_circular_pdf_and_word(cast, tmp_path):
     circular = published_circular(cast)
-    document = service.circular_document(circular, actor=cast.staff)
+    document = supervision_documents.circular_document(circular, actor=cast.staff)
     assert document.number == circular.notice.number and document.title == "关于督办事项落实情况的通报"
     text = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("甲县人民政府办公室", circular.notice.number, "关于督办事项落实情况的通报", "各乡镇人民政府，县直各部门：",
@@ -200,9 +205,9 @@ def test_collection_form_numbered_once_with_the_rounds_matters(cast, tmp_path):
     round_ = actions.do_open_round(actor=cast.staff, title="2026年第四季度督办事项征集",
                                    due_date=clock.today() + timedelta(days=7), leaders=[cast.leader])
     proposed(cast, title="推进城区停车场建设", round_id=round_.pk)
-    document = service.collection_form_document(round_, actor=cast.staff)
+    document = matter_documents.collection_form_document(round_, actor=cast.staff)
     assert re.fullmatch(r"甲政督征〔\d{4}〕1号", document.number) and document.round == round_
-    assert service.collection_form_document(round_, actor=cast.staff) == document  # printed again: the same
+    assert matter_documents.collection_form_document(round_, actor=cast.staff) == document  # printed again: the same
     text = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("需要督办事项", document.number, "王县长：", "2026年第四季度督办事项征集", "推进城区停车场建设",
                      "事项内容及要求", "建议责任单位"):
@@ -213,7 +218,7 @@ def test_collection_form_numbered_once_with_the_rounds_matters(cast, tmp_path):
                                                      "提出领导"]
     assert form.rows[1].cells[1].text == "推进城区停车场建设" and len(form.rows) >= 9  # rows to write in
     with pytest.raises(NotAllowed):
-        service.collection_form_document(round_, actor=cast.lead_clerk)
+        matter_documents.collection_form_document(round_, actor=cast.lead_clerk)
 
 
 def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
@@ -227,9 +232,9 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
                                         on=date(2026, 11, 21))
     ledger.do_reverse_entry(wrong.ledger.get().pk, actor=cast.office, reason="重复记录")
     scores = ledger.unit_scores(2026)
-    document = service.annual_assessment_document(2026, actor=cast.leader)
+    document = report_documents.annual_assessment_document(2026, actor=cast.leader)
     assert document.kind == "annual_assessment" and document.title == "2026年督查督办工作年度考评表"
-    assert service.annual_assessment_document(2026, actor=cast.staff) == document  # figures unchanged: same one
+    assert report_documents.annual_assessment_document(2026, actor=cast.staff) == document  # figures unchanged: same one
 
     book = load_workbook(io.BytesIO(service.xlsx_bytes(document)))
     sheet = book.active
@@ -256,18 +261,18 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
     assert d01_line.split()[-2:] == ["0.7", "2.30"]
     assert_cjk_embedded(pdf, tmp_path)
     with pytest.raises(NotAllowed):
-        service.annual_assessment_document(2026, actor=cast.lead_clerk)
+        report_documents.annual_assessment_document(2026, actor=cast.lead_clerk)
     # New figures: a new snapshot with the next number of the year.
     steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                 on=date(2026, 11, 24))
-    again = service.annual_assessment_document(2026, actor=cast.staff)
+    again = report_documents.annual_assessment_document(2026, actor=cast.staff)
     assert again != document and again.seq == document.seq + 1
 
 
 def test_register_book_lists_every_matter(cast):
     from openpyxl import load_workbook
 
-    from duban.documents.excel import register_book_xlsx
+    from duban.matters.documents import register_book_xlsx
 
     first = to_state(cast, "in_progress")
     second = proposed(cast, title="乡村道路养护")
@@ -281,7 +286,7 @@ def test_register_book_lists_every_matter(cast):
 
 # --- verification, the register, numbering --------------------------------------------------------------
 def test_verification_page_shows_an_authentic_copy_and_404_otherwise(cast, world):
-    document = service.assignment_notice_document(to_state(cast, "in_progress"), actor=cast.staff)
+    document = matter_documents.assignment_notice_document(to_state(cast, "in_progress"), actor=cast.staff)
     client = Client()
     connection.set_schema_to_public()  # the middleware picks the county from the host
     response = client.get(f"/verify/{document.code}/", HTTP_HOST="alpha.localhost")
@@ -303,8 +308,8 @@ def test_verification_page_shows_an_authentic_copy_and_404_otherwise(cast, world
 
 def test_documents_are_append_only_and_printing_again_returns_the_same(cast):
     matter = to_state(cast, "in_progress")
-    document = service.assignment_notice_document(matter, actor=cast.staff)
-    assert service.assignment_notice_document(matter.pk, actor=cast.office) == document
+    document = matter_documents.assignment_notice_document(matter, actor=cast.staff)
+    assert matter_documents.assignment_notice_document(matter.pk, actor=cast.office) == document
     assert Document.objects.count() == 1
     assert AuditEvent.objects.filter(action="document.issue", object_id=str(document.pk)).count() == 1
     with connection.cursor() as cursor:
@@ -317,15 +322,15 @@ def test_documents_are_append_only_and_printing_again_returns_the_same(cast):
 
 
 def test_unit_staff_see_their_own_notices_only(cast):
-    document = service.assignment_notice_document(to_state(cast, "in_progress"), actor=cast.staff)
-    assert service.access_document_by_id(cast.lead_clerk, document.pk) == document  # lead unit
-    assert service.access_document_by_id(cast.co_clerk, document.pk) == document  # co-operating unit
+    document = matter_documents.assignment_notice_document(to_state(cast, "in_progress"), actor=cast.staff)
+    assert access_document_by_id(cast.lead_clerk, document.pk) == document  # lead unit
+    assert access_document_by_id(cast.co_clerk, document.pk) == document  # co-operating unit
     from duban.core.errors import NotFound
 
     with pytest.raises(NotFound):
-        service.access_document_by_id(cast.other_clerk, document.pk)
+        access_document_by_id(cast.other_clerk, document.pk)
     with pytest.raises(NotFound):  # a matter not assigned to them cannot be printed by them either
-        service.assignment_notice_document(document.matter, actor=cast.other_clerk)
+        matter_documents.assignment_notice_document(document.matter, actor=cast.other_clerk)
 
 
 def test_numbers_run_per_county_per_year(cast, world):
@@ -344,12 +349,12 @@ def test_numbers_run_per_county_per_year(cast, world):
         steps.do_record_manual_step(later.pk, actor=cast.staff, tier="written_notice",
                                     evidence=EVIDENCE["written_notice"], on=date(2027, 2, 22))
     third = EscalationStep.objects.get(matter=later, tier="written_notice")
-    numbers = [service.supervision_notice_document(s, actor=cast.staff).number for s in (first, second, third)]
+    numbers = [supervision_documents.supervision_notice_document(s, actor=cast.staff).number for s in (first, second, third)]
     assert numbers == ["甲政督〔2026〕1号", "甲政督〔2026〕2号", "甲政督〔2027〕1号"]
     with tenant_context(world.beta):
         beta = make_cast()
         step = written_notice_step(beta)
-        assert service.supervision_notice_document(step, actor=beta.staff).number == "乙政督〔2026〕1号"
+        assert supervision_documents.supervision_notice_document(step, actor=beta.staff).number == "乙政督〔2026〕1号"
 
 
 # --- the county's texts and the plugins' context ------------------------------------------------------------
@@ -369,7 +374,7 @@ def test_a_county_override_changes_the_title_and_office(cast, world, tmp_path):
     assert event.after["title"] == "督查督办催办通知单" and event.before is None
     text = document_text("supervision_notice")
     assert (text.title, text.issuing_office, text.number_prefix) == ("督查督办催办通知单", "甲县人民政府督查室", "政督")
-    document = service.supervision_notice_document(written_notice_step(cast), actor=cast.staff)
+    document = supervision_documents.supervision_notice_document(written_notice_step(cast), actor=cast.staff)
     assert (document.title, document.issuing_office) == ("督查督办催办通知单", "甲县人民政府督查室")
     pdf = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("甲县人民政府督查室", "督查督办催办通知单", "抄送：县委督查室。", "请于接到本通知单之日起五个工作日内书面答复。"):
@@ -403,7 +408,7 @@ def test_plugins_add_context_through_the_hook(cast, tmp_path):
     plugin = ContactLine()
     pm.register(plugin, name="test_contact_line")
     try:
-        document = service.supervision_notice_document(step, actor=cast.staff)
+        document = supervision_documents.supervision_notice_document(step, actor=cast.staff)
     finally:
         pm.unregister(plugin)
     assert document.content["extras"] == ["联系人：甲县督查室，电话 0000-1234567"]

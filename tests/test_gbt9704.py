@@ -12,9 +12,11 @@ from django_tenants.utils import tenant_context
 from matter_helpers import circular_record, make_cast, to_state
 
 from duban.core.clock import as_of
-from duban.documents import builders, service
+from duban.documents import service
 from duban.documents.measure import STANDARD, measure
+from duban.reports import documents as report_documents
 from duban.supervision import circulars, steps
+from duban.supervision import documents as supervision_documents
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
@@ -36,7 +38,7 @@ def notice_document(cast):
         steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
     step = matter.steps.get(tier="written_notice")
-    return service.supervision_notice_document(step, actor=cast.staff)
+    return supervision_documents.supervision_notice_document(step, actor=cast.staff)
 
 
 def circular_document(cast):
@@ -45,7 +47,7 @@ def circular_document(cast):
                                         period_start=date(2026, 10, 1), period_end=date(2026, 11, 25))
     circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
     published = circulars.do_publish_circular(draft.pk, actor=cast.office)
-    return service.circular_document(published, actor=cast.staff)
+    return supervision_documents.circular_document(published, actor=cast.staff)
 
 
 def within(value, bounds) -> bool:
@@ -97,7 +99,7 @@ def test_6_a_bulletin_prints_its_issue_without_the_year_and_gives_the_year_with_
     with as_of(date(2026, 11, 23)):
         do_submit_weekly_report(report.pk, actor=cast.staff)
         issued = do_issue_weekly_report(report.pk, actor=cast.office)
-    content = builders.weekly_report(issued, leaders=[])
+    content = report_documents.weekly_report_content(issued, leaders=[])
     assert content["issue_line"] == f"第{issued.seq}期"
     assert "〔" not in content["issue_line"]
 

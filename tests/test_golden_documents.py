@@ -18,15 +18,17 @@ from django_tenants.utils import tenant_context
 from matter_helpers import circular_record, make_cast, proposed, to_state
 
 from duban.core.clock import as_of
-from duban.documents import builders
 from duban.documents.content import Verification
 from duban.documents.measure import STANDARD, measure
 from duban.documents.pdf import render_pdf
 from duban.documents.service import with_plugin_context
 from duban.matters import actions
+from duban.matters import documents as matter_documents
+from duban.reports import documents as report_documents
 from duban.reports.annual import annual_assessment
 from duban.reports.weekly import county_zone, do_edit_weekly_report, draft_weekly_report
 from duban.supervision import circulars, steps
+from duban.supervision import documents as supervision_documents
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
@@ -64,12 +66,12 @@ def contents(world, settings, tmp_path):
         report.refresh_from_db()
         notices = {n.kind: n for n in matter.notices.all()}
         made = {
-            "collection_form": builders.collection_form(round_, number="甲政督征〔2026〕1号"),
-            "assignment_notice": builders.assignment_notice(notices["assignment_notice"]),
-            "supervision_notice": builders.supervision_notice(notices["supervision_notice"]),
-            "circular": builders.circular(published),
-            "weekly_report": builders.weekly_report(report, leaders=["王县长"]),
-            "annual_assessment": builders.annual_assessment(annual_assessment(2026)),
+            "collection_form": matter_documents.collection_form_content(round_, number="甲政督征〔2026〕1号"),
+            "assignment_notice": matter_documents.assignment_notice_content(notices["assignment_notice"]),
+            "supervision_notice": supervision_documents.supervision_notice_content(notices["supervision_notice"]),
+            "circular": supervision_documents.circular_content(published),
+            "weekly_report": report_documents.weekly_report_content(report, leaders=["王县长"]),
+            "annual_assessment": report_documents.annual_assessment_content(annual_assessment(2026)),
         }
         yield {kind: with_plugin_context(kind, content) for kind, content in made.items()}
 

@@ -17,10 +17,12 @@ from duban.core import clock
 from duban.core.clock import as_of
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid
-from duban.documents import builders, fonts
+from duban.documents import fonts
 from duban.documents.pdf import DocumentNotPrinted, check_pdf, render_pdf
 from duban.matters import actions
+from duban.reports import documents as report_documents
 from duban.supervision import circulars, steps
+from duban.supervision import documents as supervision_documents
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +169,7 @@ def test_2_the_sentences_state_each_units_own_facts(cast):
     circular = draft(cast)
     circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
     published = circulars.do_publish_circular(circular.pk, actor=cast.office)
-    text = text_of(builders.circular(published))
+    text = text_of(supervision_documents.circular_content(published))
     assert "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。" in text
     assert "一号局本期承办督办事项1件，超期未办结1件，被采取督办措施1次（电话、口头督办1次），落实不力，予以全县通报批评" in text
     assert "领导重视、措施有力" not in text  # no fixed praise that claims what did not happen
@@ -199,7 +201,7 @@ def test_2_the_ranking_counts_only_matters_that_are_due(cast):
     assert (d01["assigned"], d01["due"], d01["on_time_rate"]) == (1, 1, 0.0)
     assert (t99["assigned"], t99["due"], t99["on_time_rate"]) == (1, 0, None)
     assert t01["rank"] < d01["rank"] < t99["rank"]
-    text = text_of(builders.circular(circular))
+    text = text_of(supervision_documents.circular_content(circular))
     assert "已到期" in text and "按期办结率＝按期办结÷已到期" in text
     assert county_pack().circulars.praise.min_closed_on_time == 1
 
@@ -295,7 +297,7 @@ def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the
     with as_of(date_(2026, 9, 1)):
         overdue = to_state(cast, "in_progress", deadline_working_days=10)
     steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
-    document = service.annual_assessment_document(clock.today().year, actor=cast.staff)
+    document = report_documents.annual_assessment_document(clock.today().year, actor=cast.staff)
     path = tmp_path / "annual.pdf"
     path.write_bytes(service.pdf_bytes(document))
     text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
@@ -407,10 +409,10 @@ def test_7_the_weekly_report_and_the_annual_table_count_the_proposers_views(cast
 
     report = WeeklyReport.objects.create(week_of=date_(2000, 1, 3), period_start=today - timedelta(days=6),
                                          period_end=today, sections=sections, summary="本周情况。")
-    assert "代表委员满意1件、基本满意1件、不满意0件" in text_of(builders.weekly_report(report, leaders=[]))
+    assert "代表委员满意1件、基本满意1件、不满意0件" in text_of(report_documents.weekly_report_content(report, leaders=[]))
     data = annual_assessment(today.year)
     assert data.proposals == {"satisfied": 1, "basically_satisfied": 1, "unsatisfied": 0}
-    assert "满意1件、基本满意1件、不满意0件" in text_of(builders.annual_assessment(data))
+    assert "满意1件、基本满意1件、不满意0件" in text_of(report_documents.annual_assessment_content(data))
 
 
 def test_7_the_office_leader_records_the_view_on_the_matter_page(world, cast):

@@ -34,6 +34,7 @@ from matter_helpers import make_cast, proposed, to_state
 from openpyxl.reader.excel import ExcelReader
 
 from duban.core.imports import ImportErrorReport
+from duban.reports import documents as report_documents
 from duban.units.imports import import_units
 from duban.units.models import Unit
 
@@ -128,7 +129,7 @@ def test_a_title_with_a_control_character_is_exported_not_a_server_error(world, 
 
 
 def test_register_book_keeps_hostile_names_as_text(world, cast, hostile_units, monkeypatch):
-    from duban.documents.excel import register_book_xlsx
+    from duban.matters.documents import register_book_xlsx
 
     monkeypatch.setattr(world.alpha, "name", HOSTILE_COUNTY)  # the county of the tenant context
     to_state(cast, "in_progress")
@@ -140,7 +141,7 @@ def test_register_book_keeps_hostile_names_as_text(world, cast, hostile_units, m
 def test_annual_table_keeps_hostile_unit_names_as_text(world, cast, hostile_units):
     from duban.documents import service
 
-    document = service.annual_assessment_document(2026, actor=cast.leader)
+    document = report_documents.annual_assessment_document(2026, actor=cast.leader)
     data = service.xlsx_bytes(document)
     assert_text_not_formulas(data, [HOSTILE_LEAD, HOSTILE_CO, HOSTILE_UNIT])
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active

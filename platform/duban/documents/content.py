@@ -1,13 +1,13 @@
 """The content of a document, independent of its format.
 
-Builders (``duban.documents.builders``) turn records into a *content* dict — plain JSON, stored
-as the document's snapshot — and the renderers (``pdf``, ``word``, ``excel``) lay the same
-content out as PDF, Word or Excel. Keys:
+Builders (each area's ``documents.py``, on ``duban.documents.builders``) turn records into a
+*content* dict — plain JSON, stored as the document's snapshot — and the renderers (``pdf``,
+``word``, ``excel``) lay the same content out as PDF, Word or Excel. Keys:
 
 ``kind``, ``layout`` (``official`` 公文 · ``bulletin`` 简报-style 专报 · ``table`` a landscape
-table), ``mark`` (a bulletin's red name, e.g. 督查专报), ``office`` (发文机关), ``number`` (发文字号), ``issue_line`` (bulletins: 〔2026〕第3期),
-``title``, ``subtitle``, ``recipient`` (主送机关, without the colon), ``blocks``, ``closing``,
-``extras`` (lines from plugins), ``signature`` (署名 lines), ``date`` (成文日期, ISO),
+table), ``mark`` (a bulletin's red name, e.g. 督查专报), ``office`` (发文机关), ``number`` (发文字号),
+``issue_line`` (bulletins: 〔2026〕第3期), ``title``, ``subtitle``, ``recipient`` (主送机关, without the
+colon), ``blocks``, ``closing``, ``extras`` (lines from plugins), ``signature`` (署名 lines), ``date`` (成文日期, ISO),
 ``copy_to`` (抄送), ``distribution`` ([label, text] pairs: 报/送), ``printed_by`` (印发机关),
 ``draft`` (true for an unissued preview).
 
@@ -24,8 +24,8 @@ from datetime import date
 from decimal import Decimal
 
 LAYOUTS = ("official", "bulletin", "table")
-CONTENT_KEYS = ("layout", "format", "mark", "office", "number", "issue_line", "title", "subtitle", "recipient", "blocks", "closing",
-                "signature", "date", "copy_to", "distribution", "printed_by")
+CONTENT_KEYS = ("layout", "format", "mark", "office", "number", "issue_line", "title", "subtitle", "recipient", "blocks",
+                "closing", "signature", "date", "copy_to", "distribution", "printed_by")
 CN_DIGITS = "〇一二三四五六七八九"
 CN_ORDINALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五"]
 
@@ -110,8 +110,8 @@ def paragraphs(text: str) -> list[dict]:
 
 
 def new(kind: str, *, office: str, title: str, number: str = "", layout: str = "official", **more) -> dict:
-    content = {"kind": kind, "layout": layout, "format": "file", "mark": "", "office": office, "number": number, "issue_line": "", "title": title,
-               "subtitle": "", "recipient": "", "blocks": [], "closing": "", "extras": [], "signature": [office],
-               "date": "", "copy_to": [], "distribution": [], "printed_by": office, "draft": False}
+    content = {"kind": kind, "layout": layout, "format": "file", "mark": "", "office": office, "number": number,
+               "issue_line": "", "title": title, "subtitle": "", "recipient": "", "blocks": [], "closing": "", "extras": [],
+               "signature": [office], "date": "", "copy_to": [], "distribution": [], "printed_by": office, "draft": False}
     content.update(more)
     return content

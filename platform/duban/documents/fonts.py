@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from fontTools.ttLib import TTCollection, TTFont
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,14 @@ def source_dir() -> Path:
 
 
 def _postscript_name(path: Path) -> str | None:
-    from fontTools.ttLib import TTFont  # fontTools (WeasyPrint's dependency) only when a file is checked
-
     try:
         with TTFont(path, lazy=True) as font:
             return font["name"].getDebugName(6)
-    except Exception:  # noqa: BLE001 — a truncated or foreign file is simply not the face
+    except Exception:  # (broad on purpose) a truncated or foreign file is simply not the face
         return None
 
 
 def _extract(face: Face, target: Path) -> None:
-    from fontTools.ttLib import TTCollection  # only when a face is taken out of its collection
-
     source = source_dir() / face.collection
     if not source.is_file():
         raise FontsMissing(f"找不到中文字体文件 {source}（Debian：apt-get install fonts-noto-cjk；或设置 DUBAN_CJK_FONT_SOURCE）")

@@ -12,6 +12,7 @@ import re
 import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 MM = 25.4 / 72  # millimetres per PDF point
 BODY_PT = 16.0  # 3号
@@ -61,7 +62,7 @@ def _red(colour) -> bool:
 
 
 def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) -> Measures:
-    import pdfplumber  # a development dependency (tests, `duban documents measure`)
+    import pdfplumber  # noqa: PLC0415 — a development dependency (tests, `duban documents measure`)
 
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         page = doc.pages[0]
@@ -73,10 +74,10 @@ def measure(pdf: bytes, *, text_block_mm: tuple[float, float] = (156.0, 225.0)) 
         pitches = []
         for row in lines.values():
             row.sort(key=lambda c: c["x0"])
-            pitches += [b["x0"] - a["x0"] for a, b in zip(row, row[1:]) if CJK.match(a["text"]) and 0 < b["x0"] - a["x0"] < 30]
+            pitches += [b["x0"] - a["x0"] for a, b in pairwise(row) if CJK.match(a["text"]) and 0 < b["x0"] - a["x0"] < 30]
         char_pitch = statistics.median(pitches) * MM if pitches else None
         tops = sorted(lines)
-        steps = [b - a for a, b in zip(tops, tops[1:]) if 20 < b - a < 40]
+        steps = [b - a for a, b in pairwise(tops) if 20 < b - a < 40]
         line_pitch = statistics.median(steps) * MM if steps else None
         width, height = text_block_mm
         first_top = min((c["top"] for c in chars if c["size"] > 8), default=None)

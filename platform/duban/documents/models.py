@@ -10,19 +10,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
-
-from duban.matters.models import CollectionRound, Matter, Notice
-from duban.units.models import Unit
 
 USER = settings.AUTH_USER_MODEL
 
 
 def document_path(instance: Document, filename: str) -> str:
     """Per-county storage: counties/<schema>/documents/<year>/<code>.pdf."""
-    from django.db import connection
-
     return f"counties/{connection.schema_name}/documents/{instance.year}/{instance.code}.pdf"
 
 
@@ -43,14 +38,14 @@ class Document(models.Model):
     content = models.JSONField(_("内容"), encoder=DjangoJSONEncoder)
     pack_name = models.CharField(max_length=100)
     pack_version = models.CharField(max_length=50)
-    matter = models.ForeignKey(Matter, null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
-    notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
+    matter = models.ForeignKey("matters.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
+    unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
+    notice = models.ForeignKey("matters.Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="documents")
     circular = models.ForeignKey("supervision.Circular", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="documents")
     weekly_report = models.ForeignKey("reports.WeeklyReport", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="documents")
-    round = models.ForeignKey(CollectionRound, null=True, blank=True, on_delete=models.PROTECT,
+    round = models.ForeignKey("matters.CollectionRound", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="documents")
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

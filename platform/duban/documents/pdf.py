@@ -15,6 +15,8 @@ import re
 from functools import cache
 
 from django.template.loader import select_template
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 
 from duban.core.errors import Invalid
 from duban.documents import fonts
@@ -31,7 +33,7 @@ def _check_subsetter() -> None:
     """Without libharfbuzz-subset WeasyPrint subsets the (large) CJK fonts with fontTools,
     which takes seconds per document instead of a fraction of one."""
     try:
-        from weasyprint.text.ffi import harfbuzz_subset
+        from weasyprint.text.ffi import harfbuzz_subset  # noqa: PLC0415 — WeasyPrint loads Pango: only when printing
     except ImportError:  # pragma: no cover — another WeasyPrint layout
         return
     if harfbuzz_subset is None:
@@ -78,24 +80,20 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _font_family(data: bytes) -> str | None:
-    from fontTools.ttLib import TTFont  # reading an embedded font program: only here
-
     try:
         names = TTFont(io.BytesIO(data), lazy=True)["name"]
         return names.getDebugName(16) or names.getDebugName(1)
-    except Exception:  # noqa: BLE001 — a bare CFF or TrueType program without a name table
+    except Exception:  # (broad on purpose) a bare CFF or TrueType program without a name table
         return None
 
 
 def check_pdf(pdf: bytes, title: str) -> None:
     """Refuse ``pdf`` unless every font is embedded, the Chinese is set in the Simplified Chinese
     faces, and the text layer holds the Chinese of ``title`` (raises ``DocumentNotPrinted``)."""
-    from pypdf import PdfReader  # reading a PDF back: only here
-
     try:
         reader = PdfReader(io.BytesIO(pdf))
         pages = list(reader.pages)
-    except Exception as error:  # noqa: BLE001 — whatever pypdf finds wrong, the file is not fit
+    except Exception as error:  # (broad on purpose) whatever pypdf finds wrong, the file is not fit
         raise DocumentNotPrinted(f"PDF文件无法读取：{type(error).__name__}") from error
     cjk_faces, not_embedded = set(), set()
     for page in pages:
@@ -137,7 +135,7 @@ def ready() -> None:
     """Raise ``DocumentNotPrinted`` unless this process can print a Chinese PDF now — called
     before a document number is taken, so that no number goes to a document that cannot be
     printed. A probe is printed and read back once per set of font files."""
-    from weasyprint import HTML  # WeasyPrint loads Pango: only where a PDF is made
+    from weasyprint import HTML  # noqa: PLC0415 — WeasyPrint loads Pango (native libraries): only where a PDF is made
 
     global _ready_for
     try:
@@ -158,7 +156,7 @@ def _record_at_the_foot(html: str):
     """Lay the document out with its 版记 (``.record``) at the foot of the last page (GB/T 9704
     §7.4: the 版记's last element on the last line): laid out once to see the space left below
     it, then again with that space above it. Returns WeasyPrint's rendered document."""
-    from weasyprint import HTML  # WeasyPrint loads Pango: only where a PDF is made
+    from weasyprint import HTML  # noqa: PLC0415 — WeasyPrint loads Pango (native libraries): only where a PDF is made
 
     document = HTML(string=html, base_url=None).render()
     page = document.pages[-1]._page_box

@@ -12,14 +12,13 @@ from django.views.decorators.http import require_safe
 from duban.documents.content import cn_date
 from duban.documents.models import Document
 from duban.documents.service import normalise_code
+from duban.documents.texts import document_text
 
 
 def _kind_label(kind: str) -> str:
-    from duban.documents.texts import document_text
-
     try:
         return document_text(kind).title
-    except Exception:  # noqa: BLE001 — a kind the county's current pack no longer has
+    except Exception:  # (broad on purpose) a kind the county's current pack no longer has
         return kind
 
 

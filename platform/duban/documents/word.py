@@ -13,6 +13,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.run import Run
 
 from duban.documents.content import Verification, cn_date
 
@@ -88,8 +89,6 @@ def _field(paragraph, instruction: str, *, size: float) -> None:
     run = OxmlElement("w:r")
     field.append(run)
     paragraph._p.append(field)
-    from docx.text.run import Run
-
     wrapped = Run(run, paragraph)
     wrapped.text = "1"
     set_font(wrapped, SERIF)

@@ -457,8 +457,8 @@ def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | Non
     moment of its week has passed: its facts are taken up to the week's end, it is numbered (per
     county, per year), its PDF printed and checked (documents.pdf.check_pdf; a failure rolls the
     number back), and the leaders and the units it names are notified."""
-    from duban.documents.service import weekly_report_document  # documents build on reports
     from duban.documents.texts import document_text  # (the same direction)
+    from duban.reports.documents import weekly_report_document  # documents build on reports
 
     _office_leader_only(actor, "issues the weekly report")
     report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)

@@ -9,3 +9,6 @@ class SupervisionConfig(AppConfig):
 
     def ready(self) -> None:
         from duban.supervision import receivers  # noqa: F401 — connects the signal receivers (Django's ready())
+        from duban.supervision.documents import register_documents  # noqa: PLC0415 — Django's app loading: models first
+
+        register_documents()

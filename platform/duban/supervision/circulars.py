@@ -305,9 +305,9 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     # The circular's PDF is made and read back now, in this transaction: a circular whose document
     # cannot carry its Chinese is not numbered (documents.pdf.check_pdf). Imported here: documents
     # are built from circulars, not the other way round.
-    from duban.documents.service import circular_document
+    from duban.documents.service import document_for  # supervision.documents builds on circulars: by kind
 
-    circular_document(circular, actor=actor)
+    document_for("circular", circular, actor=actor)
     from duban.notifications import recipients
     from duban.notifications.service import notify
 

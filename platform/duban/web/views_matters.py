@@ -785,11 +785,11 @@ def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
 def assignment_notice(request, pk):
     """The matter's assignment notice as a document (issued the first time it is asked for, then
     the same one): its page, or with ``?format=pdf|docx`` the file."""
-    from duban.documents import service as documents
+    from duban.matters.documents import assignment_notice_document
 
     matter = _matter(request.user, pk)
     try:
-        document = documents.assignment_notice_document(matter, actor=request.user)
+        document = assignment_notice_document(matter, actor=request.user)
     except Invalid:
         raise Http404(gettext("该事项尚未交办，没有交办通知单")) from None
     except NotFound:

@@ -35,6 +35,7 @@ from duban.core.actions import action_scope
 from duban.core.county import county_pack
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
+from duban.documents.access import access_document_by_id, visible_documents
 from duban.documents.models import Document
 from duban.matters.actions import do_attach_file
 from duban.matters.models import Matter, MatterUnit
@@ -43,12 +44,14 @@ from duban.notifications.actions import do_mark_read, do_set_preferences
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
+from duban.reports import documents as report_documents
 from duban.reports import weekly
 from duban.reports.access import access_weekly_report, visible_weekly_reports
 from duban.reports.annual import annual_assessment
 from duban.reports.models import WeeklyReport
 from duban.scoring.texts import counting_text
 from duban.supervision import access, circulars, inspection, ledger, steps
+from duban.supervision import documents as supervision_documents
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
@@ -156,7 +159,7 @@ def document_filename(document: Document, fmt: str) -> str:
 def document_download(document: Document, fmt: str, *, inline: bool = False):
     if fmt == "pdf":
         data = documents.pdf_bytes(document)
-    elif fmt == "docx" and document.kind in documents.WORD_KINDS:
+    elif fmt == "docx" and documents.has_word(document.kind):
         data = documents.docx_bytes(document)
     elif fmt == "xlsx" and document.kind == "annual_assessment":
         data = documents.xlsx_bytes(document)
@@ -168,7 +171,7 @@ def document_download(document: Document, fmt: str, *, inline: bool = False):
 
 def formats_of(document: Document) -> list[tuple[str, str]]:
     out = [("pdf", "PDF")]
-    if document.kind in documents.WORD_KINDS:
+    if documents.has_word(document.kind):
         out.append(("docx", "Word"))
     if document.kind == "annual_assessment":
         out.append(("xlsx", "Excel"))
@@ -372,7 +375,7 @@ def step_notice(request, step_id: int):
     """The step's 《督查督办通知单》 (printed once, then the same document)."""
     step = access_step(request.user, step_id)
     try:
-        document = documents.supervision_notice_document(step, actor=request.user)
+        document = supervision_documents.supervision_notice_document(step, actor=request.user)
     except Invalid:
         raise Http404("this step issued no notice") from None
     return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
@@ -500,7 +503,7 @@ def annual_table(request, fmt: str):
     """The annual assessment table (年度考评) of a year as Excel or PDF."""
     year = forms.YearForm(request.GET or None).chosen_year()
     try:
-        document = documents.annual_assessment_document(year, actor=request.user)
+        document = report_documents.annual_assessment_document(year, actor=request.user)
     except Invalid as exc:
         raise Http404(str(exc)) from None
     return document_download(document, fmt)
@@ -725,7 +728,7 @@ def circular_publish(request, circular_id: int):
 def circular_document(request, circular_id: int):
     circular = access_circular(request.user, circular_id)
     try:
-        document = documents.circular_document(circular, actor=request.user)
+        document = supervision_documents.circular_document(circular, actor=request.user)
     except Invalid:
         raise Http404("a draft circular has no document yet") from None
     return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
@@ -887,13 +890,11 @@ def _weekly_issue_error(request, report, message, field, status):
 @require_safe
 def weekly_preview(request, report_id: int):
     """The report as PDF: the issued document, or a preview of the draft (not numbered)."""
-    from duban.documents import builders
-
     report = access_weekly_report(request.user, report_id)
     document = report.documents.first()
     if document is not None:
         return document_download(document, "pdf", inline=True)
-    data = documents.preview_pdf(builders.weekly_report(report, leaders=documents._leader_names()))
+    data = documents.preview_pdf(report_documents.weekly_report_content(report, leaders=report_documents.leader_names()))
     return download(data, _("督查专报（草稿）%(start)s至%(end)s.pdf") % {"start": report.period_start,
                                                                     "end": report.period_end},
                     "pdf", fallback=f"weekly-report-draft-{report.pk}.pdf", inline=True)
@@ -904,7 +905,7 @@ def weekly_preview(request, report_id: int):
 @require_safe
 def document_list(request):
     user = request.user
-    qs = documents.visible_documents(user)
+    qs = visible_documents(user)
     kinds = sorted(set(qs.values_list("kind", flat=True)))
     kind = request.GET.get("kind", "")
     year = request.GET.get("year", "")
@@ -912,7 +913,7 @@ def document_list(request):
         qs = qs.filter(kind=kind)
     if year.isdigit():
         qs = qs.filter(year=int(year))
-    years = sorted(set(documents.visible_documents(user).values_list("year", flat=True)), reverse=True)
+    years = sorted(set(visible_documents(user).values_list("year", flat=True)), reverse=True)
     qs = qs.select_related("matter", "unit").order_by("-issued_on", "-id")
     page_obj = paginate(request, qs)
     labels = {k: kind_label(k) for k in kinds}
@@ -927,7 +928,7 @@ def document_list(request):
 @page
 @require_safe
 def document_detail(request, document_id: int):
-    document = documents.access_document_by_id(request.user, document_id)
+    document = access_document_by_id(request.user, document_id)
     return render(request, T + "document_detail.html", {
         "document": document, "kind_label": kind_label(document.kind), "formats": formats_of(document),
         "verify_url": f"/verify/{document.code}/", "pack_source": county_pack().source,
@@ -937,7 +938,7 @@ def document_detail(request, document_id: int):
 @page
 @require_safe
 def document_file(request, document_id: int):
-    document = documents.access_document_by_id(request.user, document_id)
+    document = access_document_by_id(request.user, document_id)
     fmt = request.GET.get("format", "pdf")
     if fmt not in CONTENT_TYPES:
         raise Http404("unknown format")

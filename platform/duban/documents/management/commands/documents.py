@@ -14,28 +14,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import tenant_context
-from rich.console import Console
+from django.core.management.base import CommandError
 from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import Role, User
 from duban.core import clock
-from duban.core.commands import action_errors, year_option
+from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_pack
-from duban.documents import fonts
+from duban.documents import fonts, registry, service
+from duban.documents.actions import do_set_document_text
+from duban.documents.measure import STANDARD, measure
+from duban.documents.models import Document
+from duban.documents.texts import FIELDS, document_text, overrides
+from duban.documents.word import render_docx
 from tenants.models import County
 
+# The order ``sample`` writes and lists them in.
 KINDS = ("collection_form", "assignment_notice", "supervision_notice", "weekly_report", "circular",
          "annual_assessment")
 
 
-def T(value) -> Text:  # noqa: N802 — table cells as plain text
+def T(value) -> Text:  # upper-case on purpose: table cells as plain text
     return Text("" if value is None else str(value))
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Official documents of a county: sample files of every kind, the register, the texts."
 
     def add_arguments(self, parser):
@@ -43,7 +47,7 @@ class Command(BaseCommand):
 
         def command(name, help_text):
             p = sub.add_parser(name, help=help_text)
-            p.add_argument("--county", required=True, help="the county's slug")
+            self.add_county_argument(p)
             return p
 
         sub.add_parser("fonts", help="prepare the documents' Chinese faces in DUBAN_FONT_DIR and show them")
@@ -68,19 +72,18 @@ class Command(BaseCommand):
         p.add_argument("--reset", nargs="*", default=[], metavar="FIELD", help="fields that go back to the pack's text")
 
     def handle(self, *args, **options):
+        slug = options.get("county")
+        if slug is not None and not County.objects.filter(slug=slug).exists():
+            known = ", ".join(County.objects.order_by("slug").values_list("slug", flat=True)) or "none"
+            raise CommandError(f"no county with slug {slug!r} (counties: {known})")
+        return super().handle(*args, **options)
+
+    def handle_county(self, county, /, **options):  # "county" is also in options (the slug)
         if options["action"] == "fonts":
             return self.do_fonts()
         if options["action"] == "measure":
             return self.do_measure(options["files"])
-        county = County.objects.filter(slug=options["county"]).first()
-        if county is None:
-            known = ", ".join(County.objects.order_by("slug").values_list("slug", flat=True)) or "none"
-            raise CommandError(f"no county with slug {options['county']!r} (counties: {known})")
-        self.county = county
-        self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=True)
-        with tenant_context(county):
-            with action_errors():
-                getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
+        getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
 
     def do_fonts(self) -> None:
         try:
@@ -92,16 +95,16 @@ class Command(BaseCommand):
                               f"({path.stat().st_size // 1024} KB)")
 
     def do_measure(self, files: list[str]) -> None:
-        try:
-            from duban.documents.measure import STANDARD, measure  # pdfplumber: a development dependency
-        except ImportError as error:
-            raise CommandError(f"measuring needs pdfplumber (pip install pdfplumber): {error}") from None
         for name in files:
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
-            m = measure(path.read_bytes())
-            self.stdout.write(f"{path.name}: {m.pages} page(s), { {'bulletin': '简报', 'table': '表格', 'letter': '信函格式'}.get(m.layout, '文件格式') }")
+            try:
+                m = measure(path.read_bytes())
+            except ImportError as error:  # pdfplumber: a development dependency
+                raise CommandError(f"measuring needs pdfplumber (pip install pdfplumber): {error}") from None
+            layout = {"bulletin": "简报", "table": "表格", "letter": "信函格式"}.get(m.layout, "文件格式")
+            self.stdout.write(f"{path.name}: {m.pages} page(s), {layout}")
             for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
                         "office_top_mm", "red_rule_gap_mm", "office_from_edge_mm", "letter_rule_gap_mm",
                         "letter_foot_mm", "title_gap_lines", "record_bottom_mm"):
@@ -116,9 +119,6 @@ class Command(BaseCommand):
                     verdict = ""
                 self.stdout.write(f"  {key:<16} {'' if value is None else value!s:>6}  {verdict}")
 
-    def out(self, text: str = "") -> None:
-        self.console.print(Text(text))
-
     def _actor(self, username: str | None, roles=(Role.SUPERVISION_STAFF,)) -> User:
         if username:
             user = User.objects.filter(username=username, is_active=True).first()
@@ -132,12 +132,6 @@ class Command(BaseCommand):
 
     # -- sample ---------------------------------------------------------------------------------
     def do_sample(self, options):
-        from duban.documents import builders, service
-        from duban.documents.excel import register_book_xlsx
-        from duban.matters.models import CollectionRound, Matter
-        from duban.reports.models import WeeklyReport
-        from duban.supervision.models import Circular, EscalationStep
-
         out = Path(options["out"])
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -152,63 +146,35 @@ class Command(BaseCommand):
             path.write_bytes(data)
             return path
 
-        def save(kind: str, document, note: str = ""):
-            paths = [write(f"{kind}.pdf", service.pdf_bytes(document))]
-            if kind in service.WORD_KINDS:
-                paths.append(write(f"{kind}.docx", service.docx_bytes(document)))
-            if kind == "annual_assessment":
-                paths.append(write(f"{kind}.xlsx", service.xlsx_bytes(document)))
-            written.append((kind, document.number or document.title, document.display_code, paths, note))
-
-        # 《需要督办事项》: the latest collection round's form, else the blank form.
-        round_ = CollectionRound.objects.order_by("-opened_at", "-id").first()
-        if round_ is not None:
-            save("collection_form", service.collection_form_document(round_, actor=actor), f"round “{round_.title}”")
-        else:
-            content = builders.collection_form(None)
-            path = write("collection_form.pdf", service.preview_pdf({**content, "draft": False}))
-            from duban.documents.word import render_docx
-
-            docx = write("collection_form.docx", render_docx(service.with_plugin_context("collection_form", content),
-                                                             None))
-            written.append(("collection_form", content["title"], "—", [path, docx],
-                            "no collection round in this county: the blank form (not numbered)"))
-        matter = (Matter.objects.filter(notices__kind="assignment_notice").exclude(state="cancelled")
-                  .order_by("-assigned_at", "-id").first())
-        if matter is not None:
-            save("assignment_notice", service.assignment_notice_document(matter, actor=actor), matter.number)
-        else:
-            missing.append(("assignment_notice", "no matter has been assigned yet"))
-        step = (EscalationStep.objects.filter(notice__isnull=False, notice__kind="supervision_notice")
-                .order_by("-recorded_on", "-id").first())
-        if step is not None:
-            save("supervision_notice", service.supervision_notice_document(step, actor=actor), step.matter.number)
-        else:
-            missing.append(("supervision_notice", "no written-notice step has been recorded "
-                                                  "(duban supervision … / POST /api/v1/steps/)"))
-        report = WeeklyReport.objects.filter(status=WeeklyReport.Status.ISSUED).order_by("-issued_at").first()
-        if report is not None:
-            save("weekly_report", report.documents.first(), f"{report.period_start}..{report.period_end}")
-        else:
-            draft = WeeklyReport.objects.filter(status=WeeklyReport.Status.DRAFT).first()
-            missing.append(("weekly_report", f"no issued weekly report: draft #{draft.pk} waits "
-                                             f"(duban report weekly issue --county {self.county.slug})" if draft else
-                            f"no weekly report yet (duban report weekly draft --county {self.county.slug})"))
-        circular = Circular.objects.filter(status=Circular.Status.PUBLISHED).order_by("-published_at").first()
-        if circular is not None:
-            save("circular", service.circular_document(circular, actor=actor), circular.title)
-        else:
-            missing.append(("circular", "no circular has been published (duban supervision circular …)"))
-        save("annual_assessment", service.annual_assessment_document(year, actor=actor), str(year))
-        register = write("register_book.xlsx", register_book_xlsx())
+        for code in KINDS:
+            kind = registry.get(code)
+            sample = kind.sample(actor=actor, year=year)
+            if sample.document is not None:
+                document = sample.document
+                paths = [write(f"{code}.pdf", service.pdf_bytes(document))]
+                if kind.word:
+                    paths.append(write(f"{code}.docx", service.docx_bytes(document)))
+                if kind.xlsx is not None:
+                    paths.append(write(f"{code}.xlsx", service.xlsx_bytes(document)))
+                written.append((code, document.number or document.title, document.display_code, paths, sample.note))
+            elif sample.content is not None:  # printed unnumbered (the blank form)
+                content = sample.content
+                paths = [write(f"{code}.pdf", service.preview_pdf({**content, "draft": False}))]
+                if kind.word:
+                    paths.append(write(f"{code}.docx", render_docx(service.with_plugin_context(code, content), None)))
+                written.append((code, content["title"], "—", paths, sample.note))
+            else:
+                missing.append((code, sample.missing))
+        files = [(file, write(file.filename, file.make())) for file in registry.sample_files()]
 
         self.out(f"{self.county.name} ({self.county.slug}) → {out}")
         for kind, number, code, paths, note in written:
             self.out(f"  {kind:<19} {number}  核验码 {code}" + (f"  ({note})" if note else ""))
             for path in paths:
                 self.out(f"      {path}")
-        self.out(f"  {'register_book':<19} 督办事项登记簿")
-        self.out(f"      {register}")
+        for file, path in files:
+            self.out(f"  {file.code:<19} {file.label}")
+            self.out(f"      {path}")
         if missing:
             for kind, reason in missing:
                 self.stderr.write(f"  {kind}: not written — {reason}")
@@ -216,28 +182,23 @@ class Command(BaseCommand):
 
     # -- list -----------------------------------------------------------------------------------
     def do_list(self, options):
-        from duban.documents.models import Document
-        from duban.documents.service import verification_url
-
         table = Table("id", "kind", "number", "title", "date", "code", "sha256", "verify")
         documents = Document.objects.all()
         for d in documents:
             table.add_row(T(d.pk), T(d.kind), T(d.number or "—"), T(d.title), T(d.issued_on), T(d.display_code),
-                          T(d.sha256[:12]), T(verification_url(d.code)))
+                          T(d.sha256[:12]), T(service.verification_url(d.code)))
         self.out(f"{documents.count()} document(s) issued in {self.county.slug}")
         self.console.print(table)
 
     # -- texts ----------------------------------------------------------------------------------
     def do_texts(self, options):
-        from duban.documents.texts import document_text, overrides
-
         pack, mine = county_pack(), overrides()
         self.out(f"document texts of {self.county.slug} (pack {pack.key}; * = the county's own)")
         table = Table("code", "title", "issuing office", "prefix", "heading", "closing", "signature", "copy to")
         for d in pack.documents:
             text, o = document_text(d.code, pack=pack), mine.get(d.code)
 
-            def mark(field, value):
+            def mark(field, value, o=o):
                 return T(f"{value}{' *' if o is not None and getattr(o, field) is not None else ''}")
             table.add_row(T(d.code), mark("title", text.title), mark("issuing_office", text.issuing_office),
                           T(text.number_prefix or "—"), mark("heading", text.heading or "—"),
@@ -247,8 +208,6 @@ class Command(BaseCommand):
         self.console.print(table)
 
     def do_set_text(self, options):
-        from duban.documents.texts import FIELDS, do_set_document_text, document_text
-
         actor = self._actor(options["actor"])
         changes = {name: options[name] for name in FIELDS if options.get(name) is not None}
         do_set_document_text(options["code"], actor=actor, reset=options["reset"] or (), **changes)

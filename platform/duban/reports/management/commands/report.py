@@ -23,6 +23,7 @@ from rich.text import Text
 
 from duban.accounts.models import Role, User
 from duban.core.commands import action_errors, year_option
+from duban.reports.documents import annual_assessment_document, leader_names, weekly_report_content
 from tenants.models import County
 
 
@@ -189,13 +190,13 @@ class Command(BaseCommand):
             self._write_pdf(report, Path(options["out"]))
 
     def _write_pdf(self, report, path: Path):
-        from duban.documents import builders, service
+        from duban.documents import service
 
         document = report.documents.first()
         if document is not None:
             data = service.pdf_bytes(document)
         else:
-            data = service.preview_pdf(builders.weekly_report(report, leaders=service._leader_names()))
+            data = service.preview_pdf(weekly_report_content(report, leaders=leader_names()))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         self.out(f"wrote {path}" + ("" if document else " (a draft preview: not numbered, no verification code)"))
@@ -235,7 +236,7 @@ class Command(BaseCommand):
                           *(T(row.deductions.get(c.code, 0)) for c in data.columns), T(row.total), T(f"{row.score:.2f}"))
         self.console.print(table)
         if options.get("out"):
-            document = service.annual_assessment_document(year, actor=self._actor(options.get("actor")))
+            document = annual_assessment_document(year, actor=self._actor(options.get("actor")))
             out = Path(options["out"])
             out.mkdir(parents=True, exist_ok=True)
             pdf, xlsx = out / f"annual_assessment-{year}.pdf", out / f"annual_assessment-{year}.xlsx"
