@@ -11,7 +11,16 @@ from duban.core import clock
 from duban.core.clock import as_of
 from duban.core.county import county_calendar
 from duban.matters.models import Matter
-from duban.supervision import ledger, steps
+from duban.supervision import steps
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_inspection,
+    do_record_manual_step,
+    do_record_reply,
+    do_reverse_entry,
+    do_set_circular_lists,
+)
 from duban.supervision.models import EscalationStep, LedgerEntry
 
 
@@ -49,19 +58,19 @@ def seed_supervision() -> None:
     ]
     for on, tier, evidence in ladder:
         with as_of(on):
-            steps.do_record_manual_step(matter.pk, actor=staff, tier=tier, evidence=evidence, on=on)
+            do_record_manual_step(matter.pk, actor=staff, tier=tier, evidence=evidence, on=on)
     notice = EscalationStep.objects.get(matter=matter, tier="written_notice")
     clerk = User.objects.filter(role=Role.UNIT_STAFF, unit=notice.unit).first()
-    steps.do_record_reply(notice.pk, actor=clerk, text="专题答复：已成立整改专班，月底前全部完成。")
+    do_record_reply(notice.pk, actor=clerk, text="专题答复：已成立整改专班，月底前全部完成。")
     # A phone urging recorded by mistake on another matter, then reversed by the office leader.
     other = Matter.objects.filter(title="财政资金直达惠企政策落实").first()
     if other is not None and other.state in ("in_progress", "redo"):
-        steps.do_record_manual_step(other.pk, actor=staff, tier="phone", on=today, evidence={
+        do_record_manual_step(other.pk, actor=staff, tier="phone", on=today, evidence={
             "contact": "财政局王科长", "contacted_at": f"{today}T15:00", "promised_date": str(today + timedelta(days=5))})
         entry = LedgerEntry.objects.filter(matter=other, reverses__isnull=True).latest("id")
-        ledger.do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。", kind="recorded_in_error")
+        do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。", kind="recorded_in_error")
     # Accountability on the special-meeting matter, as of today.
-    steps.do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
+    do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
         "decision": "对教育局分管负责人进行约谈", "decided_by": "县政府"})
     steps.sweep(actor="seed_demo")
     _seed_inspection_and_circular(staff, office, today)
@@ -84,18 +93,18 @@ def _seed_inspection_and_circular(staff, office, today) -> None:
     if round_ is not None:
         items = list(InspectionItem.objects.filter(round=round_).order_by("id"))
         for item, result in zip(items, ["on_track", "done", "on_track"], strict=False):
-            inspection.do_record_inspection(item.pk, actor=staff, result=result, findings="现场核查：进度与台账相符。",
+            do_record_inspection(item.pk, actor=staff, result=result, findings="现场核查：进度与台账相符。",
                                             on=opens)
     if not Circular.objects.exists():
         first = date(today.year, today.month, 1) - timedelta(days=1)
         start = date(first.year, first.month, 1)
-        circular = circulars.do_draft_circular(actor=staff, title=f"关于{start.month}月份督办事项落实情况的通报",
+        circular = do_draft_circular(actor=staff, title=f"关于{start.month}月份督办事项落实情况的通报",
                                                period_start=start, period_end=first)
         ranking = circular.ranking
         # Praise only what the period's facts bear out (the pack's criterion); criticise units with
         # an adverse fact — D03, whose matter climbed the whole ladder, when the period shows it.
         praised = [row["unit"] for row in ranking if not circulars.praise_shortfalls(row)][:2]
         criticised = [row["unit"] for row in ranking if row["unit"] == "D03" and circulars.adverse_facts(row)]
-        circulars.do_set_circular_lists(circular.pk, actor=staff, praised=praised, criticised=criticised,
+        do_set_circular_lists(circular.pk, actor=staff, praised=praised, criticised=criticised,
                                         body="对按期办结的单位予以表扬，对落实不力的单位予以通报批评。")
-        circulars.do_publish_circular(circular.pk, actor=office)
+        do_publish_circular(circular.pk, actor=office)

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.actions import action_scope
 from duban.core.county import county_pack
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
@@ -45,10 +46,20 @@ from duban.notifications.models import Notification, Preference
 from duban.notifications.service import do_mark_read, do_set_preference
 from duban.reports import weekly
 from duban.reports.access import access_weekly_report, visible_weekly_reports
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
 from duban.reports.annual import annual_assessment
 from duban.reports.models import WeeklyReport
 from duban.scoring.texts import counting_text
-from duban.supervision import access, circulars, inspection, ledger, steps
+from duban.supervision import access, circulars, inspection, ledger
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_reply,
+    do_record_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+    do_skip_step,
+)
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
@@ -302,7 +313,7 @@ def step_record(request, step_id: int):
     form = forms.EvidenceForm(tier, request.POST, request.FILES, units=units)
     if form.is_valid():
         try:
-            with transaction.atomic():
+            with action_scope():  # the uploads and the step: one transaction
                 evidence = form.evidence()
                 for code, upload in form.uploads():
                     try:
@@ -310,7 +321,7 @@ def step_record(request, step_id: int):
                     except Invalid as exc:
                         raise Invalid(str(exc), field=f"evidence.{code}") from None
                     evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
-                steps.do_record_step(step.pk, actor=user, evidence=evidence, on=form.cleaned_data["on"])
+                do_record_step(step.pk, actor=user, evidence=evidence, on=form.cleaned_data["on"])
         except Invalid as exc:
             add_error(form, exc, form.field_for(exc.field))
         else:
@@ -329,7 +340,7 @@ def step_skip(request, step_id: int):
     skip_form = forms.ReasonForm(request.POST, prefix="skip")
     if skip_form.is_valid():
         try:
-            steps.do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
+            do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
         except Invalid as exc:
             add_error(skip_form, exc, exc.field)
         else:
@@ -356,7 +367,7 @@ def step_reply(request, step_id: int):
     form = forms.ReplyForm(request.POST)
     if form.is_valid():
         try:
-            steps.do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
+            do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -571,7 +582,7 @@ def ledger_reverse(request, entry_id: int):
         require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以冲正扣分。"))
         return _ledger_page(request, errors={entry.pk: form.errors["reason"][0]}, typed={entry.pk: typed}, status=400)
     try:
-        reversal = ledger.do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
+        reversal = do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
                                            kind=request.POST.get("kind") or None)
     except Invalid as exc:
         return _ledger_page(request, errors={entry.pk: str(exc)}, typed={entry.pk: typed}, status=400)
@@ -642,7 +653,7 @@ def circular_new(request):
     form = forms.CircularDraftForm(request.POST)
     if form.is_valid():
         try:
-            circular = circulars.do_draft_circular(actor=user, **form.cleaned_data)
+            circular = do_draft_circular(actor=user, **form.cleaned_data)
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -697,7 +708,7 @@ def circular_lists(request, circular_id: int):
     form = forms.CircularListsForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
     if form.is_valid():
         try:
-            circulars.do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
+            do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -712,7 +723,7 @@ def circular_publish(request, circular_id: int):
     user = request.user
     circular = access_circular(user, circular_id)
     try:
-        published = circulars.do_publish_circular(circular.pk, actor=user)
+        published = do_publish_circular(circular.pk, actor=user)
     except Invalid as exc:
         messages.error(request, str(exc))
         return _circular_page(request, access_circular(user, circular_id), status=400)
@@ -793,7 +804,7 @@ def weekly_detail(request, report_id: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            weekly.do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
+            do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
                                          named_units=data["named_units"], note=data["note"],
                                          expected_version=data["version"])
         except Invalid as exc:
@@ -820,7 +831,7 @@ def weekly_submit(request, report_id: int):
     report = access_weekly_report(user, report_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以报送督查专报。"))
     try:
-        weekly.do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
+        do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         return _weekly_issue_error(request, report, _("专报已被他人修改，请刷新页面后重试。"), None, 409)
     except Invalid as exc:
@@ -839,7 +850,7 @@ def weekly_return(request, report_id: int):
     form = forms.WeeklyReturnForm(request.POST)
     if form.is_valid():
         try:
-            weekly.do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
+            do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
                                            expected_version=form.cleaned_data["version"])
         except Conflict:
             form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
@@ -860,7 +871,7 @@ def weekly_issue(request, report_id: int):
     report = access_weekly_report(user, report_id)
     require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核印发督查专报。"))
     try:
-        issued = weekly.do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
+        issued = do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         report.refresh_from_db()
         return _weekly_page(request, report, status=409, issue_error=_("专报已被他人修改，请刷新页面后重试。"))

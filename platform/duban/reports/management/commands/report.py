@@ -151,7 +151,7 @@ class Command(BaseCommand):
             self._write_pdf(report, Path(options["out"]))
 
     def do_weekly_edit(self, options):
-        from duban.reports.weekly import do_edit_weekly_report
+        from duban.reports.actions import do_edit_weekly_report
 
         report = self._report(options.get("report"), draft=True)
         report = do_edit_weekly_report(report.pk, actor=self._actor(options.get("actor")), summary=options["summary"],
@@ -161,21 +161,21 @@ class Command(BaseCommand):
                  f"({report.revisions.count()} revisions kept)")
 
     def do_weekly_submit(self, options):
-        from duban.reports.weekly import do_submit_weekly_report
+        from duban.reports.actions import do_submit_weekly_report
 
         report = self._report(options.get("report"), draft=True)
         report = do_submit_weekly_report(report.pk, actor=self._actor(options.get("actor")))
         self.out(f"weekly report #{report.pk} submitted for review; the office leader(s) were told")
 
     def do_weekly_return(self, options):
-        from duban.reports.weekly import do_return_weekly_report
+        from duban.reports.actions import do_return_weekly_report
 
         report = self._report(options.get("report"), status="submitted")
         report = do_return_weekly_report(report.pk, actor=self._actor(options["actor"]), reason=options["reason"])
         self.out(f"weekly report #{report.pk} returned to staff: {options['reason']}")
 
     def do_weekly_issue(self, options):
-        from duban.reports.weekly import do_issue_weekly_report
+        from duban.reports.actions import do_issue_weekly_report
 
         report = self._report(options.get("report"), status="submitted")
         report = do_issue_weekly_report(report.pk, actor=self._actor(options.get("actor")))

@@ -31,6 +31,7 @@ from rich.text import Text
 from duban.accounts.models import User
 from duban.core.commands import action_errors, year_option
 from duban.core.county import county_pack
+from duban.supervision.actions import do_reverse_entry
 from tenants.models import County
 
 
@@ -197,10 +198,9 @@ class Command(BaseCommand):
         self.out(f"score {year}: {_score(final)}")
 
     def do_reverse(self, options):
-        from duban.supervision import ledger
 
         actor = self._user(options["actor"])
-        reversal = ledger.do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
+        reversal = do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
                                            kind=options.get("kind"))
         self.out(f"reversed entry #{reversal.reverses_id} by entry #{reversal.pk}: {reversal.amount:+.2f} for "
                  f"{reversal.unit.code} ({reversal.year}); reason: {options['reason'].strip()}")
@@ -245,7 +245,7 @@ class Command(BaseCommand):
 
     # -- circulars ------------------------------------------------------------------------------
     def do_circular_draft(self, options):
-        from duban.supervision.circulars import do_draft_circular
+        from duban.supervision.actions import do_draft_circular
 
         circular = do_draft_circular(actor=self._user(options["actor"]), title=options["title"],
                                      period_start=_date(options["period_start"], "--from"),
@@ -254,7 +254,7 @@ class Command(BaseCommand):
         self._ranking(circular)
 
     def do_circular_lists(self, options):
-        from duban.supervision.circulars import do_set_circular_lists
+        from duban.supervision.actions import do_set_circular_lists
 
         circular = do_set_circular_lists(options["circular"], actor=self._user(options["actor"]),
                                          praised=options["praise"], criticised=options["criticise"],
@@ -264,7 +264,7 @@ class Command(BaseCommand):
                  + (f"; named {', '.join(options['named'])}" if options["named"] else ""))
 
     def do_circular_publish(self, options):
-        from duban.supervision.circulars import do_publish_circular
+        from duban.supervision.actions import do_publish_circular
 
         circular = do_publish_circular(options["circular"], actor=self._user(options["actor"]))
         self.out(f"published circular #{circular.pk} as {circular.notice.number} on {circular.published_on}")
@@ -347,7 +347,7 @@ class Command(BaseCommand):
 
     def do_inspection_record(self, options):
         from duban.audit.models import AuditEvent
-        from duban.supervision.inspection import do_record_inspection
+        from duban.supervision.actions import do_record_inspection
         from duban.supervision.models import EscalationStep
 
         item = do_record_inspection(options["item"], actor=self._user(options["actor"]), result=options["result"],

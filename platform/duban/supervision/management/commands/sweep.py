@@ -57,7 +57,7 @@ class Command(BaseCommand):
                                      f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
                     for done in reported:
                         lines.append(f"  {county.slug:<10} reported {done} to the county leaders ({done.summary})")
-                    from duban.notifications.reminders import send_reminders
+                    from duban.supervision.reminders import send_reminders
 
                     with as_of(on or clock_today()):
                         reminders += send_reminders()
