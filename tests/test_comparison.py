@@ -20,7 +20,7 @@ from duban.accounts.actions import do_issue_token
 from duban.comparison import metrics, service
 from duban.comparison.models import CountySnapshot
 from duban.comparison.refresh import refresh_all, refresh_county
-from duban.comparison.signals import debounce_key
+from duban.comparison.tasks import debounce_key
 from duban.core import clock
 from duban.core.clock import as_of
 from duban.supervision.actions import do_record_manual_step

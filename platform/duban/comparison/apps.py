@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class ComparisonConfig(AppConfig):
@@ -10,11 +11,10 @@ class ComparisonConfig(AppConfig):
     def ready(self) -> None:
         # Incremental refresh: a write to a matter, a ledger entry or a ladder step in a county
         # schedules (on commit, debounced) one snapshot refresh of that county.
-        from django.db.models.signals import post_save
-
-        from duban.comparison import signals
-        from duban.matters.models import Matter
-        from duban.supervision.models import EscalationStep, LedgerEntry
+        # Models can be imported only once the apps are loaded (Django's ready()):
+        from duban.comparison import signals  # noqa: PLC0415 — imports the models (app loading)
+        from duban.matters.models import Matter  # noqa: PLC0415 — models: app loading
+        from duban.supervision.models import EscalationStep, LedgerEntry  # noqa: PLC0415 — models: app loading
 
         for model in (Matter, LedgerEntry, EscalationStep):
             post_save.connect(signals.county_data_changed, sender=model,
