@@ -11,11 +11,8 @@ class ComparisonConfig(AppConfig):
     def ready(self) -> None:
         # Incremental refresh: a write to a matter, a ledger entry or a ladder step in a county
         # schedules (on commit, debounced) one snapshot refresh of that county.
-        # Models can be imported only once the apps are loaded (Django's ready()):
-        from duban.comparison import signals  # noqa: PLC0415 — imports the models (app loading)
-        from duban.matters.models import Matter  # noqa: PLC0415 — models: app loading
-        from duban.supervision.models import EscalationStep, LedgerEntry  # noqa: PLC0415 — models: app loading
+        from duban.comparison import signals  # noqa: PLC0415 — it imports models: only once the apps are loaded
 
-        for model in (Matter, LedgerEntry, EscalationStep):
+        for model in ("matters.Matter", "supervision.LedgerEntry", "supervision.EscalationStep"):
             post_save.connect(signals.county_data_changed, sender=model,
-                              dispatch_uid=f"comparison.refresh.{model._meta.label_lower}")
+                              dispatch_uid=f"comparison.refresh.{model.lower()}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
@@ -38,8 +37,6 @@ from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service as documents
 from duban.documents.models import Document
 from duban.matters.attachments import do_attach_file
-from duban.matters.models import Matter, MatterUnit
-from duban.matters.states import State
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
@@ -61,6 +58,7 @@ from duban.supervision.actions import (
     do_skip_step,
 )
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
+from duban.supervision.queries import on_time_by_month, steps_by_tier
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 
@@ -407,38 +405,6 @@ def rank(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def steps_by_tier(units, year: int, pack) -> list[dict]:
-    counts = Counter(EscalationStep.objects.filter(
-        status=EscalationStep.Status.RECORDED, recorded_on__year=year, unit__in=units).values_list("tier", flat=True))
-    labels = tier_labels(pack)
-    out = [{"code": code, "label": label, "count": counts.pop(code, 0)} for code, label in labels.items()]
-    out += [{"code": code, "label": code, "count": n} for code, n in sorted(counts.items())]  # tiers of an older pack
-    return out
-
-
-def on_time_by_month(units, year: int) -> list[dict]:
-    """Per month of ``year``: matters closed (by their lead unit, among ``units``), how many on
-    or before their deadline, and the rate."""
-    closed = Matter.objects.filter(
-        state=State.CLOSED, closed_at__year=year,
-        pk__in=MatterUnit.objects.filter(role=MatterUnit.Role.LEAD, unit__in=units).values("matter_id"),
-    ).values_list("closed_at", "deadline")
-    totals, on_time = Counter(), Counter()
-    for closed_at, deadline in closed:
-        day = timezone.localtime(closed_at).date()
-        totals[day.month] += 1
-        if deadline and day <= deadline:
-            on_time[day.month] += 1
-    today = clock.today()
-    last = 12 if year < today.year else (today.month if year == today.year else 0)
-    rows = []
-    for month in range(1, last + 1):
-        n = totals[month]
-        rows.append({"month": month, "label": _("%(month)d月") % {"month": month}, "closed": n,
-                     "on_time": on_time[month], "rate": round(on_time[month] * 100 / n, 1) if n else None})
-    return rows
-
-
 @page
 @require_safe
 def scores(request):
@@ -458,7 +424,7 @@ def scores(request):
         rows.append({"code": row.unit_code, "name": row.unit_name, "kind": row.kind_label, "score": row.score,
                      "deducted": row.total,
                      "deductions": [row.deductions.get(c.code) or Decimal(0) for c in columns]})
-    tiers = steps_by_tier(units, year, pack)
+    tiers = steps_by_tier(units, year, tier_labels(pack))
     months = on_time_by_month(units, year)
     return render(request, T + "scores.html", {
         "year": year, "years": years_for(access.visible_ledger(user)), "base": assessment.base,
