@@ -15,8 +15,8 @@ from duban.accounts.models import Role
 from duban.documents import service as documents
 from duban.documents.access import visible_documents
 from duban.documents.models import Document
-from duban.reports import weekly
 from duban.reports.access import visible_weekly_reports
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
 from duban.reports.models import WeeklyReport, WeeklyReportReview
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -122,20 +122,20 @@ class WeeklyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Coun
 
     @county_action(input=WeeklyEditIn, output=WeeklyReportOut, summary="Edit a draft's text and named units")
     def edit(self, request, data, pk=None):
-        return weekly.do_edit_weekly_report(int(pk), actor=request.user, **data)
+        return do_edit_weekly_report(int(pk), actor=request.user, **data)
 
     @county_action(input=Versioned, output=WeeklyReportOut,
                    summary="Submit a draft for the office leader's review (一(二) 上报前审核)")
     def submit(self, request, data, pk=None):
-        return weekly.do_submit_weekly_report(int(pk), actor=request.user, **data)
+        return do_submit_weekly_report(int(pk), actor=request.user, **data)
 
     @county_action(input=WeeklyReturnIn, output=WeeklyReportOut, url_path="return",
                    summary="Return a submitted report to staff with the reason (office leader)")
     def return_to_staff(self, request, data, pk=None):
-        return weekly.do_return_weekly_report(int(pk), actor=request.user, **data)
+        return do_return_weekly_report(int(pk), actor=request.user, **data)
 
     @county_action(input=Versioned, output=WeeklyReportOut,
                    summary="Issue a submitted report after review (office leader): numbered, printed, leaders and "
                            "named units notified; not before the pack's weekly time")
     def issue(self, request, data, pk=None):
-        return weekly.do_issue_weekly_report(int(pk), actor=request.user, **data)
+        return do_issue_weekly_report(int(pk), actor=request.user, **data)

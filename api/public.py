@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from api.base import FINAL_METHODS, SingleObjectSchema
 from duban.accounts.models import PUBLIC_ROLES, Role, User
+from duban.core.errors import Invalid
 from tenants.models import City, County
 from tenants.provisioning import county_url
 
@@ -170,7 +171,7 @@ class ReferencePackOut(serializers.Serializer):
 def _comparison_call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
-    except comparison_service.ComparisonError as exc:
+    except Invalid as exc:
         raise ValidationError({exc.field or "detail": [str(exc)]}) from None
 
 

@@ -12,7 +12,18 @@ from api.matters import PersonField
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.core.commands import YEAR_MAX, YEAR_MIN
-from duban.supervision import access, circulars, inspection, ledger, steps
+from duban.supervision import access, ledger
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_inspection,
+    do_record_manual_step,
+    do_record_reply,
+    do_record_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+    do_skip_step,
+)
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -201,21 +212,21 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
         serializer = ManualStepIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        step = steps.do_record_manual_step(data.pop("matter"), actor=request.user, **data)
+        step = do_record_manual_step(data.pop("matter"), actor=request.user, **data)
         return self.respond(StepOut, step, status_code=201)
 
     @county_action(input=EvidenceIn, output=StepOut, summary="Record a due step with its evidence",
                    examples=[EXAMPLE_PHONE])
     def record(self, request, data, pk=None):
-        return steps.do_record_step(int(pk), actor=request.user, **data)
+        return do_record_step(int(pk), actor=request.user, **data)
 
     @county_action(input=ReasonIn, output=StepOut, summary="Pass over a skippable step, with a reason")
     def skip(self, request, data, pk=None):
-        return steps.do_skip_step(int(pk), actor=request.user, **data)
+        return do_skip_step(int(pk), actor=request.user, **data)
 
     @county_action(input=ReplyIn, output=StepOut, summary="The unit's dedicated written reply (专题答复)")
     def reply(self, request, data, pk=None):
-        return steps.do_record_reply(int(pk), actor=request.user, **data)
+        return do_record_reply(int(pk), actor=request.user, **data)
 
 
 @extend_schema_view(
@@ -235,7 +246,7 @@ class LedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     @county_action(input=ReversalIn, output=LedgerOut, summary="Reverse an entry (冲正) by appending its opposite",
                    status_code=201)
     def reverse(self, request, data, pk=None):
-        return ledger.do_reverse_entry(int(pk), actor=request.user, **data)
+        return do_reverse_entry(int(pk), actor=request.user, **data)
 
 
 def _year(request) -> int:
@@ -305,16 +316,16 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
     def create(self, request):
         serializer = CircularIn(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self.respond(CircularOut, circulars.do_draft_circular(actor=request.user, **serializer.validated_data),
+        return self.respond(CircularOut, do_draft_circular(actor=request.user, **serializer.validated_data),
                             status_code=201)
 
     @county_action(input=CircularListsIn, output=CircularOut, summary="Set the praised and criticised units and body")
     def lists(self, request, data, pk=None):
-        return circulars.do_set_circular_lists(int(pk), actor=request.user, **data)
+        return do_set_circular_lists(int(pk), actor=request.user, **data)
 
     @county_action(output=CircularOut, summary="Publish the circular (criticism deducts points)")
     def publish(self, request, data, pk=None):
-        return circulars.do_publish_circular(int(pk), actor=request.user)
+        return do_publish_circular(int(pk), actor=request.user)
 
 
 @extend_schema_view(
@@ -353,5 +364,5 @@ class InspectionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Co
 
     @county_action(input=InspectIn, output=InspectionItemOut, summary="Record what the inspection found")
     def record(self, request, data, pk=None):
-        return inspection.do_record_inspection(int(pk), actor=request.user, **data)
+        return do_record_inspection(int(pk), actor=request.user, **data)
 

@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 from matter_helpers import circular_record, make_cast, to_state
 
 from duban.core.clock import as_of
+from duban.supervision.actions import do_draft_circular, do_set_circular_lists
 
 # The supervision history behind these routes is recorded as of autumn 2026 (steps up to 20
 # December): the tests run as of the day after.
@@ -286,7 +287,6 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
     from rest_framework.test import APIClient
 
     from duban.accounts.models import User
-    from duban.supervision import circulars
     from duban.supervision import steps as step_actions
 
     def count_queries() -> int:
@@ -323,9 +323,9 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
                     "contact": "王", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
                     on=date(2026, 11, 20))
             circular_record(cast, on=date(2026, 3, 2))
-            draft = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=date(2026, 1, 1),
+            draft = do_draft_circular(actor=cast.staff, title="通报", period_start=date(2026, 1, 1),
                                                 period_end=date(2026, 3, 31))
-            circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])
+            do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])
             with as_of(date(2026, 12, 20)):
                 from duban.supervision.inspection import open_inspection_if_due
                 open_inspection_if_due()

@@ -32,6 +32,7 @@ from summary import LINES
 from duban.accounts.actions import do_issue_token
 from duban.core.clock import as_of
 from duban.matters import actions
+from duban.supervision.actions import do_draft_circular, do_record_manual_step
 
 # The records behind the routes are made as of days in autumn 2026: the tests run as of the day after.
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
@@ -74,11 +75,10 @@ def _due_step(cast, tier="phone"):
 
 
 def _noticed_step(cast):
-    from duban.supervision import steps
 
     matter = _overdue(cast)
-    steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=date(2026, 11, 20))
-    return steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="written_notice", evidence=NOTICE,
+    do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=date(2026, 11, 20))
+    return do_record_manual_step(matter.pk, actor=cast.staff, tier="written_notice", evidence=NOTICE,
                                        on=date(2026, 11, 21))
 
 
@@ -90,10 +90,9 @@ def _entry(cast):
 
 
 def _circular(cast):
-    from duban.supervision import circulars
 
     circular_record(cast, on=date(2026, 3, 2))  # what praise for T01 rests on
-    return circulars.do_draft_circular(actor=cast.staff, title="第一季度通报", period_start=date(2026, 1, 1),
+    return do_draft_circular(actor=cast.staff, title="第一季度通报", period_start=date(2026, 1, 1),
                                        period_end=date(2026, 3, 31))
 
 
@@ -141,7 +140,7 @@ def _weekly_draft(cast):
 
 
 def _weekly_submitted(cast):
-    from duban.reports.weekly import do_submit_weekly_report
+    from duban.reports.actions import do_submit_weekly_report
 
     return do_submit_weekly_report(_weekly_draft(cast).pk, actor=cast.staff)
 

@@ -47,6 +47,8 @@ from django_tenants.utils import tenant_context
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError  # noqa: F401
 from summary import LINES
 
+from duban.supervision.actions import do_draft_circular, do_publish_circular, do_reverse_entry, do_set_circular_lists
+
 # The seeded records are made as of days in autumn 2026: the tests run as of a day after them.
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
 
@@ -361,9 +363,9 @@ def _seed(world) -> dict[str, list]:
     from duban.matters import actions
     from duban.matters.actions import do_attach_file
     from duban.matters.models import ChangeRequest, CollectionRound, Matter
-    from duban.supervision import circulars, ledger
     from duban.supervision import steps as step_actions
-    from duban.supervision.inspection import do_record_inspection, open_inspection_if_due
+    from duban.supervision.actions import do_record_inspection
+    from duban.supervision.inspection import open_inspection_if_due
     from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
     from duban.units.models import Unit
 
@@ -394,18 +396,18 @@ def _seed(world) -> dict[str, list]:
                 "contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"})
         entry = LedgerEntry.objects.order_by("pk").first()
         if entry is not None:
-            ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="误记")
+            do_reverse_entry(entry.pk, actor=cast.office, reason="误记")
 
         actions.do_open_round(actor=cast.staff, title="年度征集", due_date=date(2099, 1, 1), leaders=[cast.leader])
         circular_record(cast, on=date(2026, 8, 3))
         circular_record(cast, on=date(2026, 5, 6))
-        draft = circulars.do_draft_circular(actor=cast.staff, title="第三季度通报", period_start=date(2026, 7, 1),
+        draft = do_draft_circular(actor=cast.staff, title="第三季度通报", period_start=date(2026, 7, 1),
                                             period_end=date(2026, 9, 30))
-        circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])
-        published = circulars.do_draft_circular(actor=cast.staff, title="第二季度通报", period_start=date(2026, 4, 1),
+        do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=[])
+        published = do_draft_circular(actor=cast.staff, title="第二季度通报", period_start=date(2026, 4, 1),
                                                 period_end=date(2026, 6, 30))
-        circulars.do_set_circular_lists(published.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
-        circulars.do_publish_circular(published.pk, actor=cast.office)
+        do_set_circular_lists(published.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+        do_publish_circular(published.pk, actor=cast.office)
         with as_of(date(2026, 12, 20)):
             open_inspection_if_due()
             item = InspectionItem.objects.order_by("pk").first()

@@ -36,6 +36,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from duban.core import clock
+from duban.supervision.actions import do_record_step
 
 # django_db: the test database must exist (pytest-django sets it up only for tests that ask), and
 # each test's own connection stays in its usual rolled-back transaction — unused: the journeys'
@@ -420,12 +421,11 @@ def phone_step_recorded(site):
 
     def ensure():
         from duban.accounts.models import User
-        from duban.supervision import steps
         from duban.supervision.models import EscalationStep
 
         step = EscalationStep.objects.get(pk=site.facts["overdue"]["step_id"])
         if step.status == EscalationStep.Status.DUE:
-            steps.do_record_step(step.pk, actor=User.objects.get(username="staff"), evidence={
+            do_record_step(step.pk, actor=User.objects.get(username="staff"), evidence={
                 "contact": "县发改局 刘局长", "contacted_at": clock.now(),
                 "promised_date": clock.today() + timedelta(days=10)})
 

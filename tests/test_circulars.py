@@ -16,7 +16,8 @@ from duban.core.clock import as_of
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
 from duban.matters.models import Notice
-from duban.supervision import circulars, ledger, steps
+from duban.supervision import ledger
+from duban.supervision.actions import do_draft_circular, do_publish_circular, do_record_manual_step, do_set_circular_lists
 from duban.supervision.models import Circular, LedgerEntry
 from duban.units.models import Unit
 from plugins.events import ScoringEvent
@@ -76,7 +77,7 @@ def record(cast, period):
         late = to_state(cast, "reported")
         overdue = to_state(cast, "in_progress")
     actions.do_accept_result(late.pk, actor=cast.office)  # today: well past its deadline
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE,
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE,
                                 on=today - timedelta(days=5))
     redone = led_by_t01(cast, "reported")
     actions.do_send_back(redone.pk, actor=cast.office, reasons="材料不全")
@@ -89,7 +90,7 @@ def record(cast, period):
 
 def test_the_ranking_counts_each_unit_and_puts_the_best_first(cast, period, record):
     start, end = period
-    circular = circulars.do_draft_circular(actor=cast.staff, title="第四季度督办工作情况通报", period_start=start,
+    circular = do_draft_circular(actor=cast.staff, title="第四季度督办工作情况通报", period_start=start,
                                            period_end=end)
     circular.refresh_from_db()  # the ranking as stored (JSON)
     rows = {row["unit"]: row for row in circular.ranking}
@@ -111,7 +112,7 @@ def test_the_ranking_counts_each_unit_and_puts_the_best_first(cast, period, reco
 
 def test_steps_outside_the_period_do_not_count(cast, period, record):
     start, end = period
-    circular = circulars.do_draft_circular(actor=cast.staff, title="上月通报", period_start=start,
+    circular = do_draft_circular(actor=cast.staff, title="上月通报", period_start=start,
                                            period_end=end - timedelta(days=6))  # the call was 5 days ago
     rows = {row["unit"]: row for row in Circular.objects.get(pk=circular.pk).ranking}
     assert rows["D01"]["steps"] == {} and rows["D01"]["overdue"] == 1
@@ -120,31 +121,31 @@ def test_steps_outside_the_period_do_not_count(cast, period, record):
 def test_drafting_is_for_staff_and_checks_its_input(cast, period):
     start, end = period
     with pytest.raises(NotAllowed):
-        circulars.do_draft_circular(actor=cast.office, title="通报", period_start=start, period_end=end)
+        do_draft_circular(actor=cast.office, title="通报", period_start=start, period_end=end)
     with pytest.raises(Invalid) as excinfo:
-        circulars.do_draft_circular(actor=cast.staff, title="  ", period_start=start, period_end=end)
+        do_draft_circular(actor=cast.staff, title="  ", period_start=start, period_end=end)
     assert excinfo.value.field == "title"
     with pytest.raises(Invalid) as excinfo:
-        circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=end, period_end=start)
+        do_draft_circular(actor=cast.staff, title="通报", period_start=end, period_end=start)
     assert excinfo.value.field == "period_end"
     assert not Circular.objects.exists()
 
 
 def test_the_lists_are_validated(cast, period, lists_record):
-    circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
+    circular = do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
     with pytest.raises(Invalid, match="'X01'") as excinfo:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "X01"], criticised=[])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "X01"], criticised=[])
     assert excinfo.value.field == "praised"
     with pytest.raises(Invalid, match="'NOPE'") as excinfo:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["NOPE"])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["NOPE"])
     assert excinfo.value.field == "criticised"
     with pytest.raises(Invalid, match="both praised and criticised: D01") as excinfo:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "D01"], criticised=["D01"])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "D01"], criticised=["D01"])
     assert excinfo.value.field == "criticised"
     with pytest.raises(NotAllowed):
-        circulars.do_set_circular_lists(circular.pk, actor=cast.lead_clerk, praised=["D01"], criticised=[])
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01", "T99"],
+        do_set_circular_lists(circular.pk, actor=cast.lead_clerk, praised=["D01"], criticised=[])
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01", "T99"],
                                     body="  鼓励先进，鞭策后进。 ")
     circular.refresh_from_db()
     assert list(circular.praised.values_list("code", flat=True)) == ["T01"]
@@ -155,17 +156,17 @@ def test_the_lists_are_validated(cast, period, lists_record):
 
 
 def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period, lists_record):
-    circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
+    circular = do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01", "T99"])
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01", "T99"])
     year = clock.today().year
     before = {code: score(code, year) for code in ("D01", "T01", "T99")}
     for who in (cast.staff, cast.leader, cast.lead_clerk):
         with pytest.raises(NotAllowed, match="office leader"):
-            circulars.do_publish_circular(circular.pk, actor=who)
+            do_publish_circular(circular.pk, actor=who)
     assert not LedgerEntry.objects.exists() and not Notice.objects.filter(kind="circular").exists()
 
-    circular = circulars.do_publish_circular(circular.pk, actor=cast.office)
+    circular = do_publish_circular(circular.pk, actor=cast.office)
     assert circular.status == Circular.Status.PUBLISHED and circular.published_by == cast.office
     assert circular.published_on == clock.today() and circular.published_at
     assert circular.notice.kind == "circular" and circular.notice.number == f"甲政督通〔{year}〕{circular.notice.seq}号"
@@ -184,15 +185,15 @@ def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period, 
 
 
 def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period, lists_record):
-    circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
+    circular = do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["D01"])
-    circulars.do_publish_circular(circular.pk, actor=cast.office)
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["D01"])
+    do_publish_circular(circular.pk, actor=cast.office)
     with pytest.raises(Invalid, match="already") as excinfo:
-        circulars.do_publish_circular(circular.pk, actor=cast.office)
+        do_publish_circular(circular.pk, actor=cast.office)
     assert excinfo.value.field == "status"
     with pytest.raises(Invalid) as excinfo:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])
     assert excinfo.value.field == "status"
     # And the ledger itself posts each circular's criticism of a unit once.
     event = ScoringEvent(code="criticism_circular", unit="D01", lead_unit="D01", occurred_on=clock.today(),
@@ -206,4 +207,4 @@ def test_a_missing_circular_is_not_found(cast):
     from duban.core.errors import NotFound
 
     with pytest.raises(NotFound):
-        circulars.do_publish_circular(999999, actor=cast.office)
+        do_publish_circular(999999, actor=cast.office)

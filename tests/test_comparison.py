@@ -20,10 +20,10 @@ from duban.accounts.actions import do_issue_token
 from duban.comparison import metrics, service
 from duban.comparison.models import CountySnapshot
 from duban.comparison.refresh import refresh_all, refresh_county
-from duban.comparison.signals import debounce_key
+from duban.comparison.tasks import debounce_key
 from duban.core import clock
 from duban.core.clock import as_of
-from duban.supervision import steps
+from duban.supervision.actions import do_record_manual_step
 from tenants import provisioning
 
 # The comparison's periods run up to the county's date: every test here runs as of 26 November
@@ -66,7 +66,7 @@ def _populate(county):
         with as_of(date(2026, 11, 2)):  # due 2026-11-16: the steps of the 20th come after the deadline
             matter = to_state(cast, "in_progress", deadline_working_days=10)
         for tier in ("phone", "phone", "written_notice"):
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+            do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                         on=date(2026, 11, 20))
         return cast, matter
 
@@ -183,7 +183,7 @@ def test_incremental_refresh_is_queued_on_commit_once_and_updates_the_snapshot(t
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             with as_of(date(2026, 11, 2)):  # assigned before the step of the 24th
                 matter = to_state(cast, "in_progress", deadline_working_days=10)
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+            do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                         on=date(2026, 11, 24))
     connection.set_schema_to_public()
     assert callbacks  # the receivers scheduled work on commit …

@@ -26,6 +26,8 @@ from django.db import connection, connections
 from django_tenants.utils import tenant_context
 from sweep_helpers import in_thread
 
+from duban.supervision.actions import do_record_manual_step, do_reverse_entry
+
 pytestmark = pytest.mark.django_db
 
 # Every append-only table of a county's schema (a trigger refuses UPDATE, DELETE and TRUNCATE).
@@ -124,7 +126,6 @@ def app_county(app_role, django_db_blocker):
         from duban.accounts.actions import do_create_user
         from duban.accounts.models import Role
         from duban.core.clock import as_of
-        from duban.supervision import ledger, steps
         from duban.supervision.models import LedgerEntry
         from duban.units.actions import do_create_unit
 
@@ -140,12 +141,12 @@ def app_county(app_role, django_db_blocker):
             with as_of(date(2026, 9, 1)):
                 matter = to_state(cast, "in_progress", deadline_working_days=10)
             with as_of(date(2026, 11, 21)):
-                steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE,
+                do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE,
                                             on=date(2026, 11, 20))
-                step = steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="written_notice",
+                step = do_record_manual_step(matter.pk, actor=cast.staff, tier="written_notice",
                                                    evidence=NOTICE, on=date(2026, 11, 21))
                 entry = LedgerEntry.objects.filter(step=step).get()
-                reversal = ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="测试冲正")
+                reversal = do_reverse_entry(entry.pk, actor=cast.office, reason="测试冲正")
             return {"entry": entry.pk, "reversal": reversal.pk, "amount": entry.amount}
 
     with django_db_blocker.unblock():

@@ -32,8 +32,15 @@ from duban.documents.texts import document_text
 from duban.matters import actions
 from duban.matters import documents as matter_documents
 from duban.reports import documents as report_documents
-from duban.supervision import circulars, ledger, steps
 from duban.supervision import documents as supervision_documents
+from duban.supervision import ledger
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_manual_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+)
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 
@@ -121,7 +128,7 @@ def overdue_matter(cast):
 def written_notice_step(cast, matter=None):
     matter = matter or overdue_matter(cast)
     for tier in ("phone", "written_notice"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
     return EscalationStep.objects.get(matter=matter, tier="written_notice")
 
@@ -130,11 +137,11 @@ def published_circular(cast):
     today = clock.today()
     to_state(cast, "in_progress")
     circular_record(cast)  # what praising T01 and criticising D01 rest on
-    circular = circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
+    circular = do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
                                            period_start=today - timedelta(days=30), period_end=today)
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"],
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"],
                                     body="对按期办结的单位予以表扬，对落实不力的单位予以通报批评。")
-    return circulars.do_publish_circular(circular.pk, actor=cast.office)
+    return do_publish_circular(circular.pk, actor=cast.office)
 
 
 # --- each kind ----------------------------------------------------------------------------------------
@@ -226,11 +233,11 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
 
     matter = overdue_matter(cast)
     for tier in ("phone", "phone", "written_notice", "onsite"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
-    wrong = steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="onsite", evidence=EVIDENCE["onsite"],
+    wrong = do_record_manual_step(matter.pk, actor=cast.staff, tier="onsite", evidence=EVIDENCE["onsite"],
                                         on=date(2026, 11, 21))
-    ledger.do_reverse_entry(wrong.ledger.get().pk, actor=cast.office, reason="重复记录")
+    do_reverse_entry(wrong.ledger.get().pk, actor=cast.office, reason="重复记录")
     scores = ledger.unit_scores(2026)
     document = report_documents.annual_assessment_document(2026, actor=cast.leader)
     assert document.kind == "annual_assessment" and document.title == "2026年督查督办工作年度考评表"
@@ -263,7 +270,7 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
     with pytest.raises(NotAllowed):
         report_documents.annual_assessment_document(2026, actor=cast.lead_clerk)
     # New figures: a new snapshot with the next number of the year.
-    steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+    do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                 on=date(2026, 11, 24))
     again = report_documents.annual_assessment_document(2026, actor=cast.staff)
     assert again != document and again.seq == document.seq + 1
@@ -344,9 +351,9 @@ def test_numbers_run_per_county_per_year(cast, world):
                                  deadline_working_days=10)
         actions.do_sign_for_receipt(later.pk, actor=cast.lead_clerk)
     with as_of(date(2027, 2, 22)):  # the steps are recorded on their own day, never ahead of it
-        steps.do_record_manual_step(later.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+        do_record_manual_step(later.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                     on=date(2027, 2, 22))
-        steps.do_record_manual_step(later.pk, actor=cast.staff, tier="written_notice",
+        do_record_manual_step(later.pk, actor=cast.staff, tier="written_notice",
                                     evidence=EVIDENCE["written_notice"], on=date(2027, 2, 22))
     third = EscalationStep.objects.get(matter=later, tier="written_notice")
     numbers = [supervision_documents.supervision_notice_document(s, actor=cast.staff).number for s in (first, second, third)]
@@ -420,7 +427,8 @@ def test_plugins_add_context_through_the_hook(cast, tmp_path):
 
 # --- the CLI ------------------------------------------------------------------------------------------
 def test_documents_sample_writes_one_file_of_each_kind(cast, world, tmp_path, capsys):
-    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
+    from duban.reports.actions import do_issue_weekly_report, do_submit_weekly_report
+    from duban.reports.weekly import draft_weekly_report
 
     written_notice_step(cast)
     published_circular(cast)

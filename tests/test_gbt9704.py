@@ -15,8 +15,8 @@ from duban.core.clock import as_of
 from duban.documents import service
 from duban.documents.measure import STANDARD, measure
 from duban.reports import documents as report_documents
-from duban.supervision import circulars, steps
 from duban.supervision import documents as supervision_documents
+from duban.supervision.actions import do_draft_circular, do_publish_circular, do_record_manual_step, do_set_circular_lists
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
@@ -35,7 +35,7 @@ def notice_document(cast):
     with as_of(date(2026, 9, 1)):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
     for tier in ("phone", "written_notice"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
     step = matter.steps.get(tier="written_notice")
     return supervision_documents.supervision_notice_document(step, actor=cast.staff)
@@ -43,10 +43,10 @@ def notice_document(cast):
 
 def circular_document(cast):
     circular_record(cast)
-    draft = circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
+    draft = do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
                                         period_start=date(2026, 10, 1), period_end=date(2026, 11, 25))
-    circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
-    published = circulars.do_publish_circular(draft.pk, actor=cast.office)
+    do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    published = do_publish_circular(draft.pk, actor=cast.office)
     return supervision_documents.circular_document(published, actor=cast.staff)
 
 
@@ -93,7 +93,8 @@ def test_6_a_circular_in_file_format_puts_the_office_mark_35mm_into_the_text_blo
 
 
 def test_6_a_bulletin_prints_its_issue_without_the_year_and_gives_the_year_with_the_date(cast):
-    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
+    from duban.reports.actions import do_issue_weekly_report, do_submit_weekly_report
+    from duban.reports.weekly import draft_weekly_report
 
     report = draft_weekly_report(date(2026, 11, 21), actor=cast.staff).report
     with as_of(date(2026, 11, 23)):

@@ -25,10 +25,11 @@ from duban.documents.service import with_plugin_context
 from duban.matters import actions
 from duban.matters import documents as matter_documents
 from duban.reports import documents as report_documents
+from duban.reports.actions import do_edit_weekly_report
 from duban.reports.annual import annual_assessment
-from duban.reports.weekly import county_zone, do_edit_weekly_report, draft_weekly_report
-from duban.supervision import circulars, steps
+from duban.reports.weekly import county_zone, draft_weekly_report
 from duban.supervision import documents as supervision_documents
+from duban.supervision.actions import do_draft_circular, do_publish_circular, do_record_manual_step, do_set_circular_lists
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
 
@@ -53,13 +54,13 @@ def contents(world, settings, tmp_path):
         with as_of(date(2026, 9, 1)):
             matter = to_state(cast, "in_progress", deadline_working_days=10)
         for tier in ("phone", "written_notice"):
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+            do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                         on=date(2026, 11, 20))
         circular_record(cast, on=date(2026, 11, 9))
-        draft = circulars.do_draft_circular(actor=cast.staff, title="关于十一月督办事项落实情况的通报",
+        draft = do_draft_circular(actor=cast.staff, title="关于十一月督办事项落实情况的通报",
                                             period_start=date(2026, 11, 1), period_end=date(2026, 11, 25))
-        circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
-        published = circulars.do_publish_circular(draft.pk, actor=cast.office)
+        do_set_circular_lists(draft.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+        published = do_publish_circular(draft.pk, actor=cast.office)
         report = draft_weekly_report(datetime.combine(date(2026, 11, 20), time(17), tzinfo=county_zone()),
                                      actor=cast.staff).report
         do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周督办工作总体平稳，超期事项已逐件督办。")

@@ -13,7 +13,8 @@ from duban.audit.models import AuditEvent
 from duban.core.clock import as_of
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
-from duban.supervision import inspection, steps
+from duban.supervision import inspection
+from duban.supervision.actions import do_record_inspection, do_record_manual_step, do_record_step
 from duban.supervision.models import EscalationStep, InspectionItem, InspectionRound, LedgerEntry
 from plugins.manager import get_registry
 
@@ -128,7 +129,7 @@ def overdue(cast, tiers=()):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
     with as_of(date(2026, 11, 20)):
         for tier in tiers:
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+            do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                         on=date(2026, 11, 20))
     return matter
 
@@ -139,15 +140,15 @@ def test_recording_is_for_staff_once_with_a_valid_result(cast):
     round_ = inspection.open_inspection_if_due(on=date(2026, 12, 20))
     item = round_.items.get(matter=matter)
     with pytest.raises(NotAllowed):
-        inspection.do_record_inspection(item.pk, actor=cast.office, result="on_track")
+        do_record_inspection(item.pk, actor=cast.office, result="on_track")
     with pytest.raises(Invalid) as excinfo:
-        inspection.do_record_inspection(item.pk, actor=cast.staff, result="late")
+        do_record_inspection(item.pk, actor=cast.staff, result="late")
     assert excinfo.value.field == "result"
-    inspection.do_record_inspection(item.pk, actor=cast.staff, result="on_track", findings=" 进度正常 ")
+    do_record_inspection(item.pk, actor=cast.staff, result="on_track", findings=" 进度正常 ")
     item.refresh_from_db()
     assert (item.result, item.findings, item.inspected_by) == ("on_track", "进度正常", cast.staff)
     with pytest.raises(Invalid, match="already recorded") as excinfo:
-        inspection.do_record_inspection(item.pk, actor=cast.staff, result="behind")
+        do_record_inspection(item.pk, actor=cast.staff, result="behind")
     assert excinfo.value.field == "result"
     assert not EscalationStep.objects.filter(matter=matter).exists()  # on track: nothing queued
     event = AuditEvent.objects.get(action="inspection.record", object_id=str(item.pk))
@@ -162,7 +163,7 @@ def test_behind_opens_the_next_tier_as_a_due_step(cast):
     round_ = inspection.open_inspection_if_due(on=date(2026, 12, 20))
     with as_of(date(2026, 12, 21)):
         for matter in (fresh, called, exhausted):
-            inspection.do_record_inspection(round_.items.get(matter=matter).pk, actor=cast.staff, result="behind",
+            do_record_inspection(round_.items.get(matter=matter).pk, actor=cast.staff, result="behind",
                                             findings="进度滞后")
 
     first = EscalationStep.objects.get(matter=fresh)
@@ -179,7 +180,7 @@ def test_behind_opens_the_next_tier_as_a_due_step(cast):
     # The to-do is recorded like any other step: the notice is issued and the deduction posted.
     before = LedgerEntry.objects.filter(matter=called).count()
     with as_of(date(2026, 12, 22)):
-        steps.do_record_step(second.pk, actor=cast.staff, evidence=EVIDENCE["written_notice"], on=date(2026, 12, 22))
+        do_record_step(second.pk, actor=cast.staff, evidence=EVIDENCE["written_notice"], on=date(2026, 12, 22))
     second.refresh_from_db()
     assert second.status == "recorded" and second.notice.number.startswith("甲政督〔2026〕")
     assert LedgerEntry.objects.filter(matter=called).count() == before + 1
@@ -187,7 +188,7 @@ def test_behind_opens_the_next_tier_as_a_due_step(cast):
     # Next quarter, still behind: a step is already due for the fresh matter, so nothing more opens.
     spring = inspection.open_inspection_if_due(on=date(2027, 3, 25))
     with as_of(date(2027, 3, 26)):
-        inspection.do_record_inspection(spring.items.get(matter=fresh).pk, actor=cast.staff, result="behind")
+        do_record_inspection(spring.items.get(matter=fresh).pk, actor=cast.staff, result="behind")
     assert list(EscalationStep.objects.filter(matter=fresh).values_list("tier", "status")) == [("phone", "due")]
 
 
@@ -196,6 +197,6 @@ def test_behind_on_a_matter_no_longer_under_way_opens_nothing(cast):
     with as_of(date(2026, 10, 15)):
         matter = to_state(cast, "reported")
     round_ = inspection.open_inspection_if_due(on=date(2026, 12, 20))
-    inspection.do_record_inspection(round_.items.get(matter=matter).pk, actor=cast.staff, result="behind",
+    do_record_inspection(round_.items.get(matter=matter).pk, actor=cast.staff, result="behind",
                                     findings="材料不实")
     assert not EscalationStep.objects.filter(matter=matter).exists()

@@ -169,7 +169,7 @@ def test_a_plugins_channel_is_used(cast):
 
 
 def test_the_sweep_reminds_each_person_once(cast):
-    from duban.notifications.reminders import send_reminders
+    from duban.supervision.reminders import send_reminders
 
     with as_of(date(2026, 9, 1)):
         overdue = to_state(cast, "in_progress", deadline_working_days=10)

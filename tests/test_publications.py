@@ -21,8 +21,15 @@ from duban.documents import fonts
 from duban.documents.pdf import DocumentNotPrinted, check_pdf, render_pdf
 from duban.matters import actions
 from duban.reports import documents as report_documents
-from duban.supervision import circulars, steps
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
 from duban.supervision import documents as supervision_documents
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_inspection,
+    do_record_manual_step,
+    do_set_circular_lists,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +44,7 @@ def cast(world):
 
 def draft(cast, days: int = 30):
     today = clock.today()
-    return circulars.do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
+    return do_draft_circular(actor=cast.staff, title="关于督办事项落实情况的通报",
                                        period_start=today - timedelta(days=days), period_end=today)
 
 
@@ -96,7 +103,8 @@ def test_1_a_weekly_report_whose_pdf_cannot_carry_its_chinese_is_not_numbered(ca
     from duban.documents.models import Document
     from duban.matters.models import Notice
     from duban.notifications.models import Notification
-    from duban.reports.weekly import do_issue_weekly_report, do_submit_weekly_report, draft_weekly_report
+    from duban.reports.actions import do_issue_weekly_report, do_submit_weekly_report
+    from duban.reports.weekly import draft_weekly_report
 
     after_its_week = friday_after(clock.today()) + timedelta(days=1)
     with as_of(after_its_week):
@@ -118,15 +126,15 @@ def test_1_a_circular_is_published_with_its_checked_document_or_not_at_all(cast,
 
     circular_record(cast)
     circular = draft(cast)
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
     source = settings.DUBAN_CJK_FONT_SOURCE
     settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "no-fonts", tmp_path / "nowhere"
     with pytest.raises(DocumentNotPrinted):
-        circulars.do_publish_circular(circular.pk, actor=cast.office)
+        do_publish_circular(circular.pk, actor=cast.office)
     circular.refresh_from_db()
     assert circular.status == "draft" and circular.notice is None and not circular.ledger.exists()
     settings.DUBAN_FONT_DIR, settings.DUBAN_CJK_FONT_SOURCE = tmp_path / "fonts", source
-    published = circulars.do_publish_circular(circular.pk, actor=cast.office)
+    published = do_publish_circular(circular.pk, actor=cast.office)
     document = Document.objects.get(kind="circular", circular=published)
     assert document.number == published.notice.number
 
@@ -137,7 +145,7 @@ def test_2_praise_for_a_unit_with_no_on_time_closure_is_refused_by_name(cast):
     circular = draft(cast)
     assert row(circular, "T99")["on_time"] == 0
     with pytest.raises(Invalid) as refused:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T99"], criticised=[])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T99"], criticised=[])
     assert refused.value.field == "praised"
     message = str(refused.value)
     assert "九十九镇" in message and "按期办结督办事项0件" in message and "至少1件" in message
@@ -150,7 +158,7 @@ def test_2_a_unit_with_an_overdue_matter_is_not_praised_even_with_an_on_time_clo
         led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)  # overdue by today
     circular = draft(cast)
     with pytest.raises(Invalid) as refused:
-        circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
+        do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
     assert "一号镇" in str(refused.value) and "超期未办结1件" in str(refused.value)
 
 
@@ -159,16 +167,16 @@ def test_2_criticism_needs_an_adverse_fact_of_the_period(cast):
     circular = draft(cast)
     for field, lists in (("criticised", {"criticised": ["T99"]}), ("named", {"criticised": [], "named": ["T99"]})):
         with pytest.raises(Invalid) as refused:
-            circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], **lists)
+            do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], **lists)
         assert refused.value.field == field and "九十九镇" in str(refused.value)
 
 
 def test_2_the_sentences_state_each_units_own_facts(cast):
     closed, overdue = circular_record(cast)
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
     circular = draft(cast)
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
-    published = circulars.do_publish_circular(circular.pk, actor=cast.office)
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    published = do_publish_circular(circular.pk, actor=cast.office)
     text = text_of(supervision_documents.circular_content(published))
     assert "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。" in text
     assert "一号局本期承办督办事项1件，超期未办结1件，被采取督办措施1次（电话、口头督办1次），落实不力，予以全县通报批评" in text
@@ -178,12 +186,12 @@ def test_2_the_sentences_state_each_units_own_facts(cast):
 def test_2_publishing_takes_the_facts_again_and_refuses_praise_they_no_longer_bear(cast):
     closed, _overdue = circular_record(cast)
     circular = draft(cast)
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=["D01"])
     with as_of(clock.today() - timedelta(days=12)):
         late = led_by(cast, "T01", cast.co_clerk, deadline_working_days=2)
-    steps.do_record_manual_step(late.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    do_record_manual_step(late.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
     with pytest.raises(Invalid) as refused:
-        circulars.do_publish_circular(circular.pk, actor=cast.office)
+        do_publish_circular(circular.pk, actor=cast.office)
     assert "一号镇" in str(refused.value) and refused.value.field == "praised"
     circular.refresh_from_db()
     assert circular.status == "draft" and circular.notice is None
@@ -222,26 +230,26 @@ def test_3_staff_submit_the_office_leader_returns_or_issues(cast):
     friday = friday_after(clock.today())
     with as_of(friday + timedelta(days=1)):
         report = weekly.draft_weekly_report(actor=cast.staff).report
-        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件。")
+        do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件。")
         with pytest.raises(NotAllowed):
-            weekly.do_issue_weekly_report(report.pk, actor=cast.staff)
+            do_issue_weekly_report(report.pk, actor=cast.staff)
         with pytest.raises(Invalid) as early:
-            weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+            do_issue_weekly_report(report.pk, actor=cast.office)
         assert early.value.field == "status"  # not submitted yet
-        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
+        do_submit_weekly_report(report.pk, actor=cast.staff)
         assert Notification.objects.filter(recipient=cast.office, event="weekly_report.submitted").exists()
         with pytest.raises(Invalid):
-            weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="审核中不能改")
+            do_edit_weekly_report(report.pk, actor=cast.staff, summary="审核中不能改")
         with pytest.raises(Invalid) as reasonless:
-            weekly.do_return_weekly_report(report.pk, actor=cast.office, reason=" ")
+            do_return_weekly_report(report.pk, actor=cast.office, reason=" ")
         assert reasonless.value.field == "reason"
-        weekly.do_return_weekly_report(report.pk, actor=cast.office, reason="请补充超期事项的督办情况。")
+        do_return_weekly_report(report.pk, actor=cast.office, reason="请补充超期事项的督办情况。")
         report.refresh_from_db()
         assert report.status == "draft" and report.seq is None
         assert Notification.objects.filter(recipient=cast.staff, event="weekly_report.returned").exists()
-        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件，超期事项已电话督办。")
-        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
-        issued = weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+        do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周新交办事项2件，超期事项已电话督办。")
+        do_submit_weekly_report(report.pk, actor=cast.staff)
+        issued = do_issue_weekly_report(report.pk, actor=cast.office)
     assert issued.status == "issued" and issued.seq and issued.issued_by == cast.office
     assert [(r.decision, r.reviewed_by) for r in issued.reviews.order_by("id")] == [
         ("returned", cast.office), ("issued", cast.office)]
@@ -255,13 +263,13 @@ def test_3_a_draft_and_a_preview_any_time_issuing_waits_for_the_weekly_time(cast
     with as_of(wednesday):
         report = weekly.draft_weekly_report(actor=cast.staff).report  # staff may draft before the weekly time
         assert report is not None and report.period_end == friday
-        weekly.do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周情况。")
-        weekly.do_submit_weekly_report(report.pk, actor=cast.staff)
+        do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周情况。")
+        do_submit_weekly_report(report.pk, actor=cast.staff)
         with pytest.raises(Invalid) as waits:
-            weekly.do_issue_weekly_report(report.pk, actor=cast.office)
+            do_issue_weekly_report(report.pk, actor=cast.office)
     assert waits.value.field == "status" and "16:00" in str(waits.value)
     with as_of(friday + timedelta(days=1)):
-        assert weekly.do_issue_weekly_report(report.pk, actor=cast.office).status == "issued"
+        assert do_issue_weekly_report(report.pk, actor=cast.office).status == "issued"
 
 
 def test_3_the_report_covers_its_own_week_whenever_it_is_drafted(cast):
@@ -274,7 +282,7 @@ def test_3_the_report_covers_its_own_week_whenever_it_is_drafted(cast):
     with as_of(friday - timedelta(days=30)):
         overdue = to_state(cast, "in_progress", deadline_working_days=5)
     with as_of(monday_after):
-        steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=monday_after)
+        do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=monday_after)
         actions.do_report_result(overdue.pk, actor=cast.lead_clerk, text="已完成。")
         actions.do_accept_result(overdue.pk, actor=cast.office)
         report = weekly.draft_weekly_report(datetime.combine(friday, time(17), tzinfo=weekly.county_zone())).report
@@ -296,7 +304,7 @@ def test_5_the_annual_table_states_each_rule_as_the_pack_counts_it_and_names_the
 
     with as_of(date_(2026, 9, 1)):
         overdue = to_state(cast, "in_progress", deadline_working_days=10)
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=clock.today())
     document = report_documents.annual_assessment_document(clock.today().year, actor=cast.staff)
     path = tmp_path / "annual.pdf"
     path.write_bytes(service.pdf_bytes(document))
@@ -339,7 +347,7 @@ def test_4_a_quarters_inspection_is_reported_to_the_county_leaders_when_it_close
     assert leader.get(f"/inspections/{round_.pk}/").status_code == 404  # not reported yet
     item = round_.items.get()
     with as_of(date_(2026, 12, 21)):
-        inspection.do_record_inspection(item.pk, actor=cast.staff, result="behind", findings="进度滞后，已约谈。")
+        do_record_inspection(item.pk, actor=cast.staff, result="behind", findings="进度滞后，已约谈。")
     assert inspection.report_inspection_if_due(on=date_(2026, 12, 31)) == []  # the window is still open
     reported = inspection.report_inspection_if_due(on=date_(2027, 1, 4))
     assert [r.pk for r in reported] == [round_.pk]

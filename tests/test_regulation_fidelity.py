@@ -20,9 +20,17 @@ from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid
 from duban.matters import actions
 from duban.notifications.models import Notification
-from duban.notifications.reminders import send_reminders
 from duban.supervision import ledger, steps
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_manual_step,
+    do_record_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+)
 from duban.supervision.models import EscalationStep, LedgerEntry
+from duban.supervision.reminders import send_reminders
 from plugins.manager import active_plugin_manager
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-26")]
@@ -50,7 +58,7 @@ def opened(on: date, matter) -> list[tuple[str, date]]:
 def record_due(cast, matter, on: date, evidence: dict) -> EscalationStep:
     step = EscalationStep.objects.get(matter=matter, status="due")
     with as_of(on):
-        return steps.do_record_step(step.pk, actor=cast.staff, evidence=evidence, on=on)
+        return do_record_step(step.pk, actor=cast.staff, evidence=evidence, on=on)
 
 
 @pytest.fixture
@@ -72,7 +80,7 @@ def test_9_the_year_selector_shows_a_past_year_on_the_scores_statement_and_annua
     a method of the form replaced its field)."""
     with as_of(date(2025, 10, 8)):
         matter = to_state(cast, "in_progress", deadline_working_days=5)
-    steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=date(2025, 11, 20))
+    do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=PHONE, on=date(2025, 11, 20))
     assert LedgerEntry.objects.get(matter=matter).year == 2025
     staff = client_for(world, cast.staff)
 
@@ -179,7 +187,7 @@ def test_3_a_phone_step_reversed_as_recorded_in_error_is_withdrawn_and_the_ladde
     assert opened(date(2026, 11, 16), matter) == [("phone", date(2026, 11, 16))]
     step = record_due(cast, matter, date(2026, 11, 16), phone(date(2026, 12, 31)))
     entry = LedgerEntry.objects.get(step=step)
-    ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="当日已报送办结材料，系误记", kind="recorded_in_error")
+    do_reverse_entry(entry.pk, actor=cast.office, reason="当日已报送办结材料，系误记", kind="recorded_in_error")
     step.refresh_from_db()
     assert step.status == "withdrawn" and "系误记" in step.closed_note
     assert ledger.unit_scores(2026)[entry.unit] == Decimal("3.0")
@@ -194,12 +202,12 @@ def test_3_a_reversal_for_an_accepted_explanation_keeps_the_step(cast):
     opened(date(2026, 11, 16), matter)
     step = record_due(cast, matter, date(2026, 11, 16), phone(date(2026, 12, 31)))
     entry = LedgerEntry.objects.get(step=step)
-    ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="因上级政策调整延误，情况属实", kind="points_waived")
+    do_reverse_entry(entry.pk, actor=cast.office, reason="因上级政策调整延误，情况属实", kind="points_waived")
     step.refresh_from_db()
     assert step.status == "recorded"
     assert opened(date(2026, 11, 23), matter) == [("written_notice", date(2026, 11, 23))]
     with pytest.raises(Invalid) as bad:
-        ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="另一类", kind="no_such_kind")
+        do_reverse_entry(entry.pk, actor=cast.office, reason="另一类", kind="no_such_kind")
     assert bad.value.field == "kind" and "系误记" in str(bad.value)
 
 
@@ -248,7 +256,7 @@ def test_5_a_co_unit_late_on_its_own_part_is_escalated_and_bears_its_own_step(ca
                                                      ("T01", "phone", date(2026, 11, 16))]
     co_step = EscalationStep.objects.get(matter=matter, unit__code="T01")
     with as_of(date(2026, 11, 16)):
-        steps.do_record_step(co_step.pk, actor=cast.staff, evidence=phone(date(2026, 11, 30)), on=date(2026, 11, 16))
+        do_record_step(co_step.pk, actor=cast.staff, evidence=phone(date(2026, 11, 30)), on=date(2026, 11, 16))
     assert [(e.unit.code, e.amount) for e in LedgerEntry.objects.filter(step=co_step)] == [("T01", Decimal("0.1"))]
     assert not LedgerEntry.objects.filter(matter=matter, unit__code="D01").exists()
 
@@ -328,7 +336,7 @@ def test_6_a_step_dated_before_the_assignment_or_in_the_future_is_refused_everyw
     matter = assigned(cast, date(2026, 11, 2), deadline=date(2026, 11, 13))
     for day in (date(2020, 1, 6), date(2026, 10, 30), date(2030, 1, 7)):
         with pytest.raises(Invalid) as refused:
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=phone(day), on=day)
+            do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=phone(day), on=day)
         assert refused.value.field == "on"
     api = Client(HTTP_HOST=world.owner.host, HTTP_AUTHORIZATION=f"Token {world.owner.token}")
     for day in ("2020-01-06", "2030-01-07"):
@@ -375,18 +383,17 @@ def test_7_the_promised_date_is_when_the_next_tier_can_fall_due(cast):
 # --- 8. two kinds of criticism --------------------------------------------------------------------
 def test_8_a_circular_names_units_for_criticism_without_deducting_and_criticises_county_wide_with(world, cast):
     """五(三) criticises laggards; 六(七) deducts 0.5 only for 全县通报批评."""
-    from duban.supervision import circulars
 
     circular_record(cast, on=date(2026, 11, 10))  # D01 has a matter overdue
     with as_of(date(2026, 11, 5)):
         led_by(cast, "T01", cast.co_clerk, deadline_working_days=3)  # and so has T01
-    draft = circulars.do_draft_circular(actor=cast.staff, title="十一月督办事项落实情况通报",
+    draft = do_draft_circular(actor=cast.staff, title="十一月督办事项落实情况通报",
                                         period_start=date(2026, 11, 1), period_end=date(2026, 11, 25))
     with pytest.raises(Invalid) as both:
-        circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["D01"])
+        do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["D01"])
     assert both.value.field == "named"
-    circulars.do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["T01"])
-    published = circulars.do_publish_circular(draft.pk, actor=cast.office)
+    do_set_circular_lists(draft.pk, actor=cast.staff, praised=[], criticised=["D01"], named=["T01"])
+    published = do_publish_circular(draft.pk, actor=cast.office)
     entries = {(e.unit.code, e.amount) for e in LedgerEntry.objects.filter(circular=published)}
     assert entries == {("D01", Decimal("0.5"))}  # the unit named for criticism loses nothing
     assert set(ledger.unit_scores(2026).values()) >= {Decimal("2.5"), Decimal("3.0")}

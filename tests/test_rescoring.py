@@ -14,7 +14,13 @@ from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.core.clock import as_of
 from duban.matters import actions
-from duban.supervision import circulars, ledger, steps
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_manual_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+)
 from duban.supervision.models import LedgerEntry
 from duban.supervision.rescoring import RescoreRow, rescore
 from plugins.manager import get_registry
@@ -50,7 +56,7 @@ def supervised(cast):
     with as_of(date(2026, 9, 1)):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
     for tier in ("phone", "phone", "written_notice"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
     return matter
 
@@ -76,7 +82,7 @@ def test_the_own_pack_reproduces_the_ledger(cast, supervised):
 
 def test_reversed_causes_are_left_out(cast, supervised):
     entry = LedgerEntry.objects.filter(matter=supervised, rule_code="phone_urging").first()
-    ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="重复登记")
+    do_reverse_entry(entry.pk, actor=cast.office, reason="重复登记")
     row = by_code(rescore(2026, whatif()))["D01"]
     assert (row.own, row.other) == (D("2.7"), D("2.5"))  # one call left: 0.3 + the notice's 0.2
 
@@ -104,10 +110,10 @@ def test_redos_and_criticism_are_rescored(cast):
     today = clock.today()
     with as_of(today - timedelta(days=25)):
         led_by(cast, "T01", cast.co_clerk, deadline_working_days=3)  # overdue: what criticising T01 rests on
-    circular = circulars.do_draft_circular(actor=cast.staff, title="通报", period_start=date(today.year, 1, 1),
+    circular = do_draft_circular(actor=cast.staff, title="通报", period_start=date(today.year, 1, 1),
                                            period_end=today)
-    circulars.do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])
-    circulars.do_publish_circular(circular.pk, actor=cast.office)
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["T01"])
+    do_publish_circular(circular.pk, actor=cast.office)
     stricter = default_pack().derive(name="stricter", version="1", schedule={"events": [
         {"code": "redo", "counting": "per_occurrence_over_threshold", "threshold": 1},
         {"code": "criticism_circular", "amount": "1.0"}]})

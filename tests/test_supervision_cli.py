@@ -14,7 +14,7 @@ from packs_fixture import on_path, pip_install
 
 from duban.core.clock import as_of
 from duban.matters import actions
-from duban.supervision import steps
+from duban.supervision.actions import do_record_manual_step
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
 
 # Steps are recorded on 20 November 2026 and circulars cover October–November: the tests run as of
@@ -39,7 +39,7 @@ def supervised(cast):
     with as_of(date(2026, 9, 1)):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
     for tier in ("phone", "written_notice"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 20))
     return matter
 

@@ -14,6 +14,7 @@ from duban.core.clock import as_of
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import actions
 from duban.supervision import ledger, steps
+from duban.supervision.actions import do_record_manual_step, do_record_reply, do_record_step, do_reverse_entry
 from duban.supervision.models import EscalationStep, LedgerEntry
 from duban.units.models import Unit
 
@@ -44,7 +45,7 @@ def overdue_matter(cast):
 def record(cast, matter, tier, times=1, on=date(2026, 11, 20)):
     with as_of(max(on, date(2026, 11, 26))):  # recorded on ``on``, never a day in the future
         for _ in range(times):
-            steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier], on=on)
+            do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier], on=on)
 
 
 def score(unit_code="D01", year=2026):
@@ -107,15 +108,15 @@ def test_a_reversal_restores_the_points_and_only_the_office_leader_may(cast):
     record(cast, matter, "phone")
     entry = LedgerEntry.objects.get(matter=matter)
     with pytest.raises(NotAllowed):
-        ledger.do_reverse_entry(entry.pk, actor=cast.staff, reason="误记")
+        do_reverse_entry(entry.pk, actor=cast.staff, reason="误记")
     with pytest.raises(Invalid) as excinfo:
-        ledger.do_reverse_entry(entry.pk, actor=cast.office, reason=" ")
+        do_reverse_entry(entry.pk, actor=cast.office, reason=" ")
     assert excinfo.value.field == "reason"
-    reversal = ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="电话系误拨，非督办")
+    reversal = do_reverse_entry(entry.pk, actor=cast.office, reason="电话系误拨，非督办")
     assert reversal.amount == -entry.amount and reversal.reverses == entry
     assert score() == Decimal("3.0")
     with pytest.raises(Invalid, match="already reversed"):
-        ledger.do_reverse_entry(entry.pk, actor=cast.office, reason="again")
+        do_reverse_entry(entry.pk, actor=cast.office, reason="again")
     assert LedgerEntry.objects.filter(pk=entry.pk, amount=entry.amount).exists()  # the original stays
 
 
@@ -148,10 +149,10 @@ def test_sweep_opens_the_ladder_in_order_once(cast):
     assert step.unit.code == "D01" and step.status == "due" and step.due_on == date(2026, 9, 16) > matter.deadline
     # Missing evidence is refused naming the field; nothing is recorded.
     with pytest.raises(Invalid) as excinfo:
-        steps.do_record_step(step.pk, actor=cast.staff, evidence={"contact": "王科长"}, on=on)
+        do_record_step(step.pk, actor=cast.staff, evidence={"contact": "王科长"}, on=on)
     assert excinfo.value.field == "evidence.contacted_at"
     assert not LedgerEntry.objects.exists()
-    steps.do_record_step(step.pk, actor=cast.staff, evidence=EVIDENCE["phone"], on=on)
+    do_record_step(step.pk, actor=cast.staff, evidence=EVIDENCE["phone"], on=on)
     # The written notice falls due 5 working days (the pack's choice) after the phone call.
     assert steps.sweep(on=date(2026, 10, 26)) == []
     second = steps.sweep(on=date(2026, 10, 27))  # opened by the sweep of its due day
@@ -174,15 +175,15 @@ def test_ladder_cannot_be_skipped_except_where_the_pack_allows(cast):
 def test_only_staff_record_steps_and_the_unit_replies_to_the_notice(cast):
     matter = overdue_matter(cast)
     with pytest.raises(NotAllowed):
-        steps.do_record_manual_step(matter.pk, actor=cast.office, tier="phone", evidence=EVIDENCE["phone"])
+        do_record_manual_step(matter.pk, actor=cast.office, tier="phone", evidence=EVIDENCE["phone"])
     record(cast, matter, "phone")
     record(cast, matter, "written_notice")
     notice_step = EscalationStep.objects.get(matter=matter, tier="written_notice")
     from duban.core.errors import NotFound
 
     with pytest.raises(NotFound):
-        steps.do_record_reply(notice_step.pk, actor=cast.co_clerk, text="不是我们的")
-    steps.do_record_reply(notice_step.pk, actor=cast.lead_clerk, text="专题答复：已加派人手，12月底前完成。")
+        do_record_reply(notice_step.pk, actor=cast.co_clerk, text="不是我们的")
+    do_record_reply(notice_step.pk, actor=cast.lead_clerk, text="专题答复：已加派人手，12月底前完成。")
     notice_step.refresh_from_db()
     assert notice_step.reply_text.startswith("专题答复") and notice_step.reply_at
 

@@ -27,6 +27,7 @@ from duban.notifications.models import Notification, Preference
 from duban.reports.models import WeeklyReport
 from duban.reports.weekly import draft_weekly_report
 from duban.supervision import ledger, steps
+from duban.supervision.actions import do_record_manual_step
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
 from duban.units.models import Unit
 
@@ -80,7 +81,7 @@ def due_phone_step(cast) -> EscalationStep:
 def written_notice_step(cast) -> EscalationStep:
     matter = overdue_matter(cast)
     for tier in ("phone", "written_notice"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 2))
     return EscalationStep.objects.get(matter=matter, tier="written_notice")
 
@@ -88,7 +89,7 @@ def written_notice_step(cast) -> EscalationStep:
 def due_special_meeting(cast) -> EscalationStep:
     matter = overdue_matter(cast)
     for tier in ("phone", "written_notice", "onsite"):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier=tier, evidence=EVIDENCE[tier],
                                     on=date(2026, 11, 2))
     opened = [o.step for o in steps.sweep(on=date(2026, 11, 25)) if o.step.matter_id == matter.pk]
     assert [s.tier for s in opened] == ["special_meeting"]

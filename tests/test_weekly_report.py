@@ -19,16 +19,10 @@ from duban.core.clock import as_of
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents import service
 from duban.matters import actions
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_submit_weekly_report
 from duban.reports.models import WeeklyReport, WeeklyReportRevision
-from duban.reports.weekly import (
-    do_edit_weekly_report,
-    do_issue_weekly_report,
-    do_submit_weekly_report,
-    draft_weekly_report,
-    week_of,
-    weekly_moment,
-)
-from duban.supervision import steps
+from duban.reports.weekly import draft_weekly_report, week_of, weekly_moment
+from duban.supervision.actions import do_record_manual_step
 from duban.supervision.models import EscalationStep
 
 pytestmark = pytest.mark.django_db
@@ -135,11 +129,11 @@ def test_sections_contain_the_right_matters(cast):
     # Overdue since long ago, climbed to on-site supervision this week; its notice is unanswered.
     with as_of(friday - timedelta(days=60)):
         overdue = to_state(cast, "in_progress", deadline_working_days=10, feedback_every_working_days=5)
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                 on=start - timedelta(days=3))
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="written_notice", on=start - timedelta(days=2),
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="written_notice", on=start - timedelta(days=2),
                                 evidence=EVIDENCE["written_notice"])
-    steps.do_record_manual_step(overdue.pk, actor=cast.staff, tier="onsite", evidence=EVIDENCE["onsite"], on=start)
+    do_record_manual_step(overdue.pk, actor=cast.staff, tier="onsite", evidence=EVIDENCE["onsite"], on=start)
     # Assigned this week (to T01), and one closed this week (today).
     with as_of(start + timedelta(days=1)):
         fresh = proposed(cast, title="新建城南停车场", proposed_units=["T01"], requested_deadline=None)
@@ -288,7 +282,7 @@ def test_annual_assessment_data_matches_the_scores(cast):
     with as_of(date(2026, 9, 1)):
         matter = to_state(cast, "in_progress", deadline_working_days=10)
     with as_of(date(2026, 11, 20)):
-        steps.do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+        do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
                                     on=date(2026, 11, 20))
     data = annual_assessment(2026)
     assert (data.base, data.floor) == (Decimal("3.0"), Decimal("0"))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class ComparisonConfig(AppConfig):
@@ -10,12 +11,8 @@ class ComparisonConfig(AppConfig):
     def ready(self) -> None:
         # Incremental refresh: a write to a matter, a ledger entry or a ladder step in a county
         # schedules (on commit, debounced) one snapshot refresh of that county.
-        from django.db.models.signals import post_save
+        from duban.comparison import signals  # noqa: PLC0415 — it imports models: only once the apps are loaded
 
-        from duban.comparison import signals
-        from duban.matters.models import Matter
-        from duban.supervision.models import EscalationStep, LedgerEntry
-
-        for model in (Matter, LedgerEntry, EscalationStep):
+        for model in ("matters.Matter", "supervision.LedgerEntry", "supervision.EscalationStep"):
             post_save.connect(signals.county_data_changed, sender=model,
-                              dispatch_uid=f"comparison.refresh.{model._meta.label_lower}")
+                              dispatch_uid=f"comparison.refresh.{model.lower()}")

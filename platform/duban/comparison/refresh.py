@@ -14,9 +14,18 @@ from django.db.models import Max
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
+from duban.audit.models import AuditEvent
 from duban.comparison import metrics, periods
 from duban.comparison.models import CityComparisonSettings, CountySnapshot
 from duban.core import clock
+from duban.core.county import county_calendar
+from duban.matters.models import Feedback, Matter, ResultReport, Review
+from duban.scoring.engine import replay
+from duban.supervision.models import EscalationStep, LedgerEntry
+from duban.supervision.rescoring import events_for
+from duban.units.models import Unit
+from plugins.manager import PackUnavailable, get_pack, pack_for_county
+from tenants.models import County
 
 logger = logging.getLogger(__name__)
 HISTORY_YEARS = 5
@@ -29,8 +38,6 @@ def _local_date(value) -> date | None:
 def reference_pack_for(city_id: int):
     """(pack, "name==version") of the city's reference pack, or (None, "") when none is chosen
     or the chosen one is not installed."""
-    from plugins.manager import PackUnavailable, get_pack
-
     chosen = CityComparisonSettings.objects.filter(city_id=city_id).first()
     if chosen is None:
         return None, ""
@@ -43,15 +50,6 @@ def reference_pack_for(city_id: int):
 
 def load(county, today: date, reference_pack) -> tuple[metrics.CountyData, int]:
     """The county's records the metrics need, and its last audit event id (call in public)."""
-    from duban.audit.models import AuditEvent
-    from duban.core.county import county_calendar
-    from duban.matters.models import Feedback, Matter, ResultReport, Review
-    from duban.scoring.engine import replay
-    from duban.supervision.models import EscalationStep, LedgerEntry
-    from duban.supervision.rescoring import events_for
-    from duban.units.models import Unit
-    from plugins.manager import pack_for_county
-
     own_pack = pack_for_county(county)
     with tenant_context(county):
         max_event = AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0
@@ -122,8 +120,6 @@ def refresh_county(county, *, kind: str = "full", today: date | None = None, ref
 
 def refresh_all(counties=None, *, kind: str = "full", today: date | None = None, progress=None) -> tuple[int, float]:
     """Refresh every (or the given) active county in this process: (rows, seconds)."""
-    from tenants.models import County
-
     connection.set_schema_to_public()
     started = time.perf_counter()
     if counties is None:

@@ -7,37 +7,39 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from openpyxl.styles import Font
+from rest_framework.utils.encoders import JSONEncoder
 
+from duban.audit import log as audit
 from duban.comparison import metrics, periods
 from duban.comparison.models import CityComparisonSettings, CountySnapshot
-from duban.core import clock
+from duban.comparison.signals import schedule_refresh
+from duban.core import clock, spreadsheet
+from duban.core.errors import Invalid
+from tenants import provisioning
+from tenants.models import County
 
 MAX_TREND_QUARTERS = 20
-
-
-class ComparisonError(ValueError):
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def parse_period(kind: str | None, start) -> tuple[str, date]:
     kind = kind or "quarter"
     if kind not in periods.KINDS:
-        raise ComparisonError(f"unknown period {kind!r} (month, quarter, year)", field="period")
+        raise Invalid(f"unknown period {kind!r} (month, quarter, year)", field="period")
     if start in (None, ""):
         return kind, periods.period_start(kind, clock.today())
     if isinstance(start, str):
         try:
             start = date.fromisoformat(start)
         except ValueError:
-            raise ComparisonError(f"start {start!r} is not a date (YYYY-MM-DD)", field="start") from None
+            raise Invalid(f"start {start!r} is not a date (YYYY-MM-DD)", field="start") from None
     if not 2000 <= start.year <= 2100:
-        raise ComparisonError("start must be between 2000 and 2100", field="start")
+        raise Invalid("start must be between 2000 and 2100", field="start")
     if not periods.is_aligned(kind, start):
-        raise ComparisonError(f"start {start} is not the first day of a {kind} "
+        raise Invalid(f"start {start} is not the first day of a {kind} "
                               f"(e.g. {periods.period_start(kind, start)})", field="start")
     return kind, start
 
@@ -107,13 +109,9 @@ SELECT COALESCE(json_agg(json_build_object(
 def _table(city, kind: str | None, start, rank_by: str) -> tuple[dict, str]:
     """The comparison's head (city, period, reference pack, rank key, definitions) and its rows
     as one JSON array built by PostgreSQL (one query)."""
-    from django.db import connection
-
-    from tenants.models import County
-
     kind, start = parse_period(kind, start)
     if rank_by not in metrics.RANKABLE:
-        raise ComparisonError(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
+        raise Invalid(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
                               field="rank_by")
     reference = current_reference(city)
     if rank_by == "reference_mean_score" and not reference:
@@ -143,8 +141,6 @@ def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_
     """A city's counties side by side for one period, ranked by ``rank_by`` (ties share a rank,
     counties without a value come last), each row saying how fresh it is. For the web page, the
     CLI and the export; dates and times as Python objects."""
-    from django.utils.dateparse import parse_datetime
-
     head, rows = _table(city, kind, start, rank_by)
     counties = json.loads(rows)
     for row in counties:
@@ -156,8 +152,6 @@ def comparison(city, kind: str | None, start, *, rank_by: str = "reference_mean_
 def comparison_json(city, kind: str | None, start, *, rank_by: str = "reference_mean_score") -> bytes:
     """``comparison()`` as JSON bytes for the API: the rows' JSON is PostgreSQL's, not decoded and
     encoded again (with 1,000 counties: a few ms instead of ~80)."""
-    from rest_framework.utils.encoders import JSONEncoder
-
     head, rows = _table(city, kind, start, rank_by)
     encoded = json.dumps(head, cls=JSONEncoder, ensure_ascii=False)
     return (encoded[:-1] + ', "counties": ' + rows + "}").encode()
@@ -171,7 +165,7 @@ def trends(city, *, end=None, quarters: int = 8) -> dict:
     """Quarterly series per county (oldest first), from quarter snapshots only."""
     _, end = parse_period("quarter", end)
     if not 1 <= quarters <= MAX_TREND_QUARTERS:
-        raise ComparisonError(f"quarters must be 1–{MAX_TREND_QUARTERS}", field="quarters")
+        raise Invalid(f"quarters must be 1–{MAX_TREND_QUARTERS}", field="quarters")
     starts = periods.previous_quarters(end, quarters)
     counties = list(city.counties.order_by("slug").values("id", "slug", "name"))
     snaps = {}
@@ -200,13 +194,10 @@ def trends(city, *, end=None, quarters: int = 8) -> dict:
 def set_reference_pack(city, requested: str, *, actor) -> CityComparisonSettings:
     """Choose the city's reference pack (audited). Snapshots say which pack they were rescored
     under; the city's counties are refreshed (one task each, on commit)."""
-    from duban.audit import log as audit
-    from tenants import provisioning
-
     try:
         name, version = provisioning.resolve_rulepack(requested)
     except provisioning.ProvisioningError as exc:
-        raise ComparisonError(str(exc), field="reference_pack") from None
+        raise Invalid(str(exc), field="reference_pack") from None
     with transaction.atomic():
         chosen, _ = CityComparisonSettings.objects.select_for_update().get_or_create(
             city=city, defaults={"reference_pack_name": name, "reference_pack_version": version,
@@ -221,19 +212,12 @@ def set_reference_pack(city, requested: str, *, actor) -> CityComparisonSettings
 
 
 def _refresh_city(city) -> None:
-    from duban.comparison.signals import schedule_refresh
-
     for county in city.counties.filter(status="active"):
         schedule_refresh(county)
 
 
 def export_xlsx(city, kind, start, *, rank_by: str = "reference_mean_score") -> tuple[bytes, str]:
     """The comparison as an Excel workbook: the table and the metric definitions."""
-    # openpyxl is loaded only when someone exports, not with every comparison.
-    from openpyxl.styles import Font
-
-    from duban.core import spreadsheet
-
     table = comparison(city, kind, start, rank_by=rank_by)
     wb, ws = spreadsheet.new_workbook("对比")
     spreadsheet.append(ws, [f"{city.name} 各县督查督办对比 · {table['period']['label']} · 参照规则包 "
@@ -257,7 +241,7 @@ def export_xlsx(city, kind, start, *, rank_by: str = "reference_mean_score") -> 
     spreadsheet.append(defs, ["指标", "定义", "Metric", "Definition"])
     for cell in defs[1]:
         cell.font = Font(bold=True)
-    for key, item in metrics.DEFINITIONS.items():
+    for item in metrics.DEFINITIONS.values():
         spreadsheet.append(defs, [item["label"]["zh-hans"], item["definition"]["zh-hans"], item["label"]["en"],
                                   item["definition"]["en"]])
     content = spreadsheet.workbook_bytes(wb)

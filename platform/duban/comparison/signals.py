@@ -5,14 +5,16 @@ later."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, tenant_context
 
+from duban.comparison.tasks import debounce_key, refresh_county_task
 
-def debounce_key(schema: str) -> str:
-    return f"comparison:refresh-pending:{schema}"
+logger = logging.getLogger(__name__)
 
 
 def county_data_changed(sender, instance=None, raw=False, **kwargs) -> None:
@@ -27,20 +29,14 @@ def county_data_changed(sender, instance=None, raw=False, **kwargs) -> None:
 
 def schedule_refresh(county) -> bool:
     """Queue one refresh of ``county`` unless one is already pending; True if queued."""
-    from django_tenants.utils import tenant_context
-
-    from duban.comparison.tasks import refresh_county_task
-
     delay = settings.DUBAN_COMPARISON_DEBOUNCE_SECONDS
     if not cache.add(debounce_key(county.schema_name), 1, timeout=delay + 5):
         return False
     try:
         with tenant_context(county):
             refresh_county_task.apply_async(countdown=delay)
-    except Exception:  # noqa: BLE001 — a broker outage must not fail the action; nightly catches up
-        import logging
-
+    except Exception:  # any failure to queue: a broker outage must not fail the action; nightly catches up
         cache.delete(debounce_key(county.schema_name))
-        logging.getLogger(__name__).exception("comparison: could not queue a refresh of %s", county.schema_name)
+        logger.exception("comparison: could not queue a refresh of %s", county.schema_name)
         return False
     return True

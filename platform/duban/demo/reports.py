@@ -10,16 +10,9 @@ from datetime import timedelta
 
 from duban.accounts.models import Role, User
 from duban.core import clock
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
 from duban.reports.models import WeeklyReport
-from duban.reports.weekly import (
-    county_zone,
-    do_edit_weekly_report,
-    do_issue_weekly_report,
-    do_return_weekly_report,
-    do_submit_weekly_report,
-    draft_weekly_report,
-    weekly_moment,
-)
+from duban.reports.weekly import county_zone, draft_weekly_report, weekly_moment
 
 
 def seed_weekly_report() -> WeeklyReport | None:

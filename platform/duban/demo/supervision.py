@@ -11,17 +11,19 @@ from duban.core import clock
 from duban.core.clock import as_of
 from duban.core.county import county_calendar, county_pack
 from duban.matters.models import Matter
-from duban.supervision.circulars import (
-    adverse_facts,
+from duban.supervision.actions import (
     do_draft_circular,
     do_publish_circular,
+    do_record_inspection,
+    do_record_manual_step,
+    do_record_reply,
+    do_reverse_entry,
     do_set_circular_lists,
-    praise_shortfalls,
 )
-from duban.supervision.inspection import do_record_inspection, open_inspection_if_due, quarter_of, window_for
-from duban.supervision.ledger import do_reverse_entry
+from duban.supervision.circulars import adverse_facts, praise_shortfalls
+from duban.supervision.inspection import open_inspection_if_due, quarter_of, window_for
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
-from duban.supervision.steps import do_record_manual_step, do_record_reply, sweep
+from duban.supervision.steps import sweep
 
 
 def seed_supervision() -> None:

@@ -11,6 +11,7 @@ from celery import shared_task
 from django.conf import settings
 
 from duban.core.beat import fan_out
+from duban.reports.weekly import draft_weekly_report
 from duban.tasks import CountyTask, PlatformTask
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ def fan_out_weekly_report() -> int:
 def draft_weekly_report_county(on: str | None = None) -> int | None:
     """Draft this county's weekly report if it is due (idempotent: safe to re-deliver).
     ``on``: an ISO date-time to draft as of (replays); default now. Returns the report's id."""
-    from duban.reports.weekly import draft_weekly_report
-
     result = draft_weekly_report(datetime.fromisoformat(on) if on else None, actor="beat")
     if result.created:
         logger.info("weekly report #%s drafted (%s–%s)", result.report.pk, result.report.period_start,

@@ -22,16 +22,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from duban.accounts.models import Role, User
+from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
-from duban.core.county import county, county_calendar, county_pack, next_value
-from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
+from duban.core.actions import action_scope
+from duban.core.county import county, county_calendar, county_pack
+from duban.core.errors import Invalid
 from duban.documents.content import cn_date, cn_month_day
-from duban.matters.models import ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, Notice, ResultReport, Review
+from duban.matters.models import ChangeRequest, DeadlineChange, Feedback, Matter, MatterUnit, ResultReport, Review
 from duban.matters.states import State
 from duban.reports.annual import proposer_views
-from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
+from duban.reports.models import WeeklyReport, WeeklyReportRevision
+from duban.supervision.models import EscalationStep
+from duban.supervision.steps import GREEN, RED, YELLOW, light
 from duban.units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -108,9 +111,6 @@ def compute_sections(start: date, end: date, on: date, cutoff: datetime | None =
     """The week's facts as they stood at ``cutoff`` (default: the end of ``on``): new, closed,
     overdue and red matters; steps recorded; feedback punctuality by unit; items for the leaders'
     attention. Whatever was recorded after ``cutoff`` is not in it, whenever this runs. Plain JSON."""
-    from duban.supervision.models import EscalationStep
-    from duban.supervision.steps import GREEN, RED, YELLOW, light
-
     cutoff = cutoff or _moment(on, county_zone())
     pack = county_pack()
     calendar = county_calendar()
@@ -186,8 +186,6 @@ def compute_sections(start: date, end: date, on: date, cutoff: datetime | None =
 def _attention(on: date, cutoff: datetime, leads: dict, pack, highest: dict, under_way: list[Matter]) -> list[dict]:
     """What the leaders should look at (as of ``cutoff``): decisions waiting for them, matters
     high on the ladder and still not done, supervision notices not answered in time."""
-    from duban.supervision.models import EscalationStep
-
     open_ids = {m.pk for m in under_way}
     items = []
     for request in (ChangeRequest.objects.filter(requested_at__lte=cutoff)
@@ -257,7 +255,7 @@ def draft_weekly_report(on: date | datetime | None = None, *, actor="beat") -> D
         return Drafted(None, False, due_at)
     end = due_at.date()
     start = end - timedelta(days=6)
-    with transaction.atomic():
+    with action_scope():
         sections = compute_sections(start, end, end, cutoff=min(now, due_at))
         codes = named_unit_codes(sections)
         summary = auto_summary(sections)
@@ -276,214 +274,3 @@ def draft_weekly_report(on: date | datetime | None = None, *, actor="beat") -> D
             "week_of": monday, "period": [start, end], "totals": sections["totals"], "named_units": codes})
     logger.info("drafted the weekly report of %s–%s", start, end)
     return Drafted(report, True, due_at)
-
-
-# --- editing and issuing -------------------------------------------------------------------------
-def _staff_only(actor, what: str):
-    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed(f"only supervision staff {what}")
-
-
-def _locked(report_id, expected_version: int | None, *, status=WeeklyReport.Status.DRAFT) -> WeeklyReport:
-    try:
-        report_id = int(report_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no weekly report {report_id!r}") from None
-    report = WeeklyReport.objects.select_for_update().filter(pk=report_id).first()
-    if report is None:
-        raise NotFound(f"no weekly report {report_id}")
-    if expected_version is not None and report.version != expected_version:
-        raise Conflict(f"the weekly report was changed by someone else (you saw version {expected_version}, it is "
-                       f"now version {report.version}); reload and try again")
-    if report.status != status:
-        if report.status == WeeklyReport.Status.ISSUED:
-            raise Invalid(f"本期《督查专报》已印发（{report.number}），不能再修改。", field="status")
-        if report.status == WeeklyReport.Status.SUBMITTED:
-            raise Invalid("本期《督查专报》已报送审核，审核退回后才能修改。", field="status")
-        raise Invalid("本期《督查专报》尚未报送审核，请督查督办人员先报送。", field="status")
-    return report
-
-
-def _text(value, field: str) -> str:
-    if not isinstance(value, str):
-        raise Invalid(f"{field} is text", field=field)
-    value = value.strip()
-    if len(value) > MAX_TEXT:
-        raise Invalid(f"{field} is longer than {MAX_TEXT} characters", field=field)
-    return value
-
-
-def _state(report: WeeklyReport) -> dict:
-    return {"summary": report.summary, "attention": report.attention,
-            "named_units": sorted(report.named_units.values_list("code", flat=True)), "version": report.version}
-
-
-@transaction.atomic
-def do_edit_weekly_report(report_id: int, *, actor, summary: str | None = None, attention: str | None = None,
-                          named_units: list[str] | None = None, note: str = "",
-                          expected_version: int | None = None) -> WeeklyReport:
-    """Staff edit a draft's text (总体情况, 提请领导关注) and the units it names. Every version is
-    kept (a revision row) and audited with before and after."""
-    _staff_only(actor, "edit the weekly report")
-    report = _locked(report_id, expected_version)
-    before = _state(report)
-    changes = {}
-    if summary is not None:
-        changes["summary"] = _text(summary, "summary")
-    if attention is not None:
-        changes["attention"] = _text(attention, "attention")
-    units = None
-    if named_units is not None:
-        if isinstance(named_units, str):
-            raise Invalid("named_units is a list of unit codes", field="named_units")
-        wanted = list(dict.fromkeys((code or "").strip() for code in named_units))
-        found = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
-        unknown = [code for code in wanted if code not in found]
-        if unknown:
-            raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field="named_units")
-        units = [found[code] for code in wanted]
-    after_units = sorted(u.code for u in units) if units is not None else before["named_units"]
-    if (all(changes.get(k, before[k]) == before[k] for k in ("summary", "attention"))
-            and after_units == before["named_units"]):
-        raise Invalid("nothing changed", field="summary")
-    for name, value in changes.items():
-        setattr(report, name, value)
-    report.version += 1
-    report.save(update_fields=[*changes, "version"])
-    if units is not None:
-        report.named_units.set(units)
-    last = report.revisions.order_by("-seq").values_list("seq", flat=True).first() or 0
-    note = (note or "").strip()[:200]
-    WeeklyReportRevision.objects.create(report=report, seq=last + 1, summary=report.summary,
-                                        attention=report.attention, named_units=after_units, note=note,
-                                        edited_by=actor, edited_by_label=audit.actor_label(actor))
-    audit.record(actor=actor, action="weekly_report.edit", obj=report, before=before, after=_state(report), note=note)
-    return report
-
-
-def recipients(report: WeeklyReport) -> list[User]:
-    """Who hears of an issued report: the county and office leaders, and the staff of the units
-    it names."""
-    return list(User.objects.filter(is_active=True, role__in=[Role.COUNTY_LEADER, Role.OFFICE_LEADER])
-                .order_by("id")) + list(User.objects.filter(is_active=True, role=Role.UNIT_STAFF,
-                                                            unit__in=report.named_units.all()).order_by("id"))
-
-
-def _notify(report: WeeklyReport, document, actor) -> list:
-    from django.apps import apps
-
-    if not apps.is_installed("duban.notifications"):  # pragma: no cover — always installed in Duban
-        return []
-    from duban.notifications.service import notify
-
-    summary = report.summary if len(report.summary) <= 200 else report.summary[:199] + "…"
-    return notify("weekly_report.issued", recipients=recipients(report), title=f"《督查专报》{report.number}已印发",
-                  body=summary, url=f"/reports/weekly/{report.pk}/", actor=actor)
-
-
-def _refresh_sections(report: WeeklyReport, now: datetime) -> None:
-    """Take the week's facts again, up to now or the week's end, whichever comes first."""
-    due_at = weekly_moment(report.period_end)
-    report.sections = compute_sections(report.period_start, report.period_end, report.period_end,
-                                       cutoff=min(now, due_at))
-
-
-def _office_leaders() -> list[User]:
-    return list(User.objects.filter(is_active=True, role=Role.OFFICE_LEADER).order_by("id"))
-
-
-def _notify_people(event: str, people, report: WeeklyReport, title: str, body: str, actor) -> list:
-    from duban.notifications.service import notify  # notifications build on reports' data, not the reverse
-
-    return notify(event, recipients=people, title=title, body=body, url=f"/reports/weekly/{report.pk}/", actor=actor)
-
-
-@transaction.atomic
-def do_submit_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
-    """Staff submit a draft for the office leader's review (一(二) 上报前须经办公室主管领导审核)."""
-    _staff_only(actor, "submit the weekly report")
-    report = _locked(report_id, expected_version)
-    if not report.summary.strip():
-        raise Invalid("请先填写“总体情况”再报送审核。", field="summary")
-    before = _state(report) | {"status": report.status}
-    now = clock.now()
-    _refresh_sections(report, now)
-    report.status, report.submitted_at, report.submitted_by = WeeklyReport.Status.SUBMITTED, now, actor
-    report.version += 1
-    report.save(update_fields=["sections", "status", "submitted_at", "submitted_by", "version"])
-    audit.record(actor=actor, action="weekly_report.submit", obj=report, before=before,
-                 after={"status": report.status, "totals": report.sections["totals"]})
-    _notify_people("weekly_report.submitted", _office_leaders(), report, "《督查专报》待审核",
-                   f"{cn_month_day(report.period_start)}—{cn_month_day(report.period_end)}的《督查专报》已报送，请审核。",
-                   actor)
-    return report
-
-
-def _office_leader_only(actor, what: str):
-    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed(f"only the office leader {what} (一(二): reports go up after the office leader's review)")
-
-
-def _last_revision(report: WeeklyReport) -> int:
-    return report.revisions.order_by("-seq").values_list("seq", flat=True).first() or 0
-
-
-@transaction.atomic
-def do_return_weekly_report(report_id: int, *, actor, reason: str, expected_version: int | None = None) -> WeeklyReport:
-    """The office leader returns a submitted report to staff with a reason (退回修改)."""
-    _office_leader_only(actor, "returns the weekly report")
-    report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise Invalid("退回须写明审核意见。", field="reason")
-    if len(reason) > MAX_TEXT:
-        raise Invalid(f"审核意见不能超过{MAX_TEXT}字。", field="reason")
-    WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.RETURNED, reason=reason,
-                                      revision=_last_revision(report), reviewed_by=actor)
-    report.status = WeeklyReport.Status.DRAFT
-    report.version += 1
-    report.save(update_fields=["status", "version"])
-    audit.record(actor=actor, action="weekly_report.return", obj=report,
-                 before={"status": WeeklyReport.Status.SUBMITTED}, after={"status": report.status}, note=reason)
-    staff = [report.submitted_by] if report.submitted_by else list(
-        User.objects.filter(is_active=True, role=Role.SUPERVISION_STAFF).order_by("id"))
-    _notify_people("weekly_report.returned", staff, report, "《督查专报》被退回修改", reason, actor)
-    return report
-
-
-@transaction.atomic
-def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
-    """The office leader issues a submitted report after review (审核印发), once the pack's weekly
-    moment of its week has passed: its facts are taken up to the week's end, it is numbered (per
-    county, per year), its PDF printed and checked (documents.pdf.check_pdf; a failure rolls the
-    number back), and the leaders and the units it names are notified."""
-    from duban.documents.texts import document_text  # (the same direction)
-    from duban.reports.documents import weekly_report_document  # documents build on reports
-
-    _office_leader_only(actor, "issues the weekly report")
-    report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
-    now = clock.now()
-    due_at = weekly_moment(report.period_end)
-    if now < due_at:
-        raise Invalid(f"本期《督查专报》须在{timezone.localtime(due_at):%Y年%-m月%-d日 %H:%M}（本周报送时间）后印发。",
-                          field="status")
-    before = _state(report) | {"status": report.status}
-    _refresh_sections(report, now)
-    day = clock.today()
-    text = document_text("weekly_report")
-    seq = next_value(f"notice:weekly_report:{day.year}")
-    number = f"{text.number_prefix or text.title}〔{day.year}〕第{seq}期"
-    report.notice = Notice.objects.create(kind="weekly_report", year=day.year, seq=seq, number=number, issued_by=actor)
-    report.status, report.year, report.seq, report.number = WeeklyReport.Status.ISSUED, day.year, seq, number
-    report.issued_at, report.issued_on, report.issued_by = now, day, actor
-    report.version += 1
-    report.save(update_fields=["sections", "notice", "status", "year", "seq", "number", "issued_at", "issued_on",
-                               "issued_by", "version"])
-    WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.ISSUED,
-                                      revision=_last_revision(report), reviewed_by=actor)
-    document = weekly_report_document(report, actor=actor)
-    audit.record(actor=actor, action="weekly_report.issue", obj=report, before=before,
-                 after={"status": report.status, "number": number, "issued_on": day, "document": document.code,
-                        "named_units": before["named_units"], "totals": report.sections["totals"]})
-    _notify(report, document, actor)
-    return report

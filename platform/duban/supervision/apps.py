@@ -8,7 +8,7 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("督查督办")
 
     def ready(self) -> None:
-        from duban.supervision import receivers  # noqa: F401 — connects the signal receivers (Django's ready())
+        from duban.supervision import receivers  # noqa: F401, PLC0415 — connects the receivers once the apps are loaded (Django's ready())
         from duban.supervision.documents import register_documents  # noqa: PLC0415 — Django's app loading: models first
 
         register_documents()

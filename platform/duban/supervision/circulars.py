@@ -12,22 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from django.db import transaction
 from django.utils import timezone
 
-from duban.accounts.models import Role
-from duban.audit import log as audit
 from duban.core import clock
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotAllowed, NotFound
-from duban.documents.numbering import next_notice_number
-from duban.matters.models import MatterUnit, Notice, Review
+from duban.core.errors import Invalid
+from duban.matters.models import MatterUnit, Review
 from duban.matters.states import State
 from duban.supervision import ledger
-from duban.supervision.models import Circular, EscalationStep
+from duban.supervision.models import EscalationStep
 from duban.supervision.steps import UNDER_WAY
 from duban.units.models import Unit
-from plugins.events import ScoringEvent
 
 CRITICISM_EVENT = "criticism_circular"  # a core event every pack's schedule declares (全县通报批评, 六(七))
 NAMED_EVENT = "named_criticism"  # 点名批评 (五(三)): deducts only if the pack's schedule gives it an amount
@@ -173,146 +168,3 @@ def check_lists(rows: list[dict], praised: list[Unit], criticised: list[Unit], n
                 if not adverse_facts(by_code.get(unit.code, empty)):
                     raise Invalid(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
                                       f"（{facts(by_code.get(unit.code, empty), pack)}），不能{words}。", field=field)
-
-
-# --- actions -----------------------------------------------------------------------------------
-def _staff_only(actor, what: str):
-    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed(f"only supervision staff {what}")
-
-
-def _locked_circular(circular_id) -> Circular:
-    try:
-        circular_id = int(circular_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no circular {circular_id!r}") from None
-    circular = Circular.objects.select_for_update().filter(pk=circular_id).first()
-    if circular is None:
-        raise NotFound(f"no circular {circular_id}")
-    return circular
-
-
-def _draft_only(circular: Circular):
-    if circular.status != Circular.Status.DRAFT:
-        raise Invalid(f"circular {circular.pk} is already {circular.get_status_display()} "
-                          f"({circular.notice.number if circular.notice else '—'}); it can no longer change",
-                          field="status")
-
-
-@transaction.atomic
-def do_draft_circular(*, actor, title: str, period_start: date, period_end: date) -> Circular:
-    """Draft a circular over ``period_start``..``period_end`` with the units' ranking."""
-    _staff_only(actor, "draft circulars")
-    title = (title or "").strip()
-    if not title:
-        raise Invalid("title is required", field="title")
-    if len(title) > 200:
-        raise Invalid("title is longer than 200 characters", field="title")
-    if not isinstance(period_start, date):
-        raise Invalid("period_start must be a date", field="period_start")
-    if not isinstance(period_end, date):
-        raise Invalid("period_end must be a date", field="period_end")
-    if period_end < period_start:
-        raise Invalid(f"the period ends ({period_end}) before it starts ({period_start})", field="period_end")
-    if period_start > clock.today():
-        raise Invalid(f"the period starts in the future ({period_start})", field="period_start")
-    rows = ranking(period_start, period_end)
-    circular = Circular.objects.create(title=title, period_start=period_start, period_end=period_end, ranking=rows,
-                                       drafted_by=actor)
-    audit.record(actor=actor, action="circular.draft", obj=circular, after={
-        "title": title, "period_start": period_start, "period_end": period_end,
-        "ranking": [row["unit"] for row in rows]})
-    return circular
-
-
-def _codes(codes, field: str) -> list[Unit]:
-    if isinstance(codes, str):
-        raise Invalid(f"{field} is a list of unit codes", field=field)
-    wanted = list(dict.fromkeys((code or "").strip() for code in (codes or [])))
-    units = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
-    unknown = [code for code in wanted if code not in units]
-    if unknown:
-        raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field=field)
-    return [units[code] for code in wanted]
-
-
-@transaction.atomic
-def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], criticised: list[str],
-                          body: str = "", named: list[str] = ()) -> Circular:
-    """Name the units praised, criticised county-wide (全县通报批评, deducts) and criticised by
-    name (点名批评, no deduction unless the pack says so) — each unit in one list at most — and
-    the circular's text."""
-    _staff_only(actor, "edit circulars")
-    circular = _locked_circular(circular_id)
-    _draft_only(circular)
-    good = _codes(praised, "praised")
-    bad = _codes(criticised, "criticised")
-    mentioned = _codes(named, "named")
-    both = [u.code for u in good if u in bad]
-    if both:
-        raise Invalid(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
-    twice = [u.code for u in mentioned if u in good or u in bad]
-    if twice:
-        raise Invalid(f"a unit named for criticism cannot also be praised or criticised county-wide: "
-                          f"{', '.join(twice)}", field="named")
-    check_lists(circular.ranking or [], good, bad, mentioned)
-    before = {"praised": sorted(circular.praised.values_list("code", flat=True)),
-              "criticised": sorted(circular.criticised.values_list("code", flat=True)),
-              "named": sorted(circular.named.values_list("code", flat=True)), "body": circular.body}
-    circular.praised.set(good)
-    circular.criticised.set(bad)
-    circular.named.set(mentioned)
-    circular.body = (body or "").strip()
-    circular.save(update_fields=["body"])
-    audit.record(actor=actor, action="circular.lists", obj=circular, before=before, after={
-        "praised": sorted(u.code for u in good), "criticised": sorted(u.code for u in bad),
-        "named": sorted(u.code for u in mentioned), "body": circular.body})
-    return circular
-
-
-@transaction.atomic
-def do_publish_circular(circular_id: int, *, actor) -> Circular:
-    """The office leader reviews and publishes (审核后印发): the circular is numbered, and each
-    criticised unit bears the pack's county-wide-criticism deduction, once."""
-    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed("only the office leader publishes circulars (they review them before they go out)")
-    circular = _locked_circular(circular_id)
-    _draft_only(circular)
-    day = clock.today()
-    # The facts as of the day it goes out: the ranking is taken again, and the lists must still hold.
-    circular.ranking = ranking(circular.period_start, circular.period_end, on=day)
-    check_lists(circular.ranking, list(circular.praised.all()), list(circular.criticised.all()),
-                list(circular.named.all()))
-    seq, number = next_notice_number("circular", day.year)
-    circular.notice = Notice.objects.create(kind="circular", year=day.year, seq=seq, number=number, issued_by=actor)
-    circular.status = Circular.Status.PUBLISHED
-    circular.published_by, circular.published_at, circular.published_on = actor, clock.now(), day
-    circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on", "ranking"])
-    criticised = list(circular.criticised.order_by("code"))
-    named = list(circular.named.order_by("code"))
-    audit.record(actor=actor, action="circular.publish", obj=circular, before={"status": Circular.Status.DRAFT},
-                 after={"status": circular.status, "notice": number, "published_on": day,
-                        "praised": sorted(circular.praised.values_list("code", flat=True)),
-                        "criticised": [u.code for u in criticised], "named": [u.code for u in named]})
-    for unit in criticised:
-        ledger.post(ScoringEvent(code=CRITICISM_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
-                                 matter=None, ref=f"circular:{circular.pk}"), actor=actor, circular=circular)
-    named_rule = county_pack().schedule.rule(NAMED_EVENT)
-    if named_rule is not None and named_rule.amount > 0:
-        for unit in named:
-            ledger.post(ScoringEvent(code=NAMED_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
-                                     matter=None, ref=f"circular:{circular.pk}:named"), actor=actor, circular=circular)
-    # The circular's PDF is made and read back now, in this transaction: a circular whose document
-    # cannot carry its Chinese is not numbered (documents.pdf.check_pdf). Imported here: documents
-    # are built from circulars, not the other way round.
-    from duban.documents.service import document_for  # supervision.documents builds on circulars: by kind
-
-    document_for("circular", circular, actor=actor)
-    from duban.notifications import recipients
-    from duban.notifications.service import notify
-
-    notify("circular.published", recipients=recipients.everyone(), title=f"{number}：{circular.title}",
-           body=f"表扬{len(circular.praised.all())}个单位，全县通报批评{len(criticised)}个单位，点名批评{len(named)}个单位。",
-           url=f"/circulars/{circular.pk}/")
-    return circular
-

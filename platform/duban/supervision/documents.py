@@ -4,7 +4,6 @@ registration with ``duban.documents`` (from ``SupervisionConfig.ready``)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 
 from duban.accounts.models import Role
@@ -147,7 +146,7 @@ def supervision_notice_document(step, *, actor) -> Document:
 
 # Not an action (yet): publishing a circular (circulars.do_publish_circular, a transaction of its own)
 # prints it inside its transaction, so a circular whose PDF cannot be made is not numbered.
-@transaction.atomic
+@action
 def circular_document(circular, *, actor) -> Document:
     """通报 of a published circular."""
     pk = circular.pk if isinstance(circular, Circular) else circular

@@ -14,18 +14,19 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 
-from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core import clock
+from duban.core.actions import action_scope
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import State
-from duban.supervision import steps
-from duban.supervision.models import EscalationStep, InspectionItem, InspectionRound
+from duban.notifications import recipients
+from duban.notifications.service import notify
+from duban.supervision.models import InspectionItem, InspectionRound
+from duban.units.models import Unit
 
 # Matters still under way (reported ones too: the result may yet be sent back).
 STILL_UNDER_WAY = (State.ASSIGNED, State.IN_PROGRESS, State.REDO, State.REPORTED)
@@ -68,7 +69,7 @@ def open_inspection_if_due(*, on: date | None = None, actor="sweep") -> Inspecti
         return None
     _year, _quarter, first, last = quarter_of(on)
     try:
-        with transaction.atomic():
+        with action_scope():
             round_ = InspectionRound.objects.create(year=year, quarter=quarter, opens_on=opens_on, closes_on=closes_on)
             links = (MatterUnit.objects.filter(role=MatterUnit.Role.LEAD, matter__in=_undertaken(first, last))
                      .select_related("unit").order_by("unit__code", "matter_id"))
@@ -86,10 +87,6 @@ def open_inspection_if_due(*, on: date | None = None, actor="sweep") -> Inspecti
 def _remind(round_: InspectionRound, *, actor="sweep") -> list[str]:
     """Tell the staff of each unit with items in the round, and the supervision staff, that the
     inspection window is open (notification ``inspection.opened``; one audit row per unit)."""
-    from duban.notifications import recipients
-    from duban.notifications.service import notify
-    from duban.units.models import Unit
-
     counts = Counter(round_.items.values_list("unit__code", flat=True))
     window = f"{round_.opens_on:%m月%d日}至{round_.closes_on:%m月%d日}"
     for code, count in sorted(counts.items()):
@@ -114,13 +111,10 @@ def report_inspection_if_due(*, on: date | None = None, actor="sweep") -> list[I
     """Report each round whose window has closed to the county leaders (五(一) 报县政府相关领导
     审阅), once: its results are fixed in ``summary``, the leaders (and office leaders) are
     notified and may read it on the inspection pages. Items still unchecked are reported as such."""
-    from duban.notifications import recipients  # notifications sit above supervision: imported at the call
-    from duban.notifications.service import notify
-
     on = on or clock.today()
     reported = []
     for candidate in InspectionRound.objects.filter(reported_at__isnull=True, closes_on__lt=on).order_by("year", "quarter"):
-        with transaction.atomic():
+        with action_scope():
             round_ = InspectionRound.objects.select_for_update().get(pk=candidate.pk)
             if round_.reported_at is not None:
                 continue  # another sweep reported it first
@@ -138,72 +132,3 @@ def report_inspection_if_due(*, on: date | None = None, actor="sweep") -> list[I
     return reported
 
 
-@transaction.atomic
-def do_record_inspection(item_id: int, *, actor, result: str, findings: str = "",
-                         on: date | None = None) -> InspectionItem:
-    """Record what the inspection found for one matter and unit (once). A unit found behind is
-    queued for the ladder: the next tier for that matter and unit is opened as a to-do."""
-    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed("only supervision staff record inspection results")
-    try:
-        item_id = int(item_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no inspection item {item_id!r}") from None
-    item = (InspectionItem.objects.select_for_update().select_related("round", "matter", "unit")
-            .filter(pk=item_id).first())
-    if item is None:
-        raise NotFound(f"no inspection item {item_id}")
-    if result not in RESULTS:
-        raise Invalid(f"result must be one of {', '.join(RESULTS)}, not {result!r}", field="result")
-    if item.result != InspectionItem.Result.PENDING:
-        raise Invalid(f"this item was already recorded as {item.get_result_display()}", field="result")
-    findings = (findings or "").strip()
-    on = on or clock.today()
-    item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, clock.now()
-    item.save(update_fields=["result", "findings", "inspected_by", "inspected_at"])
-    queued = _queue_for_ladder(item, actor=actor, on=on) if result == InspectionItem.Result.BEHIND else None
-    audit.record(actor=actor, action="inspection.record", obj=item, before={"result": InspectionItem.Result.PENDING},
-                 after={"round": str(item.round), "matter": item.matter.number, "unit": item.unit.code,
-                        "result": result, "findings": findings,
-                        "step": queued.pk if queued else None, "tier": queued.tier if queued else None})
-    return item
-
-
-def _queue_for_ladder(item: InspectionItem, *, actor, on: date) -> EscalationStep | None:
-    """Open the next tier for (matter, unit) as a due step — unless one is already due, the
-    ladder is exhausted, or the matter is no longer under way."""
-    from plugins.manager import active_plugin_manager
-
-    matter = Matter.objects.select_for_update().get(pk=item.matter_id)  # one opener at a time per matter
-    if matter.state not in steps.UNDER_WAY:
-        return None
-    link = matter.units.filter(unit=item.unit).select_related("unit").first()
-    if link is None:
-        return None
-    existing = [s for s in EscalationStep.objects.filter(matter=matter, unit=item.unit).order_by("tier_index", "id")
-                if steps.on_this_ladder(s, matter)]
-    if any(s.status == EscalationStep.Status.DUE for s in existing):
-        return None
-    done = [s.tier for s in existing if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
-    pack = county_pack()
-    tier = active_plugin_manager().hook.duban_next_tier(pack=pack, recorded=done)
-    if tier is None:
-        return None
-    return _open_step(matter, link, tier, pack, actor=actor, on=on)
-
-
-def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date) -> EscalationStep:
-    """Open ``tier`` for the unit as a to-do found by the inspection (recorded at once where the
-    pack marks the tier automatic), with the same audit trail as a step the sweep opens."""
-    step = EscalationStep.objects.create(
-        matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code),
-        source=EscalationStep.Source.INSPECTION, pack_name=pack.name, pack_version=pack.version, due_on=on,
-        deadline=matter.deadline)
-    audit.record(actor=actor, action="step.open", obj=step, after={
-        "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": on,
-        "source": EscalationStep.Source.INSPECTION})
-    audit.record(actor=actor, action="matter.step_opened", obj=matter,
-                 after={"tier": tier.code, "unit": link.unit.code, "step": step.pk})
-    if tier.mode == "automatic":
-        steps._record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
-    return step

@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
-from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotAllowed
 from duban.matters.models import Review
 from duban.scoring.engine import compute_deductions, score
-from duban.supervision.ladder import take_off_ladder
-from duban.supervision.models import EscalationStep, LedgerEntry
+from duban.supervision.models import LedgerEntry
 from duban.units.models import Unit
 from plugins.events import ScoringEvent
 
@@ -61,7 +58,8 @@ def post(event: ScoringEvent, *, actor, matter=None, step=None, circular=None,
         except IntegrityError:
             continue  # already posted (a re-delivered task, a second sweep)
         audit.record(actor=actor, action="ledger.post", obj=entry, after={
-            "unit": unit.code, "year": entry.year, "amount": entry.amount, "rule": f"{entry.pack_name}=={entry.pack_version}:{entry.rule_code}",
+            "unit": unit.code, "year": entry.year, "amount": entry.amount,
+            "rule": f"{entry.pack_name}=={entry.pack_version}:{entry.rule_code}",
             "ref": entry.ref})
         entries.append(entry)
     return entries
@@ -98,56 +96,6 @@ def redo_events(matter, review, *, on) -> tuple[list[ScoringEvent], str]:
 def _earlier_redos(matter, review, unit: str, lead: str) -> list[int]:
     earlier = Review.objects.filter(report__matter=matter, decision=Review.Decision.REDO, pk__lt=review.pk).order_by("pk")
     return [n for n, r in enumerate(earlier, start=1) if unit in charged_units(r, lead)]
-
-
-@transaction.atomic
-def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = None) -> LedgerEntry:
-    """Correct a wrong entry by a reversing one (the office leader only).
-
-    ``kind`` is one of the pack's ``schedule.reversal_kinds`` (default: the first). A kind that
-    withdraws the step (系误记) marks the step behind the entry withdrawn: kept and shown, but off
-    the ladder, which then needs that tier again. Other kinds give the points back only."""
-    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed("only the office leader reverses ledger entries")
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("a reversal needs a reason", field="reason")
-    pack = county_pack()
-    chosen = pack.schedule.reversal_kind(kind or None)
-    if chosen is None:
-        raise Invalid(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
-                          field="kind")
-    # One reversal of an entry at a time. Not SELECT … FOR UPDATE: that needs the UPDATE privilege,
-    # which the app role does not hold on the append-only ledger (tenants.dbroles); a transaction
-    # advisory lock on the entry instead (and `reverses` is unique besides).
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                       [f"duban.ledger.reverse:{connection.schema_name}:{entry_id}"])
-    entry = LedgerEntry.objects.filter(pk=entry_id).first()
-    if entry is None:
-        raise Invalid(f"no ledger entry {entry_id}", field="entry")
-    if entry.reverses_id is not None:
-        raise Invalid("a reversal cannot itself be reversed; post the correction again", field="entry")
-    if LedgerEntry.objects.filter(reverses=entry).exists():
-        raise Invalid("this entry is already reversed", field="entry")
-    reversal = LedgerEntry.objects.create(
-        unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
-        event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,
-        pack_version=entry.pack_version, reason=f"冲正（{chosen.label.zh}）：{reason}"[:300], ref=entry.ref,
-        matter=entry.matter, step=entry.step, circular=entry.circular, reverses=entry, created_by=actor)
-    audit.record(actor=actor, action="ledger.reverse", obj=reversal, note=reason,
-                 before={"entry": entry.pk, "amount": entry.amount},
-                 after={"reversal": reversal.pk, "amount": reversal.amount, "kind": chosen.code})
-    if chosen.withdraws_step and entry.step_id is not None:
-        _withdraw_step(entry.step_id, actor=actor, note=f"{chosen.label.zh}：{reason}")
-    return reversal
-
-
-def _withdraw_step(step_id: int, *, actor, note: str) -> None:
-    """The step counts as never taken: kept, marked withdrawn, on the matter's timeline."""
-    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").get(pk=step_id)
-    if step.status != EscalationStep.Status.WITHDRAWN:
-        take_off_ladder(step, status=EscalationStep.Status.WITHDRAWN, note=note, actor=actor)
 
 
 def unit_scores(year: int) -> dict[Unit, Decimal]:

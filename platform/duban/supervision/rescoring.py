@@ -78,7 +78,7 @@ def events_for(other_pack: RulePack) -> list[ScoringEvent]:
     for circular in (Circular.objects.filter(status=Circular.Status.PUBLISHED, published_on__isnull=False)
                      .prefetch_related("criticised", "named").order_by("published_on", "id")):
         # County-wide criticism (六(七)) and naming for criticism (五(三)), which another pack may price.
-        # The same causes circulars.do_publish_circular posts.
+        # The same causes actions.do_publish_circular posts.
         for code, units, ref in ((CRITICISM_EVENT, circular.criticised.all(), f"circular:{circular.pk}"),
                                  (NAMED_EVENT, circular.named.all(), f"circular:{circular.pk}:named")):
             for unit in sorted(units, key=lambda u: u.code):

@@ -14,23 +14,25 @@ from datetime import date, datetime
 from functools import reduce
 from operator import or_
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.audit.models import AuditEvent
 from duban.core import clock
+from duban.core.actions import action_scope
 from duban.core.county import county_calendar, county_pack
-from duban.core.errors import Invalid, NotAllowed, NotFound
+from duban.core.errors import Invalid
 from duban.documents.numbering import next_notice_number
-from duban.matters import access
 from duban.matters.models import Feedback, Matter, MatterUnit, Notice
 from duban.matters.states import State
+from duban.notifications import recipients
+from duban.notifications.service import notify
 from duban.supervision import ledger
 from duban.supervision.models import EscalationStep
 from plugins.events import ScoringEvent
+from plugins.manager import active_plugin_manager
 
 UNDER_WAY = (State.ASSIGNED, State.IN_PROGRESS, State.REDO)
 
@@ -68,7 +70,7 @@ class Opened:
     recorded: bool
 
 
-def _responsible(matter: Matter) -> MatterUnit | None:
+def responsible(matter: Matter) -> MatterUnit | None:
     return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
 
 
@@ -195,8 +197,6 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     A constant number of queries per county, whatever the number of matters: candidates, their
     units, their steps and last feedback are read in bulk; steps and their audit events
     are written in bulk."""
-    from plugins.manager import active_plugin_manager
-
     on = on or clock.today()
     pack, calendar = county_pack(), county_calendar()
     hook = active_plugin_manager().hook
@@ -233,7 +233,7 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
 def _open_many(rows, pack, *, actor, on) -> list[Opened]:
     if not rows:
         return []
-    with transaction.atomic():
+    with action_scope():
         values, opened_at = [], clock.now()
         for matter, link, tier, due_on in rows:
             values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on,
@@ -266,7 +266,7 @@ def _open_many(rows, pack, *, actor, on) -> list[Opened]:
             tier = pack.tier(step.tier)
             recorded = tier.mode == "automatic"
             if recorded:
-                _record(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
+                record_step(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
             opened.append(Opened(step, recorded))
         return opened
 
@@ -333,15 +333,19 @@ def validate_evidence(tier, evidence: dict) -> dict:
     return clean
 
 
-def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date) -> EscalationStep:
+def record_step(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date) -> EscalationStep:
+    """Mark ``step`` recorded on ``on`` with its checked evidence: the tier's notice numbered, its
+    deduction posted, the unit notified. Runs in the caller's transaction (an action's, or the
+    sweep's batch)."""
     step.status, step.recorded_on, step.recorded_at = EscalationStep.Status.RECORDED, on, clock.now()
     step.recorded_by = actor if hasattr(actor, "_meta") else None
     step.evidence = evidence
     fields = ["status", "recorded_on", "recorded_at", "recorded_by", "evidence"]
     if tier.document:
         seq, number = next_notice_number(tier.document, on.year)
-        step.notice = Notice.objects.create(kind=tier.document, year=on.year, seq=seq, number=number, matter=step.matter,
-                                            unit=step.unit, issued_by=actor if hasattr(actor, "_meta") else step.matter.assigned_by)
+        step.notice = Notice.objects.create(
+            kind=tier.document, year=on.year, seq=seq, number=number, matter=step.matter, unit=step.unit,
+            issued_by=actor if hasattr(actor, "_meta") else step.matter.assigned_by)
         fields.append("notice")
         if tier.reply_deadline_working_days:
             step.reply_due_on = county_calendar().add_working_days(on, tier.reply_deadline_working_days)[0]
@@ -354,14 +358,11 @@ def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date
                  after={"tier": step.tier, "unit": step.unit.code, "step": step.pk,
                         "notice": step.notice.number if step.notice else None})
     if tier.deduction_event:
-        lead = _responsible(step.matter)
+        lead = responsible(step.matter)
         event = ScoringEvent(code=tier.deduction_event, unit=step.unit.code, occurred_on=on,
                              matter=step.matter.number, lead_unit=lead.unit.code if lead else step.unit.code,
                              ref=f"step:{step.pk}")
         ledger.post(event, actor=actor, matter=step.matter, step=step)
-    from duban.notifications import recipients
-    from duban.notifications.service import notify
-
     matter = step.matter
     if step.notice:
         notify("notice.issued", recipients=recipients.unit_staff([step.unit]), matter=matter,
@@ -372,11 +373,6 @@ def _record(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: date
                url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}",
                body=f"{matter.number} 已于{on:%Y年%m月%d日}{tier.label.zh}，请加快办理。")
     return step
-
-
-def _staff_only(actor):
-    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed("only supervision staff record supervision steps")
 
 
 def check_step_day(matter: Matter, on: date) -> date:
@@ -392,97 +388,3 @@ def check_step_day(matter: Matter, on: date) -> date:
     return on
 
 
-@transaction.atomic
-def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = None) -> EscalationStep:
-    """Record a step the sweep opened, with the evidence the pack requires for its tier."""
-    _staff_only(actor)
-    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
-    if step is None:
-        raise NotFound(f"no step {step_id}")
-    if step.status != EscalationStep.Status.DUE:
-        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
-    pack = county_pack()
-    tier = pack.tier(step.tier)
-    if tier is None:
-        raise Invalid(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
-    clean = validate_evidence(tier, evidence)
-    on = check_step_day(step.matter, on or clock.today())
-    return _record(step, tier, pack, evidence=clean, actor=actor, on=on)
-
-
-@transaction.atomic
-def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, unit: str | None = None,
-                          on: date | None = None) -> EscalationStep:
-    """Staff take a step the sweep did not open (a time-sensitive check, another phone call).
-    The ladder is climbed in order: a tier above the next one needs every tier between to be
-    skippable."""
-    _staff_only(actor)
-    matter = access.access_matter_by_id(actor, matter_id, for_update=True)
-    if matter.state not in UNDER_WAY:
-        raise Invalid(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
-    pack = county_pack()
-    wanted = pack.tier(tier)
-    if wanted is None:
-        raise Invalid(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
-    link = (matter.units.filter(unit__code=unit).select_related("unit").first() if unit else _responsible(matter))
-    if link is None:
-        raise Invalid(f"unit {unit!r} is not on this matter", field="unit")
-    if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
-        raise Invalid("a step is already due on this matter (opened by the sweep or an inspection); record or skip that one first", field="tier")
-    reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=link.unit, status__in=TAKEN)
-               if on_this_ladder(s, matter)]
-    top = max(reached, default=-1)
-    target = pack.tier_index(tier)
-    between = pack.tiers[top + 1:target]
-    if target > top + 1 and not all(t.skippable for t in between):
-        raise Invalid(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
-    clean = validate_evidence(wanted, evidence)
-    on = check_step_day(matter, on or clock.today())
-    step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
-                                         source=EscalationStep.Source.MANUAL, pack_name=pack.name,
-                                         pack_version=pack.version, due_on=on, deadline=matter.deadline)
-    audit.record(actor=actor, action="step.open", obj=step, after={"matter": matter.number, "unit": link.unit.code,
-                                                                   "tier": tier, "source": "manual"})
-    return _record(step, wanted, pack, evidence=clean, actor=actor, on=on)
-
-
-@transaction.atomic
-def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
-    """Pass over a due step whose tier the pack marks skippable (e.g. the special meeting)."""
-    _staff_only(actor)
-    step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
-    if step is None:
-        raise NotFound(f"no step {step_id}")
-    tier = county_pack().tier(step.tier)
-    if step.status != EscalationStep.Status.DUE:
-        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
-    if tier is None or not tier.skippable:
-        raise Invalid(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
-                          field="tier")
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("skipping a step needs a reason", field="reason")
-    step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
-        EscalationStep.Status.SKIPPED, reason, actor, clock.now())
-    step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
-    audit.record(actor=actor, action="step.skip", obj=step, note=reason, after={"tier": step.tier})
-    return step
-
-
-@transaction.atomic
-def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
-    """The unit's dedicated written reply (专题答复) to a supervision notice."""
-    step = EscalationStep.objects.select_for_update().select_related("matter").filter(pk=step_id).first()
-    if step is None or getattr(actor, "unit_id", None) != step.unit_id:
-        raise NotFound(f"no step {step_id}")
-    if step.notice_id is None:
-        raise Invalid("this step issued no notice to reply to", field="step")
-    if step.reply_at:
-        raise Invalid("the written reply was already given", field="text")
-    text = (text or "").strip()
-    if not text:
-        raise Invalid("the reply is empty", field="text")
-    step.reply_text, step.reply_at, step.reply_by = text, clock.now(), actor
-    step.save(update_fields=["reply_text", "reply_at", "reply_by"])
-    audit.record(actor=actor, action="step.reply", obj=step, after={"late": bool(step.reply_due_on and clock.today() > step.reply_due_on)})
-    return step

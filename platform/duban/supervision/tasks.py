@@ -8,6 +8,9 @@ from celery import shared_task
 from django.conf import settings
 
 from duban.core.beat import fan_out
+from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
+from duban.supervision.reminders import send_reminders
+from duban.supervision.steps import sweep
 from duban.tasks import CountyTask, PlatformTask
 
 logger = logging.getLogger(__name__)
@@ -21,10 +24,6 @@ def fan_out_sweep() -> int:
 @shared_task(base=CountyTask, name="duban.supervision.sweep_county")
 def sweep_county() -> int:
     """Open the due ladder steps of this county (idempotent: safe to re-deliver)."""
-    from duban.notifications.reminders import send_reminders
-    from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
-    from duban.supervision.steps import sweep
-
     opened = sweep()
     open_inspection_if_due()  # the quarter's inspection round, once its window has begun (五(一))
     report_inspection_if_due()  # and its results to the county leaders once the window has closed

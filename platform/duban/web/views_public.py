@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
+from duban.core.errors import Invalid
 from tenants.models import County
 from tenants.provisioning import county_url
 
@@ -53,7 +54,7 @@ def city_portal(request):
     try:
         kind, start = service.parse_period(q.get("period"), q.get("start"))
         table = service.comparison(city, kind, start, rank_by=q.get("rank_by") or "reference_mean_score")
-    except service.ComparisonError as exc:
+    except Invalid as exc:
         error = {"field": exc.field, "message": str(exc)}
         kind, start = service.parse_period(None, None)
         table = service.comparison(city, kind, start)
@@ -82,7 +83,7 @@ def city_reference_pack(request):
 
     try:
         chosen = service.set_reference_pack(city, request.POST.get("reference_pack", ""), actor=request.user)
-    except service.ComparisonError as exc:
+    except Invalid as exc:
         messages.error(request, _("参照规则包未更改：%(error)s") % {"error": exc})
     else:
         messages.success(request, _("参照规则包已设为 %(pack)s，各县快照正在按其重新计算。")

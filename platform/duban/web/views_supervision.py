@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
@@ -38,8 +37,6 @@ from duban.documents import service as documents
 from duban.documents.access import access_document_by_id, visible_documents
 from duban.documents.models import Document
 from duban.matters.actions import do_attach_file
-from duban.matters.models import Matter, MatterUnit
-from duban.matters.states import State
 from duban.notifications.actions import do_mark_read, do_set_preferences
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
@@ -47,12 +44,23 @@ from duban.notifications.models import Notification, Preference
 from duban.reports import documents as report_documents
 from duban.reports import weekly
 from duban.reports.access import access_weekly_report, visible_weekly_reports
+from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
 from duban.reports.annual import annual_assessment
 from duban.reports.models import WeeklyReport
 from duban.scoring.texts import counting_text
-from duban.supervision import access, circulars, inspection, ledger, steps
+from duban.supervision import access, circulars, inspection, ledger
 from duban.supervision import documents as supervision_documents
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_reply,
+    do_record_step,
+    do_reverse_entry,
+    do_set_circular_lists,
+    do_skip_step,
+)
 from duban.supervision.models import Circular, EscalationStep, LedgerEntry
+from duban.supervision.queries import on_time_by_month, steps_by_tier
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 
@@ -313,7 +321,7 @@ def step_record(request, step_id: int):
                     except Invalid as exc:
                         raise Invalid(str(exc), field=f"evidence.{code}") from None
                     evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
-                steps.do_record_step(step.pk, actor=user, evidence=evidence, on=form.cleaned_data["on"])
+                do_record_step(step.pk, actor=user, evidence=evidence, on=form.cleaned_data["on"])
         except Invalid as exc:
             add_error(form, exc, form.field_for(exc.field))
         else:
@@ -332,7 +340,7 @@ def step_skip(request, step_id: int):
     skip_form = forms.ReasonForm(request.POST, prefix="skip")
     if skip_form.is_valid():
         try:
-            steps.do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
+            do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
         except Invalid as exc:
             add_error(skip_form, exc, exc.field)
         else:
@@ -359,7 +367,7 @@ def step_reply(request, step_id: int):
     form = forms.ReplyForm(request.POST)
     if form.is_valid():
         try:
-            steps.do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
+            do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -399,38 +407,6 @@ def rank(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def steps_by_tier(units, year: int, pack) -> list[dict]:
-    counts = Counter(EscalationStep.objects.filter(
-        status=EscalationStep.Status.RECORDED, recorded_on__year=year, unit__in=units).values_list("tier", flat=True))
-    labels = tier_labels(pack)
-    out = [{"code": code, "label": label, "count": counts.pop(code, 0)} for code, label in labels.items()]
-    out += [{"code": code, "label": code, "count": n} for code, n in sorted(counts.items())]  # tiers of an older pack
-    return out
-
-
-def on_time_by_month(units, year: int) -> list[dict]:
-    """Per month of ``year``: matters closed (by their lead unit, among ``units``), how many on
-    or before their deadline, and the rate."""
-    closed = Matter.objects.filter(
-        state=State.CLOSED, closed_at__year=year,
-        pk__in=MatterUnit.objects.filter(role=MatterUnit.Role.LEAD, unit__in=units).values("matter_id"),
-    ).values_list("closed_at", "deadline")
-    totals, on_time = Counter(), Counter()
-    for closed_at, deadline in closed:
-        day = timezone.localtime(closed_at).date()
-        totals[day.month] += 1
-        if deadline and day <= deadline:
-            on_time[day.month] += 1
-    today = clock.today()
-    last = 12 if year < today.year else (today.month if year == today.year else 0)
-    rows = []
-    for month in range(1, last + 1):
-        n = totals[month]
-        rows.append({"month": month, "label": _("%(month)d月") % {"month": month}, "closed": n,
-                     "on_time": on_time[month], "rate": round(on_time[month] * 100 / n, 1) if n else None})
-    return rows
-
-
 @page
 @require_safe
 def scores(request):
@@ -450,7 +426,7 @@ def scores(request):
         rows.append({"code": row.unit_code, "name": row.unit_name, "kind": row.kind_label, "score": row.score,
                      "deducted": row.total,
                      "deductions": [row.deductions.get(c.code) or Decimal(0) for c in columns]})
-    tiers = steps_by_tier(units, year, pack)
+    tiers = steps_by_tier(units, year, tier_labels(pack))
     months = on_time_by_month(units, year)
     return render(request, T + "scores.html", {
         "year": year, "years": years_for(access.visible_ledger(user)), "base": assessment.base,
@@ -574,7 +550,7 @@ def ledger_reverse(request, entry_id: int):
         require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以冲正扣分。"))
         return _ledger_page(request, errors={entry.pk: form.errors["reason"][0]}, typed={entry.pk: typed}, status=400)
     try:
-        reversal = ledger.do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
+        reversal = do_reverse_entry(entry.pk, actor=user, reason=form.cleaned_data["reason"],
                                            kind=request.POST.get("kind") or None)
     except Invalid as exc:
         return _ledger_page(request, errors={entry.pk: str(exc)}, typed={entry.pk: typed}, status=400)
@@ -645,7 +621,7 @@ def circular_new(request):
     form = forms.CircularDraftForm(request.POST)
     if form.is_valid():
         try:
-            circular = circulars.do_draft_circular(actor=user, **form.cleaned_data)
+            circular = do_draft_circular(actor=user, **form.cleaned_data)
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -700,7 +676,7 @@ def circular_lists(request, circular_id: int):
     form = forms.CircularListsForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
     if form.is_valid():
         try:
-            circulars.do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
+            do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
         except Invalid as exc:
             add_error(form, exc, exc.field)
         else:
@@ -715,7 +691,7 @@ def circular_publish(request, circular_id: int):
     user = request.user
     circular = access_circular(user, circular_id)
     try:
-        published = circulars.do_publish_circular(circular.pk, actor=user)
+        published = do_publish_circular(circular.pk, actor=user)
     except Invalid as exc:
         messages.error(request, str(exc))
         return _circular_page(request, access_circular(user, circular_id), status=400)
@@ -796,7 +772,7 @@ def weekly_detail(request, report_id: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            weekly.do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
+            do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
                                          named_units=data["named_units"], note=data["note"],
                                          expected_version=data["version"])
         except Invalid as exc:
@@ -823,7 +799,7 @@ def weekly_submit(request, report_id: int):
     report = access_weekly_report(user, report_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以报送督查专报。"))
     try:
-        weekly.do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
+        do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         return _weekly_issue_error(request, report, _("专报已被他人修改，请刷新页面后重试。"), None, 409)
     except Invalid as exc:
@@ -842,7 +818,7 @@ def weekly_return(request, report_id: int):
     form = forms.WeeklyReturnForm(request.POST)
     if form.is_valid():
         try:
-            weekly.do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
+            do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
                                            expected_version=form.cleaned_data["version"])
         except Conflict:
             form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
@@ -863,7 +839,7 @@ def weekly_issue(request, report_id: int):
     report = access_weekly_report(user, report_id)
     require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核印发督查专报。"))
     try:
-        issued = weekly.do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
+        issued = do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
     except Conflict:
         report.refresh_from_db()
         return _weekly_page(request, report, status=409, issue_error=_("专报已被他人修改，请刷新页面后重试。"))

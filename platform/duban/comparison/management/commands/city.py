@@ -9,10 +9,15 @@ from datetime import date
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from duban.comparison import service
+from duban.comparison.refresh import refresh_all
+from duban.core.commands import CountyCommand
+from duban.core.errors import Invalid
 from tenants.management.commands.city import Command as CityCommand
+from tenants.models import City, County
 
 
-class Command(CityCommand):
+class Command(CountyCommand, CityCommand):
     help = "Create and list cities; compare a city's counties; refresh comparison snapshots."
 
     def add_arguments(self, parser):
@@ -28,18 +33,17 @@ class Command(CityCommand):
         compare.add_argument("--rank-by", default="reference_mean_score")
         refresh = sub.add_parser("refresh", help="recompute comparison snapshots now")
         refresh.add_argument("code", nargs="?", help="city code (default: every city)")
-        refresh.add_argument("--county", help="one county slug")
+        self.add_county_argument(refresh, required=False)
         refresh.add_argument("--reference-pack", help="set the city's reference pack first: NAME[==VERSION]")
 
     def handle(self, *args, **options):
         if options["action"] in ("create", "list"):
-            return super().handle(*args, **options)
-        from duban.comparison import service
-        from tenants.models import City, County
+            return CityCommand.handle(self, *args, **options)
+        return super().handle(*args, **options)
 
+    def handle_county(self, county, /, **options):
+        """``county``: the one ``city refresh --county SLUG`` names (None: every county)."""
         if options["action"] == "refresh":
-            from duban.comparison.refresh import refresh_all
-
             counties = County.objects.filter(status=County.Status.ACTIVE).select_related("city").order_by("slug")
             if options["code"]:
                 city = City.objects.filter(code=options["code"]).first()
@@ -48,7 +52,7 @@ class Command(CityCommand):
                 if options["reference_pack"]:
                     try:
                         service.set_reference_pack(city, options["reference_pack"], actor="cli")
-                    except service.ComparisonError as exc:
+                    except Invalid as exc:
                         raise CommandError(str(exc)) from None
                 counties = counties.filter(city=city)
             if options["county"]:
@@ -63,7 +67,7 @@ class Command(CityCommand):
         start = date.fromisoformat(options["start"]) if options["start"] else None
         try:
             table = service.comparison(city, options["period"], start, rank_by=options["rank_by"])
-        except service.ComparisonError as exc:
+        except Invalid as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"{city.name} · {table['period']['label']} · reference pack "
                           f"{table['reference_pack'] or '(none chosen)'} · ranked by {table['rank_by']}")

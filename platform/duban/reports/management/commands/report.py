@@ -14,20 +14,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import Role, User
-from duban.core.commands import action_errors, year_option
+from duban.core.commands import CountyCommand, year_option
+from duban.documents import service
+from duban.documents.service import verification_url
+from duban.reports.actions import (
+    do_edit_weekly_report,
+    do_issue_weekly_report,
+    do_return_weekly_report,
+    do_submit_weekly_report,
+)
+from duban.reports.annual import annual_assessment
 from duban.reports.documents import annual_assessment_document, leader_names, weekly_report_content
-from tenants.models import County
+from duban.reports.models import WeeklyReport
+from duban.reports.weekly import draft_weekly_report
 
 
-def T(value) -> Text:  # noqa: N802
+def T(value) -> Text:  # table cells as plain text (no rich markup from data)
     return Text("" if value is None else str(value))
 
 
@@ -40,7 +48,7 @@ def _on(value: str | None):
         raise CommandError(f"--on: {value!r} is not a date (YYYY-MM-DD) or date-time") from None
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Reports of a county: the weekly 督查专报 (draft, show, edit, issue) and the annual assessment table."
 
     def add_arguments(self, parser):
@@ -50,7 +58,7 @@ class Command(BaseCommand):
 
         def command(name, help_text, parent=wsub):
             p = parent.add_parser(name, help=help_text)
-            p.add_argument("--county", required=True, help="the county's slug")
+            self.add_county_argument(p)
             return p
 
         p = command("draft", "draft the week's report if the pack's weekly time has passed (once per week)")
@@ -81,19 +89,9 @@ class Command(BaseCommand):
         p.add_argument("--actor", help="username printing it (default: the first supervision staff)")
         p.add_argument("--out", help="folder to write annual_assessment-<year>.pdf/.xlsx to")
 
-    def handle(self, *args, **options):
-        county = County.objects.filter(slug=options["county"]).first()
-        if county is None:
-            raise CommandError(f"no county with slug {options['county']!r}")
-        self.county = county
-        self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=True)
+    def handle_county(self, county, /, **options):
         action = "annual" if options["report"] == "annual" else f"weekly_{options['action']}"
-        with tenant_context(county):
-            with action_errors():
-                getattr(self, f"do_{action}")(options)
-
-    def out(self, text: str = "") -> None:
-        self.console.print(Text(text))
+        getattr(self, f"do_{action}")(options)
 
     def _actor(self, username: str | None) -> User:
         if username:
@@ -107,8 +105,6 @@ class Command(BaseCommand):
         return user
 
     def _report(self, report_id: int | None, *, draft: bool = False, status: str | None = None):
-        from duban.reports.models import WeeklyReport
-
         reports = WeeklyReport.objects.all()
         status = status or (WeeklyReport.Status.DRAFT if draft else None)
         if status and report_id is None:
@@ -122,8 +118,6 @@ class Command(BaseCommand):
 
     # -- weekly ---------------------------------------------------------------------------------
     def do_weekly_draft(self, options):
-        from duban.reports.weekly import draft_weekly_report
-
         result = draft_weekly_report(_on(options.get("on")), actor="cli")
         due = timezone.localtime(result.due_at, result.due_at.tzinfo)
         if result.report is None:
@@ -152,8 +146,6 @@ class Command(BaseCommand):
             self._write_pdf(report, Path(options["out"]))
 
     def do_weekly_edit(self, options):
-        from duban.reports.weekly import do_edit_weekly_report
-
         report = self._report(options.get("report"), draft=True)
         report = do_edit_weekly_report(report.pk, actor=self._actor(options.get("actor")), summary=options["summary"],
                                        attention=options["attention"], named_units=options["units"],
@@ -162,27 +154,19 @@ class Command(BaseCommand):
                  f"({report.revisions.count()} revisions kept)")
 
     def do_weekly_submit(self, options):
-        from duban.reports.weekly import do_submit_weekly_report
-
         report = self._report(options.get("report"), draft=True)
         report = do_submit_weekly_report(report.pk, actor=self._actor(options.get("actor")))
         self.out(f"weekly report #{report.pk} submitted for review; the office leader(s) were told")
 
     def do_weekly_return(self, options):
-        from duban.reports.weekly import do_return_weekly_report
-
         report = self._report(options.get("report"), status="submitted")
         report = do_return_weekly_report(report.pk, actor=self._actor(options["actor"]), reason=options["reason"])
         self.out(f"weekly report #{report.pk} returned to staff: {options['reason']}")
 
     def do_weekly_issue(self, options):
-        from duban.reports.weekly import do_issue_weekly_report
-
         report = self._report(options.get("report"), status="submitted")
         report = do_issue_weekly_report(report.pk, actor=self._actor(options.get("actor")))
         document = report.documents.first()
-        from duban.documents.service import verification_url
-
         self.out(f"issued weekly report #{report.pk} as {report.number} on {report.issued_on}; "
                  f"document 核验码 {document.display_code} {verification_url(document.code)}")
         self.out(f"notified: {report.named_units.count()} named unit(s) and the leaders")
@@ -190,8 +174,6 @@ class Command(BaseCommand):
             self._write_pdf(report, Path(options["out"]))
 
     def _write_pdf(self, report, path: Path):
-        from duban.documents import service
-
         document = report.documents.first()
         if document is not None:
             data = service.pdf_bytes(document)
@@ -224,9 +206,6 @@ class Command(BaseCommand):
 
     # -- annual ---------------------------------------------------------------------------------
     def do_annual(self, options):
-        from duban.documents import service
-        from duban.reports.annual import annual_assessment
-
         year = options["year"]
         data = annual_assessment(year)
         table = Table("unit", "name", "base", *(c.label for c in data.columns), "deducted", "score",

@@ -21,17 +21,30 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db.models import Sum
-from django_tenants.utils import tenant_context
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from duban.accounts.models import User
-from duban.core.commands import action_errors, year_option
+from duban.audit.models import AuditEvent
+from duban.core import clock
+from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_pack
-from tenants.models import County
+from duban.supervision import ledger
+from duban.supervision.actions import (
+    do_draft_circular,
+    do_publish_circular,
+    do_record_inspection,
+    do_reverse_entry,
+    do_set_circular_lists,
+)
+from duban.supervision.inspection import open_inspection_if_due, window_for
+from duban.supervision.models import Circular, EscalationStep, InspectionRound, LedgerEntry
+from duban.supervision.rescoring import rescore
+from duban.supervision.steps import GREEN, RED, YELLOW, lights
+from duban.units.models import Unit
+from plugins.manager import PackUnavailable, get_registry
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -55,11 +68,11 @@ def _rate(value) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def T(value) -> Text:  # noqa: N802 — table cells as plain text (no rich markup from data)
+def T(value) -> Text:  # table cells as plain text (no rich markup from data)
     return Text("" if value is None else str(value))
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Supervision of a county: scores, statements, reversals, lights, rescoring, circulars, inspection."
 
     def add_arguments(self, parser):
@@ -68,7 +81,7 @@ class Command(BaseCommand):
 
         def command(name, help_text, parent=sub):
             p = parent.add_parser(name, help=help_text)
-            p.add_argument("--county", required=True, help="the county's slug")
+            self.add_county_argument(p)
             return p
 
         p = command("scores", "every unit's deductions by type and score for a year")
@@ -123,22 +136,13 @@ class Command(BaseCommand):
         p.add_argument("--result", required=True, choices=["on_track", "behind", "done"])
         p.add_argument("--findings", default="")
 
-    def handle(self, *args, **options):
-        county = County.objects.filter(slug=options["county"]).first()
-        if county is None:
-            raise CommandError(f"no county with slug {options['county']!r}")
-        self.console = Console(file=self.stdout, width=200, highlight=False, soft_wrap=False)
+    def handle_county(self, county, /, **options):
         action = options["action"]
         if action == "circular":
             action = f"circular_{options['circular_action']}"
         elif action == "inspection":
             action = f"inspection_{options['inspection_action']}"
-        with tenant_context(county):
-            with action_errors():
-                getattr(self, f"do_{action}")(options)
-
-    def out(self, text: str = "") -> None:
-        self.console.print(Text(text))
+        getattr(self, f"do_{action}")(options)
 
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod
@@ -150,8 +154,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _unit(code: str):
-        from duban.units.models import Unit
-
         unit = Unit.objects.filter(code=code).first()
         if unit is None:
             raise CommandError(f"no unit with code {code!r} in this county")
@@ -159,9 +161,6 @@ class Command(BaseCommand):
 
     # -- scores and statements ----------------------------------------------------------------
     def do_scores(self, options):
-        from duban.supervision import ledger
-        from duban.supervision.models import LedgerEntry
-
         year, pack = options["year"], county_pack()
         events = [rule.code for rule in pack.schedule.events]
         totals = defaultdict(lambda: defaultdict(Decimal))
@@ -180,8 +179,6 @@ class Command(BaseCommand):
         self.console.print(table)
 
     def do_statement(self, options):
-        from duban.supervision import ledger
-
         unit, year = self._unit(options["unit"]), options["year"]
         base, lines, final = ledger.statement(unit, year)
         self.out(f"{unit.code} {unit.name} — {year}: base {base}, {len(lines)} entr{'y' if len(lines) == 1 else 'ies'}")
@@ -197,19 +194,15 @@ class Command(BaseCommand):
         self.out(f"score {year}: {_score(final)}")
 
     def do_reverse(self, options):
-        from duban.supervision import ledger
 
         actor = self._user(options["actor"])
-        reversal = ledger.do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
+        reversal = do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
                                            kind=options.get("kind"))
         self.out(f"reversed entry #{reversal.reverses_id} by entry #{reversal.pk}: {reversal.amount:+.2f} for "
                  f"{reversal.unit.code} ({reversal.year}); reason: {options['reason'].strip()}")
 
     # -- lights ---------------------------------------------------------------------------------
     def do_lights(self, options):
-        from duban.core import clock
-        from duban.supervision.steps import GREEN, RED, YELLOW, lights
-
         on = _date(options["on"], "--on") or clock.today()
         board = lights(on)
         self.out(f"lights on {on}: red {len(board[RED])}, yellow {len(board[YELLOW])}, green {len(board[GREEN])}")
@@ -224,9 +217,6 @@ class Command(BaseCommand):
 
     # -- rescoring ------------------------------------------------------------------------------
     def do_rescore(self, options):
-        from duban.supervision.rescoring import rescore
-        from plugins.manager import PackUnavailable, get_registry
-
         name, _, version = options["pack"].partition("==")
         try:
             other = get_registry().pack(name, version or None)
@@ -245,8 +235,6 @@ class Command(BaseCommand):
 
     # -- circulars ------------------------------------------------------------------------------
     def do_circular_draft(self, options):
-        from duban.supervision.circulars import do_draft_circular
-
         circular = do_draft_circular(actor=self._user(options["actor"]), title=options["title"],
                                      period_start=_date(options["period_start"], "--from"),
                                      period_end=_date(options["period_end"], "--to"))
@@ -254,8 +242,6 @@ class Command(BaseCommand):
         self._ranking(circular)
 
     def do_circular_lists(self, options):
-        from duban.supervision.circulars import do_set_circular_lists
-
         circular = do_set_circular_lists(options["circular"], actor=self._user(options["actor"]),
                                          praised=options["praise"], criticised=options["criticise"],
                                          named=options["named"], body=options["body"])
@@ -264,8 +250,6 @@ class Command(BaseCommand):
                  + (f"; named {', '.join(options['named'])}" if options["named"] else ""))
 
     def do_circular_publish(self, options):
-        from duban.supervision.circulars import do_publish_circular
-
         circular = do_publish_circular(options["circular"], actor=self._user(options["actor"]))
         self.out(f"published circular #{circular.pk} as {circular.notice.number} on {circular.published_on}")
         for entry in circular.ledger.select_related("unit").order_by("unit__code"):
@@ -273,8 +257,6 @@ class Command(BaseCommand):
                      f"({entry.pack_name}=={entry.pack_version}:{entry.rule_code}, {entry.year})")
 
     def do_circular_show(self, options):
-        from duban.supervision.models import Circular
-
         if options["circular"] is None:
             table = Table("id", "title", "period", "status", "number", "praised", "criticised")
             for c in Circular.objects.prefetch_related("praised", "criticised").select_related("notice"):
@@ -309,9 +291,6 @@ class Command(BaseCommand):
 
     # -- inspection -----------------------------------------------------------------------------
     def do_inspection_open(self, options):
-        from duban.core import clock
-        from duban.supervision.inspection import open_inspection_if_due, window_for
-
         on = _date(options["on"], "--on") or clock.today()
         round_ = open_inspection_if_due(on=on, actor="cli")
         opens_on, closes_on, year, quarter = window_for(on, county_pack())
@@ -326,8 +305,6 @@ class Command(BaseCommand):
         self.out(f"opened {year} Q{quarter} inspection ({opens_on}..{closes_on}) with {round_.items.count()} item(s)")
 
     def do_inspection_show(self, options):
-        from duban.supervision.models import InspectionRound
-
         rounds = InspectionRound.objects.all()
         if options["year"]:
             rounds = rounds.filter(year=options["year"])
@@ -346,10 +323,6 @@ class Command(BaseCommand):
         self.console.print(table)
 
     def do_inspection_record(self, options):
-        from duban.audit.models import AuditEvent
-        from duban.supervision.inspection import do_record_inspection
-        from duban.supervision.models import EscalationStep
-
         item = do_record_inspection(options["item"], actor=self._user(options["actor"]), result=options["result"],
                                     findings=options["findings"])
         self.out(f"item #{item.pk} {item.matter.number} {item.unit.code}: {item.get_result_display()} ({item.result})")

@@ -4,38 +4,41 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django_tenants.utils import tenant_context
 
+from duban.core.clock import as_of
+from duban.core.clock import today as clock_today
+from duban.core.commands import CountyCommand
 from duban.core.progress import progress_bar
+from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
+from duban.supervision.reminders import send_reminders
+from duban.supervision.steps import sweep
 from tenants.models import County
 
 
-class Command(BaseCommand):
+class Command(CountyCommand):
     help = "Run the supervision sweep now: open every ladder step that is due."
 
     def add_arguments(self, parser):
         parser.add_argument("--county", help="one county (default: every active county)")
         parser.add_argument("--on", help="sweep as of this date (YYYY-MM-DD; default today)")
 
-    def handle(self, *args, **options):
-        from duban.core.clock import as_of
-        from duban.core.clock import today as clock_today
-        from duban.supervision.steps import sweep
-
+    def handle_county(self, county, /, **options):
+        """``county``: the one ``--county`` names, which must be active (None: every active county)."""
         counties = County.objects.filter(status=County.Status.ACTIVE).order_by("slug")
-        if options["county"]:
-            counties = counties.filter(slug=options["county"])
+        if county is not None:
+            counties = counties.filter(pk=county.pk)
             if not counties.exists():
-                raise CommandError(f"no active county {options['county']!r}")
+                raise CommandError(f"no active county {county.slug!r}")
         try:
             on = date.fromisoformat(options["on"]) if options["on"] else None
         except ValueError:
             raise CommandError(f"--on: {options['on']!r} is not a date (YYYY-MM-DD)") from None
         lines, total, reminders = [], 0, 0
         with progress_bar("排查 sweeping", total=counties.count(), enabled=counties.count() > 1) as advance:
-            for county in counties:
-                with tenant_context(county):
+            for each in counties:
+                with tenant_context(each):
                     if on:
                         with as_of(on):
                             opened = sweep(on=on, actor="cli")
@@ -43,22 +46,18 @@ class Command(BaseCommand):
                         opened = sweep(actor="cli")
                     for item in opened:
                         step = item.step
-                        lines.append(f"  {county.slug:<10} {step.matter.number}  {step.matter.title[:24]:<24}  "
+                        lines.append(f"  {each.slug:<10} {step.matter.number}  {step.matter.title[:24]:<24}  "
                                      f"→ {step.unit.name}  {step.tier} due {step.due_on}"
                                      + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
                     total += len(opened)
-                    from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
-
                     with as_of(on or clock_today()):
                         round_ = open_inspection_if_due(actor="cli")
                         reported = report_inspection_if_due(actor="cli")
                     if round_ is not None:
-                        lines.append(f"  {county.slug:<10} opened the inspection window {round_} "
+                        lines.append(f"  {each.slug:<10} opened the inspection window {round_} "
                                      f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
                     for done in reported:
-                        lines.append(f"  {county.slug:<10} reported {done} to the county leaders ({done.summary})")
-                    from duban.notifications.reminders import send_reminders
-
+                        lines.append(f"  {each.slug:<10} reported {done} to the county leaders ({done.summary})")
                     with as_of(on or clock_today()):
                         reminders += send_reminders()
                 advance()

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import transaction
-
 from duban.core import clock
+from duban.core.actions import action_scope
+from duban.core.county import county_calendar, county_pack
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import State
 from duban.notifications import recipients
 from duban.notifications.service import notify
+from duban.supervision.steps import RED, YELLOW, behind, last_feedback_days, lights
 
 
-@transaction.atomic
 def send_reminders(on: date | None = None) -> int:
-    from duban.supervision.steps import RED, YELLOW, lights
+    """Raise the reminders of ``on`` (default today), all in one transaction (a batch); returns
+    how many notifications went out."""
+    with action_scope():
+        return _send_reminders(on or clock.today())
 
-    on = on or clock.today()
+
+def _send_reminders(on: date) -> int:
     sent = 0
     # 签收: units that have not signed for an assigned matter.
     for link in (MatterUnit.objects.filter(received_at__isnull=True,
@@ -67,9 +71,6 @@ def send_reminders(on: date | None = None) -> int:
 
 
 def _check_reminders(on: date) -> int:
-    from duban.core.county import county_calendar, county_pack
-    from duban.supervision.steps import behind, last_feedback_days  # the sweep's reading, as lights above
-
     matters = list(Matter.objects.filter(state__in=[State.IN_PROGRESS, State.REDO], time_sensitive=True).order_by("id"))
     if not matters:
         return 0

@@ -1,0 +1,389 @@
+"""Supervision's writes: recording ladder steps and the units' replies, reversing ledger entries,
+circulars and inspection results.
+
+Each public ``do_*`` is an action (``duban.core.actions``): one transaction, durable when called
+from a view, a task or a command, joined when another action calls it. The rules they apply stay
+with the records they concern (``steps``: the ladder and evidence; ``ledger``: the arithmetic;
+``circulars``: the ranking and its lists; ``inspection``: the window).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection
+
+from duban.accounts.models import Role
+from duban.audit import log as audit
+from duban.core import clock
+from duban.core.actions import action
+from duban.core.county import county_pack
+from duban.core.errors import Invalid, NotAllowed, NotFound
+from duban.documents.numbering import next_notice_number
+from duban.supervision.documents import circular_document
+from duban.matters import access as matters_access
+from duban.matters.models import Matter, MatterUnit, Notice
+from duban.notifications import recipients
+from duban.notifications.service import notify
+from duban.supervision import circulars, inspection, ledger, steps
+from duban.supervision.ladder import take_off_ladder
+from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
+from duban.units.models import Unit
+from plugins.events import ScoringEvent
+from plugins.manager import active_plugin_manager
+
+
+def _staff_only(actor, what: str):
+    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
+        raise NotAllowed(f"only supervision staff {what}")
+
+
+# --- ladder steps -----------------------------------------------------------------------------
+@action
+def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = None) -> EscalationStep:
+    """Record a step the sweep opened, with the evidence the pack requires for its tier."""
+    _staff_only(actor, "record supervision steps")
+    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
+    if step is None:
+        raise NotFound(f"no step {step_id}")
+    if step.status != EscalationStep.Status.DUE:
+        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
+    pack = county_pack()
+    tier = pack.tier(step.tier)
+    if tier is None:
+        raise Invalid(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
+    clean = steps.validate_evidence(tier, evidence)
+    on = steps.check_step_day(step.matter, on or clock.today())
+    return steps.record_step(step, tier, pack, evidence=clean, actor=actor, on=on)
+
+
+@action
+def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, unit: str | None = None,
+                          on: date | None = None) -> EscalationStep:
+    """Staff take a step the sweep did not open (a time-sensitive check, another phone call).
+    The ladder is climbed in order: a tier above the next one needs every tier between to be
+    skippable."""
+    _staff_only(actor, "record supervision steps")
+    matter = matters_access.access_matter_by_id(actor, matter_id, for_update=True)
+    if matter.state not in steps.UNDER_WAY:
+        raise Invalid(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
+    pack = county_pack()
+    wanted = pack.tier(tier)
+    if wanted is None:
+        raise Invalid(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
+    link = (matter.units.filter(unit__code=unit).select_related("unit").first() if unit else steps.responsible(matter))
+    if link is None:
+        raise Invalid(f"unit {unit!r} is not on this matter", field="unit")
+    if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
+        raise Invalid("a step is already due on this matter (opened by the sweep or an inspection); "
+                      "record or skip that one first", field="tier")
+    reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=link.unit, status__in=steps.TAKEN)
+               if steps.on_this_ladder(s, matter)]
+    top = max(reached, default=-1)
+    target = pack.tier_index(tier)
+    between = pack.tiers[top + 1:target]
+    if target > top + 1 and not all(t.skippable for t in between):
+        raise Invalid(f"the ladder is climbed in order: {pack.tiers[top + 1].label.zh} comes first", field="tier")
+    clean = steps.validate_evidence(wanted, evidence)
+    on = steps.check_step_day(matter, on or clock.today())
+    step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
+                                         source=EscalationStep.Source.MANUAL, pack_name=pack.name,
+                                         pack_version=pack.version, due_on=on, deadline=matter.deadline)
+    audit.record(actor=actor, action="step.open", obj=step, after={"matter": matter.number, "unit": link.unit.code,
+                                                                   "tier": tier, "source": "manual"})
+    return steps.record_step(step, wanted, pack, evidence=clean, actor=actor, on=on)
+
+
+@action
+def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
+    """Pass over a due step whose tier the pack marks skippable (e.g. the special meeting)."""
+    _staff_only(actor, "record supervision steps")
+    step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
+    if step is None:
+        raise NotFound(f"no step {step_id}")
+    tier = county_pack().tier(step.tier)
+    if step.status != EscalationStep.Status.DUE:
+        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
+    if tier is None or not tier.skippable:
+        raise Invalid(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
+                          field="tier")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("skipping a step needs a reason", field="reason")
+    step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
+        EscalationStep.Status.SKIPPED, reason, actor, clock.now())
+    step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
+    audit.record(actor=actor, action="step.skip", obj=step, note=reason, after={"tier": step.tier})
+    return step
+
+
+@action
+def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
+    """The unit's dedicated written reply (专题答复) to a supervision notice."""
+    step = EscalationStep.objects.select_for_update().select_related("matter").filter(pk=step_id).first()
+    if step is None or getattr(actor, "unit_id", None) != step.unit_id:
+        raise NotFound(f"no step {step_id}")
+    if step.notice_id is None:
+        raise Invalid("this step issued no notice to reply to", field="step")
+    if step.reply_at:
+        raise Invalid("the written reply was already given", field="text")
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("the reply is empty", field="text")
+    step.reply_text, step.reply_at, step.reply_by = text, clock.now(), actor
+    step.save(update_fields=["reply_text", "reply_at", "reply_by"])
+    audit.record(actor=actor, action="step.reply", obj=step,
+                 after={"late": bool(step.reply_due_on and clock.today() > step.reply_due_on)})
+    return step
+
+
+# --- the points ledger ----------------------------------------------------------------------------
+@action
+def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = None) -> LedgerEntry:
+    """Correct a wrong entry by a reversing one (the office leader only).
+
+    ``kind`` is one of the pack's ``schedule.reversal_kinds`` (default: the first). A kind that
+    withdraws the step (系误记) marks the step behind the entry withdrawn: kept and shown, but off
+    the ladder, which then needs that tier again. Other kinds give the points back only."""
+    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
+        raise NotAllowed("only the office leader reverses ledger entries")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("a reversal needs a reason", field="reason")
+    pack = county_pack()
+    chosen = pack.schedule.reversal_kind(kind or None)
+    if chosen is None:
+        raise Invalid(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
+                          field="kind")
+    # One reversal of an entry at a time. Not SELECT … FOR UPDATE: that needs the UPDATE privilege,
+    # which the app role does not hold on the append-only ledger (tenants.dbroles); a transaction
+    # advisory lock on the entry instead (and `reverses` is unique besides).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"duban.ledger.reverse:{connection.schema_name}:{entry_id}"])
+    entry = LedgerEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise Invalid(f"no ledger entry {entry_id}", field="entry")
+    if entry.reverses_id is not None:
+        raise Invalid("a reversal cannot itself be reversed; post the correction again", field="entry")
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise Invalid("this entry is already reversed", field="entry")
+    reversal = LedgerEntry.objects.create(
+        unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
+        event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,
+        pack_version=entry.pack_version, reason=f"冲正（{chosen.label.zh}）：{reason}"[:300], ref=entry.ref,
+        matter=entry.matter, step=entry.step, circular=entry.circular, reverses=entry, created_by=actor)
+    audit.record(actor=actor, action="ledger.reverse", obj=reversal, note=reason,
+                 before={"entry": entry.pk, "amount": entry.amount},
+                 after={"reversal": reversal.pk, "amount": reversal.amount, "kind": chosen.code})
+    if chosen.withdraws_step and entry.step_id is not None:
+        _withdraw_step(entry.step_id, actor=actor, note=f"{chosen.label.zh}：{reason}")
+    return reversal
+
+
+def _withdraw_step(step_id: int, *, actor, note: str) -> None:
+    """The step counts as never taken: kept, marked withdrawn, on the matter's timeline."""
+    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").get(pk=step_id)
+    if step.status != EscalationStep.Status.WITHDRAWN:
+        take_off_ladder(step, status=EscalationStep.Status.WITHDRAWN, note=note, actor=actor)
+
+
+# --- circulars ------------------------------------------------------------------------------------
+def _locked_circular(circular_id) -> Circular:
+    try:
+        circular_id = int(circular_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no circular {circular_id!r}") from None
+    circular = Circular.objects.select_for_update().filter(pk=circular_id).first()
+    if circular is None:
+        raise NotFound(f"no circular {circular_id}")
+    return circular
+
+
+def _draft_only(circular: Circular):
+    if circular.status != Circular.Status.DRAFT:
+        raise Invalid(f"circular {circular.pk} is already {circular.get_status_display()} "
+                          f"({circular.notice.number if circular.notice else '—'}); it can no longer change",
+                          field="status")
+
+
+@action
+def do_draft_circular(*, actor, title: str, period_start: date, period_end: date) -> Circular:
+    """Draft a circular over ``period_start``..``period_end`` with the units' ranking."""
+    _staff_only(actor, "draft circulars")
+    title = (title or "").strip()
+    if not title:
+        raise Invalid("title is required", field="title")
+    if len(title) > 200:
+        raise Invalid("title is longer than 200 characters", field="title")
+    if not isinstance(period_start, date):
+        raise Invalid("period_start must be a date", field="period_start")
+    if not isinstance(period_end, date):
+        raise Invalid("period_end must be a date", field="period_end")
+    if period_end < period_start:
+        raise Invalid(f"the period ends ({period_end}) before it starts ({period_start})", field="period_end")
+    if period_start > clock.today():
+        raise Invalid(f"the period starts in the future ({period_start})", field="period_start")
+    rows = circulars.ranking(period_start, period_end)
+    circular = Circular.objects.create(title=title, period_start=period_start, period_end=period_end, ranking=rows,
+                                       drafted_by=actor)
+    audit.record(actor=actor, action="circular.draft", obj=circular, after={
+        "title": title, "period_start": period_start, "period_end": period_end,
+        "ranking": [row["unit"] for row in rows]})
+    return circular
+
+
+def _codes(codes, field: str) -> list[Unit]:
+    if isinstance(codes, str):
+        raise Invalid(f"{field} is a list of unit codes", field=field)
+    wanted = list(dict.fromkeys((code or "").strip() for code in (codes or [])))
+    units = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
+    unknown = [code for code in wanted if code not in units]
+    if unknown:
+        raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field=field)
+    return [units[code] for code in wanted]
+
+
+@action
+def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], criticised: list[str],
+                          body: str = "", named: list[str] = ()) -> Circular:
+    """Name the units praised, criticised county-wide (全县通报批评, deducts) and criticised by
+    name (点名批评, no deduction unless the pack says so) — each unit in one list at most — and
+    the circular's text."""
+    _staff_only(actor, "edit circulars")
+    circular = _locked_circular(circular_id)
+    _draft_only(circular)
+    good = _codes(praised, "praised")
+    bad = _codes(criticised, "criticised")
+    mentioned = _codes(named, "named")
+    both = [u.code for u in good if u in bad]
+    if both:
+        raise Invalid(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
+    twice = [u.code for u in mentioned if u in good or u in bad]
+    if twice:
+        raise Invalid(f"a unit named for criticism cannot also be praised or criticised county-wide: "
+                          f"{', '.join(twice)}", field="named")
+    circulars.check_lists(circular.ranking or [], good, bad, mentioned)
+    before = {"praised": sorted(circular.praised.values_list("code", flat=True)),
+              "criticised": sorted(circular.criticised.values_list("code", flat=True)),
+              "named": sorted(circular.named.values_list("code", flat=True)), "body": circular.body}
+    circular.praised.set(good)
+    circular.criticised.set(bad)
+    circular.named.set(mentioned)
+    circular.body = (body or "").strip()
+    circular.save(update_fields=["body"])
+    audit.record(actor=actor, action="circular.lists", obj=circular, before=before, after={
+        "praised": sorted(u.code for u in good), "criticised": sorted(u.code for u in bad),
+        "named": sorted(u.code for u in mentioned), "body": circular.body})
+    return circular
+
+
+@action
+def do_publish_circular(circular_id: int, *, actor) -> Circular:
+    """The office leader reviews and publishes (审核后印发): the circular is numbered, and each
+    criticised unit bears the pack's county-wide-criticism deduction, once."""
+    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
+        raise NotAllowed("only the office leader publishes circulars (they review them before they go out)")
+    circular = _locked_circular(circular_id)
+    _draft_only(circular)
+    day = clock.today()
+    # The facts as of the day it goes out: the ranking is taken again, and the lists must still hold.
+    circular.ranking = circulars.ranking(circular.period_start, circular.period_end, on=day)
+    circulars.check_lists(circular.ranking, list(circular.praised.all()), list(circular.criticised.all()),
+                list(circular.named.all()))
+    seq, number = next_notice_number("circular", day.year)
+    circular.notice = Notice.objects.create(kind="circular", year=day.year, seq=seq, number=number, issued_by=actor)
+    circular.status = Circular.Status.PUBLISHED
+    circular.published_by, circular.published_at, circular.published_on = actor, clock.now(), day
+    circular.save(update_fields=["notice", "status", "published_by", "published_at", "published_on", "ranking"])
+    criticised = list(circular.criticised.order_by("code"))
+    named = list(circular.named.order_by("code"))
+    audit.record(actor=actor, action="circular.publish", obj=circular, before={"status": Circular.Status.DRAFT},
+                 after={"status": circular.status, "notice": number, "published_on": day,
+                        "praised": sorted(circular.praised.values_list("code", flat=True)),
+                        "criticised": [u.code for u in criticised], "named": [u.code for u in named]})
+    for unit in criticised:
+        ledger.post(ScoringEvent(code=circulars.CRITICISM_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
+                                 matter=None, ref=f"circular:{circular.pk}"), actor=actor, circular=circular)
+    named_rule = county_pack().schedule.rule(circulars.NAMED_EVENT)
+    if named_rule is not None and named_rule.amount > 0:
+        for unit in named:
+            ledger.post(ScoringEvent(code=circulars.NAMED_EVENT, unit=unit.code, lead_unit=unit.code, occurred_on=day,
+                                     matter=None, ref=f"circular:{circular.pk}:named"), actor=actor, circular=circular)
+    # The circular's PDF is made and read back now, in this transaction: a circular whose document
+    # cannot carry its Chinese is not numbered (documents.pdf.check_pdf).
+    circular_document(circular, actor=actor)
+    notify("circular.published", recipients=recipients.everyone(), title=f"{number}：{circular.title}",
+           body=f"表扬{len(circular.praised.all())}个单位，全县通报批评{len(criticised)}个单位，点名批评{len(named)}个单位。",
+           url=f"/circulars/{circular.pk}/")
+    return circular
+
+
+# --- the quarterly inspection ---------------------------------------------------------------------
+@action
+def do_record_inspection(item_id: int, *, actor, result: str, findings: str = "",
+                         on: date | None = None) -> InspectionItem:
+    """Record what the inspection found for one matter and unit (once). A unit found behind is
+    queued for the ladder: the next tier for that matter and unit is opened as a to-do."""
+    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
+        raise NotAllowed("only supervision staff record inspection results")
+    try:
+        item_id = int(item_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no inspection item {item_id!r}") from None
+    item = (InspectionItem.objects.select_for_update().select_related("round", "matter", "unit")
+            .filter(pk=item_id).first())
+    if item is None:
+        raise NotFound(f"no inspection item {item_id}")
+    if result not in inspection.RESULTS:
+        raise Invalid(f"result must be one of {', '.join(inspection.RESULTS)}, not {result!r}", field="result")
+    if item.result != InspectionItem.Result.PENDING:
+        raise Invalid(f"this item was already recorded as {item.get_result_display()}", field="result")
+    findings = (findings or "").strip()
+    on = on or clock.today()
+    item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, clock.now()
+    item.save(update_fields=["result", "findings", "inspected_by", "inspected_at"])
+    queued = _queue_for_ladder(item, actor=actor, on=on) if result == InspectionItem.Result.BEHIND else None
+    audit.record(actor=actor, action="inspection.record", obj=item, before={"result": InspectionItem.Result.PENDING},
+                 after={"round": str(item.round), "matter": item.matter.number, "unit": item.unit.code,
+                        "result": result, "findings": findings,
+                        "step": queued.pk if queued else None, "tier": queued.tier if queued else None})
+    return item
+
+
+def _queue_for_ladder(item: InspectionItem, *, actor, on: date) -> EscalationStep | None:
+    """Open the next tier for (matter, unit) as a due step — unless one is already due, the
+    ladder is exhausted, or the matter is no longer under way."""
+    matter = Matter.objects.select_for_update().get(pk=item.matter_id)  # one opener at a time per matter
+    if matter.state not in steps.UNDER_WAY:
+        return None
+    link = matter.units.filter(unit=item.unit).select_related("unit").first()
+    if link is None:
+        return None
+    existing = [s for s in EscalationStep.objects.filter(matter=matter, unit=item.unit).order_by("tier_index", "id")
+                if steps.on_this_ladder(s, matter)]
+    if any(s.status == EscalationStep.Status.DUE for s in existing):
+        return None
+    done = [s.tier for s in existing if s.status in (EscalationStep.Status.RECORDED, EscalationStep.Status.SKIPPED)]
+    pack = county_pack()
+    tier = active_plugin_manager().hook.duban_next_tier(pack=pack, recorded=done)
+    if tier is None:
+        return None
+    return _open_step(matter, link, tier, pack, actor=actor, on=on)
+
+
+def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date) -> EscalationStep:
+    """Open ``tier`` for the unit as a to-do found by the inspection (recorded at once where the
+    pack marks the tier automatic), with the same audit trail as a step the sweep opens."""
+    step = EscalationStep.objects.create(
+        matter=matter, unit=link.unit, tier=tier.code, tier_index=pack.tier_index(tier.code),
+        source=EscalationStep.Source.INSPECTION, pack_name=pack.name, pack_version=pack.version, due_on=on,
+        deadline=matter.deadline)
+    audit.record(actor=actor, action="step.open", obj=step, after={
+        "matter": matter.number, "unit": link.unit.code, "tier": tier.code, "due_on": on,
+        "source": EscalationStep.Source.INSPECTION})
+    audit.record(actor=actor, action="matter.step_opened", obj=matter,
+                 after={"tier": tier.code, "unit": link.unit.code, "step": step.pk})
+    if tier.mode == "automatic":
+        steps.record_step(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
+    return step
