@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
+from duban.comparison import metrics, service
+from plugins.manager import get_registry
 from tenants.models import County
 from tenants.provisioning import county_url
 
@@ -46,8 +48,6 @@ def city_portal(request):
     pack, the metrics, their freshness), quarterly trends, the metric definitions, the XLSX
     export, and the choice of the reference pack."""
     city = _own_city(request)
-    from duban.comparison import service
-
     error = None
     q = request.GET
     try:
@@ -78,8 +78,6 @@ def city_reference_pack(request):
     """Choose the reference pack every county of the city is rescored under (audited; the
     counties' snapshots are refreshed after the commit)."""
     city = _own_city(request)
-    from duban.comparison import service
-
     try:
         chosen = service.set_reference_pack(city, request.POST.get("reference_pack", ""), actor=request.user)
     except service.ComparisonError as exc:
@@ -104,8 +102,6 @@ def _period_choices():
 
 
 def _rank_choices():
-    from duban.comparison import metrics
-
     labels = {"reference_mean_score": _("参照规则包平均分"), "own_mean_score": _("本县规则包平均分")}
     return [(key, labels.get(key) or _label(metrics.DEFINITIONS[key]["label"])) for key in metrics.RANKABLE]
 
@@ -115,15 +111,11 @@ def _label(texts: dict) -> str:
 
 
 def _definitions():
-    from duban.comparison import metrics
-
     return [{"key": key, "label": _label(item["label"]), "definition": _label(item["definition"])}
             for key, item in metrics.DEFINITIONS.items()]
 
 
 def _installed_packs():
-    from plugins.manager import get_registry
-
     return [f"{p.name}=={p.version}" for p in get_registry().all() if p.ok]
 
 
@@ -133,8 +125,6 @@ def _percent(value):
 
 def _charts(table: dict, trend: dict) -> dict:
     """The data of the portal's charts (ECharts options are built in the page's script)."""
-    from duban.comparison.metrics import DEFINITIONS as DEFS
-
     rows = [r for r in table["counties"] if r["metrics"] is not None]
     names = [r["name"] for r in rows]
 
@@ -151,7 +141,7 @@ def _charts(table: dict, trend: dict) -> dict:
                    "reference": [score(r, "reference_pack_scores", "mean") for r in rows]},
         "box": {"label": _("单位得分分布"), "data": [b if None not in b else [] for b in box]},
         "rates": {"series": [
-            {"label": _label(DEFS[key]["label"]), "data": [_percent((r["metrics"] or {}).get(key)) for r in rows]}
+            {"label": _label(metrics.DEFINITIONS[key]["label"]), "data": [_percent((r["metrics"] or {}).get(key)) for r in rows]}
             for key in ("on_time_rate", "feedback_punctuality", "redo_rate", "no_answer_share")]},
         "trend": {"label": _("参照规则包平均分") if trend_key == "reference_mean_score" else _("本县规则包平均分"),
                   "quarters": [q["label"] for q in trend["quarters"]],
