@@ -10,7 +10,6 @@ user may see.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from duban.reports.models import WeeklyReport
 from duban.supervision import ledger
 from duban.supervision.models import Circular
 from duban.supervision.steps import RED, light, lights
+from duban.web.shortcuts import refused
 
 ROLE_HOMES = {
     Role.SUPERVISION_STAFF: "/todo/",
@@ -55,7 +55,7 @@ def role_required(*roles):
         @login_required
         def wrapped(request, *args, **kwargs):
             if request.user.role not in roles:
-                raise PermissionDenied(_("此页面不适用于您的角色。"))
+                return refused(request, _("此页面不适用于您的角色。"))
             return view(request, *args, **kwargs)
         wrapped.__name__ = view.__name__
         wrapped.__doc__ = view.__doc__

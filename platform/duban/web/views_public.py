@@ -6,8 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +16,8 @@ from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
 from duban.comparison import metrics, service
+from duban.core.errors import NotAllowed
+from duban.web.shortcuts import page
 from plugins.manager import get_registry
 from tenants.models import County
 from tenants.provisioning import county_url
@@ -41,7 +41,7 @@ def public_home(request):
 
 
 @never_cache
-@login_required
+@page
 def city_portal(request):
     """A city user's portal: their city's counties side by side for one period (from the
     comparison snapshots: scores under each county's own pack and under the city's reference
@@ -72,7 +72,7 @@ def city_portal(request):
 
 
 @never_cache
-@login_required
+@page
 @require_POST
 def city_reference_pack(request):
     """Choose the reference pack every county of the city is rescored under (audited; the
@@ -90,10 +90,10 @@ def city_reference_pack(request):
 
 def _own_city(request):
     if request.user.role != Role.CITY_USER:
-        raise PermissionDenied(_("只有市政府用户可以查看本页。"))
+        raise NotAllowed(_("只有市政府用户可以查看本页。"))
     membership = getattr(request.user, "city_membership", None)
     if membership is None:
-        raise PermissionDenied(_("您的账号尚未关联到任何市，请联系平台运维。"))
+        raise NotAllowed(_("您的账号尚未关联到任何市，请联系平台运维。"))
     return membership.city
 
 
@@ -150,11 +150,11 @@ def _charts(table: dict, trend: dict) -> dict:
 
 
 @never_cache
-@login_required
+@page
 def platform_counties(request):
     """The platform operator's page: every county with its city, status, rule pack and host."""
     if request.user.role != Role.PLATFORM_OPERATOR and not request.user.is_superuser:
-        raise PermissionDenied(_("只有平台运维人员可以查看本页。"))
+        raise NotAllowed(_("只有平台运维人员可以查看本页。"))
     counties = County.objects.select_related("city").order_by("city__code", "slug")
     return render(request, "web/public/platform.html", {
         "rows": _rows(counties), "active": sum(1 for c in counties if c.is_active),
