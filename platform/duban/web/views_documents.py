@@ -55,7 +55,7 @@ def formats_of(document: Document) -> list[tuple[str, str]]:
 def kind_label(kind: str) -> str:
     try:
         return document_text(kind).title
-    except Exception:  # noqa: BLE001 — a kind the county's current pack no longer has
+    except Exception:  # a kind the county's current pack no longer has
         return kind
 
 
