@@ -17,7 +17,8 @@ House style (PostHog ``posthog/api/routing.py``):
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.http import Http404
 from django.http.response import HttpResponseBase

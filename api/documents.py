@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import io
 
-from django.http import HttpResponse
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -68,10 +68,8 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
             body = render(document)
         except (ValueError, LookupError) as exc:  # e.g. no Excel form of a notice
             raise serializers.ValidationError({"format": [str(exc)]}) from None
-        response = HttpResponse(body, content_type=content_type)
-        name = f"{document.number or document.title}.{data['format']}"
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-        return response
+        return FileResponse(io.BytesIO(body), as_attachment=True, content_type=content_type,
+                            filename=f"{document.number or document.title}.{data['format']}")
 
 
 class WeeklyReviewOut(serializers.ModelSerializer):

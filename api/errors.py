@@ -9,7 +9,8 @@ the one family of ``duban.core.errors``: bad input (``Invalid``) → 400 naming 
 ``NotAllowed`` → 403; not found / not yours (``NotFound``) → 404 (the same answer); a stale
 version or a workflow step that does not apply in the object's state (``Conflict``, its ``code``
 saying which) → 409. A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 (Django itself would answer an HTML
-page); malformed or too deeply nested JSON → 400 (``api.parsers``). A lost database connection (``duban.core.dbdown.is_connection_failure``) → 503 with
+page); malformed or too deeply nested JSON → 400 (``api.parsers``). A lost database connection
+(``duban.core.dbdown.is_connection_failure``) → 503 with
 ``Retry-After``; nothing of the request was saved.
 """
 

@@ -25,8 +25,8 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction

@@ -387,7 +387,8 @@ def _person(username):
         "Office roles see every matter; a county leader sees what they proposed or approved; unit staff see "
         "matters assigned to their unit. Filter by state, category, unit, deadline range, year or `q`.")),
     retrieve=extend_schema(summary="One matter with its feedback, results, reviews and changes"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Propose a matter (收集)", request=ProposeIn, responses={201: MatterDetailOut},
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Propose a matter (收集)", request=ProposeIn,
+                         responses={201: MatterDetailOut},
                          examples=[EXAMPLE_PROPOSE]),
 )
 class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
@@ -522,7 +523,8 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
 @extend_schema_view(
     list=extend_schema(summary="Collection rounds (收集): forms sent to leaders"),
     retrieve=extend_schema(summary="One collection round"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Open a collection round", request=RoundIn, responses={201: RoundOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Open a collection round", request=RoundIn,
+                         responses={201: RoundOut}),
 )
 class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = CollectionRound.objects.none()

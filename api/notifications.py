@@ -51,10 +51,6 @@ class PreferenceIn(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
-class NotificationFilterIn(serializers.Serializer):
-    unread = serializers.BooleanField(required=False)
-
-
 @extend_schema_view(
     list=extend_schema(summary="My notifications, newest first (filter ?unread=true)"),
     retrieve=extend_schema(summary="One of my notifications"),

@@ -111,7 +111,8 @@ class MeViewSet(CountyViewSet):
 @extend_schema_view(
     list=extend_schema(summary="The county's units (townships and departments)"),
     retrieve=extend_schema(summary="One unit, by code"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a unit (county admin)", request=UnitIn, responses={201: UnitOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a unit (county admin)", request=UnitIn,
+                         responses={201: UnitOut}),
 )
 class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = Unit.objects.none()
@@ -133,7 +134,8 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
 @extend_schema_view(
     list=extend_schema(summary="The county's users (county admin)"),
     retrieve=extend_schema(summary="One user (county admin)"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a user (county admin)", request=UserIn, responses={201: UserOut}),
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Add a user (county admin)", request=UserIn,
+                         responses={201: UserOut}),
 )
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = User.objects.none()

@@ -6,13 +6,18 @@ platform operators see every city and county. A county's own users cannot log in
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from api.base import FINAL_METHODS, SingleObjectSchema
 from duban.accounts.models import PUBLIC_ROLES, Role, User
+from duban.comparison import service as comparison_service
 from duban.core.errors import Invalid
 from tenants.models import City, County
 from tenants.provisioning import county_url
@@ -141,13 +146,6 @@ class CountiesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PublicVi
 
 
 # --- city comparison (duban.comparison): reads public-schema snapshots only ------------------------
-from django.http import HttpResponse  # noqa: E402
-from drf_spectacular.types import OpenApiTypes  # noqa: E402
-from drf_spectacular.utils import OpenApiParameter  # noqa: E402
-from rest_framework.decorators import action  # noqa: E402
-from rest_framework.exceptions import ValidationError  # noqa: E402
-
-from duban.comparison import service as comparison_service  # noqa: E402
 
 _CITY = OpenApiParameter("city", str, description="city code; optional for a city user (their own city)")
 _PERIOD = OpenApiParameter("period", str, enum=["month", "quarter", "year"], description="default quarter")
@@ -234,9 +232,8 @@ class ComparisonViewSet(PublicViewSet):
         q = request.query_params
         content, filename = _comparison_call(comparison_service.export_xlsx, city, q.get("period"), q.get("start"),
                                              rank_by=q.get("rank_by") or "reference_mean_score")
-        response = HttpResponse(content, content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return HttpResponse(content, content_type=XLSX,
+                            headers={"Content-Disposition": content_disposition_header(True, filename)})
 
     @extend_schema(summary="What each metric means (label and definition, Chinese and English)",
                    responses=OpenApiTypes.OBJECT)

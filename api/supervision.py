@@ -194,7 +194,8 @@ EXAMPLE_PHONE = OpenApiExample("a phone urging", request_only=True, value={
 @extend_schema_view(
     list=extend_schema(summary="Escalation steps (督办措施): due and recorded"),
     retrieve=extend_schema(summary="One escalation step"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Record a step staff take on their own initiative", request=ManualStepIn,
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Record a step staff take on their own initiative",
+                         request=ManualStepIn,
                          responses={201: StepOut}),
 )
 class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
@@ -299,7 +300,8 @@ class CircularFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(summary="Circulars (通报): drafts for office roles, published ones for everyone"),
     retrieve=extend_schema(summary="One circular with its ranking"),
-    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Draft a circular over a period (ranking computed)", request=CircularIn,
+    create=extend_schema(parameters=[idempotency.PARAMETER], summary="Draft a circular over a period (ranking computed)",
+                         request=CircularIn,
                          responses={201: CircularOut}),
 )
 class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):

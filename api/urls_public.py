@@ -18,7 +18,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
                                                custom_settings={
         "TITLE": "Duban platform API",
-        "DESCRIPTION": ("The platform's API on the public host: cities, counties and the city comparison. Platform operators see every "
+        "DESCRIPTION": ("The platform's API on the public host: cities, counties and the city comparison. "
+                        "Platform operators see every "
                         "city; a city user sees their own city and its counties' aggregates. Tokens of county users "
                         "are not valid here.")}),
          name="schema"),

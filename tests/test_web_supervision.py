@@ -255,6 +255,21 @@ def test_scores_rank_units_with_deductions_by_type_and_chart_data(world, cast):
     assert "导出年度考评表（Excel）" in text
 
 
+def test_year_chosen_by_query_picks_the_scores_and_statement_shown(world, cast):
+    written_notice_step(cast)  # D01: 0.3 deducted in 2026, nothing in 2025
+    staff = browser(world, cast.staff)
+    last_year = staff.get("/scores/?year=2025")
+    assert last_year.status_code == 200 and last_year.context["year"] == 2025
+    assert "2025年度督查督办考评" in body(last_year)
+    rows = {row["code"]: row for row in last_year.context["rows"]}
+    assert rows["D01"]["score"] == Decimal("3.0") and rows["D01"]["deducted"] == 0
+    this_year = {row["code"]: row for row in staff.get("/scores/?year=2026").context["rows"]}
+    assert this_year["D01"]["score"] == Decimal("2.7")
+    statement = staff.get("/scores/D01/?year=2025")
+    assert statement.context["year"] == 2025 and statement.context["final"] == statement.context["base"]
+    assert staff.get("/scores/?year=last").status_code == 400
+
+
 def test_on_time_rate_by_month_counts_closed_matters(world, cast):
     from duban.matters import actions
 

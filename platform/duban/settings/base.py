@@ -92,6 +92,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "duban.accounts",
     "duban.audit",
     "duban.units",
@@ -165,6 +166,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: whether a page was asked for by htmx (a fragment to swap in place).
+    "django_htmx.middleware.HtmxMiddleware",
     # Logs a session out after DUBAN_IDLE_TIMEOUT_SECONDS without a request.
     "duban.web.middleware.IdleTimeoutMiddleware",
     # A user with a confirmed TOTP device goes nowhere but /login/otp/ until the code is given.

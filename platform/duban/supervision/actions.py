@@ -9,9 +9,12 @@ with the records they concern (``steps``: the ladder and evidence; ``ledger``: t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -20,12 +23,13 @@ from duban.core.actions import action
 from duban.core.county import county_pack
 from duban.core.errors import Invalid, NotAllowed, NotFound
 from duban.documents.numbering import next_notice_number
-from duban.supervision.documents import circular_document
 from duban.matters import access as matters_access
+from duban.matters.actions import do_attach_file
 from duban.matters.models import Matter, MatterUnit, Notice
 from duban.notifications import recipients
 from duban.notifications.service import notify
 from duban.supervision import circulars, inspection, ledger, steps
+from duban.supervision.documents import circular_document
 from duban.supervision.ladder import take_off_ladder
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, LedgerEntry
 from duban.units.models import Unit
@@ -387,3 +391,23 @@ def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date)
     if tier.mode == "automatic":
         steps.record_step(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
     return step
+
+
+# --- a flow of actions: a step recorded with the files its tier asks for ---------------------------
+@action
+def do_record_step_with_evidence(step_id: int, *, actor, evidence: dict, uploads: Iterable[tuple[str, UploadedFile]],
+                                 on: date | None = None) -> EscalationStep:
+    """Record a due step with its typed evidence and the files its tier asks for, all or nothing:
+    each file is attached to the step's matter and named in its evidence field ("name（附件N）"); a
+    file refused names its field (``evidence.<code>``) and nothing is recorded."""
+    matter_id = EscalationStep.objects.filter(pk=step_id).values_list("matter_id", flat=True).first()
+    if matter_id is None:
+        raise NotFound(f"no step {step_id}")
+    evidence = dict(evidence)
+    for code, upload in uploads:
+        try:
+            attachment = do_attach_file(matter_id, actor=actor, upload=upload)
+        except Invalid as exc:
+            raise Invalid(str(exc), field=f"evidence.{code}") from None
+        evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
+    return do_record_step(step_id, actor=actor, evidence=evidence, on=on)

@@ -1,12 +1,13 @@
 """Forms of the matter pages. They only parse and type-check input (in Chinese); the rules of
-the workflow stay in ``duban.matters.actions``, whose ``MatterError`` the views put back under
-the field it names (``add_action_error``)."""
+the workflow stay in ``duban.matters.actions``, whose ``Invalid`` the views put back under the
+field it names (``duban.web.shortcuts.add_error``, in the words of ``error_text``)."""
 
 from __future__ import annotations
 
 import re
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -233,8 +234,6 @@ class MatterFilterForm(forms.Form):
 
     def filter(self, queryset):
         """``queryset`` narrowed by every valid filter (an invalid one is shown and ignored)."""
-        from django.db.models import Q
-
         data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
         if data.get("state"):
             queryset = queryset.filter(state=data["state"])
@@ -298,10 +297,3 @@ def error_text(message: str) -> str:
         if found:
             return str(text) % found.groupdict() if found.groupdict() else str(text)
     return message
-
-
-def add_action_error(form: forms.Form, exc) -> None:
-    """Put a ``MatterError`` under the field it names, or at the top of the form."""
-    field = getattr(exc, "field", None)
-    form.add_error(field if field in form.fields and not form.fields[field].widget.is_hidden else None,
-                   error_text(str(exc)))

@@ -17,6 +17,7 @@ from django.dispatch import receiver
 from django.http import HttpResponseRedirect, JsonResponse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 # Session keys (prefixed so that nobody else's code takes them by accident).
 LAST_ACTIVITY_KEY = "duban_last_activity"
@@ -51,8 +52,6 @@ def needs_otp(user) -> bool:
     """A user of an OTP role with a confirmed TOTP device (must pass ``/login/otp/``)."""
     if not getattr(user, "is_authenticated", False) or getattr(user, "role", None) not in OTP_ROLES:
         return False
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 

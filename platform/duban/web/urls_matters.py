@@ -2,17 +2,18 @@
 
 from django.urls import path
 
-from duban.web import views_matters as views
+from duban.web import views_matter_detail, views_matters
 
 urlpatterns = [
-    path("todo/", views.todo, name="web-todo"),
-    path("board/", views.board, name="web-board"),
-    path("register/", views.register, name="web-register"),
-    path("plan/", views.plan, name="web-plan"),
-    path("matters/", views.matter_list, name="web-matters"),
-    path("matters/new/", views.matter_new, name="web-matter-new"),
-    path("matters/<int:pk>/", views.matter_detail, name="web-matter"),
-    path("matters/<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="web-matter-attachment"),
-    path("matters/<int:pk>/notice/", views.assignment_notice, name="web-matter-notice"),
-    path("matters/<int:pk>/<slug:action>/", views.matter_action, name="web-matter-action"),
+    path("todo/", views_matters.todo, name="web-todo"),
+    path("board/", views_matters.board, name="web-board"),
+    path("register/", views_matters.register, name="web-register"),
+    path("plan/", views_matters.plan, name="web-plan"),
+    path("matters/", views_matters.matter_list, name="web-matters"),
+    path("matters/new/", views_matters.matter_new, name="web-matter-new"),
+    path("matters/<int:pk>/", views_matter_detail.matter_detail, name="web-matter"),
+    path("matters/<int:pk>/attachments/<int:attachment_id>/", views_matter_detail.attachment_download,
+         name="web-matter-attachment"),
+    path("matters/<int:pk>/notice/", views_matter_detail.assignment_notice, name="web-matter-notice"),
+    path("matters/<int:pk>/<slug:action>/", views_matter_detail.matter_action, name="web-matter-action"),
 ]

@@ -17,7 +17,6 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -32,6 +31,7 @@ from django_otp import login as otp_login
 
 from duban.web import otp, slowdown
 from duban.web.middleware import OTP_REQUIRED_KEY, needs_otp, otp_pending
+from duban.web.shortcuts import refused
 
 OTP_ERRORS = {
     "invalid": gettext_lazy("验证码不正确或已过期，请查看验证器应用中的最新6位数字。"),
@@ -177,7 +177,7 @@ def otp_setup_view(request):
     authenticator-app second factor."""
     user = request.user
     if not otp.may_use_otp(user):
-        raise PermissionDenied(_("您的角色无需设置动态验证码。"))
+        return refused(request, _("您的角色无需设置动态验证码。"))
     device = otp.confirmed_device(user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

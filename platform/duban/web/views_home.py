@@ -10,7 +10,6 @@ user may see.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -19,9 +18,15 @@ from django.views.decorators.cache import never_cache
 
 from duban.accounts.models import Role
 from duban.core import clock
+from duban.core.county import county_pack
 from duban.matters import access, queries
 from duban.matters.models import ChangeRequest, MatterUnit, Notice
 from duban.matters.states import State
+from duban.reports.models import WeeklyReport
+from duban.supervision import ledger
+from duban.supervision.models import Circular
+from duban.supervision.steps import RED, light, lights
+from duban.web.shortcuts import refused
 
 ROLE_HOMES = {
     Role.SUPERVISION_STAFF: "/todo/",
@@ -50,7 +55,7 @@ def role_required(*roles):
         @login_required
         def wrapped(request, *args, **kwargs):
             if request.user.role not in roles:
-                raise PermissionDenied(_("此页面不适用于您的角色。"))
+                return refused(request, _("此页面不适用于您的角色。"))
             return view(request, *args, **kwargs)
         wrapped.__name__ = view.__name__
         wrapped.__doc__ = view.__doc__
@@ -73,17 +78,11 @@ def _todo_rows(items):
 
 def _red_matters(user, on):
     """Red-light matters (overdue or behind on feedback) among those ``user`` may see."""
-    from duban.supervision.steps import RED, lights
-
     visible = set(access.visible_matters(user).values_list("pk", flat=True))
     return [m for m in lights(on)[RED] if m.pk in visible]
 
 
 def _latest_weekly_report():
-    try:
-        from duban.reports.models import WeeklyReport
-    except ImportError:  # pragma: no cover — the reports app is optional in principle
-        return None
     return WeeklyReport.objects.filter(status=WeeklyReport.Status.ISSUED).order_by("-week_of").first()
 
 
@@ -110,8 +109,6 @@ def leader_home(request):
 def office_home(request):
     """The office leader: results waiting for review, change requests to decide, circulars to
     publish, and the ledger (where reversals are made)."""
-    from duban.supervision.models import Circular
-
     user, on = request.user, clock.today()
     visible = access.visible_matters(user)
     return render(request, "web/home_office.html", {
@@ -131,10 +128,6 @@ def office_home(request):
 def unit_home(request):
     """Unit staff: my unit's matters by state, what to do next, notices received, my unit's
     score this year."""
-    from duban.core.county import county_pack
-    from duban.supervision import ledger
-    from duban.supervision.steps import light
-
     user, on = request.user, clock.today()
     unit = user.unit
     matters = list(access.visible_matters(user).order_by("deadline", "number"))

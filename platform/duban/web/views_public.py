@@ -6,8 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
-from duban.core.errors import Invalid
+from duban.comparison import metrics, service
+from duban.core.errors import Invalid, NotAllowed
+from duban.web.shortcuts import page
+from plugins.manager import get_registry
 from tenants.models import County
 from tenants.provisioning import county_url
 
@@ -40,15 +41,13 @@ def public_home(request):
 
 
 @never_cache
-@login_required
+@page
 def city_portal(request):
     """A city user's portal: their city's counties side by side for one period (from the
     comparison snapshots: scores under each county's own pack and under the city's reference
     pack, the metrics, their freshness), quarterly trends, the metric definitions, the XLSX
     export, and the choice of the reference pack."""
     city = _own_city(request)
-    from duban.comparison import service
-
     error = None
     q = request.GET
     try:
@@ -73,14 +72,12 @@ def city_portal(request):
 
 
 @never_cache
-@login_required
+@page
 @require_POST
 def city_reference_pack(request):
     """Choose the reference pack every county of the city is rescored under (audited; the
     counties' snapshots are refreshed after the commit)."""
     city = _own_city(request)
-    from duban.comparison import service
-
     try:
         chosen = service.set_reference_pack(city, request.POST.get("reference_pack", ""), actor=request.user)
     except Invalid as exc:
@@ -93,10 +90,10 @@ def city_reference_pack(request):
 
 def _own_city(request):
     if request.user.role != Role.CITY_USER:
-        raise PermissionDenied(_("只有市政府用户可以查看本页。"))
+        raise NotAllowed(_("只有市政府用户可以查看本页。"))
     membership = getattr(request.user, "city_membership", None)
     if membership is None:
-        raise PermissionDenied(_("您的账号尚未关联到任何市，请联系平台运维。"))
+        raise NotAllowed(_("您的账号尚未关联到任何市，请联系平台运维。"))
     return membership.city
 
 
@@ -105,8 +102,6 @@ def _period_choices():
 
 
 def _rank_choices():
-    from duban.comparison import metrics
-
     labels = {"reference_mean_score": _("参照规则包平均分"), "own_mean_score": _("本县规则包平均分")}
     return [(key, labels.get(key) or _label(metrics.DEFINITIONS[key]["label"])) for key in metrics.RANKABLE]
 
@@ -116,15 +111,11 @@ def _label(texts: dict) -> str:
 
 
 def _definitions():
-    from duban.comparison import metrics
-
     return [{"key": key, "label": _label(item["label"]), "definition": _label(item["definition"])}
             for key, item in metrics.DEFINITIONS.items()]
 
 
 def _installed_packs():
-    from plugins.manager import get_registry
-
     return [f"{p.name}=={p.version}" for p in get_registry().all() if p.ok]
 
 
@@ -134,8 +125,6 @@ def _percent(value):
 
 def _charts(table: dict, trend: dict) -> dict:
     """The data of the portal's charts (ECharts options are built in the page's script)."""
-    from duban.comparison.metrics import DEFINITIONS as DEFS
-
     rows = [r for r in table["counties"] if r["metrics"] is not None]
     names = [r["name"] for r in rows]
 
@@ -152,7 +141,7 @@ def _charts(table: dict, trend: dict) -> dict:
                    "reference": [score(r, "reference_pack_scores", "mean") for r in rows]},
         "box": {"label": _("单位得分分布"), "data": [b if None not in b else [] for b in box]},
         "rates": {"series": [
-            {"label": _label(DEFS[key]["label"]), "data": [_percent((r["metrics"] or {}).get(key)) for r in rows]}
+            {"label": _label(metrics.DEFINITIONS[key]["label"]), "data": [_percent((r["metrics"] or {}).get(key)) for r in rows]}
             for key in ("on_time_rate", "feedback_punctuality", "redo_rate", "no_answer_share")]},
         "trend": {"label": _("参照规则包平均分") if trend_key == "reference_mean_score" else _("本县规则包平均分"),
                   "quarters": [q["label"] for q in trend["quarters"]],
@@ -161,11 +150,11 @@ def _charts(table: dict, trend: dict) -> dict:
 
 
 @never_cache
-@login_required
+@page
 def platform_counties(request):
     """The platform operator's page: every county with its city, status, rule pack and host."""
     if request.user.role != Role.PLATFORM_OPERATOR and not request.user.is_superuser:
-        raise PermissionDenied(_("只有平台运维人员可以查看本页。"))
+        raise NotAllowed(_("只有平台运维人员可以查看本页。"))
     counties = County.objects.select_related("city").order_by("city__code", "slug")
     return render(request, "web/public/platform.html", {
         "rows": _rows(counties), "active": sum(1 for c in counties if c.is_active),

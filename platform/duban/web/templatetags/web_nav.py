@@ -6,6 +6,9 @@ from django import template
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from duban.notifications.models import Notification
+from duban.web.middleware import OTP_ROLES
+
 register = template.Library()
 
 # Every page of the county host that appears in the navigation (built at exactly these paths).
@@ -47,8 +50,6 @@ def unread_count(request) -> int:
     county's schema)."""
     if getattr(getattr(request, "tenant", None), "pk", None) is None:
         return 0
-    from duban.notifications.models import Notification
-
     return Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
 
 
@@ -92,6 +93,4 @@ def idle_timeout_seconds() -> int:
 
 @register.filter
 def may_use_otp(user) -> bool:
-    from duban.web.middleware import OTP_ROLES
-
     return getattr(user, "is_authenticated", False) and getattr(user, "role", None) in OTP_ROLES

@@ -1,0 +1,145 @@
+"""What the pages of every area share: the ``page`` decorator that turns the actions' errors
+(``duban.core.errors``) into the house's answers, the one refusal page, the form-error helper,
+htmx answers, paging, file downloads and the rule pack's labels.
+
+House style of a page (GET shows, POST validates and calls one action):
+
+* ``@page`` — login required; ``NotFound`` → 404 (missing and not yours are the same answer),
+  ``NotAllowed`` → the refusal page (403), ``Conflict`` → the same page saying the content changed
+  meanwhile (409). A view that wants to answer an error itself catches it first.
+* an action's ``Invalid`` goes under the form field it names (:func:`add_error`) and the form is
+  shown again with status 400.
+* htmx requests (``request.htmx``, django-htmx's middleware) get the fragment they swap in place,
+  or :func:`redirect_to` a client-side redirect.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import wraps
+from urllib.parse import quote
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
+
+REFUSED = "web/refused.html"
+PAGE_SIZE = 50
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+# --- the errors family → answers ------------------------------------------------------------------
+def page(view):
+    """Login required; the areas' refusals become pages: not found → 404, not allowed → 403,
+    changed meanwhile → 409."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404("not found") from None
+        except NotAllowed as exc:
+            return refused(request, str(exc))
+        except Conflict as exc:
+            return refused(request, str(exc), conflict=True)
+
+    return login_required(wrapper)
+
+
+def refused(request, reason: str = "", *, conflict: bool = False):
+    """The house's refusal page: the role may not do this (403), or with ``conflict`` someone
+    changed the content meanwhile (409); ``reason`` says what exactly."""
+    return render(request, REFUSED, {"reason": reason, "conflict": conflict}, status=409 if conflict else 403)
+
+
+def require_role(user, *roles, what: str):
+    """``NotAllowed(what)`` unless the user has one of ``roles``."""
+    if getattr(user, "role", None) not in roles:
+        raise NotAllowed(what)
+
+
+# --- forms ---------------------------------------------------------------------------------------
+def add_error(form, exc: Invalid, field: str | None = None, *, message: str | None = None) -> None:
+    """Put an action's ``Invalid`` under the form field it names (``field`` when the form calls it
+    otherwise), or above the form when no visible field has that name; ``message`` replaces the
+    action's text (a translation of it)."""
+    name = field if field is not None else getattr(exc, "field", None)
+    visible = name in form.fields and not form.fields[name].widget.is_hidden
+    form.add_error(name if visible else None, str(exc) if message is None else message)
+
+
+# --- htmx ----------------------------------------------------------------------------------------
+def redirect_to(request, url: str):
+    """Go to ``url``: htmx follows ``HX-Redirect`` (a swap would put the whole page in a box)."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+# --- lists ---------------------------------------------------------------------------------------
+def language() -> str:
+    return translation.get_language() or "zh-hans"
+
+
+def paginate(request, qs, size=PAGE_SIZE):
+    return Paginator(qs, size).get_page(request.GET.get("page"))
+
+
+def query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def safe_back(request, url: str) -> str:
+    """``url`` when it is a path on this host (never another site), else ""."""
+    if url.startswith("/") and not url.startswith("//") and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return ""
+
+
+# --- the county's rule pack, in words ---------------------------------------------------------------
+def category_labels(pack) -> dict[str, str]:
+    return {category.code: category.label.get(language()) for category in pack.scope}
+
+
+def tier_labels(pack) -> dict[str, str]:
+    return {tier.code: tier.label.get(language()) for tier in pack.tiers}
+
+
+def event_labels(pack) -> dict[str, str]:
+    return {rule.code: rule.label.get(language()) for rule in pack.schedule.events}
+
+
+# --- downloads -----------------------------------------------------------------------------------
+SAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def download(data: bytes, filename: str, fmt: str, *, fallback: str, inline: bool = False) -> FileResponse:
+    """A generated file (PDF, Word, Excel) with its content type and a Chinese file name.
+
+    ``fallback`` is an ASCII name for old clients: Django's ``FileResponse(filename=…)`` writes
+    only ``filename*=utf-8''…`` for a name that is not ASCII, so this one header is written here
+    (RFC 6266: ``filename="…"`` first, then ``filename*=UTF-8''…``)."""
+    filename = SAFE_NAME.sub("_", filename).strip() or fallback
+    response = FileResponse(io.BytesIO(data), content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = (f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
+                                       f"filename*=UTF-8''{quote(filename, safe='')}")
+    response["Content-Length"] = str(len(data))
+    response["Cache-Control"] = "private, no-store"
+    if inline:  # the document page previews it in a frame of its own origin
+        response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
