@@ -11,11 +11,12 @@ LOCALE := platform/duban/locale
 PO_FILES := $(wildcard $(LOCALE)/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: demo test install lock smoke bench-provision bench-sweep clean-data help static makemessages
+.PHONY: demo test lint install lock smoke bench-provision bench-sweep clean-data help static makemessages
 
 help:
 	@echo "make demo   - set up and run the product (embedded PostgreSQL if no DATABASE_URL)"
-	@echo "make test   - set up and run the whole test suite"
+	@echo "make test   - set up, lint (ruff) and run the whole test suite"
+	@echo "make lint   - ruff check . (the rule set in pyproject.toml)"
 	@echo "make test-days - the suite once per hard day (DUBAN_TODAY: quarter end, 31 Dec, after Spring Festival, 调休 Saturday, 29 Feb 2028)"
 	@echo "make lock   - re-resolve requirements/lock.txt from pyproject.toml"
 	@echo "make static - npm ci if needed, copy htmx/ECharts into the web app's static/vendor, compile catalogues"
@@ -62,7 +63,12 @@ makemessages: $(STAMP)
 demo: install
 	$(PY) -m duban.devenv demo
 
-test: install
+# ruff first: pyflakes, pycodestyle, isort, bugbear, pyupgrade and PLC0415 (imports inside
+# functions); the layer rules are a test (tests/test_architecture.py).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: install lint
 	$(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # The suite on the days that are hard for this domain, the county's date pinned by DUBAN_TODAY in

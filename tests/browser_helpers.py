@@ -211,7 +211,7 @@ def walk_matter(title: str, state: str, *, deadline_working_days: int = 20, on: 
             ("reported", lambda: actions.do_report_result(matter.pk, actor=who["clerk"],
                                                           text="已全部完成，验收合格。")),
         ]
-        for name, step in walk:
+        for _name, step in walk:
             matter.refresh_from_db()
             if matter.state == state:
                 break

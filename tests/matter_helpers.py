@@ -59,11 +59,12 @@ def to_state(cast: Cast, state: str, **assign):
         ("registered", lambda m: actions.do_register_matter(m.pk, actor=cast.staff)),
         ("approved", lambda m: actions.do_approve_matter(m.pk, actor=cast.leader, comment="同意立项")),
         ("assigned", lambda m: actions.do_assign_matter(m.pk, actor=cast.staff, lead_unit="D01", co_units=["T01"],
-                                                        requirements="按期办结，书面报告", **(assign or {"deadline_working_days": 10}))),
+                                                        requirements="按期办结，书面报告",
+                                                        **(assign or {"deadline_working_days": 10}))),
         ("in_progress", lambda m: under_way(cast, m)),
         ("reported", lambda m: actions.do_report_result(m.pk, actor=cast.lead_clerk, text="已完成改造。")),
     ]
-    for name, step in steps:
+    for _name, step in steps:
         if matter.state == state:
             break
         result = step(matter)

@@ -18,9 +18,9 @@ Personas (architecture.md, house style 5):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 import pytest
 from django.test import Client

@@ -510,8 +510,9 @@ def _fuzz(schema, app: InProcessWSGI, host: str, token: str, known: dict, person
             def one(case, data):
                 # Half of the time, a real id of the collection (else schemathesis's random one).
                 for name in ("id", "code"):
-                    if real and (case.path_parameters or {}).get(name) is not None and data.draw(st.booleans()):
-                        case.path_parameters[name] = data.draw(st.sampled_from(real))
+                    # `one` runs at once, inside this iteration: `real` is this collection's.
+                    if real and (case.path_parameters or {}).get(name) is not None and data.draw(st.booleans()):  # noqa: B023
+                        case.path_parameters[name] = data.draw(st.sampled_from(real))  # noqa: B023
                 exercise(case)
 
             try:
@@ -614,10 +615,10 @@ def _awkward_requests(spec: dict):
             names = [p["name"] for p in params if p["in"] == "path"]
             for name in names:
                 for value in AWKWARD_IDS:
-                    yield method, path.replace("{%s}" % name, value), {}, body
+                    yield method, path.replace(f"{{{name}}}", value), {}, body
             concrete = path
             for name in names:
-                concrete = concrete.replace("{%s}" % name, "1" if name == "id" else "D01")
+                concrete = concrete.replace(f"{{{name}}}", "1" if name == "id" else "D01")
             numbers = [quote(n) for n in AWKWARD_NUMBERS]
             awkward = {"integer": numbers, "number": numbers, "string": AWKWARD_STRINGS}
             for p in params:

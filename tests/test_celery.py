@@ -29,7 +29,7 @@ def test_task_runs_in_the_schema_it_was_sent_for(world, celery_worker_process):
             heartbeat.delay(nonce, timezone.now().isoformat())
         nonces[county.schema_name] = nonce
     for schema, nonce in nonces.items():
-        assert wait_until(lambda: heartbeat_in(schema, nonce), timeout=60) == schema
+        assert wait_until(lambda schema=schema, nonce=nonce: heartbeat_in(schema, nonce), timeout=60) == schema
     # Each heartbeat landed in its own county only.
     assert heartbeat_in(world.beta.schema_name, nonces[world.alpha.schema_name]) is None
     assert heartbeat_in(world.alpha.schema_name, nonces[world.beta.schema_name]) is None
@@ -81,7 +81,8 @@ def test_fan_out_runs_once_per_slot_even_with_two_beats(world, celery_worker_pro
     assert sorted([first, second]) == [0, 2] or (first == 0 and second == 0)
     if first or second:
         for county in (world.alpha, world.beta):
-            assert wait_until(lambda: _count(county.schema_name) == before[county.schema_name] + 1, timeout=60)
+            assert wait_until(lambda county=county: _count(county.schema_name) == before[county.schema_name] + 1,
+                              timeout=60)
 
 
 def _count(schema):

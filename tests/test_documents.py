@@ -254,7 +254,7 @@ def test_annual_table_xlsx_and_pdf_match_the_ledger(cast, tmp_path):
     assert set(rows) == {unit.name for unit in scores}
     for unit, value in scores.items():
         assert Decimal(str(rows[unit.name][-1])) == value
-    d01 = dict(zip(header, rows["一号局"]))
+    d01 = dict(zip(header, rows["一号局"], strict=True))
     assert (Decimal(str(d01["电话或口头催办"])), Decimal(str(d01["下发《督查督办通知单》"])),
             Decimal(str(d01["现场催办"]))) == (Decimal("0.2"), Decimal("0.2"), Decimal("0.3"))  # the reversal nets out
     assert Decimal(str(d01["扣分合计"])) == Decimal("0.7") and Decimal(str(d01["最终得分"])) == Decimal("2.3")
@@ -384,7 +384,8 @@ def test_a_county_override_changes_the_title_and_office(cast, world, tmp_path):
     document = supervision_documents.supervision_notice_document(written_notice_step(cast), actor=cast.staff)
     assert (document.title, document.issuing_office) == ("督查督办催办通知单", "甲县人民政府督查室")
     pdf = flat(pdf_text(service.pdf_bytes(document), tmp_path))
-    for expected in ("甲县人民政府督查室", "督查督办催办通知单", "抄送：县委督查室。", "请于接到本通知单之日起五个工作日内书面答复。"):
+    for expected in ("甲县人民政府督查室", "督查督办催办通知单", "抄送：县委督查室。",
+                     "请于接到本通知单之日起五个工作日内书面答复。"):
         assert flat(expected) in pdf, expected
     assert "请尽快赶上工作进度" not in pdf
     # Reset the title: the pack's again; the other county never changed.

@@ -26,8 +26,7 @@ import re
 import threading
 import time
 import uuid
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 
 import psycopg
 import pytest
@@ -121,7 +120,8 @@ def test_drill_kill_worker_during_sweep(world, tmp_path):
             else:  # the file transport keeps no fetched message: the next slot's sweep does the work
                 done = send_sweep(county, queue)
                 next_slot += 1
-            assert wait_until(lambda: task_finished(worker, done) is not None, timeout=120), worker.log()[-3000:]
+            assert wait_until(lambda worker=worker, done=done: task_finished(worker, done) is not None,
+                              timeout=120), worker.log()[-3000:]
             assert task_finished(worker, done) == len(batch)
 
             steps = phone_steps(schema)
@@ -245,7 +245,7 @@ def test_drill_redis_restart_during_delivery(world, tmp_path):
                 notify_everyone(county, 1, f"演练 {run}（Redis 停止时）")  # enqueue fails; the rows wait
                 created_while_down += 3
                 broker.start()  # same port, empty
-                assert wait_until(lambda: len(connected.findall(worker.log())) > before, timeout=90), \
+                assert wait_until(lambda before=before: len(connected.findall(worker.log())) > before, timeout=90), \
                     worker.log()[-3000:]
                 reconnects += 1
                 # Nothing is queued any more: beat's next re-drive is what delivers.
@@ -279,7 +279,7 @@ def _claimed_slots(since) -> list[str]:
     with raw_connection() as conn:
         rows = conn.execute("SELECT slot FROM public.core_periodicrun WHERE job = 'heartbeat' AND slot >= %s",
                             [since]).fetchall()
-    return sorted(f"{slot.astimezone(dt_timezone.utc):%Y%m%dT%H%M%S}" for (slot,) in rows)
+    return sorted(f"{slot.astimezone(UTC):%Y%m%dT%H%M%S}" for (slot,) in rows)
 
 
 def _heartbeats(schemas: list[str], since: str) -> dict[tuple[str, str], int]:
@@ -310,7 +310,7 @@ def test_drill_second_beat_runs_no_periodic_job_twice(world, tmp_path):
     schemas = _active_schemas()
     worker = DrillWorker(tmp_path / "beat-worker.log", "drillbeat", queue, concurrency=2, **period).start()
     since = timezone.now() - timedelta(seconds=HEARTBEAT_PERIOD)
-    since_slot = f"{since.astimezone(dt_timezone.utc):%Y%m%dT%H%M%S}"
+    since_slot = f"{since.astimezone(UTC):%Y%m%dT%H%M%S}"
     started = time.monotonic()
     beats = []
     try:
@@ -421,7 +421,7 @@ class Requests:
 
     def _run(self):
         try:
-            for call, go, done in zip(self.calls, self.go, self.done):
+            for call, go, done in zip(self.calls, self.go, self.done, strict=True):
                 go.wait(120)
                 self.responses.append(call())
                 done.set()
@@ -500,7 +500,7 @@ def test_drill_database_connection_dropped_mid_request(world, db_county):
     web_client = _web_client(db_county)
     for run in range(runs):
         # The API: DRF's exception handler (api/errors.py) answers.
-        first, second, before, after_first, after = _drop_mid_request(db_county, lambda t: _propose_by_api(
+        first, second, before, after_first, after = _drop_mid_request(db_county, lambda t, run=run: _propose_by_api(
             db_county, f"{t}-{run}"))
         assert first.status_code == 503, first.content
         assert first["Retry-After"] == "5"
@@ -514,7 +514,7 @@ def test_drill_database_connection_dropped_mid_request(world, db_county):
         reconnected += 1
 
         # The web UI: the middleware (duban.core.dbdown) answers with a short page.
-        first, second, before, after_first, after = _drop_mid_request(db_county, lambda t: _propose_by_web(
+        first, second, before, after_first, after = _drop_mid_request(db_county, lambda t, run=run: _propose_by_web(
             db_county, f"{t}-{run}", web_client))
         assert first.status_code == 503, first.content[:500]
         assert first["Retry-After"] == "5" and first["Content-Type"].startswith("text/html")

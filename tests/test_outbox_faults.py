@@ -135,5 +135,6 @@ def test_outbox_kill_worker_mid_delivery_and_restart_delivers_each_exactly_once(
         assert successful_attempts(schema) == {pk: 1 for pk in final}  # each delivery succeeded once
         repeats = len(received) - len(set(received))
         LINES.append(f"outbox kill drill: {len(final)} deliveries, worker killed with {in_flight} request(s) sent and "
-                     f"{pending_after_kill} pending; after restart + {len(redrives)} re-drive(s): delivered {len(keys - lost)}, lost "
+                     f"{pending_after_kill} pending; after restart + {len(redrives)} re-drive(s): "
+                     f"delivered {len(keys - lost)}, lost "
                      f"{len(lost)}, successful twice 0, transport repeats {repeats} (same key, deduplicated)")

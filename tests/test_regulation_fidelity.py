@@ -317,7 +317,7 @@ def test_5_the_matter_page_shows_each_units_part_and_the_office_names_units_when
     assert done.status_code in (200, 302), done.content.decode()[:300]
     page = co.get(f"/matters/{matter.pk}/").content.decode()
     assert "已报送" in page.split('id="unit-T01"')[1].split("</tr>")[0]
-    assert 'action="/matters/%d/report-part/"' % matter.pk not in page  # once
+    assert f'action="/matters/{matter.pk}/report-part/"' not in page  # once
     with as_of(date(2026, 11, 5)):
         actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="已完成。")
     matter.refresh_from_db()

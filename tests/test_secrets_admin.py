@@ -49,7 +49,7 @@ def admin_pages(client: Client, county) -> dict[str, str]:
     """Every model's changelist and the change page of its first few objects, as the county admin
     sees them on the county's host."""
     pages = {}
-    for model, model_admin in admin.site._registry.items():
+    for model, _model_admin in admin.site._registry.items():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         response = client.get(base, HTTP_HOST=host(county))
         if response.status_code != 200:

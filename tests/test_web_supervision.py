@@ -243,13 +243,13 @@ def test_scores_rank_units_with_deductions_by_type_and_chart_data(world, cast):
     assert "vendor/echarts.min.js" in text and 'id="chart-tiers"' in text and 'id="chart-on-time"' in text
     assert 'id="tier-chart-data"' in text and 'id="rate-chart-data"' in text
     chart = response.context["tier_chart"]
-    counts = dict(zip(chart["labels"], chart["counts"]))
+    counts = dict(zip(chart["labels"], chart["counts"], strict=True))
     assert counts["电话、口头督办"] == 1 and counts["书面督办"] == 1 and counts["现场督办"] == 0
     rows = {row["code"]: row for row in response.context["rows"]}
     assert rows["D01"]["score"] == Decimal("2.7") and rows["T01"]["score"] == Decimal("3.0")
     assert rows["T01"]["rank"] == 1 and rows["D01"]["rank"] > 1
     columns = [label for _, label, _ in response.context["columns"]]
-    d01 = dict(zip(columns, rows["D01"]["deductions"]))
+    d01 = dict(zip(columns, rows["D01"]["deductions"], strict=True))
     assert d01["电话或口头催办"] == Decimal("0.1") and d01["下发《督查督办通知单》"] == Decimal("0.2")
     assert len(response.context["months"]) == 11  # January … this month (November 2026)
     assert "导出年度考评表（Excel）" in text

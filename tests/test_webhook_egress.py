@@ -333,7 +333,7 @@ def test_one_internal_address_among_public_ones_is_enough_to_refuse(cast, produc
 def tls(tmp_path, monkeypatch):
     """A certificate authority of the test's own (trusted through SSL_CERT_FILE, which OpenSSL's
     default paths read) and a function making a server certificate for some names."""
-    now = datetime.datetime.now(datetime.timezone.utc)  # clock: allowed — OpenSSL checks validity against the real time
+    now = datetime.datetime.now(datetime.UTC)  # clock: allowed — OpenSSL checks validity against the real time
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "duban test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())

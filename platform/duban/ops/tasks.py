@@ -11,9 +11,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_tenants.utils import tenant_context
 
 from duban.core.beat import claim_slot, current_slot
+from duban.ops.models import Heartbeat, IdempotencyKey
 from duban.tasks import CountyTask, PlatformTask
+from tenants.models import County
 
 KEEP = timedelta(days=2)
 
@@ -22,8 +25,6 @@ KEEP = timedelta(days=2)
 def heartbeat(nonce: str, sent_at: str) -> str:
     """Record that this county's schema was reached by a worker. Idempotent on ``nonce``.
     Also forgets the county's expired API idempotency keys (api.idempotency)."""
-    from duban.ops.models import Heartbeat, IdempotencyKey  # models load once the worker's apps are ready
-
     Heartbeat.objects.get_or_create(nonce=nonce, defaults={
         "schema_name": connection.schema_name,
         "worker": f"{socket.gethostname()}",
@@ -38,11 +39,6 @@ def heartbeat(nonce: str, sent_at: str) -> str:
 @shared_task(base=PlatformTask, name="duban.ops.fan_out_heartbeats")
 def fan_out_heartbeats() -> int:
     """Send one heartbeat to every active county, once per time slot even if two beats run."""
-    from django.conf import settings
-    from django_tenants.utils import tenant_context
-
-    from tenants.models import County
-
     slot = current_slot(settings.DUBAN_HEARTBEAT_SECONDS)
     if not claim_slot("heartbeat", slot):
         return 0

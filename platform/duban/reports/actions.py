@@ -15,10 +15,10 @@ from duban.core.actions import action
 from duban.core.county import next_value
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.documents.content import cn_month_day
-from duban.reports.documents import weekly_report_document
 from duban.documents.texts import document_text
 from duban.matters.models import Notice
 from duban.notifications.service import notify
+from duban.reports.documents import weekly_report_document
 from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
 from duban.reports.weekly import MAX_TEXT, compute_sections, weekly_moment
 from duban.units.models import Unit

@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from plugins.events import Deduction, ScenarioResult, ScoringEvent
+from plugins.manager import active_plugin_manager
 from plugins.pack import RulePack
 
 
 def _hook():
-    from plugins.manager import active_plugin_manager
-
     return active_plugin_manager().hook
 
 

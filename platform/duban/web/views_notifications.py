@@ -11,11 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from duban.core.errors import Invalid
-from duban.notifications.actions import do_set_preferences
+from duban.notifications.actions import do_mark_read, do_set_preferences
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
-from duban.notifications.actions import do_mark_read
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
     page,
