@@ -288,6 +288,7 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
 
     from duban.accounts.models import User
     from duban.supervision import steps as step_actions
+    from duban.supervision.actions import do_record_step
 
     def count_queries() -> int:
         client = APIClient()
@@ -319,7 +320,7 @@ def test_list_endpoints_keep_to_their_query_budget(path, world, cast):
             with as_of(date(2026, 11, 20)):
                 step_actions.sweep()
             for step in step_actions.EscalationStep.objects.filter(status="due"):
-                step_actions.do_record_step(step.pk, actor=cast.staff, evidence={
+                do_record_step(step.pk, actor=cast.staff, evidence={
                     "contact": "王", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"},
                     on=date(2026, 11, 20))
             circular_record(cast, on=date(2026, 3, 2))

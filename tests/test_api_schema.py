@@ -364,7 +364,7 @@ def _seed(world) -> dict[str, list]:
     from duban.matters.actions import do_attach_file
     from duban.matters.models import ChangeRequest, CollectionRound, Matter
     from duban.supervision import steps as step_actions
-    from duban.supervision.actions import do_record_inspection
+    from duban.supervision.actions import do_record_inspection, do_record_step
     from duban.supervision.inspection import open_inspection_if_due
     from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
     from duban.units.models import Unit
@@ -392,7 +392,7 @@ def _seed(world) -> dict[str, list]:
             step_actions.sweep()
         first = EscalationStep.objects.filter(status="due", matter=overdue[0]).first()
         if first is not None:
-            step_actions.do_record_step(first.pk, actor=cast.staff, on=date(2026, 11, 20), evidence={
+            do_record_step(first.pk, actor=cast.staff, on=date(2026, 11, 20), evidence={
                 "contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"})
         entry = LedgerEntry.objects.order_by("pk").first()
         if entry is not None:

@@ -144,8 +144,8 @@ def supervision_notice_document(step, *, actor) -> Document:
                           objects={"matter": step.matter, "step": step, "notice": notice}), actor=actor)
 
 
-# Not an action (yet): publishing a circular (circulars.do_publish_circular, a transaction of its own)
-# prints it inside its transaction, so a circular whose PDF cannot be made is not numbered.
+# Publishing a circular (actions.do_publish_circular) prints it inside its transaction, so a circular
+# whose PDF cannot be made is not numbered.
 @action
 def circular_document(circular, *, actor) -> Document:
     """通报 of a published circular."""
