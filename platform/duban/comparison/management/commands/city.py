@@ -55,8 +55,8 @@ class Command(CountyCommand, CityCommand):
                     except Invalid as exc:
                         raise CommandError(str(exc)) from None
                 counties = counties.filter(city=city)
-            if options["county"]:
-                counties = counties.filter(slug=options["county"])
+            if county is not None:
+                counties = counties.filter(pk=county.pk)
             rows, seconds = refresh_all(list(counties), kind="full")
             self.stdout.write(self.style.SUCCESS(f"Refreshed {rows} snapshots of {counties.count()} counties "
                                                  f"in {seconds:.2f} s"))
