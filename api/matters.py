@@ -20,6 +20,7 @@ from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.core.errors import Invalid
 from duban.matters import access, actions, queries
 from duban.matters.models import (
+    FEEDBACK_KINDS,
     Attachment,
     ChangeRequest,
     CollectionRound,
@@ -268,7 +269,7 @@ class AssignIn(Versioned):
 
 
 class FeedbackIn(Versioned):
-    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in actions.FEEDBACK_KINDS])
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in FEEDBACK_KINDS])
     text = serializers.CharField()
 
 

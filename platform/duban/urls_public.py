@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from duban.core import views
+from duban.ops import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

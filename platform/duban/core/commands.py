@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.text import Text
 
+from duban.accounts.models import User
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from tenants.models import County
 
@@ -43,6 +44,23 @@ def year_option(value: str) -> int:
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise argparse.ArgumentTypeError(f"year: must be between {YEAR_MIN} and {YEAR_MAX}, got {year}")
     return year
+
+
+def county_by_slug(slug: str, *, writing: bool = False) -> County:
+    """The county, or this family of commands' own message (writing: only to an active county)."""
+    county = County.objects.filter(slug=slug).first()
+    if county is None:
+        raise CommandError(f"unknown county {slug!r} (see `duban county list`)")
+    if writing and county.status != County.Status.ACTIVE:
+        raise CommandError(f"county {slug!r} is {county.get_status_display()} ({county.status}); resume it first")
+    return county
+
+
+def user_by_username(username: str):
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"no user {username!r} in this county")
+    return user
 
 
 class CountyCommand(BaseCommand):

@@ -25,6 +25,7 @@ from duban.documents.numbering import next_notice_number
 from duban.matters import access
 from duban.matters.attachments import ATTACHING_ROLES, check_upload
 from duban.matters.models import (
+    FEEDBACK_KINDS,
     Attachment,
     ChangeRequest,
     CollectionRound,
@@ -277,7 +278,6 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
 
 
 # Progress feedback a unit gives (反馈进展); a co-unit's report of its own part is do_report_part.
-FEEDBACK_KINDS = (Feedback.Kind.ORAL, Feedback.Kind.WRITTEN)
 
 
 # --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------

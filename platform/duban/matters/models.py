@@ -212,6 +212,10 @@ class Feedback(models.Model):
         ordering = ["matter", "given_at", "id"]
 
 
+
+# The kinds of progress report a unit gives (the regulation's 口头 and 书面 feedback).
+FEEDBACK_KINDS = (Feedback.Kind.ORAL, Feedback.Kind.WRITTEN)
+
 class ResultReport(models.Model):
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="reports")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")

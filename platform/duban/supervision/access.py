@@ -101,3 +101,27 @@ def statement_units(user) -> QuerySet[Unit]:
     if user.role == Role.UNIT_STAFF and user.unit_id:
         return qs.filter(pk=user.unit_id)
     return qs.none()
+
+
+# --- fetch one, or NotFound (missing and not visible are the same answer) -----------------------
+def access_step(user, step_id) -> EscalationStep:
+    step = (visible_steps(user).select_related("matter", "unit", "notice", "recorded_by", "reply_by")
+            .filter(pk=step_id).first())
+    if step is None:
+        raise NotFound(f"no step {step_id}")
+    return step
+
+
+def access_statement_unit(user, code: str) -> Unit:
+    unit = statement_units(user).filter(code=code).first()
+    if unit is None:
+        raise NotFound(f"no unit {code!r}")
+    return unit
+
+
+def access_circular(user, circular_id) -> Circular:
+    circular = (visible_circulars(user).select_related("notice", "drafted_by", "published_by")
+                .prefetch_related("praised", "criticised", "named").filter(pk=circular_id).first())
+    if circular is None:
+        raise NotFound(f"no circular {circular_id}")
+    return circular

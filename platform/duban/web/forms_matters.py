@@ -13,8 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Role, User
 from duban.core.county import county_pack
-from duban.matters.actions import FEEDBACK_KINDS
-from duban.matters.models import ChangeRequest, Feedback, Satisfaction
+from duban.matters.models import FEEDBACK_KINDS, ChangeRequest, Feedback, Satisfaction
 from duban.matters.states import LEADERS, State
 from duban.units.models import Unit
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotFound
+from duban.core.errors import Invalid
 from duban.supervision import access, circulars
 from duban.supervision import documents as supervision_documents
 from duban.supervision.actions import do_draft_circular, do_publish_circular, do_set_circular_lists
@@ -32,14 +32,6 @@ T = "web/supervision/"
 
 
 # --- circulars -----------------------------------------------------------------------------------
-def access_circular(user, circular_id) -> Circular:
-    circular = (access.visible_circulars(user).select_related("notice", "drafted_by", "published_by")
-                .prefetch_related("praised", "criticised", "named").filter(pk=circular_id).first())
-    if circular is None:
-        raise NotFound(f"no circular {circular_id}")
-    return circular
-
-
 @page
 @require_safe
 def circular_list(request):
@@ -107,14 +99,14 @@ def _circular_page(request, circular, *, lists_form=None, status=200):
 @page
 @require_safe
 def circular_detail(request, circular_id: int):
-    return _circular_page(request, access_circular(request.user, circular_id))
+    return _circular_page(request, access.access_circular(request.user, circular_id))
 
 
 @page
 @require_POST
 def circular_lists(request, circular_id: int):
     user = request.user
-    circular = access_circular(user, circular_id)
+    circular = access.access_circular(user, circular_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以编辑通报。"))
     form = forms.CircularListsForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
     if form.is_valid():
@@ -132,12 +124,12 @@ def circular_lists(request, circular_id: int):
 @require_POST
 def circular_publish(request, circular_id: int):
     user = request.user
-    circular = access_circular(user, circular_id)
+    circular = access.access_circular(user, circular_id)
     try:
         published = do_publish_circular(circular.pk, actor=user)
     except Invalid as exc:
         messages.error(request, str(exc))
-        return _circular_page(request, access_circular(user, circular_id), status=400)
+        return _circular_page(request, access.access_circular(user, circular_id), status=400)
     messages.success(request, _("通报已发布：%(number)s。") % {"number": published.notice.number})
     return redirect("supervision:circular_detail", circular_id=circular.pk)
 
@@ -145,7 +137,7 @@ def circular_publish(request, circular_id: int):
 @page
 @require_safe
 def circular_document(request, circular_id: int):
-    circular = access_circular(request.user, circular_id)
+    circular = access.access_circular(request.user, circular_id)
     try:
         document = supervision_documents.circular_document(circular, actor=request.user)
     except Invalid:

@@ -15,14 +15,13 @@ from django.views.decorators.http import require_safe
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotFound
+from duban.core.errors import Invalid
 from duban.reports import documents as report_documents
 from duban.reports.annual import annual_assessment
 from duban.scoring.texts import counting_text
 from duban.supervision import access, ledger
 from duban.supervision.models import LedgerEntry
 from duban.supervision.queries import on_time_by_month, steps_by_tier
-from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
     event_labels,
@@ -89,19 +88,12 @@ def scores(request):
     })
 
 
-def access_statement_unit(user, code: str) -> Unit:
-    unit = access.statement_units(user).filter(code=code).first()
-    if unit is None:
-        raise NotFound(f"no unit {code!r}")
-    return unit
-
-
 @page
 @require_safe
 def statement(request, code: str):
     """A unit's statement: base, every entry with running totals, final score."""
     user, pack = request.user, county_pack()
-    unit = access_statement_unit(user, code)
+    unit = access.access_statement_unit(user, code)
     year = forms.YearForm(request.GET or None).chosen_year()
     base, lines, final = ledger.statement(unit, year)
     labels = event_labels(pack)

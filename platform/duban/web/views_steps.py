@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from duban.accounts.models import Role
 from duban.core.county import county_pack
-from duban.core.errors import Invalid, NotFound
+from duban.core.errors import Invalid
 from duban.supervision import access
 from duban.supervision import documents as supervision_documents
 from duban.supervision.actions import do_record_reply, do_record_step_with_evidence, do_skip_step
@@ -38,14 +38,6 @@ T = "web/supervision/"
 
 
 # --- escalation steps ------------------------------------------------------------------------------
-def access_step(user, step_id) -> EscalationStep:
-    step = (access.visible_steps(user).select_related("matter", "unit", "notice", "recorded_by", "reply_by")
-            .filter(pk=step_id).first())
-    if step is None:
-        raise NotFound(f"no step {step_id}")
-    return step
-
-
 def evidence_rows(tier, evidence: dict) -> list[tuple[str, str]]:
     """The recorded evidence in the tier's field order, with the pack's labels; times shown plainly."""
     specs = {spec.code: spec for spec in tier.evidence} if tier else {}
@@ -124,7 +116,7 @@ def step_list(request):
 @page
 @require_safe
 def step_detail(request, step_id: int):
-    step = access_step(request.user, step_id)
+    step = access.access_step(request.user, step_id)
     return render(request, T + "step_detail.html", step_view_context(request.user, step, county_pack()))
 
 
@@ -139,7 +131,7 @@ def _record_context(request, step, pack, form, skip_form):
 def step_record(request, step_id: int):
     """The evidence form of a due step: its fields are the county's pack's for the step's tier."""
     user, pack = request.user, county_pack()
-    step = access_step(user, step_id)
+    step = access.access_step(user, step_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以记录督办措施。"))
     tier = pack.tier(step.tier)
     if tier is None:
@@ -169,7 +161,7 @@ def step_record(request, step_id: int):
 @require_POST
 def step_skip(request, step_id: int):
     user, pack = request.user, county_pack()
-    step = access_step(user, step_id)
+    step = access.access_step(user, step_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以越过督办措施。"))
     tier = pack.tier(step.tier)
     skip_form = forms.ReasonForm(request.POST, prefix="skip")
@@ -193,7 +185,7 @@ def step_skip(request, step_id: int):
 def step_reply(request, step_id: int):
     """The unit's dedicated written reply (专题答复) to a supervision notice."""
     user, pack = request.user, county_pack()
-    step = access_step(user, step_id)
+    step = access.access_step(user, step_id)
     ctx = step_view_context(user, step, pack)
     if request.method != "POST":
         ctx["form"] = forms.ReplyForm() if ctx["can_reply"] else None
@@ -216,7 +208,7 @@ def step_reply(request, step_id: int):
 @require_safe
 def step_notice(request, step_id: int):
     """The step's 《督查督办通知单》 (printed once, then the same document)."""
-    step = access_step(request.user, step_id)
+    step = access.access_step(request.user, step_id)
     try:
         document = supervision_documents.supervision_notice_document(step, actor=request.user)
     except Invalid:

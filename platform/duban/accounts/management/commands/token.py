@@ -8,9 +8,8 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from duban.accounts.actions import do_issue_token, do_revoke_token
-from duban.core.commands import CountyCommand
+from duban.core.commands import CountyCommand, county_by_slug, user_by_username
 from duban.core.errors import Invalid
-from duban.units.management.commands.unit import county_by_slug, user_by_username
 from tenants.provisioning import county_url
 
 

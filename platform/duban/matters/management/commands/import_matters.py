@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from duban.core.commands import CountyCommand
+from duban.core.commands import CountyCommand, county_by_slug, user_by_username
 from duban.core.errors import Invalid, NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
 from duban.matters.imports import import_matters
-from duban.units.management.commands.unit import county_by_slug, user_by_username
 
 
 class Command(CountyCommand):

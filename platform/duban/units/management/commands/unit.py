@@ -6,31 +6,12 @@ from django.core.management.base import CommandError
 from rich.console import Console
 from rich.table import Table
 
-from duban.accounts.models import User
-from duban.core.commands import CountyCommand
+from duban.core.commands import CountyCommand, county_by_slug, user_by_username
 from duban.core.errors import NotAllowed
 from duban.core.imports import ImportErrorReport
 from duban.core.progress import progress_bar
 from duban.units.imports import import_units
 from duban.units.models import Unit
-from tenants.models import County
-
-
-def county_by_slug(slug: str, *, writing: bool = False) -> County:
-    """The county, or this family of commands' own message (writing: only to an active county)."""
-    county = County.objects.filter(slug=slug).first()
-    if county is None:
-        raise CommandError(f"unknown county {slug!r} (see `duban county list`)")
-    if writing and county.status != County.Status.ACTIVE:
-        raise CommandError(f"county {slug!r} is {county.get_status_display()} ({county.status}); resume it first")
-    return county
-
-
-def user_by_username(username: str):
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        raise CommandError(f"no user {username!r} in this county")
-    return user
 
 
 class Command(CountyCommand):
