@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 from contextlib import contextmanager
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.text import Text
 
-from duban.accounts.models import User
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from tenants.models import County
 
@@ -57,7 +57,7 @@ def county_by_slug(slug: str, *, writing: bool = False) -> County:
 
 
 def user_by_username(username: str):
-    user = User.objects.filter(username=username).first()
+    user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise CommandError(f"no user {username!r} in this county")
     return user
