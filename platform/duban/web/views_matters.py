@@ -14,19 +14,17 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from duban.accounts.models import Role
-from duban.core import clock, spreadsheet
+from duban.core import clock
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import access, actions, queries
+from duban.matters.documents import matter_list_xlsx
 from duban.matters.models import MatterUnit
 from duban.matters.states import LEADERS, UNDER_WAY, State
 from duban.supervision import steps as supervision_steps
@@ -159,8 +157,6 @@ def plan(request):
 
 
 # --- the matter list (with Excel export) ---------------------------------------------------------
-EXPORT_HEADERS = [_("登记编号"), _("事项名称"), _("督办类别"), _("状态"), _("提出领导"), _("牵头单位"), _("协办单位"),
-                  _("办理要求"), _("交办日期"), _("办结时限"), _("下次反馈日期"), _("复办次数"), _("办结时间")]
 
 
 @page
@@ -185,30 +181,7 @@ def matter_list(request):
 
 
 def _export_xlsx(matters, categories: dict[str, str]) -> HttpResponse:
-    book, sheet = spreadsheet.new_workbook(gettext("督办事项"))
-    spreadsheet.append(sheet, [str(h) for h in EXPORT_HEADERS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for matter in matters:
-        units = list(matter.units.all())
-        lead = next((u.unit.name for u in units if u.role == MatterUnit.Role.LEAD), "")
-        cos = "、".join(u.unit.name for u in units if u.role == MatterUnit.Role.CO)
-        closed = timezone.localtime(matter.closed_at).replace(tzinfo=None) if matter.closed_at else None
-        spreadsheet.append(sheet, [
-            matter.number, matter.title, categories.get(matter.category, matter.category), matter.get_state_display(),
-            matter.proposed_by.display_name, lead, cos, matter.requirements, matter.assigned_on, matter.deadline,
-            matter.feedback_due_on, matter.redo_count, closed])
-    widths = [12, 40, 22, 10, 12, 18, 24, 40, 12, 12, 14, 10, 18]
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row[8:11]:
-            cell.number_format = "yyyy-mm-dd"
-        row[12].number_format = "yyyy-mm-dd hh:mm"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    response = HttpResponse(spreadsheet.workbook_bytes(book),
+    response = HttpResponse(matter_list_xlsx(matters, categories),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     filename = f"{gettext('督办事项')}-{clock.today():%Y%m%d}.xlsx"
     response["Content-Disposition"] = content_disposition_header(True, filename)
