@@ -251,7 +251,7 @@ class MatterFilterForm(forms.Form):
 
 
 # --- errors of the actions, in Chinese ------------------------------------------------------------
-# ``MatterError`` messages are written in English for the API and the CLI; the web pages show them
+# ``Invalid`` messages of the actions are written in English for the API and the CLI; the web pages show them
 # in the user's language. Each pattern matches one message of ``duban.matters.actions`` /
 # ``attachments``; anything unmatched is shown as it is.
 ERROR_TEXTS: list[tuple[re.Pattern, object]] = [(re.compile(p), t) for p, t in (
