@@ -74,7 +74,7 @@ class _StaticThenDjango(StaticFilesHandler):
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 — the server's request log is noise here
+    def log_message(self, format, *args):  # the server's request log is noise here
         pass
 
 

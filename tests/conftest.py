@@ -143,7 +143,7 @@ def _public_schema_after_test():
     yield
     try:
         connection.set_schema_to_public()
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
 
 

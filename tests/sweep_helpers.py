@@ -38,7 +38,7 @@ def in_thread(fn, timeout: float = 300):
     def run():
         try:
             box["value"] = context.run(fn)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             box["error"] = exc
         finally:
             connection.close()

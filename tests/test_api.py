@@ -252,7 +252,7 @@ def test_viewsets_cannot_override_the_scoping_by_accident():
     from api.base import CountyViewSet
 
     with pytest.raises(TypeError, match="safely_get_queryset"):
-        class Careless(CountyViewSet):  # noqa: F841
+        class Careless(CountyViewSet):
             def get_queryset(self):
                 return None
 

@@ -185,7 +185,7 @@ class Browsers:
                 for m, page in enumerate(context.pages):
                     try:
                         screenshot(page, f"failed-{self.request.node.name}-{n}{m}.png")
-                    except Exception:  # noqa: BLE001 — the test's own error says enough
+                    except Exception:  # the test's own error says enough
                         pass
             context.close()
         return problems

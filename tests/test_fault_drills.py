@@ -425,7 +425,7 @@ class Requests:
                 go.wait(120)
                 self.responses.append(call())
                 done.set()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             self.error = exc
             for done in self.done:
                 done.set()
@@ -569,7 +569,7 @@ def test_only_connection_failures_become_503(world):
     def error_of(fn):
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return exc
         raise AssertionError(f"{fn} raised nothing")
 

@@ -65,7 +65,7 @@ def test_two_sweeps_at_once_in_a_worker_and_two_in_threads_open_each_step_once(w
         try:
             with tenant_context(county):
                 opened_in_threads[name] = len(steps.sweep(actor=name))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -71,7 +71,7 @@ class RecordingServer:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            do_GET = do_POST = do_PUT = do_HEAD = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_HEAD = _any
 
             def log_message(self, *args):
                 pass
