@@ -297,9 +297,10 @@ def create_city_user(city_code: str, username: str, *, actor, password: str | No
     existing = User.objects.filter(username=username).first() if username else None
     if existing is not None:
         membership = CityMembership.objects.filter(user=existing).select_related("city").first()
-        where = (_("，%(state)s的%(city)s市级用户") % {"city": membership.city.name,
-                                                    "state": _("已停用") if membership.ended_at else _("现为")}
-                 if membership else "")
+        where = ""
+        if membership is not None:
+            where = (_("，是%(city)s已停用的市级用户") if membership.ended_at else _("，现为%(city)s的市级用户")) % {
+                "city": membership.city.name}
         raise ProvisioningError(_("用户名“%(username)s”已被使用%(where)s；请换一个用户名。")
                                 % {"username": username, "where": where}, field="username")
     with action_scope():  # do_create_user joins: the user and the membership, or neither
