@@ -24,7 +24,10 @@ What of the county lives in the PUBLIC schema, and what a restore does with it:
 * city users (``CityMembership``) and the city's reference pack belong to the city, not to the
   county: neither is in a county backup (back up the whole database for those);
 * public audit events about the county (create, suspend, set-rulepack, backup, restore): the
-  audit trail is append-only and outlives the county row; they are not in the backup.
+  audit trail is append-only and outlives the county row; they are not in the backup;
+* an archived county (tenants.archiving: its final backup written, then its schema and hosts
+  removed, its row kept as ``archived``): a restore of that backup brings back its schema and
+  hosts and sets the row back to the status in the manifest.
 
 A restore goes only into the county's own schema, and only when that schema is absent (or
 exists empty): it never overwrites or merges data. The schema is restored in one transaction
@@ -907,6 +910,12 @@ def _recreate_public_rows(manifest: dict, plan: dict, *, actor, source: str):
             county.full_clean(validate_unique=True)
             county.save()
             row_recreated = True
+        unarchived = county.status == County.Status.ARCHIVED
+        if unarchived:  # `duban county archive` kept the row: back to the status the backup was taken in
+            county.status = info["status"] if info["status"] != County.Status.ARCHIVED else County.Status.ACTIVE
+            county.status_reason = info.get("status_reason") or ""
+            county.status_changed_at = timezone.now()
+            county.save(update_fields=["status", "status_reason", "status_changed_at"])
         domains_created = []
         for entry in info["domains"]:
             if not Domain.objects.filter(domain=entry["domain"]).exists():
@@ -915,7 +924,8 @@ def _recreate_public_rows(manifest: dict, plan: dict, *, actor, source: str):
         change = {"slug": county.slug, "schema": county.schema_name, "file": source,
                   "backup_taken_at": manifest["created_at"], "backup_duban_version": manifest.get("duban_version"),
                   "tables": len(manifest["database"]["tables"]), "rows": sum(manifest["database"]["tables"].values()),
-                  "files": len(manifest["media"]), "row_recreated": row_recreated, "domains_created": domains_created}
+                  "files": len(manifest["media"]), "row_recreated": row_recreated, "domains_created": domains_created,
+                  "unarchived": unarchived}
         audit.record(actor=actor, action="county.restore", obj=county, after=change)
         # The county's own event goes into the county's own trail: its schema must hold the audit
         # table, else the search path (county, then public) would put the event into public's.

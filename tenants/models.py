@@ -79,6 +79,9 @@ class County(TenantMixin):
     class Status(models.TextChoices):
         ACTIVE = "active", _("正常")
         SUSPENDED = "suspended", _("已暂停")
+        # Archived (`duban county archive`): a final backup written, its schema and hosts removed; the
+        # row stays so that the public audit trail and the city's history still name the county.
+        ARCHIVED = "archived", _("已归档")
 
     # Schemas are created by tenants.provisioning (cloning the template), never on save().
     auto_create_schema = False
@@ -105,7 +108,7 @@ class County(TenantMixin):
         verbose_name_plural = _("县")
         ordering = ["city__code", "slug"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]),
+            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended", "archived"]),
                                    name="county_status_valid"),
         ]
 
@@ -138,6 +141,9 @@ class CityMembership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="city_membership")
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="members")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removing a city user (`duban city user remove`) ends the membership and deactivates the
+    # user; the row stays, so who belonged to which city, and until when, can still be read.
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("市级用户")

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
-from duban.accounts.actions import do_create_user
+from duban.accounts.actions import do_create_user, do_revoke_token, do_update_user
 from duban.accounts.models import Role, User
 from duban.audit import log as audit
 from duban.core import cloning, schemas
@@ -91,6 +92,14 @@ def resolve_rulepack(requested: str | None) -> tuple[str, str]:
     return pack.name, pack.version
 
 
+def refuse_archived(county: County) -> None:
+    """An archived county has no schema and no hosts left: only a restore brings it back."""
+    if county.status == County.Status.ARCHIVED:
+        raise ProvisioningError(
+            _("县“%(slug)s”（%(name)s）已归档，数据库模式和域名均已删除；如需恢复，请用归档时的备份："
+              "duban county restore 备份文件。") % {"slug": county.slug, "name": county.name}, field="slug")
+
+
 def set_rulepack(slug: str, requested: str, *, actor) -> County:
     """Switch a county to another rule pack (or version). History is never rewritten: ledger
     entries keep the pack, version and rule that produced them; only new events use the new pack."""
@@ -100,6 +109,7 @@ def set_rulepack(slug: str, requested: str, *, actor) -> County:
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
             raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        refuse_archived(county)
         before = {"rulepack": f"{county.rulepack_name}=={county.rulepack_version}"}
         if (county.rulepack_name, county.rulepack_version) == (name, version):
             raise ProvisioningError(f"county {slug!r} already runs {name}=={version}", field="rulepack")
@@ -126,6 +136,7 @@ def set_abbreviation(slug: str, abbreviation: str, *, actor) -> County:
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
             raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        refuse_archived(county)
         before, after = {"abbreviation": county.abbreviation}, {"abbreviation": abbreviation}
         county.abbreviation = abbreviation
         county.save(update_fields=["abbreviation"])
@@ -247,12 +258,13 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
 def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
     """Suspend or resume a county. Its data stays; its host answers with a suspended page."""
     connection.set_schema_to_public()
-    if status not in County.Status.values:
+    if status not in (County.Status.ACTIVE, County.Status.SUSPENDED):  # archiving: tenants.archiving
         raise ProvisioningError(f"unknown status {status!r}", field="status")
     with transaction.atomic():
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
             raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+        refuse_archived(county)
         if county.status == status:
             raise ProvisioningError(f"county {slug!r} is already {county.get_status_display()} ({status})",
                                     field="status")
@@ -267,13 +279,30 @@ def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
     return county
 
 
+def _city(city_code: str) -> City:
+    city = City.objects.filter(code=(city_code or "").strip().lower()).first()
+    if city is None:
+        known = "、".join(City.objects.values_list("code", flat=True)) or _("尚无")
+        raise ProvisioningError(_("没有代码为“%(code)s”的市（已有：%(known)s）。") % {"code": city_code, "known": known},
+                                field="city")
+    return city
+
+
 def create_city_user(city_code: str, username: str, *, actor, password: str | None, full_name: str = "",
                      email: str = "") -> User:
     """A city government user (public schema), who sees that city's counties' aggregates only."""
     connection.set_schema_to_public()
-    city = City.objects.filter(code=(city_code or "").strip().lower()).first()
-    if city is None:
-        raise ProvisioningError(f"no city {city_code!r}", field="city")
+    city = _city(city_code)
+    username = (username or "").strip()
+    existing = User.objects.filter(username=username).first() if username else None
+    if existing is not None:
+        membership = CityMembership.objects.filter(user=existing).select_related("city").first()
+        where = ""
+        if membership is not None:
+            where = (_("，是%(city)s已停用的市级用户") if membership.ended_at else _("，现为%(city)s的市级用户")) % {
+                "city": membership.city.name}
+        raise ProvisioningError(_("用户名“%(username)s”已被使用%(where)s；请换一个用户名。")
+                                % {"username": username, "where": where}, field="username")
     with action_scope():  # do_create_user joins: the user and the membership, or neither
         try:
             user = do_create_user(username, actor=actor, role=Role.CITY_USER, password=password, full_name=full_name,
@@ -283,6 +312,42 @@ def create_city_user(city_code: str, username: str, *, actor, password: str | No
         CityMembership.objects.create(user=user, city=city)
         audit.record(actor=actor, action="city.member", obj=city, after={"user": username})
     return user
+
+
+def city_users(city_code: str) -> tuple[City, list[CityMembership]]:
+    """A city's users, current first then removed ones (newest first), with their memberships."""
+    connection.set_schema_to_public()
+    city = _city(city_code)
+    members = (CityMembership.objects.filter(city=city).select_related("user")
+               .order_by(models.F("ended_at").desc(nulls_first=True), "user__username"))
+    return city, list(members)
+
+
+def remove_city_user(city_code: str, username: str, *, actor) -> CityMembership:
+    """End a city user's membership and deactivate the user (their API token revoked). The
+    membership row stays, with the time it ended: the history of who belonged to the city."""
+    connection.set_schema_to_public()
+    city = _city(city_code)
+    with action_scope():
+        membership = (CityMembership.objects.select_for_update().select_related("user", "city")
+                      .filter(user__username=(username or "").strip()).first())
+        if membership is None or membership.city_id != city.pk:
+            raise ProvisioningError(_("%(city)s没有用户名为“%(username)s”的市级用户（见 duban city user list %(code)s）。")
+                                    % {"city": city.name, "username": username, "code": city.code},
+                                    field="username")
+        if membership.ended_at is not None:
+            raise ProvisioningError(_("市级用户“%(username)s”已停用（%(when)s）。")
+                                    % {"username": username,
+                                       "when": timezone.localtime(membership.ended_at).strftime("%Y-%m-%d %H:%M")},
+                                    field="username")
+        user = membership.user
+        do_update_user(user, actor=actor, changes={"is_active": False})
+        do_revoke_token(user, actor=actor)
+        membership.ended_at = timezone.now()
+        membership.save(update_fields=["ended_at"])
+        audit.record(actor=actor, action="city.member_remove", obj=city,
+                     after={"user": user.username, "ended_at": membership.ended_at.isoformat()})
+    return membership
 
 
 def create_city(code: str, name: str, *, actor) -> City:

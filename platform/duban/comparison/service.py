@@ -79,7 +79,7 @@ WITH rows AS (
       LEFT JOIN LATERAL (SELECT * FROM {snapshot} x
                           WHERE x.county_id = c.id AND x.period_kind = %(kind)s AND x.period_start = %(start)s
                           LIMIT 1) s ON true
-     WHERE c.city_id = %(city)s
+     WHERE c.city_id = %(city)s AND c.status <> 'archived'  -- archived: no schema, no data to compare
 ), ranked AS (
     SELECT r.*,
            CASE WHEN r.snapshot_id IS NULL THEN ARRAY['never refreshed']
@@ -167,7 +167,7 @@ def trends(city, *, end=None, quarters: int = 8) -> dict:
     if not 1 <= quarters <= MAX_TREND_QUARTERS:
         raise Invalid(f"quarters must be 1–{MAX_TREND_QUARTERS}", field="quarters")
     starts = periods.previous_quarters(end, quarters)
-    counties = list(city.counties.order_by("slug").values("id", "slug", "name"))
+    counties = list(city.counties.exclude(status="archived").order_by("slug").values("id", "slug", "name"))
     snaps = {}
     for s in CountySnapshot.objects.filter(county_id__in=[c["id"] for c in counties], period_kind="quarter",
                                            period_start__in=starts).order_by().values(

@@ -36,7 +36,7 @@ def public_home(request):
             return HttpResponseRedirect("/city/")
         if user.role == Role.PLATFORM_OPERATOR:
             return HttpResponseRedirect("/platform/")
-    counties = County.objects.select_related("city").order_by("city__code", "slug")
+    counties = County.objects.exclude(status=County.Status.ARCHIVED).select_related("city").order_by("city__code", "slug")
     return render(request, "web/public/home.html", {"counties": counties, "count": counties.count()})
 
 
@@ -58,7 +58,7 @@ def city_portal(request):
         kind, start = service.parse_period(None, None)
         table = service.comparison(city, kind, start)
     trend = service.trends(city, end=start if kind == "quarter" else None)
-    counties = County.objects.filter(city=city).order_by("slug")
+    counties = County.objects.filter(city=city).exclude(status=County.Status.ARCHIVED).order_by("slug")
     context = {
         "city": city, "rows": _rows(counties), "table": table, "error": error,
         "kind": kind, "start": start, "period_kinds": _period_choices(), "rank_choices": _rank_choices(),
@@ -158,4 +158,4 @@ def platform_counties(request):
     counties = County.objects.select_related("city").order_by("city__code", "slug")
     return render(request, "web/public/platform.html", {
         "rows": _rows(counties), "active": sum(1 for c in counties if c.is_active),
-        "suspended": sum(1 for c in counties if not c.is_active)})
+        "suspended": sum(1 for c in counties if c.status == County.Status.SUSPENDED)})

@@ -1,17 +1,19 @@
-"""`duban county create|list|suspend|resume|set-rulepack|backup|restore`."""
+"""`duban county create|list|suspend|resume|set-rulepack|set-abbreviation|backup|restore|archive`."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
 from duban.core import dbowner
-from tenants import backup, provisioning
+from tenants import archiving, backup, provisioning
 from tenants.models import County
 
 
@@ -20,7 +22,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True,
-                                    metavar="{create,list,suspend,resume,set-rulepack,set-abbreviation,backup,restore}")
+                                    metavar="{create,list,suspend,resume,set-rulepack,set-abbreviation,backup,restore,"
+                                            "archive}")
         create = sub.add_parser("create", help="create a county by cloning the template schema")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
@@ -49,6 +52,14 @@ class Command(BaseCommand):
                                               "absent; recreates its public rows if missing (audited)")
         load.add_argument("file", help="a backup file, or - for standard input")
         load.add_argument("--check", action="store_true", help="only read and verify FILE; change nothing")
+        gone = sub.add_parser("archive", help="a county leaves the platform: write its final backup, then remove its "
+                                              "schema, hosts and files; its row stays, marked archived (audited)")
+        gone.add_argument("slug")
+        gone.add_argument("--file", default=None,
+                          help="the final backup, a new file (default: SLUG-final-YYYYMMDD-HHMMSS.tar here)")
+        gone.add_argument("--reason", default="", help="why (kept in the audit trail)")
+        gone.add_argument("--yes", action="store_true", help="do it without asking (it cannot be undone but by "
+                                                             "`duban county restore` of the final backup)")
 
     def handle(self, *args, **options):
         # Creating, backing up and restoring counties is DDL: the owner role's work.
@@ -164,6 +175,32 @@ class Command(BaseCommand):
         self.stdout.write(f"  URL:      {provisioning.county_url(county)}")
         self.stdout.write(f"  next:     comparison snapshots are recomputed nightly; now: "
                           f"duban city refresh {county.city.code} --county {county.slug}")
+
+
+    def do_archive(self, options):
+        slug = options["slug"].strip().lower()
+        county = County.objects.filter(slug=slug).first()
+        if county is None:
+            raise CommandError(_("没有标识为“%(slug)s”的县（见 duban county list）。") % {"slug": slug})
+        target = Path(options["file"] or f"{slug}-final-{timezone.localtime():%Y%m%d-%H%M%S}.tar").absolute()
+        if not options["yes"]:
+            question = (_("归档县“%(slug)s”（%(name)s）：先写最终备份 %(file)s，再删除它的数据库模式、域名和文件。"
+                          "确认请输入县标识 %(slug)s：") % {"slug": slug, "name": county.name, "file": target})
+            if not sys.stdin.isatty():
+                raise CommandError(_("归档会删除县的数据库模式和域名，须确认：请加 --yes，或在终端里运行并输入县标识。"))
+            if input(question).strip() != slug:
+                raise CommandError(_("没有确认，未归档。"))
+        result = archiving.archive_county(slug, target, actor="cli", reason=options["reason"])
+        written = result.backup
+        self.stdout.write(self.style.SUCCESS(
+            _("县 %(slug)s（%(name)s）已归档。") % {"slug": slug, "name": result.county.name}))
+        self.stdout.write(_("  最终备份：%(file)s（%(tables)d 张表，%(rows)d 行，%(files)d 个文件，%(size)s）")
+                          % {"file": target, "tables": written.tables, "rows": written.rows, "files": written.files,
+                             "size": _size(written.bytes)})
+        self.stdout.write(_("  已删除：数据库模式 %(schema)s；域名 %(hosts)s；%(files)d 个文件")
+                          % {"schema": result.county.schema_name, "hosts": "、".join(result.hosts) or "—",
+                             "files": result.files_removed})
+        self.stdout.write(_("  恢复：duban county restore %(file)s") % {"file": target})
 
 
 def _size(count: int) -> str:

@@ -1,4 +1,4 @@
-"""`duban city create|list|compare|refresh`: tenants' city command plus the city comparison.
+"""`duban city create|list|user|compare|refresh`: tenants' city command plus the city comparison.
 
 (This app comes before ``tenants`` in SHARED_APPS, so this command is the one `duban city` runs.)"""
 
@@ -18,14 +18,11 @@ from tenants.models import City, County
 
 
 class Command(CountyCommand, CityCommand):
-    help = "Create and list cities; compare a city's counties; refresh comparison snapshots."
+    help = "Create and list cities and their users; compare a city's counties; refresh comparison snapshots."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,compare,refresh}")
-        create = sub.add_parser("create", help="add a city")
-        create.add_argument("code", help="short code, e.g. shifan")
-        create.add_argument("--name", required=True, help="e.g. 示范市")
-        sub.add_parser("list", help="list cities")
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,list,user,compare,refresh}")
+        self.add_city_arguments(sub)
         compare = sub.add_parser("compare", help="the city's counties side by side (from snapshots)")
         compare.add_argument("code", help="city code")
         compare.add_argument("--period", default="quarter", choices=["month", "quarter", "year"])
@@ -37,7 +34,7 @@ class Command(CountyCommand, CityCommand):
         refresh.add_argument("--reference-pack", help="set the city's reference pack first: NAME[==VERSION]")
 
     def handle(self, *args, **options):
-        if options["action"] in ("create", "list"):
+        if options["action"] in CityCommand.city_actions:
             return CityCommand.handle(self, *args, **options)
         return super().handle(*args, **options)
 
