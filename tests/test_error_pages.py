@@ -87,8 +87,8 @@ def test_a_clerk_opening_another_units_matter_sees_the_house_404_with_debug_on(w
     with tenant_context(world.alpha):
         cast = make_cast()
         matter = to_state(cast, "in_progress")
-    other = client()
-    other.force_login(cast.other_clerk)
+        other = client()
+        other.force_login(cast.other_clerk)  # the session lives in the county's schema
     with override_settings(DEBUG=True):
         response = other.get(f"/matters/{matter.pk}/", HTTP_HOST=world.owner.host)
         missing = other.get("/matters/999999/", HTTP_HOST=world.owner.host)
