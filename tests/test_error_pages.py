@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory, override_settings
 from django.urls import path
+from django.utils import translation
 from django_tenants.utils import tenant_context
 from matter_helpers import make_cast, to_state
 
@@ -141,6 +142,9 @@ def test_the_favicon_is_ours_and_linked(world):
 
 def test_the_page_language_is_english_when_the_user_chose_english(world):
     english = client()
-    english.post("/i18n/setlang/", {"language": "en", "next": "/login/"}, HTTP_HOST=world.owner.host)
-    body = english.get("/no-such-page/", HTTP_HOST=world.owner.host).content.decode()
+    try:
+        english.post("/i18n/setlang/", {"language": "en", "next": "/login/"}, HTTP_HOST=world.owner.host)
+        body = english.get("/no-such-page/", HTTP_HOST=world.owner.host).content.decode()
+    finally:
+        translation.deactivate()  # the request left English active on this thread: not for the next test
     assert '<html lang="en">' in body
