@@ -777,3 +777,29 @@ def test_every_page_of_every_role_carries_the_policy_and_breaks_none_of_it(site,
         in_thread(lambda: drop_public_users(["cspcity", "cspops"]), timeout=60)
     problems = browsers.csp_problems()
     assert problems == [], "\n".join(problems)
+
+
+# --- the house's error pages (issue 20 point 3) ------------------------------------------------------
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_clerk_opening_a_matter_not_theirs_sees_the_house_404(site, browsers, width):
+    """A unit clerk opens a matter that is not theirs (missing and not yours are the same answer):
+    the house's 404 page, in Chinese, in the site's layout, fitting the screen; likewise a missing
+    page on the public host."""
+    clerk = browsers.as_user("clerk1", phone=width == 390)
+    if width != 390:
+        clerk.set_viewport_size({"width": width, "height": 900})
+    response = clerk.goto(site.url("/matters/999999/"))
+    assert response.status == 404
+    expect(clerk.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(clerk.locator("h1")).to_have_text("页面不存在")
+    expect(clerk.get_by_role("link", name="返回首页")).to_be_visible()
+    expect(clerk.locator(".topbar")).to_be_visible()
+    overflow = clerk.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the 404 page is {overflow}px wider than a {width}px screen"
+    screenshot(clerk, f"error-404-{width}.png")
+    public = browsers.new_page(phone=width == 390)
+    if width != 390:
+        public.set_viewport_size({"width": width, "height": 900})
+    assert public.goto(site.server.url(None, "/no-such-page/")).status == 404
+    expect(public.locator("h1")).to_have_text("页面不存在")
+    screenshot(public, f"error-404-public-{width}.png")

@@ -23,11 +23,13 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -239,6 +241,42 @@ def wait_for_http(url: str, host: str, timeout: float = 60.0) -> bool:
     return False
 
 
+def relay_until_ready(stream, marker: bytes, ready: threading.Event) -> None:
+    """Copy a child's log ``stream`` to ours line by line (its start-up logs stay on screen) and set
+    ``ready`` at the first line holding ``marker`` (the Celery worker's "… ready.")."""
+    for line in iter(stream.readline, b""):
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()
+        if marker in line:
+            ready.set()
+    stream.close()
+
+
+# Read in the demo's own environment (Django set up): where the seeded demo lives and who logs in.
+DEMO_LOGINS = """
+import json
+from duban.demo.management.commands.seed_demo import COUNTIES, DEMO_PASSWORD, PEOPLE, PLATFORM_PEOPLE
+from tenants import provisioning
+print(json.dumps({"county": provisioning.county_url(COUNTIES[0][0]), "public": provisioning.public_url(),
+                  "county_logins": [p[0] for p in PEOPLE], "public_logins": [p[0] for p in PLATFORM_PEOPLE],
+                  "password": DEMO_PASSWORD}))
+"""
+
+
+def demo_ready_line(environ: dict[str, str]) -> str:
+    """The one line `make demo` ends its start-up with: the URLs and the logins."""
+    result = subprocess.run(duban("shell", "-v", "0", "-c", DEMO_LOGINS), env=environ, capture_output=True,
+                            text=True)
+    try:
+        facts = json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return "site is up (the demo's URLs and logins could not be read: see `duban seed_demo --summary`)"
+    return (f"站点已就绪 site is up: 县 county {facts['county']} "
+            f"({'/'.join(facts['county_logins'])}, t01…/d01… unit clerks) · "
+            f"市与平台 city & platform {facts['public']} ({'/'.join(facts['public_logins'])}) · "
+            f"密码 password {facts['password']} · Ctrl-C 停止 stops")
+
+
 def cmd_demo(args) -> int:
     environ, started = prepare_environment("broker")
     environ.setdefault("DUBAN_ENV", "development")
@@ -280,9 +318,15 @@ def cmd_demo(args) -> int:
             [sys.executable, "-m", "gunicorn", "duban.wsgi", "--bind", bind, "--workers", "2",
              "--threads", "4", "--graceful-timeout", "10", "--access-logfile", "-", "--log-level", "warning"],
             env=environ, start_new_session=True))
-        children.append(subprocess.Popen(
+        # The worker's log is relayed through us: its "… ready." line tells when it takes tasks.
+        worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "duban.celery", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--hostname", "demo-worker@%h"], env=environ, start_new_session=True))
+             "--concurrency", "2", "--hostname", "demo-worker@%h"], env=environ, start_new_session=True,
+            stderr=subprocess.PIPE)
+        children.append(worker)
+        worker_ready = threading.Event()
+        threading.Thread(target=relay_until_ready, args=(worker.stderr, b" ready.", worker_ready),
+                         daemon=True).start()
         # `duban beat`: Celery beat behind a PostgreSQL advisory lock (one beat per database).
         children.append(subprocess.Popen(
             duban("beat", "--loglevel", "INFO", "--schedule", str(root / "celerybeat-schedule")), env=environ,
@@ -290,8 +334,14 @@ def cmd_demo(args) -> int:
         if not wait_for_http(f"http://{bind}/healthz", base):
             say("the web server did not answer /healthz within 60 s; stopping")
             return 1
+        deadline = time.monotonic() + 90
+        while not worker_ready.wait(0.5):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                say("the Celery worker did not report ready within 90 s; stopping")
+                return 1
         subprocess.call(duban("seed_demo", "--summary"), env=environ)
-        say(f"web, worker and beat are running. Public site: http://{base}:{port}/ — Ctrl-C stops everything.")
+        time.sleep(1)  # the worker's and beat's last start-up lines first, then ours, last on screen
+        say(demo_ready_line(environ))
         while True:
             for child in children:
                 if child.poll() is not None:

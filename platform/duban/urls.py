@@ -15,3 +15,8 @@ urlpatterns = [
     path("verify/<str:code>/", include("duban.documents.urls")),
     path("", include("duban.web.urls")),
 ]
+
+# The house's error pages (duban.web.shortcuts): Chinese, in the site's layout; 500 without the database.
+handler403 = "duban.web.shortcuts.forbidden"
+handler404 = "duban.web.shortcuts.not_found"
+handler500 = "duban.web.shortcuts.server_error"

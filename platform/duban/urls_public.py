@@ -14,3 +14,8 @@ urlpatterns = [
     path("api/v1/", include("api.urls_public")),
     path("", include("duban.web.urls_public")),  # landing page, login, city portal, county list
 ]
+
+# The house's error pages (duban.web.shortcuts): Chinese, in the site's layout; 500 without the database.
+handler403 = "duban.web.shortcuts.forbidden"
+handler404 = "duban.web.shortcuts.not_found"
+handler500 = "duban.web.shortcuts.server_error"

@@ -273,6 +273,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # to another county's host. Sessions and tokens live in each county's own schema besides.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
+# A form whose token is missing or stale gets the house's page (Chinese, the site's layout).
+CSRF_FAILURE_VIEW = "duban.web.shortcuts.csrf_failure"
 SESSION_COOKIE_NAME = "duban_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,10 +1,13 @@
 """What the pages of every area share: the ``page`` decorator that turns the actions' errors
 (``duban.core.errors``) into the house's answers, the one refusal page, the form-error helper,
-htmx answers, paging, file downloads and the rule pack's labels.
+htmx answers, paging, file downloads and the rule pack's labels; and the house's error pages
+(404, 403, 500, CSRF failure: ``handler*`` of both URL configurations, ``CSRF_FAILURE_VIEW``).
 
 House style of a page (GET shows, POST validates and calls one action):
 
-* ``@page`` — login required; ``NotFound`` → 404 (missing and not yours are the same answer),
+* ``@page`` — login required; ``NotFound`` (or ``Http404``) → the house's 404 page, rendered here
+  so that DEBUG (``make demo``) never shows a clerk Django's technical 404 (missing and not yours
+  are the same answer),
   ``NotAllowed`` → the refusal page (403), ``Conflict`` → the same page saying the content changed
   meanwhile (409). A view that wants to answer an error itself catches it first.
 * an action's ``Invalid`` goes under the form field it names (:func:`add_error`) and the form is
@@ -22,15 +25,20 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django_htmx.http import HttpResponseClientRedirect
 
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 
 REFUSED = "web/refused.html"
+NOT_FOUND = "web/not_found.html"
+SERVER_ERROR = "web/server_error.html"
+CSRF_FAILURE = "web/csrf_failure.html"
 PAGE_SIZE = 50
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -48,8 +56,8 @@ def page(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404("not found") from None
+        except (NotFound, Http404):
+            return not_found(request)
         except NotAllowed as exc:
             return refused(request, str(exc))
         except Conflict as exc:
@@ -62,6 +70,32 @@ def refused(request, reason: str = "", *, conflict: bool = False):
     """The house's refusal page: the role may not do this (403), or with ``conflict`` someone
     changed the content meanwhile (409); ``reason`` says what exactly."""
     return render(request, REFUSED, {"reason": reason, "conflict": conflict}, status=409 if conflict else 403)
+
+
+# --- the house's error pages ------------------------------------------------------------------------
+def not_found(request, exception=None):
+    """404 (``handler404``, and ``@page`` itself): the page is not there, or not the user's."""
+    return render(request, NOT_FOUND, status=404)
+
+
+def forbidden(request, exception=None):
+    """403 (``handler403``): Django's ``PermissionDenied``, on the house's refusal page."""
+    return refused(request)
+
+
+def csrf_failure(request, reason=""):
+    """403 (``CSRF_FAILURE_VIEW``): the form's token is missing or stale; Django's ``reason`` is
+    for developers and stays out of the page."""
+    return render(request, CSRF_FAILURE, status=403)
+
+
+def server_error(request):
+    """500 (``handler500``): a page of its own that touches no database (no user, no county, no
+    navigation); if even that fails, plain Chinese text."""
+    try:
+        return HttpResponseServerError(render_to_string(SERVER_ERROR, {"language": language()}))
+    except Exception:  # the template itself broken: still an answer in the user's language
+        return HttpResponseServerError(gettext("系统出错了，请稍后重试。"), content_type="text/plain; charset=utf-8")
 
 
 def require_role(user, *roles, what: str):
