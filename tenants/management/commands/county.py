@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
-from duban.core import dbowner
+from duban.core import clock, dbowner
 from tenants import archiving, backup, provisioning
 from tenants.models import County
 
@@ -182,7 +182,7 @@ class Command(BaseCommand):
         county = County.objects.filter(slug=slug).first()
         if county is None:
             raise CommandError(_("没有标识为“%(slug)s”的县（见 duban county list）。") % {"slug": slug})
-        target = Path(options["file"] or f"{slug}-final-{timezone.localtime():%Y%m%d-%H%M%S}.tar").absolute()
+        target = Path(options["file"] or f"{slug}-final-{timezone.localtime(clock.now()):%Y%m%d-%H%M%S}.tar").absolute()
         if not options["yes"]:
             question = (_("归档县“%(slug)s”（%(name)s）：先写最终备份 %(file)s，再删除它的数据库模式、域名和文件。"
                           "确认请输入县标识 %(slug)s：") % {"slug": slug, "name": county.name, "file": target})
