@@ -27,9 +27,9 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet --require-hashes -r requirements/lock.txt
-	# Two source roots (".", "platform") make setuptools install through a meta-path finder and print an
-	# "Editable installation." note about same-named folders (information only, not a deprecation): hidden
-	# by its exact text, so that any real warning of our pyproject still shows.
+	@# Two source roots (".", "platform") make setuptools install through a meta-path finder and print an
+	@# "Editable installation." note about same-named folders (information only, not a deprecation): hidden
+	@# by its exact text, so that any real warning of our pyproject still shows.
 	PYTHONWARNINGS="ignore:Editable installation." $(PY) -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
