@@ -122,8 +122,8 @@ lock:
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --extra dev --strip-extras --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements/lock.txt pyproject.toml
-	# The image's lock: the same versions (constrained by lock.txt) without the dev extra, plus
-	# what building the project needs (setuptools, wheel: the image builds it without downloading).
+	@# The image's lock: the same versions (constrained by lock.txt) without the dev extra, plus
+	@# what building the project needs (setuptools, wheel: the image builds it without downloading).
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links --build-deps-for wheel -c requirements/lock.txt \
 		-o requirements/runtime.txt pyproject.toml
