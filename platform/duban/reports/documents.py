@@ -9,6 +9,7 @@ from datetime import date
 
 from django.db.models import Q
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role, User
 from duban.core import clock
@@ -162,12 +163,12 @@ def issued_weekly_report_document(report, *, actor) -> Document:
     report is issued, never here)."""
     report = report if isinstance(report, WeeklyReport) else WeeklyReport.objects.filter(pk=report).first()
     if report is None:
-        raise NotFound("no such weekly report")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     document = report.documents.first()
     if document is None:
-        raise Invalid("the weekly report is a draft: it becomes a document when it is issued", field="report")
+        raise Invalid(_("本期《督查专报》还是草稿，印发后才成为公文。"), field="report")
     if not visible_documents(actor).filter(pk=document.pk).exists():
-        raise NotFound("no such weekly report")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     return document
 
 
@@ -176,9 +177,9 @@ def annual_assessment_document(year: int, *, actor, as_of: date | None = None) -
     """The annual assessment table as of today: a new document when the figures changed since
     the last one of the year, else that one."""
     if getattr(actor, "role", None) not in SCORE_READERS:
-        raise NotAllowed("only the supervision office and county leaders read every unit's assessment")
+        raise NotAllowed(_("只有督查室和县领导可以查看各单位的考核情况。"))
     if not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise Invalid(f"{year!r} is not a plausible year", field="year")
+        raise Invalid(_("年份%(year)s不正确。") % {"year": year}, field="year")
     data = annual_assessment(year, as_of=as_of)
     content = annual_assessment_content(data)
     figures = hashlib.sha256(repr([content["blocks"], content["title"], content["office"]]).encode()).hexdigest()[:16]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -56,7 +57,7 @@ def _moment(on, zone: ZoneInfo) -> datetime:
         return on if timezone.is_aware(on) else on.replace(tzinfo=zone)
     if isinstance(on, date):
         return datetime.combine(on, time(23, 59, 59), tzinfo=zone)
-    raise Invalid(f"{on!r} is not a date or time", field="on")
+    raise Invalid(_("“%(value)s”不是有效的日期或时间。") % {"value": on}, field="on")
 
 
 def week_of(day: date) -> date:

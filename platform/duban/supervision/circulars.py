@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.core import clock
 from duban.core.county import county_pack
@@ -161,10 +162,14 @@ def check_lists(rows: list[dict], praised: list[Unit], criticised: list[Unit], n
     for unit in praised:
         shortfalls = praise_shortfalls(by_code.get(unit.code, empty), pack)
         if shortfalls:
-            raise Invalid(f"{unit.name}不符合通报表扬条件：{'；'.join(shortfalls)}。", field="praised")
+            raise Invalid(_("%(unit)s不符合通报表扬条件：%(shortfalls)s。") % {
+                "unit": unit.name, "shortfalls": "；".join(shortfalls)},
+                          field="praised")
     if pack.circulars.criticism_needs_fact:
-        for units, field, words in ((criticised, "criticised", "全县通报批评"), (named, "named", "点名批评")):
+        for units, field, words in ((criticised, "criticised", _("全县通报批评")), (named, "named", _("点名批评"))):
             for unit in units:
                 if not adverse_facts(by_code.get(unit.code, empty)):
-                    raise Invalid(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
-                                      f"（{facts(by_code.get(unit.code, empty), pack)}），不能{words}。", field=field)
+                    raise Invalid(_("%(unit)s本期无逾期未办结、逾期办结、被采取督办措施或退回复办的情况"
+                                    "（%(facts)s），不能%(words)s。")
+                                  % {"unit": unit.name, "facts": facts(by_code.get(unit.code, empty), pack), "words": words},
+                                  field=field)

@@ -5,6 +5,7 @@ registration with ``duban.documents`` (from ``SupervisionConfig.ready``)."""
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core import clock
@@ -127,12 +128,11 @@ def supervision_notice_document(step, *, actor) -> Document:
     if not isinstance(step, EscalationStep):
         step = visible_steps(actor).filter(pk=step).select_related("matter", "unit", "notice").first()
         if step is None:
-            raise NotFound("no such step")
+            raise NotFound(_("没有找到这项督办措施。"))
     elif not visible_steps(actor).filter(pk=step.pk).exists():
-        raise NotFound(f"no step {step.pk}")
+        raise NotFound(_("没有找到这项督办措施。"))
     if step.notice_id is None:
-        raise Invalid("this step issued no supervision notice (only a recorded written-notice step does)",
-                      field="step")
+        raise Invalid(_("这项督办措施没有发出督办通知（只有已记录的书面督办才发通知）。"), field="step")
     notice = step.notice
     subject = f"notice:{notice.pk}"
     already = existing("supervision_notice", subject)
@@ -152,10 +152,9 @@ def circular_document(circular, *, actor) -> Document:
     pk = circular.pk if isinstance(circular, Circular) else circular
     circular = visible_circulars(actor).filter(pk=pk).select_related("notice").first()
     if circular is None:
-        raise NotFound(f"no circular {pk}")
+        raise NotFound(_("没有找到该通报。"))
     if circular.notice_id is None:
-        raise Invalid(f"circular {circular.pk} is a draft: it is numbered when the office leader publishes it",
-                      field="circular")
+        raise Invalid(_("该通报还是草稿，督查室主任发布时才编号。"), field="circular")
     notice = circular.notice
     subject = f"notice:{notice.pk}"
     already = existing("circular", subject)

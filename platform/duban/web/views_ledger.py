@@ -92,7 +92,7 @@ def ledger_reverse(request, entry_id: int):
     user = request.user
     entry = access.visible_ledger(user).filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound(f"no ledger entry {entry_id}")
+        raise NotFound(_("没有找到这条扣分记录。"))
     form = forms.ReasonForm(request.POST)
     typed = request.POST.get("reason", "")
     if not form.is_valid():
