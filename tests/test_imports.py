@@ -343,7 +343,7 @@ def test_cli_unit_import_of_a_bad_file_fails_and_imports_nothing(world, tmp_path
     path = xlsx(tmp_path / "units.xlsx", [UNIT_HEADER, ["T02", "二号镇", "乡镇", "", ""], ["T01", "x", "乡镇", "", ""]])
     with pytest.raises(CommandError, match=r"(?s)第3行 \[单位编码\].*1 problem in units.xlsx; nothing was imported"):
         call_command("unit", "import", "--county", "alpha", str(path), "--no-progress")
-    with pytest.raises(CommandError, match="unknown county 'nowhere'"):
+    with pytest.raises(CommandError, match="没有代码为“nowhere”的县"):
         call_command("unit", "import", "--county", "nowhere", str(path))
     not_xlsx = tmp_path / "units.csv"
     not_xlsx.write_text("单位编码,单位名称\n")

@@ -82,7 +82,7 @@ def test_statement_explains_every_entry(cast, supervised, capsys):
 
 def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     entry = LedgerEntry.objects.get(matter=supervised, rule_code="phone_urging")
-    with pytest.raises(CommandError, match="not allowed: only the office leader"):
+    with pytest.raises(CommandError, match="无权操作：只有督查室主任可以冲正扣分记录"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "staff",
                      "--reason", "误记")
     with pytest.raises(CommandError, match="reason: a reversal needs a reason"):
@@ -150,7 +150,7 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     out = run(capsys, "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
               "--praise", "T01", "--criticise", "D01", "--body", "予以通报批评。")
     assert "praised T01; criticised D01" in out
-    with pytest.raises(CommandError, match="not allowed: only the office leader publishes"):
+    with pytest.raises(CommandError, match="无权操作：通报须经督查室主任审核"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "staff")
     with as_of(date(2026, 11, 26)):
         out = run(capsys, "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "m_office")
@@ -193,5 +193,5 @@ def test_inspection_open_show_record(cast, supervised, capsys):
 
 
 def test_unknown_county(cast):
-    with pytest.raises(CommandError, match="no county with slug 'gamma'"):
+    with pytest.raises(CommandError, match="没有代码为“gamma”的县"):
         call_command("supervision", "lights", "--county", "gamma")
