@@ -183,7 +183,7 @@ def test_edits_are_kept_and_audited(cast):
     with pytest.raises(Invalid) as excinfo:
         do_edit_weekly_report(report.pk, actor=cast.staff, named_units=["D01", "NOPE"])
     assert excinfo.value.field == "named_units"
-    with pytest.raises(Invalid, match="nothing changed"):
+    with pytest.raises(Invalid, match="内容没有变化"):
         do_edit_weekly_report(report.pk, actor=cast.staff, summary=original)
     edited = do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周各项工作总体平稳。", note="改写概况",
                                    attention="建议分管县领导约谈一号局主要负责人。", named_units=["D01"],
