@@ -106,7 +106,7 @@ def test_a_file_whose_declared_size_lies_is_still_measured(world, assigned, sett
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", r"\.exe files cannot be attached; allowed: PDF"),
+    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", r"\.exe文件不能作为附件上传；可以上传：PDF"),
     ("README", b"hello", "没有扩展名的文件不能作为附件上传"),
     ("报告.pdf", b"MZ\x90\x00 not a pdf at all", r"扩展名是\.pdf，但内容不是PDF文件"),
     ("照片.png", b"\xff\xd8\xff\xe0 a jpeg", r"扩展名是\.png，但内容不是PNG图片"),

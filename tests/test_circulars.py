@@ -137,10 +137,10 @@ def test_the_lists_are_validated(cast, period, lists_record):
     with pytest.raises(Invalid, match="“X01”") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "X01"], criticised=[])
     assert excinfo.value.field == "praised"
-    with pytest.raises(Invalid, match="'NOPE'") as excinfo:
+    with pytest.raises(Invalid, match="“NOPE”") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["NOPE"])
     assert excinfo.value.field == "criticised"
-    with pytest.raises(Invalid, match="both praised and criticised: D01") as excinfo:
+    with pytest.raises(Invalid, match="同一单位不能既受表扬又被通报批评：一号局") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "D01"], criticised=["D01"])
     assert excinfo.value.field == "criticised"
     with pytest.raises(NotAllowed):

@@ -120,9 +120,9 @@ def test_roles_are_enforced(cast):
     with pytest.raises(NotAllowed, match="不能批准立项"):
         actions.do_approve_matter(matter.pk, actor=cast.staff)
     matter = to_state(cast, "reported")
-    with pytest.raises(NotAllowed, match="may not accept"):
+    with pytest.raises(NotAllowed, match="不能审核通过"):
         actions.do_accept_result(matter.pk, actor=cast.staff)  # only the office leader reviews
-    with pytest.raises(NotAllowed, match="may not accept"):
+    with pytest.raises(NotAllowed, match="不能审核通过"):
         actions.do_accept_result(matter.pk, actor=cast.leader)
 
 
@@ -197,7 +197,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
     assert matter.deadline == old + timedelta(days=14)
     change = DeadlineChange.objects.filter(matter=matter, kind="extension").get()
     assert (change.old_deadline, change.new_deadline) == (old, old + timedelta(days=14))
-    with pytest.raises(Conflict, match="already decided"):
+    with pytest.raises(Conflict, match="该申请已经审批"):
         actions.do_decide_request(request.pk, actor=cast.office, approve=False)
 
 

@@ -85,7 +85,7 @@ def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     with pytest.raises(CommandError, match="无权操作：只有督查室主任可以冲正扣分记录"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "staff",
                      "--reason", "误记")
-    with pytest.raises(CommandError, match="reason: a reversal needs a reason"):
+    with pytest.raises(CommandError, match="冲正须说明理由"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", " ")
     with pytest.raises(CommandError, match="--actor: no active user 'nobody'"):
@@ -97,7 +97,7 @@ def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.80"
     statement = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
     assert f"(reverses #{entry.pk})" in statement and "-0.10" in statement
-    with pytest.raises(CommandError, match="entry: this entry is already reversed"):
+    with pytest.raises(CommandError, match="这条记录已经冲正"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", "again")
 
@@ -144,7 +144,7 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     circular = Circular.objects.get()
     assert f"drafted circular #{circular.pk} 第四季度通报 (2026-10-01..2026-11-25)" in out
     assert row(out, "3")[1:3] == ["D01", "一号局"] and "phone×1, written_notice×1" in out
-    with pytest.raises(CommandError, match="criticised: a unit cannot be both praised and criticised: D01"):
+    with pytest.raises(CommandError, match="同一单位不能既受表扬又被通报批评：一号局"):
         call_command("supervision", "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
                      "--praise", "D01", "--criticise", "D01")
     out = run(capsys, "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
@@ -157,7 +157,7 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     assert re.search(r"published circular #\d+ as 甲政督通〔2026〕\d+号 on 2026-11-26", out)
     assert "D01 一号局 −0.50 (county_default==1.0.0:criticism_circular, 2026)" in out
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.20"
-    with pytest.raises(CommandError, match="status: circular .* is already"):
+    with pytest.raises(CommandError, match="该通报已发布（.*），不能再修改"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor",
                      "m_office")
     out = run(capsys, "circular", "show", "--county", "alpha", str(circular.pk))
@@ -185,7 +185,7 @@ def test_inspection_open_show_record(cast, supervised, capsys):
               "--result", "behind", "--findings", "进度滞后")
     step = EscalationStep.objects.get(matter=supervised, status="due")
     assert f"queued for the ladder: onsite (step #{step.pk}, to-do for staff)" in out
-    with pytest.raises(CommandError, match="result: this item was already recorded"):
+    with pytest.raises(CommandError, match="该事项已记录为"):
         call_command("supervision", "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
                      "--result", "done")
     with pytest.raises(CommandError, match="no inspection round for that quarter"):

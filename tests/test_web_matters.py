@@ -408,7 +408,7 @@ def test_bad_assign_over_htmx_answers_400_with_the_form_only(web, cast):
     assert state(matter) == "approved"
     # neither date nor working days
     fragment = ok(web("staff").act(matter, "assign", {"lead_unit": "D01", "requirements": "x"}, **HTMX), 400)
-    assert "请填写办结日期或工作日数" in fragment
+    assert "请填写办结时限日期或工作日天数" in fragment
 
 
 def test_a_stale_version_is_a_clear_conflict(web, cast):

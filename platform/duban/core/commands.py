@@ -24,7 +24,7 @@ def action_errors():
     try:
         yield
     except Invalid as exc:
-        raise CommandError(_("%(message)s（%(field)s）") % {"message": exc, "field": exc.field}) from None
+        raise CommandError(str(exc)) from None
     except NotAllowed as exc:
         raise CommandError(_("无权操作：%(message)s") % {"message": exc}) from None
     except (Conflict, NotFound) as exc:

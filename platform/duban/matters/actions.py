@@ -623,7 +623,7 @@ def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
     if actor.role == Role.UNIT_STAFF and not MatterUnit.objects.filter(matter=matter, unit_id=actor.unit_id).exists():
         raise NotFound(_("没有找到该事项。"))  # visibility already requires it
     if matter.state in TERMINAL:
-        raise Invalid(_("事项%(number)s已%(state)s，不能再上传附件。")
+        raise Invalid(_("事项%(number)s%(state)s，不能再上传附件。")
                       % {"number": matter.number, "state": State(matter.state).label}, field="matter")
     if feedback_id is not None and report_id is not None:
         raise Invalid(_("附件只能附在一条进展反馈或一份办理结果上，不能同时附在两处。"), field="feedback")

@@ -91,7 +91,7 @@ def check(action: str, state: str, role: str) -> Transition:
     if state not in transition.sources:
         raise InvalidTransition(action, state, allowed_actions(state))
     if role not in transition.roles:
-        raise NotAllowed(gettext("%(role)s不能%(action)s（可以%(action)s的是：%(roles)s）。") % {
+        raise NotAllowed(gettext("%(role)s不能%(action)s，只有%(roles)s可以。") % {
             "role": Role(role).label, "action": transition.label,
             "roles": "、".join(str(Role(r).label) for r in transition.roles)})
     return transition

@@ -53,7 +53,7 @@ def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = Non
     if step is None:
         raise NotFound(_("没有找到这项督办措施。"))
     if step.status != EscalationStep.Status.DUE:
-        raise Invalid(_("这项督办措施已%(status)s。") % {"status": step.get_status_display()}, field="status")
+        raise Invalid(_("这项督办措施%(status)s。") % {"status": step.get_status_display()}, field="status")
     pack = county_pack()
     tier = pack.tier(step.tier)
     if tier is None:
@@ -110,7 +110,7 @@ def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
         raise NotFound(_("没有找到这项督办措施。"))
     tier = county_pack().tier(step.tier)
     if step.status != EscalationStep.Status.DUE:
-        raise Invalid(_("这项督办措施已%(status)s。") % {"status": step.get_status_display()}, field="status")
+        raise Invalid(_("这项督办措施%(status)s。") % {"status": step.get_status_display()}, field="status")
     if tier is None or not tier.skippable:
         raise Invalid(_("按本县督办规则，%(tier)s不能跳过。")
                       % {"tier": tier.label.get(get_language() or "zh-hans") if tier else step.tier}, field="tier")
@@ -209,7 +209,7 @@ def _locked_circular(circular_id) -> Circular:
 
 def _draft_only(circular: Circular):
     if circular.status != Circular.Status.DRAFT:
-        raise Invalid(_("该通报已%(status)s（%(number)s），不能再修改。")
+        raise Invalid(_("该通报%(status)s（%(number)s），不能再修改。")
                       % {"status": circular.get_status_display(),
                          "number": circular.notice.number if circular.notice else "—"}, field="status")
 

@@ -46,7 +46,7 @@ class Command(CountyCommand):
             raise CommandError(_("%(report)s\n%(source)s有%(count)d处问题，没有导入任何内容。") % {
                 "report": report.format(), "source": report.result.source, "count": count}) from None
         except Invalid as exc:
-            raise CommandError(_("%(message)s（%(field)s）；没有导入任何内容。") % {"message": exc, "field": exc.field}) from None
+            raise CommandError(_("%(message)s没有导入任何内容。") % {"message": exc}) from None
         except NotAllowed as exc:
             raise CommandError(_("%(message)s没有导入任何内容。") % {"message": exc}) from None
         if result.dry_run:
