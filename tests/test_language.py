@@ -34,6 +34,7 @@ ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "C
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "_lazy", "gettext_noop"}
 CJK = re.compile(r"[\u3400-\u9fff]")
+PLACEHOLDER = re.compile(r"%\(\w+\)[-+ #0-9.]*[sdfr]")
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z]{3,}( [A-Za-z]{2,}){2,}")
 
 
@@ -132,7 +133,7 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
                 if _bare_text(value):
                     found.append(f"{where}: {called}({ast.unparse(value)[:90]}) is not translatable")
                 for msgid in _msgids(value):
-                    if not CJK.search(msgid):
+                    if not CJK.search(msgid) and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", msgid)):
                         found.append(f"{where}: {called}(_({msgid[:80]!r})) is not a Chinese msgid")
     return found
 
