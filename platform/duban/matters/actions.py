@@ -261,7 +261,7 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
                           unit=lead, issued_by=actor)
     notify("matter.assigned", recipients=recipients.unit_staff([lead, *cos]), matter=matter,
            url=recipients.matter_url(matter), title=f"交办：{matter.title}",
-           body=f"{number}：请于{due:%Y年%m月%d日}前办结（牵头单位：{lead.name}）。请及时签收。")
+           body=f"{number}：请于{due:%Y年%-m月%-d日}前办结（牵头单位：{lead.name}）。请及时签收。")
     return _finish(matter, actor, "assign", before, fields=[
         "state", "assigned_by", "assigned_at", "assigned_on", "requirements", "deadline", "deadline_working_days",
         "deadline_provisional", "feedback_every_working_days", "feedback_due_on"],

@@ -71,9 +71,9 @@ def weekly_report_content(report, *, leaders: list[str] | None = None) -> dict:
     heading(f"本周办结事项（{len(s.get('closed', []))}件）")
     listing(s.get("closed", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("办结日期", "closed_cn"),
                                   ("是否按期", "on_time_cn")], [8, 44, 20, 16, 12])
-    heading(f"超期未办结事项（{len(s.get('overdue', []))}件）")
+    heading(f"逾期未办结事项（{len(s.get('overdue', []))}件）")
     listing(s.get("overdue", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("办结时限", "deadline_cn"),
-                                   ("超期天数", "days_overdue"), ("已采取措施", "last_step")], [7, 35, 16, 16, 10, 16])
+                                   ("逾期天数", "days_overdue"), ("已采取措施", "last_step")], [7, 35, 16, 16, 10, 16])
     heading(f"红灯事项（{len(s.get('red', []))}件）")
     listing(s.get("red", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("原因", "reason")],
             [8, 50, 20, 22])

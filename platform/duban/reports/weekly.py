@@ -227,7 +227,7 @@ def auto_summary(sections: dict) -> str:
     start, end = sections["period"]
     return (f"本周（{cn_month_day(start)}至{cn_month_day(end)}），新交办督办事项{t['new']}件，办结{t['closed']}件"
             f"（其中按期办结{t['closed_on_time']}件）。截至{cn_date(sections['as_of'])}，在办事项{t['under_way']}件，"
-            f"其中超期{t['overdue']}件，红灯{t['red']}件，黄灯{t['yellow']}件；本周采取督办措施{t['steps']}次。")
+            f"其中逾期{t['overdue']}件，红灯{t['red']}件，黄灯{t['yellow']}件；本周采取督办措施{t['steps']}次。")
 
 
 # --- drafting ----------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = Non
     pack = county_pack()
     tier = pack.tier(step.tier)
     if tier is None:
-        raise Invalid(_("本县督办规则中没有这一督办层级，请联系管理员。"), field="tier")
+        raise Invalid(_("本县督办规则中没有这一级督办措施，请联系管理员。"), field="tier")
     clean = steps.validate_evidence(tier, evidence)
     on = steps.check_step_day(step.matter, on or clock.today())
     return steps.record_step(step, tier, pack, evidence=clean, actor=actor, on=on)

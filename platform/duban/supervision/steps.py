@@ -373,11 +373,11 @@ def record_step(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: 
     if step.notice:
         notify("notice.issued", recipients=recipients.unit_staff([step.unit]), matter=matter,
                url=recipients.matter_url(matter), title=f"{step.notice.number}：{matter.title}",
-               body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%m月%d日}前专题答复。" if step.reply_due_on else "")))
+               body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%-m月%-d日}前专题答复。" if step.reply_due_on else "")))
     else:
         notify("step.recorded", recipients=recipients.unit_staff([step.unit]), matter=matter,
                url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}",
-               body=f"{matter.number} 已于{on:%Y年%m月%d日}{tier.label.zh}，请加快办理。")
+               body=f"{matter.number} 已于{on:%Y年%-m月%-d日}{tier.label.zh}，请加快办理。")
     return step
 
 

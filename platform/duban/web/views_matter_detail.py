@@ -443,12 +443,12 @@ ACTION_LABELS = {
     "matter.cancellation.rejected": _("不批准取消"),
     "matter.retime": _("按节假日安排重算时限"),
     "matter.attach": _("上传附件"),
-    "matter.step_opened": _("排查发现需督办"),
+    "matter.step_opened": _("自动巡查发现需督办"),
     "matter.step_recorded": _("登记督办"),
     "matter.step_withdrawn": _("督办措施撤销（冲正系误记）"),
     "matter.step_superseded": _("督办措施失效（时限调整后重新起算）"),
 }
-ACTOR_LABELS = {"sweep": _("自动排查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
+ACTOR_LABELS = {"sweep": _("自动巡查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
 
 
 @dataclass

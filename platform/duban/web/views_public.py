@@ -83,7 +83,7 @@ def city_reference_pack(request):
     except Invalid as exc:
         messages.error(request, _("参照规则包未更改：%(error)s") % {"error": exc})
     else:
-        messages.success(request, _("参照规则包已设为 %(pack)s，各县快照正在按其重新计算。")
+        messages.success(request, _("参照规则包已设为 %(pack)s，各县数据正在按其重新计算。")
                          % {"pack": chosen.reference_pack})
     return HttpResponseRedirect(reverse("city_portal") + "#reference")
 

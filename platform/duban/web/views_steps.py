@@ -162,7 +162,7 @@ def step_record(request, step_id: int):
 def step_skip(request, step_id: int):
     user, pack = request.user, county_pack()
     step = access.access_step(user, step_id)
-    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以越过督办措施。"))
+    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以跳过督办措施。"))
     tier = pack.tier(step.tier)
     skip_form = forms.ReasonForm(request.POST, prefix="skip")
     if skip_form.is_valid():
@@ -171,7 +171,7 @@ def step_skip(request, step_id: int):
         except Invalid as exc:
             add_error(skip_form, exc)
         else:
-            messages.success(request, _("已越过该督办措施。"))
+            messages.success(request, _("已跳过该督办措施。"))
             return redirect("supervision:step_detail", step_id=step.pk)
     if tier is None or step.status != EscalationStep.Status.DUE:
         return render(request, T + "step_detail.html", step_view_context(user, step, pack) | {"skip_form": skip_form},

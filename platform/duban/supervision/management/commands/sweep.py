@@ -37,7 +37,7 @@ class Command(CountyCommand):
         except ValueError:
             raise CommandError(_("--on：“%(value)s”不是有效的日期（格式：2026-12-01）。") % {"value": options["on"]}) from None
         lines, total, reminders = [], 0, 0
-        with progress_bar("排查 sweeping", total=counties.count(), enabled=counties.count() > 1) as advance:
+        with progress_bar("自动巡查", total=counties.count(), enabled=counties.count() > 1) as advance:
             for each in counties:
                 with tenant_context(each):
                     if on:
