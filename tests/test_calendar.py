@@ -114,7 +114,7 @@ def test_a_csv_with_a_bad_row_imports_nothing(world, tmp_path):
         with pytest.raises(CommandError) as excinfo:
             run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
         message = str(excinfo.value)
-        assert "4 bad row(s); nothing was imported" in message
+        assert "4行有误，没有导入任何内容。" in message
         assert "line 3: '2027-02-30' is not a date" in message
         assert "line 4: workday must be 1, 0, 上班 or 放假, not 'maybe'" in message
         assert "line 5: 2027-10-01 is already on line 2" in message
@@ -136,7 +136,7 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
     csv_file.write_text(HOLIDAYS_CSV, encoding="utf-8")
     with tenant_context(world.alpha):
         for username in ("staff", "clerk"):
-            with pytest.raises(CommandError, match="only the county admin maintains the working-day calendar"):
+            with pytest.raises(CommandError, match="只有县级管理员可以维护工作日历"):
                 run("set", "--county", "alpha", "--actor", username, "2027-10-01", "--holiday")
             with pytest.raises(CommandError, match="only the county admin"):
                 run("import", "--county", "alpha", "--actor", username, str(csv_file))
@@ -163,7 +163,7 @@ def test_show_an_official_year(world):
 
 def test_errors_name_the_problem(world):
     with tenant_context(world.alpha):
-        with pytest.raises(CommandError, match="no county 'nowhere'"):
+        with pytest.raises(CommandError, match="没有代码为“nowhere”的县"):
             run("show", "--county", "nowhere", "2027")
         with pytest.raises(CommandError, match="no active user 'ghost' in county alpha"):
             run("set", "--county", "alpha", "--actor", "ghost", "2027-10-01", "--workday")

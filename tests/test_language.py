@@ -266,3 +266,81 @@ def test_a_unit_is_named_by_its_name_not_its_code(world, cast):
     texts = _texts(both.json())
     assert any("一号镇" in t for t in texts) and not any("T01" in t for t in texts), texts
     assert all(not ENGLISH_SENTENCE.search(t) for t in texts), texts
+
+
+# --- the office's words on clerk pages and documents ----------------------------------------------
+BANNED = ["超期", "排查", "越过", "取值", "层级", "快照", "county_default", "==", "rule_code", "phone_urging"]
+ZERO_PADDED = re.compile(r"(?<!\d)0\d月|月0\d日")
+HALF_WIDTH_CLAUSE = re.compile(r"[一二三四五六七八九十]\([一二三四五六七八九十]+\)")
+SUPERVISION_PAGES = ["/steps/", "/scores/", "/scores/D01/", "/ledger/", "/circulars/", "/reports/weekly/",
+                     "/documents/", "/rulepack/", "/notifications/"]
+
+
+def _visible_text(html: str) -> str:
+    """The text a clerk reads: without tags, scripts and attribute values."""
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return re.sub(r"(?s)<[^>]+>", " ", html)
+
+
+def _phone_step_recorded(cast):
+    from matter_helpers import to_state
+
+    from duban.core.clock import as_of
+    from duban.supervision.actions import do_record_manual_step
+
+    with as_of(date(2026, 9, 1)):
+        matter = to_state(cast, "in_progress", deadline_working_days=10)
+    do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", on=date(2026, 11, 2), evidence={
+        "contact": "王科长", "contacted_at": "2026-11-02T10:00", "promised_date": "2026-12-01"})
+    return matter
+
+
+@pytest.mark.django_db
+@pytest.mark.today("2026-11-26")
+def test_the_ledger_names_the_clause_not_the_rule_id(world, cast):
+    with tenant_context(world.alpha):
+        _phone_step_recorded(cast)
+    page = _visible_text(_web(world, cast.office).get("/ledger/").content.decode())
+    assert "六（二）电话或口头催办" in page
+    assert "phone_urging" not in page and "county_default" not in page and "六(二)" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.today("2026-11-26")
+def test_the_rule_pack_is_named_by_its_regulation_and_version_date(world, cast):
+    text = _visible_text(_web(world, cast.lead_clerk).get("/rulepack/").content.decode())
+    assert "依据《县政务督查督办工作方案》 · 2026年11月25日版" in text
+    assert "1.0.0" not in text and "county_default" not in text
+    assert not HALF_WIDTH_CLAUSE.search(text), HALF_WIDTH_CLAUSE.findall(text)[:5]
+
+
+@pytest.mark.django_db
+@pytest.mark.today("2026-11-26")
+def test_clerk_pages_use_the_office_words(world, cast):
+    with tenant_context(world.alpha):
+        matter = _phone_step_recorded(cast)
+    checked = 0
+    for user in (cast.staff, cast.office, cast.lead_clerk):
+        client = _web(world, user)
+        for url in [*SUPERVISION_PAGES, "/", f"/matters/{matter.pk}/"]:
+            response = client.get(url)
+            if response.status_code != 200:
+                continue
+            checked += 1
+            text = _visible_text(response.content.decode())
+            found = [word for word in BANNED if word in text]
+            assert not found, f"{url} as {user.username}: {found}"
+            assert not ZERO_PADDED.search(text), f"{url}: {ZERO_PADDED.findall(text)[:3]}"
+            assert not HALF_WIDTH_CLAUSE.search(text), f"{url}: {HALF_WIDTH_CLAUSE.findall(text)[:3]}"
+    assert checked >= 25, checked
+
+
+@pytest.mark.django_db
+@pytest.mark.today("2026-11-26")
+def test_county_models_have_chinese_names():
+    from django.apps import apps
+
+    english = [f"{m._meta.label}: {m._meta.verbose_name}" for m in apps.get_models()
+               if m.__module__.startswith(("duban.", "tenants."))
+               and not CJK.search(str(m._meta.verbose_name) + str(m._meta.verbose_name_plural))]
+    assert not english, english

@@ -60,7 +60,7 @@ def test_default_pack_values_trace_to_the_seed():
         "phone_urging": (Decimal("0.1"), "per_occurrence", 0, "六(二)"),
         "written_notice": (Decimal("0.2"), "per_occurrence", 0, "六(三)"),
         "onsite_urging": (Decimal("0.3"), "per_occurrence", 0, "六(四)"),
-        "redo": (Decimal("0.1"), "once_per_matter_over_threshold", 2, "六(五)"),
+        "redo": (Decimal("0.1"), "once_per_matter_over_threshold", 2, "六（五）"),
         "special_meeting": (Decimal("0.5"), "per_occurrence", 0, "六(六)"),
         "criticism_circular": (Decimal("0.5"), "per_occurrence", 0, "六(七)"),
         "named_criticism": (Decimal("0"), "per_occurrence", 0, "五(三)"),  # 点名批评: no deduction in 六
@@ -110,7 +110,7 @@ def test_rulepack_list_and_show_cli(world, capsys):
     assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "ok" in out
     call_command("rulepack", "show", "county_default")
     out = capsys.readouterr().out
-    for text in ("电话、口头督办", "督查督办通知单", "六(五)", "once per matter when count > 2", "last 2 weeks"):
+    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "once per matter when count > 2", "last 2 weeks"):
         assert text in out
 
 

@@ -257,7 +257,7 @@ PACK = {
                   "that tier again); 'explanation accepted' gives the points back and the step stands."}},
         {"code": "ladder_in_order", "clause": "五（一）、四（五）", "text": {
             "zh-hans": "督办方式依次升级；专项会议督办可跳过（四（五）：现场督办或专项会议督办后均可责任追究）。"
-                       "各级之间的间隔为本包取值。",
+                       "各级之间的间隔由本规则包规定。",
             "en": "Tiers are climbed in order; the special meeting may be skipped (四（五）). "
                   "The gaps between tiers are this pack's choices."}},
     ],
