@@ -72,7 +72,7 @@ def test_report_formats_rows_and_columns():
     assert result.lines() == ["文件: 文件坏了", "第2行: 整行有问题", "第3行 [督办类别]: 未知类别 'xyz'"]
     assert result.format() == "\n".join(result.lines())
     report = ImportErrorReport(result.errors, source="a.xlsx")
-    assert "3 problems in a.xlsx; nothing was imported" in str(report)
+    assert "a.xlsx有3处问题，没有导入任何内容。" in str(report)
     assert report.errors[0] == (None, "", "文件坏了")
 
 
@@ -190,7 +190,7 @@ def test_a_file_that_is_not_xlsx_gives_a_clear_error(alpha, tmp_path, name, cont
         import_units(path, actor="cli")
     assert excinfo.value.errors[0].row is None
     assert message in excinfo.value.format()
-    assert "nothing was imported" in str(excinfo.value)
+    assert "没有导入任何内容" in str(excinfo.value)
 
 
 def test_missing_file_empty_sheet_and_header_only(alpha, tmp_path):

@@ -72,8 +72,8 @@ class DocumentNotPrinted(Invalid):
     """A PDF that is not fit to issue (fonts missing or not embedded, Chinese text absent)."""
 
     def __init__(self, problem: str):
-        super().__init__(f"文件未能正确生成（{problem}），未编号、未保存、未发送；请稍后重试，仍不成功请联系系统管理员。",
-                         field="document")
+        super().__init__(_("文件未能正确生成（%(problem)s），未编号、未保存、未发送；请稍后重试，仍不成功请联系系统管理员。")
+                         % {"problem": problem}, field="document")
         self.problem = problem
 
 
