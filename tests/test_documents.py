@@ -463,7 +463,7 @@ def test_documents_sample_explains_what_is_missing(world, settings, tmp_path, ca
         call_command("documents", "sample", "--county", "nowhere", "--out", str(tmp_path))
     with pytest.raises(CommandError) as excinfo:
         call_command("documents", "sample", "--county", "beta", "--out", str(tmp_path / "beta"))
-    assert "no data for 4 kind(s): assignment_notice, supervision_notice, weekly_report, circular" in str(excinfo.value)
+    assert "有4种公文没有数据：assignment_notice、supervision_notice、weekly_report、circular" in str(excinfo.value)
     err = capsys.readouterr().err
     assert "no matter has been assigned yet" in err and "duban report weekly draft --county beta" in err
     # What there is data for is written all the same: the blank form, the annual table, the register.

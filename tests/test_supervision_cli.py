@@ -129,7 +129,7 @@ def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
         with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'county_strict' is installed at version 2.1.0"):
             call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack",
                          "county_strict==9.9")
-    with pytest.raises(CommandError, match="--pack: rule pack 'nope' is not installed"):
+    with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'nope' is not installed"):
         call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack", "nope")
     assert LedgerEntry.objects.count() == before
 
@@ -167,7 +167,7 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     with pytest.raises(CommandError, match="--from：“2026/10/01”不是有效的日期"):
         call_command("supervision", "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "x",
                      "--from", "2026/10/01", "--to", "2026-11-25")
-    with pytest.raises(CommandError, match="no circular 999999"):
+    with pytest.raises(CommandError, match="本县没有这份通报"):
         call_command("supervision", "circular", "show", "--county", "alpha", "999999")
 
 

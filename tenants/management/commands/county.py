@@ -67,7 +67,8 @@ class Command(BaseCommand):
         try:
             return getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except provisioning.ProvisioningError as exc:
-            raise CommandError(str(exc)) from None
+            field = f" [{exc.field}]" if exc.field else ""
+            raise CommandError(str(exc) + field) from None
         except DatabaseError as exc:
             if not dbowner.permission_denied(exc):
                 raise
