@@ -180,7 +180,9 @@ class WeeklyReportForm(forms.Form):
 
 
 class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    """The version the page showed (optimistic locking); absent: the action does not check it."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class WeeklyReturnForm(forms.Form):

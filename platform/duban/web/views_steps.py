@@ -25,7 +25,9 @@ from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
+    act_on_form,
     add_error,
+    document_file,
     language,
     page,
     paginate,
@@ -145,16 +147,14 @@ def step_record(request, step_id: int):
         form = forms.EvidenceForm(tier, units=units)
         return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form))
     form = forms.EvidenceForm(tier, request.POST, request.FILES, units=units)
-    if form.is_valid():
-        try:
-            do_record_step_with_evidence(step.pk, actor=user, evidence=form.evidence(), uploads=form.uploads(),
-                                         on=form.cleaned_data["on"])
-        except Invalid as exc:
-            add_error(form, exc, form.field_for(exc.field))
-        else:
-            messages.success(request, _("已记录%(tier)s。") % {"tier": tier.label.get(language())})
-            return redirect("supervision:step_detail", step_id=step.pk)
-    return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form), status=400)
+    return act_on_form(
+        request, form,
+        lambda data: do_record_step_with_evidence(step.pk, actor=user, evidence=form.evidence(), uploads=form.uploads(),
+                                                  on=data["on"]),
+        field_for=forms.EvidenceForm.field_for, done=_("已记录%(tier)s。") % {"tier": tier.label.get(language())},
+        success=lambda _step: redirect("supervision:step_detail", step_id=step.pk),
+        again=lambda bound: render(request, T + "step_record.html",
+                                   _record_context(request, step, pack, bound, skip_form), status=400))
 
 
 @page
@@ -191,17 +191,10 @@ def step_reply(request, step_id: int):
         ctx["form"] = forms.ReplyForm() if ctx["can_reply"] else None
         return render(request, T + "step_reply.html", ctx)
     require_role(user, Role.UNIT_STAFF, what=_("专题答复由承办单位人员填写。"))
-    form = forms.ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
-        except Invalid as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, _("专题答复已提交。"))
-            return redirect("supervision:step_reply", step_id=step.pk)
-    ctx["form"] = form
-    return render(request, T + "step_reply.html", ctx, status=400)
+    return act_on_form(
+        request, forms.ReplyForm(request.POST), lambda data: do_record_reply(step.pk, actor=user, text=data["text"]),
+        done=_("专题答复已提交。"), success=lambda _step: redirect("supervision:step_reply", step_id=step.pk),
+        again=lambda form: render(request, T + "step_reply.html", ctx | {"form": form}, status=400))
 
 
 @page
@@ -209,8 +202,5 @@ def step_reply(request, step_id: int):
 def step_notice(request, step_id: int):
     """The step's 《督查督办通知单》 (printed once, then the same document)."""
     step = access.access_step(request.user, step_id)
-    try:
-        document = supervision_documents.supervision_notice_document(step, actor=request.user)
-    except Invalid:
-        raise Http404("this step issued no notice") from None
-    return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
+    return document_file(request, lambda: supervision_documents.supervision_notice_document(step, actor=request.user),
+                         missing="this step issued no notice")
