@@ -90,7 +90,8 @@ def _run_report(request, matter, form):
 def _run_accept(request, matter, form):
     return actions.do_accept_result(matter.pk, actor=request.user, reasons=form.cleaned_data["reasons"],
                                     satisfaction=form.cleaned_data.get("satisfaction") or None,
-                                    expected_version=_version(form))
+                                    expected_version=_version(form),
+                                    missing_parts_confirmed=bool(form.cleaned_data.get("confirm_missing_parts")))
 
 
 def _run_report_part(request, matter, form):
@@ -239,7 +240,14 @@ def available_boxes(user, matter: Matter, pack) -> list[Box]:
             category = pack.category(matter.category)
             if category and category.default_deadline_working_days:
                 initial["deadline_working_days"] = category.default_deadline_working_days
-            initial["lead_unit"] = next((u.code for u in matter.proposed_units.all()), "")
+            # The leader's proposal: the first unit proposed leads, the others co-operate; the
+            # deadline the leader asked for (when it is still ahead) instead of the category's days.
+            proposed = queries.proposed_unit_codes(matter)
+            initial["lead_unit"] = proposed[0] if proposed else ""
+            initial["co_units"] = proposed[1:]
+            if matter.requested_deadline and matter.requested_deadline > clock.today():
+                initial["deadline"] = matter.requested_deadline
+                initial.pop("deadline_working_days", None)
         boxes.append(_box(ACTIONS[name], matter, _make_form(ACTIONS[name], matter, user, initial=initial)))
     for request in pending:
         decide = "decide_extension" if request.kind == ChangeRequest.Kind.EXTENSION else "decide_change"

@@ -40,16 +40,19 @@ T = "web/supervision/"
 def weekly_list(request):
     user = request.user
     qs = visible_weekly_reports(user).order_by("-week_of")
+    today = clock.today()
     return render(request, T + "weekly_list.html", {
         "page_obj": paginate(request, qs), "can_draft": user.role == Role.SUPERVISION_STAFF,
-        "due_at": weekly.weekly_moment(clock.today()),
+        "due_at": weekly.weekly_moment(today), "this_week": qs.filter(week_of=weekly.week_of(today)).exists(),
     })
 
 
 @page
 @require_POST
 def weekly_draft(request):
-    """Draft this week's report now (beat does it at the pack's weekly time; the same report)."""
+    """Draft this week's report now, on any day (beat does it at the pack's weekly time; the same
+    report): staff edit and preview it at once; it is issued after the office leader's review and
+    not before the week's moment (reports.actions.do_issue_weekly_report)."""
     user = request.user
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以起草督查专报。"))
     drafted = weekly.draft_weekly_report(actor=user)
