@@ -209,3 +209,22 @@ def test_the_weekly_report_is_drafted_and_previewed_on_a_monday_and_issued_only_
     assert issued.status_code == 302
     report.refresh_from_db()
     assert report.status == WeeklyReport.Status.ISSUED and report.number
+
+
+# --- point 7: the timeline's content and effective dates ---------------------------------------------
+def test_the_timeline_shows_what_was_written_and_the_date_each_act_counts_from(world, cast):
+    matter = overdue_matter(cast)
+    actions.do_give_feedback(matter.pk, actor=cast.lead_clerk, kind="written", text="已完成施工招标，正在进场。")
+    do_record_manual_step(matter.pk, actor=cast.staff, tier="phone", evidence=EVIDENCE["phone"],
+                          on=date(2026, 11, 2))  # recorded on 26 November, taken on 2 November
+    actions.do_report_result(matter.pk, actor=cast.lead_clerk, text="改造全部完成，已交付使用。")
+    matter.refresh_from_db()
+    actions.do_send_back(matter.pk, actor=cast.office, reasons="缺少验收材料")
+    page = body(browser(world, cast.staff).get(f"/matters/{matter.pk}/"))
+    timeline = page[page.index('id="timeline"'):]
+    assert "已完成施工招标，正在进场。" in timeline  # the feedback's text
+    assert "改造全部完成，已交付使用。" in timeline  # the result's text
+    assert "接听人" in timeline and "王科长" in timeline  # the step's evidence
+    assert "督办日期：2026年11月2日" in timeline  # the day the step was taken, not the day it was recorded
+    assert "交办日期：2026年9月1日" in timeline
+    assert "退回理由：</span>缺少验收材料" in timeline

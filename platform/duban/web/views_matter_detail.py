@@ -467,7 +467,7 @@ ACTOR_LABELS = {"sweep": _("自动排查"), "system": _("系统"), "cli": _("命
 
 
 NOTE_LABELS = {
-    "matter.approve": _("批示意见"), "matter.reject": _("不予立项理由"), "matter.accept": _("审核意见"),
+    "matter.approve": _("立项意见"), "matter.reject": _("不予立项理由"), "matter.accept": _("审核意见"),
     "matter.send_back": _("退回理由"), "matter.reply_again": _("审核意见"), "matter.request_extension": _("延期理由"),
     "matter.request_change": _("申请理由"), "matter.step_started": _("主动督办理由"),
     "matter.step_skipped": _("越过理由"), "matter.step_withdrawn": _("撤销理由"),
@@ -510,7 +510,7 @@ def _day(value) -> date | None:
         return None
 
 
-def _effective(action: str, event, after: dict, step) -> tuple[str, date | None]:
+def _effective(action: str, event, after: dict, step, matter: Matter) -> tuple[str, date | None]:
     """The date an entry's act counts from, and what that date is called: the day a step was
     taken (it may be recorded later), the day a decision or a withdrawal takes effect, the day of
     assignment or closing."""
@@ -523,9 +523,9 @@ def _effective(action: str, event, after: dict, step) -> tuple[str, date | None]
                                                                 "matter.cancellation"))):
         return gettext("生效日期"), _day(after.get("on") or event.at)
     if action == "matter.assign":
-        return gettext("交办日期"), _day(after.get("assigned_on") or event.at)
+        return gettext("交办日期"), _day(after.get("assigned_on") or matter.assigned_on or event.at)
     if action == "matter.accept":
-        return gettext("办结日期"), _day(event.at)
+        return gettext("办结日期"), _day(matter.closed_at or event.at)
     if action in ("matter.feedback", "matter.report_part", "matter.report"):
         return gettext("办理日期"), _day(event.at)
     return "", None
@@ -608,7 +608,7 @@ def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
                 details.append(gettext("办结时限：%(d)s") % {"d": after["deadline"]})
         if after.get("deadline_provisional"):
             details.append(gettext("时限待定（当年节假日尚未公布）"))
-        effective_label, effective = _effective(action, event, after, step)
+        effective_label, effective = _effective(action, event, after, step, matter)
         entries.append(TimelineEntry(
             at=event.at, who=_who(event), label=str(ACTION_LABELS.get(action, action)), details=details,
             note=event.note, action=action.removeprefix("matter."), content=content,
