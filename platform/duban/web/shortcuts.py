@@ -11,7 +11,9 @@ House style of a page (GET shows, POST validates and calls one action):
   ``NotAllowed`` → the refusal page (403), ``Conflict`` → the same page saying the content changed
   meanwhile (409). A view that wants to answer an error itself catches it first.
 * an action's ``Invalid`` goes under the form field it names (:func:`add_error`) and the form is
-  shown again with status 400.
+  shown again with status 400 — :func:`act_on_form` is that whole POST body (parse, call the
+  action, message and redirect, or the form again);
+* a record's document (a circular, a step's notice) is opened through :func:`document_file`.
 * htmx requests (``request.htmx``, django-htmx's middleware) get the fragment they swap in place,
   or :func:`redirect_to` a client-side redirect.
 """
