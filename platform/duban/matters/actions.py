@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -22,7 +23,7 @@ from duban.core.county import county_calendar, county_pack, next_value, today
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.core.models import CalendarYear, WorkdayOverride
 from duban.documents.numbering import next_notice_number
-from duban.matters import access
+from duban.matters import access, queries
 from duban.matters.attachments import ATTACHING_ROLES, check_upload
 from duban.matters.models import (
     FEEDBACK_KINDS,
@@ -355,8 +356,12 @@ def _pending_report(matter: Matter) -> ResultReport:
 
 @action
 def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: str | None = None,
-                     expected_version: int | None = None) -> Review:
+                     expected_version: int | None = None, missing_parts_confirmed: bool = True) -> Review:
     """The office leader accepts the result (审核通过): the matter is closed (办结).
+
+    A co-operating unit that never signed or never reported its part is named on the timeline
+    (``co_units_not_signed`` / ``co_units_not_reported``); the web page asks the leader to confirm
+    first (``missing_parts_confirmed=False`` until the box is ticked).
 
     A matter of a category whose pack rule records the proposer's view (人大代表建议、政协委员提案)
     needs ``satisfaction`` with the reply: 满意 or 基本满意 close it; 不满意 reopens it once for a
@@ -372,6 +377,10 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
         raise Invalid(f"请记录代表委员对答复的意见：{'、'.join(str(c.label) for c in Satisfaction)}。",
                           field="satisfaction")
     report = _pending_report(matter)
+    not_signed, not_reported = queries.missing_parts(matter)
+    if (not_signed or not_reported) and not missing_parts_confirmed:
+        raise Invalid(gettext("协办单位%(units)s尚未签收或尚未报送承办部分；确认仍要办结的，请勾选确认框。")
+                      % {"units": "、".join(u.name for u in [*not_signed, *not_reported])}, field="confirm_missing_parts")
     before = snapshot(matter)
     replied_again = Review.objects.filter(report__matter=matter, decision=Review.Decision.REPLY_AGAIN).exists()
     if satisfaction == Satisfaction.UNSATISFIED and not replied_again:
@@ -380,7 +389,9 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
                                    reviewed_by=actor, satisfaction=satisfaction or "")
     matter.state, matter.closed_at, matter.feedback_due_on = transition.target, clock.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
-            extra={"report": report.pk, **({"satisfaction": satisfaction} if satisfaction else {})})
+            extra={"report": report.pk, **({"satisfaction": satisfaction} if satisfaction else {}),
+                   **({"co_units_not_signed": [u.code for u in not_signed]} if not_signed else {}),
+                   **({"co_units_not_reported": [u.code for u in not_reported]} if not_reported else {})})
     people = recipients.unit_staff([report.unit])
     people += [leader for leader in recipients.matter_leaders(matter) if leader not in people and leader != actor]
     view = f"代表委员意见：{Satisfaction(satisfaction).label}。" if satisfaction else ""

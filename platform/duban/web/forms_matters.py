@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Role, User
 from duban.core.county import county_pack
+from duban.documents.content import cn_date
+from duban.matters import queries as matter_queries
 from duban.matters.models import FEEDBACK_KINDS, ChangeRequest, Feedback, Satisfaction
 from duban.matters.states import LEADERS, State
 from duban.units.models import Unit
@@ -103,6 +105,11 @@ class AssignForm(ActionForm):
         super().__init__(*args, **kwargs)
         self.fields["lead_unit"].choices = unit_choices(empty=gettext("请选择牵头单位"))
         self.fields["co_units"].choices = unit_choices()
+        if self.matter is not None and self.matter.requested_deadline:
+            self.fields["deadline"].help_text = gettext("领导要求%(date)s前完成；办结日期与工作日数二选一") % {
+                "date": cn_date(self.matter.requested_deadline)}
+        if self.matter is not None and self.initial.get("co_units"):
+            self.fields["co_units"].help_text = gettext("已按领导建议的责任单位预选，可调整")
 
     def clean(self):
         data = super().clean()
@@ -135,6 +142,8 @@ class AcceptForm(ActionForm):
                                      choices=[("", "—"), *Satisfaction.choices],
                                      help_text=_("不满意的，事项重新办理并在规定期限内再次答复（仅一次）"))
 
+    confirm_missing_parts = forms.BooleanField(label=_("确认办结"), required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         category = county_pack().category(self.matter.category) if self.matter is not None else None
@@ -142,6 +151,17 @@ class AcceptForm(ActionForm):
             del self.fields["satisfaction"]  # only deputies' suggestions and CPPCC proposals
         else:
             self.fields["satisfaction"].required = True
+        not_signed, not_reported = matter_queries.missing_parts(self.matter) if self.matter is not None else ([], [])
+        if not (not_signed or not_reported):
+            del self.fields["confirm_missing_parts"]  # every co-operating unit has reported its part
+            return
+        parts = []
+        if not_signed:
+            parts.append(gettext("%(units)s未签收") % {"units": "、".join(u.name for u in not_signed)})
+        if not_reported:
+            parts.append(gettext("%(units)s未报送承办部分") % {"units": "、".join(u.name for u in not_reported)})
+        self.fields["confirm_missing_parts"].label = gettext("协办单位%(parts)s，仍确认办结") % {"parts": "，".join(parts)}
+        self.fields["confirm_missing_parts"].help_text = gettext("办结后，办理过程中将记明这些单位未签收或未报送。")
 
 
 class SendBackForm(ActionForm):

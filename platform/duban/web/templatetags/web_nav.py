@@ -21,7 +21,9 @@ LINKS = {
     "register": ("/register/", _("登记簿")),
     "plan": ("/plan/", _("督办计划")),
     "matters": ("/matters/", _("事项")),
+    "steps": ("/steps/", _("督办措施")),
     "scores": ("/scores/", _("评分")),
+    "ledger": ("/ledger/", _("扣分台账")),
     "inspections": ("/inspections/", _("季度督查")),
     "circulars": ("/circulars/", _("通报")),
     "reports": ("/reports/weekly/", _("督查专报")),
@@ -32,13 +34,14 @@ LINKS = {
     "city": ("/city/", _("本市各县")),
     "platform": ("/platform/", _("县列表")),
 }
-OFFICE = ["todo", "board", "register", "plan", "matters", "scores", "inspections", "circulars", "reports", "documents",
-          "rulepack", "notifications"]
+OFFICE = ["todo", "board", "register", "plan", "matters", "steps", "scores", "ledger", "inspections", "circulars",
+          "reports", "documents", "rulepack", "notifications"]
 ROLE_LINKS = {
     "supervision_staff": OFFICE,
     "office_leader": ["home_office", *OFFICE],
-    "county_leader": ["home_leader", "todo", "board", "matters", "scores", "inspections", "reports", "notifications"],
-    "unit_staff": ["home_unit", "todo", "matters", "scores", "rulepack", "notifications"],
+    "county_leader": ["home_leader", "todo", "board", "matters", "steps", "scores", "ledger", "inspections", "reports",
+                      "notifications"],
+    "unit_staff": ["home_unit", "todo", "matters", "steps", "scores", "ledger", "rulepack", "notifications"],
     "county_admin": [*OFFICE, "admin"],
     "city_user": ["city"],
     "platform_operator": ["platform", "admin"],
