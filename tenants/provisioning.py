@@ -92,6 +92,13 @@ def resolve_rulepack(requested: str | None) -> tuple[str, str]:
     return pack.name, pack.version
 
 
+def county_side(actor):
+    """The actor as a county's schema can record it. A platform operator is a user of the public
+    schema; a county's audit rows and users point at the county's own users table, so there the
+    operator is named by label (``user:<name>``), as the CLI is (``cli``)."""
+    return audit.actor_label(actor) if hasattr(actor, "_meta") else actor
+
+
 def refuse_archived(county: County) -> None:
     """An archived county has no schema and no hosts left: only a restore brings it back."""
     if county.status == County.Status.ARCHIVED:
@@ -118,7 +125,7 @@ def set_rulepack(slug: str, requested: str, *, actor) -> County:
         after = {"rulepack": f"{name}=={version}"}
         audit.record(actor=actor, action="county.set_rulepack", obj=county, before=before, after=after)
         with schema_context(county.schema_name):
-            audit.record(actor=actor, action="county.set_rulepack", obj=county, object_type="tenants.county",
+            audit.record(actor=county_side(actor), action="county.set_rulepack", obj=county, object_type="tenants.county",
                          before=before, after=after)
     return county
 
@@ -142,7 +149,7 @@ def set_abbreviation(slug: str, abbreviation: str, *, actor) -> County:
         county.save(update_fields=["abbreviation"])
         audit.record(actor=actor, action="county.set_abbreviation", obj=county, before=before, after=after)
         with schema_context(county.schema_name):
-            audit.record(actor=actor, action="county.set_abbreviation", obj=county, object_type="tenants.county",
+            audit.record(actor=county_side(actor), action="county.set_abbreviation", obj=county, object_type="tenants.county",
                          before=before, after=after)
     return county
 
@@ -244,11 +251,11 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
         with schema_context(county.schema_name):
             if admin_username:
                 try:
-                    do_create_user(admin_username, actor=actor, role=Role.COUNTY_ADMIN, password=password,
+                    do_create_user(admin_username, actor=county_side(actor), role=Role.COUNTY_ADMIN, password=password,
                                    full_name="县管理员")
                 except Invalid as exc:
                     raise ProvisioningError(f"admin user: {exc}", field="admin") from None
-            audit.record(actor=actor, action="county.create", obj=county, object_type="tenants.county",
+            audit.record(actor=county_side(actor), action="county.create", obj=county, object_type="tenants.county",
                          after={"slug": slug, "name": name})
     return Provisioned(county=county, domain=county_host(slug), admin_username=admin_username or "",
                        admin_password=password if admin_username else "",

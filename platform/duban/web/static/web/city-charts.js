@@ -1,14 +1,30 @@
 /* The city portal's four comparison charts (ECharts), from the JSON in #comparison-charts. */
 (function () {
+  // Switching 月/季度/年度 shows the current period of that kind: the start moves with the choice.
+  var kind = document.getElementById("cmp-period"), start = document.getElementById("cmp-start");
+  if (kind && start) {
+    kind.addEventListener("change", function () {
+      start.value = kind.options[kind.selectedIndex].getAttribute("data-current-start");
+      kind.form.submit();
+    });
+  }
+})();
+(function () {
   if (!window.echarts) { return; }
   var d = JSON.parse(document.getElementById("comparison-charts").textContent);
   var draw = window.dubanChart;  // app.js: drawn, marked ready, resized, tooltips on the canvas
   var axis = {type: "category", data: d.names, axisLabel: {interval: 0, rotate: d.names.length > 8 ? 40 : 0}};
+  // Bars start at 0 (a bar's length is its score, so every county's bar shows and two bars compare
+  // as they look); each carries its score to three places, where differences of 0.01 show.
+  var label = {show: true, position: "top", fontSize: 10,
+               formatter: function (p) { return p.value == null ? "" : Number(p.value).toFixed(3); }};
   draw("chart-scores", {
-    tooltip: {trigger: "axis"}, legend: {bottom: 0}, grid: {left: 44, right: 16, top: 20, bottom: 60},
-    xAxis: axis, yAxis: {type: "value", scale: true},
-    series: [{name: d.scores.own_label, type: "bar", data: d.scores.own, itemStyle: {color: "#90a4ae"}},
-             {name: d.scores.reference_label, type: "bar", data: d.scores.reference, itemStyle: {color: "#c62828"}}]
+    tooltip: {trigger: "axis", valueFormatter: function (v) { return v == null ? "—" : Number(v).toFixed(3); }},
+    legend: {bottom: 0}, grid: {left: 44, right: 16, top: 24, bottom: 60},
+    xAxis: axis, yAxis: {type: "value", min: 0},
+    series: [{name: d.scores.own_label, type: "bar", data: d.scores.own, itemStyle: {color: "#90a4ae"}, label: label},
+             {name: d.scores.reference_label, type: "bar", data: d.scores.reference, itemStyle: {color: "#c62828"},
+              label: label}]
   });
   draw("chart-box", {
     tooltip: {trigger: "item"}, grid: {left: 44, right: 16, top: 20, bottom: 40},
