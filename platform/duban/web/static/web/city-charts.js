@@ -26,9 +26,14 @@
              {name: d.scores.reference_label, type: "bar", data: d.scores.reference, itemStyle: {color: "#c62828"},
               label: label}]
   });
+  // The distribution and the trend keep a close axis (their point is the spread), padded by 0.1 on
+  // both sides so that a county sitting on the base score is drawn inside the chart, not on its edge.
+  var padded = {type: "value", scale: true,
+                min: function (v) { return Math.floor((v.min - 0.1) * 10) / 10; },
+                max: function (v) { return Math.ceil((v.max + 0.1) * 10) / 10; }};
   draw("chart-box", {
     tooltip: {trigger: "item"}, grid: {left: 44, right: 16, top: 20, bottom: 40},
-    xAxis: axis, yAxis: {type: "value", scale: true},
+    xAxis: axis, yAxis: padded,
     series: [{name: d.box.label, type: "boxplot", data: d.box.data, itemStyle: {borderColor: "#c62828"}}]
   });
   draw("chart-rates", {
@@ -40,7 +45,7 @@
   draw("chart-trend", {
     tooltip: {trigger: "axis"}, legend: {bottom: 0, type: "scroll"}, grid: {left: 44, right: 16, top: 30, bottom: 60},
     title: {text: d.trend.label, textStyle: {fontSize: 12, fontWeight: "normal"}, left: "center", top: 0},
-    xAxis: {type: "category", data: d.trend.quarters}, yAxis: {type: "value", scale: true},
+    xAxis: {type: "category", data: d.trend.quarters}, yAxis: padded,
     series: d.trend.series.map(function (s) { return {name: s.name, type: "line", data: s.data, connectNulls: true}; })
   });
 })();
