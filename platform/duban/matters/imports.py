@@ -102,8 +102,11 @@ def _yes_no(value) -> tuple[bool, str | None]:
     return False, f"应填“是”或“否”，不是 {str(value).strip()!r}"
 
 
+IMPORTING_ROLES = (Role.SUPERVISION_STAFF,)  # who may import matters (the CLI and the web's import page)
+
+
 def _check_people(actor, proposed_by) -> None:
-    if getattr(actor, "role", None) != Role.SUPERVISION_STAFF or not actor.is_active:
+    if getattr(actor, "role", None) not in IMPORTING_ROLES or not actor.is_active:
         raise NotAllowed("only supervision staff import matters")
     if getattr(proposed_by, "role", None) not in LEADERS or not proposed_by.is_active:
         raise Invalid("matters are imported on behalf of an active county leader or office leader",
