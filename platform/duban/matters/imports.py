@@ -66,7 +66,7 @@ def _categories() -> tuple[dict[str, str], str]:
         for name in (category.code, category.label.zh, category.label.en):
             if name:
                 names.setdefault(re.sub(r"\s+", "", name).casefold(), category.code)
-    hint = "、".join(f"{c.label.zh}（{c.code}）" for c in scope)
+    hint = "、".join(c.label.zh for c in scope)  # the clerk's words; the codes are accepted too
     return names, hint
 
 

@@ -93,7 +93,9 @@ def _render(request, template: str, context: dict, rows: list[Row], status: int 
         **context, "rows": rows, "posted": posted, "section": "matters",
         "done_count": sum(1 for r in rows if r.done), "refused_count": sum(1 for r in rows if r.outcome and not r.done),
         "pending": [r for r in rows if r.form is not None and not r.done],
-        "refusals": [r for r in rows if r.refusal]}, status=status)
+        "refusals": [r for r in rows if r.refusal],
+        # posted again: the rows still to do and those refused (reported again), never one done
+        "batch": list(dict.fromkeys(r.matter.pk for r in rows if not r.done))}, status=status)
 
 
 # --- 批量交办 -------------------------------------------------------------------------------------------
@@ -250,7 +252,6 @@ def bulk_urge(request):
             row.outcome = _outcome_of(exc)
         else:
             row.done = True
-            row.outcome = gettext("已记录%(tier)s（%(unit)s）。") % {"tier": tier.label.get(language()),
-                                                                  "unit": row.unit_name}
+            row.outcome = gettext("已记录%(tier)s。") % {"tier": tier.label.get(language())}
     status = 200 if any(r.done for r in rows) or not rows else 400
     return _render(request, "web/matters/bulk_urge.html", context, rows, status=status)

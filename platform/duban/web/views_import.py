@@ -69,12 +69,17 @@ def kinds_for(user) -> list[Kind]:
     return [kind for kind in KINDS.values() if user.role in kind.roles]
 
 
+class LeaderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.display_name}（{obj.get_role_display()}）"
+
+
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("导入内容"), widget=forms.RadioSelect)
     file = forms.FileField(label=_("Excel 文件（.xlsx）"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
                            help_text=_("第一个工作表的第一行为表头；先检查每一行，确认无误后再全部导入"))
-    proposed_by = forms.ModelChoiceField(label=_("代哪位领导提出"), queryset=User.objects.none(), required=False,
+    proposed_by = LeaderChoiceField(label=_("代哪位领导提出"), queryset=User.objects.none(), required=False,
                                          empty_label=_("请选择"),
                                          help_text=_("导入的督办事项以该领导的名义提出，登记后等待其批准立项"))
 
