@@ -303,6 +303,7 @@ def test_import_matters_preview_then_import_all_uses_the_staged_file_once(web, c
 def test_import_units_by_the_county_admin_all_or_nothing(web, cast, world, media):
     admin = User.objects.get(username="admin")
     client = Web(web("staff").host, admin)
+    assert 'id="import-link"' in ok(client.get("/register/"))  # the way in
     page = ok(client.get("/import/"))
     assert 'value="units"' in page and 'value="matters"' not in page  # the importers' own rules
     bad = workbook([["单位编码", "单位名称", "类型"], ["T50", "五十镇", "乡镇"], ["D01", "重复的局", "部门"]])

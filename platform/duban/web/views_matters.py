@@ -24,7 +24,6 @@ from duban.core import clock
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import access, actions, queries
-from duban.matters import imports as matter_imports
 from duban.matters.documents import matter_list_xlsx, register_book_xlsx
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import LEADERS, UNDER_WAY, State
@@ -33,6 +32,7 @@ from duban.supervision.access import visible_steps
 from duban.supervision.models import EscalationStep
 from duban.web import forms_matters as mf
 from duban.web.shortcuts import add_error, category_labels, language, page, refused, require_role, tier_labels
+from duban.web.views_import import kinds_for
 
 PAGE_SIZE = 20
 REGISTER_PAGE_SIZE = 50
@@ -146,7 +146,7 @@ def register(request):
     page = Paginator(matters, REGISTER_PAGE_SIZE).get_page(request.GET.get("page"))
     _with_category_labels(page.object_list, category_labels(pack))
     return render(request, "web/matters/register.html", {
-        "page": page, "section": "register", "can_import": request.user.role in matter_imports.IMPORTING_ROLES})
+        "page": page, "section": "register", "can_import": bool(kinds_for(request.user))})
 
 
 @page
@@ -193,7 +193,7 @@ def matter_list(request):
     return render(request, "web/matters/list.html", {
         "form": form, "page": page, "section": "matters",
         "can_propose": request.user.role in PROPOSING_ROLES, "can_bulk": staff,
-        "can_import": request.user.role in matter_imports.IMPORTING_ROLES})
+        "can_import": bool(kinds_for(request.user))})
 
 
 def _with_export_prefetch(matters: list) -> list:
