@@ -27,7 +27,7 @@
       var ticked = boxes().filter(function (b) { return b.checked; }).length;
       buttons.forEach(function (b) { b.disabled = ticked === 0; });
       if (count) {
-        count.textContent = ticked ? count.getAttribute("data-template").replace("%(n)s", String(ticked)) : idle;
+        count.textContent = ticked ? count.getAttribute("data-template").replace("__N__", String(ticked)) : idle;
       }
       if (all) { all.checked = ticked > 0 && ticked === boxes().length; }
     };
