@@ -10,6 +10,7 @@ saying what happened — nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.utils import timezone
@@ -283,7 +284,10 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
 
 # --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------
 @action
-def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None) -> Feedback:
+def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None,
+                     files: Iterable = ()) -> Feedback:
+    """Progress feedback (反馈进展), with the files that support it (``files``: uploads, each
+    attached to this feedback; one refused and nothing is recorded)."""
     matter = _locked(actor, matter_id, expected_version)
     check("feedback", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -300,14 +304,17 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
         fields.append("feedback_due_on")
     _finish(matter, actor, "feedback", before, fields=fields,
             extra={"unit": link.unit.code, "feedback": feedback.pk, "kind": kind})
+    _attach_all(matter, actor, files, feedback_id=feedback.pk)
     return feedback
 
 
 @action
-def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> Feedback:
+def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None,
+                   files: Iterable = ()) -> Feedback:
     """A co-operating unit reports its own part (报送承办部分) — once; a send-back naming the unit
     makes it due again. A co-unit that has reported its part is not escalated for the matter's
-    missed deadline; one that has not is (the sweep addresses each unit late on its own part)."""
+    missed deadline; one that has not is (the sweep addresses each unit late on its own part).
+    ``files`` are attached to the part reported, all or nothing."""
     matter = _locked(actor, matter_id, expected_version)
     check("report_part", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -324,12 +331,15 @@ def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | 
     link.part_reported_at, link.part_reported_by = part.given_at, actor
     link.save(update_fields=["part_reported_at", "part_reported_by"])
     _finish(matter, actor, "report_part", before, fields=[], extra={"unit": link.unit.code, "feedback": part.pk})
+    _attach_all(matter, actor, files, feedback_id=part.pk)
     return part
 
 
 @action
-def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> ResultReport:
-    """The lead unit reports the result (汇报督办结果); it waits for the office leader's review."""
+def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None,
+                     files: Iterable = ()) -> ResultReport:
+    """The lead unit reports the result (汇报督办结果); it waits for the office leader's review.
+    ``files`` are attached to this result (seen upward only once it is reviewed), all or nothing."""
     matter = _locked(actor, matter_id, expected_version)
     transition = check("report", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -341,6 +351,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
                                          reported_by=actor)
     matter.state = transition.target
     _finish(matter, actor, "report", before, fields=["state"], extra={"report": report.pk, "attempt": report.attempt})
+    _attach_all(matter, actor, files, report_id=report.pk)
     notify("result.reported", recipients=recipients.office_leaders(), matter=matter, url=recipients.matter_url(matter),
            title=f"待审核：{matter.title}",
            body=f"{link.unit.name}已报送{matter.number}的办理结果（第{report.attempt}次报送），请审核。")
@@ -654,6 +665,14 @@ def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
     # no on-rollback hook); such orphans are harmless and can be swept by comparing storage
     # with the table.
     return attachment
+
+
+def _attach_all(matter: Matter, actor, files: Iterable, *, feedback_id: int | None = None,
+                report_id: int | None = None) -> None:
+    """Attach each upload to the feedback or result just recorded (inside its action: a refused
+    file undoes the whole record)."""
+    for upload in files or ():
+        do_attach_file(matter.pk, actor=actor, upload=upload, feedback_id=feedback_id, report_id=report_id)
 
 
 def _id(value, field: str) -> int:

@@ -79,12 +79,13 @@ def _run_sign(request, matter, form):
 
 def _run_feedback(request, matter, form):
     return actions.do_give_feedback(matter.pk, actor=request.user, kind=form.cleaned_data["kind"],
-                                    text=form.cleaned_data["text"], expected_version=_version(form))
+                                    text=form.cleaned_data["text"], expected_version=_version(form),
+                                    files=form.cleaned_data["files"])
 
 
 def _run_report(request, matter, form):
     return actions.do_report_result(matter.pk, actor=request.user, text=form.cleaned_data["text"],
-                                    expected_version=_version(form))
+                                    expected_version=_version(form), files=form.cleaned_data["files"])
 
 
 def _run_accept(request, matter, form):
@@ -96,7 +97,7 @@ def _run_accept(request, matter, form):
 
 def _run_report_part(request, matter, form):
     return actions.do_report_part(matter.pk, actor=request.user, text=form.cleaned_data["text"],
-                                  expected_version=_version(form))
+                                  expected_version=_version(form), files=form.cleaned_data["files"])
 
 
 def _run_send_back(request, matter, form):
@@ -143,10 +144,12 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("reject", mf.RejectForm, _("不予立项"), _("不予立项"), _("已决定不予立项。"), _run_reject, danger=True),
     Action("assign", mf.AssignForm, _("交办"), _("交办"), _("已交办，交办通知单已生成，等待单位签收。"), _run_assign),
     Action("sign", mf.SignForm, _("签收"), _("签收"), _("已签收。"), _run_sign),
-    Action("feedback", mf.FeedbackForm, _("反馈进展"), _("反馈进展"), _("进展情况已反馈。"), _run_feedback),
+    Action("feedback", mf.FeedbackForm, _("反馈进展"), _("反馈进展"), _("进展情况已反馈。"), _run_feedback,
+           multipart=True),
     Action("report-part", mf.PartForm, _("报送承办部分"), _("报送承办部分"), _("承办部分办理情况已报送。"),
-           _run_report_part),
-    Action("report", mf.ReportForm, _("报送办理结果"), _("报送结果"), _("办理结果已报送，等待审核。"), _run_report),
+           _run_report_part, multipart=True),
+    Action("report", mf.ReportForm, _("报送办理结果"), _("报送结果"), _("办理结果已报送，等待审核。"), _run_report,
+           multipart=True),
     Action("accept", mf.AcceptForm, _("审核通过"), _("审核通过"), _("审核通过，事项已办结。"), _run_accept),
     Action("send-back", mf.SendBackForm, _("退回复办"), _("退回复办"), _("已退回复办。"), _run_send_back, danger=True),
     Action("request-extension", mf.ExtensionForm, _("申请延期"), _("申请延期"), _("延期申请已提交，等待领导审批。"),
@@ -403,8 +406,9 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "category_label": categories.get(matter.category, matter.category),
         "light": supervision_steps.light(matter, today, county_calendar(), pack),
         "units": list(matter.units.all()),
-        "feedback": list(matter.feedback.select_related("unit", "given_by").order_by("given_at", "id")),
-        "reports": reports,
+        "feedback": _with_files(matter.feedback.select_related("unit", "given_by").order_by("given_at", "id"),
+                                files, "feedback_id"),
+        "reports": _with_files(reports, files, "report_id"),
         "deadline_changes": list(matter.deadline_changes.select_related("changed_by").order_by("id")),
         "change_requests": [(r, _proposed_text(r)) for r in matter.change_requests.all()],
         "attachments": files,
@@ -417,6 +421,14 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "can_start_step": user.role == Role.SUPERVISION_STAFF and matter.state in supervision_steps.UNDER_WAY,
     }
     return render(request, "web/matters/detail.html", context, status=status)
+
+
+def _with_files(records, files: list, key: str) -> list:
+    """Each feedback or result with the files reported with it (``files``: those the user may see)."""
+    records = list(records)
+    for record in records:
+        record.files = [a for a in files if getattr(a, key) == record.pk]
+    return records
 
 
 def _notices(matter: Matter, steps: list) -> list:
@@ -593,6 +605,10 @@ def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
                 evidence = evidence_rows(pack.tier(step.tier), step.evidence or {})
         elif action == "matter.attach":
             details.append(gettext("附件：%(n)s") % {"n": after.get("name", "")})
+            if after.get("report"):
+                details.append(gettext("随办理结果报送"))
+            elif after.get("feedback"):
+                details.append(gettext("随进展反馈报送"))
         if action == "matter.accept":
             if after.get("co_units_not_signed"):
                 details.append(gettext("未签收的协办单位：%(u)s") % {"u": names(after["co_units_not_signed"])})

@@ -43,12 +43,15 @@ class Command(CountyCommand):
                                   progress=lambda description, total: progress_bar(
                                       description, total, enabled=not options["no_progress"]))
         except ImportErrorReport as report:
+            if options["dry_run"]:
+                self.import_preview(report.result)
             count = len(report.errors)
             raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
                                f"{report.result.source}; nothing was imported") from None
         except NotAllowed as exc:
             raise CommandError(f"{exc}; nothing was imported") from None
         if result.dry_run:
+            self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
                 f"Checked {result.created} units in {result.source}: all good (dry run, nothing was imported)"))
         else:
