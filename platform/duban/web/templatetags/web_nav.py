@@ -28,6 +28,7 @@ LINKS = {
     "circulars": ("/circulars/", _("通报")),
     "reports": ("/reports/weekly/", _("督查专报")),
     "documents": ("/documents/", _("文书")),
+    "imports": ("/import/", _("导入")),
     "rulepack": ("/rulepack/", _("规则")),
     "notifications": ("/notifications/", _("通知")),
     "admin": ("/admin/", _("系统管理")),
@@ -37,12 +38,12 @@ LINKS = {
 OFFICE = ["todo", "board", "register", "plan", "matters", "steps", "scores", "ledger", "inspections", "circulars",
           "reports", "documents", "rulepack", "notifications"]
 ROLE_LINKS = {
-    "supervision_staff": OFFICE,
+    "supervision_staff": [*OFFICE, "imports"],
     "office_leader": ["home_office", *OFFICE],
     "county_leader": ["home_leader", "todo", "board", "matters", "steps", "scores", "ledger", "inspections", "reports",
                       "notifications"],
     "unit_staff": ["home_unit", "todo", "matters", "steps", "scores", "ledger", "rulepack", "notifications"],
-    "county_admin": [*OFFICE, "admin"],
+    "county_admin": [*OFFICE, "imports", "admin"],
     "city_user": ["city"],
     "platform_operator": ["platform", "admin"],
 }
