@@ -79,17 +79,26 @@ def public_url() -> str:
 def resolve_rulepack(requested: str | None) -> tuple[str, str]:
     """(name, version) of an installed, working rule pack; the default pack when None."""
     registry = get_registry()
-    name, _, version = (requested or DEFAULT_PACK).strip().partition("==")
+    name, _sep, version = (requested or DEFAULT_PACK).strip().partition("==")
     pack = registry.get(name)
     if pack is None:
-        known = ", ".join(sorted(registry.names())) or "none"
-        raise ProvisioningError(f"unknown rule pack {name!r} (installed: {known})", field="rulepack")
+        known = "、".join(sorted(registry.names())) or _("无")
+        raise ProvisioningError(_("没有名为“%(name)s”的规则包（已安装：%(known)s）。") % {"name": name, "known": known},
+                                field="rulepack")
     if not pack.ok:
-        raise ProvisioningError(f"rule pack {name!r} is broken: {pack.error}", field="rulepack")
+        raise ProvisioningError(_("规则包“%(name)s”无法使用：%(error)s") % {"name": name, "error": pack.error},
+                                field="rulepack")
     if version and version != pack.version:
-        raise ProvisioningError(
-            f"rule pack {name!r} is installed at version {pack.version}, not {version}", field="rulepack")
+        raise ProvisioningError(_("规则包“%(name)s”已安装的版本是 %(installed)s，不是 %(version)s。")
+                                % {"name": name, "installed": pack.version, "version": version}, field="rulepack")
     return pack.name, pack.version
+
+
+def county_side(actor):
+    """The actor as a county's schema can record it. A platform operator is a user of the public
+    schema; a county's audit rows and users point at the county's own users table, so there the
+    operator is named by label (``user:<name>``), as the CLI is (``cli``)."""
+    return audit.actor_label(actor) if hasattr(actor, "_meta") else actor
 
 
 def refuse_archived(county: County) -> None:
@@ -108,17 +117,18 @@ def set_rulepack(slug: str, requested: str, *, actor) -> County:
     with transaction.atomic():
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
-            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+            raise ProvisioningError(_("没有标识为“%(slug)s”的县。") % {"slug": slug}, field="slug")
         refuse_archived(county)
         before = {"rulepack": f"{county.rulepack_name}=={county.rulepack_version}"}
         if (county.rulepack_name, county.rulepack_version) == (name, version):
-            raise ProvisioningError(f"county {slug!r} already runs {name}=={version}", field="rulepack")
+            raise ProvisioningError(_("县“%(slug)s”已在使用规则包 %(pack)s。") % {"slug": slug, "pack": f"{name}=={version}"},
+                                    field="rulepack")
         county.rulepack_name, county.rulepack_version = name, version
         county.save(update_fields=["rulepack_name", "rulepack_version"])
         after = {"rulepack": f"{name}=={version}"}
         audit.record(actor=actor, action="county.set_rulepack", obj=county, before=before, after=after)
         with schema_context(county.schema_name):
-            audit.record(actor=actor, action="county.set_rulepack", obj=county, object_type="tenants.county",
+            audit.record(actor=county_side(actor), action="county.set_rulepack", obj=county, object_type="tenants.county",
                          before=before, after=after)
     return county
 
@@ -135,14 +145,14 @@ def set_abbreviation(slug: str, abbreviation: str, *, actor) -> County:
     with transaction.atomic():
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
-            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+            raise ProvisioningError(_("没有标识为“%(slug)s”的县。") % {"slug": slug}, field="slug")
         refuse_archived(county)
         before, after = {"abbreviation": county.abbreviation}, {"abbreviation": abbreviation}
         county.abbreviation = abbreviation
         county.save(update_fields=["abbreviation"])
         audit.record(actor=actor, action="county.set_abbreviation", obj=county, before=before, after=after)
         with schema_context(county.schema_name):
-            audit.record(actor=actor, action="county.set_abbreviation", obj=county, object_type="tenants.county",
+            audit.record(actor=county_side(actor), action="county.set_abbreviation", obj=county, object_type="tenants.county",
                          before=before, after=after)
     return county
 
@@ -153,27 +163,25 @@ def _validate(slug: str, name: str, city_code: str) -> City:
     except ValidationError as exc:
         raise ProvisioningError(" ".join(exc.messages), field="slug") from None
     if not name or not name.strip():
-        raise ProvisioningError("a county needs a name (--name)", field="name")
+        raise ProvisioningError(_("请填写县名称（--name）。"), field="name")
     if len(name) > 100:
-        raise ProvisioningError("the name is longer than 100 characters", field="name")
+        raise ProvisioningError(_("县名称不能超过100个字。"), field="name")
     try:
         validate_city_code(city_code)
     except ValidationError as exc:
         raise ProvisioningError(" ".join(exc.messages), field="city") from None
     city = City.objects.filter(code=city_code).first()
     if city is None:
-        known = ", ".join(City.objects.values_list("code", flat=True)) or "none yet"
-        raise ProvisioningError(
-            f"unknown city {city_code!r} (known: {known}; add one with `duban city create`)",
-            field="city")
+        known = "、".join(City.objects.values_list("code", flat=True)) or _("尚无")
+        raise ProvisioningError(_("没有代码为“%(code)s”的市（已有：%(known)s；可用 duban city create 添加）。")
+                                % {"code": city_code, "known": known}, field="city")
     if County.objects.filter(slug=slug).exists():
-        raise ProvisioningError(f"a county with slug {slug!r} already exists", field="slug")
+        raise ProvisioningError(_("县标识“%(slug)s”已被使用。") % {"slug": slug}, field="slug")
     if Domain.objects.filter(domain=county_host(slug)).exists():
-        raise ProvisioningError(f"host {county_host(slug)} is already taken", field="slug")
+        raise ProvisioningError(_("域名 %(host)s 已被占用。") % {"host": county_host(slug)}, field="slug")
     if schema_exists(schema_name_for(slug), case_sensitive=False):
-        raise ProvisioningError(
-            f"schema {schema_name_for(slug)} already exists without a county row; "
-            f"drop or rename it first", field="slug")
+        raise ProvisioningError(_("数据库模式 %(schema)s 已存在，但没有对应的县；请先删除或改名。")
+                                % {"schema": schema_name_for(slug)}, field="slug")
     return city
 
 
@@ -216,7 +224,7 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
     city = _validate(slug, name, city_code)
     pack_name, pack_version = resolve_rulepack(rulepack)
     if admin_username is not None and not admin_username.strip():
-        raise ProvisioningError("the admin user name is empty", field="admin")
+        raise ProvisioningError(_("请填写县管理员用户名。"), field="admin")
     if method == "clone":
         ensure_template_current()
     password = admin_password or secrets.token_urlsafe(12)
@@ -237,18 +245,18 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
         elif method == "migrate":
             migrate_new_schema(county.schema_name)
         else:
-            raise ProvisioningError(f"unknown provisioning method {method!r}", field="method")
+            raise ProvisioningError(_("未知的开通方式“%(method)s”。") % {"method": method}, field="method")
         audit.record(actor=actor, action="county.create", obj=county, after={
             "slug": slug, "name": name, "city": city.code, "schema": county.schema_name,
             "rulepack": f"{pack_name}=={pack_version}"})
         with schema_context(county.schema_name):
             if admin_username:
                 try:
-                    do_create_user(admin_username, actor=actor, role=Role.COUNTY_ADMIN, password=password,
+                    do_create_user(admin_username, actor=county_side(actor), role=Role.COUNTY_ADMIN, password=password,
                                    full_name="县管理员")
                 except Invalid as exc:
-                    raise ProvisioningError(f"admin user: {exc}", field="admin") from None
-            audit.record(actor=actor, action="county.create", obj=county, object_type="tenants.county",
+                    raise ProvisioningError(_("县管理员：%(error)s") % {"error": exc}, field="admin") from None
+            audit.record(actor=county_side(actor), action="county.create", obj=county, object_type="tenants.county",
                          after={"slug": slug, "name": name})
     return Provisioned(county=county, domain=county_host(slug), admin_username=admin_username or "",
                        admin_password=password if admin_username else "",
@@ -259,15 +267,15 @@ def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:
     """Suspend or resume a county. Its data stays; its host answers with a suspended page."""
     connection.set_schema_to_public()
     if status not in (County.Status.ACTIVE, County.Status.SUSPENDED):  # archiving: tenants.archiving
-        raise ProvisioningError(f"unknown status {status!r}", field="status")
+        raise ProvisioningError(_("未知的状态“%(status)s”。") % {"status": status}, field="status")
     with transaction.atomic():
         county = County.objects.select_for_update().filter(slug=slug).first()
         if county is None:
-            raise ProvisioningError(f"no county with slug {slug!r}", field="slug")
+            raise ProvisioningError(_("没有标识为“%(slug)s”的县。") % {"slug": slug}, field="slug")
         refuse_archived(county)
         if county.status == status:
-            raise ProvisioningError(f"county {slug!r} is already {county.get_status_display()} ({status})",
-                                    field="status")
+            raise ProvisioningError(_("县“%(slug)s”的状态已是“%(status)s”。")
+                                    % {"slug": slug, "status": county.get_status_display()}, field="status")
         before = {"status": county.status, "reason": county.status_reason}
         county.status = status
         county.status_reason = reason
@@ -358,10 +366,10 @@ def create_city(code: str, name: str, *, actor) -> City:
     except ValidationError as exc:
         raise ProvisioningError(" ".join(exc.messages), field="code") from None
     if not (name or "").strip():
-        raise ProvisioningError("a city needs a name (--name)", field="name")
+        raise ProvisioningError(_("请填写市名称（--name）。"), field="name")
     with transaction.atomic():
         if City.objects.filter(code=code).exists():
-            raise ProvisioningError(f"a city with code {code!r} already exists", field="code")
+            raise ProvisioningError(_("市代码“%(code)s”已被使用。") % {"code": code}, field="code")
         city = City.objects.create(code=code, name=name.strip())
         audit.record(actor=actor, action="city.create", obj=city, after={"code": code, "name": city.name})
     return city

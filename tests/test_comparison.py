@@ -172,6 +172,37 @@ def test_overdue_and_no_answer(world):
     assert m["no_answer"] == {"open": 1, "silent": 1} and m["no_answer_share"] == 1.0
 
 
+def test_a_county_on_the_reference_pack_scores_the_same_under_both(world):
+    """Own pack and reference pack are the same pack: every snapshot's two score distributions
+    agree. Send-backs that name different units are the case that split them (the 2.990 beside
+    3.000 of issue 20): the ledger counts a matter's redos per unit charged (六(五), a0270ad), so
+    D01's third send-back of a matter whose first one charged T01 is D01's second redo and costs
+    nothing; the rescoring replay counted the matter's redos of every unit and charged D01 0.1."""
+    from duban.matters import actions
+    from duban.supervision.models import LedgerEntry
+
+    with tenant_context(world.alpha):
+        cast = make_cast()
+        with as_of(date(2026, 10, 8)):
+            matter = to_state(cast, "reported", deadline_working_days=10)
+        for n, (day, units) in enumerate(((12, ["T01"]), (14, ["D01"]), (16, ["D01"]))):
+            with as_of(date(2026, 10, day)):
+                if n:
+                    actions.do_report_result(matter.pk, actor=cast.lead_clerk, text=f"已补充材料（第{n + 1}次）。")
+                actions.do_send_back(matter.pk, actor=cast.office, reasons="材料不全，请补充。", units=units)
+        assert not LedgerEntry.objects.filter(matter=matter).exists()  # no unit was sent back three times
+    connection.set_schema_to_public()
+    service.set_reference_pack(world.alpha.city, "county_default", actor="tests")
+    refresh_county(world.alpha)
+    snapshots = list(CountySnapshot.objects.filter(county=world.alpha))
+    assert snapshots and all(s.reference_pack == s.own_pack == "county_default==1.0.0" for s in snapshots)
+    differ = [(s.period_kind, str(s.period_start), s.own_pack_scores, s.reference_pack_scores)
+              for s in snapshots if s.own_pack_scores != s.reference_pack_scores]
+    assert differ == []
+    october = next(s for s in snapshots if s.period_kind == "month" and s.period_start == date(2026, 10, 1))
+    assert october.own_pack_scores["min"] == october.reference_pack_scores["min"] == 3.0
+
+
 def test_incremental_refresh_is_queued_on_commit_once_and_updates_the_snapshot(three,
                                                                               django_capture_on_commit_callbacks):
     alpha, _, _ = three

@@ -89,14 +89,14 @@ def test_create_county_makes_row_host_schema_admin_and_audit(world):
 
 
 @pytest.mark.parametrize(("kwargs", "field", "message"), [
-    ({"slug": "alpha"}, "slug", "already exists"),
+    ({"slug": "alpha"}, "slug", "已被使用"),
     ({"slug": "Bad Slug"}, "slug", "无效"),
     ({"slug": "-x"}, "slug", "无效"),
     ({"slug": "www"}, "slug", "保留"),
-    ({"city": "atlantis"}, "city", "unknown city 'atlantis'"),
-    ({"name": "  "}, "name", "needs a name"),
-    ({"rulepack": "no_such_pack"}, "rulepack", "unknown rule pack"),
-    ({"rulepack": "county_default==9.9"}, "rulepack", "not 9.9"),
+    ({"city": "atlantis"}, "city", "没有代码为“atlantis”的市"),
+    ({"name": "  "}, "name", "请填写县名称"),
+    ({"rulepack": "no_such_pack"}, "rulepack", "没有名为“no_such_pack”的规则包"),
+    ({"rulepack": "county_default==9.9"}, "rulepack", "不是 9.9"),
     ({"admin_username": "x" * 200}, "admin", "用户名不能超过150个字符"),
 ])
 def test_bad_input_is_refused_and_nothing_is_half_created(world, kwargs, field, message):
@@ -127,9 +127,9 @@ def test_cli_create_prints_elapsed_time_and_list_shows_it(world, capsys):
 def test_cli_errors_name_the_problem(world):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match=r"unknown city 'nowhere'.*\[city\]"):
+    with pytest.raises(CommandError, match=r"没有代码为“nowhere”的市.*\[city\]"):
         call_command("county", "create", "eta", "--name", "庚县", "--city", "nowhere")
-    with pytest.raises(CommandError, match=r"already exists \[slug\]"):
+    with pytest.raises(CommandError, match=r"已被使用。 \[slug\]"):
         call_command("county", "create", "alpha", "--name", "甲县", "--city", "testcity")
 
 

@@ -170,9 +170,9 @@ def test_one_county_selects_the_vendor_pack_the_other_keeps_the_default(world, s
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("spec", "message"), [
-    ("county_strict==9.0", "installed at version 2.1.0, not 9.0"),
-    ("no_such_pack", "unknown rule pack 'no_such_pack'"),
-    ("county_default", "already runs county_default==1.0.0"),
+    ("county_strict==9.0", "已安装的版本是 2.1.0，不是 9.0"),
+    ("no_such_pack", "没有名为“no_such_pack”的规则包"),
+    ("county_default", "已在使用规则包 county_default==1.0.0"),
 ])
 def test_set_rulepack_refuses_bad_input(world, strict_installed, spec, message):
     with pytest.raises(provisioning.ProvisioningError, match=message):

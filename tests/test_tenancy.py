@@ -102,10 +102,10 @@ def test_suspend_and_resume_are_audited_and_validated(world):
     from duban.audit.models import AuditEvent
 
     provisioning.set_status("beta", "suspended", actor="tests", reason="测试")
-    with pytest.raises(provisioning.ProvisioningError, match="already"):
+    with pytest.raises(provisioning.ProvisioningError, match="状态已是“已暂停”"):
         provisioning.set_status("beta", "suspended", actor="tests")
     provisioning.set_status("beta", "active", actor="tests")
-    with pytest.raises(provisioning.ProvisioningError, match="no county with slug 'gamma'"):
+    with pytest.raises(provisioning.ProvisioningError, match="没有标识为“gamma”的县"):
         provisioning.set_status("gamma", "active", actor="tests")
     actions = list(AuditEvent.objects.filter(object_type="tenants.county", object_id=str(world.beta.pk))
                    .order_by("id").values_list("action", "before", "after"))

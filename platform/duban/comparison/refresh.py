@@ -20,9 +20,8 @@ from duban.comparison.models import CityComparisonSettings, CountySnapshot
 from duban.core import clock
 from duban.core.county import county_calendar
 from duban.matters.models import Feedback, Matter, ResultReport, Review
-from duban.scoring.engine import replay
 from duban.supervision.models import EscalationStep, LedgerEntry
-from duban.supervision.rescoring import events_for
+from duban.supervision.rescoring import events_for, replay_as_ledger
 from duban.units.models import Unit
 from plugins.manager import PackUnavailable, get_pack, pack_for_county
 from tenants.models import County
@@ -79,7 +78,7 @@ def load(county, today: date, reference_pack) -> tuple[metrics.CountyData, int]:
             # from its source records and replayed through the reference pack.
             events = events_for(reference_pack)
             when = {e.ref: e.occurred_on for e in events}
-            result = replay(reference_pack, events)
+            result = replay_as_ledger(reference_pack, events)
             reference = [(d.unit, d.year, when.get(d.ref, date(d.year, 12, 31)), d.amount) for d in result.deductions]
         calendar = county_calendar()
     data = metrics.CountyData(

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
@@ -100,3 +101,17 @@ class CountyCommand(BaseCommand):
     def out(self, text: str = "") -> None:
         """Print one line as it is (no rich markup: county data may contain brackets)."""
         self.console.print(Text(text))
+
+    def import_preview(self, result) -> None:
+        """The row-by-row preview of an import (``duban.core.imports.ImportResult.preview``): the
+        table the web's import page shows — row number, the cells as read, the row's problems."""
+        for error in result.file_errors():
+            self.out(error.format())
+        if not result.rows:
+            return
+        table = Table("行", *result.columns, "问题", title=Text(f"{result.source}：{len(result.rows)} 行"))
+        for row in result.preview():
+            problems = "；".join(f"[{e.column}] {e.message}" if e.column else e.message for e in row.errors)
+            table.add_row(str(row.number), *(Text(row.values.get(c, "")) for c in result.columns),
+                          Text(problems or "可以导入"))
+        self.console.print(table)

@@ -68,20 +68,54 @@ def _sorted(errors: Iterable[RowError]) -> list[RowError]:
     return [error for _, error in indexed]
 
 
+@dataclass(frozen=True)
+class PreviewRow:
+    """One data row as the import read it: its Excel row number, its cells as text under their
+    columns' labels, and its problems (none when it would be imported)."""
+
+    number: int
+    values: dict[str, str]
+    errors: tuple[RowError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
 @dataclass
 class ImportResult:
     """What an import did: how many objects it created, or the row-by-row report of why it
-    created none. After a dry run, ``created`` is how many it would create (none are kept)."""
+    created none. After a dry run, ``created`` is how many it would create (none are kept).
+
+    ``columns`` and ``rows`` are the preview (:meth:`preview`): the labels of the columns the
+    file has, and every data row as read, with its problems — empty when the file itself could
+    not be read (its problem is then a file-level error)."""
 
     created: int = 0
     errors: list[RowError] = field(default_factory=list)
     objects: list = field(default_factory=list, repr=False)
     source: str = ""
     dry_run: bool = False
+    columns: list[str] = field(default_factory=list)
+    rows: list[PreviewRow] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def file_errors(self) -> list[RowError]:
+        """Problems not of one data row: the file, the sheet, the header row."""
+        numbers = {row.number for row in self.rows}
+        return [error for error in _sorted(self.errors) if error.row not in numbers]
+
+    def preview(self) -> list[PreviewRow]:
+        """Every data row with its own problems attached (the web's preview table, the CLI's
+        ``--dry-run`` table)."""
+        by_row: dict[int, list[RowError]] = {}
+        for error in self.errors:
+            if error.row is not None:
+                by_row.setdefault(error.row, []).append(error)
+        return [PreviewRow(row.number, row.values, tuple(by_row.get(row.number, ()))) for row in self.rows]
 
     def lines(self) -> list[str]:
         return [error.format() for error in _sorted(self.errors)]
@@ -94,8 +128,10 @@ class ImportResult:
 class ImportErrorReport(ValueError):
     """The file has problems; nothing was imported. ``result`` holds the whole report."""
 
-    def __init__(self, errors: Iterable[RowError], *, source: str = ""):
-        self.result = ImportResult(created=0, errors=_sorted(errors), source=source)
+    def __init__(self, errors: Iterable[RowError], *, source: str = "", columns: Iterable[str] = (),
+                 rows: Iterable[PreviewRow] = ()):
+        self.result = ImportResult(created=0, errors=_sorted(errors), source=source, columns=list(columns),
+                                   rows=list(rows))
         count = len(self.result.errors)
         super().__init__(gettext("%(source)s有%(count)d处问题，没有导入任何内容。")
                          % {"source": source or gettext("文件"), "count": count} + "\n" + self.result.format())
@@ -378,6 +414,9 @@ def run_import(source: Any, columns: Iterable[Column], *, check_row: CheckRow, w
     columns = tuple(columns)
     name = describe_source(source)
     sheet = read_sheet(source, columns)
+    shown = [column for column in columns if column.key in sheet.columns]  # the file's, in the import's order
+    labels_shown = [column.label for column in shown]
+    rows = [PreviewRow(row.number, {column.label: row.text(column.key) for column in shown}) for row in sheet.rows]
     errors: list[RowError] = []
     planned: list[tuple[Row, Any]] = []
     for row in sheet.rows:
@@ -386,7 +425,7 @@ def run_import(source: Any, columns: Iterable[Column], *, check_row: CheckRow, w
     if check_rows is not None:
         check_rows(planned, errors)
     if errors:
-        raise ImportErrorReport(errors, source=name)
+        raise ImportErrorReport(errors, source=name, columns=labels_shown, rows=rows)
 
     labels = {**{column.key: column.label for column in columns}, **(field_columns or {})}
     objects: list = []
@@ -406,6 +445,7 @@ def run_import(source: Any, columns: Iterable[Column], *, check_row: CheckRow, w
                 raise Rollback
     except Rollback:
         if errors:
-            raise ImportErrorReport(errors, source=name) from None
-        return ImportResult(created=len(objects), source=name, dry_run=True)  # rolled back
-    return ImportResult(created=len(objects), objects=objects, source=name)
+            raise ImportErrorReport(errors, source=name, columns=labels_shown, rows=rows) from None
+        return ImportResult(created=len(objects), source=name, dry_run=True, columns=labels_shown,
+                            rows=rows)  # rolled back
+    return ImportResult(created=len(objects), objects=objects, source=name, columns=labels_shown, rows=rows)

@@ -10,11 +10,12 @@ saying what happened — nothing is lost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
@@ -25,7 +26,7 @@ from duban.core.county import county_calendar, county_pack, next_value, today
 from duban.core.errors import Conflict, Invalid, NotAllowed, NotFound
 from duban.core.models import CalendarYear, WorkdayOverride
 from duban.documents.numbering import next_notice_number
-from duban.matters import access
+from duban.matters import access, queries
 from duban.matters.attachments import ATTACHING_ROLES, check_upload
 from duban.matters.models import (
     FEEDBACK_KINDS,
@@ -292,7 +293,10 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
 
 # --- feedback, result, review (反馈、汇报、审核、复办) ------------------------------------------
 @action
-def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None) -> Feedback:
+def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_version: int | None = None,
+                     files: Iterable = ()) -> Feedback:
+    """Progress feedback (反馈进展), with the files that support it (``files``: uploads, each
+    attached to this feedback; one refused and nothing is recorded)."""
     matter = _locked(actor, matter_id, expected_version)
     check("feedback", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -309,14 +313,17 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
         fields.append("feedback_due_on")
     _finish(matter, actor, "feedback", before, fields=fields,
             extra={"unit": link.unit.code, "feedback": feedback.pk, "kind": kind})
+    _attach_all(matter, actor, files, feedback_id=feedback.pk)
     return feedback
 
 
 @action
-def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> Feedback:
+def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | None = None,
+                   files: Iterable = ()) -> Feedback:
     """A co-operating unit reports its own part (报送承办部分) — once; a send-back naming the unit
     makes it due again. A co-unit that has reported its part is not escalated for the matter's
-    missed deadline; one that has not is (the sweep addresses each unit late on its own part)."""
+    missed deadline; one that has not is (the sweep addresses each unit late on its own part).
+    ``files`` are attached to the part reported, all or nothing."""
     matter = _locked(actor, matter_id, expected_version)
     check("report_part", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -334,12 +341,15 @@ def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | 
     link.part_reported_at, link.part_reported_by = part.given_at, actor
     link.save(update_fields=["part_reported_at", "part_reported_by"])
     _finish(matter, actor, "report_part", before, fields=[], extra={"unit": link.unit.code, "feedback": part.pk})
+    _attach_all(matter, actor, files, feedback_id=part.pk)
     return part
 
 
 @action
-def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None) -> ResultReport:
-    """The lead unit reports the result (汇报督办结果); it waits for the office leader's review."""
+def do_report_result(matter_id: int, *, actor, text: str, expected_version: int | None = None,
+                     files: Iterable = ()) -> ResultReport:
+    """The lead unit reports the result (汇报督办结果); it waits for the office leader's review.
+    ``files`` are attached to this result (seen upward only once it is reviewed), all or nothing."""
     matter = _locked(actor, matter_id, expected_version)
     transition = check("report", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
@@ -351,6 +361,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
                                          reported_by=actor)
     matter.state = transition.target
     _finish(matter, actor, "report", before, fields=["state"], extra={"report": report.pk, "attempt": report.attempt})
+    _attach_all(matter, actor, files, report_id=report.pk)
     notify("result.reported", recipients=recipients.office_leaders(), matter=matter, url=recipients.matter_url(matter),
            title=f"待审核：{matter.title}",
            body=f"{link.unit.name}已报送{matter.number}的办理结果（第{report.attempt}次报送），请审核。")
@@ -366,8 +377,12 @@ def _pending_report(matter: Matter) -> ResultReport:
 
 @action
 def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: str | None = None,
-                     expected_version: int | None = None) -> Review:
+                     expected_version: int | None = None, missing_parts_confirmed: bool = True) -> Review:
     """The office leader accepts the result (审核通过): the matter is closed (办结).
+
+    A co-operating unit that never signed or never reported its part is named on the timeline
+    (``co_units_not_signed`` / ``co_units_not_reported``); the web page asks the leader to confirm
+    first (``missing_parts_confirmed=False`` until the box is ticked).
 
     A matter of a category whose pack rule records the proposer's view (人大代表建议、政协委员提案)
     needs ``satisfaction`` with the reply: 满意 or 基本满意 close it; 不满意 reopens it once for a
@@ -383,6 +398,10 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
         raise Invalid(_("请记录代表委员对答复的意见：%(choices)s。")
                       % {"choices": "、".join(str(c.label) for c in Satisfaction)}, field="satisfaction")
     report = _pending_report(matter)
+    not_signed, not_reported = queries.missing_parts(matter)
+    if (not_signed or not_reported) and not missing_parts_confirmed:
+        raise Invalid(gettext("协办单位%(units)s尚未签收或尚未报送承办部分；确认仍要办结的，请勾选确认框。")
+                      % {"units": "、".join(u.name for u in [*not_signed, *not_reported])}, field="confirm_missing_parts")
     before = snapshot(matter)
     replied_again = Review.objects.filter(report__matter=matter, decision=Review.Decision.REPLY_AGAIN).exists()
     if satisfaction == Satisfaction.UNSATISFIED and not replied_again:
@@ -391,7 +410,9 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
                                    reviewed_by=actor, satisfaction=satisfaction or "")
     matter.state, matter.closed_at, matter.feedback_due_on = transition.target, clock.now(), None
     _finish(matter, actor, "accept", before, fields=["state", "closed_at", "feedback_due_on"], note=review.reasons,
-            extra={"report": report.pk, **({"satisfaction": satisfaction} if satisfaction else {})})
+            extra={"report": report.pk, **({"satisfaction": satisfaction} if satisfaction else {}),
+                   **({"co_units_not_signed": [u.code for u in not_signed]} if not_signed else {}),
+                   **({"co_units_not_reported": [u.code for u in not_reported]} if not_reported else {})})
     people = recipients.unit_staff([report.unit])
     people += [leader for leader in recipients.matter_leaders(matter) if leader not in people and leader != actor]
     view = f"代表委员意见：{Satisfaction(satisfaction).label}。" if satisfaction else ""
@@ -658,6 +679,14 @@ def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
     # no on-rollback hook); such orphans are harmless and can be swept by comparing storage
     # with the table.
     return attachment
+
+
+def _attach_all(matter: Matter, actor, files: Iterable, *, feedback_id: int | None = None,
+                report_id: int | None = None) -> None:
+    """Attach each upload to the feedback or result just recorded (inside its action: a refused
+    file undoes the whole record)."""
+    for upload in files or ():
+        do_attach_file(matter.pk, actor=actor, upload=upload, feedback_id=feedback_id, report_id=report_id)
 
 
 def _id(value, field: str) -> int:

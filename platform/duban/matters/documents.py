@@ -198,13 +198,14 @@ def _assignment_notice_sample(*, actor, year) -> Sample:
 
 
 # --- spreadsheets --------------------------------------------------------------------------------------
-def register_book_xlsx() -> bytes:
-    """The register book (登记造册): every matter with its category, units, deadline and state."""
+def register_book_xlsx(matters=None) -> bytes:
+    """The register book (登记造册): every matter with its category, units, deadline and state;
+    or only ``matters`` (a queryset: the web's register book, the matters its user may see)."""
     pack = county_pack()
     columns = ["登记编号", "事项名称", "督办类别", "事项来源", "提出领导", "立项领导", "牵头单位", "协办单位", "交办文号",
                "交办日期", "办结时限", "状态", "复办次数"]
     rows = []
-    matters = (Matter.objects.select_related("proposed_by", "approved_by")
+    matters = ((Matter.objects.all() if matters is None else matters).select_related("proposed_by", "approved_by")
                .prefetch_related("units__unit", "notices").order_by("number"))
     for m in matters:
         links = list(m.units.all())

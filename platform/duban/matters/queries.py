@@ -12,6 +12,7 @@ from duban.audit.models import AuditEvent
 from duban.matters import access
 from duban.matters.models import ChangeRequest, Matter, MatterUnit
 from duban.matters.states import OPEN_STATES, State
+from duban.units.models import Unit
 
 
 def timeline(matter: Matter, user=None) -> QuerySet[AuditEvent]:
@@ -115,3 +116,21 @@ def overview(on: date) -> dict:
         "no_answer": under_way.filter(Q(feedback_due_on__lt=on) | Q(deadline__lt=on)).count(),
         "redone_more_than_twice": Matter.objects.filter(redo_count__gt=2).count(),
     }
+
+
+def missing_parts(matter: Matter) -> tuple[list[Unit], list[Unit]]:
+    """The co-operating units that never signed for the matter, and those that signed but never
+    reported their own part (报送承办部分): closing the matter leaves their part unanswered."""
+    links = [link for link in matter.units.select_related("unit").order_by("id") if link.role == MatterUnit.Role.CO]
+    return ([link.unit for link in links if not link.received_at],
+            [link.unit for link in links if link.received_at and not link.part_reported_at])
+
+
+def proposed_unit_codes(matter: Matter) -> list[str]:
+    """The units the leader proposed, in the order the leader gave them (the first to lead): the
+    proposal's audit record keeps that order, which the many-to-many table does not."""
+    codes = set(matter.proposed_units.values_list("code", flat=True))
+    event = AuditEvent.objects.filter(object_type="matters.matter", object_id=str(matter.pk),
+                                      action="matter.propose").order_by("id").first()
+    ordered = [code for code in ((event.after or {}).get("proposed_units") or [] if event else []) if code in codes]
+    return ordered + sorted(codes - set(ordered))

@@ -8,7 +8,7 @@ the pack: base, floor, amounts, counting modes, bearer and assessment year.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 
 from plugins.events import Deduction, ScenarioResult, ScoringEvent
@@ -32,16 +32,24 @@ def score(pack: RulePack, amounts: Iterable[Decimal]) -> Decimal:
     return max(pack.schedule.floor, pack.schedule.base - total)
 
 
+def by_matter(event: ScoringEvent) -> Hashable:
+    """The earlier events an event is counted against: its matter's (the default)."""
+    return event.matter
+
+
 def replay(pack: RulePack, events: Iterable[ScoringEvent], *, units: Iterable[str] = (),
-           years: Iterable[int] = ()) -> ScenarioResult:
+           years: Iterable[int] = (), history_key: Callable[[ScoringEvent], Hashable] = by_matter) -> ScenarioResult:
     """Score ``events`` in date order. Units and years named in ``units``/``years`` appear in
-    the result even with no deductions (a unit never supervised keeps the base score)."""
+    the result even with no deductions (a unit never supervised keeps the base score).
+    ``history_key`` groups the events whose earlier ones make an event's history (threshold
+    counting): by matter unless the caller counts as its ledger does (``supervision.rescoring``)."""
     ordered = sorted(events, key=lambda e: (e.occurred_on, e.ref))
-    history: dict[str | None, list[ScoringEvent]] = defaultdict(list)
+    history: dict[Hashable, list[ScoringEvent]] = defaultdict(list)
     deductions: list[Deduction] = []
     for event in ordered:
-        deductions.extend(compute_deductions(pack, event, history[event.matter]))
-        history[event.matter].append(event)
+        key = history_key(event)
+        deductions.extend(compute_deductions(pack, event, history[key]))
+        history[key].append(event)
     by_unit_year: dict[tuple[str, int], list[Decimal]] = defaultdict(list)
     for year in years:
         for unit in units:

@@ -65,10 +65,10 @@ def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = Non
 
 @action
 def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, unit: str | None = None,
-                          on: date | None = None) -> EscalationStep:
+                          on: date | None = None, reason: str = "") -> EscalationStep:
     """Staff take a step the sweep did not open (a time-sensitive check, another phone call).
     The ladder is climbed in order: a tier above the next one needs every tier between to be
-    skippable."""
+    skippable. ``reason`` (why staff started it) is the note of the step's opening."""
     _staff_only(actor, _("记录督办措施"))
     matter = matters_access.access_matter_by_id(actor, matter_id, for_update=True)
     if matter.state not in steps.UNDER_WAY:
@@ -83,29 +83,91 @@ def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, u
         raise Invalid(_("该单位不是本事项的承办单位。"), field="unit")
     if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
         raise Invalid(_("本事项已有一项待办督办措施（由自动巡查或督查检查生成），请先记录或跳过该项。"), field="tier")
-    reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=link.unit, status__in=steps.TAKEN)
-               if steps.on_this_ladder(s, matter)]
-    top = max(reached, default=-1)
     target = pack.tier_index(tier)
-    between = pack.tiers[top + 1:target]
-    if target > top + 1 and not all(t.skippable for t in between):
+    if wanted not in steps.startable_tiers(matter, link.unit, pack):
+        following = pack.tiers[steps.next_tier_index(matter, link.unit)]
         raise Invalid(_("督办措施须逐级采取，应先采取%(tier)s。")
-                      % {"tier": pack.tiers[top + 1].label.get(get_language() or "zh-hans")}, field="tier")
+                      % {"tier": following.label.get(get_language() or "zh-hans")}, field="tier")
     clean = steps.validate_evidence(wanted, evidence)
     on = steps.check_step_day(matter, on or clock.today())
     step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
                                          source=EscalationStep.Source.MANUAL, pack_name=pack.name,
                                          pack_version=pack.version, due_on=on, deadline=matter.deadline)
-    audit.record(actor=actor, action="step.open", obj=step, after={"matter": matter.number, "unit": link.unit.code,
-                                                                   "tier": tier, "source": "manual"})
+    audit.record(actor=actor, action="step.open", obj=step, note=reason,
+                 after={"matter": matter.number, "unit": link.unit.code, "tier": tier, "source": "manual"})
     return steps.record_step(step, wanted, pack, evidence=clean, actor=actor, on=on)
+
+
+@action
+def do_start_step(matter_id: int, *, actor, tier: str, unit: str | None, reason: str, evidence: dict,
+                  uploads: Iterable[tuple[str, UploadedFile]] = (), on: date | None = None) -> EscalationStep:
+    """Staff start a step on their own initiative (主动督办), with the reason they give: the
+    matter's timeline says why (``matter.step_started``, its note), then the step is recorded
+    with its evidence and files as ``do_record_manual_step`` does (the ladder in order), all or
+    nothing."""
+    _staff_only(actor, "record supervision steps")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("请填写主动督办的理由。"), field="reason")
+    if len(reason) > 300:
+        raise Invalid(_("理由不能超过300字。"), field="reason")
+    matter = matters_access.access_matter_by_id(actor, matter_id)
+    link = matter.units.filter(unit__code=unit).select_related("unit").first() if unit else steps.responsible(matter)
+    audit.record(actor=actor, action="matter.step_started", obj=matter, note=reason,
+                 after={"tier": tier, "unit": link.unit.code if link else unit, "on": on or clock.today()})
+    evidence = dict(evidence)
+    for code, upload in uploads:
+        try:
+            attachment = do_attach_file(matter_id, actor=actor, upload=upload)
+        except Invalid as exc:
+            raise Invalid(str(exc), field=f"evidence.{code}") from None
+        evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
+    return do_record_manual_step(matter_id, actor=actor, tier=tier, evidence=evidence, unit=unit, on=on, reason=reason)
+
+
+def withdrawing_kind(pack):
+    """The pack's kind of correction that withdraws a step (系误记 in the default pack), or None:
+    then the county's rules do not let a step be withdrawn."""
+    return next((kind for kind in pack.schedule.reversal_kinds if kind.withdraws_step), None)
+
+
+@action
+def do_withdraw_step(step_id: int, *, actor, reason: str) -> EscalationStep:
+    """The office leader withdraws a recorded step as recorded in error, with the reason, where
+    the county's pack has a kind of correction that withdraws the step: its deductions are reversed
+    with that kind (``do_reverse_entry``, which withdraws the step), and a step that cost no points
+    is withdrawn the same way. The step stays, marked withdrawn; the ladder needs its tier again."""
+    if getattr(actor, "role", None) != Role.OFFICE_LEADER:
+        raise NotAllowed(_("只有办公室领导可以撤销督办措施。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("请填写撤销理由。"), field="reason")
+    if len(reason) > 300:
+        raise Invalid(_("理由不能超过300字。"), field="reason")
+    kind = withdrawing_kind(county_pack())
+    if kind is None:
+        raise Invalid(_("本县规则包不允许撤销督办措施。"), field="reason")
+    step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
+    if step is None:
+        raise NotFound(_("没有找到这项督办措施。"))
+    if step.status != EscalationStep.Status.RECORDED:
+        raise Invalid(_("只有已督办的措施可以撤销；该措施当前为“%(status)s”。") % {"status": step.get_status_display()},
+                      field="status")
+    reversed_ids = LedgerEntry.objects.filter(reverses__isnull=False).values("reverses_id")
+    for entry in LedgerEntry.objects.filter(step=step, reverses__isnull=True).exclude(pk__in=reversed_ids).order_by("id"):
+        do_reverse_entry(entry.pk, actor=actor, reason=reason, kind=kind.code)
+    step.refresh_from_db()
+    if step.status != EscalationStep.Status.WITHDRAWN:
+        _withdraw_step(step.pk, actor=actor, note=f"{kind.label.zh}：{reason}")
+        step.refresh_from_db()
+    return step
 
 
 @action
 def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
     """Pass over a due step whose tier the pack marks skippable (e.g. the special meeting)."""
     _staff_only(actor, _("记录督办措施"))
-    step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
+    step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
     if step is None:
         raise NotFound(_("没有找到这项督办措施。"))
     tier = county_pack().tier(step.tier)
@@ -121,6 +183,8 @@ def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
         EscalationStep.Status.SKIPPED, reason, actor, clock.now())
     step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
     audit.record(actor=actor, action="step.skip", obj=step, note=reason, after={"tier": step.tier})
+    audit.record(actor=actor, action="matter.step_skipped", obj=step.matter, note=reason,
+                 after={"tier": step.tier, "unit": step.unit.code, "step": step.pk, "on": clock.today()})
     return step
 
 

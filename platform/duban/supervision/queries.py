@@ -7,6 +7,7 @@ from collections import Counter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import State
@@ -44,3 +45,12 @@ def on_time_by_month(units, year: int) -> list[dict]:
         rows.append({"month": month, "label": _("%(month)d月") % {"month": month}, "closed": n,
                      "on_time": on_time[month], "rate": round(on_time[month] * 100 / n, 1) if n else None})
     return rows
+
+
+def start_reason(step: EscalationStep) -> str:
+    """Why staff started ``step`` on their own initiative (the note of its opening; "" for a step
+    the sweep or an inspection opened)."""
+    if step.source != EscalationStep.Source.MANUAL:
+        return ""
+    return (AuditEvent.objects.filter(object_type=EscalationStep._meta.label_lower, object_id=str(step.pk),
+                                      action="step.open").values_list("note", flat=True).first() or "")

@@ -88,11 +88,24 @@ def events_for(other_pack: RulePack) -> list[ScoringEvent]:
     return [e for e in events if (e.ref, e.unit) not in reversed_causes]
 
 
+def ledger_history(event: ScoringEvent):
+    """What the ledger counts an event against, so that a replay through the county's own pack
+    posts what the ledger posted: a redo against the earlier redos of the same matter that
+    charged the same unit (ledger.record_redo, 六(五) counted per unit charged), anything else
+    against its matter's earlier events (ledger.matter_history)."""
+    return (event.matter, event.unit) if event.code == "redo" else event.matter
+
+
+def replay_as_ledger(other_pack: RulePack, events: list[ScoringEvent], **kwargs):
+    """``scoring.engine.replay`` counting as the ledger counts (``ledger_history``)."""
+    return replay(other_pack, events, history_key=ledger_history, **kwargs)
+
+
 def rescore(year: int, other_pack: RulePack) -> list[RescoreRow]:
     """Every active unit's ``year`` score under the county's pack and under ``other_pack``."""
     units = list(Unit.objects.filter(is_active=True).order_by("kind", "code"))
     codes = [u.code for u in units]
-    result = replay(other_pack, events_for(other_pack), units=codes, years=[year])
+    result = replay_as_ledger(other_pack, events_for(other_pack), units=codes, years=[year])
     own = {unit.code: value for unit, value in ledger.unit_scores(year).items()}
     rows = []
     for unit in units:

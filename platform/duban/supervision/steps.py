@@ -127,6 +127,23 @@ def on_this_ladder(step: EscalationStep, matter: Matter) -> bool:
     return step.status in ON_LADDER and (step.deadline is None or step.deadline == matter.deadline)
 
 
+def next_tier_index(matter: Matter, unit) -> int:
+    """The index in the pack's ladder of the next tier for ``unit`` on ``matter``: one past the
+    highest taken on the present ladder."""
+    reached = [s.tier_index for s in EscalationStep.objects.filter(matter=matter, unit=unit, status__in=TAKEN)
+               if on_this_ladder(s, matter)]
+    return max(reached, default=-1) + 1
+
+
+def startable_tiers(matter: Matter, unit, pack) -> list:
+    """The tiers staff may take on their own initiative for ``unit`` on ``matter``: the ladder is
+    climbed in order — any tier up to the next one, and past the next one only over tiers the pack
+    marks skippable."""
+    following = next_tier_index(matter, unit)
+    return [tier for index, tier in enumerate(pack.tiers)
+            if index <= following or all(t.skippable for t in pack.tiers[following:index])]
+
+
 def promised_date(step: EscalationStep, pack) -> date | None:
     """The completion date the unit promised when ``step`` was recorded (the tier's promise_field)."""
     tier = pack.tier(step.tier)

@@ -10,9 +10,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Role, User
+from duban.core import clock
 from duban.core.county import county_pack
-from duban.matters.models import FEEDBACK_KINDS, ChangeRequest, Feedback, Satisfaction
-from duban.matters.states import LEADERS, State
+from duban.documents.content import cn_date
+from duban.matters import queries as matter_queries
+from duban.matters.models import FEEDBACK_KINDS, ChangeRequest, Feedback, Matter, MatterUnit, Satisfaction
+from duban.matters.states import LEADERS, UNDER_WAY, State
 from duban.units.models import Unit
 
 DATE_WIDGET = {"type": "date"}
@@ -101,6 +104,11 @@ class AssignForm(ActionForm):
         super().__init__(*args, **kwargs)
         self.fields["lead_unit"].choices = unit_choices(empty=gettext("请选择牵头单位"))
         self.fields["co_units"].choices = unit_choices()
+        if self.matter is not None and self.matter.requested_deadline:
+            self.fields["deadline"].help_text = gettext("领导要求%(date)s前完成；办结日期与工作日数二选一") % {
+                "date": cn_date(self.matter.requested_deadline)}
+        if self.matter is not None and self.initial.get("co_units"):
+            self.fields["co_units"].help_text = gettext("已按领导建议的责任单位预选，可调整")
 
     def clean(self):
         data = super().clean()
@@ -113,18 +121,45 @@ class SignForm(ActionForm):
     pass
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (``<input type=file multiple>``); cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def supporting_files() -> MultipleFileField:
+    """The files a feedback or a result is reported with (附件), attached to it."""
+    return MultipleFileField(label=_("附件"), required=False,
+                             help_text=_("可选多个文件：PDF、Word、Excel、PowerPoint、图片（PNG/JPG）或文本文件"))
+
+
 class FeedbackForm(ActionForm):
     kind = forms.ChoiceField(label=_("反馈形式"), choices=[(k.value, k.label) for k in FEEDBACK_KINDS],
                              initial=Feedback.Kind.WRITTEN)
     text = text_area(_("进展情况"), rows=4)
+    files = supporting_files()
 
 
 class ReportForm(ActionForm):
     text = text_area(_("办理结果"), rows=5)
+    files = supporting_files()
 
 
 class PartForm(ActionForm):
     text = text_area(_("承办部分办理情况"), rows=4, help_text=_("本单位承办部分完成后报送；逾期未报送的，按本单位承办部分督办"))
+    files = supporting_files()
 
 
 class AcceptForm(ActionForm):
@@ -133,6 +168,8 @@ class AcceptForm(ActionForm):
                                      choices=[("", "—"), *Satisfaction.choices],
                                      help_text=_("不满意的，事项重新办理并在规定期限内再次答复（仅一次）"))
 
+    confirm_missing_parts = forms.BooleanField(label=_("确认办结"), required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         category = county_pack().category(self.matter.category) if self.matter is not None else None
@@ -140,6 +177,17 @@ class AcceptForm(ActionForm):
             del self.fields["satisfaction"]  # only deputies' suggestions and CPPCC proposals
         else:
             self.fields["satisfaction"].required = True
+        not_signed, not_reported = matter_queries.missing_parts(self.matter) if self.matter is not None else ([], [])
+        if not (not_signed or not_reported):
+            del self.fields["confirm_missing_parts"]  # every co-operating unit has reported its part
+            return
+        parts = []
+        if not_signed:
+            parts.append(gettext("%(units)s未签收") % {"units": "、".join(u.name for u in not_signed)})
+        if not_reported:
+            parts.append(gettext("%(units)s未报送承办部分") % {"units": "、".join(u.name for u in not_reported)})
+        self.fields["confirm_missing_parts"].label = gettext("协办单位%(parts)s，仍确认办结") % {"parts": "，".join(parts)}
+        self.fields["confirm_missing_parts"].help_text = gettext("办结后，办理过程中将记明这些单位未签收或未报送。")
 
 
 class SendBackForm(ActionForm):
@@ -215,12 +263,13 @@ class AttachForm(ActionForm):
 # --- the matter list's filters --------------------------------------------------------------------
 class MatterFilterForm(forms.Form):
     q = forms.CharField(label=_("搜索"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、名称或内容")}))
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、名称、内容或单位名称")}))
     state = forms.ChoiceField(label=_("状态"), required=False)
     category = forms.ChoiceField(label=_("督办类别"), required=False)
     unit = forms.ChoiceField(label=_("承办单位"), required=False)
     deadline_after = date_field(_("办结时限自"))
     deadline_before = date_field(_("办结时限至"))
+    overdue = forms.BooleanField(label=_("只看逾期"), required=False)
 
     def __init__(self, *args, pack, language: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -242,9 +291,15 @@ class MatterFilterForm(forms.Form):
             queryset = queryset.filter(deadline__gte=data["deadline_after"])
         if data.get("deadline_before"):
             queryset = queryset.filter(deadline__lte=data["deadline_before"])
+        if data.get("overdue"):  # past the deadline and still under way (逾期)
+            queryset = queryset.filter(state__in=UNDER_WAY, deadline__lt=clock.today())
         if data.get("q"):
             q = data["q"].strip()
-            queryset = queryset.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(content__icontains=q))
+            # By unit name too: the units it is assigned to (lead or co-operating) or proposed for.
+            by_unit = Q(pk__in=MatterUnit.objects.filter(unit__name__icontains=q).values("matter_id")) | Q(
+                pk__in=Matter.proposed_units.through.objects.filter(unit__name__icontains=q).values("matter_id"))
+            queryset = queryset.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(content__icontains=q)
+                                       | by_unit)
         return queryset
 
 

@@ -90,6 +90,36 @@ class EvidenceForm(forms.Form):
         return "on" if error_field == "on" else None
 
 
+class StepChoiceForm(forms.Form):
+    """Which unit of the matter and which tier staff start on their own initiative (a GET form:
+    the evidence form that follows is the tier's)."""
+
+    unit = forms.ChoiceField(label=_("责任单位"), error_messages={"required": _("请选择责任单位。"),
+                                                               "invalid_choice": _("请选择本事项的承办单位。")})
+    tier = forms.ChoiceField(label=_("督办方式"), error_messages={"required": _("请选择督办方式。"),
+                                                              "invalid_choice": _("请选择规则包中的督办方式。")})
+
+    def __init__(self, *args, units=(), tiers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", "—"), *units]
+        self.fields["tier"].choices = [("", "—"), *tiers]
+
+
+class StepStartForm(EvidenceForm):
+    """The tier's evidence form with the reason staff start the step (主动督办)."""
+
+    reason = forms.CharField(label=_("主动督办理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300,
+                             error_messages={"required": _("请填写主动督办的理由。")})
+
+    def __init__(self, tier, *args, **kwargs):
+        super().__init__(tier, *args, **kwargs)
+        self.order_fields(["reason", *(EVIDENCE_PREFIX + spec.code for spec in tier.evidence), "on"])
+
+    @staticmethod
+    def field_for(error_field: str) -> str | None:
+        return "reason" if error_field == "reason" else EvidenceForm.field_for(error_field)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=300,
                              error_messages={"required": _("请填写理由。")})
@@ -180,7 +210,9 @@ class WeeklyReportForm(forms.Form):
 
 
 class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    """The version the page showed (optimistic locking); absent: the action does not check it."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class WeeklyReturnForm(forms.Form):

@@ -11,7 +11,9 @@ House style of a page (GET shows, POST validates and calls one action):
   ``NotAllowed`` → the refusal page (403), ``Conflict`` → the same page saying the content changed
   meanwhile (409). A view that wants to answer an error itself catches it first.
 * an action's ``Invalid`` goes under the form field it names (:func:`add_error`) and the form is
-  shown again with status 400.
+  shown again with status 400 — :func:`act_on_form` is that whole POST body (parse, call the
+  action, message and redirect, or the form again);
+* a record's document (a circular, a step's notice) is opened through :func:`document_file`.
 * htmx requests (``request.htmx``, django-htmx's middleware) get the fragment they swap in place,
   or :func:`redirect_to` a client-side redirect.
 """
@@ -23,6 +25,7 @@ import re
 from functools import wraps
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseServerError
@@ -114,6 +117,27 @@ def add_error(form, exc: Invalid, field: str | None = None, *, message: str | No
     form.add_error(name if visible else None, str(exc) if message is None else message)
 
 
+def act_on_form(request, form, call, *, success, again, done=None, field_for=None):
+    """The body of a form's POST: a valid ``form`` → ``call(form.cleaned_data)`` (one action);
+    then the message ``done`` (a text, or a function of the action's result) and ``success(result)``,
+    the answer (a redirect). An action's ``Invalid`` goes under the field it names (``field_for``
+    maps the action's field to the form's) and ``again(form)`` renders the form again with 400, as
+    it does for a form that does not validate. Other errors pass (``Conflict`` to the caller or
+    ``@page``). The ``Invalid`` is kept as ``form.invalid`` for a page that shows it elsewhere."""
+    form.invalid = None
+    if form.is_valid():
+        try:
+            result = call(form.cleaned_data)
+        except Invalid as exc:
+            form.invalid = exc
+            add_error(form, exc, field_for(exc.field) if field_for else None)
+        else:
+            if done is not None:
+                messages.success(request, done(result) if callable(done) else done)
+            return success(result)
+    return again(form)
+
+
 # --- htmx ----------------------------------------------------------------------------------------
 def redirect_to(request, url: str):
     """Go to ``url``: htmx follows ``HX-Redirect`` (a swap would put the whole page in a box)."""
@@ -156,6 +180,18 @@ def tier_labels(pack) -> dict[str, str]:
 
 def event_labels(pack) -> dict[str, str]:
     return {rule.code: rule.label.get(language()) for rule in pack.schedule.events}
+
+
+# --- documents ---------------------------------------------------------------------------------
+def document_file(request, make, *, missing: str):
+    """Go to the file of a record's document: ``make()`` issues it the first time (then the same
+    document); an ``Invalid`` from it (nothing to print yet) is the 404 ``missing`` (for the log).
+    ``?format=`` (pdf by default) is passed on to the download, which checks it."""
+    try:
+        document = make()
+    except Invalid:
+        raise Http404(missing) from None
+    return redirect(f"/documents/{document.pk}/download/?format={quote(request.GET.get('format', 'pdf'), safe='')}")
 
 
 # --- downloads -----------------------------------------------------------------------------------

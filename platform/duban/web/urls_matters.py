@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from duban.web import views_matter_detail, views_matters
+from duban.web import views_bulk, views_import, views_matter_detail, views_matters
 
 urlpatterns = [
     path("todo/", views_matters.todo, name="web-todo"),
@@ -11,6 +11,10 @@ urlpatterns = [
     path("plan/", views_matters.plan, name="web-plan"),
     path("matters/", views_matters.matter_list, name="web-matters"),
     path("matters/new/", views_matters.matter_new, name="web-matter-new"),
+    path("matters/bulk/assign/", views_bulk.bulk_assign, name="web-bulk-assign"),
+    path("matters/bulk/urge/", views_bulk.bulk_urge, name="web-bulk-urge"),
+    path("import/", views_import.import_upload, name="web-import"),
+    path("import/confirm/", views_import.import_confirm, name="web-import-confirm"),
     path("matters/<int:pk>/", views_matter_detail.matter_detail, name="web-matter"),
     path("matters/<int:pk>/attachments/<int:attachment_id>/", views_matter_detail.attachment_download,
          name="web-matter-attachment"),

@@ -24,6 +24,8 @@ urlpatterns = [
     path("steps/<int:step_id>/", views_steps.step_detail, name="step_detail"),
     path("steps/<int:step_id>/record/", views_steps.step_record, name="step_record"),
     path("steps/<int:step_id>/skip/", views_steps.step_skip, name="step_skip"),
+    path("steps/<int:step_id>/withdraw/", views_steps.step_withdraw, name="step_withdraw"),
+    path("steps/new/<int:matter_id>/", views_steps.step_start, name="step_start"),
     path("steps/<int:step_id>/reply/", views_steps.step_reply, name="step_reply"),
     path("steps/<int:step_id>/notice/", views_steps.step_notice, name="step_notice"),
     # scores (评分), statements and the ledger (扣分台账)

@@ -6,7 +6,6 @@ Thin views in the house style of ``duban.web.shortcuts``."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -22,7 +21,8 @@ from duban.supervision.models import Circular
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
-    add_error,
+    act_on_form,
+    document_file,
     page,
     paginate,
     require_role,
@@ -53,16 +53,11 @@ def circular_new(request):
                                                 "title": _("%(year)d年%(month)d月督办事项落实情况通报")
                                                 % {"year": today.year, "month": today.month}})
         return render(request, T + "circular_new.html", {"form": form})
-    form = forms.CircularDraftForm(request.POST)
-    if form.is_valid():
-        try:
-            circular = do_draft_circular(actor=user, **form.cleaned_data)
-        except Invalid as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, _("通报草稿已生成，请确定表扬和批评单位。"))
-            return redirect("supervision:circular_detail", circular_id=circular.pk)
-    return render(request, T + "circular_new.html", {"form": form}, status=400)
+    return act_on_form(
+        request, forms.CircularDraftForm(request.POST), lambda data: do_draft_circular(actor=user, **data),
+        done=_("通报草稿已生成，请确定表扬和批评单位。"),
+        success=lambda circular: redirect("supervision:circular_detail", circular_id=circular.pk),
+        again=lambda form: render(request, T + "circular_new.html", {"form": form}, status=400))
 
 
 def _ranking_rows(circular: Circular) -> list[dict]:
@@ -108,16 +103,11 @@ def circular_lists(request, circular_id: int):
     user = request.user
     circular = access.access_circular(user, circular_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以编辑通报。"))
-    form = forms.CircularListsForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
-    if form.is_valid():
-        try:
-            do_set_circular_lists(circular.pk, actor=user, **form.cleaned_data)
-        except Invalid as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("supervision:circular_detail", circular_id=circular.pk)
-    return _circular_page(request, circular, lists_form=form, status=400)
+    return act_on_form(
+        request, forms.CircularListsForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code")),
+        lambda data: do_set_circular_lists(circular.pk, actor=user, **data), done=_("已保存。"),
+        success=lambda _result: redirect("supervision:circular_detail", circular_id=circular.pk),
+        again=lambda form: _circular_page(request, circular, lists_form=form, status=400))
 
 
 @page
@@ -138,8 +128,5 @@ def circular_publish(request, circular_id: int):
 @require_safe
 def circular_document(request, circular_id: int):
     circular = access.access_circular(request.user, circular_id)
-    try:
-        document = supervision_documents.circular_document(circular, actor=request.user)
-    except Invalid:
-        raise Http404("a draft circular has no document yet") from None
-    return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
+    return document_file(request, lambda: supervision_documents.circular_document(circular, actor=request.user),
+                         missing="a draft circular has no document yet")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from django import forms
 from django.contrib import messages
@@ -20,6 +21,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -28,6 +30,7 @@ from duban.accounts.models import Role
 from duban.core import clock
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Conflict, Invalid, NotAllowed
+from duban.documents.content import cn_date
 from duban.matters import access, actions, attachments, queries
 from duban.matters import documents as matter_documents
 from duban.matters.models import ChangeRequest, Feedback, Matter, MatterUnit
@@ -37,6 +40,7 @@ from duban.supervision.access import visible_steps
 from duban.units.models import Unit
 from duban.web import forms_matters as mf
 from duban.web.shortcuts import add_error, category_labels, page, redirect_to, refused, tier_labels
+from duban.web.views_steps import evidence_rows
 
 STALE = _("该事项已被他人更新，请刷新后重试")
 
@@ -75,23 +79,25 @@ def _run_sign(request, matter, form):
 
 def _run_feedback(request, matter, form):
     return actions.do_give_feedback(matter.pk, actor=request.user, kind=form.cleaned_data["kind"],
-                                    text=form.cleaned_data["text"], expected_version=_version(form))
+                                    text=form.cleaned_data["text"], expected_version=_version(form),
+                                    files=form.cleaned_data["files"])
 
 
 def _run_report(request, matter, form):
     return actions.do_report_result(matter.pk, actor=request.user, text=form.cleaned_data["text"],
-                                    expected_version=_version(form))
+                                    expected_version=_version(form), files=form.cleaned_data["files"])
 
 
 def _run_accept(request, matter, form):
     return actions.do_accept_result(matter.pk, actor=request.user, reasons=form.cleaned_data["reasons"],
                                     satisfaction=form.cleaned_data.get("satisfaction") or None,
-                                    expected_version=_version(form))
+                                    expected_version=_version(form),
+                                    missing_parts_confirmed=bool(form.cleaned_data.get("confirm_missing_parts")))
 
 
 def _run_report_part(request, matter, form):
     return actions.do_report_part(matter.pk, actor=request.user, text=form.cleaned_data["text"],
-                                  expected_version=_version(form))
+                                  expected_version=_version(form), files=form.cleaned_data["files"])
 
 
 def _run_send_back(request, matter, form):
@@ -138,10 +144,12 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("reject", mf.RejectForm, _("不予立项"), _("不予立项"), _("已决定不予立项。"), _run_reject, danger=True),
     Action("assign", mf.AssignForm, _("交办"), _("交办"), _("已交办，交办通知单已生成，等待单位签收。"), _run_assign),
     Action("sign", mf.SignForm, _("签收"), _("签收"), _("已签收。"), _run_sign),
-    Action("feedback", mf.FeedbackForm, _("反馈进展"), _("反馈进展"), _("进展情况已反馈。"), _run_feedback),
+    Action("feedback", mf.FeedbackForm, _("反馈进展"), _("反馈进展"), _("进展情况已反馈。"), _run_feedback,
+           multipart=True),
     Action("report-part", mf.PartForm, _("报送承办部分"), _("报送承办部分"), _("承办部分办理情况已报送。"),
-           _run_report_part),
-    Action("report", mf.ReportForm, _("报送办理结果"), _("报送结果"), _("办理结果已报送，等待审核。"), _run_report),
+           _run_report_part, multipart=True),
+    Action("report", mf.ReportForm, _("报送办理结果"), _("报送结果"), _("办理结果已报送，等待审核。"), _run_report,
+           multipart=True),
     Action("accept", mf.AcceptForm, _("审核通过"), _("审核通过"), _("审核通过，事项已办结。"), _run_accept),
     Action("send-back", mf.SendBackForm, _("退回复办"), _("退回复办"), _("已退回复办。"), _run_send_back, danger=True),
     Action("request-extension", mf.ExtensionForm, _("申请延期"), _("申请延期"), _("延期申请已提交，等待领导审批。"),
@@ -235,7 +243,14 @@ def available_boxes(user, matter: Matter, pack) -> list[Box]:
             category = pack.category(matter.category)
             if category and category.default_deadline_working_days:
                 initial["deadline_working_days"] = category.default_deadline_working_days
-            initial["lead_unit"] = next((u.code for u in matter.proposed_units.all()), "")
+            # The leader's proposal: the first unit proposed leads, the others co-operate; the
+            # deadline the leader asked for (when it is still ahead) instead of the category's days.
+            proposed = queries.proposed_unit_codes(matter)
+            initial["lead_unit"] = proposed[0] if proposed else ""
+            initial["co_units"] = proposed[1:]
+            if matter.requested_deadline and matter.requested_deadline > clock.today():
+                initial["deadline"] = matter.requested_deadline
+                initial.pop("deadline_working_days", None)
         boxes.append(_box(ACTIONS[name], matter, _make_form(ACTIONS[name], matter, user, initial=initial)))
     for request in pending:
         decide = "decide_extension" if request.kind == ChangeRequest.Kind.EXTENSION else "decide_change"
@@ -391,8 +406,9 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "category_label": categories.get(matter.category, matter.category),
         "light": supervision_steps.light(matter, today, county_calendar(), pack),
         "units": list(matter.units.all()),
-        "feedback": list(matter.feedback.select_related("unit", "given_by").order_by("given_at", "id")),
-        "reports": reports,
+        "feedback": _with_files(matter.feedback.select_related("unit", "given_by").order_by("given_at", "id"),
+                                files, "feedback_id"),
+        "reports": _with_files(reports, files, "report_id"),
         "deadline_changes": list(matter.deadline_changes.select_related("changed_by").order_by("id")),
         "change_requests": [(r, _proposed_text(r)) for r in matter.change_requests.all()],
         "attachments": files,
@@ -402,8 +418,17 @@ def _render_detail(request, matter: Matter, *, replace: Box | None = None, statu
         "timeline": timeline_entries(matter, pack, user),
         "boxes": boxes,
         "open_step_link": user.role == Role.SUPERVISION_STAFF,
+        "can_start_step": user.role == Role.SUPERVISION_STAFF and matter.state in supervision_steps.UNDER_WAY,
     }
     return render(request, "web/matters/detail.html", context, status=status)
+
+
+def _with_files(records, files: list, key: str) -> list:
+    """Each feedback or result with the files reported with it (``files``: those the user may see)."""
+    records = list(records)
+    for record in records:
+        record.files = [a for a in files if getattr(a, key) == record.pk]
+    return records
 
 
 def _notices(matter: Matter, steps: list) -> list:
@@ -444,11 +469,24 @@ ACTION_LABELS = {
     "matter.retime": _("按节假日安排重算时限"),
     "matter.attach": _("上传附件"),
     "matter.step_opened": _("自动巡查发现需督办"),
+    "matter.step_started": _("主动督办"),
+    "matter.step_skipped": _("跳过督办措施"),
     "matter.step_recorded": _("登记督办"),
     "matter.step_withdrawn": _("督办措施撤销（冲正系误记）"),
     "matter.step_superseded": _("督办措施失效（时限调整后重新起算）"),
 }
 ACTOR_LABELS = {"sweep": _("自动巡查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
+
+
+NOTE_LABELS = {
+    "matter.approve": _("立项意见"), "matter.reject": _("不予立项理由"), "matter.accept": _("审核意见"),
+    "matter.send_back": _("退回理由"), "matter.reply_again": _("审核意见"), "matter.request_extension": _("延期理由"),
+    "matter.request_change": _("申请理由"), "matter.step_started": _("主动督办理由"),
+    "matter.step_skipped": _("跳过理由"), "matter.step_withdrawn": _("撤销理由"),
+    "matter.step_superseded": _("失效说明"),
+}
+STEP_EVENTS = ("matter.step_opened", "matter.step_started", "matter.step_recorded", "matter.step_skipped",
+               "matter.step_withdrawn", "matter.step_superseded")
 
 
 @dataclass
@@ -459,6 +497,11 @@ class TimelineEntry:
     details: list[str]
     note: str
     action: str
+    content: str = ""          # what was said: the feedback's or the result's text
+    note_label: str = ""       # what the note is: 退回理由, 撤销理由 …
+    effective: str = ""        # the date the act counts from, in words (2026年11月25日)
+    effective_label: str = ""  # 督办日期, 生效日期, 交办日期 …
+    evidence: list = field(default_factory=list)  # a recorded step's evidence: (label, value)
 
 
 def _who(event) -> str:
@@ -468,51 +511,109 @@ def _who(event) -> str:
     return str(ACTOR_LABELS.get(label, label.removeprefix("user:")))
 
 
+def _day(value) -> date | None:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _effective(action: str, event, after: dict, step, matter: Matter) -> tuple[str, date | None]:
+    """The date an entry's act counts from, and what that date is called: the day a step was
+    taken (it may be recorded later), the day a decision or a withdrawal takes effect, the day of
+    assignment or closing."""
+    if action in ("matter.step_recorded", "matter.step_started"):
+        return gettext("督办日期"), _day(getattr(step, "recorded_on", None) or after.get("on"))
+    if action == "matter.step_opened":
+        return gettext("应督办日期"), _day(getattr(step, "due_on", None))
+    if action in ("matter.step_skipped", "matter.step_withdrawn", "matter.step_superseded") or (
+            action.endswith(".approved") and action.startswith(("matter.extension", "matter.adjustment",
+                                                                "matter.cancellation"))):
+        return gettext("生效日期"), _day(after.get("on") or event.at)
+    if action == "matter.assign":
+        return gettext("交办日期"), _day(after.get("assigned_on") or matter.assigned_on or event.at)
+    if action == "matter.accept":
+        return gettext("办结日期"), _day(matter.closed_at or event.at)
+    if action in ("matter.feedback", "matter.report_part", "matter.report"):
+        return gettext("办理日期"), _day(event.at)
+    return "", None
+
+
 def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
+    """The matter's audit trail in words: who did what and when, what they wrote (feedback, the
+    result — where the user may read it — reasons and opinions), the units concerned and the date
+    the act counts from."""
     units = {u.code: u.name for u in Unit.objects.all()}
     states = dict(State.choices)
     kinds = dict(ChangeRequest.Kind.choices)
     feedback_kinds = dict(Feedback.Kind.choices)
     tiers = tier_labels(pack)
+    events = list(queries.timeline(matter, user).select_related("actor"))
+    feedback = {f.pk: f.text for f in matter.feedback.filter(
+        pk__in=[e.after.get("feedback") for e in events if isinstance(e.after, dict) and e.after.get("feedback")])}
+    results = {r.pk: r.text for r in access.visible_reports(user, matter)}
+    steps = {s.pk: s for s in visible_steps(user).filter(matter=matter)}
 
     def unit(code):
         return units.get(code, code) if code else ""
 
+    def names(codes):
+        return "、".join(unit(c) for c in codes)
+
     entries = []
-    for event in queries.timeline(matter, user).select_related("actor"):
+    for event in events:
         before, after = event.before or {}, event.after or {}
         details: list[str] = []
         action = event.action
+        content, evidence = "", []
+        step = steps.get(after.get("step")) if action in STEP_EVENTS else None
         if action == "matter.propose":
             details.append(gettext("登记编号：%(n)s") % {"n": after.get("number", "")})
             if after.get("proposed_units"):
-                details.append(gettext("建议责任单位：%(u)s") % {"u": "、".join(unit(c) for c in after["proposed_units"])})
+                details.append(gettext("建议责任单位：%(u)s") % {"u": names(after["proposed_units"])})
             if after.get("requested_deadline"):
                 details.append(gettext("要求完成时间：%(d)s") % {"d": after["requested_deadline"]})
         elif action == "matter.assign":
             details.append(gettext("牵头单位：%(u)s") % {"u": unit(after.get("lead_unit"))})
             if after.get("co_units"):
-                details.append(gettext("协办单位：%(u)s") % {"u": "、".join(unit(c) for c in after["co_units"])})
+                details.append(gettext("协办单位：%(u)s") % {"u": names(after["co_units"])})
             if after.get("notice"):
                 details.append(gettext("交办通知单：%(n)s") % {"n": after["notice"]})
         elif action in ("matter.sign", "matter.feedback", "matter.report_part") and after.get("unit"):
             details.append(unit(after["unit"]) + (
                 f"（{feedback_kinds.get(after['kind'], after['kind'])}）" if after.get("kind") else ""))
+            content = feedback.get(after.get("feedback"), "")
         elif action == "matter.send_back" and after.get("units"):
-            details.append(gettext("退回涉及：%(units)s") % {"units": "、".join(unit(c) for c in after["units"])})
-        elif action == "matter.report" and after.get("attempt"):
-            details.append(gettext("第 %(n)s 次报送") % {"n": after["attempt"]})
+            details.append(gettext("退回涉及：%(units)s") % {"units": names(after["units"])})
+        elif action == "matter.report":
+            if after.get("attempt"):
+                details.append(gettext("第 %(n)s 次报送") % {"n": after["attempt"]})
+            content = results.get(after.get("report"), "")
         elif action == "matter.request_extension" and after.get("requested_deadline"):
             details.append(gettext("申请延期至 %(d)s") % {"d": after["requested_deadline"]})
         elif action == "matter.request_change" and after.get("kind"):
             details.append(gettext("申请%(k)s") % {"k": kinds.get(after["kind"], after["kind"])})
-        elif action in ("matter.step_opened", "matter.step_recorded", "matter.step_withdrawn",
-                        "matter.step_superseded"):
+        elif action in STEP_EVENTS:
             details.append(f"{tiers.get(after.get('tier', ''), after.get('tier', ''))} · {unit(after.get('unit'))}")
             if after.get("notice"):
                 details.append(gettext("文号：%(n)s") % {"n": after["notice"]})
+            if action == "matter.step_recorded" and step is not None:
+                evidence = evidence_rows(pack.tier(step.tier), step.evidence or {})
         elif action == "matter.attach":
             details.append(gettext("附件：%(n)s") % {"n": after.get("name", "")})
+            if after.get("report"):
+                details.append(gettext("随办理结果报送"))
+            elif after.get("feedback"):
+                details.append(gettext("随进展反馈报送"))
+        if action == "matter.accept":
+            if after.get("co_units_not_signed"):
+                details.append(gettext("未签收的协办单位：%(u)s") % {"u": names(after["co_units_not_signed"])})
+            if after.get("co_units_not_reported"):
+                details.append(gettext("未报送承办部分的协办单位：%(u)s") % {"u": names(after["co_units_not_reported"])})
         if before.get("state") and after.get("state") and before["state"] != after["state"]:
             details.append(gettext("状态：%(a)s → %(b)s") % {"a": states.get(before["state"], before["state"]),
                                                            "b": states.get(after["state"], after["state"])})
@@ -523,8 +624,12 @@ def timeline_entries(matter: Matter, pack, user) -> list[TimelineEntry]:
                 details.append(gettext("办结时限：%(d)s") % {"d": after["deadline"]})
         if after.get("deadline_provisional"):
             details.append(gettext("时限待定（当年节假日尚未公布）"))
-        entries.append(TimelineEntry(at=event.at, who=_who(event), label=str(ACTION_LABELS.get(action, action)),
-                                     details=details, note=event.note, action=action.removeprefix("matter.")))
+        effective_label, effective = _effective(action, event, after, step, matter)
+        entries.append(TimelineEntry(
+            at=event.at, who=_who(event), label=str(ACTION_LABELS.get(action, action)), details=details,
+            note=event.note, action=action.removeprefix("matter."), content=content,
+            note_label=str(NOTE_LABELS.get(action, "")), evidence=evidence,
+            effective=cn_date(effective) if effective else "", effective_label=effective_label if effective else ""))
     return entries
 
 

@@ -24,14 +24,15 @@ from duban.core import clock
 from duban.core.county import county_calendar, county_pack
 from duban.core.errors import Invalid, NotAllowed
 from duban.matters import access, actions, queries
-from duban.matters.documents import matter_list_xlsx
-from duban.matters.models import MatterUnit
+from duban.matters.documents import matter_list_xlsx, register_book_xlsx
+from duban.matters.models import Matter, MatterUnit
 from duban.matters.states import LEADERS, UNDER_WAY, State
 from duban.supervision import steps as supervision_steps
 from duban.supervision.access import visible_steps
 from duban.supervision.models import EscalationStep
 from duban.web import forms_matters as mf
 from duban.web.shortcuts import add_error, category_labels, language, page, refused, require_role, tier_labels
+from duban.web.views_import import kinds_for
 
 PAGE_SIZE = 20
 REGISTER_PAGE_SIZE = 50
@@ -121,6 +122,10 @@ def board(request):
             matter.lead = leads.get(matter.pk)
             matter.overdue = bool(matter.deadline and matter.deadline < today)
             matter.feedback_late = bool(matter.feedback_due_on and matter.feedback_due_on < today)
+    if request.GET.get("export") == "xlsx":
+        matters = [m for colour in (supervision_steps.RED, supervision_steps.YELLOW, supervision_steps.GREEN)
+                   for m in shown[colour]]
+        return _export_xlsx(_with_export_prefetch(matters), category_labels(county_pack()), gettext("亮灯"))
     columns = [
         ("red", _("红灯：逾期或反馈缺失"), shown[supervision_steps.RED]),
         ("yellow", _("黄灯：临近办结时限"), shown[supervision_steps.YELLOW]),
@@ -134,11 +139,14 @@ def board(request):
 @require_GET
 def register(request):
     pack = county_pack()
+    if request.GET.get("export") == "xlsx":  # the register book's own workbook, of the matters this user sees
+        return _xlsx(register_book_xlsx(queries.register_book(request.user)), gettext("督办事项登记簿"))
     matters = (queries.register_book(request.user).select_related("proposed_by", "registered_by")
                .prefetch_related(_units_prefetch()))
     page = Paginator(matters, REGISTER_PAGE_SIZE).get_page(request.GET.get("page"))
     _with_category_labels(page.object_list, category_labels(pack))
-    return render(request, "web/matters/register.html", {"page": page, "section": "register"})
+    return render(request, "web/matters/register.html", {
+        "page": page, "section": "register", "can_import": bool(kinds_for(request.user))})
 
 
 @page
@@ -146,6 +154,9 @@ def register(request):
 def plan(request):
     categories = category_labels(county_pack())
     plan = queries.supervision_plan(request.user)
+    if request.GET.get("export") == "xlsx":
+        matters = [m for by_unit in plan.values() for ms in by_unit.values() for m in ms]
+        return _export_xlsx(_with_export_prefetch(matters), categories, gettext("督办计划"))
     order = list(categories)
     groups = [
         {"code": code, "label": categories.get(code, code),
@@ -153,7 +164,10 @@ def plan(request):
          "count": sum(len(m) for m in by_unit.values())}
         for code, by_unit in sorted(plan.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0]))
     ]
-    return render(request, "web/matters/plan.html", {"groups": groups, "section": "plan", "today": clock.today()})
+    return render(request, "web/matters/plan.html", {
+        "groups": groups, "section": "plan", "today": clock.today(),
+        "can_bulk_assign": request.user.role == Role.SUPERVISION_STAFF,
+        "approved": State.APPROVED})
 
 
 # --- the matter list (with Excel export) ---------------------------------------------------------
@@ -170,20 +184,33 @@ def matter_list(request):
     matters = (form.filter(access.visible_matters(request.user)).select_related("proposed_by")
                .prefetch_related(_units_prefetch()).order_by("-id"))
     if request.GET.get("export") == "xlsx":
-        return _export_xlsx(matters, categories)
+        return _export_xlsx(matters, categories, gettext("督办事项"))
     page = Paginator(matters, PAGE_SIZE).get_page(request.GET.get("page"))
     today, calendar = clock.today(), county_calendar()
     for matter in _with_category_labels(page.object_list, categories):
         matter.light = supervision_steps.light(matter, today, calendar, pack)
+    staff = request.user.role == Role.SUPERVISION_STAFF
     return render(request, "web/matters/list.html", {
         "form": form, "page": page, "section": "matters",
-        "can_propose": request.user.role in PROPOSING_ROLES})
+        "can_propose": request.user.role in PROPOSING_ROLES, "can_bulk": staff,
+        "can_import": bool(kinds_for(request.user))})
 
 
-def _export_xlsx(matters, categories: dict[str, str]) -> HttpResponse:
-    response = HttpResponse(matter_list_xlsx(matters, categories),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    filename = f"{gettext('督办事项')}-{clock.today():%Y%m%d}.xlsx"
+def _with_export_prefetch(matters: list) -> list:
+    """Matters shown by a page (plan, board) as the export reads them: proposer and units loaded."""
+    ids = [m.pk for m in matters]
+    loaded = {m.pk: m for m in Matter.objects.filter(pk__in=ids).select_related("proposed_by")
+              .prefetch_related(_units_prefetch())}
+    return [loaded[pk] for pk in ids if pk in loaded]
+
+
+def _export_xlsx(matters, categories: dict[str, str], title: str) -> HttpResponse:
+    return _xlsx(matter_list_xlsx(matters, categories), title)
+
+
+def _xlsx(data: bytes, title: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    filename = f"{title}-{clock.today():%Y%m%d}.xlsx"
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

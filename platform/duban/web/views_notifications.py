@@ -55,7 +55,7 @@ def notification_read(request):
             raise Http404("no such notification")
         return render(request, T + "_notification_row.html",
                       {"row": {"note": note, "event_label": EVENTS.get(note.event, note.event)}})
-    if not ids:
+    if not ids or len(ids) > 1:  # all, or the ones ticked on the list (批量标为已读)
         messages.success(request, _("已将%(n)d条通知标为已读。") % {"n": marked})
     return redirect("supervision:notification_list")
 

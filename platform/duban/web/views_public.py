@@ -1,5 +1,5 @@
-"""Pages of the public host (the base domain): the landing page, the city portal for city
-users, and the platform operator's list of counties. Users here live in the public schema."""
+"""Pages of the public host (the base domain): the landing page and the city portal for city
+users (the platform operator's console: views_platform). Users here live in the public schema."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
-from duban.comparison import metrics, service
+from duban.comparison import metrics, periods, service
+from duban.core import clock
 from duban.core.errors import Invalid, NotAllowed
 from duban.web.shortcuts import page
 from plugins.manager import get_registry
@@ -98,7 +99,11 @@ def _own_city(request):
 
 
 def _period_choices():
-    return [("month", _("月")), ("quarter", _("季度")), ("year", _("年度"))]
+    """(kind, label, the start of the current period of that kind): switching the kind moves the
+    start to the current period (city-charts.js), not to the period of that kind holding the old start."""
+    today = clock.today()
+    return [(kind, label, periods.period_start(kind, today))
+            for kind, label in (("month", _("月")), ("quarter", _("季度")), ("year", _("年度")))]
 
 
 def _rank_choices():
@@ -147,15 +152,3 @@ def _charts(table: dict, trend: dict) -> dict:
                   "quarters": [q["label"] for q in trend["quarters"]],
                   "series": [{"name": c["name"], "data": c["series"][trend_key]} for c in trend["counties"]]},
     }
-
-
-@never_cache
-@page
-def platform_counties(request):
-    """The platform operator's page: every county with its city, status, rule pack and host."""
-    if request.user.role != Role.PLATFORM_OPERATOR and not request.user.is_superuser:
-        raise NotAllowed(_("只有平台运维人员可以查看本页。"))
-    counties = County.objects.select_related("city").order_by("city__code", "slug")
-    return render(request, "web/public/platform.html", {
-        "rows": _rows(counties), "active": sum(1 for c in counties if c.is_active),
-        "suspended": sum(1 for c in counties if c.status == County.Status.SUSPENDED)})

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from duban.accounts.models import Role
 from duban.core import clock
-from duban.core.errors import Conflict, Invalid
+from duban.core.errors import Conflict
 from duban.documents import service as documents
 from duban.reports import documents as report_documents
 from duban.reports import weekly
@@ -23,7 +23,7 @@ from duban.reports.models import WeeklyReport
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
-    add_error,
+    act_on_form,
     download,
     page,
     paginate,
@@ -40,16 +40,19 @@ T = "web/supervision/"
 def weekly_list(request):
     user = request.user
     qs = visible_weekly_reports(user).order_by("-week_of")
+    today = clock.today()
     return render(request, T + "weekly_list.html", {
         "page_obj": paginate(request, qs), "can_draft": user.role == Role.SUPERVISION_STAFF,
-        "due_at": weekly.weekly_moment(clock.today()),
+        "due_at": weekly.weekly_moment(today), "this_week": qs.filter(week_of=weekly.week_of(today)).exists(),
     })
 
 
 @page
 @require_POST
 def weekly_draft(request):
-    """Draft this week's report now (beat does it at the pack's weekly time; the same report)."""
+    """Draft this week's report now, on any day (beat does it at the pack's weekly time; the same
+    report): staff edit and preview it at once; it is issued after the office leader's review and
+    not before the week's moment (reports.actions.do_issue_weekly_report)."""
     user = request.user
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以起草督查专报。"))
     drafted = weekly.draft_weekly_report(actor=user)
@@ -83,95 +86,101 @@ def _weekly_page(request, report, *, form=None, status=200, conflict=False, retu
     }, status=status)
 
 
+def _units():
+    return Unit.objects.filter(is_active=True).order_by("kind", "code")
+
+
+def _report_step(request, report_id: int, *, role, refusal, form, call, done, failed):
+    """The one shape of the report's writes (edit, submit, return, issue): the report fetched
+    through access, the role checked, ``form`` parsed and the action called with it
+    (``call(report, data)``); done → the message ``done`` and back to the report. A ``Conflict``
+    (changed meanwhile) → ``failed(report as now saved, form, "changed meanwhile", 409)``; the
+    action's ``Invalid`` under its field (shortcuts.act_on_form) → ``failed(report, form, None, 400)``."""
+    user = request.user
+    report = access_weekly_report(user, report_id)
+    require_role(user, role, what=refusal)
+    try:
+        return act_on_form(request, form, lambda data: call(report, data), done=done,
+                           success=lambda _result: redirect("supervision:weekly_detail", report_id=report.pk),
+                           again=lambda bound: failed(report, bound, None, 400))
+    except Conflict:
+        return failed(access_weekly_report(user, report_id), form, _("专报已被他人修改，请刷新页面后重试。"), 409)
+
+
 @page
 @require_http_methods(["GET", "HEAD", "POST"])
 def weekly_detail(request, report_id: int):
     """The editor of a draft (supervision staff) and the reading page of an issued report."""
     user = request.user
-    report = access_weekly_report(user, report_id)
     if request.method != "POST":
-        return _weekly_page(request, report)
-    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以编辑督查专报。"))
-    form = forms.WeeklyReportForm(request.POST, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
-                                         named_units=data["named_units"], note=data["note"],
-                                         expected_version=data["version"])
-        except Invalid as exc:
-            add_error(form, exc)
-        except Conflict:
-            form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
-            return _weekly_page(request, access_weekly_report(user, report_id), form=form, status=409, conflict=True)
-        else:
-            messages.success(request, _("已保存。"))
-            return redirect("supervision:weekly_detail", report_id=report.pk)
-    return _weekly_page(request, report, form=form, status=400)
+        return _weekly_page(request, access_weekly_report(user, report_id))
 
+    def edit(report, data):
+        return do_edit_weekly_report(report.pk, actor=user, summary=data["summary"], attention=data["attention"],
+                                     named_units=data["named_units"], note=data["note"],
+                                     expected_version=data["version"])
 
-def _version(request):
-    version_form = forms.VersionForm(request.POST)
-    return version_form.cleaned_data["version"] if version_form.is_valid() else None
+    def failed(report, form, message, status):
+        if message:
+            form.add_error(None, message)
+        return _weekly_page(request, report, form=form, status=status, conflict=status == 409)
+
+    return _report_step(request, report_id, role=Role.SUPERVISION_STAFF, refusal=_("只有督查督办人员可以编辑督查专报。"),
+                        form=forms.WeeklyReportForm(request.POST, units=_units()), call=edit, done=_("已保存。"),
+                        failed=failed)
 
 
 @page
 @require_POST
 def weekly_submit(request, report_id: int):
     """Staff submit the draft for the office leader's review (一(二))."""
-    user = request.user
-    report = access_weekly_report(user, report_id)
-    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以报送督查专报。"))
-    try:
-        do_submit_weekly_report(report.pk, actor=user, expected_version=_version(request))
-    except Conflict:
-        return _weekly_issue_error(request, report, _("专报已被他人修改，请刷新页面后重试。"), None, 409)
-    except Invalid as exc:
-        return _weekly_issue_error(request, report, str(exc), exc.field, 400)
-    messages.success(request, _("已报送办公室领导审核。"))
-    return redirect("supervision:weekly_detail", report_id=report.pk)
+    def failed(report, form, message, status):
+        invalid = getattr(form, "invalid", None)
+        return _weekly_issue_error(request, report, message or _form_message(form),
+                                   invalid.field if invalid is not None else None, status)
+
+    return _report_step(
+        request, report_id, role=Role.SUPERVISION_STAFF, refusal=_("只有督查督办人员可以报送督查专报。"),
+        form=forms.VersionForm(request.POST), done=_("已报送办公室领导审核。"), failed=failed,
+        call=lambda report, data: do_submit_weekly_report(report.pk, actor=request.user,
+                                                          expected_version=data["version"]))
 
 
 @page
 @require_POST
 def weekly_return(request, report_id: int):
     """The office leader returns a submitted report with the reason."""
-    user = request.user
-    report = access_weekly_report(user, report_id)
-    require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核督查专报。"))
-    form = forms.WeeklyReturnForm(request.POST)
-    if form.is_valid():
-        try:
-            do_return_weekly_report(report.pk, actor=user, reason=form.cleaned_data["reason"],
-                                           expected_version=form.cleaned_data["version"])
-        except Conflict:
-            form.add_error(None, _("专报已被他人修改，请刷新页面后重试。"))
-            return _weekly_page(request, access_weekly_report(user, report_id), return_form=form, status=409)
-        except Invalid as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, _("已退回督查督办人员修改。"))
-            return redirect("supervision:weekly_detail", report_id=report.pk)
-    return _weekly_page(request, report, return_form=form, status=400)
+    def failed(report, form, message, status):
+        if message:
+            form.add_error(None, message)
+        return _weekly_page(request, report, return_form=form, status=status)
+
+    return _report_step(
+        request, report_id, role=Role.OFFICE_LEADER, refusal=_("只有办公室领导可以审核督查专报。"),
+        form=forms.WeeklyReturnForm(request.POST), done=_("已退回督查督办人员修改。"), failed=failed,
+        call=lambda report, data: do_return_weekly_report(report.pk, actor=request.user, reason=data["reason"],
+                                                          expected_version=data["version"]))
 
 
 @page
 @require_POST
 def weekly_issue(request, report_id: int):
     """The office leader issues a submitted report after review."""
-    user = request.user
-    report = access_weekly_report(user, report_id)
-    require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以审核印发督查专报。"))
-    try:
-        issued = do_issue_weekly_report(report.pk, actor=user, expected_version=_version(request))
-    except Conflict:
+    def failed(report, form, message, status):
         report.refresh_from_db()
-        return _weekly_page(request, report, status=409, issue_error=_("专报已被他人修改，请刷新页面后重试。"))
-    except Invalid as exc:
-        report.refresh_from_db()
-        return _weekly_page(request, report, status=400, issue_error=str(exc))
-    messages.success(request, _("督查专报已印发：%(number)s。") % {"number": issued.number})
-    return redirect("supervision:weekly_detail", report_id=report.pk)
+        return _weekly_page(request, report, status=status, issue_error=message or _form_message(form))
+
+    return _report_step(
+        request, report_id, role=Role.OFFICE_LEADER, refusal=_("只有办公室领导可以审核印发督查专报。"),
+        form=forms.VersionForm(request.POST), failed=failed,
+        done=lambda issued: _("督查专报已印发：%(number)s。") % {"number": issued.number},
+        call=lambda report, data: do_issue_weekly_report(report.pk, actor=request.user,
+                                                         expected_version=data["version"]))
+
+
+def _form_message(form) -> str:
+    """The first error of a form that has no field shown (the version form): in words."""
+    return next((str(message) for messages_ in form.errors.values() for message in messages_), "")
 
 
 def _weekly_issue_error(request, report, message, field, status):
@@ -180,7 +189,7 @@ def _weekly_issue_error(request, report, message, field, status):
     form = forms.WeeklyReportForm({"summary": report.summary, "attention": report.attention,
                                    "version": report.version, "note": "",
                                    "named_units": [u.code for u in report.named_units.all()]},
-                                  units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
+                                  units=_units())
     form.is_valid()
     form.add_error(field if field in form.fields else None, message)
     return _weekly_page(request, report, form=form, status=status, conflict=status == 409)

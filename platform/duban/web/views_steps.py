@@ -17,19 +17,30 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from duban.accounts.models import Role
 from duban.core.county import county_pack
-from duban.core.errors import Invalid
+from duban.matters import access as matters_access
 from duban.supervision import access
 from duban.supervision import documents as supervision_documents
-from duban.supervision.actions import do_record_reply, do_record_step_with_evidence, do_skip_step
+from duban.supervision import queries as supervision_queries
+from duban.supervision import steps as supervision_steps
+from duban.supervision.actions import (
+    do_record_reply,
+    do_record_step_with_evidence,
+    do_skip_step,
+    do_start_step,
+    do_withdraw_step,
+    withdrawing_kind,
+)
 from duban.supervision.models import EscalationStep
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
 from duban.web.shortcuts import (
-    add_error,
+    act_on_form,
+    document_file,
     language,
     page,
     paginate,
     query_without_page,
+    refused,
     require_role,
     tier_labels,
 )
@@ -57,7 +68,14 @@ def evidence_rows(tier, evidence: dict) -> list[tuple[str, str]]:
 
 def step_view_context(user, step: EscalationStep, pack) -> dict:
     tier = pack.tier(step.tier)
+    withdrawal = withdrawing_kind(pack)
+    can_withdraw = (user.role == Role.OFFICE_LEADER and step.status == EscalationStep.Status.RECORDED
+                    and withdrawal is not None)
     return {
+        "start_reason": supervision_queries.start_reason(step),
+        "can_withdraw": can_withdraw,
+        "withdraw_form": forms.ReasonForm(prefix="withdraw") if can_withdraw else None,
+        "withdrawal_label": withdrawal.label.get(language()) if withdrawal else "",
         "step": step,
         "tier": tier,
         "tier_label": tier.label.get(language()) if tier else step.tier,
@@ -145,39 +163,92 @@ def step_record(request, step_id: int):
         form = forms.EvidenceForm(tier, units=units)
         return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form))
     form = forms.EvidenceForm(tier, request.POST, request.FILES, units=units)
-    if form.is_valid():
-        try:
-            do_record_step_with_evidence(step.pk, actor=user, evidence=form.evidence(), uploads=form.uploads(),
-                                         on=form.cleaned_data["on"])
-        except Invalid as exc:
-            add_error(form, exc, form.field_for(exc.field))
-        else:
-            messages.success(request, _("已记录%(tier)s。") % {"tier": tier.label.get(language())})
-            return redirect("supervision:step_detail", step_id=step.pk)
-    return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form), status=400)
+    return act_on_form(
+        request, form,
+        lambda data: do_record_step_with_evidence(step.pk, actor=user, evidence=form.evidence(), uploads=form.uploads(),
+                                                  on=data["on"]),
+        field_for=forms.EvidenceForm.field_for, done=_("已记录%(tier)s。") % {"tier": tier.label.get(language())},
+        success=lambda _step: redirect("supervision:step_detail", step_id=step.pk),
+        again=lambda bound: render(request, T + "step_record.html",
+                                   _record_context(request, step, pack, bound, skip_form), status=400))
 
 
 @page
 @require_POST
 def step_skip(request, step_id: int):
+    """Pass over a due step whose tier the county's pack marks skippable, with the reason."""
     user, pack = request.user, county_pack()
     step = access.access_step(user, step_id)
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以跳过督办措施。"))
     tier = pack.tier(step.tier)
-    skip_form = forms.ReasonForm(request.POST, prefix="skip")
-    if skip_form.is_valid():
-        try:
-            do_skip_step(step.pk, actor=user, reason=skip_form.cleaned_data["reason"])
-        except Invalid as exc:
-            add_error(skip_form, exc)
-        else:
-            messages.success(request, _("已跳过该督办措施。"))
-            return redirect("supervision:step_detail", step_id=step.pk)
-    if tier is None or step.status != EscalationStep.Status.DUE:
-        return render(request, T + "step_detail.html", step_view_context(user, step, pack) | {"skip_form": skip_form},
-                      status=400)
-    form = forms.EvidenceForm(tier, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
-    return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form), status=400)
+
+    def again(skip_form):
+        if tier is None or step.status != EscalationStep.Status.DUE:
+            return render(request, T + "step_detail.html", step_view_context(user, step, pack) | {"skip_form": skip_form},
+                          status=400)
+        form = forms.EvidenceForm(tier, units=Unit.objects.filter(is_active=True).order_by("kind", "code"))
+        return render(request, T + "step_record.html", _record_context(request, step, pack, form, skip_form), status=400)
+
+    return act_on_form(request, forms.ReasonForm(request.POST, prefix="skip"),
+                       lambda data: do_skip_step(step.pk, actor=user, reason=data["reason"]),
+                       done=_("已跳过该督办措施。"), again=again,
+                       success=lambda _step: redirect("supervision:step_detail", step_id=step.pk))
+
+
+@page
+@require_POST
+def step_withdraw(request, step_id: int):
+    """The office leader withdraws a recorded step as recorded in error, with the reason, where
+    the county's pack allows it (a kind of correction that withdraws the step)."""
+    user, pack = request.user, county_pack()
+    step = access.access_step(user, step_id)
+    require_role(user, Role.OFFICE_LEADER, what=_("只有办公室领导可以撤销督办措施。"))
+    if withdrawing_kind(pack) is None:
+        return refused(request, _("本县规则包不允许撤销督办措施。"))
+    return act_on_form(
+        request, forms.ReasonForm(request.POST, prefix="withdraw"),
+        lambda data: do_withdraw_step(step.pk, actor=user, reason=data["reason"]),
+        done=_("已撤销该督办措施，相应扣分已冲正。"),
+        success=lambda _step: redirect("supervision:step_detail", step_id=step.pk),
+        again=lambda form: render(request, T + "step_detail.html",
+                                  step_view_context(user, step, pack) | {"withdraw_form": form}, status=400))
+
+
+@page
+@require_http_methods(["GET", "HEAD", "POST"])
+def step_start(request, matter_id: int):
+    """Staff start a step on their own initiative (主动督办): first the unit and the tier (a GET
+    form), then the tier's evidence form with the reason."""
+    user, pack = request.user, county_pack()
+    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以发起督办措施。"))
+    matter = matters_access.access_matter_by_id(user, matter_id)
+    links = list(matter.units.select_related("unit").order_by("-role", "id"))
+    labels = tier_labels(pack)
+    choice = forms.StepChoiceForm(request.GET or None, units=[(link.unit.code, link.unit.name) for link in links],
+                                  tiers=list(labels.items()))
+    ctx = {"matter": matter, "choice": choice, "under_way": matter.state in supervision_steps.UNDER_WAY,
+           "form": None, "tier": None}
+    if not ctx["under_way"] or not choice.is_valid():
+        return render(request, T + "step_start.html", ctx, status=400 if request.method == "POST" else 200)
+    link = next(link for link in links if link.unit.code == choice.cleaned_data["unit"])
+    tier = pack.tier(choice.cleaned_data["tier"])
+    if tier not in supervision_steps.startable_tiers(matter, link.unit, pack):
+        following = pack.tiers[supervision_steps.next_tier_index(matter, link.unit)]
+        choice.add_error("tier", _("督办须逐级进行：%(unit)s下一级应为“%(tier)s”。")
+                         % {"unit": link.unit.name, "tier": following.label.get(language())})
+        return render(request, T + "step_start.html", ctx, status=400 if request.method == "POST" else 200)
+    ctx.update(tier=tier, tier_label=labels[tier.code], unit=link.unit)
+    units = Unit.objects.filter(is_active=True).order_by("kind", "code")
+    if request.method != "POST":
+        return render(request, T + "step_start.html", ctx | {"form": forms.StepStartForm(tier, units=units)})
+    form = forms.StepStartForm(tier, request.POST, request.FILES, units=units)
+    return act_on_form(
+        request, form,
+        lambda data: do_start_step(matter.pk, actor=user, tier=tier.code, unit=link.unit.code, reason=data["reason"],
+                                   evidence=form.evidence(), uploads=form.uploads(), on=data["on"]),
+        field_for=forms.StepStartForm.field_for, done=_("已记录%(tier)s。") % {"tier": labels[tier.code]},
+        success=lambda step: redirect("supervision:step_detail", step_id=step.pk),
+        again=lambda bound: render(request, T + "step_start.html", ctx | {"form": bound}, status=400))
 
 
 @page
@@ -191,17 +262,10 @@ def step_reply(request, step_id: int):
         ctx["form"] = forms.ReplyForm() if ctx["can_reply"] else None
         return render(request, T + "step_reply.html", ctx)
     require_role(user, Role.UNIT_STAFF, what=_("专题答复由承办单位人员填写。"))
-    form = forms.ReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            do_record_reply(step.pk, actor=user, text=form.cleaned_data["text"])
-        except Invalid as exc:
-            add_error(form, exc)
-        else:
-            messages.success(request, _("专题答复已提交。"))
-            return redirect("supervision:step_reply", step_id=step.pk)
-    ctx["form"] = form
-    return render(request, T + "step_reply.html", ctx, status=400)
+    return act_on_form(
+        request, forms.ReplyForm(request.POST), lambda data: do_record_reply(step.pk, actor=user, text=data["text"]),
+        done=_("专题答复已提交。"), success=lambda _step: redirect("supervision:step_reply", step_id=step.pk),
+        again=lambda form: render(request, T + "step_reply.html", ctx | {"form": form}, status=400))
 
 
 @page
@@ -209,8 +273,5 @@ def step_reply(request, step_id: int):
 def step_notice(request, step_id: int):
     """The step's 《督查督办通知单》 (printed once, then the same document)."""
     step = access.access_step(request.user, step_id)
-    try:
-        document = supervision_documents.supervision_notice_document(step, actor=request.user)
-    except Invalid:
-        raise Http404("this step issued no notice") from None
-    return redirect(f"/documents/{document.pk}/download/?format={request.GET.get('format', 'pdf')}")
+    return document_file(request, lambda: supervision_documents.supervision_notice_document(step, actor=request.user),
+                         missing="this step issued no notice")

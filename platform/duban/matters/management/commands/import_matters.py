@@ -42,6 +42,8 @@ class Command(CountyCommand):
                                     progress=lambda description, total: progress_bar(
                                         description, total, enabled=not options["no_progress"]))
         except ImportErrorReport as report:
+            if options["dry_run"]:
+                self.import_preview(report.result)
             count = len(report.errors)
             raise CommandError(_("%(report)s\n%(source)s有%(count)d处问题，没有导入任何内容。") % {
                 "report": report.format(), "source": report.result.source, "count": count}) from None
@@ -50,6 +52,7 @@ class Command(CountyCommand):
         except NotAllowed as exc:
             raise CommandError(_("%(message)s没有导入任何内容。") % {"message": exc}) from None
         if result.dry_run:
+            self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
                 f"Checked {result.created} matters in {result.source}: all good (dry run, nothing was imported)"))
             return
