@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -328,7 +329,7 @@ class RoundIn(serializers.Serializer):
                                                              is_active=True)}
         missing = [name for name in usernames if name not in users]
         if missing:
-            raise serializers.ValidationError(f"not an active leader: {', '.join(missing)}")
+            raise serializers.ValidationError(_("以下用户不是在职的领导：%(users)s。") % {"users": "、".join(missing)})
         return [users[name] for name in usernames]
 
 
@@ -378,7 +379,7 @@ def _person(username):
         return None
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise Invalid(f"no active user {username!r}", field="on_behalf_of")
+        raise Invalid(_("没有用户名为“%(username)s”的在职用户。") % {"username": username}, field="on_behalf_of")
     return user
 
 

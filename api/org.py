@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
@@ -75,7 +76,7 @@ class UserIn(serializers.Serializer):
 
     def validate_role(self, role):
         if role not in COUNTY_ROLES:
-            raise serializers.ValidationError("a county's user takes a county role")
+            raise serializers.ValidationError(_("县里的用户须选择县里的角色。"))
         return role
 
     def validate(self, data):

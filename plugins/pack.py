@@ -371,6 +371,7 @@ class RulePack(_Model):
     vendor: str = ""
     description: str = ""
     source: str = ""  # the document the rules come from
+    issued: date | None = None  # the date of the version of that document the pack follows (版本日期)
     extends: str | None = None  # the pack this one was built on (informational once resolved)
     scope: tuple[ScopeCategory, ...] = Field(min_length=1)
     tiers: tuple[Tier, ...] = Field(min_length=1)

@@ -120,7 +120,7 @@ def test_errors_name_the_field_and_say_what_is_wrong(apis, cast):
     ok(staff.post(f"matters/{matter['id']}/register/"))
     again = staff.post(f"matters/{matter['id']}/register/")
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_state"
-    assert "approve" in again.json()["error"]["message"]
+    assert "批准立项" in again.json()["error"]["message"]
     # Nothing was lost by the failures: one register event, state registered.
     assert ok(staff.get(f"matters/{matter['id']}/"))["state"] == "registered"
     assert [e["action"] for e in ok(staff.get(f"matters/{matter['id']}/timeline/"))["results"]] == [
@@ -365,7 +365,7 @@ def test_token_cli_issues_rotates_and_revokes(world):
     assert Api(world.owner.host, second).get("me/").status_code == 200
     call_command("token", "revoke", "--county", "alpha", "clerk", stdout=StringIO())
     assert Api(world.owner.host, second).get("me/").status_code == 401
-    with pytest.raises(CommandError, match="no user 'nobody'"):
+    with pytest.raises(CommandError, match="本县没有用户名为“nobody”的用户"):
         call_command("token", "issue", "--county", "alpha", "nobody", stdout=StringIO())
     with tenant_context(world.alpha):
         assert list(AuditEvent.objects.filter(action__startswith="token.", id__gt=start).order_by("id")

@@ -90,7 +90,7 @@ def test_files_larger_than_the_limit_are_refused(world, assigned, settings):
     settings.DUBAN_MAX_UPLOAD_MB = 1
     big = PDF_BYTES + b"0" * (1536 * 1024)  # 1.5 MB
     with tenant_context(world.alpha):
-        with pytest.raises(Invalid, match="limit is 1 MB") as excinfo:
+        with pytest.raises(Invalid, match="超过了1 MB的上限") as excinfo:
             do_attach_file(assigned.pk, actor=user("clerk"), upload=upload("big.pdf", big))
         assert excinfo.value.field == "file"
         assert not Attachment.objects.exists()
@@ -101,18 +101,18 @@ def test_a_file_whose_declared_size_lies_is_still_measured(world, assigned, sett
     big = upload("big.pdf", PDF_BYTES + b"0" * (1536 * 1024))
     big.size = 10  # the size comes from the upload handler; we count the bytes ourselves
     with tenant_context(world.alpha):
-        with pytest.raises(Invalid, match="larger than the limit of 1 MB"):
+        with pytest.raises(Invalid, match="超过了1 MB的上限"):
             do_attach_file(assigned.pk, actor=user("clerk"), upload=big)
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", r"\.exe files cannot be attached; allowed: PDF"),
-    ("README", b"hello", "files without an extension cannot be attached"),
-    ("报告.pdf", b"MZ\x90\x00 not a pdf at all", r"named \.pdf but its content is not a PDF file"),
-    ("照片.png", b"\xff\xd8\xff\xe0 a jpeg", r"named \.png but its content is not a PNG image"),
-    ("表格.xlsx", ooxml("word/"), r"named \.xlsx but its content is not an Excel workbook"),
-    ("文档.docx", b"PK\x03\x04 truncated, not a zip", r"named \.docx but its content is not a Word document"),
-    ("说明.txt", b"MZ\x90\x00\x03\x00\x00\x00\xff\xff", r"not text in UTF-8 or GB18030"),
+    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", r"\.exe文件不能作为附件上传；可以上传：PDF"),
+    ("README", b"hello", "没有扩展名的文件不能作为附件上传"),
+    ("报告.pdf", b"MZ\x90\x00 not a pdf at all", r"扩展名是\.pdf，但内容不是PDF文件"),
+    ("照片.png", b"\xff\xd8\xff\xe0 a jpeg", r"扩展名是\.png，但内容不是PNG图片"),
+    ("表格.xlsx", ooxml("word/"), r"扩展名是\.xlsx，但内容不是Excel表格"),
+    ("文档.docx", b"PK\x03\x04 truncated, not a zip", r"扩展名是\.docx，但内容不是Word文档"),
+    ("说明.txt", b"MZ\x90\x00\x03\x00\x00\x00\xff\xff", r"内容不是UTF-8或GB18030编码的文字"),
 ])
 def test_wrong_types_are_refused(world, assigned, name, content, message):
     with tenant_context(world.alpha):
@@ -124,7 +124,7 @@ def test_wrong_types_are_refused(world, assigned, name, content, message):
 
 def test_an_empty_file_is_refused(world, assigned):
     with tenant_context(world.alpha):
-        with pytest.raises(Invalid, match="empty") as excinfo:
+        with pytest.raises(Invalid, match="是空文件") as excinfo:
             do_attach_file(assigned.pk, actor=user("clerk"), upload=upload("空.pdf", b""))
         assert excinfo.value.field == "file"
 

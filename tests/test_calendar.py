@@ -114,7 +114,7 @@ def test_a_csv_with_a_bad_row_imports_nothing(world, tmp_path):
         with pytest.raises(CommandError) as excinfo:
             run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
         message = str(excinfo.value)
-        assert "4 bad row(s); nothing was imported" in message
+        assert "4行有误，没有导入任何内容。" in message
         assert "line 3: '2027-02-30' is not a date" in message
         assert "line 4: workday must be 1, 0, 上班 or 放假, not 'maybe'" in message
         assert "line 5: 2027-10-01 is already on line 2" in message
@@ -136,9 +136,9 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
     csv_file.write_text(HOLIDAYS_CSV, encoding="utf-8")
     with tenant_context(world.alpha):
         for username in ("staff", "clerk"):
-            with pytest.raises(CommandError, match="only the county admin maintains the working-day calendar"):
+            with pytest.raises(CommandError, match="只有县级管理员可以维护工作日历"):
                 run("set", "--county", "alpha", "--actor", username, "2027-10-01", "--holiday")
-            with pytest.raises(CommandError, match="only the county admin"):
+            with pytest.raises(CommandError, match="只有县级管理员"):
                 run("import", "--county", "alpha", "--actor", username, str(csv_file))
         with pytest.raises(NotAllowed):
             actions.do_set_workdays([(date(2027, 10, 1), False, "")],
@@ -149,7 +149,7 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
         assert "2027-10-01 is now a holiday" in out
         assert "already" in run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday")
         assert WorkdayOverride.objects.get(day=date(2027, 10, 1)).workday is False
-        with pytest.raises(CommandError, match="only the county admin or supervision staff re-time"):
+        with pytest.raises(CommandError, match="只有县级管理员或督查督办人员可以重新计算办结时限"):
             run("retime", "--county", "alpha", "--actor", "clerk")
 
 
@@ -163,11 +163,11 @@ def test_show_an_official_year(world):
 
 def test_errors_name_the_problem(world):
     with tenant_context(world.alpha):
-        with pytest.raises(CommandError, match="no county 'nowhere'"):
+        with pytest.raises(CommandError, match="没有代码为“nowhere”的县"):
             run("show", "--county", "nowhere", "2027")
-        with pytest.raises(CommandError, match="no active user 'ghost' in county alpha"):
+        with pytest.raises(CommandError, match="甲县没有用户名为“ghost”的在职用户"):
             run("set", "--county", "alpha", "--actor", "ghost", "2027-10-01", "--workday")
         with pytest.raises(CommandError, match="'2027-13-01' is not a date"):
             run("set", "--county", "alpha", "--actor", "admin", "2027-13-01", "--workday")
-        with pytest.raises(CommandError, match="cannot read"):
+        with pytest.raises(CommandError, match="无法读取"):
             run("import", "--county", "alpha", "--actor", "admin", "/nonexistent/holidays.csv")

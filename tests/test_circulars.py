@@ -134,13 +134,13 @@ def test_drafting_is_for_staff_and_checks_its_input(cast, period):
 def test_the_lists_are_validated(cast, period, lists_record):
     circular = do_draft_circular(actor=cast.staff, title="通报", period_start=period[0],
                                            period_end=period[1])
-    with pytest.raises(Invalid, match="'X01'") as excinfo:
+    with pytest.raises(Invalid, match="“X01”") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "X01"], criticised=[])
     assert excinfo.value.field == "praised"
-    with pytest.raises(Invalid, match="'NOPE'") as excinfo:
+    with pytest.raises(Invalid, match="“NOPE”") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["NOPE"])
     assert excinfo.value.field == "criticised"
-    with pytest.raises(Invalid, match="both praised and criticised: D01") as excinfo:
+    with pytest.raises(Invalid, match="同一单位不能既受表扬又被通报批评：一号局") as excinfo:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01", "D01"], criticised=["D01"])
     assert excinfo.value.field == "criticised"
     with pytest.raises(NotAllowed):
@@ -162,7 +162,7 @@ def test_only_the_office_leader_publishes_and_criticism_costs_0_5(cast, period, 
     year = clock.today().year
     before = {code: score(code, year) for code in ("D01", "T01", "T99")}
     for who in (cast.staff, cast.leader, cast.lead_clerk):
-        with pytest.raises(NotAllowed, match="office leader"):
+        with pytest.raises(NotAllowed, match="督查室主任"):
             do_publish_circular(circular.pk, actor=who)
     assert not LedgerEntry.objects.exists() and not Notice.objects.filter(kind="circular").exists()
 
@@ -189,7 +189,7 @@ def test_a_circular_cannot_be_published_twice_or_changed_after(cast, period, lis
                                            period_end=period[1])
     do_set_circular_lists(circular.pk, actor=cast.staff, praised=[], criticised=["D01"])
     do_publish_circular(circular.pk, actor=cast.office)
-    with pytest.raises(Invalid, match="already") as excinfo:
+    with pytest.raises(Invalid, match="不能再修改") as excinfo:
         do_publish_circular(circular.pk, actor=cast.office)
     assert excinfo.value.field == "status"
     with pytest.raises(Invalid) as excinfo:

@@ -368,6 +368,8 @@ def test_city_portal_shows_both_scores_the_charts_data_and_the_definitions(three
     # Own packs differ (alpha 8.6/3, gamma 8.5/3); under county_strict both are 8.5/3.
     assert (own("alpha"), own("gamma"), ref("alpha"), ref("gamma")) == ("2.867", "2.833", "2.833", "2.833")
     assert "county_strict==2.1.0" in body and "2026年第4季度" in body
+    # A pack is named by its regulation and the date of its version, not by its key (issue 20, point 2).
+    assert "《县政务督查督办工作方案》（2026年11月25日版）" in rows["alpha"] and "county_default" not in rows["alpha"]
     charts = json.loads(re.search(r'<script id="comparison-charts" type="application/json">(.*?)</script>',
                                   body, re.S).group(1))
     assert charts["names"] == ["乙县", "甲县", "丙县"]  # ranked by the reference mean: beta first, then the tie by slug

@@ -198,7 +198,7 @@ def test_circular_pdf_and_word(cast, tmp_path):
     assert document.number == circular.notice.number and document.title == "关于督办事项落实情况的通报"
     text = flat(pdf_text(service.pdf_bytes(document), tmp_path))
     for expected in ("甲县人民政府办公室", circular.notice.number, "关于督办事项落实情况的通报", "各乡镇人民政府，县直各部门：",
-                     "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。", "一号局本期", "超期未办结",
+                     "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。", "一号局本期", "逾期未办结",
                      "落实不力，予以全县通报批评", "四、各单位落实情况", "名次", "已到期", "按期办结率＝按期办结÷已到期"):
         assert flat(expected) in text, expected
     word = docx_of(service.docx_bytes(document))
@@ -459,11 +459,11 @@ def test_documents_sample_writes_one_file_of_each_kind(cast, world, tmp_path, ca
 
 def test_documents_sample_explains_what_is_missing(world, settings, tmp_path, capsys):
     settings.MEDIA_ROOT = tmp_path / "media"
-    with pytest.raises(CommandError, match="no county with slug 'nowhere'"):
+    with pytest.raises(CommandError, match="没有代码为“nowhere”的县（现有：alpha, beta）"):
         call_command("documents", "sample", "--county", "nowhere", "--out", str(tmp_path))
     with pytest.raises(CommandError) as excinfo:
         call_command("documents", "sample", "--county", "beta", "--out", str(tmp_path / "beta"))
-    assert "no data for 4 kind(s): assignment_notice, supervision_notice, weekly_report, circular" in str(excinfo.value)
+    assert "有4种公文没有数据：assignment_notice、supervision_notice、weekly_report、circular" in str(excinfo.value)
     err = capsys.readouterr().err
     assert "no matter has been assigned yet" in err and "duban report weekly draft --county beta" in err
     # What there is data for is written all the same: the blank form, the annual table, the register.

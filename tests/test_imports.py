@@ -72,7 +72,7 @@ def test_report_formats_rows_and_columns():
     assert result.lines() == ["文件: 文件坏了", "第2行: 整行有问题", "第3行 [督办类别]: 未知类别 'xyz'"]
     assert result.format() == "\n".join(result.lines())
     report = ImportErrorReport(result.errors, source="a.xlsx")
-    assert "3 problems in a.xlsx; nothing was imported" in str(report)
+    assert "a.xlsx有3处问题，没有导入任何内容。" in str(report)
     assert report.errors[0] == (None, "", "文件坏了")
 
 
@@ -190,7 +190,7 @@ def test_a_file_that_is_not_xlsx_gives_a_clear_error(alpha, tmp_path, name, cont
         import_units(path, actor="cli")
     assert excinfo.value.errors[0].row is None
     assert message in excinfo.value.format()
-    assert "nothing was imported" in str(excinfo.value)
+    assert "没有导入任何内容" in str(excinfo.value)
 
 
 def test_missing_file_empty_sheet_and_header_only(alpha, tmp_path):
@@ -312,7 +312,7 @@ def test_a_refusal_by_the_action_becomes_a_row_error_and_rolls_back_everything(a
     before = Matter.objects.count()
     with pytest.raises(ImportErrorReport) as excinfo:
         import_matters(path, actor=people["staff"], proposed_by=people["leader"])
-    assert excinfo.value.format() == "第3行 [要求完成时间]: the requested deadline is in the past"
+    assert excinfo.value.format() == "第3行 [要求完成时间]: 建议办结时限不能早于今天。"
     assert Matter.objects.count() == before
     assert not AuditEvent.objects.filter(action__startswith="matter.").exists()
 
@@ -341,13 +341,13 @@ def test_cli_unit_import_and_list(world, tmp_path, capsys):
 
 def test_cli_unit_import_of_a_bad_file_fails_and_imports_nothing(world, tmp_path):
     path = xlsx(tmp_path / "units.xlsx", [UNIT_HEADER, ["T02", "二号镇", "乡镇", "", ""], ["T01", "x", "乡镇", "", ""]])
-    with pytest.raises(CommandError, match=r"(?s)第3行 \[单位编码\].*1 problem in units.xlsx; nothing was imported"):
+    with pytest.raises(CommandError, match=r"(?s)第3行 \[单位编码\].*units.xlsx有1处问题，没有导入任何内容"):
         call_command("unit", "import", "--county", "alpha", str(path), "--no-progress")
-    with pytest.raises(CommandError, match="unknown county 'nowhere'"):
+    with pytest.raises(CommandError, match="没有代码为“nowhere”的县"):
         call_command("unit", "import", "--county", "nowhere", str(path))
     not_xlsx = tmp_path / "units.csv"
     not_xlsx.write_text("单位编码,单位名称\n")
-    with pytest.raises(CommandError, match=r"不是 \.xlsx 文件.*\n.*nothing was imported"):
+    with pytest.raises(CommandError, match=r"不是 \.xlsx 文件.*\n.*没有导入任何内容"):
         call_command("unit", "import", "--county", "alpha", str(not_xlsx))
     with tenant_context(world.alpha):
         assert not Unit.objects.filter(code="T02").exists()
@@ -368,13 +368,13 @@ def test_cli_import_matters(world, tmp_path, capsys):
         assert set(Matter.objects.filter(title__in=["任务一", "任务二"]).values_list("state", flat=True)) == {"registered"}
 
     bad = xlsx(tmp_path / "bad.xlsx", [MATTER_HEADER, ["任务三", "内容", "xyz", "", "", "", ""]])
-    with pytest.raises(CommandError, match=r"(?s)第2行 \[督办类别\]: 未知类别 'xyz'.*nothing was imported"):
+    with pytest.raises(CommandError, match=r"(?s)第2行 \[督办类别\]: 未知类别 'xyz'.*没有导入任何内容"):
         call_command("import_matters", "--county", "alpha", str(bad), "--actor", "staff", "--proposed-by", "leader1")
-    with pytest.raises(CommandError, match=r"only supervision staff import matters; nothing was imported"):
+    with pytest.raises(CommandError, match=r"只有督查督办人员可以导入事项。没有导入任何内容。"):
         call_command("import_matters", "--county", "alpha", str(path), "--actor", "clerk", "--proposed-by", "leader1")
-    with pytest.raises(CommandError, match=r"\[proposed_by\]"):
+    with pytest.raises(CommandError, match=r"县领导或督查室主任"):
         call_command("import_matters", "--county", "alpha", str(path), "--actor", "staff", "--proposed-by", "staff")
-    with pytest.raises(CommandError, match="no user 'ghost'"):
+    with pytest.raises(CommandError, match="本县没有用户名为“ghost”的用户"):
         call_command("import_matters", "--county", "alpha", str(path), "--actor", "ghost", "--proposed-by", "leader1")
     with tenant_context(world.alpha):
         assert not Matter.objects.filter(title="任务三").exists()

@@ -147,7 +147,7 @@ def test_recording_is_for_staff_once_with_a_valid_result(cast):
     do_record_inspection(item.pk, actor=cast.staff, result="on_track", findings=" 进度正常 ")
     item.refresh_from_db()
     assert (item.result, item.findings, item.inspected_by) == ("on_track", "进度正常", cast.staff)
-    with pytest.raises(Invalid, match="already recorded") as excinfo:
+    with pytest.raises(Invalid, match="该事项已记录为") as excinfo:
         do_record_inspection(item.pk, actor=cast.staff, result="behind")
     assert excinfo.value.field == "result"
     assert not EscalationStep.objects.filter(matter=matter).exists()  # on track: nothing queued

@@ -65,7 +65,7 @@ def test_concurrent_review_of_one_matter(world):
     losers = [result for result in outcomes.values() if result != "ok"]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert isinstance(losers[0], Conflict)
-    assert "changed by someone else" in str(losers[0])
+    assert "已被他人修改" in str(losers[0])
 
     def final():
         with tenant_context(county):

@@ -101,8 +101,8 @@ def test_each_invalid_transition_says_what_is_allowed_now(cast, state, action):
     with pytest.raises((InvalidTransition, NotFound)) as excinfo:
         call()
     if isinstance(excinfo.value, InvalidTransition):
-        assert f"cannot {action} a matter that is {state}" in str(excinfo.value)
-        assert "allowed now:" in str(excinfo.value)
+        assert (f"{State(state).label}的事项不能{TRANSITIONS[action].label}" in str(excinfo.value)
+                and "现在可以：" in str(excinfo.value))
         assert excinfo.value.allowed == allowed_actions(state)
     else:  # unit staff cannot even see a matter before it is assigned to them
         assert state in ("proposed", "registered", "approved")
@@ -117,12 +117,12 @@ def test_every_transition_is_in_the_one_table():
 
 def test_roles_are_enforced(cast):
     matter = to_state(cast, "registered")
-    with pytest.raises(NotAllowed, match="may not approve"):
+    with pytest.raises(NotAllowed, match="不能批准立项"):
         actions.do_approve_matter(matter.pk, actor=cast.staff)
     matter = to_state(cast, "reported")
-    with pytest.raises(NotAllowed, match="may not accept"):
+    with pytest.raises(NotAllowed, match="不能审核通过"):
         actions.do_accept_result(matter.pk, actor=cast.staff)  # only the office leader reviews
-    with pytest.raises(NotAllowed, match="may not accept"):
+    with pytest.raises(NotAllowed, match="不能审核通过"):
         actions.do_accept_result(matter.pk, actor=cast.leader)
 
 
@@ -149,14 +149,15 @@ def test_reject_needs_a_comment_and_is_final(cast):
         actions.do_reject_matter(matter.pk, actor=cast.leader, comment=" ")
     assert excinfo.value.field == "comment"
     actions.do_reject_matter(matter.pk, actor=cast.leader, comment="不属于督办范围")
-    with pytest.raises(InvalidTransition, match="allowed now: nothing"):
+    with pytest.raises(InvalidTransition, match="现在可以：无（事项已结束）"):
         actions.do_assign_matter(matter.pk, actor=cast.staff, lead_unit="D01", requirements="x", deadline_working_days=5)
 
 
 def test_bad_input_names_the_field(cast):
     with pytest.raises(Invalid) as excinfo:
         proposed(cast, category="nonsense")
-    assert excinfo.value.field == "category" and "work_report" in str(excinfo.value)
+    assert excinfo.value.field == "category" and "事项类别不正确，可选：" in str(excinfo.value)
+    assert "work_report" not in str(excinfo.value)
     with pytest.raises(Invalid) as excinfo:
         proposed(cast, proposed_units=["ZZZ"])
     assert excinfo.value.field == "proposed_units"
@@ -188,7 +189,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
     old = matter.deadline
     request = actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=old + timedelta(days=14),
                                            reason="拆迁协调未完成")
-    with pytest.raises(Invalid, match="already waiting"):
+    with pytest.raises(Invalid, match="等待审批"):
         actions.do_request_extension(matter.pk, actor=cast.lead_clerk, new_deadline=old + timedelta(days=20), reason="x")
     assert [i.kind for i in queries.my_todo(cast.leader, clock.today())] == ["decide_request"]
     actions.do_decide_request(request.pk, actor=cast.leader, approve=True, note="同意延期两周")
@@ -196,7 +197,7 @@ def test_extension_request_decided_by_leader_appends_deadline_change(cast):
     assert matter.deadline == old + timedelta(days=14)
     change = DeadlineChange.objects.filter(matter=matter, kind="extension").get()
     assert (change.old_deadline, change.new_deadline) == (old, old + timedelta(days=14))
-    with pytest.raises(Conflict, match="already decided"):
+    with pytest.raises(Conflict, match="该申请已经审批"):
         actions.do_decide_request(request.pk, actor=cast.office, approve=False)
 
 
@@ -222,7 +223,7 @@ def test_stale_version_is_a_conflict(cast):
     matter = to_state(cast, "reported")
     seen = matter.version
     actions.do_send_back(matter.pk, actor=cast.office, reasons="补充材料", expected_version=seen)
-    with pytest.raises(Conflict, match="changed by someone else"):
+    with pytest.raises(Conflict, match="已被他人修改"):
         actions.do_accept_result(matter.pk, actor=cast.office, expected_version=seen)
 
 

@@ -97,7 +97,7 @@ def test_create_county_makes_row_host_schema_admin_and_audit(world):
     ({"name": "  "}, "name", "请填写县名称"),
     ({"rulepack": "no_such_pack"}, "rulepack", "没有名为“no_such_pack”的规则包"),
     ({"rulepack": "county_default==9.9"}, "rulepack", "不是 9.9"),
-    ({"admin_username": "x" * 200}, "admin", "longer than 150"),
+    ({"admin_username": "x" * 200}, "admin", "用户名不能超过150个字符"),
 ])
 def test_bad_input_is_refused_and_nothing_is_half_created(world, kwargs, field, message):
     args = {"slug": "epsilon", "name": "戊县", "city": "testcity", "rulepack": None, "admin_username": "admin"}

@@ -159,7 +159,7 @@ def test_2_a_unit_with_an_overdue_matter_is_not_praised_even_with_an_on_time_clo
     circular = draft(cast)
     with pytest.raises(Invalid) as refused:
         do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
-    assert "一号镇" in str(refused.value) and "超期未办结1件" in str(refused.value)
+    assert "一号镇" in str(refused.value) and "逾期未办结1件" in str(refused.value)
 
 
 def test_2_criticism_needs_an_adverse_fact_of_the_period(cast):
@@ -179,7 +179,7 @@ def test_2_the_sentences_state_each_units_own_facts(cast):
     published = do_publish_circular(circular.pk, actor=cast.office)
     text = text_of(supervision_documents.circular_content(published))
     assert "一号镇本期承办督办事项1件，按期办结1件，予以通报表扬。" in text
-    assert "一号局本期承办督办事项1件，超期未办结1件，被采取督办措施1次（电话、口头督办1次），落实不力，予以全县通报批评" in text
+    assert "一号局本期承办督办事项1件，逾期未办结1件，被采取督办措施1次（电话、口头督办1次），落实不力，予以全县通报批评" in text
     assert "领导重视、措施有力" not in text  # no fixed praise that claims what did not happen
 
 

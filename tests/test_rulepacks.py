@@ -57,21 +57,21 @@ def test_default_pack_values_trace_to_the_seed():
     pack = default_pack()
     schedule = {r.code: (r.amount, r.counting, r.threshold, r.clause) for r in pack.schedule.events}
     assert schedule == {
-        "phone_urging": (Decimal("0.1"), "per_occurrence", 0, "六(二)"),
-        "written_notice": (Decimal("0.2"), "per_occurrence", 0, "六(三)"),
-        "onsite_urging": (Decimal("0.3"), "per_occurrence", 0, "六(四)"),
-        "redo": (Decimal("0.1"), "once_per_matter_over_threshold", 2, "六(五)"),
-        "special_meeting": (Decimal("0.5"), "per_occurrence", 0, "六(六)"),
-        "criticism_circular": (Decimal("0.5"), "per_occurrence", 0, "六(七)"),
-        "named_criticism": (Decimal("0"), "per_occurrence", 0, "五(三)"),  # 点名批评: no deduction in 六
+        "phone_urging": (Decimal("0.1"), "per_occurrence", 0, "六（二）"),
+        "written_notice": (Decimal("0.2"), "per_occurrence", 0, "六（三）"),
+        "onsite_urging": (Decimal("0.3"), "per_occurrence", 0, "六（四）"),
+        "redo": (Decimal("0.1"), "once_per_matter_over_threshold", 2, "六（五）"),
+        "special_meeting": (Decimal("0.5"), "per_occurrence", 0, "六（六）"),
+        "criticism_circular": (Decimal("0.5"), "per_occurrence", 0, "六（七）"),
+        "named_criticism": (Decimal("0"), "per_occurrence", 0, "五（三）"),  # 点名批评: no deduction in 六
     }
     assert (pack.schedule.base, pack.schedule.floor) == (Decimal("3.0"), Decimal("0"))
     assert [t.code for t in pack.tiers] == ["phone", "written_notice", "onsite", "special_meeting", "accountability"]
-    assert [t.clause for t in pack.tiers] == ["四(一)", "四(二)", "四(三)", "四(四)", "四(五)"]
+    assert [t.clause for t in pack.tiers] == ["四（一）", "四（二）", "四（三）", "四（四）", "四（五）"]
     assert pack.tier("written_notice").document == "supervision_notice"
     assert pack.document("supervision_notice").title == "督查督办通知单"
     assert pack.tier("special_meeting").skippable and not pack.tier("onsite").skippable
-    assert [c.clause for c in pack.scope] == [f"二({n})" for n in "一二三四五六七八"]
+    assert [c.clause for c in pack.scope] == [f"二（{n}）" for n in "一二三四五六七八"]
     assert pack.category("deputy_proposal").statutory_clock.months == 3
     assert pack.calendar.inspection_window.weeks == 2
     # Durations the seed leaves open are marked as the pack's choices.
@@ -110,7 +110,7 @@ def test_rulepack_list_and_show_cli(world, capsys):
     assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "ok" in out
     call_command("rulepack", "show", "county_default")
     out = capsys.readouterr().out
-    for text in ("电话、口头督办", "督查督办通知单", "六(五)", "once per matter when count > 2", "last 2 weeks"):
+    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "once per matter when count > 2", "last 2 weeks"):
         assert text in out
 
 

@@ -244,7 +244,7 @@ def refused(path, calls) -> str:
     assert calls == [], "openpyxl parsed a file that should have been refused unread"
     assert peak < 20 * 1024 * 1024, f"refusing the file took {peak / 1e6:.0f} MB"
     assert Unit.objects.count() == before
-    assert "nothing was imported" in str(excinfo.value)
+    assert "没有导入任何内容" in str(excinfo.value)
     assert excinfo.value.errors[0].row is None  # the file as a whole
     return excinfo.value.format()
 
@@ -331,7 +331,7 @@ def test_the_cli_says_why_in_chinese_and_imports_nothing(alpha, tmp_path, openpy
     connection.set_schema_to_public()
     with pytest.raises(CommandError) as excinfo:
         call_command("unit", "import", "--county", "alpha", str(path), "--no-progress")
-    assert "10000" in str(excinfo.value) and "nothing was imported" in str(excinfo.value)
+    assert "10000" in str(excinfo.value) and "没有导入任何内容" in str(excinfo.value)
     assert openpyxl_reads == []
     with tenant_context(alpha):
         assert Unit.objects.count() == before

@@ -76,19 +76,19 @@ def test_statement_explains_every_entry(cast, supervised, capsys):
     assert "phone" in lines[0] and "+0.10" in lines[0] and "0.10" in lines[0] and "2.90" in lines[0]
     assert "written_notice" in lines[1] and "+0.20" in lines[1] and "0.30" in lines[1] and "2.70" in lines[1]
     assert "score 2026: 2.70" in out
-    with pytest.raises(CommandError, match="no unit with code 'X01'"):
+    with pytest.raises(CommandError, match="本县没有编码为“X01”的单位"):
         call_command("supervision", "statement", "--county", "alpha", "X01", "--year", "2026")
 
 
 def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     entry = LedgerEntry.objects.get(matter=supervised, rule_code="phone_urging")
-    with pytest.raises(CommandError, match="not allowed: only the office leader"):
+    with pytest.raises(CommandError, match="无权操作：只有督查室主任可以冲正扣分记录"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "staff",
                      "--reason", "误记")
-    with pytest.raises(CommandError, match="reason: a reversal needs a reason"):
+    with pytest.raises(CommandError, match="冲正须说明理由"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", " ")
-    with pytest.raises(CommandError, match="--actor: no active user 'nobody'"):
+    with pytest.raises(CommandError, match="--actor：本县没有用户名为“nobody”的在职用户"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "nobody",
                      "--reason", "误记")
     out = run(capsys, "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office", "--reason", "电话误拨")
@@ -97,7 +97,7 @@ def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.80"
     statement = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
     assert f"(reverses #{entry.pk})" in statement and "-0.10" in statement
-    with pytest.raises(CommandError, match="entry: this entry is already reversed"):
+    with pytest.raises(CommandError, match="这条记录已经冲正"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", "again")
 
@@ -109,7 +109,7 @@ def test_lights(cast, supervised, capsys):
     assert "lights on 2026-11-25: red 1, yellow 0, green 1" in out
     assert supervised.number in out and green.number not in out
     assert row(out, supervised.number)[2] == "D01"
-    with pytest.raises(CommandError, match="--on: '25.11.2026' is not a date"):
+    with pytest.raises(CommandError, match="--on：“25.11.2026”不是有效的日期"):
         call_command("supervision", "lights", "--county", "alpha", "--on", "25.11.2026")
 
 
@@ -126,10 +126,10 @@ def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
         assert row(out, "T01")[2:] == ["3.00", "3.00", "+0.00"]
         assert "county_default==1.0.0 (own) vs county_strict==2.1.0" in out
         assert "1 of 3 unit(s) would score differently under county_strict==2.1.0" in out
-        with pytest.raises(CommandError, match="--pack: rule pack 'county_strict' is installed at version 2.1.0"):
+        with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'county_strict' is installed at version 2.1.0"):
             call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack",
                          "county_strict==9.9")
-    with pytest.raises(CommandError, match="--pack: rule pack 'nope' is not installed"):
+    with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'nope' is not installed"):
         call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack", "nope")
     assert LedgerEntry.objects.count() == before
 
@@ -144,30 +144,30 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     circular = Circular.objects.get()
     assert f"drafted circular #{circular.pk} 第四季度通报 (2026-10-01..2026-11-25)" in out
     assert row(out, "3")[1:3] == ["D01", "一号局"] and "phone×1, written_notice×1" in out
-    with pytest.raises(CommandError, match="criticised: a unit cannot be both praised and criticised: D01"):
+    with pytest.raises(CommandError, match="同一单位不能既受表扬又被通报批评：一号局"):
         call_command("supervision", "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
                      "--praise", "D01", "--criticise", "D01")
     out = run(capsys, "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
               "--praise", "T01", "--criticise", "D01", "--body", "予以通报批评。")
     assert "praised T01; criticised D01" in out
-    with pytest.raises(CommandError, match="not allowed: only the office leader publishes"):
+    with pytest.raises(CommandError, match="无权操作：通报须经督查室主任审核"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "staff")
     with as_of(date(2026, 11, 26)):
         out = run(capsys, "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "m_office")
     assert re.search(r"published circular #\d+ as 甲政督通〔2026〕\d+号 on 2026-11-26", out)
     assert "D01 一号局 −0.50 (county_default==1.0.0:criticism_circular, 2026)" in out
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.20"
-    with pytest.raises(CommandError, match="status: circular .* is already"):
+    with pytest.raises(CommandError, match="该通报已发布（.*），不能再修改"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor",
                      "m_office")
     out = run(capsys, "circular", "show", "--county", "alpha", str(circular.pk))
     assert "已发布" in out and "praised: T01" in out and "criticised: D01" in out and "予以通报批评。" in out
     listing = run(capsys, "circular", "show", "--county", "alpha")
     assert "第四季度通报" in listing and "甲政督通〔2026〕" in listing
-    with pytest.raises(CommandError, match="--from: '2026/10/01' is not a date"):
+    with pytest.raises(CommandError, match="--from：“2026/10/01”不是有效的日期"):
         call_command("supervision", "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "x",
                      "--from", "2026/10/01", "--to", "2026-11-25")
-    with pytest.raises(CommandError, match="no circular 999999"):
+    with pytest.raises(CommandError, match="本县没有这份通报"):
         call_command("supervision", "circular", "show", "--county", "alpha", "999999")
 
 
@@ -185,13 +185,13 @@ def test_inspection_open_show_record(cast, supervised, capsys):
               "--result", "behind", "--findings", "进度滞后")
     step = EscalationStep.objects.get(matter=supervised, status="due")
     assert f"queued for the ladder: onsite (step #{step.pk}, to-do for staff)" in out
-    with pytest.raises(CommandError, match="result: this item was already recorded"):
+    with pytest.raises(CommandError, match="该事项已记录为"):
         call_command("supervision", "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
                      "--result", "done")
-    with pytest.raises(CommandError, match="no inspection round for that quarter"):
+    with pytest.raises(CommandError, match="该季度没有督查检查"):
         call_command("supervision", "inspection", "show", "--county", "alpha", "--year", "2025")
 
 
 def test_unknown_county(cast):
-    with pytest.raises(CommandError, match="no county with slug 'gamma'"):
+    with pytest.raises(CommandError, match="没有代码为“gamma”的县"):
         call_command("supervision", "lights", "--county", "gamma")

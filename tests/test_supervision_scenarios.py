@@ -115,7 +115,7 @@ def test_a_reversal_restores_the_points_and_only_the_office_leader_may(cast):
     reversal = do_reverse_entry(entry.pk, actor=cast.office, reason="电话系误拨，非督办")
     assert reversal.amount == -entry.amount and reversal.reverses == entry
     assert score() == Decimal("3.0")
-    with pytest.raises(Invalid, match="already reversed"):
+    with pytest.raises(Invalid, match="已经冲正"):
         do_reverse_entry(entry.pk, actor=cast.office, reason="again")
     assert LedgerEntry.objects.filter(pk=entry.pk, amount=entry.amount).exists()  # the original stays
 
@@ -161,7 +161,7 @@ def test_sweep_opens_the_ladder_in_order_once(cast):
 
 def test_ladder_cannot_be_skipped_except_where_the_pack_allows(cast):
     matter = overdue_matter(cast)
-    with pytest.raises(Invalid, match="climbed in order") as excinfo:
+    with pytest.raises(Invalid, match="须逐级采取") as excinfo:
         record(cast, matter, "onsite")
     assert excinfo.value.field == "tier"
     record(cast, matter, "phone")

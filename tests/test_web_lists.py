@@ -383,5 +383,5 @@ def test_a_refused_file_records_neither_the_feedback_nor_any_file(web, cast, med
     response = web("lead_clerk").act(matter, "feedback", {
         "kind": "written", "text": "带了一个坏文件", "files": [pdf(), SimpleUploadedFile("tool.exe", b"MZ\x90\x00")]})
     assert response.status_code == 400
-    assert "不支持这种文件" in text(response)
+    assert "不能作为附件上传" in text(response)
     assert (Feedback.objects.count(), Attachment.objects.count()) == before

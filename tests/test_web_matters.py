@@ -394,7 +394,7 @@ def test_bad_assign_with_a_past_deadline_shows_the_action_error_under_the_field(
     response = web("staff").act(matter, "assign", {
         "lead_unit": "D01", "requirements": "按期办结", "deadline": (clock.today() - timedelta(days=3)).isoformat()})
     page = ok(response, 400)
-    assert field_error(page, "assign-deadline") == "办结日期须晚于交办日期（今天）"
+    assert field_error(page, "assign-deadline") == "办结时限应晚于交办日期。"
     matter.refresh_from_db()
     assert matter.state == "approved" and matter.version == version and not matter.units.exists()
     assert not matter.notices.exists() and not matter.revisions.exists()
@@ -406,11 +406,11 @@ def test_bad_assign_over_htmx_answers_400_with_the_form_only(web, cast):
                                                    "deadline_working_days": "5"}, **HTMX)
     fragment = ok(response, 400)
     assert "<html" not in fragment and fragment.lstrip().startswith('<section class="card" id="action-assign"')
-    assert field_error(fragment, "assign-co_units") == "牵头单位不能同时是协办单位"
+    assert field_error(fragment, "assign-co_units") == "牵头单位不能同时作为协办单位。"
     assert state(matter) == "approved"
     # neither date nor working days
     fragment = ok(web("staff").act(matter, "assign", {"lead_unit": "D01", "requirements": "x"}, **HTMX), 400)
-    assert "请填写办结日期或工作日数" in fragment
+    assert "请填写办结时限日期或工作日天数" in fragment
 
 
 def test_a_stale_version_is_a_clear_conflict(web, cast):
@@ -453,7 +453,7 @@ def test_extension_request_and_decision(web, cast):
     clerk, leader = web("lead_clerk"), web("leader")
     # not after the current deadline → error under the field
     page = ok(clerk.act(matter, "request-extension", {"new_deadline": old.isoformat(), "reason": "雨季"}), 400)
-    assert "须晚于现在的办结时限" in field_error(page, "request_extension-new_deadline")
+    assert "新的办结时限应晚于现在的时限" in field_error(page, "request_extension-new_deadline")
     new = old + timedelta(days=20)
     assert clerk.act(matter, "request-extension", {"new_deadline": new.isoformat(), "reason": "雨季停工"}
                      ).status_code == 302
@@ -476,7 +476,7 @@ def test_change_request_cancellation_decided_no(web, cast):
     matter = to_state(cast, "assigned")
     staff, leader = web("staff"), web("leader")
     page = ok(staff.act(matter, "request-change", {"kind": "adjustment", "reason": "内容调整"}), 400)
-    assert "调整申请至少要填写一项调整内容" in page
+    assert "调整申请只能修改标题、内容、工作要求、办结时限、牵头单位和协办单位。" in page
     assert staff.act(matter, "request-change", {"kind": "cancellation", "reason": "已由上级统一办理"}
                      ).status_code == 302
     request = ChangeRequest.objects.get(matter=matter, kind="cancellation")
@@ -503,7 +503,7 @@ def test_attach_and_download(web, cast, media):
     assert web("other_clerk").get(f"/matters/{matter.pk}/attachments/{attachment.pk}/").status_code == 404
     bad = SimpleUploadedFile("tool.exe", b"MZ\x90\x00", content_type="application/octet-stream")
     page = ok(clerk.act(matter, "attach", {"file": bad}), 400)
-    assert "不支持这种文件" in field_error(page, "attach-file")
+    assert "不能作为附件上传" in field_error(page, "attach-file")
 
 
 # --- proposing ----------------------------------------------------------------------------------
@@ -520,7 +520,7 @@ def test_propose_form_for_staff_on_behalf_of_a_leader_and_refused_to_units(web, 
     # errors: a past requested deadline (from the action), an unknown category (from the form)
     page = ok(staff.post("/matters/new/", {"title": "x", "content": "y", "category": "work_report",
                                            "requested_deadline": "2020-01-01"}), 400)
-    assert field_error(page, "id_requested_deadline") == "要求完成时间不能早于今天"
+    assert field_error(page, "id_requested_deadline") == "建议办结时限不能早于今天。"
     page = ok(staff.post("/matters/new/", {"title": "x", "content": "y", "category": "nope"}), 400)
     assert 'id="id_category-error"' in page
     assert web("lead_clerk").get("/matters/new/").status_code == 403

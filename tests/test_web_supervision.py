@@ -194,7 +194,7 @@ def test_a_file_evidence_field_takes_an_upload_and_the_skippable_tier_can_be_ski
     step = due_special_meeting(cast)
     staff = browser(world, cast.staff)
     page = body(staff.get(f"/steps/{step.pk}/record/"))
-    assert 'type="file"' in page and "越过" in page
+    assert 'type="file"' in page and "跳过" in page and "越过" not in page
     no_reason = staff.post(f"/steps/{step.pk}/skip/", {"skip-reason": ""})
     assert no_reason.status_code == 400 and "请填写理由" in body(no_reason)
     upload = io.BytesIO(b"%PDF-1.4\n% self-examination\n")
@@ -461,7 +461,8 @@ def test_the_annual_assessment_table_as_excel_and_pdf(world, cast):
 def test_the_rule_pack_in_plain_words(world, cast):
     text = body(browser(world, cast.lead_clerk).get("/rulepack/"))
     for words in ("县政务督查督办工作方案（默认规则包）", "重大决策和重要工作部署贯彻落实", "第1级：电话、口头督办",
-                  "接听人", "督查督办通知单", "5 个工作日内专题答复", "本级可以越过", "基础分 3.0 分",
+                  "接听人", "督查督办通知单", "5 个工作日内专题答复", "本级可以跳过", "基础分 3.0 分",
+                  "依据《县政务督查督办工作方案》 · 2026年11月25日版",
                   "电话或口头催办", "每次扣0.1分", "同一事项超过2次时扣0.1分", "每季度最后 2 周",
                   "每周星期五 16:00 起草", "得分下限作用于合计"):
         assert words in text, words

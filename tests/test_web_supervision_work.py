@@ -128,7 +128,7 @@ def test_a_skippable_step_is_skipped_with_its_reason_on_the_timeline(world, cast
     assert step.status == "skipped"
     assert AuditEvent.objects.filter(action="matter.step_skipped", object_id=str(step.matter_id)).exists()
     timeline = body(client.get(f"/matters/{step.matter_id}/"))
-    assert "越过督办措施" in timeline and "已现场督办，直接启动问责" in timeline
+    assert "跳过督办措施" in timeline and "已现场督办，直接启动问责" in timeline
 
 
 # --- point 5: the assign form pre-filled; closing without a co-unit's part asks first -----------------

@@ -183,7 +183,7 @@ def test_edits_are_kept_and_audited(cast):
     with pytest.raises(Invalid) as excinfo:
         do_edit_weekly_report(report.pk, actor=cast.staff, named_units=["D01", "NOPE"])
     assert excinfo.value.field == "named_units"
-    with pytest.raises(Invalid, match="nothing changed"):
+    with pytest.raises(Invalid, match="内容没有变化"):
         do_edit_weekly_report(report.pk, actor=cast.staff, summary=original)
     edited = do_edit_weekly_report(report.pk, actor=cast.staff, summary="本周各项工作总体平稳。", note="改写概况",
                                    attention="建议分管县领导约谈一号局主要负责人。", named_units=["D01"],
@@ -231,7 +231,7 @@ def test_issue_numbers_prints_and_notifies(cast, world, tmp_path):
     path.write_bytes(service.pdf_bytes(document))
     text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
                    .split())
-    for expected in ("督查专报第1期", "甲县人民政府督查室", "2026年11月30日", "一、总体情况", "四、超期未办结事项（1件）",
+    for expected in ("督查专报第1期", "甲县人民政府督查室", "2026年11月30日", "一、总体情况", "四、逾期未办结事项（1件）",
                      "报：王县长。", "送：一号局。", document.display_code):
         assert expected in text, expected
     assert service.document_for("weekly_report", issued, actor=cast.leader) == document

@@ -20,19 +20,19 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
                    phone: str = "", email: str = "", unit=None, is_staff: bool = False) -> User:
     username = (username or "").strip()
     if not username:
-        raise Invalid("a user needs a user name", field="username")
+        raise Invalid(_("请填写用户名。"), field="username")
     if len(username) > 150:
-        raise Invalid("the user name is longer than 150 characters", field="username")
+        raise Invalid(_("用户名不能超过150个字符。"), field="username")
     try:
         UnicodeUsernameValidator()(username)
     except ValidationError:
-        raise Invalid("a user name has letters, digits and @ . + - _ only", field="username") from None
+        raise Invalid(_("用户名只能包含字母、数字和 @ . + - _ 这几个符号。"), field="username") from None
     if role not in Role.values:
-        raise Invalid(f"unknown role {role!r}", field="role")
+        raise Invalid(_("角色不正确。"), field="role")
     if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
-        raise Invalid("unit staff must belong to one unit, and only unit staff do", field="unit")
+        raise Invalid(_("单位工作人员须属于一个单位，其他角色不属于任何单位。"), field="unit")
     if User.objects.filter(username=username).exists():
-        raise Invalid(f"user name {username!r} is taken", field="username")
+        raise Invalid(_("用户名“%(username)s”已被使用。") % {"username": username}, field="username")
     user = User.objects.create_user(username=username, password=password, role=role,
                                     full_name=full_name, phone=phone, email=email, unit=unit,
                                     is_staff=is_staff or role == Role.COUNTY_ADMIN,
@@ -49,7 +49,7 @@ def do_issue_token(user: User, *, actor) -> str:
     stored only as a hash and cannot be shown again. Tokens live in the user's own schema, so a
     county's token is valid on that county's host only."""
     if not user.is_active:
-        raise Invalid(f"user {user.username!r} is deactivated", field="username")
+        raise Invalid(_("用户“%(username)s”已停用。") % {"username": user.username}, field="username")
     had = ApiToken.objects.filter(user=user).delete()[0] > 0
     key = tokens.new_key()
     token = ApiToken.objects.create(user=user, prefix=key[:tokens.PREFIX_LENGTH], digest=tokens.key_digest(key))

@@ -44,7 +44,7 @@ DEFINITIONS: dict[str, dict[str, dict[str, str]]] = {
                   "and including the closing date (the as-of date if still open); null when none is late."},
     },
     "steps_per_100": {
-        "label": {"zh-hans": "每百件事项各层级督办次数", "en": "Ladder steps per tier per 100 matters"},
+        "label": {"zh-hans": "每百件事项各级督办次数", "en": "Ladder steps per tier per 100 matters"},
         "definition": {
             "zh-hans": "督办日期在本期内的已督办记录数（按督办方式分列）÷ 本期在办事项数 × 100。"
                        "在办事项：交办日期不晚于期末、未取消、且未办结或办结日期不早于期初。",

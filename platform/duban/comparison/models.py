@@ -54,8 +54,8 @@ class CountySnapshot(models.Model):
     source_max_event_id = models.BigIntegerField(default=0)  # the county's last audit event seen
 
     class Meta:
-        verbose_name = _("县指标快照")
-        verbose_name_plural = _("县指标快照")
+        verbose_name = _("县指标统计")
+        verbose_name_plural = _("县指标统计")
         ordering = ["county", "period_kind", "period_start"]
         constraints = [models.UniqueConstraint(fields=["county", "period_kind", "period_start"],
                                                name="one_snapshot_per_county_period")]

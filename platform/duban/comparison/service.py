@@ -10,6 +10,8 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -28,19 +30,21 @@ MAX_TREND_QUARTERS = 20
 def parse_period(kind: str | None, start) -> tuple[str, date]:
     kind = kind or "quarter"
     if kind not in periods.KINDS:
-        raise Invalid(f"unknown period {kind!r} (month, quarter, year)", field="period")
+        raise Invalid(_("统计周期应为月、季度或年。"), field="period")
     if start in (None, ""):
         return kind, periods.period_start(kind, clock.today())
     if isinstance(start, str):
         try:
             start = date.fromisoformat(start)
         except ValueError:
-            raise Invalid(f"start {start!r} is not a date (YYYY-MM-DD)", field="start") from None
+            raise Invalid(_("开始日期“%(value)s”不是有效的日期（格式：2026-10-01）。") % {"value": start},
+                          field="start") from None
     if not 2000 <= start.year <= 2100:
-        raise Invalid("start must be between 2000 and 2100", field="start")
+        raise Invalid(_("开始日期应在2000年至2100年之间。"), field="start")
     if not periods.is_aligned(kind, start):
-        raise Invalid(f"start {start} is not the first day of a {kind} "
-                              f"(e.g. {periods.period_start(kind, start)})", field="start")
+        raise Invalid(_("开始日期（%(start)s）不是一个统计周期的第一天（例如%(example)s）。")
+                      % {"start": date_format(start), "example": date_format(periods.period_start(kind, start))},
+                      field="start")
     return kind, start
 
 
@@ -111,8 +115,7 @@ def _table(city, kind: str | None, start, rank_by: str) -> tuple[dict, str]:
     as one JSON array built by PostgreSQL (one query)."""
     kind, start = parse_period(kind, start)
     if rank_by not in metrics.RANKABLE:
-        raise Invalid(f"cannot rank by {rank_by!r} (one of: {', '.join(metrics.RANKABLE)})",
-                              field="rank_by")
+        raise Invalid(_("不能按这一项排名。"), field="rank_by")
     reference = current_reference(city)
     if rank_by == "reference_mean_score" and not reference:
         rank_by = "own_mean_score"
@@ -165,7 +168,7 @@ def trends(city, *, end=None, quarters: int = 8) -> dict:
     """Quarterly series per county (oldest first), from quarter snapshots only."""
     _, end = parse_period("quarter", end)
     if not 1 <= quarters <= MAX_TREND_QUARTERS:
-        raise Invalid(f"quarters must be 1–{MAX_TREND_QUARTERS}", field="quarters")
+        raise Invalid(_("季度数应为1至%(limit)d。") % {"limit": MAX_TREND_QUARTERS}, field="quarters")
     starts = periods.previous_quarters(end, quarters)
     counties = list(city.counties.exclude(status="archived").order_by("slug").values("id", "slug", "name"))
     snaps = {}

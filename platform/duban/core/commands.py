@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
@@ -24,9 +25,9 @@ def action_errors():
     try:
         yield
     except Invalid as exc:
-        raise CommandError(f"{exc.field}: {exc}") from None
+        raise CommandError(str(exc)) from None
     except NotAllowed as exc:
-        raise CommandError(f"not allowed: {exc}") from None
+        raise CommandError(_("无权操作：%(message)s") % {"message": exc}) from None
     except (Conflict, NotFound) as exc:
         raise CommandError(str(exc)) from None
 
@@ -51,16 +52,16 @@ def county_by_slug(slug: str, *, writing: bool = False) -> County:
     """The county, or this family of commands' own message (writing: only to an active county)."""
     county = County.objects.filter(slug=slug).first()
     if county is None:
-        raise CommandError(f"unknown county {slug!r} (see `duban county list`)")
+        raise CommandError(_("没有代码为“%(slug)s”的县（见 duban county list）。") % {"slug": slug})
     if writing and county.status != County.Status.ACTIVE:
-        raise CommandError(f"county {slug!r} is {county.get_status_display()} ({county.status}); resume it first")
+        raise CommandError(_("县“%(slug)s”%(status)s，请先恢复。") % {"slug": slug, "status": county.get_status_display()})
     return county
 
 
 def user_by_username(username: str):
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise CommandError(f"no user {username!r} in this county")
+        raise CommandError(_("本县没有用户名为“%(username)s”的用户。") % {"username": username})
     return user
 
 
@@ -89,7 +90,7 @@ class CountyCommand(BaseCommand):
                 return self.handle_county(None, **options)
         county = County.objects.filter(slug=slug).first()
         if county is None:
-            raise CommandError(f"no county with slug {slug!r}")
+            raise CommandError(_("没有代码为“%(slug)s”的县。") % {"slug": slug})
         self.county = county
         with tenant_context(county), action_errors():
             return self.handle_county(county, **options)

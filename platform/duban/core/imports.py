@@ -133,8 +133,8 @@ class ImportErrorReport(ValueError):
         self.result = ImportResult(created=0, errors=_sorted(errors), source=source, columns=list(columns),
                                    rows=list(rows))
         count = len(self.result.errors)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in {source or 'the file'}; "
-                         f"nothing was imported\n{self.result.format()}")
+        super().__init__(gettext("%(source)s有%(count)d处问题，没有导入任何内容。")
+                         % {"source": source or gettext("文件"), "count": count} + "\n" + self.result.format())
 
     @property
     def errors(self) -> list[RowError]:

@@ -35,6 +35,8 @@ class WorkdayOverride(models.Model):
     entered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
         db_table = "matters_workdayoverride"  # created by matters 0001; moved here in core 0002
         ordering = ["day"]
 
@@ -50,6 +52,8 @@ class CalendarYear(models.Model):
     confirmed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("已确认的工作日历年度")
+        verbose_name_plural = _("已确认的工作日历年度")
         db_table = "matters_calendaryear"
         ordering = ["year"]
 
@@ -61,4 +65,6 @@ class Counter(models.Model):
     value = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("编号计数器")
+        verbose_name_plural = _("编号计数器")
         db_table = "matters_counter"

@@ -32,6 +32,6 @@ def seed_weekly_report() -> WeeklyReport | None:
     do_return_weekly_report(report.pk, actor=office, reason="请补充提请领导关注的事项。")
     report = do_edit_weekly_report(
         report.pk, actor=staff, note="按审核意见补充提请领导关注事项",
-        attention="建议对连续超期、已约谈仍未整改的单位，由分管县领导召开专题会议研究解决。")
+        attention="建议对连续逾期、已约谈仍未整改的单位，由分管县领导召开专题会议研究解决。")
     do_submit_weekly_report(report.pk, actor=staff)
     return do_issue_weekly_report(report.pk, actor=office)

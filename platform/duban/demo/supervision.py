@@ -70,7 +70,7 @@ def seed_supervision() -> None:
         do_record_manual_step(other.pk, actor=staff, tier="phone", on=today, evidence={
             "contact": "财政局王科长", "contacted_at": f"{today}T15:00", "promised_date": str(today + timedelta(days=5))})
         entry = LedgerEntry.objects.filter(matter=other, reverses__isnull=True).latest("id")
-        do_reverse_entry(entry.pk, actor=office, reason="该事项未超期，电话催办系误记。", kind="recorded_in_error")
+        do_reverse_entry(entry.pk, actor=office, reason="该事项未逾期，电话催办系误记。", kind="recorded_in_error")
     # Accountability on the special-meeting matter, as of today.
     do_record_manual_step(matter.pk, actor=staff, tier="accountability", on=today, evidence={
         "decision": "对教育局分管负责人进行约谈", "decided_by": "县政府"})

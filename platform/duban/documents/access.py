@@ -8,6 +8,7 @@ import operator
 from functools import reduce
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core.errors import NotFound
@@ -38,8 +39,8 @@ def access_document_by_id(user, document_id) -> Document:
     try:
         document_id = int(document_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no document {document_id!r}") from None
+        raise NotFound(_("没有找到该公文。")) from None
     document = visible_documents(user).filter(pk=document_id).first()
     if document is None:
-        raise NotFound(f"no document {document_id}")
+        raise NotFound(_("没有找到该公文。"))
     return document

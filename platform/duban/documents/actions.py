@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core.actions import action
@@ -20,18 +22,18 @@ def _clean(name: str, value):
         return None
     if name in LIST_FIELDS:
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            raise Invalid(f"{name} is a list of lines", field=name)
+            raise Invalid(_("这一项应为逐行文字。"), field=name)
         lines = [v.strip() for v in value if v.strip()]
         if any(len(line) > 200 for line in lines):
-            raise Invalid(f"a line of {name} is longer than 200 characters", field=name)
+            raise Invalid(_("每行不能超过200个字。"), field=name)
         return lines
     if not isinstance(value, str):
-        raise Invalid(f"{name} is text", field=name)
+        raise Invalid(_("这一项应为文字。"), field=name)
     value = value.strip()
     if name in REQUIRED and not value:
-        raise Invalid(f"{name} cannot be empty (leave it unset to keep the pack's text)", field=name)
+        raise Invalid(_("这一项不能为空（如要沿用默认文字，请恢复默认）。"), field=name)
     if len(value) > MAX_LENGTH[name]:
-        raise Invalid(f"{name} is longer than {MAX_LENGTH[name]} characters", field=name)
+        raise Invalid(_("这一项不能超过%(limit)d个字。") % {"limit": MAX_LENGTH[name]}, field=name)
     return value
 
 
@@ -41,16 +43,15 @@ def do_set_document_text(code: str, *, actor, reset: list[str] | tuple[str, ...]
     leader). ``changes`` name fields of :data:`FIELDS`; ``reset`` names fields that go back to the
     pack's text. Audited with before and after."""
     if getattr(actor, "role", None) not in EDITORS:
-        raise NotAllowed("only the county admin or the office leader changes the texts of official documents")
+        raise NotAllowed(_("只有县级管理员或督查室主任可以修改公文文字。"))
     pack = county_pack()
     if pack.document(code) is None:
         raise UnknownDocument(code, pack)
     unknown = (set(changes) | set(reset)) - set(FIELDS)
     if unknown:
-        raise Invalid(f"unknown field(s) {', '.join(sorted(unknown))}; texts are {', '.join(FIELDS)}",
-                      field=sorted(unknown)[0])
+        raise Invalid(_("公文没有这一项文字。"), field=sorted(unknown)[0])
     if not changes and not reset:
-        raise Invalid(f"nothing to change; give some of {', '.join(FIELDS)}", field="code")
+        raise Invalid(_("没有要修改的内容。"), field="code")
     clean = {name: _clean(name, value) for name, value in changes.items()}
     override = DocumentTextOverride.objects.select_for_update().filter(code=code).first()
     before = {name: getattr(override, name) for name in FIELDS} if override else None

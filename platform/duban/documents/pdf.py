@@ -15,6 +15,7 @@ import re
 from functools import cache
 
 from django.template.loader import select_template
+from django.utils.translation import gettext as _
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
@@ -71,8 +72,8 @@ class DocumentNotPrinted(Invalid):
     """A PDF that is not fit to issue (fonts missing or not embedded, Chinese text absent)."""
 
     def __init__(self, problem: str):
-        super().__init__(f"文件未能正确生成（{problem}），未编号、未保存、未发送；请稍后重试，仍不成功请联系系统管理员。",
-                         field="document")
+        super().__init__(_("文件未能正确生成（%(problem)s），未编号、未保存、未发送；请稍后重试，仍不成功请联系系统管理员。")
+                         % {"problem": problem}, field="document")
         self.problem = problem
 
 
@@ -94,7 +95,7 @@ def check_pdf(pdf: bytes, title: str) -> None:
         reader = PdfReader(io.BytesIO(pdf))
         pages = list(reader.pages)
     except Exception as error:  # (broad on purpose) whatever pypdf finds wrong, the file is not fit
-        raise DocumentNotPrinted(f"PDF文件无法读取：{type(error).__name__}") from error
+        raise DocumentNotPrinted(_("PDF文件无法读取：%(error)s") % {"error": type(error).__name__}) from error
     cjk_faces, not_embedded = set(), set()
     for page in pages:
         resources = page.get("/Resources")
@@ -117,13 +118,13 @@ def check_pdf(pdf: bytes, title: str) -> None:
             if family and any(family.startswith(f) for f in fonts.CJK_FAMILIES):
                 cjk_faces.add(family)
     if not_embedded:
-        raise DocumentNotPrinted(f"字体未嵌入：{'、'.join(sorted(not_embedded))}")
+        raise DocumentNotPrinted(_("字体未嵌入：%(fonts)s") % {"fonts": "、".join(sorted(not_embedded))})
     if not cjk_faces:
-        raise DocumentNotPrinted("未使用简体中文字体（思源宋体/黑体）")
+        raise DocumentNotPrinted(_("未使用简体中文字体（思源宋体/黑体）"))
     text = "".join(CJK.findall("".join(page.extract_text() or "" for page in pages)))
     wanted = "".join(CJK.findall(title or ""))
     if not text or (wanted and wanted not in text):
-        raise DocumentNotPrinted(f"文字层中找不到标题“{title}”")
+        raise DocumentNotPrinted(_("文字层中找不到标题“%(title)s”") % {"title": title})
 
 
 _ready_for: tuple | None = None  # the font files (and their times) a probe last printed with

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from duban.core.errors import Invalid
 from duban.documents.content import Verification
@@ -81,7 +82,7 @@ def get(code: str) -> DocumentKind:
     try:
         return _kinds[code]
     except KeyError:
-        raise Invalid(f"unknown document kind {code!r}", field="kind") from None
+        raise Invalid(_("没有这种公文。"), field="kind") from None
 
 
 def kinds() -> list[DocumentKind]:

@@ -20,6 +20,7 @@ from datetime import date
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.county import county, county_pack
@@ -171,7 +172,7 @@ def xlsx_bytes(document: Document) -> bytes:
     except Invalid:
         render = None
     if render is None:
-        raise Invalid("only the annual assessment table comes as Excel", field="format")
+        raise Invalid(_("只有年度考核表可以导出为Excel。"), field="format")
     return render(document.content, verification(document))
 
 

@@ -4,6 +4,8 @@ county changes its texts with ``actions.do_set_document_text``."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from duban.core.county import county, county_pack
 from duban.core.errors import Invalid
 from duban.documents.models import DocumentTextOverride
@@ -16,9 +18,7 @@ FIELDS = TEXT_FIELDS + LIST_FIELDS
 
 class UnknownDocument(Invalid):
     def __init__(self, code: str, pack):
-        known = ", ".join(d.code for d in pack.documents) or "none"
-        super().__init__(f"the county's rule pack {pack.key} has no document {code!r} (it has: {known})",
-                         field="kind")
+        super().__init__(gettext("本县督办规则中没有这种公文。"), field="kind")
 
 
 def _fill(value: str, name: str) -> str:

@@ -7,6 +7,7 @@ learns that a matter exists from being refused it.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core.errors import NotFound
@@ -35,16 +36,16 @@ def access_matter_by_id(user, matter_id, *, for_update: bool = False) -> Matter:
     try:
         matter_id = int(matter_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no matter {matter_id!r}") from None
+        raise NotFound(_("没有找到该事项。")) from None
     qs = visible_matters(user).filter(pk=matter_id)
     if for_update:
         # Lock the row itself (a visibility join cannot be locked FOR UPDATE with DISTINCT).
         if not qs.exists():
-            raise NotFound(f"no matter {matter_id}")
+            raise NotFound(_("没有找到该事项。"))
         return Matter.objects.select_for_update().get(pk=matter_id)
     matter = qs.first()
     if matter is None:
-        raise NotFound(f"no matter {matter_id}")
+        raise NotFound(_("没有找到该事项。"))
     return matter
 
 

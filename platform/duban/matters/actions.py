@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext, gettext_lazy
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -56,8 +58,8 @@ def snapshot(matter: Matter) -> dict:
 def _locked(user, matter_id, expected_version: int | None) -> Matter:
     matter = access.access_matter_by_id(user, matter_id, for_update=True)
     if expected_version is not None and matter.version != expected_version:
-        raise Conflict(f"matter {matter.number} was changed by someone else (you saw version {expected_version}, "
-                       f"it is now version {matter.version}, {State(matter.state).label}); reload and try again")
+        raise Conflict(_("事项%(number)s已被他人修改（现为%(state)s），请刷新页面后重试。")
+                       % {"number": matter.number, "state": State(matter.state).label})
     return matter
 
 
@@ -75,23 +77,30 @@ def _finish(matter: Matter, user, action: str, before: dict, *, fields: list[str
 def _unit(code: str, field: str) -> Unit:
     unit = Unit.objects.filter(code=code, is_active=True).first()
     if unit is None:
-        raise Invalid(f"no active unit with code {code!r}", field=field)
+        raise Invalid(_("没有编码为“%(code)s”的在用单位。") % {"code": code}, field=field)
     return unit
 
 
 def _user_unit_link(user, matter: Matter) -> MatterUnit:
     link = matter.units.filter(unit_id=user.unit_id).first()
     if link is None:  # visibility already requires it; keep the guard explicit
-        raise NotFound(f"no matter {matter.pk}")
+        raise NotFound(_("没有找到该事项。"))
     return link
+
+
+# What each text field is called in a message.
+FIELD_LABELS = {"title": gettext_lazy("标题"), "content": gettext_lazy("内容"), "text": gettext_lazy("内容"),
+                "reason": gettext_lazy("理由"), "reasons": gettext_lazy("退回理由"),
+                "requirements": gettext_lazy("工作要求"), "comment": gettext_lazy("意见")}
 
 
 def _text(value: str | None, field: str, *, required: bool = True, max_length: int | None = None) -> str:
     value = (value or "").strip()
+    label = FIELD_LABELS.get(field, field)
     if required and not value:
-        raise Invalid(f"{field} is required", field=field)
+        raise Invalid(_("请填写%(field)s。") % {"field": label}, field=field)
     if max_length and len(value) > max_length:
-        raise Invalid(f"{field} is longer than {max_length} characters", field=field)
+        raise Invalid(_("%(field)s不能超过%(limit)d个字。") % {"field": label, "limit": max_length}, field=field)
     return value
 
 
@@ -99,13 +108,13 @@ def _text(value: str | None, field: str, *, required: bool = True, max_length: i
 @action
 def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str = "") -> CollectionRound:
     if actor.role != Role.SUPERVISION_STAFF:
-        raise NotAllowed("only supervision staff open a collection round")
+        raise NotAllowed(_("只有督查督办人员可以发起事项征集。"))
     title = _text(title, "title", max_length=200)
     if due_date is None or due_date < today():
-        raise Invalid("the due date must be today or later", field="due_date")
+        raise Invalid(_("截止日期不能早于今天。"), field="due_date")
     leaders = list(leaders)
     if not leaders or any(u.role not in LEADERS or not u.is_active for u in leaders):
-        raise Invalid("send the form to one or more active leaders", field="leaders")
+        raise Invalid(_("请选择至少一位在职的领导。"), field="leaders")
     round_ = CollectionRound.objects.create(title=title, due_date=due_date, note=note, opened_by=actor)
     round_.leaders.set(leaders)
     audit.record(actor=actor, action="round.open", obj=round_,
@@ -116,12 +125,12 @@ def do_open_round(*, actor, title: str, due_date: date, leaders: list, note: str
 @action
 def do_close_round(round_id: int, *, actor) -> CollectionRound:
     if actor.role != Role.SUPERVISION_STAFF:
-        raise NotAllowed("only supervision staff close a collection round")
+        raise NotAllowed(_("只有督查督办人员可以结束事项征集。"))
     round_ = CollectionRound.objects.select_for_update().filter(pk=round_id).first()
     if round_ is None:
-        raise NotFound(f"no collection round {round_id}")
+        raise NotFound(_("没有找到该次事项征集。"))
     if round_.status == CollectionRound.Status.CLOSED:
-        raise Invalid("the round is already closed", field="status")
+        raise Invalid(_("本次事项征集已经结束。"), field="status")
     round_.status, round_.closed_at = CollectionRound.Status.CLOSED, clock.now()
     round_.save(update_fields=["status", "closed_at"])
     audit.record(actor=actor, action="round.close", obj=round_, before={"status": "open"}, after={"status": "closed"})
@@ -135,26 +144,26 @@ def do_propose_matter(*, actor, title: str, content: str, category: str, propose
                       on_behalf_of=None) -> Matter:
     """A leader proposes a matter (or staff enter one a leader gave them on paper)."""
     if actor.role not in (*LEADERS, Role.SUPERVISION_STAFF):
-        raise NotAllowed("only leaders and supervision staff propose matters")
+        raise NotAllowed(_("只有领导和督查督办人员可以提出督办事项。"))
     proposer = actor
     if on_behalf_of is not None:
         if actor.role != Role.SUPERVISION_STAFF or on_behalf_of.role not in LEADERS:
-            raise Invalid("staff may enter a proposal on behalf of a leader only", field="on_behalf_of")
+            raise Invalid(_("督查督办人员只能代领导录入提议。"), field="on_behalf_of")
         proposer = on_behalf_of
     title = _text(title, "title", max_length=200)
     content = _text(content, "content")
     pack = county_pack()
     if pack.category(category) is None:
-        raise Invalid(f"unknown category {category!r}; the county's pack has "
-                          f"{', '.join(c.code for c in pack.scope)}", field="category")
+        raise Invalid(_("事项类别不正确，可选：%(choices)s。")
+                      % {"choices": "、".join(c.label.get(get_language() or "zh-hans") for c in pack.scope)}, field="category")
     if requested_deadline is not None and requested_deadline < today():
-        raise Invalid("the requested deadline is in the past", field="requested_deadline")
+        raise Invalid(_("建议办结时限不能早于今天。"), field="requested_deadline")
     units = [_unit(code, "proposed_units") for code in proposed_units]
     round_ = None
     if round_id is not None:
         round_ = CollectionRound.objects.filter(pk=round_id).first()
         if round_ is None or round_.status != CollectionRound.Status.OPEN:
-            raise Invalid("no open collection round with that id", field="round")
+            raise Invalid(_("该次事项征集不存在或已经结束。"), field="round")
     year = today().year
     number = f"{year}-{next_value(f'matter:{year}'):04d}"
     matter = Matter.objects.create(
@@ -204,14 +213,14 @@ def do_reject_matter(matter_id: int, *, actor, comment: str, expected_version: i
 # --- assignment (交办) -----------------------------------------------------------------------
 def _deadline(start: date, deadline: date | None, working_days: int | None) -> tuple[date, int | None, bool]:
     if (deadline is None) == (working_days is None):
-        raise Invalid("give either a deadline date or a number of working days", field="deadline")
+        raise Invalid(_("请填写办结时限日期或工作日天数，二者选一。"), field="deadline")
     if working_days is not None:
         if working_days < 1 or working_days > 500:
-            raise Invalid("working days must be between 1 and 500", field="deadline_working_days")
+            raise Invalid(_("工作日天数应在1至500之间。"), field="deadline_working_days")
         due, provisional = county_calendar().add_working_days(start, working_days)
         return due, working_days, provisional
     if deadline <= start:
-        raise Invalid("the deadline must be after the assignment date", field="deadline")
+        raise Invalid(_("办结时限应晚于交办日期。"), field="deadline")
     return deadline, None, not county_calendar().knows(deadline.year)
 
 
@@ -228,9 +237,9 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
     lead = _unit(lead_unit, "lead_unit")
     cos = [_unit(code, "co_units") for code in dict.fromkeys(co_units)]
     if lead in cos:
-        raise Invalid("the lead unit cannot also be a co-operating unit", field="co_units")
+        raise Invalid(_("牵头单位不能同时作为协办单位。"), field="co_units")
     if feedback_every_working_days is not None and not 1 <= feedback_every_working_days <= 60:
-        raise Invalid("the feedback cadence must be 1 to 60 working days", field="feedback_every_working_days")
+        raise Invalid(_("反馈周期应为1至60个工作日。"), field="feedback_every_working_days")
     start = today()
     due, working_days, provisional = _deadline(start, deadline, deadline_working_days)
     before = snapshot(matter)
@@ -253,7 +262,7 @@ def do_assign_matter(matter_id: int, *, actor, lead_unit: str, co_units: list[st
                           unit=lead, issued_by=actor)
     notify("matter.assigned", recipients=recipients.unit_staff([lead, *cos]), matter=matter,
            url=recipients.matter_url(matter), title=f"交办：{matter.title}",
-           body=f"{number}：请于{due:%Y年%m月%d日}前办结（牵头单位：{lead.name}）。请及时签收。")
+           body=f"{number}：请于{due:%Y年%-m月%-d日}前办结（牵头单位：{lead.name}）。请及时签收。")
     return _finish(matter, actor, "assign", before, fields=[
         "state", "assigned_by", "assigned_at", "assigned_on", "requirements", "deadline", "deadline_working_days",
         "deadline_provisional", "feedback_every_working_days", "feedback_due_on"],
@@ -268,7 +277,7 @@ def do_sign_for_receipt(matter_id: int, *, actor, expected_version: int | None =
     check("sign", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if link.received_at:
-        raise Invalid(f"{link.unit.name} already signed for this matter", field="unit")
+        raise Invalid(_("%(unit)s已签收本事项。") % {"unit": link.unit.name}, field="unit")
     before = snapshot(matter)
     link.received_at, link.received_by = clock.now(), actor
     link.save(update_fields=["received_at", "received_by"])
@@ -292,9 +301,9 @@ def do_give_feedback(matter_id: int, *, actor, kind: str, text: str, expected_ve
     check("feedback", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if not link.received_at:
-        raise Invalid("sign for the matter before giving feedback", field="unit")
+        raise Invalid(_("请先签收本事项再反馈进展。"), field="unit")
     if kind not in FEEDBACK_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(FEEDBACK_KINDS)}", field="kind")
+        raise Invalid(_("反馈方式不正确。"), field="kind")
     text = _text(text, "text")
     before = snapshot(matter)
     feedback = Feedback.objects.create(matter=matter, unit=link.unit, kind=kind, text=text, given_by=actor)
@@ -319,12 +328,13 @@ def do_report_part(matter_id: int, *, actor, text: str, expected_version: int | 
     check("report_part", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if link.role != MatterUnit.Role.CO:
-        raise NotAllowed("the lead unit reports the matter's result; a co-operating unit reports its own part")
+        raise NotAllowed(_("办理结果由牵头单位报送；协办单位报送本单位承办部分。"))
     if not link.received_at:
-        raise Invalid(f"{link.unit.name}尚未签收本事项，请先签收再报送承办部分。", field="unit")
+        raise Invalid(_("%(unit)s尚未签收本事项，请先签收再报送承办部分。") % {"unit": link.unit.name}, field="unit")
     if link.part_reported_at:
-        raise Invalid(f"{link.unit.name}已于{timezone.localtime(link.part_reported_at):%Y年%-m月%-d日}报送承办部分；"
-                          f"如有新进展请反馈进展。", field="unit")
+        raise Invalid(_("%(unit)s已于%(day)s报送承办部分；如有新进展请反馈进展。")
+                      % {"unit": link.unit.name, "day": date_format(timezone.localtime(link.part_reported_at).date())},
+                      field="unit")
     text = _text(text, "text")
     before = snapshot(matter)
     part = Feedback.objects.create(matter=matter, unit=link.unit, kind=Feedback.Kind.PART, text=text, given_by=actor)
@@ -344,7 +354,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
     transition = check("report", matter.state, actor.role)
     link = _user_unit_link(actor, matter)
     if link.role != MatterUnit.Role.LEAD:
-        raise NotAllowed("the lead unit reports the result; co-operating units give feedback")
+        raise NotAllowed(_("办理结果由牵头单位报送；协办单位请反馈进展。"))
     text = _text(text, "text")
     before = snapshot(matter)
     report = ResultReport.objects.create(matter=matter, unit=link.unit, attempt=matter.reports.count() + 1, text=text,
@@ -361,7 +371,7 @@ def do_report_result(matter_id: int, *, actor, text: str, expected_version: int 
 def _pending_report(matter: Matter) -> ResultReport:
     report = matter.reports.filter(review__isnull=True).order_by("-attempt").first()
     if report is None:  # the state machine makes this unreachable; fail loudly if it is not
-        raise Invalid("there is no result waiting for review", field="report")
+        raise Invalid(_("没有待审核的办理结果。"), field="report")
     return report
 
 
@@ -383,10 +393,10 @@ def do_accept_result(matter_id: int, *, actor, reasons: str = "", satisfaction: 
     rule = getattr(county_pack().category(matter.category), "proposer_satisfaction", None)
     satisfaction = (satisfaction or "").strip() or None
     if rule is None and satisfaction:
-        raise Invalid("只有人大代表建议、政协委员提案类事项记录代表委员对答复的意见。", field="satisfaction")
+        raise Invalid(_("只有人大代表建议、政协委员提案类事项记录代表委员对答复的意见。"), field="satisfaction")
     if rule is not None and satisfaction not in Satisfaction.values:
-        raise Invalid(f"请记录代表委员对答复的意见：{'、'.join(str(c.label) for c in Satisfaction)}。",
-                          field="satisfaction")
+        raise Invalid(_("请记录代表委员对答复的意见：%(choices)s。")
+                      % {"choices": "、".join(str(c.label) for c in Satisfaction)}, field="satisfaction")
     report = _pending_report(matter)
     not_signed, not_reported = queries.missing_parts(matter)
     if (not_signed or not_reported) and not missing_parts_confirmed:
@@ -446,12 +456,14 @@ def do_send_back(matter_id: int, *, actor, reasons: str, units: list[str] | None
     transition = check("send_back", matter.state, actor.role)
     reasons = _text(reasons, "reasons")
     links = {link.unit.code: link for link in matter.units.select_related("unit")}
+    names = dict(Unit.objects.filter(code__in=[*links, *(units or [])]).values_list("code", "name"))
     lead = next(code for code, link in links.items() if link.role == MatterUnit.Role.LEAD)
     charged = list(dict.fromkeys(units or [lead]))
     strangers = [code for code in charged if code not in links]
     if strangers:
-        raise Invalid(f"{'、'.join(strangers)}不是本事项的承办单位；退回只能涉及本事项的牵头单位和协办单位"
-                          f"（{'、'.join(links)}）。", field="units")
+        raise Invalid(_("%(units)s不是本事项的承办单位；退回只能涉及本事项的牵头单位和协办单位（%(own)s）。")
+                      % {"units": "、".join(names.get(code, code) for code in strangers),
+                         "own": "、".join(link.unit.name for link in links.values())}, field="units")
     report = _pending_report(matter)
     before = snapshot(matter)
     review = Review.objects.create(report=report, decision=Review.Decision.REDO, reasons=reasons, reviewed_by=actor,
@@ -480,9 +492,10 @@ def do_request_extension(matter_id: int, *, actor, new_deadline: date, reason: s
     _user_unit_link(actor, matter)
     reason = _text(reason, "reason")
     if new_deadline is None or new_deadline <= matter.deadline:
-        raise Invalid(f"the new deadline must be after the current one ({matter.deadline})", field="new_deadline")
+        raise Invalid(_("新的办结时限应晚于现在的时限（%(day)s）。") % {"day": date_format(matter.deadline)},
+                          field="new_deadline")
     if matter.change_requests.filter(kind=ChangeRequest.Kind.EXTENSION, status=ChangeRequest.Status.PENDING).exists():
-        raise Invalid("an extension request is already waiting for a decision", field="new_deadline")
+        raise Invalid(_("已有一份延期申请等待审批。"), field="new_deadline")
     before = snapshot(matter)
     request = ChangeRequest.objects.create(matter=matter, kind=ChangeRequest.Kind.EXTENSION, reason=reason,
                                            proposed={"deadline": new_deadline.isoformat()}, requested_by=actor)
@@ -499,14 +512,14 @@ def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes:
     check("request_change", matter.state, actor.role)
     reason = _text(reason, "reason")
     if kind not in (ChangeRequest.Kind.ADJUSTMENT, ChangeRequest.Kind.CANCELLATION):
-        raise Invalid("kind must be adjustment or cancellation", field="kind")
+        raise Invalid(_("申请类型应为调整或取消。"), field="kind")
     proposed = {}
     if kind == ChangeRequest.Kind.ADJUSTMENT:
         allowed = {"title", "content", "requirements", "deadline", "lead_unit", "co_units"}
         changes = dict(changes or {})
         unknown = set(changes) - allowed
         if not changes or unknown:
-            raise Invalid(f"an adjustment changes some of {', '.join(sorted(allowed))}", field="changes")
+            raise Invalid(_("调整申请只能修改标题、内容、工作要求、办结时限、牵头单位和协办单位。"), field="changes")
         for code in [changes.get("lead_unit")] + list(changes.get("co_units") or []):
             if code:
                 _unit(code, "changes")
@@ -514,7 +527,7 @@ def do_request_change(matter_id: int, *, actor, kind: str, reason: str, changes:
             changes["deadline"] = _as_date(changes["deadline"], "changes").isoformat()
         proposed = changes
     if matter.change_requests.filter(kind=kind, status=ChangeRequest.Status.PENDING).exists():
-        raise Invalid(f"a {kind} request is already waiting for a decision", field="kind")
+        raise Invalid(_("已有一份%(kind)s申请等待审批。") % {"kind": ChangeRequest.Kind(kind).label}, field="kind")
     before = snapshot(matter)
     request = ChangeRequest.objects.create(matter=matter, kind=kind, reason=reason, proposed=proposed,
                                            requested_by=actor)
@@ -529,7 +542,7 @@ def _as_date(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise Invalid(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+        raise Invalid(_("“%(value)s”不是有效的日期（格式：2026-12-01）。") % {"value": value}, field=field) from None
 
 
 @action
@@ -538,13 +551,13 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
     """A leader decides an extension, adjustment or cancellation request."""
     request = ChangeRequest.objects.select_related("matter").filter(pk=request_id).first()
     if request is None:
-        raise NotFound(f"no request {request_id}")
+        raise NotFound(_("没有找到该申请。"))
     matter = _locked(actor, request.matter_id, expected_version)
     action = "decide_extension" if request.kind == ChangeRequest.Kind.EXTENSION else "decide_change"
     check(action, matter.state, actor.role)
     request = ChangeRequest.objects.select_for_update().get(pk=request_id)
     if request.status != ChangeRequest.Status.PENDING:
-        raise Conflict(f"the request was already decided ({request.get_status_display()})")
+        raise Conflict(_("该申请已经审批（%(status)s）。") % {"status": request.get_status_display()})
     before = snapshot(matter)
     request.status = ChangeRequest.Status.APPROVED if approve else ChangeRequest.Status.REJECTED
     request.decided_by, request.decided_at, request.decision_note = actor, clock.now(), (note or "").strip()
@@ -572,7 +585,8 @@ def do_decide_request(request_id: int, *, actor, approve: bool, note: str = "",
 def _not_passed(new: date, field: str) -> date:
     """An approved new deadline may not lie in the past: the matter would be overdue at once."""
     if new < today():
-        raise Invalid(f"新的办结时限（{new:%Y年%-m月%-d日}）已经过去，不能批准；请申请人重新提出。", field=field)
+        raise Invalid(_("新的办结时限（%(day)s）已经过去，不能批准；请申请人重新提出。") % {"day": date_format(new)},
+                      field=field)
     return new
 
 
@@ -600,8 +614,8 @@ def _apply_adjustment(matter: Matter, request: ChangeRequest, actor) -> list[str
         existing = {link.unit.code: link for link in matter.units.select_related("unit")}
         for code in existing:
             if code not in wanted:
-                raise Invalid("an adjustment may add units or change roles, not drop a unit that holds the matter",
-                                  field="changes")
+                raise Invalid(_("调整可以增加承办单位或改变牵头、协办，但不能去掉已承办本事项的单位。"),
+                              field="changes")
         matter.units.filter(role=MatterUnit.Role.LEAD).exclude(unit__code=lead).update(role=MatterUnit.Role.CO)
         for code, role in wanted.items():
             link = existing.get(code)
@@ -625,26 +639,26 @@ def do_attach_file(matter_id, *, actor, upload, feedback_id: int | None = None,
     entries or result reports."""
     matter = access.access_matter_by_id(actor, matter_id)
     if actor.role not in ATTACHING_ROLES:
-        raise NotAllowed(f"a {Role(actor.role).label} may not attach files to a matter (who may: unit staff of "
-                         f"its units, supervision staff, the office leader)")
+        raise NotAllowed(_("%(role)s不能为事项上传附件（可以上传的是：承办单位工作人员、督查督办人员、督查室主任）。")
+                         % {"role": Role(actor.role).label})
     if actor.role == Role.UNIT_STAFF and not MatterUnit.objects.filter(matter=matter, unit_id=actor.unit_id).exists():
-        raise NotFound(f"no matter {matter.pk}")  # visibility already requires it
+        raise NotFound(_("没有找到该事项。"))  # visibility already requires it
     if matter.state in TERMINAL:
-        raise Invalid(f"matter {matter.number} is {State(matter.state).label}; nothing more can be attached",
-                          field="matter")
+        raise Invalid(_("事项%(number)s%(state)s，不能再上传附件。")
+                      % {"number": matter.number, "state": State(matter.state).label}, field="matter")
     if feedback_id is not None and report_id is not None:
-        raise Invalid("attach a file to a feedback or to a result report, not to both", field="feedback")
+        raise Invalid(_("附件只能附在一条进展反馈或一份办理结果上，不能同时附在两处。"), field="feedback")
     feedback = report = None
     if feedback_id is not None:
         feedback = Feedback.objects.filter(pk=_id(feedback_id, "feedback"), matter=matter).first()
         if feedback is None:
-            raise Invalid(f"matter {matter.number} has no feedback {feedback_id}", field="feedback")
-        _attaching_own_unit(actor, feedback.unit_id, "feedback")
+            raise Invalid(_("事项%(number)s没有这条进展反馈。") % {"number": matter.number}, field="feedback")
+        _attaching_own_unit(actor, feedback.unit_id, _("进展反馈"))
     if report_id is not None:
         report = access.visible_reports(actor, matter).filter(pk=_id(report_id, "report")).first()
         if report is None:
-            raise Invalid(f"matter {matter.number} has no result report {report_id}", field="report")
-        _attaching_own_unit(actor, report.unit_id, "result report")
+            raise Invalid(_("事项%(number)s没有这份办理结果。") % {"number": matter.number}, field="report")
+        _attaching_own_unit(actor, report.unit_id, _("办理结果"))
 
     checked = check_upload(upload)
     attachment = Attachment(matter=matter, feedback=feedback, report=report, original_name=checked.name,
@@ -679,12 +693,12 @@ def _id(value, field: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise Invalid(f"{value!r} is not a {field} id", field=field) from None
+        raise Invalid(_("“%(value)s”不是有效的编号。") % {"value": value}, field=field) from None
 
 
 def _attaching_own_unit(actor, unit_id: int, what: str) -> None:
     if actor.role == Role.UNIT_STAFF and unit_id != actor.unit_id:
-        raise NotAllowed(f"unit staff attach files to their own unit's {what} only")
+        raise NotAllowed(_("单位工作人员只能为本单位的%(what)s上传附件。") % {"what": what})
 
 
 # --- calendar ----------------------------------------------------------------------------------
@@ -693,7 +707,7 @@ def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
     """Enter official holidays / make-up workdays (or county corrections). Appends or corrects
     the county's overrides; every change is audited with the old and new value."""
     if actor.role != Role.COUNTY_ADMIN:
-        raise NotAllowed("only the county admin maintains the working-day calendar")
+        raise NotAllowed(_("只有县级管理员可以维护工作日历。"))
     changed = 0
     for day, workday, note in entries:
         existing = WorkdayOverride.objects.select_for_update().filter(day=day).first()
@@ -714,13 +728,13 @@ def do_set_workdays(entries: list[tuple[date, bool, str]], *, actor) -> int:
 def do_confirm_calendar_year(year: int, *, actor, note: str = "") -> CalendarYear:
     """State that ``year``'s holidays and make-up workdays are all entered (audited)."""
     if actor.role != Role.COUNTY_ADMIN:
-        raise NotAllowed("only the county admin maintains the working-day calendar")
+        raise NotAllowed(_("只有县级管理员可以维护工作日历。"))
     if not 2000 <= year <= 2100:
-        raise Invalid(f"{year} is not a plausible year", field="year")
+        raise Invalid(_("年份%(year)s不正确。") % {"year": year}, field="year")
     if CalendarYear.objects.filter(year=year).exists():
-        raise Invalid(f"{year} is already confirmed", field="year")
+        raise Invalid(_("%(year)s年的工作日历已经确认。") % {"year": year}, field="year")
     if not WorkdayOverride.objects.filter(day__year=year).exists():
-        raise Invalid(f"no holidays are entered for {year}; import them first", field="year")
+        raise Invalid(_("%(year)s年还没有录入节假日，请先导入。") % {"year": year}, field="year")
     confirmed = CalendarYear.objects.create(year=year, note=(note or "").strip()[:200], confirmed_by=actor)
     audit.record(actor=actor, action="calendar.confirm_year", object_type="matters.calendaryear",
                  object_id=str(year), after={"year": year, "note": confirmed.note})
@@ -732,7 +746,7 @@ def do_retime_deadlines(*, actor) -> list[tuple[Matter, date, date]]:
     """Recompute provisional deadlines given in working days, now that the calendar knows more.
     Each change is recorded (DeadlineChange + audit) with the old and new date."""
     if actor.role not in (Role.COUNTY_ADMIN, Role.SUPERVISION_STAFF):
-        raise NotAllowed("only the county admin or supervision staff re-time deadlines")
+        raise NotAllowed(_("只有县级管理员或督查督办人员可以重新计算办结时限。"))
     calendar = county_calendar()
     changes = []
     for matter in Matter.objects.select_for_update().filter(

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duban.accounts.models import Role
 from duban.core.errors import Invalid
@@ -40,22 +42,22 @@ class FileType:
 
 
 FILE_TYPES: dict[str, FileType] = {
-    ".pdf": FileType("a PDF file", "application/pdf", PDF),
-    ".docx": FileType("a Word document", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pdf": FileType(gettext_lazy("PDF文件"), "application/pdf", PDF),
+    ".docx": FileType(gettext_lazy("Word文档"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                       ZIP, "word/"),
-    ".xlsx": FileType("an Excel workbook", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xlsx": FileType(gettext_lazy("Excel表格"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       ZIP, "xl/"),
-    ".pptx": FileType("a PowerPoint presentation",
+    ".pptx": FileType(gettext_lazy("PowerPoint演示文稿"),
                       "application/vnd.openxmlformats-officedocument.presentationml.presentation", ZIP, "ppt/"),
-    ".doc": FileType("a Word 97-2003 document", "application/msword", OLE),
-    ".xls": FileType("an Excel 97-2003 workbook", "application/vnd.ms-excel", OLE),
-    ".png": FileType("a PNG image", "image/png", PNG),
-    ".jpg": FileType("a JPEG image", "image/jpeg", JPEG),
-    ".jpeg": FileType("a JPEG image", "image/jpeg", JPEG),
-    ".txt": FileType("plain text", "text/plain", None),
+    ".doc": FileType(gettext_lazy("Word 97-2003文档"), "application/msword", OLE),
+    ".xls": FileType(gettext_lazy("Excel 97-2003表格"), "application/vnd.ms-excel", OLE),
+    ".png": FileType(gettext_lazy("PNG图片"), "image/png", PNG),
+    ".jpg": FileType(gettext_lazy("JPEG图片"), "image/jpeg", JPEG),
+    ".jpeg": FileType(gettext_lazy("JPEG图片"), "image/jpeg", JPEG),
+    ".txt": FileType(gettext_lazy("纯文本"), "text/plain", None),
 }
-ALLOWED_TEXT = ("PDF (.pdf), Word (.doc, .docx), Excel (.xls, .xlsx), PowerPoint (.pptx), images (.png, .jpg, "
-                ".jpeg) and plain text (.txt, UTF-8 or GB18030)")
+ALLOWED_TEXT = gettext_lazy("PDF（.pdf）、Word（.doc、.docx）、Excel（.xls、.xlsx）、PowerPoint（.pptx）、"
+                            "图片（.png、.jpg、.jpeg）和纯文本（.txt，UTF-8或GB18030编码）")
 TEXT_ENCODINGS = ("utf-8", "gb18030")
 CHUNK = 64 * 1024
 
@@ -91,19 +93,22 @@ def check_upload(upload) -> Checked:
     """Validate an uploaded file (size, extension, content); return what to store.
     Raises :class:`Invalid` (field ``file``) saying what is wrong and what is allowed."""
     if upload is None:
-        raise Invalid("choose a file to attach", field="file")
+        raise Invalid(_("请选择要上传的文件。"), field="file")
     name = clean_name(getattr(upload, "name", ""))
     if not name:
-        raise Invalid("the file has no name", field="file")
+        raise Invalid(_("文件没有名称。"), field="file")
     suffix = PurePath(name).suffix.lower()
     kind = FILE_TYPES.get(suffix)
     if kind is None:
-        shown = f"{suffix} files" if suffix else "files without an extension"
-        raise Invalid(f"{shown} cannot be attached; allowed: {ALLOWED_TEXT}", field="file")
+        shown = _("%(suffix)s文件") % {"suffix": suffix} if suffix else _("没有扩展名的文件")
+        raise Invalid(_("%(shown)s不能作为附件上传；可以上传：%(allowed)s。") % {"shown": shown, "allowed": ALLOWED_TEXT},
+                      field="file")
     limit = max_upload_bytes()
     declared = getattr(upload, "size", None)
     if declared is not None and declared > limit:
-        raise Invalid(f"{name} is {declared / 1024 / 1024:.1f} MB; the limit is {_limit_text()}", field="file")
+        raise Invalid(_("%(name)s有%(size).1fMB，超过了%(limit)s的上限。")
+                      % {"name": name, "size": declared / 1024 / 1024, "limit": _limit_text()},
+                      field="file")
 
     digest, size, head = hashlib.sha256(), 0, b""
     decoders = ({enc: codecs.getincrementaldecoder(enc)("strict") for enc in TEXT_ENCODINGS}
@@ -113,7 +118,7 @@ def check_upload(upload) -> Checked:
     for chunk in upload.chunks(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise Invalid(f"{name} is larger than the limit of {_limit_text()}", field="file")
+            raise Invalid(_("%(name)s超过了%(limit)s的上限。") % {"name": name, "limit": _limit_text()}, field="file")
         digest.update(chunk)
         if len(head) < 16:
             head += chunk[:16 - len(head)]
@@ -125,10 +130,11 @@ def check_upload(upload) -> Checked:
                 except UnicodeDecodeError:
                     del decoders[enc]
     if size == 0:
-        raise Invalid(f"{name} is empty", field="file")
+        raise Invalid(_("%(name)s是空文件。") % {"name": name}, field="file")
 
     content_type = kind.content_type
-    mismatch = f"{name} is named {suffix} but its content is not {kind.label}; allowed: {ALLOWED_TEXT}"
+    mismatch = _("%(name)s的扩展名是%(suffix)s，但内容不是%(kind)s；可以上传：%(allowed)s。") % {
+        "name": name, "suffix": suffix, "kind": kind.label, "allowed": ALLOWED_TEXT}
     if kind.magic is None:
         for enc, decoder in list(decoders.items()):
             try:
@@ -136,8 +142,8 @@ def check_upload(upload) -> Checked:
             except UnicodeDecodeError:
                 del decoders[enc]
         if has_nul or not decoders:
-            raise Invalid(f"{name} is named .txt but is not text in UTF-8 or GB18030; allowed: {ALLOWED_TEXT}",
-                              field="file")
+            raise Invalid(_("%(name)s的扩展名是.txt，但内容不是UTF-8或GB18030编码的文字；可以上传：%(allowed)s。")
+                          % {"name": name, "allowed": ALLOWED_TEXT}, field="file")
         content_type = f"text/plain; charset={next(iter(decoders))}"
     elif not head.startswith(kind.magic):
         raise Invalid(mismatch, field="file")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core import clock
@@ -109,7 +110,7 @@ def assignment_notice_content(notice: Notice) -> dict:
 # --- issuing -------------------------------------------------------------------------------------
 def _office_only(actor, what: str):
     if getattr(actor, "role", None) not in ALL_MATTERS_ROLES:
-        raise NotAllowed(f"only the supervision office {what}")
+        raise NotAllowed(_("只有督查室可以%(what)s。") % {"what": what})
 
 
 def _matter(matter, actor) -> Matter:
@@ -117,9 +118,9 @@ def _matter(matter, actor) -> Matter:
         try:
             matter = Matter.objects.get(pk=int(matter))
         except (Matter.DoesNotExist, TypeError, ValueError):
-            raise NotFound(f"no matter {matter!r}") from None
+            raise NotFound(_("没有找到该事项。")) from None
     if not visible_matters(actor).filter(pk=matter.pk).exists():
-        raise NotFound(f"no matter {matter.pk}")
+        raise NotFound(_("没有找到该事项。"))
     return matter
 
 
@@ -129,8 +130,7 @@ def assignment_notice_document(matter: Matter | int, *, actor) -> Document:
     matter = _matter(matter, actor)
     notice = matter.notices.filter(kind="assignment_notice").order_by("id").first()
     if notice is None:
-        raise Invalid(f"matter {matter.number} has not been assigned: it has no assignment notice yet",
-                      field="matter")
+        raise Invalid(_("事项%(number)s尚未交办，还没有交办通知。") % {"number": matter.number}, field="matter")
     subject = f"notice:{notice.pk}"
     already = existing("assignment_notice", subject)
     if already:
@@ -144,11 +144,11 @@ def assignment_notice_document(matter: Matter | int, *, actor) -> Document:
 @action
 def collection_form_document(round_, *, actor) -> Document:
     """《需要督办事项》 of a collection round; numbered when first printed."""
-    _office_only(actor, "prints collection forms")
+    _office_only(actor, _("打印事项征集表"))
     if not isinstance(round_, CollectionRound):
         round_ = CollectionRound.objects.filter(pk=round_).first()
         if round_ is None:
-            raise NotFound("no such collection round")
+            raise NotFound(_("没有找到该次事项征集。"))
     subject = f"round:{round_.pk}"
     already = existing("collection_form", subject)
     if already:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from django.utils.translation import gettext as _
+
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core.county import county_pack, today
@@ -107,10 +109,9 @@ IMPORTING_ROLES = (Role.SUPERVISION_STAFF,)  # who may import matters (the CLI a
 
 def _check_people(actor, proposed_by) -> None:
     if getattr(actor, "role", None) not in IMPORTING_ROLES or not actor.is_active:
-        raise NotAllowed("only supervision staff import matters")
+        raise NotAllowed(_("只有督查督办人员可以导入事项。"))
     if getattr(proposed_by, "role", None) not in LEADERS or not proposed_by.is_active:
-        raise Invalid("matters are imported on behalf of an active county leader or office leader",
-                          field="proposed_by")
+        raise Invalid(_("导入的事项须以一位在职的县领导或督查室主任的名义提出。"), field="proposed_by")
 
 
 def import_matters(source, *, actor, proposed_by, progress: Progress | None = None,

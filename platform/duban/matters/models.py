@@ -149,6 +149,8 @@ class MatterRevision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("事项修改记录")
+        verbose_name_plural = _("事项修改记录")
         ordering = ["matter", "seq"]
         constraints = [models.UniqueConstraint(fields=["matter", "seq"], name="matter_revision_seq")]
 
@@ -170,6 +172,8 @@ class DeadlineChange(models.Model):
     changed_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("办结时限变更")
+        verbose_name_plural = _("办结时限变更")
         ordering = ["matter", "id"]
 
 
@@ -209,6 +213,8 @@ class Feedback(models.Model):
     given_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("进展反馈")
+        verbose_name_plural = _("进展反馈")
         ordering = ["matter", "given_at", "id"]
 
 
@@ -225,6 +231,8 @@ class ResultReport(models.Model):
     reported_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("办理结果")
+        verbose_name_plural = _("办理结果")
         ordering = ["matter", "attempt"]
         constraints = [models.UniqueConstraint(fields=["matter", "attempt"], name="report_attempt_once")]
 
@@ -252,6 +260,10 @@ class Review(models.Model):
     reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(default=clock.now, editable=False)
 
+    class Meta:
+        verbose_name = _("结果审核")
+        verbose_name_plural = _("结果审核")
+
 
 class ChangeRequest(models.Model):
     """Extension (延期), adjustment (调整) or cancellation (取消), decided by a leader."""
@@ -278,6 +290,8 @@ class ChangeRequest(models.Model):
     decision_note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("调整或取消申请")
+        verbose_name_plural = _("调整或取消申请")
         ordering = ["-requested_at"]
         constraints = [models.UniqueConstraint(fields=["matter", "kind"], condition=models.Q(status="pending"),
                                                name="one_pending_request_per_kind")]
@@ -303,4 +317,6 @@ class Attachment(models.Model):
     uploaded_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
         ordering = ["uploaded_at", "id"]

@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.actions import action
@@ -28,11 +29,11 @@ def do_mark_read(user, notification_ids: Iterable[int] | None = None) -> int:
 @action
 def do_set_preference(user, *, event: str, channel: str, enabled: bool) -> Preference:
     if event not in EVENTS:
-        raise Invalid(f"unknown event {event!r}; events: {', '.join(EVENTS)}", field="event")
+        raise Invalid(_("没有这种提醒。"), field="event")
     if channel not in available_channels():
-        raise Invalid(f"unknown channel {channel!r}", field="channel")
+        raise Invalid(_("没有这种提醒方式。"), field="channel")
     before = Preference.objects.filter(user=user, event=event, channel=channel).values_list("enabled", flat=True).first()
-    preference, _ = Preference.objects.update_or_create(user=user, event=event, channel=channel,
+    preference, _created = Preference.objects.update_or_create(user=user, event=event, channel=channel,
                                                          defaults={"enabled": enabled})
     audit.record(actor=user, action="notification.preference", obj=preference,
                  before={"enabled": before}, after={"event": event, "channel": channel, "enabled": enabled})

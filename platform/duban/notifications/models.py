@@ -89,6 +89,8 @@ class DeliveryAttempt(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("投递尝试")
+        verbose_name_plural = _("投递尝试")
         ordering = ["delivery", "number", "id"]
 
 
@@ -102,6 +104,8 @@ class Preference(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("提醒设置")
+        verbose_name_plural = _("提醒设置")
         constraints = [models.UniqueConstraint(fields=["user", "event", "channel"], name="preference_once")]
 
 

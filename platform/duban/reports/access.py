@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core.errors import NotFound
@@ -29,5 +30,5 @@ def visible_weekly_reports(user) -> QuerySet[WeeklyReport]:
 def access_weekly_report(user, report_id) -> WeeklyReport:
     report = visible_weekly_reports(user).filter(pk=report_id).prefetch_related("named_units").first()
     if report is None:
-        raise NotFound(f"no weekly report {report_id}")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     return report

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role, User
 from duban.audit import log as audit
@@ -26,35 +28,34 @@ from duban.units.models import Unit
 
 def _staff_only(actor, what: str):
     if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed(f"only supervision staff {what}")
+        raise NotAllowed(_("只有督查督办人员可以%(what)s。") % {"what": what})
 
 
 def _locked(report_id, expected_version: int | None, *, status=WeeklyReport.Status.DRAFT) -> WeeklyReport:
     try:
         report_id = int(report_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no weekly report {report_id!r}") from None
+        raise NotFound(_("没有找到该期《督查专报》。")) from None
     report = WeeklyReport.objects.select_for_update().filter(pk=report_id).first()
     if report is None:
-        raise NotFound(f"no weekly report {report_id}")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     if expected_version is not None and report.version != expected_version:
-        raise Conflict(f"the weekly report was changed by someone else (you saw version {expected_version}, it is "
-                       f"now version {report.version}); reload and try again")
+        raise Conflict(_("本期《督查专报》已被他人修改，请刷新页面后重试。"))
     if report.status != status:
         if report.status == WeeklyReport.Status.ISSUED:
-            raise Invalid(f"本期《督查专报》已印发（{report.number}），不能再修改。", field="status")
+            raise Invalid(_("本期《督查专报》已印发（%(number)s），不能再修改。") % {"number": report.number}, field="status")
         if report.status == WeeklyReport.Status.SUBMITTED:
-            raise Invalid("本期《督查专报》已报送审核，审核退回后才能修改。", field="status")
-        raise Invalid("本期《督查专报》尚未报送审核，请督查督办人员先报送。", field="status")
+            raise Invalid(_("本期《督查专报》已报送审核，审核退回后才能修改。"), field="status")
+        raise Invalid(_("本期《督查专报》尚未报送审核，请督查督办人员先报送。"), field="status")
     return report
 
 
 def _text(value, field: str) -> str:
     if not isinstance(value, str):
-        raise Invalid(f"{field} is text", field=field)
+        raise Invalid(_("这一项应为文字。"), field=field)
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise Invalid(f"{field} is longer than {MAX_TEXT} characters", field=field)
+        raise Invalid(_("这一项不能超过%(limit)d个字。") % {"limit": MAX_TEXT}, field=field)
     return value
 
 
@@ -69,7 +70,7 @@ def do_edit_weekly_report(report_id: int, *, actor, summary: str | None = None, 
                           expected_version: int | None = None) -> WeeklyReport:
     """Staff edit a draft's text (总体情况, 提请领导关注) and the units it names. Every version is
     kept (a revision row) and audited with before and after."""
-    _staff_only(actor, "edit the weekly report")
+    _staff_only(actor, _("修改督查专报"))
     report = _locked(report_id, expected_version)
     before = _state(report)
     changes = {}
@@ -80,17 +81,18 @@ def do_edit_weekly_report(report_id: int, *, actor, summary: str | None = None, 
     units = None
     if named_units is not None:
         if isinstance(named_units, str):
-            raise Invalid("named_units is a list of unit codes", field="named_units")
+            raise Invalid(_("请逐个选择单位。"), field="named_units")
         wanted = list(dict.fromkeys((code or "").strip() for code in named_units))
         found = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
         unknown = [code for code in wanted if code not in found]
         if unknown:
-            raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field="named_units")
+            raise Invalid(_("没有编码为%(codes)s的在用单位。") % {"codes": "、".join(f"“{c}”" for c in unknown)},
+                      field="named_units")
         units = [found[code] for code in wanted]
     after_units = sorted(u.code for u in units) if units is not None else before["named_units"]
     if (all(changes.get(k, before[k]) == before[k] for k in ("summary", "attention"))
             and after_units == before["named_units"]):
-        raise Invalid("nothing changed", field="summary")
+        raise Invalid(_("内容没有变化。"), field="summary")
     for name, value in changes.items():
         setattr(report, name, value)
     report.version += 1
@@ -138,10 +140,10 @@ def _notify_people(event: str, people, report: WeeklyReport, title: str, body: s
 @action
 def do_submit_weekly_report(report_id: int, *, actor, expected_version: int | None = None) -> WeeklyReport:
     """Staff submit a draft for the office leader's review (一(二) 上报前须经办公室主管领导审核)."""
-    _staff_only(actor, "submit the weekly report")
+    _staff_only(actor, _("报送督查专报"))
     report = _locked(report_id, expected_version)
     if not report.summary.strip():
-        raise Invalid("请先填写“总体情况”再报送审核。", field="summary")
+        raise Invalid(_("请先填写“总体情况”再报送审核。"), field="summary")
     before = _state(report) | {"status": report.status}
     now = clock.now()
     _refresh_sections(report, now)
@@ -158,7 +160,7 @@ def do_submit_weekly_report(report_id: int, *, actor, expected_version: int | No
 
 def _office_leader_only(actor, what: str):
     if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed(f"only the office leader {what} (一(二): reports go up after the office leader's review)")
+        raise NotAllowed(_("只有督查室主任可以%(what)s（督查专报经督查室主任审核后报送）。") % {"what": what})
 
 
 def _last_revision(report: WeeklyReport) -> int:
@@ -168,13 +170,13 @@ def _last_revision(report: WeeklyReport) -> int:
 @action
 def do_return_weekly_report(report_id: int, *, actor, reason: str, expected_version: int | None = None) -> WeeklyReport:
     """The office leader returns a submitted report to staff with a reason (退回修改)."""
-    _office_leader_only(actor, "returns the weekly report")
+    _office_leader_only(actor, _("退回督查专报"))
     report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise Invalid("退回须写明审核意见。", field="reason")
+        raise Invalid(_("退回须写明审核意见。"), field="reason")
     if len(reason) > MAX_TEXT:
-        raise Invalid(f"审核意见不能超过{MAX_TEXT}字。", field="reason")
+        raise Invalid(_("审核意见不能超过%(limit)d字。") % {"limit": MAX_TEXT}, field="reason")
     WeeklyReportReview.objects.create(report=report, decision=WeeklyReportReview.Decision.RETURNED, reason=reason,
                                       revision=_last_revision(report), reviewed_by=actor)
     report.status = WeeklyReport.Status.DRAFT
@@ -194,13 +196,13 @@ def do_issue_weekly_report(report_id: int, *, actor, expected_version: int | Non
     moment of its week has passed: its facts are taken up to the week's end, it is numbered (per
     county, per year), its PDF printed and checked (documents.pdf.check_pdf; a failure rolls the
     number back), and the leaders and the units it names are notified."""
-    _office_leader_only(actor, "issues the weekly report")
+    _office_leader_only(actor, _("印发督查专报"))
     report = _locked(report_id, expected_version, status=WeeklyReport.Status.SUBMITTED)
     now = clock.now()
     due_at = weekly_moment(report.period_end)
     if now < due_at:
-        raise Invalid(f"本期《督查专报》须在{timezone.localtime(due_at):%Y年%-m月%-d日 %H:%M}（本周报送时间）后印发。",
-                          field="status")
+        raise Invalid(_("本期《督查专报》须在%(moment)s（本周报送时间）后印发。")
+                      % {"moment": date_format(timezone.localtime(due_at), "DATETIME_FORMAT")}, field="status")
     before = _state(report) | {"status": report.status}
     _refresh_sections(report, now)
     day = clock.today()

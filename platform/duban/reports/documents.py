@@ -9,6 +9,7 @@ from datetime import date
 
 from django.db.models import Q
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role, User
 from duban.core import clock
@@ -70,9 +71,9 @@ def weekly_report_content(report, *, leaders: list[str] | None = None) -> dict:
     heading(f"本周办结事项（{len(s.get('closed', []))}件）")
     listing(s.get("closed", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("办结日期", "closed_cn"),
                                   ("是否按期", "on_time_cn")], [8, 44, 20, 16, 12])
-    heading(f"超期未办结事项（{len(s.get('overdue', []))}件）")
+    heading(f"逾期未办结事项（{len(s.get('overdue', []))}件）")
     listing(s.get("overdue", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("办结时限", "deadline_cn"),
-                                   ("超期天数", "days_overdue"), ("已采取措施", "last_step")], [7, 35, 16, 16, 10, 16])
+                                   ("逾期天数", "days_overdue"), ("已采取措施", "last_step")], [7, 35, 16, 16, 10, 16])
     heading(f"红灯事项（{len(s.get('red', []))}件）")
     listing(s.get("red", []), [("事项名称", "title"), ("牵头单位", "unit_name"), ("原因", "reason")],
             [8, 50, 20, 22])
@@ -162,12 +163,12 @@ def issued_weekly_report_document(report, *, actor) -> Document:
     report is issued, never here)."""
     report = report if isinstance(report, WeeklyReport) else WeeklyReport.objects.filter(pk=report).first()
     if report is None:
-        raise NotFound("no such weekly report")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     document = report.documents.first()
     if document is None:
-        raise Invalid("the weekly report is a draft: it becomes a document when it is issued", field="report")
+        raise Invalid(_("本期《督查专报》还是草稿，印发后才成为公文。"), field="report")
     if not visible_documents(actor).filter(pk=document.pk).exists():
-        raise NotFound("no such weekly report")
+        raise NotFound(_("没有找到该期《督查专报》。"))
     return document
 
 
@@ -176,9 +177,9 @@ def annual_assessment_document(year: int, *, actor, as_of: date | None = None) -
     """The annual assessment table as of today: a new document when the figures changed since
     the last one of the year, else that one."""
     if getattr(actor, "role", None) not in SCORE_READERS:
-        raise NotAllowed("only the supervision office and county leaders read every unit's assessment")
+        raise NotAllowed(_("只有督查室和县领导可以查看各单位的考核情况。"))
     if not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise Invalid(f"{year!r} is not a plausible year", field="year")
+        raise Invalid(_("年份%(year)s不正确。") % {"year": year}, field="year")
     data = annual_assessment(year, as_of=as_of)
     content = annual_assessment_content(data)
     figures = hashlib.sha256(repr([content["blocks"], content["title"], content["office"]]).encode()).hexdigest()[:16]

@@ -83,6 +83,8 @@ class WeeklyReportRevision(models.Model):
     edited_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("督查专报修改记录")
+        verbose_name_plural = _("督查专报修改记录")
         ordering = ["report", "seq"]
         constraints = [models.UniqueConstraint(fields=["report", "seq"], name="weekly_report_revision_seq")]
 
@@ -102,4 +104,6 @@ class WeeklyReportReview(models.Model):
     reviewed_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = _("督查专报审核")
+        verbose_name_plural = _("督查专报审核")
         ordering = ["report", "reviewed_at", "id"]

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.audit import log as audit
@@ -56,7 +57,7 @@ def _moment(on, zone: ZoneInfo) -> datetime:
         return on if timezone.is_aware(on) else on.replace(tzinfo=zone)
     if isinstance(on, date):
         return datetime.combine(on, time(23, 59, 59), tzinfo=zone)
-    raise Invalid(f"{on!r} is not a date or time", field="on")
+    raise Invalid(_("“%(value)s”不是有效的日期或时间。") % {"value": on}, field="on")
 
 
 def week_of(day: date) -> date:
@@ -226,7 +227,7 @@ def auto_summary(sections: dict) -> str:
     start, end = sections["period"]
     return (f"本周（{cn_month_day(start)}至{cn_month_day(end)}），新交办督办事项{t['new']}件，办结{t['closed']}件"
             f"（其中按期办结{t['closed_on_time']}件）。截至{cn_date(sections['as_of'])}，在办事项{t['under_way']}件，"
-            f"其中超期{t['overdue']}件，红灯{t['red']}件，黄灯{t['yellow']}件；本周采取督办措施{t['steps']}次。")
+            f"其中逾期{t['overdue']}件，红灯{t['red']}件，黄灯{t['yellow']}件；本周采取督办措施{t['steps']}次。")
 
 
 # --- drafting ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ or approved and every score; unit staff see only their own unit's rows.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core.errors import NotFound
@@ -108,14 +109,14 @@ def access_step(user, step_id) -> EscalationStep:
     step = (visible_steps(user).select_related("matter", "unit", "notice", "recorded_by", "reply_by")
             .filter(pk=step_id).first())
     if step is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     return step
 
 
 def access_statement_unit(user, code: str) -> Unit:
     unit = statement_units(user).filter(code=code).first()
     if unit is None:
-        raise NotFound(f"no unit {code!r}")
+        raise NotFound(_("没有找到该单位。"))
     return unit
 
 
@@ -123,5 +124,5 @@ def access_circular(user, circular_id) -> Circular:
     circular = (visible_circulars(user).select_related("notice", "drafted_by", "published_by")
                 .prefetch_related("praised", "criticised", "named").filter(pk=circular_id).first())
     if circular is None:
-        raise NotFound(f"no circular {circular_id}")
+        raise NotFound(_("没有找到该通报。"))
     return circular

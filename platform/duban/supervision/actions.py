@@ -14,6 +14,8 @@ from datetime import date
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
@@ -39,23 +41,23 @@ from plugins.manager import active_plugin_manager
 
 def _staff_only(actor, what: str):
     if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed(f"only supervision staff {what}")
+        raise NotAllowed(_("只有督查督办人员可以%(what)s。") % {"what": what})
 
 
 # --- ladder steps -----------------------------------------------------------------------------
 @action
 def do_record_step(step_id: int, *, actor, evidence: dict, on: date | None = None) -> EscalationStep:
     """Record a step the sweep opened, with the evidence the pack requires for its tier."""
-    _staff_only(actor, "record supervision steps")
+    _staff_only(actor, _("记录督办措施"))
     step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
     if step is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     if step.status != EscalationStep.Status.DUE:
-        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
+        raise Invalid(_("这项督办措施%(status)s。") % {"status": step.get_status_display()}, field="status")
     pack = county_pack()
     tier = pack.tier(step.tier)
     if tier is None:
-        raise Invalid(f"the county's pack {pack.key} has no tier {step.tier!r}", field="tier")
+        raise Invalid(_("本县督办规则中没有这一级督办措施，请联系管理员。"), field="tier")
     clean = steps.validate_evidence(tier, evidence)
     on = steps.check_step_day(step.matter, on or clock.today())
     return steps.record_step(step, tier, pack, evidence=clean, actor=actor, on=on)
@@ -67,24 +69,25 @@ def do_record_manual_step(matter_id: int, *, actor, tier: str, evidence: dict, u
     """Staff take a step the sweep did not open (a time-sensitive check, another phone call).
     The ladder is climbed in order: a tier above the next one needs every tier between to be
     skippable. ``reason`` (why staff started it) is the note of the step's opening."""
-    _staff_only(actor, "record supervision steps")
+    _staff_only(actor, _("记录督办措施"))
     matter = matters_access.access_matter_by_id(actor, matter_id, for_update=True)
     if matter.state not in steps.UNDER_WAY:
-        raise Invalid(f"a matter that is {matter.get_state_display()} is not supervised", field="matter")
+        raise Invalid(_("%(state)s的事项不再督办。") % {"state": matter.get_state_display()}, field="matter")
     pack = county_pack()
     wanted = pack.tier(tier)
     if wanted is None:
-        raise Invalid(f"unknown tier {tier!r}; the ladder is {', '.join(t.code for t in pack.tiers)}", field="tier")
+        raise Invalid(_("督办措施不正确，可选：%(choices)s。")
+                      % {"choices": "、".join(t.label.get(get_language() or "zh-hans") for t in pack.tiers)}, field="tier")
     link = (matter.units.filter(unit__code=unit).select_related("unit").first() if unit else steps.responsible(matter))
     if link is None:
-        raise Invalid(f"unit {unit!r} is not on this matter", field="unit")
+        raise Invalid(_("该单位不是本事项的承办单位。"), field="unit")
     if EscalationStep.objects.filter(matter=matter, unit=link.unit, status=EscalationStep.Status.DUE).exists():
-        raise Invalid("a step is already due on this matter (opened by the sweep or an inspection); "
-                      "record or skip that one first", field="tier")
+        raise Invalid(_("本事项已有一项待办督办措施（由自动巡查或督查检查生成），请先记录或跳过该项。"), field="tier")
     target = pack.tier_index(tier)
     if wanted not in steps.startable_tiers(matter, link.unit, pack):
         following = pack.tiers[steps.next_tier_index(matter, link.unit)]
-        raise Invalid(f"the ladder is climbed in order: {following.label.zh} comes first", field="tier")
+        raise Invalid(_("督办措施须逐级采取，应先采取%(tier)s。")
+                      % {"tier": following.label.get(get_language() or "zh-hans")}, field="tier")
     clean = steps.validate_evidence(wanted, evidence)
     on = steps.check_step_day(matter, on or clock.today())
     step = EscalationStep.objects.create(matter=matter, unit=link.unit, tier=tier, tier_index=target,
@@ -146,7 +149,7 @@ def do_withdraw_step(step_id: int, *, actor, reason: str) -> EscalationStep:
         raise Invalid(_("本县规则包不允许撤销督办措施。"), field="reason")
     step = EscalationStep.objects.select_for_update().filter(pk=step_id).first()
     if step is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     if step.status != EscalationStep.Status.RECORDED:
         raise Invalid(_("只有已督办的措施可以撤销；该措施当前为“%(status)s”。") % {"status": step.get_status_display()},
                       field="status")
@@ -163,19 +166,19 @@ def do_withdraw_step(step_id: int, *, actor, reason: str) -> EscalationStep:
 @action
 def do_skip_step(step_id: int, *, actor, reason: str) -> EscalationStep:
     """Pass over a due step whose tier the pack marks skippable (e.g. the special meeting)."""
-    _staff_only(actor, "record supervision steps")
+    _staff_only(actor, _("记录督办措施"))
     step = EscalationStep.objects.select_for_update().select_related("matter", "unit").filter(pk=step_id).first()
     if step is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     tier = county_pack().tier(step.tier)
     if step.status != EscalationStep.Status.DUE:
-        raise Invalid(f"this step is already {step.get_status_display()}", field="status")
+        raise Invalid(_("这项督办措施%(status)s。") % {"status": step.get_status_display()}, field="status")
     if tier is None or not tier.skippable:
-        raise Invalid(f"{tier.label.zh if tier else step.tier} may not be skipped under the county's pack",
-                          field="tier")
+        raise Invalid(_("按本县督办规则，%(tier)s不能跳过。")
+                      % {"tier": tier.label.get(get_language() or "zh-hans") if tier else step.tier}, field="tier")
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("skipping a step needs a reason", field="reason")
+        raise Invalid(_("跳过督办措施须说明理由。"), field="reason")
     step.status, step.skip_reason, step.recorded_by, step.recorded_at = (
         EscalationStep.Status.SKIPPED, reason, actor, clock.now())
     step.save(update_fields=["status", "skip_reason", "recorded_by", "recorded_at"])
@@ -190,14 +193,14 @@ def do_record_reply(step_id: int, *, actor, text: str) -> EscalationStep:
     """The unit's dedicated written reply (专题答复) to a supervision notice."""
     step = EscalationStep.objects.select_for_update().select_related("matter").filter(pk=step_id).first()
     if step is None or getattr(actor, "unit_id", None) != step.unit_id:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     if step.notice_id is None:
-        raise Invalid("this step issued no notice to reply to", field="step")
+        raise Invalid(_("这项督办措施没有发出需要答复的通知。"), field="step")
     if step.reply_at:
-        raise Invalid("the written reply was already given", field="text")
+        raise Invalid(_("已经作出书面答复。"), field="text")
     text = (text or "").strip()
     if not text:
-        raise Invalid("the reply is empty", field="text")
+        raise Invalid(_("请填写答复内容。"), field="text")
     step.reply_text, step.reply_at, step.reply_by = text, clock.now(), actor
     step.save(update_fields=["reply_text", "reply_at", "reply_by"])
     audit.record(actor=actor, action="step.reply", obj=step,
@@ -214,15 +217,15 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
     withdraws the step (系误记) marks the step behind the entry withdrawn: kept and shown, but off
     the ladder, which then needs that tier again. Other kinds give the points back only."""
     if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed("only the office leader reverses ledger entries")
+        raise NotAllowed(_("只有督查室主任可以冲正扣分记录。"))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("a reversal needs a reason", field="reason")
+        raise Invalid(_("冲正须说明理由。"), field="reason")
     pack = county_pack()
     chosen = pack.schedule.reversal_kind(kind or None)
     if chosen is None:
-        raise Invalid(f"冲正类别应为{'、'.join(f'{k.label.zh}（{k.code}）' for k in pack.schedule.reversal_kinds)}之一。",
-                          field="kind")
+        raise Invalid(_("冲正类别应为%(choices)s之一。") % {"choices": "、".join(
+            k.label.get(get_language() or "zh-hans") for k in pack.schedule.reversal_kinds)}, field="kind")
     # One reversal of an entry at a time. Not SELECT … FOR UPDATE: that needs the UPDATE privilege,
     # which the app role does not hold on the append-only ledger (tenants.dbroles); a transaction
     # advisory lock on the entry instead (and `reverses` is unique besides).
@@ -231,11 +234,11 @@ def do_reverse_entry(entry_id: int, *, actor, reason: str, kind: str | None = No
                        [f"duban.ledger.reverse:{connection.schema_name}:{entry_id}"])
     entry = LedgerEntry.objects.filter(pk=entry_id).first()
     if entry is None:
-        raise Invalid(f"no ledger entry {entry_id}", field="entry")
+        raise Invalid(_("没有找到这条扣分记录。"), field="entry")
     if entry.reverses_id is not None:
-        raise Invalid("a reversal cannot itself be reversed; post the correction again", field="entry")
+        raise Invalid(_("冲正记录本身不能再冲正；请重新记一笔更正。"), field="entry")
     if LedgerEntry.objects.filter(reverses=entry).exists():
-        raise Invalid("this entry is already reversed", field="entry")
+        raise Invalid(_("这条记录已经冲正。"), field="entry")
     reversal = LedgerEntry.objects.create(
         unit=entry.unit, year=entry.year, occurred_on=entry.occurred_on, amount=-entry.amount,
         event_code=entry.event_code, rule_code=entry.rule_code, pack_name=entry.pack_name,
@@ -261,37 +264,39 @@ def _locked_circular(circular_id) -> Circular:
     try:
         circular_id = int(circular_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no circular {circular_id!r}") from None
+        raise NotFound(_("没有找到该通报。")) from None
     circular = Circular.objects.select_for_update().filter(pk=circular_id).first()
     if circular is None:
-        raise NotFound(f"no circular {circular_id}")
+        raise NotFound(_("没有找到该通报。"))
     return circular
 
 
 def _draft_only(circular: Circular):
     if circular.status != Circular.Status.DRAFT:
-        raise Invalid(f"circular {circular.pk} is already {circular.get_status_display()} "
-                          f"({circular.notice.number if circular.notice else '—'}); it can no longer change",
-                          field="status")
+        raise Invalid(_("该通报%(status)s（%(number)s），不能再修改。")
+                      % {"status": circular.get_status_display(),
+                         "number": circular.notice.number if circular.notice else "—"}, field="status")
 
 
 @action
 def do_draft_circular(*, actor, title: str, period_start: date, period_end: date) -> Circular:
     """Draft a circular over ``period_start``..``period_end`` with the units' ranking."""
-    _staff_only(actor, "draft circulars")
+    _staff_only(actor, _("起草通报"))
     title = (title or "").strip()
     if not title:
-        raise Invalid("title is required", field="title")
+        raise Invalid(_("请填写标题。"), field="title")
     if len(title) > 200:
-        raise Invalid("title is longer than 200 characters", field="title")
+        raise Invalid(_("标题不能超过200个字。"), field="title")
     if not isinstance(period_start, date):
-        raise Invalid("period_start must be a date", field="period_start")
+        raise Invalid(_("请填写通报期间的开始日期。"), field="period_start")
     if not isinstance(period_end, date):
-        raise Invalid("period_end must be a date", field="period_end")
+        raise Invalid(_("请填写通报期间的结束日期。"), field="period_end")
     if period_end < period_start:
-        raise Invalid(f"the period ends ({period_end}) before it starts ({period_start})", field="period_end")
+        raise Invalid(_("通报期间的结束日期（%(end)s）早于开始日期（%(start)s）。")
+                      % {"end": date_format(period_end), "start": date_format(period_start)}, field="period_end")
     if period_start > clock.today():
-        raise Invalid(f"the period starts in the future ({period_start})", field="period_start")
+        raise Invalid(_("通报期间的开始日期（%(start)s）还没有到。") % {"start": date_format(period_start)},
+                      field="period_start")
     rows = circulars.ranking(period_start, period_end)
     circular = Circular.objects.create(title=title, period_start=period_start, period_end=period_end, ranking=rows,
                                        drafted_by=actor)
@@ -303,12 +308,12 @@ def do_draft_circular(*, actor, title: str, period_start: date, period_end: date
 
 def _codes(codes, field: str) -> list[Unit]:
     if isinstance(codes, str):
-        raise Invalid(f"{field} is a list of unit codes", field=field)
+        raise Invalid(_("请逐个选择单位。"), field=field)
     wanted = list(dict.fromkeys((code or "").strip() for code in (codes or [])))
     units = {u.code: u for u in Unit.objects.filter(code__in=wanted, is_active=True)}
     unknown = [code for code in wanted if code not in units]
     if unknown:
-        raise Invalid(f"no active unit with code {', '.join(repr(c) for c in unknown)}", field=field)
+        raise Invalid(_("没有编码为%(codes)s的在用单位。") % {"codes": "、".join(f"“{c}”" for c in unknown)}, field=field)
     return [units[code] for code in wanted]
 
 
@@ -318,19 +323,19 @@ def do_set_circular_lists(circular_id: int, *, actor, praised: list[str], critic
     """Name the units praised, criticised county-wide (全县通报批评, deducts) and criticised by
     name (点名批评, no deduction unless the pack says so) — each unit in one list at most — and
     the circular's text."""
-    _staff_only(actor, "edit circulars")
+    _staff_only(actor, _("修改通报"))
     circular = _locked_circular(circular_id)
     _draft_only(circular)
     good = _codes(praised, "praised")
     bad = _codes(criticised, "criticised")
     mentioned = _codes(named, "named")
-    both = [u.code for u in good if u in bad]
+    both = [u.name for u in good if u in bad]
     if both:
-        raise Invalid(f"a unit cannot be both praised and criticised: {', '.join(both)}", field="criticised")
-    twice = [u.code for u in mentioned if u in good or u in bad]
+        raise Invalid(_("同一单位不能既受表扬又被通报批评：%(units)s。") % {"units": "、".join(both)}, field="criticised")
+    twice = [u.name for u in mentioned if u in good or u in bad]
     if twice:
-        raise Invalid(f"a unit named for criticism cannot also be praised or criticised county-wide: "
-                          f"{', '.join(twice)}", field="named")
+        raise Invalid(_("点名批评的单位不能同时受表扬或被全县通报批评：%(units)s。") % {"units": "、".join(twice)},
+                      field="named")
     circulars.check_lists(circular.ranking or [], good, bad, mentioned)
     before = {"praised": sorted(circular.praised.values_list("code", flat=True)),
               "criticised": sorted(circular.criticised.values_list("code", flat=True)),
@@ -351,7 +356,7 @@ def do_publish_circular(circular_id: int, *, actor) -> Circular:
     """The office leader reviews and publishes (审核后印发): the circular is numbered, and each
     criticised unit bears the pack's county-wide-criticism deduction, once."""
     if getattr(actor, "role", None) != Role.OFFICE_LEADER:
-        raise NotAllowed("only the office leader publishes circulars (they review them before they go out)")
+        raise NotAllowed(_("通报须经督查室主任审核后由其发布。"))
     circular = _locked_circular(circular_id)
     _draft_only(circular)
     day = clock.today()
@@ -394,19 +399,20 @@ def do_record_inspection(item_id: int, *, actor, result: str, findings: str = ""
     """Record what the inspection found for one matter and unit (once). A unit found behind is
     queued for the ladder: the next tier for that matter and unit is opened as a to-do."""
     if getattr(actor, "role", None) != Role.SUPERVISION_STAFF:
-        raise NotAllowed("only supervision staff record inspection results")
+        raise NotAllowed(_("只有督查督办人员可以记录督查检查结果。"))
     try:
         item_id = int(item_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no inspection item {item_id!r}") from None
+        raise NotFound(_("没有找到该检查事项。")) from None
     item = (InspectionItem.objects.select_for_update().select_related("round", "matter", "unit")
             .filter(pk=item_id).first())
     if item is None:
-        raise NotFound(f"no inspection item {item_id}")
+        raise NotFound(_("没有找到该检查事项。"))
     if result not in inspection.RESULTS:
-        raise Invalid(f"result must be one of {', '.join(inspection.RESULTS)}, not {result!r}", field="result")
+        raise Invalid(_("检查结果不正确，可选：%(choices)s。")
+                      % {"choices": "、".join(str(InspectionItem.Result(r).label) for r in inspection.RESULTS)}, field="result")
     if item.result != InspectionItem.Result.PENDING:
-        raise Invalid(f"this item was already recorded as {item.get_result_display()}", field="result")
+        raise Invalid(_("该事项已记录为%(result)s。") % {"result": item.get_result_display()}, field="result")
     findings = (findings or "").strip()
     on = on or clock.today()
     item.result, item.findings, item.inspected_by, item.inspected_at = result, findings, actor, clock.now()
@@ -466,7 +472,7 @@ def do_record_step_with_evidence(step_id: int, *, actor, evidence: dict, uploads
     file refused names its field (``evidence.<code>``) and nothing is recorded."""
     matter_id = EscalationStep.objects.filter(pk=step_id).values_list("matter_id", flat=True).first()
     if matter_id is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound(_("没有找到这项督办措施。"))
     evidence = dict(evidence)
     for code, upload in uploads:
         try:

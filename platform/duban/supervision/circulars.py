@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.core import clock
 from duban.core.county import county_pack
@@ -104,7 +105,7 @@ def ranking(period_start: date, period_end: date, *, on: date | None = None) -> 
 # --- what a circular may say of a unit ------------------------------------------------------------
 def facts(row: dict, pack=None) -> str:
     """A unit's record over the period in the words of a circular, from its ranking row:
-    承办督办事项3件，按期办结2件，逾期办结1件，超期未办结1件，被采取督办措施2次（电话、口头督办1次，书面督办1次），
+    承办督办事项3件，按期办结2件，逾期办结1件，逾期未办结1件，被采取督办措施2次（电话、口头督办1次，书面督办1次），
     退回复办1次."""
     pack = pack or county_pack()
     parts = [f"承办督办事项{row.get('assigned', 0)}件"]
@@ -113,7 +114,7 @@ def facts(row: dict, pack=None) -> str:
     if row.get("late"):
         parts.append(f"逾期办结{row['late']}件")
     if row.get("overdue"):
-        parts.append(f"超期未办结{row['overdue']}件")
+        parts.append(f"逾期未办结{row['overdue']}件")
     steps = [f"{_tier_label(pack, tier)}{count}次" for tier, count in (row.get("steps") or {}).items() if count]
     if steps:
         parts.append(f"被采取督办措施{sum((row.get('steps') or {}).values())}次（{'，'.join(steps)}）")
@@ -135,7 +136,7 @@ def praise_shortfalls(row: dict, pack=None) -> list[str]:
     found = []
     if row.get("on_time", 0) < rule.min_closed_on_time:
         found.append(f"本期按期办结督办事项{row.get('on_time', 0)}件（表扬须至少{rule.min_closed_on_time}件）")
-    for key, limit, words in (("late", rule.max_closed_late, "逾期办结{n}件"), ("overdue", rule.max_overdue, "超期未办结{n}件"),
+    for key, limit, words in (("late", rule.max_closed_late, "逾期办结{n}件"), ("overdue", rule.max_overdue, "逾期未办结{n}件"),
                               ("steps_total", rule.max_steps, "被采取督办措施{n}次"), ("redos", rule.max_redos, "退回复办{n}次")):
         if limit is not None and row.get(key, 0) > limit:
             found.append(words.format(n=row.get(key, 0)) + (f"（表扬须不超过{limit}）" if limit else ""))
@@ -161,10 +162,14 @@ def check_lists(rows: list[dict], praised: list[Unit], criticised: list[Unit], n
     for unit in praised:
         shortfalls = praise_shortfalls(by_code.get(unit.code, empty), pack)
         if shortfalls:
-            raise Invalid(f"{unit.name}不符合通报表扬条件：{'；'.join(shortfalls)}。", field="praised")
+            raise Invalid(_("%(unit)s不符合通报表扬条件：%(shortfalls)s。") % {
+                "unit": unit.name, "shortfalls": "；".join(shortfalls)},
+                          field="praised")
     if pack.circulars.criticism_needs_fact:
-        for units, field, words in ((criticised, "criticised", "全县通报批评"), (named, "named", "点名批评")):
+        for units, field, words in ((criticised, "criticised", _("全县通报批评")), (named, "named", _("点名批评"))):
             for unit in units:
                 if not adverse_facts(by_code.get(unit.code, empty)):
-                    raise Invalid(f"{unit.name}本期无超期未办结、逾期办结、被采取督办措施或退回复办的情况"
-                                      f"（{facts(by_code.get(unit.code, empty), pack)}），不能{words}。", field=field)
+                    raise Invalid(_("%(unit)s本期无逾期未办结、逾期办结、被采取督办措施或退回复办的情况"
+                                    "（%(facts)s），不能%(words)s。")
+                                  % {"unit": unit.name, "facts": facts(by_code.get(unit.code, empty), pack), "words": words},
+                                  field=field)

@@ -5,6 +5,7 @@ registration with ``duban.documents`` (from ``SupervisionConfig.ready``)."""
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
 from duban.core import clock
@@ -97,23 +98,23 @@ def circular_content(circular) -> dict:
     doc["blocks"] += [
         C.h1("一、总体情况"),
         C.p(f"{period}，{working}个单位共承办督办事项{total['assigned']}件，已办结{total['completed']}件，"
-            f"其中按期办结{total['on_time']}件；超期未办结{total['overdue']}件；共采取督办措施{total['steps_total']}次，"
+            f"其中按期办结{total['on_time']}件；逾期未办结{total['overdue']}件；共采取督办措施{total['steps_total']}次，"
             f"退回复办{total['redos']}次。"),
         C.h1("二、表扬单位"),
         *(praised or [C.p("本期无。")]),
         C.h1("三、批评单位"),
         *(criticism or [C.p("本期无。")]),
         C.h1("四、各单位落实情况"),
-        C.table(["名次", "单位", "承办", "已到期", "办结", "按期办结", "按期办结率", "超期", "督办措施", "复办"],
+        C.table(["名次", "单位", "承办", "已到期", "办结", "按期办结", "按期办结率", "逾期", "督办措施", "复办"],
                 [[row.get("rank"), row.get("name"), row.get("assigned"), row.get("due", "—"),
                   row.get("completed"), row.get("on_time"),
                   "—" if row.get("on_time_rate") is None else f"{row['on_time_rate'] * 100:.1f}%",
                   row.get("overdue"), row.get("steps_total"), row.get("redos")] for row in rows],
                 widths=[7, 23, 7, 8, 7, 9, 11, 7, 9, 7], numeric=[0, 2, 3, 4, 5, 7, 8, 9]),
         C.note(f"注：承办，指通报期内交办、由该单位牵头的督办事项（已取消的除外）；已到期，指其中已办结或已超过办结时限的事项；"
-               f"按期办结率＝按期办结÷已到期，无到期事项的记“—”，排在最后；超期，指截至{as_of_day}超过办结时限仍未办结的事项"
+               f"按期办结率＝按期办结÷已到期，无到期事项的记“—”，排在最后；逾期，指截至{as_of_day}超过办结时限仍未办结的事项"
                f"（含以前各期交办的）；督办措施，指通报期内对该单位采取督办措施的次数；复办，指通报期内退回该单位复办的次数。"
-               f"名次按按期办结率由高到低排列，相同的依次按督办措施、超期件数由少到多排列。"),
+               f"名次按按期办结率由高到低排列，相同的依次按督办措施、逾期件数由少到多排列。"),
     ]
     if not text.closing:
         doc["closing"] = "希望受到表扬的单位再接再厉；受到批评的单位认真查找原因，限期整改，确保交办事项件件有着落、事事有回音。"
@@ -127,12 +128,11 @@ def supervision_notice_document(step, *, actor) -> Document:
     if not isinstance(step, EscalationStep):
         step = visible_steps(actor).filter(pk=step).select_related("matter", "unit", "notice").first()
         if step is None:
-            raise NotFound("no such step")
+            raise NotFound(_("没有找到这项督办措施。"))
     elif not visible_steps(actor).filter(pk=step.pk).exists():
-        raise NotFound(f"no step {step.pk}")
+        raise NotFound(_("没有找到这项督办措施。"))
     if step.notice_id is None:
-        raise Invalid("this step issued no supervision notice (only a recorded written-notice step does)",
-                      field="step")
+        raise Invalid(_("这项督办措施没有发出督办通知（只有已记录的书面督办才发通知）。"), field="step")
     notice = step.notice
     subject = f"notice:{notice.pk}"
     already = existing("supervision_notice", subject)
@@ -152,10 +152,9 @@ def circular_document(circular, *, actor) -> Document:
     pk = circular.pk if isinstance(circular, Circular) else circular
     circular = visible_circulars(actor).filter(pk=pk).select_related("notice").first()
     if circular is None:
-        raise NotFound(f"no circular {pk}")
+        raise NotFound(_("没有找到该通报。"))
     if circular.notice_id is None:
-        raise Invalid(f"circular {circular.pk} is a draft: it is numbered when the office leader publishes it",
-                      field="circular")
+        raise Invalid(_("该通报还是草稿，督查室主任发布时才编号。"), field="circular")
     notice = circular.notice
     subject = f"notice:{notice.pk}"
     already = existing("circular", subject)

@@ -88,7 +88,7 @@ def _remind(round_: InspectionRound, *, actor="sweep") -> list[str]:
     """Tell the staff of each unit with items in the round, and the supervision staff, that the
     inspection window is open (notification ``inspection.opened``; one audit row per unit)."""
     counts = Counter(round_.items.values_list("unit__code", flat=True))
-    window = f"{round_.opens_on:%m月%d日}至{round_.closes_on:%m月%d日}"
+    window = f"{round_.opens_on:%-m月%-d日}至{round_.closes_on:%-m月%-d日}"
     for code, count in sorted(counts.items()):
         sent = notify("inspection.opened", recipients=recipients.unit_staff(Unit.objects.filter(code=code)),
                       title=f"{round_}", body=f"本季度督查检查{window}进行，本单位有{count}项督办事项接受检查。")

@@ -22,21 +22,21 @@ class EscalationStep(models.Model):
     class Status(models.TextChoices):
         DUE = "due", _("待督办")          # opened by the sweep: a to-do for supervision staff
         RECORDED = "recorded", _("已督办")
-        SKIPPED = "skipped", _("已越过")
+        SKIPPED = "skipped", _("已跳过")
         # Kept, but no longer on the ladder: its deduction was reversed as recorded in error (系误记) …
         WITHDRAWN = "withdrawn", _("已撤销")
         # … or it was still due when a leader approved a new deadline (the ladder starts again).
         SUPERSEDED = "superseded", _("已失效")
 
     class Source(models.TextChoices):
-        SWEEP = "sweep", _("自动排查")
+        SWEEP = "sweep", _("自动巡查")
         MANUAL = "manual", _("人工发起")
         INSPECTION = "inspection", _("季度检查")
 
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="steps")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="steps")
     tier = models.CharField(_("督办方式"), max_length=50)  # a tier code of the pack
-    tier_index = models.PositiveSmallIntegerField(_("层级"))
+    tier_index = models.PositiveSmallIntegerField(_("督办级次"))
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DUE, db_index=True)
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
     pack_name = models.CharField(max_length=100)
@@ -155,6 +155,8 @@ class InspectionRound(models.Model):
     summary = models.JSONField(_("检查结果"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("督查检查")
+        verbose_name_plural = _("督查检查")
         ordering = ["-year", "-quarter"]
         constraints = [models.UniqueConstraint(fields=["year", "quarter"], name="one_inspection_per_quarter")]
 
@@ -178,5 +180,7 @@ class InspectionItem(models.Model):
     inspected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("督查检查事项")
+        verbose_name_plural = _("督查检查事项")
         ordering = ["round", "unit", "matter"]
         constraints = [models.UniqueConstraint(fields=["round", "matter", "unit"], name="inspect_each_once")]

@@ -44,12 +44,12 @@ def _send_reminders(on: date) -> int:
         if matter.feedback_due_on == on:
             sent += len(notify("feedback.due", recipients=recipients.unit_staff([lead]), matter=matter,
                                url=recipients.matter_url(matter), title=f"今日应反馈：{matter.title}",
-                               body=f"{matter.number} 今天（{on:%m月%d日}）应反馈办理进展。",
+                               body=f"{matter.number} 今天（{on:%-m月%-d日}）应反馈办理进展。",
                                dedupe_key=f"feedback.due:{matter.pk}:{on.isoformat()}"))
         else:
             sent += len(notify("feedback.missed", recipients=[*recipients.unit_staff([lead]), *recipients.office_staff()],
                                matter=matter, url=recipients.matter_url(matter), title=f"反馈逾期：{matter.title}",
-                               body=f"{matter.number} 应于{matter.feedback_due_on:%m月%d日}反馈，{lead.name}尚未反馈。",
+                               body=f"{matter.number} 应于{matter.feedback_due_on:%-m月%-d日}反馈，{lead.name}尚未反馈。",
                                dedupe_key=f"feedback.missed:{matter.pk}:{matter.feedback_due_on.isoformat()}"))
     # 时效性强: a time-sensitive matter unchecked for the pack's cadence — a reminder (催报) to the
     # lead unit and the office; whether it also opens a ladder step is the pack's choice (四(一)).
@@ -65,7 +65,7 @@ def _send_reminders(on: date) -> int:
             label = "黄灯预警" if colour == YELLOW else "红灯警示"
             sent += len(notify(event, recipients=people, matter=matter, url=recipients.matter_url(matter),
                                title=f"{label}：{matter.title}",
-                               body=f"{matter.number} 办结时限{matter.deadline:%Y年%m月%d日}。",
+                               body=f"{matter.number} 办结时限{matter.deadline:%Y年%-m月%-d日}。",
                                dedupe_key=f"{event}:{matter.pk}:{matter.deadline.isoformat()}"))
     return sent
 

@@ -17,6 +17,9 @@ from operator import or_
 from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.audit.models import AuditEvent
@@ -321,11 +324,13 @@ def _audit_opened(step_ids: list[int], actor) -> None:
 def validate_evidence(tier, evidence: dict) -> dict:
     """Check ``evidence`` against the fields the tier requires; 400-style errors name the field."""
     if not isinstance(evidence, dict):
-        raise Invalid("evidence must be an object of field: value", field="evidence")
+        raise Invalid(_("督办记录的格式不正确。"), field="evidence")
     unknown = set(evidence) - {f.code for f in tier.evidence}
     if unknown:
-        raise Invalid(f"unknown evidence field(s) {', '.join(sorted(unknown))} for {tier.label.zh}; expected "
-                          f"{', '.join(f.code for f in tier.evidence)}", field=f"evidence.{sorted(unknown)[0]}")
+        raise Invalid(_("%(tier)s没有这一项记录，应记录：%(fields)s。") % {
+            "tier": tier.label.get(get_language() or "zh-hans"),
+            "fields": "、".join(f.label.get(get_language() or "zh-hans") for f in tier.evidence)},
+            field=f"evidence.{sorted(unknown)[0]}")
     clean = {}
     for field in tier.evidence:
         value = evidence.get(field.code)
@@ -333,8 +338,9 @@ def validate_evidence(tier, evidence: dict) -> dict:
             value = value.strip()
         if value in (None, ""):
             if field.required:
-                raise Invalid(f"{field.label.zh}（{field.code}）is required to record {tier.label.zh}",
-                                  field=f"evidence.{field.code}")
+                raise Invalid(_("记录%(tier)s须填写%(field)s。") % {
+                    "tier": tier.label.get(get_language() or "zh-hans"),
+                    "field": field.label.get(get_language() or "zh-hans")}, field=f"evidence.{field.code}")
             continue
         try:
             if field.kind == "date":
@@ -344,8 +350,8 @@ def validate_evidence(tier, evidence: dict) -> dict:
             elif field.kind == "number":
                 value = float(value)
         except ValueError:
-            raise Invalid(f"{field.label.zh}（{field.code}）: {value!r} is not a valid {field.kind}",
-                              field=f"evidence.{field.code}") from None
+            raise Invalid(_("%(field)s填写的“%(value)s”格式不正确。") % {
+                "field": field.label.get(get_language() or "zh-hans"), "value": value}, field=f"evidence.{field.code}") from None
         clean[field.code] = value
     return clean
 
@@ -384,11 +390,11 @@ def record_step(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: 
     if step.notice:
         notify("notice.issued", recipients=recipients.unit_staff([step.unit]), matter=matter,
                url=recipients.matter_url(matter), title=f"{step.notice.number}：{matter.title}",
-               body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%m月%d日}前专题答复。" if step.reply_due_on else "")))
+               body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%-m月%-d日}前专题答复。" if step.reply_due_on else "")))
     else:
         notify("step.recorded", recipients=recipients.unit_staff([step.unit]), matter=matter,
                url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}",
-               body=f"{matter.number} 已于{on:%Y年%m月%d日}{tier.label.zh}，请加快办理。")
+               body=f"{matter.number} 已于{on:%Y年%-m月%-d日}{tier.label.zh}，请加快办理。")
     return step
 
 
@@ -396,12 +402,12 @@ def check_step_day(matter: Matter, on: date) -> date:
     """The day a step is recorded as taken: not before the matter was assigned, not in the future
     (the same rule for the API, the web form and the CLI)."""
     if not isinstance(on, date):
-        raise Invalid("督办日期应为日期（YYYY-MM-DD）。", field="on")
+        raise Invalid(_("督办日期应为日期（格式：2026-12-01）。"), field="on")
     if on > clock.today():
-        raise Invalid(f"督办日期（{on:%Y年%-m月%-d日}）不能晚于今天。", field="on")
+        raise Invalid(_("督办日期（%(day)s）不能晚于今天。") % {"day": date_format(on)}, field="on")
     if matter.assigned_on and on < matter.assigned_on:
-        raise Invalid(f"督办日期（{on:%Y年%-m月%-d日}）不能早于事项交办日期（{matter.assigned_on:%Y年%-m月%-d日}）。",
-                          field="on")
+        raise Invalid(_("督办日期（%(day)s）不能早于事项交办日期（%(assigned)s）。")
+                      % {"day": date_format(on), "assigned": date_format(matter.assigned_on)}, field="on")
     return on
 
 

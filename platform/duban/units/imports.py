@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from duban.accounts.models import Role
 from duban.audit import log as audit
 from duban.core.errors import NotAllowed
@@ -49,7 +51,7 @@ def _check_actor(actor: Any) -> None:
     if isinstance(actor, str) or actor is None:
         return
     if not actor.is_active or actor.role not in IMPORTING_ROLES:
-        raise NotAllowed("only the county admin imports units")
+        raise NotAllowed(_("只有县级管理员可以导入单位。"))
 
 
 def import_units(source, *, actor, progress: Progress | None = None, dry_run: bool = False) -> ImportResult:

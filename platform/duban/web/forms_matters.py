@@ -4,8 +4,6 @@ field it names (``duban.web.shortcuts.add_error``, in the words of ``error_text`
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext
@@ -305,49 +303,7 @@ class MatterFilterForm(forms.Form):
         return queryset
 
 
-# --- errors of the actions, in Chinese ------------------------------------------------------------
-# ``Invalid`` messages of the actions are written in English for the API and the CLI; the web pages show them
-# in the user's language. Each pattern matches one message of ``duban.matters.actions`` /
-# ``attachments``; anything unmatched is shown as it is.
-ERROR_TEXTS: list[tuple[re.Pattern, object]] = [(re.compile(p), t) for p, t in (
-    (r"^no active unit with code '(?P<code>.*)'$", _("没有编码为“%(code)s”的在用单位")),
-    (r"^(?P<f>\w+) is required$", _("请填写此项")),
-    (r"^(?P<f>\w+) is longer than (?P<n>\d+) characters$", _("不能超过 %(n)s 个字")),
-    (r"^unknown category", _("本县规则包中没有这个督办类别")),
-    (r"^the requested deadline is in the past$", _("要求完成时间不能早于今天")),
-    (r"^staff may enter a proposal on behalf of a leader only$", _("只能代县领导或办公室领导提出")),
-    (r"^no open collection round", _("没有正在征集的轮次")),
-    (r"^give either a deadline date or a number of working days$", _("请填写办结日期或工作日数（二选一）")),
-    (r"^working days must be between 1 and 500$", _("工作日数须在 1 至 500 之间")),
-    (r"^the deadline must be after the assignment date$", _("办结日期须晚于交办日期（今天）")),
-    (r"^the lead unit cannot also be a co-operating unit$", _("牵头单位不能同时是协办单位")),
-    (r"^the feedback cadence must be 1 to 60 working days$", _("反馈周期须在 1 至 60 个工作日之间")),
-    (r"^(?P<unit>.+) already signed for this matter$", _("%(unit)s已签收此事项")),
-    (r"^sign for the matter before giving feedback$", _("请先签收，再反馈进展")),
-    (r"^kind must be one of", _("请选择反馈形式")),
-    (r"^there is no result waiting for review$", _("没有待审核的办理结果")),
-    (r"^the new deadline must be after the current one \((?P<d>[\d-]+)\)$",
-     _("申请的时限须晚于现在的办结时限（%(d)s）")),
-    (r"^an extension request is already waiting for a decision$", _("已有一项延期申请等待审批")),
-    (r"^kind must be adjustment or cancellation$", _("请选择调整或取消")),
-    (r"^an adjustment changes some of", _("调整申请至少要填写一项调整内容")),
-    (r"^a (?P<kind>\w+) request is already waiting for a decision$", _("已有一项同类申请等待审批")),
-    (r"is not a date \(YYYY-MM-DD\)$", _("日期格式不对（年-月-日）")),
-    (r"^an adjustment may add units or change roles", _("调整只能增加单位或改变牵头、协办，不能去掉已承办的单位")),
-    (r"^choose a file to attach$", _("请选择要上传的文件")),
-    (r"^the file has no name$", _("文件没有名称")),
-    (r"cannot be attached; allowed", _("不支持这种文件。可上传 PDF、Word、Excel、PowerPoint、图片（PNG/JPG）和文本文件")),
-    (r"^(?P<name>.+) is (?:[\d.]+ MB; the limit is|larger than the limit of) (?P<limit>.+)$",
-     _("%(name)s 超过大小上限 %(limit)s")),
-    (r"^(?P<name>.+) is empty$", _("%(name)s 是空文件")),
-    (r"^(?P<name>.+) is named (?P<suffix>\.\w+) but", _("%(name)s 的内容与扩展名 %(suffix)s 不符")),
-    (r"nothing more can be attached$", _("事项已结束，不能再上传附件")),
-)]
-
-
+# --- errors of the actions ----------------------------------------------------------------------
 def error_text(message: str) -> str:
-    for pattern, text in ERROR_TEXTS:
-        found = pattern.search(message)
-        if found:
-            return str(text) % found.groupdict() if found.groupdict() else str(text)
+    """The actions' errors are Chinese msgids translated at raise time: shown as they are."""
     return message

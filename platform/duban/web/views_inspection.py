@@ -5,6 +5,7 @@ Thin views in the house style of ``duban.web.shortcuts``."""
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from duban.core.errors import NotFound
@@ -35,7 +36,7 @@ def inspection_detail(request, round_id: int):
     user = request.user
     round_ = access.visible_inspection_rounds(user).filter(pk=round_id).first()
     if round_ is None:
-        raise NotFound(f"no inspection round {round_id}")
+        raise NotFound(_("没有找到该轮督查检查。"))
     items = (access.visible_inspection_items(user).filter(round=round_).select_related("matter", "unit", "inspected_by")
              .order_by("unit__kind", "unit__code", "matter__number"))
     return render(request, T + "inspection_detail.html", {

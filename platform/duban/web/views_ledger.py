@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST, require_safe
 from duban.accounts.models import Role
 from duban.core.county import county_pack
 from duban.core.errors import Invalid, NotFound
-from duban.scoring.texts import counting_text
 from duban.supervision import access
 from duban.supervision.actions import do_reverse_entry
 from duban.supervision.models import LedgerEntry
@@ -66,7 +65,7 @@ def _ledger_page(request, *, errors=None, typed=None, status=200):
     def basis(entry) -> str:
         # The regulation's clause and how the rule counts — not the pack's internal id.
         rule = pack.schedule.rule(entry.rule_code)
-        return f"{rule.clause} {counting_text(rule)}".strip() if rule else ""
+        return f"{rule.clause}{rule.label.get(language())}" if rule else ""
 
     rows = [{"entry": e, "label": labels.get(e.event_code, e.event_code), "reversed": e.pk in reversed_ids,
              "basis": basis(e),
@@ -92,7 +91,7 @@ def ledger_reverse(request, entry_id: int):
     user = request.user
     entry = access.visible_ledger(user).filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound(f"no ledger entry {entry_id}")
+        raise NotFound(_("没有找到这条扣分记录。"))
     form = forms.ReasonForm(request.POST)
     typed = request.POST.get("reason", "")
     if not form.is_valid():

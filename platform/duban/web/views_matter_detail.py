@@ -468,21 +468,21 @@ ACTION_LABELS = {
     "matter.cancellation.rejected": _("不批准取消"),
     "matter.retime": _("按节假日安排重算时限"),
     "matter.attach": _("上传附件"),
-    "matter.step_opened": _("排查发现需督办"),
+    "matter.step_opened": _("自动巡查发现需督办"),
     "matter.step_started": _("主动督办"),
-    "matter.step_skipped": _("越过督办措施"),
+    "matter.step_skipped": _("跳过督办措施"),
     "matter.step_recorded": _("登记督办"),
     "matter.step_withdrawn": _("督办措施撤销（冲正系误记）"),
     "matter.step_superseded": _("督办措施失效（时限调整后重新起算）"),
 }
-ACTOR_LABELS = {"sweep": _("自动排查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
+ACTOR_LABELS = {"sweep": _("自动巡查"), "system": _("系统"), "cli": _("命令行"), "beat": _("定时任务")}
 
 
 NOTE_LABELS = {
     "matter.approve": _("立项意见"), "matter.reject": _("不予立项理由"), "matter.accept": _("审核意见"),
     "matter.send_back": _("退回理由"), "matter.reply_again": _("审核意见"), "matter.request_extension": _("延期理由"),
     "matter.request_change": _("申请理由"), "matter.step_started": _("主动督办理由"),
-    "matter.step_skipped": _("越过理由"), "matter.step_withdrawn": _("撤销理由"),
+    "matter.step_skipped": _("跳过理由"), "matter.step_withdrawn": _("撤销理由"),
     "matter.step_superseded": _("失效说明"),
 }
 STEP_EVENTS = ("matter.step_opened", "matter.step_started", "matter.step_recorded", "matter.step_skipped",

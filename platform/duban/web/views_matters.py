@@ -95,7 +95,7 @@ def todo(request):
     rows = [TodoRow(item, str(TODO_TEXTS.get(item.kind, item.label))) for item in items]
     counts = [
         ("todo", _("我的待办"), len(items)),
-        *([("steps", _("待督办（排查生成）"), len(steps_due))] if office else []),
+        *([("steps", _("待督办（自动巡查生成）"), len(steps_due))] if office else []),
         ("no-answer", _("反馈缺失或逾期"), len(no_answer)),
         *([("receipts", _("未签收"), len(receipts_missing)), ("reviews", _("待审核结果"), len(reviews_pending))]
           if office else []),

@@ -19,6 +19,7 @@ from duban.comparison import metrics, periods, service
 from duban.core import clock
 from duban.core.errors import Invalid, NotAllowed
 from duban.web.shortcuts import page
+from duban.web.templatetags.web_text import pack_title
 from plugins.manager import get_registry
 from tenants.models import County
 from tenants.provisioning import county_url
@@ -84,8 +85,8 @@ def city_reference_pack(request):
     except Invalid as exc:
         messages.error(request, _("参照规则包未更改：%(error)s") % {"error": exc})
     else:
-        messages.success(request, _("参照规则包已设为 %(pack)s，各县快照正在按其重新计算。")
-                         % {"pack": chosen.reference_pack})
+        messages.success(request, _("参照规则包已设为 %(pack)s，各县数据正在按其重新计算。")
+                         % {"pack": pack_title(chosen.reference_pack)})
     return HttpResponseRedirect(reverse("city_portal") + "#reference")
 
 

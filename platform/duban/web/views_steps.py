@@ -179,7 +179,7 @@ def step_skip(request, step_id: int):
     """Pass over a due step whose tier the county's pack marks skippable, with the reason."""
     user, pack = request.user, county_pack()
     step = access.access_step(user, step_id)
-    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以越过督办措施。"))
+    require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以跳过督办措施。"))
     tier = pack.tier(step.tier)
 
     def again(skip_form):
@@ -191,7 +191,7 @@ def step_skip(request, step_id: int):
 
     return act_on_form(request, forms.ReasonForm(request.POST, prefix="skip"),
                        lambda data: do_skip_step(step.pk, actor=user, reason=data["reason"]),
-                       done=_("已越过该督办措施。"), again=again,
+                       done=_("已跳过该督办措施。"), again=again,
                        success=lambda _step: redirect("supervision:step_detail", step_id=step.pk))
 
 

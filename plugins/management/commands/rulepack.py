@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
@@ -32,9 +33,10 @@ class Command(BaseCommand):
     def _pack(self, name):
         entry = get_registry().get(name)
         if entry is None:
-            raise CommandError(f"no rule pack named {name!r} (installed: {', '.join(get_registry().names()) or 'none'})")
+            raise CommandError(_("没有名为“%(name)s”的规则包（已安装：%(installed)s）。")
+                               % {"name": name, "installed": "、".join(get_registry().names()) or _("无")})
         if not entry.ok:
-            raise CommandError(f"rule pack {name!r} is broken: {entry.error}")
+            raise CommandError(_("规则包“%(name)s”有错误：%(error)s") % {"name": name, "error": entry.error})
         return entry.pack
 
     def do_list(self, options):
@@ -130,7 +132,7 @@ class Command(BaseCommand):
         if problems:
             for problem in problems:
                 console.print(f"[red]✗[/] {problem}")
-            raise CommandError(f"rule pack {pack.key} does not conform ({len(problems)} problem(s))")
+            raise CommandError(_("规则包%(pack)s不合规范（%(count)d处问题）。") % {"pack": pack.key, "count": len(problems)})
         console.print(f"[green]✓[/] {pack.key}: conformance kit passed")
         table = Table("scenario", "unit", "year", "entries", "deducted", "score",
                       title=f"standard scenarios under {pack.key} (base {pack.schedule.base}, floor {pack.schedule.floor})")

@@ -68,7 +68,7 @@ class Command(BaseCommand):
             return getattr(self, f"do_{options['action'].replace('-', '_')}")(options)
         except provisioning.ProvisioningError as exc:
             field = f" [{exc.field}]" if exc.field else ""
-            raise CommandError(f"{exc}{field}") from None
+            raise CommandError(str(exc) + field) from None
         except DatabaseError as exc:
             if not dbowner.permission_denied(exc):
                 raise

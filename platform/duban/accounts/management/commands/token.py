@@ -42,4 +42,4 @@ class Command(CountyCommand):
             else:
                 self.stdout.write(f"{user.username} had no token")
         except Invalid as exc:
-            raise CommandError(f"{exc} [{exc.field}]") from None
+            raise CommandError(str(exc)) from None

@@ -8,6 +8,7 @@ from datetime import date
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.comparison import service
 from duban.comparison.refresh import refresh_all
@@ -45,7 +46,7 @@ class Command(CountyCommand, CityCommand):
             if options["code"]:
                 city = City.objects.filter(code=options["code"]).first()
                 if city is None:
-                    raise CommandError(f"no city {options['code']!r}")
+                    raise CommandError(_("没有代码为“%(code)s”的市。") % {"code": options["code"]})
                 if options["reference_pack"]:
                     try:
                         service.set_reference_pack(city, options["reference_pack"], actor="cli")
@@ -60,7 +61,7 @@ class Command(CountyCommand, CityCommand):
             return
         city = City.objects.filter(code=options["code"]).first()
         if city is None:
-            raise CommandError(f"no city {options['code']!r}")
+            raise CommandError(_("没有代码为“%(code)s”的市。") % {"code": options["code"]})
         start = date.fromisoformat(options["start"]) if options["start"] else None
         try:
             table = service.comparison(city, options["period"], start, rank_by=options["rank_by"])

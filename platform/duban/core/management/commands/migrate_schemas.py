@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors.base import run_migrations
 from django_tenants.utils import get_public_schema_name, get_tenant_model
@@ -42,7 +43,7 @@ class Command(MigrateSchemasCommand):
             return
         if self.schema_name and self.schema_name != public:
             if self.schema_name != schemas.template_schema() and not schemas.schema_exists(self.schema_name):
-                raise CommandError(f'Schema "{self.schema_name}" does not exist')
+                raise CommandError(_("数据库中没有“%(schema)s”这个模式。") % {"schema": self.schema_name})
             schemas.ensure_schema(self.schema_name)
             self._migrate(self.schema_name, args, options)
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from rich.table import Table
 from rich.text import Text
 
@@ -75,7 +76,7 @@ class Command(CountyCommand):
         slug = options.get("county")
         if slug is not None and not County.objects.filter(slug=slug).exists():
             known = ", ".join(County.objects.order_by("slug").values_list("slug", flat=True)) or "none"
-            raise CommandError(f"no county with slug {slug!r} (counties: {known})")
+            raise CommandError(_("没有代码为“%(slug)s”的县（现有：%(known)s）。") % {"slug": slug, "known": known})
         return super().handle(*args, **options)
 
     def handle_county(self, county, /, **options):  # "county" is also in options (the slug)
@@ -98,11 +99,12 @@ class Command(CountyCommand):
         for name in files:
             path = Path(name)
             if not path.is_file():
-                raise CommandError(f"{name}: no such file")
+                raise CommandError(_("%(name)s：没有这个文件。") % {"name": name})
             try:
                 m = measure(path.read_bytes())
             except ImportError as error:  # pdfplumber: a development dependency
-                raise CommandError(f"measuring needs pdfplumber (pip install pdfplumber): {error}") from None
+                raise CommandError(_("测量版面需要安装 pdfplumber（pip install pdfplumber）：%(error)s")
+                    % {"error": error}) from None
             layout = {"bulletin": "简报", "table": "表格", "letter": "信函格式"}.get(m.layout, "文件格式")
             self.stdout.write(f"{path.name}: {m.pages} page(s), {layout}")
             for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
@@ -123,11 +125,13 @@ class Command(CountyCommand):
         if username:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
-                raise CommandError(f"--actor: no active user {username!r} in {self.county.slug}")
+                raise CommandError(_("--actor：%(county)s没有用户名为“%(username)s”的在职用户。")
+                    % {"county": self.county.name, "username": username})
             return user
         user = User.objects.filter(role__in=roles, is_active=True).order_by("id").first()
         if user is None:
-            raise CommandError(f"{self.county.slug} has no active supervision staff to print as; give --actor")
+            raise CommandError(_("%(county)s没有在职的督查督办人员可作为打印人，请用 --actor 指定。")
+                % {"county": self.county.name})
         return user
 
     # -- sample ---------------------------------------------------------------------------------
@@ -136,7 +140,7 @@ class Command(CountyCommand):
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise CommandError(f"--out: cannot create {out}: {exc.strerror}") from None
+            raise CommandError(_("--out：无法创建%(out)s：%(error)s") % {"out": out, "error": exc.strerror}) from None
         actor = self._actor(options.get("actor"))
         year = options.get("year") or clock.today().year
         written, missing = [], []
@@ -178,7 +182,8 @@ class Command(CountyCommand):
         if missing:
             for kind, reason in missing:
                 self.stderr.write(f"  {kind}: not written — {reason}")
-            raise CommandError(f"no data for {len(missing)} kind(s): {', '.join(kind for kind, _ in missing)}")
+            raise CommandError(_("有%(count)d种公文没有数据：%(kinds)s")
+                % {"count": len(missing), "kinds": "、".join(kind for kind, _data in missing)})
 
     # -- list -----------------------------------------------------------------------------------
     def do_list(self, options):

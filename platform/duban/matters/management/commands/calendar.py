@@ -16,6 +16,7 @@ from pathlib import Path
 import chinese_calendar
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_calendar, county_pack
@@ -46,7 +47,7 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise CommandError(_("无法读取%(path)s：%(error)s") % {"path": path, "error": exc.strerror or exc}) from None
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
         try:
             text = raw.decode(encoding)
@@ -54,7 +55,7 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise CommandError(f"{path} is neither UTF-8 nor GB18030 text")
+        raise CommandError(_("%(path)s不是UTF-8或GB18030编码的文字。") % {"path": path})
     entries: list[tuple[date, bool, str]] = []
     errors: list[str] = []
     seen: dict[date, int] = {}
@@ -89,10 +90,11 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
     if errors:
         shown = errors[:MAX_IMPORT_ERRORS_SHOWN]
         more = len(errors) - len(shown)
-        raise CommandError(f"{path}: {len(errors)} bad row(s); nothing was imported\n  " + "\n  ".join(shown)
-                           + (f"\n  … and {more} more" if more else ""))
+        raise CommandError(_("%(path)s：%(count)d行有误，没有导入任何内容。") % {"path": path, "count": len(errors)}
+                           + "\n  " + "\n  ".join(shown)
+                           + ("\n  " + _("……另有%(more)d行") % {"more": more} if more else ""))
     if not entries:
-        raise CommandError(f"{path} has no rows (expected date,workday,note)")
+        raise CommandError(_("%(path)s没有数据行（应为：日期,是否工作日,备注）。") % {"path": path})
     return entries
 
 
@@ -134,27 +136,27 @@ class Command(CountyCommand):
 
     def handle(self, *args, **options):
         if not County.objects.filter(slug=options["county"]).exists():  # this command's own message
-            raise CommandError(f"no county {options['county']!r} (see `duban county list`)")
+            raise CommandError(_("没有代码为“%(slug)s”的县（见 duban county list）。") % {"slug": options["county"]})
         return super().handle(*args, **options)
 
     def handle_county(self, county, **options):
         try:
             return getattr(self, f"do_{options['action']}")(county, options)
         except (NotAllowed, Invalid) as exc:
-            field = f" [{exc.field}]" if getattr(exc, "field", None) else ""
-            raise CommandError(f"{county.slug}: {exc}{field}") from None
+            raise CommandError(_("%(county)s：%(message)s") % {"county": county.name, "message": exc}) from None
 
     def _actor(self, county, username: str):
         user = get_user_model().objects.filter(username=username).first()
         if user is None or not user.is_active:
-            raise CommandError(f"no active user {username!r} in county {county.slug}")
+            raise CommandError(_("%(county)s没有用户名为“%(username)s”的在职用户。")
+                % {"county": county.name, "username": username})
         return user
 
     # --- show ------------------------------------------------------------------------------
     def do_show(self, county, options):
         year = options["year"]
         if not 1900 <= year <= 2999:
-            raise CommandError(f"{year} is not a plausible year")
+            raise CommandError(_("年份%(year)s不正确。") % {"year": year})
         calendar = county_calendar()
         pack_days = {o.day for o in county_pack().calendar.overrides}
         county_rows = {o.day: o for o in WorkdayOverride.objects.filter(day__year=year).select_related("entered_by")}
@@ -216,7 +218,7 @@ class Command(CountyCommand):
         if not note and existing:
             note = existing.note  # no --note: keep the one entered before
         if len(note) > NOTE_MAX:
-            raise CommandError(f"the note is longer than {NOTE_MAX} characters")
+            raise CommandError(_("备注不能超过%(limit)d个字。") % {"limit": NOTE_MAX})
         changed = do_set_workdays([(day, options["workday"], note)], actor=actor)
         word = "a workday (上班)" if options["workday"] else "a holiday (放假)"
         if changed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
@@ -54,7 +55,7 @@ class Command(CountyCommand):
         matter = Matter.objects.filter(number=ref).first() or (
             Matter.objects.filter(pk=int(ref)).first() if ref.isdigit() else None)
         if matter is None:
-            raise CommandError(f"no matter {ref!r} in this county")
+            raise CommandError(_("本县没有编号为“%(ref)s”的事项。") % {"ref": ref})
         self.console.print(f"[bold]{matter.number}[/] {matter.title} — {matter.get_state_display()} "
                            f"(redone {matter.redo_count}×, deadline {matter.deadline or '—'})")
         table = Table("time", "who", "action", "change", "note")
@@ -77,7 +78,7 @@ class Command(CountyCommand):
     def do_todo(self, options):
         user = User.objects.filter(username=options["user"]).first()
         if user is None:
-            raise CommandError(f"no user {options['user']!r} in this county")
+            raise CommandError(_("本县没有用户名为“%(username)s”的用户。") % {"username": options["user"]})
         items = queries.my_todo(user, clock.today())
         self.console.print(f"{user.display_name}: {len(items)} item(s) waiting")
         for item in items:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rich.table import Table
 from rich.text import Text
 
@@ -45,7 +46,8 @@ def _on(value: str | None):
     try:
         return datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--on: {value!r} is not a date (YYYY-MM-DD) or date-time") from None
+        raise CommandError(_("--on：“%(value)s”不是有效的日期或时间（格式：2026-12-01 或 2026-12-01T17:00）。")
+            % {"value": value}) from None
 
 
 class Command(CountyCommand):
@@ -97,11 +99,12 @@ class Command(CountyCommand):
         if username:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
-                raise CommandError(f"--actor: no active user {username!r} in {self.county.slug}")
+                raise CommandError(_("--actor：%(county)s没有用户名为“%(username)s”的在职用户。")
+                    % {"county": self.county.name, "username": username})
             return user
         user = User.objects.filter(role=Role.SUPERVISION_STAFF, is_active=True).order_by("id").first()
         if user is None:
-            raise CommandError(f"{self.county.slug} has no active supervision staff; give --actor")
+            raise CommandError(_("%(county)s没有在职的督查督办人员，请用 --actor 指定。") % {"county": self.county.name})
         return user
 
     def _report(self, report_id: int | None, *, draft: bool = False, status: str | None = None):
@@ -111,9 +114,8 @@ class Command(CountyCommand):
             reports = reports.filter(status=status)
         report = reports.filter(pk=report_id).first() if report_id is not None else reports.first()
         if report is None:
-            what = f"weekly report {report_id}" if report_id else (f"{status} weekly report" if status else "weekly report")
-            raise CommandError(f"no {what} in {self.county.slug} (draft one: duban report weekly draft "
-                               f"--county {self.county.slug})")
+            raise CommandError(_("%(county)s没有这一期《督查专报》（起草：duban report weekly draft --county %(slug)s）。")
+                               % {"county": self.county.name, "slug": self.county.slug})
         return report
 
     # -- weekly ---------------------------------------------------------------------------------

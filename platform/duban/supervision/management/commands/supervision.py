@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.core.management.base import CommandError
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 from rich.table import Table
 from rich.text import Text
 
@@ -53,7 +54,8 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise CommandError(_("%(option)s：“%(value)s”不是有效的日期（格式：2026-12-01）。")
+            % {"option": option, "value": value}) from None
 
 
 def _amount(value) -> str:
@@ -149,14 +151,14 @@ class Command(CountyCommand):
     def _user(username: str) -> User:
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise CommandError(f"--actor: no active user {username!r} in this county")
+            raise CommandError(_("--actor：本县没有用户名为“%(username)s”的在职用户。") % {"username": username})
         return user
 
     @staticmethod
     def _unit(code: str):
         unit = Unit.objects.filter(code=code).first()
         if unit is None:
-            raise CommandError(f"no unit with code {code!r} in this county")
+            raise CommandError(_("本县没有编码为“%(code)s”的单位。") % {"code": code})
         return unit
 
     # -- scores and statements ----------------------------------------------------------------
@@ -217,11 +219,11 @@ class Command(CountyCommand):
 
     # -- rescoring ------------------------------------------------------------------------------
     def do_rescore(self, options):
-        name, _, version = options["pack"].partition("==")
+        name, _sep, version = options["pack"].partition("==")
         try:
             other = get_registry().pack(name, version or None)
         except PackUnavailable as exc:
-            raise CommandError(f"--pack: {exc}") from None
+            raise CommandError(_("--pack 参数有误：%(error)s") % {"error": exc}) from None
         own = county_pack()
         rows = rescore(options["year"], other)
         self.out(f"{options['year']}: {own.key} (own) vs {other.key} — what-if, nothing written")
@@ -268,7 +270,7 @@ class Command(CountyCommand):
             return
         circular = Circular.objects.filter(pk=options["circular"]).select_related("notice").first()
         if circular is None:
-            raise CommandError(f"no circular {options['circular']} in this county")
+            raise CommandError(_("本县没有这份通报。"))
         self.out(f"circular #{circular.pk} {circular.title} — {circular.get_status_display()}"
                  + (f" {circular.notice.number} on {circular.published_on}" if circular.notice else ""))
         self.out(f"period {circular.period_start}..{circular.period_end}")
@@ -312,8 +314,8 @@ class Command(CountyCommand):
             rounds = rounds.filter(quarter=options["quarter"])
         round_ = rounds.first()
         if round_ is None:
-            raise CommandError("no inspection round" + (" for that quarter" if options["year"] or options["quarter"]
-                                                          else " has been opened in this county"))
+            raise CommandError(_("该季度没有督查检查。") if options["year"] or options["quarter"]
+                               else _("本县还没有开展督查检查。"))
         self.out(f"{round_.year} Q{round_.quarter} inspection, {round_.opens_on}..{round_.closes_on}")
         table = Table("item", "unit", "matter", "title", "state", "deadline", "result", "findings")
         for item in round_.items.select_related("unit", "matter"):

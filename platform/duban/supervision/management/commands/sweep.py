@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from duban.core.clock import as_of
@@ -30,13 +31,13 @@ class Command(CountyCommand):
         if county is not None:
             counties = counties.filter(pk=county.pk)
             if not counties.exists():
-                raise CommandError(f"no active county {county.slug!r}")
+                raise CommandError(_("没有代码为“%(slug)s”的在用县。") % {"slug": county.slug})
         try:
             on = date.fromisoformat(options["on"]) if options["on"] else None
         except ValueError:
-            raise CommandError(f"--on: {options['on']!r} is not a date (YYYY-MM-DD)") from None
+            raise CommandError(_("--on：“%(value)s”不是有效的日期（格式：2026-12-01）。") % {"value": options["on"]}) from None
         lines, total, reminders = [], 0, 0
-        with progress_bar("排查 sweeping", total=counties.count(), enabled=counties.count() > 1) as advance:
+        with progress_bar("自动巡查", total=counties.count(), enabled=counties.count() > 1) as advance:
             for each in counties:
                 with tenant_context(each):
                     if on:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
@@ -46,10 +47,10 @@ class Command(CountyCommand):
             if options["dry_run"]:
                 self.import_preview(report.result)
             count = len(report.errors)
-            raise CommandError(f"{report.format()}\n{count} problem{'s' if count != 1 else ''} in "
-                               f"{report.result.source}; nothing was imported") from None
+            raise CommandError(_("%(report)s\n%(source)s有%(count)d处问题，没有导入任何内容。") % {
+                "report": report.format(), "source": report.result.source, "count": count}) from None
         except NotAllowed as exc:
-            raise CommandError(f"{exc}; nothing was imported") from None
+            raise CommandError(_("%(message)s没有导入任何内容。") % {"message": exc}) from None
         if result.dry_run:
             self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
