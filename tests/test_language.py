@@ -30,7 +30,20 @@ PO_FILE = REPO / "platform" / "duban" / "locale" / "en" / "LC_MESSAGES" / "djang
 # The errors whose message a user reads (web form, API body, CLI output); subclasses found in
 # the source are added by the scan itself.
 ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "CommandError",
-          "PermissionDenied", "DubanError"}
+          "PermissionDenied", "DubanError",
+          # printed by `duban county backup|restore|archive` and `duban county create`
+          "ProvisioningError", "BackupError",
+          # a delivery's reason, recorded and shown to the office and the operator
+          "Undeliverable",
+          # shown by `duban rulepack check` and at start-up to the vendor of a rule pack
+          "PackError", "PackUnavailable", "HookRaised"}
+# Where the message is not the first argument: PackError(pack, field, message).
+MESSAGE_ARG = {"PackError": 2}
+# Modules whose plain ValueError messages, or lines appended to an ``errors``/``problems`` list,
+# are read by a user: a rule pack's validators (pydantic reports them to the vendor) and the
+# working calendar's CSV import (each bad row, printed by `duban calendar import`).
+USER_VALUE_ERRORS = {"plugins/pack.py", "platform/duban/matters/management/commands/calendar.py"}
+REPORTED_LISTS = {"errors", "problems"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "_lazy", "gettext_noop"}
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -121,6 +134,8 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
         return None
 
     found = []
+    relative = path.relative_to(REPO).as_posix()
+    user_value_errors = relative in USER_VALUE_ERRORS
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -130,12 +145,19 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
             called = enclosing_class(node)
             messages = node.args[:1]
         elif called in errors:
-            messages = node.args[:1] + [k.value for k in node.keywords if k.arg in {"message", "detail", "msg"}]
+            position = MESSAGE_ARG.get(called, 0)
+            messages = (node.args[position:position + 1]
+                        + [k.value for k in node.keywords if k.arg in {"message", "detail", "msg"}])
+        elif called == "ValueError" and user_value_errors:
+            messages = node.args[:1]
+        elif (called == "append" and user_value_errors and isinstance(node.func.value, ast.Name)
+              and node.func.value.id in REPORTED_LISTS and node.args):
+            messages = node.args[:1]
         elif called == "add_error" and len(node.args) >= 2:
             messages = node.args[1:2]
         else:
             continue
-        where = f"{path.relative_to(REPO)}:{node.lineno}"
+        where = f"{relative}:{node.lineno}"
         for message in messages:
             candidates = [message]
             if isinstance(message, ast.Name):  # a variable: what was assigned to it in this function
