@@ -36,13 +36,16 @@ ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "C
           # a delivery's reason, recorded and shown to the office and the operator
           "Undeliverable",
           # shown by `duban rulepack check` and at start-up to the vendor of a rule pack
-          "PackError", "PackUnavailable", "HookRaised"}
-# Where the message is not the first argument: PackError(pack, field, message).
-MESSAGE_ARG = {"PackError": 2}
+          "PackError", "PackUnavailable", "HookRaised",
+          # tenants/backup.py's builder of "not a usable backup: <why>"
+          "_bad"}
+# Where the message is not the first argument: PackError(pack, field, message), _bad(source, why).
+MESSAGE_ARG = {"PackError": 2, "_bad": 1}
 # Modules whose plain ValueError messages, or lines appended to an ``errors``/``problems`` list,
-# are read by a user: a rule pack's validators (pydantic reports them to the vendor) and the
-# working calendar's CSV import (each bad row, printed by `duban calendar import`).
-USER_VALUE_ERRORS = {"plugins/pack.py", "platform/duban/matters/management/commands/calendar.py"}
+# are read by a user: a rule pack's validators (pydantic reports them to the vendor), a backup's
+# manifest check (the operator reads why a backup is unusable) and the working calendar's CSV
+# import (each bad row, printed by `duban calendar import`).
+USER_VALUE_ERRORS = {"plugins/pack.py", "tenants/backup.py", "platform/duban/matters/management/commands/calendar.py"}
 REPORTED_LISTS = {"errors", "problems"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "_lazy", "gettext_noop"}
