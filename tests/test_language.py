@@ -293,6 +293,32 @@ def test_an_api_error_detail_reads_chinese_then_english(world, cast, english_cat
     assert all(not CJK.search(t) for t in texts) and ENGLISH_SENTENCE.search(texts[-1]), texts
 
 
+def test_operator_and_vendor_errors_read_chinese_then_english(english_catalogue):
+    """A rule pack's error (rulepack check, start-up) and a delivery's reason (the office's and
+    operator's delivery list) follow the language: Chinese by default, English from the catalogue."""
+    from django.utils import translation
+
+    from duban.notifications.channels import EmailChannel, Undeliverable
+    from plugins.pack import PackError, build_pack
+
+    def pack_error():
+        with pytest.raises(PackError) as excinfo:
+            build_pack("not a pack", name="x_pack")
+        return str(excinfo.value)
+
+    def no_address():
+        with pytest.raises(Undeliverable) as excinfo:
+            EmailChannel().send(recipient={"email": ""}, subject="s", body="b", idempotency_key="k")
+        return str(excinfo.value)
+
+    with translation.override("zh-hans"):
+        assert pack_error() == "规则包“x_pack”：规则包须声明为 dict 或 RulePack，不能是 str"
+        assert no_address() == "收件人没有电子邮件地址。"
+    with translation.override("en"):
+        assert pack_error() == 'rule pack "x_pack": a rule pack is declared as a dict or RulePack, not str'
+        assert no_address() == "The recipient has no email address."
+
+
 @pytest.mark.django_db
 @pytest.mark.today("2026-12-21")
 def test_a_unit_is_named_by_its_name_not_its_code(world, cast):
