@@ -520,6 +520,31 @@ def _field_path(loc: tuple, data: Any) -> str:
 _INNER_PATH = re.compile(r"^(?P<path>[a-z_]+(?:\[[^\]]+\])?(?:\.[a-z_]+)*): (?P<message>.*)$", re.S)
 
 
+def _pydantic_message(error: dict) -> str | None:
+    """pydantic's own checks (a missing or unknown key, a number out of range…) in Chinese; None
+    for the rest (our validators' messages, already Chinese, and rare kinds kept as pydantic says)."""
+    ctx, kind = error.get("ctx") or {}, error["type"]
+    simple = {
+        "missing": lambda: _("缺少此项"),
+        "extra_forbidden": lambda: _("不允许有此项"),
+        "greater_than_equal": lambda: _("应大于或等于 %(limit)s") % {"limit": ctx.get("ge")},
+        "greater_than": lambda: _("应大于 %(limit)s") % {"limit": ctx.get("gt")},
+        "less_than_equal": lambda: _("应小于或等于 %(limit)s") % {"limit": ctx.get("le")},
+        "less_than": lambda: _("应小于 %(limit)s") % {"limit": ctx.get("lt")},
+        "string_too_short": lambda: _("至少应有 %(limit)s 个字符") % {"limit": ctx.get("min_length")},
+        "string_too_long": lambda: _("最多只能有 %(limit)s 个字符") % {"limit": ctx.get("max_length")},
+        "string_pattern_mismatch": lambda: _("不符合格式 %(pattern)s") % {"pattern": ctx.get("pattern")},
+        "literal_error": lambda: _("应为 %(expected)s 之一") % {"expected": ctx.get("expected")},
+        "string_type": lambda: _("应为文字"),
+        "int_parsing": lambda: _("应为整数"),
+        "int_type": lambda: _("应为整数"),
+        "decimal_parsing": lambda: _("应为数字"),
+        "date_from_datetime_parsing": lambda: _("应为日期（YYYY-MM-DD）"),
+        "bool_parsing": lambda: _("应为 true 或 false"),
+    }
+    return simple[kind]() if kind in simple else None
+
+
 def build_pack(data: dict | RulePack, *, name: str | None = None) -> RulePack:
     """Validate pack data into a :class:`RulePack`; errors become :class:`PackError`."""
     if isinstance(data, RulePack):
@@ -532,7 +557,7 @@ def build_pack(data: dict | RulePack, *, name: str | None = None) -> RulePack:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = _field_path(tuple(error["loc"]), data)
-        message = error["msg"].removeprefix("Value error, ")
+        message = _pydantic_message(error) or error["msg"].removeprefix("Value error, ")
         inner = _INNER_PATH.match(message)
         if inner and error["type"] == "value_error":
             field = f"{field}.{inner['path']}" if field else inner["path"]

@@ -187,7 +187,7 @@ def test_set_rulepack_cli(world, strict_installed, capsys):
 
 # --- broken packs ------------------------------------------------------------------------------
 BROKEN = {
-    "broken_negative": ("schedule.events[phone_urging].amount", "greater than or equal to 0"),
+    "broken_negative": ("schedule.events[phone_urging].amount", "应大于或等于 0"),
     "broken_duplicate_tier": ("tiers", "代码“phone”重复"),
     "broken_unknown_event": ("tiers[onsite].deduction_event", "未知的事件代码“site_visit”"),
     "broken_floor": ("schedule", "floor 5 高于 base 3.0"),
