@@ -42,10 +42,12 @@ ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "C
 # Where the message is not the first argument: PackError(pack, field, message), _bad(source, why).
 MESSAGE_ARG = {"PackError": 2, "_bad": 1}
 # Modules whose plain ValueError messages, or lines appended to an ``errors``/``problems`` list,
-# are read by a user: a rule pack's validators (pydantic reports them to the vendor), a backup's
+# are read by a user: a rule pack's validators (pydantic reports them to the vendor) and the
+# vendor's conformance kit (plugins.testing: problems and AssertionError), a backup's
 # manifest check (the operator reads why a backup is unusable) and the working calendar's CSV
 # import (each bad row, printed by `duban calendar import`).
-USER_VALUE_ERRORS = {"plugins/pack.py", "tenants/backup.py", "platform/duban/matters/management/commands/calendar.py"}
+USER_VALUE_ERRORS = {"plugins/pack.py", "plugins/testing.py", "tenants/backup.py",
+                     "platform/duban/matters/management/commands/calendar.py"}
 REPORTED_LISTS = {"errors", "problems"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "_lazy", "gettext_noop"}
@@ -151,7 +153,7 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
             position = MESSAGE_ARG.get(called, 0)
             messages = (node.args[position:position + 1]
                         + [k.value for k in node.keywords if k.arg in {"message", "detail", "msg"}])
-        elif called == "ValueError" and user_value_errors:
+        elif called in {"ValueError", "AssertionError"} and user_value_errors:
             messages = node.args[:1]
         elif (called == "append" and user_value_errors and isinstance(node.func.value, ast.Name)
               and node.func.value.id in REPORTED_LISTS and node.args):
