@@ -539,6 +539,7 @@ def _pydantic_message(error: dict) -> str | None:
         "int_parsing": lambda: _("应为整数"),
         "int_type": lambda: _("应为整数"),
         "decimal_parsing": lambda: _("应为数字"),
+        "decimal_max_places": lambda: _("小数最多 %(limit)s 位") % {"limit": ctx.get("decimal_places")},
         "date_from_datetime_parsing": lambda: _("应为日期（YYYY-MM-DD）"),
         "bool_parsing": lambda: _("应为 true 或 false"),
     }
