@@ -20,7 +20,7 @@ import pluggy
 
 from plugins import builtin, hookspecs
 from plugins.events import ScoringEvent
-from plugins.pack import PackError, RulePack, build_pack, merge
+from plugins.pack import PackError, RulePack, _, build_pack, merge
 
 ENTRY_POINT_GROUP = "duban.rulepacks"
 DEFAULT_PACK = "county_default"
@@ -71,11 +71,13 @@ class Registry:
     def pack(self, name: str, version: str | None = None) -> RulePack:
         entry = self._packs.get(name)
         if entry is None:
-            raise PackUnavailable(f"rule pack {name!r} is not installed (installed: {', '.join(self.names()) or 'none'})")
+            raise PackUnavailable(_("没有安装规则包“%(name)s”（已安装：%(known)s）")
+                                  % {"name": name, "known": "、".join(self.names()) or _("无")})
         if not entry.ok or entry.pack is None:
-            raise PackUnavailable(f"rule pack {name!r} is broken: {entry.error}")
+            raise PackUnavailable(_("规则包“%(name)s”无法使用：%(error)s") % {"name": name, "error": entry.error})
         if version and version != entry.version:
-            raise PackUnavailable(f"rule pack {name!r} is installed at version {entry.version}, not {version}")
+            raise PackUnavailable(_("规则包“%(name)s”已安装的版本是 %(installed)s，不是 %(version)s")
+                                  % {"name": name, "installed": entry.version, "version": version})
         return entry.pack
 
 
@@ -99,12 +101,12 @@ def _register_plugins(pm: pluggy.PluginManager) -> tuple[dict[str, str], dict[st
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken pack must not take the platform down
-            errors[ep.name] = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
+            errors[ep.name] = _("无法导入 %(target)s：%(error)s") % {"target": ep.value, "error": f"{type(exc).__name__}: {exc}"}
             continue
         try:
             pm.register(plugin, name=ep.name)
         except (ValueError, pluggy.PluginValidationError) as exc:
-            errors[ep.name] = f"cannot register: {exc}"
+            errors[ep.name] = _("无法注册：%(error)s") % {"error": exc}
     # Misspelt hooks fail loudly: the plugin is refused, named, and logged.
     while True:
         try:
@@ -113,7 +115,7 @@ def _register_plugins(pm: pluggy.PluginManager) -> tuple[dict[str, str], dict[st
         except pluggy.PluginValidationError as exc:
             name = pm.get_name(exc.plugin) or repr(exc.plugin)
             pm.unregister(exc.plugin)
-            errors[name] = f"implements an unknown hook: {exc}"
+            errors[name] = _("实现了未知的钩子：%(error)s") % {"error": exc}
     for name, error in errors.items():
         logger.error("rule pack plugin %s refused: %s", name, error)
     return sources, errors
@@ -126,12 +128,13 @@ def _declarations(pm: pluggy.PluginManager, sources: dict[str, str], errors: dic
         try:
             items = impl.function()
         except Exception as exc:
-            errors[impl.plugin_name] = f"duban_rulepacks raised {type(exc).__name__}: {exc}"
+            errors[impl.plugin_name] = _("duban_rulepacks 出错：%(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
             continue
         for item in items or []:
             name = item.name if isinstance(item, RulePack) else (item or {}).get("name", impl.plugin_name)
             if name in declared:
-                errors[impl.plugin_name] = f"declares pack {name!r}, which plugin {declared[name][1]!r} declares too"
+                errors[impl.plugin_name] = (_("声明了规则包“%(name)s”，插件“%(other)s”也声明了它")
+                                             % {"name": name, "other": declared[name][1]})
                 continue
             declared[name] = (item, impl.plugin_name)
     return declared
@@ -144,9 +147,9 @@ def _resolve(name: str, declared: dict, resolved: dict, stack: tuple = ()) -> Ru
             raise value
         return value
     if name in stack:
-        raise PackError(name, "extends", f"circular extension: {' → '.join((*stack, name))}")
+        raise PackError(name, "extends", _("循环继承：%(chain)s") % {"chain": " → ".join((*stack, name))})
     if name not in declared:
-        raise PackError(stack[-1] if stack else name, "extends", f"unknown base pack {name!r}")
+        raise PackError(stack[-1] if stack else name, "extends", _("未知的基础规则包“%(name)s”") % {"name": name})
     item, _plugin = declared[name]
     try:
         if isinstance(item, RulePack):
@@ -158,7 +161,8 @@ def _resolve(name: str, declared: dict, resolved: dict, stack: tuple = ()) -> Ru
                 base = _resolve(base_name.split("==")[0], declared, resolved, (*stack, name))
                 wanted = base_name.partition("==")[2]
                 if wanted and wanted != base.version:
-                    raise PackError(name, "extends", f"needs {base_name}, installed is {base.key}")
+                    raise PackError(name, "extends", _("需要 %(wanted)s，已安装的是 %(installed)s")
+                                    % {"wanted": base_name, "installed": base.key})
                 data = merge(base.to_data(), data)
             pack = build_pack(data, name=name)
     except PackError as exc:
@@ -171,7 +175,8 @@ def _resolve(name: str, declared: dict, resolved: dict, stack: tuple = ()) -> Ru
 class HookRaised(Exception):
     def __init__(self, plugin: str, hook: str, pack: str, exc: Exception):
         self.plugin, self.hook, self.pack = plugin, hook, pack
-        super().__init__(f"hook {hook} of plugin {plugin!r} raised for pack {pack!r}: {type(exc).__name__}: {exc}")
+        super().__init__(_("插件“%(plugin)s”的钩子 %(hook)s 在处理规则包“%(pack)s”时出错：%(error)s")
+                         % {"plugin": plugin, "hook": hook, "pack": pack, "error": f"{type(exc).__name__}: {exc}"})
 
 
 def _smoke_calls(pack: RulePack) -> list[tuple[str, dict]]:
@@ -220,7 +225,7 @@ def _build() -> Registry:
             pack = _resolve(name, declared, resolved)
             problems = [p for result in pm.hook.duban_validate_pack(pack=pack) if result for p in result]
             if problems:
-                field, _, message = problems[0].partition(": ")
+                field, _colon, message = problems[0].partition(": ")
                 raise PackError(name, field if message else "", message or field)
         except PackError as exc:
             packs[name] = InstalledPack(name, version, source, plugin, ok=False, error=str(exc),
@@ -240,20 +245,22 @@ def _build() -> Registry:
             culprit = raised.plugin
             if culprit == BUILTIN:  # a bug of ours with this pack's data: blame the pack
                 culprit = packs[raised.pack].plugin
-            errors[culprit] = f"a hook raised at load: {raised}"
+            errors[culprit] = _("加载时钩子出错：%(error)s") % {"error": raised}
             plugin_obj = pm.get_plugin(culprit)
             if plugin_obj is not None:
                 pm.unregister(plugin_obj)
             for name, entry in packs.items():
                 if entry.plugin == culprit and entry.ok:
                     entry.ok, entry.pack, entry.field = False, None, "hooks"
-                    entry.error = f"rule pack {name!r}: {errors[culprit]}"
+                    entry.error = _("规则包“%(pack)s”：%(message)s") % {"pack": name, "message": errors[culprit]}
                     valid.pop(name, None)
             # Packs built on a broken pack are broken too.
             for name, entry in packs.items():
                 if entry.ok and entry.extends and entry.extends.split("==")[0] not in valid:
                     entry.ok, entry.pack, entry.field = False, None, "extends"
-                    entry.error = f"rule pack {name!r}: extends: base pack {entry.extends!r} is broken"
+                    entry.error = (_("规则包“%(pack)s”：%(field)s：%(message)s")
+                                   % {"pack": name, "field": "extends",
+                                      "message": _("基础规则包“%(name)s”无法使用") % {"name": entry.extends}})
                     valid.pop(name, None)
     for plugin, error in errors.items():
         if not any(p.plugin == plugin for p in packs.values()):

@@ -16,6 +16,9 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.exceptions import AppRegistryNotReady
+from django.utils.translation import gettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CODE_RE = r"^[a-z][a-z0-9_]{0,49}$"
@@ -26,12 +29,24 @@ NAME_RE = r"^[a-z][a-z0-9_]{1,49}$"
 VERSION_RE = r"^\d+(\.\d+){0,3}([a-z]+\d*)?$"
 
 
+def _(message: str) -> str:
+    """gettext — or the Chinese msgid itself where Django is not set up (a vendor's own pack tests
+    may run without settings, and packs load while the app registry is still filling)."""
+    if not settings.configured:
+        return message
+    try:
+        return gettext(message)
+    except AppRegistryNotReady:
+        return message
+
+
 class PackError(ValueError):
     """A pack failed to load or validate. ``field`` is a dotted path into the pack."""
 
     def __init__(self, pack: str, field: str, message: str):
         self.pack, self.field, self.message = pack, field, message
-        super().__init__(f"rule pack {pack!r}: {field}: {message}" if field else f"rule pack {pack!r}: {message}")
+        super().__init__(_("规则包“%(pack)s”：%(field)s：%(message)s") % {"pack": pack, "field": field, "message": message}
+                         if field else _("规则包“%(pack)s”：%(message)s") % {"pack": pack, "message": message})
 
 
 class _Model(BaseModel):
@@ -48,7 +63,7 @@ class Labels(_Model):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("the Chinese (zh-hans) label is empty")
+            raise ValueError(_("中文（zh-hans）名称为空"))
         return value.strip()
 
     def get(self, language: str = "zh-hans") -> str:
@@ -75,7 +90,7 @@ class StatutoryClock(_Model):
     @model_validator(mode="after")
     def _one_length(self):
         if (self.months is None) == (self.working_days is None):
-            raise ValueError("give exactly one of months or working_days")
+            raise ValueError(_("months 和 working_days 须给出且只给出其中一个"))
         return self
 
 
@@ -140,7 +155,8 @@ class Trigger(_Model):
     @model_validator(mode="after")
     def _answers(self):
         if not self.answers:
-            raise ValueError("answers: name at least one of " + ", ".join(TRIGGER_KINDS))
+            raise ValueError(_("%(field)s: 至少列出 %(kinds)s 中的一种")
+                             % {"field": "answers", "kinds": "、".join(TRIGGER_KINDS)})
         _unique(list(self.answers), "answers")
         return self
 
@@ -169,7 +185,8 @@ class Tier(_Model):
         if self.promise_field is not None:
             field = next((e for e in self.evidence if e.code == self.promise_field), None)
             if field is None or field.kind != "date":
-                raise ValueError(f"promise_field: {self.promise_field!r} is not an evidence field of kind date")
+                raise ValueError(_("%(field)s: “%(code)s”不是日期类的证据字段")
+                                 % {"field": "promise_field", "code": self.promise_field})
         return self
 
 
@@ -202,9 +219,9 @@ class DeductionRule(_Model):
     @model_validator(mode="after")
     def _threshold_fits_counting(self):
         if self.counting == "per_occurrence" and self.threshold:
-            raise ValueError("threshold only applies to the *_over_threshold counting modes")
+            raise ValueError(_("threshold 只适用于 *_over_threshold 计数方式"))
         if self.counting != "per_occurrence" and self.threshold < 1:
-            raise ValueError(f"counting {self.counting} needs a threshold of at least 1")
+            raise ValueError(_("计数方式 %(counting)s 需要至少为1的 threshold") % {"counting": self.counting})
         return self
 
 
@@ -242,7 +259,7 @@ class Schedule(_Model):
     @model_validator(mode="after")
     def _consistent(self):
         if self.floor > self.base:
-            raise ValueError(f"floor {self.floor} is above base {self.base}")
+            raise ValueError(_("floor %(floor)s 高于 base %(base)s") % {"floor": self.floor, "base": self.base})
         _unique([e.code for e in self.events], "events")
         _unique([k.code for k in self.reversal_kinds], "reversal_kinds")
         return self
@@ -345,11 +362,11 @@ class CircularRules(_Model):
     def _placeholders(cls, value: str) -> str:
         for needed in SENTENCE_FIELDS:
             if needed not in value:
-                raise ValueError(f"the sentence must contain {needed}")
+                raise ValueError(_("句子中必须有 %(needed)s") % {"needed": needed})
         try:
             value.format(unit="", facts="")
         except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"only {{unit}} and {{facts}} may be filled in: {error}") from None
+            raise ValueError(_("只能填入 {unit} 和 {facts}：%(error)s") % {"error": error}) from None
         return value
 
 
@@ -392,21 +409,25 @@ class RulePack(_Model):
         events = {e.code for e in self.schedule.events}
         missing = [code for code in CORE_EVENTS if code not in events]
         if missing:
-            raise ValueError(f"schedule.events: the core posts {', '.join(missing)}; declare "
-                             f"{'it' if len(missing) == 1 else 'them'} (an amount of 0 deducts nothing)")
+            raise ValueError(_("%(field)s: 核心会记入 %(events)s 事件，须在其中声明（分值为0即不扣分）")
+                             % {"field": "schedule.events", "events": "、".join(missing)})
         documents = {d.code for d in self.documents}
         for index, tier in enumerate(self.tiers):
             if tier.deduction_event and tier.deduction_event not in events:
-                raise ValueError(f"tiers[{tier.code}].deduction_event: unknown event code "
-                                 f"{tier.deduction_event!r} (the schedule has {', '.join(sorted(events))})")
+                raise ValueError(_("%(field)s: 未知的事件代码“%(code)s”（扣分表中有 %(known)s）")
+                                 % {"field": f"tiers[{tier.code}].deduction_event", "code": tier.deduction_event,
+                                    "known": "、".join(sorted(events))})
             if tier.document and tier.document not in documents:
-                raise ValueError(f"tiers[{tier.code}].document: unknown document code {tier.document!r}")
+                raise ValueError(_("%(field)s: 未知的文书代码“%(code)s”")
+                                 % {"field": f"tiers[{tier.code}].document", "code": tier.document})
             if index == 0 and tier.trigger.basis != "deadline_passed":
-                raise ValueError(f"tiers[{tier.code}].trigger.basis: the first tier must trigger on deadline_passed")
+                raise ValueError(_("%(field)s: 第一级须以 deadline_passed 触发")
+                                 % {"field": f"tiers[{tier.code}].trigger.basis"})
             if index and not set(tier.trigger.answers) <= set(self.tiers[0].trigger.answers):
                 extra = sorted(set(tier.trigger.answers) - set(self.tiers[0].trigger.answers))
-                raise ValueError(f"tiers[{tier.code}].trigger.answers: {', '.join(extra)} is not answered by the "
-                                 f"first tier ({self.tiers[0].code}), so the ladder never starts on it")
+                raise ValueError(_("%(field)s: 第一级（%(first)s）不应对 %(extra)s，催办阶梯不会由此开始")
+                                 % {"field": f"tiers[{tier.code}].trigger.answers", "first": self.tiers[0].code,
+                                    "extra": "、".join(extra)})
         return self
 
     # -- lookups ------------------------------------------------------------------------------
@@ -447,7 +468,7 @@ def _unique(codes: list[str], what: str) -> None:
     seen: set[str] = set()
     for code in codes:
         if code in seen:
-            raise ValueError(f"{what}: duplicate code {code!r}")
+            raise ValueError(_("%(field)s: 代码“%(code)s”重复") % {"field": what, "code": code})
         seen.add(code)
 
 
@@ -499,24 +520,50 @@ def _field_path(loc: tuple, data: Any) -> str:
 _INNER_PATH = re.compile(r"^(?P<path>[a-z_]+(?:\[[^\]]+\])?(?:\.[a-z_]+)*): (?P<message>.*)$", re.S)
 
 
+def _pydantic_message(error: dict) -> str | None:
+    """pydantic's own checks (a missing or unknown key, a number out of range…) in Chinese; None
+    for the rest (our validators' messages, already Chinese, and rare kinds kept as pydantic says)."""
+    ctx, kind = error.get("ctx") or {}, error["type"]
+    simple = {
+        "missing": lambda: _("缺少此项"),
+        "extra_forbidden": lambda: _("不允许有此项"),
+        "greater_than_equal": lambda: _("应大于或等于 %(limit)s") % {"limit": ctx.get("ge")},
+        "greater_than": lambda: _("应大于 %(limit)s") % {"limit": ctx.get("gt")},
+        "less_than_equal": lambda: _("应小于或等于 %(limit)s") % {"limit": ctx.get("le")},
+        "less_than": lambda: _("应小于 %(limit)s") % {"limit": ctx.get("lt")},
+        "string_too_short": lambda: _("至少应有 %(limit)s 个字符") % {"limit": ctx.get("min_length")},
+        "string_too_long": lambda: _("最多只能有 %(limit)s 个字符") % {"limit": ctx.get("max_length")},
+        "string_pattern_mismatch": lambda: _("不符合格式 %(pattern)s") % {"pattern": ctx.get("pattern")},
+        "literal_error": lambda: _("应为 %(expected)s 之一") % {"expected": ctx.get("expected")},
+        "string_type": lambda: _("应为文字"),
+        "int_parsing": lambda: _("应为整数"),
+        "int_type": lambda: _("应为整数"),
+        "decimal_parsing": lambda: _("应为数字"),
+        "decimal_max_places": lambda: _("小数最多 %(limit)s 位") % {"limit": ctx.get("decimal_places")},
+        "date_from_datetime_parsing": lambda: _("应为日期（YYYY-MM-DD）"),
+        "bool_parsing": lambda: _("应为 true 或 false"),
+    }
+    return simple[kind]() if kind in simple else None
+
+
 def build_pack(data: dict | RulePack, *, name: str | None = None) -> RulePack:
     """Validate pack data into a :class:`RulePack`; errors become :class:`PackError`."""
     if isinstance(data, RulePack):
         return data
     label = name or (data.get("name") if isinstance(data, dict) else None) or "?"
     if not isinstance(data, dict):
-        raise PackError(label, "", f"a pack is declared as a dict or RulePack, not {type(data).__name__}")
+        raise PackError(label, "", _("规则包须声明为 dict 或 RulePack，不能是 %(type)s") % {"type": type(data).__name__})
     try:
         return RulePack.model_validate(data)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = _field_path(tuple(error["loc"]), data)
-        message = error["msg"].removeprefix("Value error, ")
+        message = _pydantic_message(error) or error["msg"].removeprefix("Value error, ")
         inner = _INNER_PATH.match(message)
         if inner and error["type"] == "value_error":
             field = f"{field}.{inner['path']}" if field else inner["path"]
             message = inner["message"]
         more = len(exc.errors()) - 1
         if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+            message += _("（另有%(count)d处问题）") % {"count": more}
         raise PackError(label, field, message) from None

@@ -17,7 +17,7 @@ from decimal import Decimal
 from duban.scoring.engine import compute_deductions, replay
 from plugins.events import Deduction, ScoringEvent
 from plugins.manager import active_plugin_manager, get_registry
-from plugins.pack import CORE_EVENTS, RulePack
+from plugins.pack import CORE_EVENTS, RulePack, _
 
 
 @dataclass(frozen=True)
@@ -95,40 +95,44 @@ def check_pack(pack: RulePack) -> list[str]:
     events = {rule.code for rule in pack.schedule.events}
     for code in CORE_EVENTS:
         if code not in events:
-            problems.append(f"schedule.events: missing core event {code!r}")
+            problems.append(_("%(field)s: 缺少核心事件“%(code)s”") % {"field": "schedule.events", "code": code})
     # The ladder climbs in order and ends.
     hook = active_plugin_manager().hook
     recorded: list[str] = []
     for expected in pack.tiers:
         tier = hook.duban_next_tier(pack=pack, recorded=list(recorded))
         if tier is None or tier.code != expected.code:
-            problems.append(f"hooks.duban_next_tier: after {recorded or 'nothing'} expected {expected.code}, "
-                            f"got {tier.code if tier else None}")
+            problems.append(_("%(field)s: 在 %(recorded)s 之后应为 %(expected)s，实际为 %(got)s")
+                            % {"field": "hooks.duban_next_tier", "recorded": "、".join(recorded) or _("无"),
+                               "expected": expected.code, "got": tier.code if tier else _("无")})
             break
         recorded.append(tier.code)
     else:
         if hook.duban_next_tier(pack=pack, recorded=recorded) is not None:
-            problems.append("hooks.duban_next_tier: the ladder does not end after its last tier")
+            problems.append(_("%(field)s: 最后一级之后催办阶梯没有结束") % {"field": "hooks.duban_next_tier"})
     for tier in pack.tiers:
         if tier.mode == "manual" and not any(e.required for e in tier.evidence):
-            problems.append(f"tiers[{tier.code}].evidence: a tier recorded by people needs at least one required field")
+            problems.append(_("%(field)s: 由人工登记的一级至少要有一个必填字段")
+                            % {"field": f"tiers[{tier.code}].evidence"})
     # Deductions are well-formed, borne by a unit of the event, in a plausible year.
     for rule in pack.schedule.events:
         event = ScoringEvent(code=rule.code, unit="U1", lead_unit="U0", occurred_on=date(2026, 7, 1),
                              matter="M", ref="kit")
         history: list[ScoringEvent] = []
-        for _ in range(max(1, rule.threshold + 2)):
+        for _round in range(max(1, rule.threshold + 2)):
             for deduction in compute_deductions(pack, event, history):
                 problems.extend(_deduction_problems(pack, rule.code, event, deduction))
             history.append(event)
     # Scores stay within [floor, base] whatever happens.
     for row in run_scenarios(pack):
         if not pack.schedule.floor <= row.score <= pack.schedule.base:
-            problems.append(f"schedule: scenario {row.scenario} scores {row.score}, outside "
-                            f"[{pack.schedule.floor}, {pack.schedule.base}]")
+            problems.append(_("%(field)s: 情形 %(scenario)s 得 %(score)s 分，超出 [%(floor)s, %(base)s]")
+                            % {"field": "schedule", "scenario": row.scenario, "score": row.score,
+                               "floor": pack.schedule.floor, "base": pack.schedule.base})
     for row in run_scenarios(pack):
         if row.scenario == "never_supervised" and row.score != pack.schedule.base:
-            problems.append(f"schedule: a unit never supervised scores {row.score}, not the base {pack.schedule.base}")
+            problems.append(_("%(field)s: 从未被督办的单位得 %(score)s 分，不是基础分 %(base)s")
+                            % {"field": "schedule", "score": row.score, "base": pack.schedule.base})
     problems.extend(p for result in hook.duban_validate_pack(pack=pack) if result for p in result)
     return sorted(set(problems), key=problems.index)
 
@@ -137,17 +141,19 @@ def _deduction_problems(pack: RulePack, code: str, event: ScoringEvent, deductio
     where = f"hooks.duban_compute_deductions[{code}]"
     problems = []
     if not isinstance(deduction, Deduction):
-        return [f"{where}: returned {type(deduction).__name__}, not Deduction"]
+        return [_("%(field)s: 返回了 %(type)s，不是 Deduction") % {"field": where, "type": type(deduction).__name__}]
     if deduction.amount < 0:
-        problems.append(f"{where}: negative amount {deduction.amount}")
+        problems.append(_("%(field)s: 扣分为负数 %(amount)s") % {"field": where, "amount": deduction.amount})
     if deduction.unit not in (event.unit, event.lead_unit):
-        problems.append(f"{where}: charged unit {deduction.unit!r}, which the event does not name")
+        problems.append(_("%(field)s: 扣了单位“%(unit)s”的分，但事件中没有这个单位") % {"field": where, "unit": deduction.unit})
     if (deduction.pack, deduction.version) != (pack.name, pack.version):
-        problems.append(f"{where}: records pack {deduction.pack}=={deduction.version}, not {pack.key}")
+        problems.append(_("%(field)s: 记录的规则包是 %(recorded)s，不是 %(pack)s")
+                        % {"field": where, "recorded": f"{deduction.pack}=={deduction.version}", "pack": pack.key})
     if abs(deduction.year - event.occurred_on.year) > 1:
-        problems.append(f"{where}: assessment year {deduction.year} for an event of {event.occurred_on}")
+        problems.append(_("%(field)s: %(occurred)s 的事件计入了 %(year)s 年度考评")
+                        % {"field": where, "occurred": event.occurred_on, "year": deduction.year})
     if not deduction.rule_code:
-        problems.append(f"{where}: no rule code recorded")
+        problems.append(_("%(field)s: 没有记录条款代码") % {"field": where})
     return problems
 
 
@@ -156,11 +162,12 @@ def assert_conformant(pack: RulePack | str) -> RulePack:
     if isinstance(pack, str):
         entry = get_registry().get(pack)
         if entry is None:
-            raise AssertionError(f"rule pack {pack!r} is not installed")
+            raise AssertionError(_("没有安装规则包“%(name)s”") % {"name": pack})
         if not entry.ok:
             raise AssertionError(entry.error)
         pack = entry.pack
     problems = check_pack(pack)
     if problems:
-        raise AssertionError(f"rule pack {pack.key} does not conform:\n  " + "\n  ".join(problems))
+        raise AssertionError(_("规则包 %(pack)s 不合规范：%(problems)s")
+                             % {"pack": pack.key, "problems": "\n  " + "\n  ".join(problems)})
     return pack

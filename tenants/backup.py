@@ -174,7 +174,8 @@ def _run(argv: list[str], env: dict, what: str) -> None:
     result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-8:]
-        raise BackupError(f"{what} failed (exit {result.returncode}): " + " | ".join(detail))
+        raise BackupError(_("%(what)s 运行失败（退出码 %(code)d）：%(detail)s")
+                          % {"what": what, "code": result.returncode, "detail": " | ".join(detail)})
 
 
 def _sha256(path: Path) -> str:
@@ -239,18 +240,18 @@ def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media
     connection.set_schema_to_public()
     county = County.objects.select_related("city").filter(slug=(slug or "").strip().lower()).first()
     if county is None:
-        raise BackupError(f"no county with slug {slug!r}", field="slug")
+        raise BackupError(_("没有标识为“%(slug)s”的县。") % {"slug": slug}, field="slug")
     schema = county.schema_name
     if not schema_exists(schema):
-        raise BackupError(f"county {county.slug!r} has no schema {schema} in this database: nothing to back up",
-                          field="slug")
+        raise BackupError(_("县“%(slug)s”在本数据库中没有模式 %(schema)s，没有可备份的内容。")
+                          % {"slug": county.slug, "schema": schema}, field="slug")
     target = None if hasattr(destination, "write") else Path(destination)
     if target is not None:
         if target.exists():
-            raise BackupError(f"{target} already exists: choose a new file name (backups are never overwritten)",
+            raise BackupError(_("%(path)s 已存在：请换一个新文件名（备份从不覆盖已有文件）。") % {"path": target},
                               field="file")
         if not target.parent.is_dir():
-            raise BackupError(f"folder {target.parent} does not exist", field="file")
+            raise BackupError(_("文件夹 %(folder)s 不存在。") % {"folder": target.parent}, field="file")
     conninfo, env = _conninfo()
     params, password = _connection_params()
     media_dir = county_media(schema, media_root)
@@ -353,7 +354,7 @@ class _CountingWriter:
 
 # --- reading a backup ---------------------------------------------------------------------------
 def _bad(source: str, why: str) -> BackupError:
-    return BackupError(f"{source} is not a usable Duban county backup: {why}", field="file")
+    return BackupError(_("%(source)s 不是可用的督办县备份：%(why)s。") % {"source": source, "why": why}, field="file")
 
 
 def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
@@ -362,58 +363,58 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
     try:
         member = tar.getmember(MANIFEST)
     except KeyError:
-        raise _bad(source, f"it has no {MANIFEST}") from None
+        raise _bad(source, _("缺少 %(name)s") % {"name": MANIFEST}) from None
     if not member.isfile() or member.issparse() or member.size > MANIFEST_MAX_BYTES:
         raise _too_big(source, MANIFEST, member.size, MANIFEST_MAX_BYTES)
     try:
         manifest = json.loads(tar.extractfile(member).read().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, AttributeError) as exc:
-        raise _bad(source, f"{MANIFEST} is not valid JSON ({exc})") from None
+        raise _bad(source, _("%(name)s 不是有效的 JSON（%(error)s）") % {"name": MANIFEST, "error": exc}) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _bad(source, f"{MANIFEST} does not describe a {FORMAT}")
+        raise _bad(source, _("%(name)s 描述的不是 %(format)s") % {"name": MANIFEST, "format": FORMAT})
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise _bad(source, "its format version is missing")
+        raise _bad(source, _("缺少格式版本"))
     if version > FORMAT_VERSION:
-        raise _bad(source, f"it was written by a newer Duban (format {version}; this one reads up to "
-                           f"{FORMAT_VERSION}): restore it with that version")
+        raise _bad(source, _("它由较新版本的督办写成（格式 %(version)d，本版本最高只能读取 %(max)d），请用那个版本恢复")
+                   % {"version": version, "max": FORMAT_VERSION})
     try:
         county = manifest["county"]
         slug, schema = county["slug"], county["schema"]
         validate_county_slug(slug)
         if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
-            raise ValueError(f"bad slug {slug!r}")
+            raise ValueError(_("县标识“%(slug)s”不正确") % {"slug": slug})
         if schema != schema_name_for(slug):
-            raise ValueError(f"schema {schema!r} does not belong to slug {slug!r}")
+            raise ValueError(_("模式“%(schema)s”与县标识“%(slug)s”不对应") % {"schema": schema, "slug": slug})
         validate_city_code(county["city"]["code"])
         if not isinstance(county["city"]["code"], str) or not CITY_CODE_RE.fullmatch(county["city"]["code"]):
-            raise ValueError(f"bad city code {county['city']['code']!r}")
+            raise ValueError(_("市代码“%(code)s”不正确") % {"code": county["city"]["code"]})
         for key in ("name", "time_zone", "status"):
             if not isinstance(county[key], str) or not county[key]:
-                raise ValueError(f"county.{key} is missing")
+                raise ValueError(_("缺少 county.%(key)s") % {"key": key})
         if county["status"] not in County.Status.values:
-            raise ValueError(f"unknown status {county['status']!r}")
+            raise ValueError(_("未知的状态“%(status)s”") % {"status": county["status"]})
         for entry in county["domains"]:
             if not isinstance(entry.get("domain"), str) or not _HOST_RE.fullmatch(entry["domain"]):
-                raise ValueError(f"bad host name {entry.get('domain')!r}")
+                raise ValueError(_("主机名“%(host)s”不正确") % {"host": entry.get("domain")})
         tables = manifest["database"]["tables"]
         if not isinstance(tables, dict) or not all(isinstance(n, int) for n in tables.values()):
-            raise ValueError("database.tables is malformed")
+            raise ValueError(_("database.tables 格式有误"))
         dump = manifest["dump"]
         if (dump.get("name") != DUMP or not isinstance(dump.get("sha256"), str)
                 or not isinstance(dump.get("bytes"), int)):
-            raise ValueError("dump is malformed")
+            raise ValueError(_("dump 格式有误"))
         for entry in manifest["media"]:
             if not isinstance(entry["path"], str) or not isinstance(entry.get("bytes"), int):
-                raise ValueError(f"media entry {entry!r} is malformed")
+                raise ValueError(_("media 中的条目 %(entry)s 格式有误") % {"entry": entry})
             path = PurePosixPath(entry["path"])
             if (path.is_absolute() or ".." in path.parts
                     or path.parts[:2] != ("counties", schema) or len(path.parts) < 3):
-                raise ValueError(f"media path {entry['path']!r} is outside the county's folder")
+                raise ValueError(_("media 中的路径“%(path)s”在县的文件夹以外") % {"path": entry["path"]})
     except ValidationError as exc:
-        raise _bad(source, f"{MANIFEST}: {' '.join(exc.messages)}") from None
+        raise _bad(source, _("%(name)s：%(error)s") % {"name": MANIFEST, "error": " ".join(exc.messages)}) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _bad(source, f"{MANIFEST} is incomplete or malformed ({exc})") from None
+        raise _bad(source, _("%(name)s 不完整或格式有误（%(error)s）") % {"name": MANIFEST, "error": exc}) from None
     _check_hosts(manifest["county"]["slug"], manifest["county"]["domains"])
     # Every member's size, as its header declares it, before a byte of it is read: it must be the
     # size the manifest gives and under the cap; sparse members (a backup never writes one) are refused.
@@ -424,7 +425,7 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
     names = set()
     for info in tar.getmembers():
         if info.name not in expected or not info.isfile():
-            raise _bad(source, f"unexpected member {info.name!r}")
+            raise _bad(source, _("有不该有的条目“%(name)s”") % {"name": info.name})
         if info.name in declared:
             size, cap = declared[info.name]
             if info.size > cap:
@@ -438,7 +439,7 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict:
                                                   "declared": size}, field="file")
         names.add(info.name)
     if names != expected:
-        raise _bad(source, f"members missing: {', '.join(sorted(expected - names))}")
+        raise _bad(source, _("缺少条目：%(names)s") % {"names": "、".join(sorted(expected - names))})
     return manifest
 
 
@@ -473,7 +474,7 @@ def _extract_checked(tar: tarfile.TarFile, name: str, target: Path, sha256: str,
             dst.write(chunk)
     if digest.hexdigest() != sha256:
         target.unlink(missing_ok=True)
-        raise _bad(source, f"{name} is damaged (its SHA-256 differs from the manifest's)")
+        raise _bad(source, _("%(name)s 已损坏（SHA-256 与清单所记不同）") % {"name": name})
 
 
 def _open_archive(source: str | Path | BinaryIO, tmp: Path) -> tuple[tarfile.TarFile, str]:
@@ -485,11 +486,11 @@ def _open_archive(source: str | Path | BinaryIO, tmp: Path) -> tuple[tarfile.Tar
     else:
         path, label = Path(source), str(source)
         if not path.is_file():
-            raise BackupError(f"{label}: no such file", field="file")
+            raise BackupError(_("%(path)s：没有这个文件。") % {"path": label}, field="file")
     try:
         return tarfile.open(path, "r:"), label
     except (tarfile.TarError, OSError):
-        raise _bad(label, "not a tar archive") from None
+        raise _bad(label, _("它不是 tar 归档文件")) from None
 
 
 def describe(source: str | Path | BinaryIO) -> dict:
@@ -510,7 +511,7 @@ def describe(source: str | Path | BinaryIO) -> dict:
                     for chunk in iter(lambda: src.read(CHUNK), b""):
                         digest.update(chunk)
                 if digest.hexdigest() != sha256:
-                    raise _bad(label, f"{name} is damaged (its SHA-256 differs from the manifest's)")
+                    raise _bad(label, _("%(name)s 已损坏（SHA-256 与清单所记不同）") % {"name": name})
             return manifest
 
 
@@ -777,34 +778,34 @@ def _preflight(manifest: dict, media_root) -> dict:
     unknown = {tuple(m) for m in manifest["database"].get("migrations", [])} - schemas.all_migration_nodes()
     if unknown:
         shown = ", ".join(f"{app}.{name}" for app, name in sorted(unknown)[:5])
-        raise BackupError(f"the backup has migrations this Duban does not know ({shown}…): it was taken by a "
-                          f"newer version ({manifest.get('duban_version')}); upgrade before restoring",
-                          field="file")
+        raise BackupError(_("备份中有本版本督办不认识的迁移（%(shown)s…）：它由较新的版本（%(version)s）写成，请先升级再恢复。")
+                          % {"shown": shown, "version": manifest.get("duban_version")}, field="file")
     if schema_exists(schema):
         if not schema_is_empty(schema):
             raise BackupError(
-                f"schema {schema} already exists and holds data: a restore never overwrites a county. "
-                f"To roll it back, back it up first, then drop the schema (DROP SCHEMA {schema} CASCADE; "
-                f"see docs/operations.md); or restore into another installation",
-                field="schema")
+                _("模式 %(schema)s 已存在且有数据：恢复从不覆盖县。如要回滚，请先备份，再删除该模式"
+                  "（DROP SCHEMA %(schema)s CASCADE；见 docs/operations.md），或恢复到另一套安装中。")
+                % {"schema": schema}, field="schema")
     elif schema_exists(schema, case_sensitive=False):
-        raise BackupError(f"a schema named like {schema} (other letter case) exists", field="schema")
+        raise BackupError(_("已有与 %(schema)s 仅大小写不同的模式。") % {"schema": schema}, field="schema")
     row = County.objects.filter(slug=slug).first()
     if row is not None and row.schema_name != schema:
-        raise BackupError(f"county {slug!r} exists with schema {row.schema_name}, not {schema}", field="slug")
+        raise BackupError(_("县“%(slug)s”已存在，其模式是 %(actual)s，不是 %(schema)s。")
+                          % {"slug": slug, "actual": row.schema_name, "schema": schema}, field="slug")
     other = County.objects.filter(schema_name=schema).exclude(slug=slug).first()
     if other is not None:
-        raise BackupError(f"schema {schema} belongs to county {other.slug!r}", field="schema")
+        raise BackupError(_("模式 %(schema)s 属于县“%(other)s”。") % {"schema": schema, "other": other.slug}, field="schema")
     for entry in info["domains"]:
         taken = (Domain.objects.filter(domain=entry["domain"]).exclude(tenant__slug=slug)
                  .select_related("tenant").first())
         if taken is not None:
-            raise BackupError(f"host {entry['domain']} is taken by county {taken.tenant.slug!r}", field="domain")
+            raise BackupError(_("主机名 %(host)s 已被县“%(other)s”使用。")
+                              % {"host": entry["domain"], "other": taken.tenant.slug}, field="domain")
     root = _media_root(media_root)
     for entry in manifest["media"]:
         existing = root / entry["path"]
         if existing.exists() and (not existing.is_file() or _sha256(existing) != entry["sha256"]):
-            raise BackupError(f"file {existing} exists with other content: a restore never overwrites files",
+            raise BackupError(_("文件 %(path)s 已存在且内容不同：恢复从不覆盖文件。") % {"path": existing},
                               field="media")
     return {"row": row, "city": City.objects.filter(code=info["city"]["code"]).first(),
             "schema_exists": schema_exists(schema)}
@@ -859,8 +860,8 @@ def restore_county(source: str | Path | BinaryIO, *, actor, media_root=None) -> 
             if counts != manifest["database"]["tables"]:
                 differ = sorted(t for t in set(counts) | set(manifest["database"]["tables"])
                                 if counts.get(t) != manifest["database"]["tables"].get(t))
-                raise BackupError(f"the restored schema does not match the manifest (tables {', '.join(differ)}); "
-                                  f"nothing was kept", field="file")
+                raise BackupError(_("恢复出的模式与清单不符（表 %(tables)s），没有保留任何内容。")
+                                  % {"tables": "、".join(differ)}, field="file")
             for n, entry in enumerate(manifest["media"]):
                 final = root / entry["path"]
                 if final.exists():

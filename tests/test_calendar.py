@@ -115,10 +115,10 @@ def test_a_csv_with_a_bad_row_imports_nothing(world, tmp_path):
             run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
         message = str(excinfo.value)
         assert "4行有误，没有导入任何内容。" in message
-        assert "line 3: '2027-02-30' is not a date" in message
-        assert "line 4: workday must be 1, 0, 上班 or 放假, not 'maybe'" in message
-        assert "line 5: 2027-10-01 is already on line 2" in message
-        assert "line 6: expected 2 or 3 columns" in message
+        assert "第3行：“2027-02-30”不是日期（应为YYYY-MM-DD）" in message
+        assert "第4行：是否工作日应为1、0、上班或放假，不能是“maybe”" in message
+        assert "第5行：2027-10-01已在第2行出现" in message
+        assert "第6行：应为2或3列" in message
         assert not WorkdayOverride.objects.exists()
 
 
@@ -167,7 +167,7 @@ def test_errors_name_the_problem(world):
             run("show", "--county", "nowhere", "2027")
         with pytest.raises(CommandError, match="甲县没有用户名为“ghost”的在职用户"):
             run("set", "--county", "alpha", "--actor", "ghost", "2027-10-01", "--workday")
-        with pytest.raises(CommandError, match="'2027-13-01' is not a date"):
+        with pytest.raises(CommandError, match="“2027-13-01”不是日期"):
             run("set", "--county", "alpha", "--actor", "admin", "2027-13-01", "--workday")
         with pytest.raises(CommandError, match="无法读取"):
             run("import", "--county", "alpha", "--actor", "admin", "/nonexistent/holidays.csv")

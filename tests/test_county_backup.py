@@ -263,8 +263,7 @@ def test_restore_refuses_a_county_whose_schema_exists_and_holds_data(world, medi
     archive = tmp_path / "alpha.tar"
     call_command("county", "backup", "alpha", str(archive), stdout=io.StringIO())
     before = fingerprint("county_alpha")
-    with pytest.raises(CommandError, match=r"schema county_alpha already exists and holds data: a restore never "
-                                           r"overwrites a county.*\[schema\]"):
+    with pytest.raises(CommandError, match=r"模式 county_alpha 已存在且有数据：恢复从不覆盖县。.*\[schema\]"):
         call_command("county", "restore", str(archive), stdout=io.StringIO())
     assert fingerprint("county_alpha") == before
     # --check reads and verifies the file without touching anything.
@@ -273,9 +272,9 @@ def test_restore_refuses_a_county_whose_schema_exists_and_holds_data(world, medi
     assert "county alpha (甲县), schema county_alpha, city testcity" in out.getvalue()
     assert "checksums verified" in out.getvalue()
     # Backups are never overwritten; unknown counties are named.
-    with pytest.raises(CommandError, match=r"already exists: choose a new file name.*\[file\]"):
+    with pytest.raises(CommandError, match=r"已存在：请换一个新文件名.*\[file\]"):
         call_command("county", "backup", "alpha", str(archive), stdout=io.StringIO())
-    with pytest.raises(CommandError, match=r"no county with slug 'nowhere' \[slug\]"):
+    with pytest.raises(CommandError, match=r"没有标识为“nowhere”的县。 \[slug\]"):
         call_command("county", "backup", "nowhere", str(tmp_path / "x.tar"), stdout=io.StringIO())
 
 
@@ -293,23 +292,23 @@ def test_a_bad_file_gives_a_clear_cli_error(world, media, tmp_path):
     def restore(path):
         call_command("county", "restore", str(path), stdout=io.StringIO())
 
-    with pytest.raises(CommandError, match=r"nothing\.tar: no such file \[file\]"):
+    with pytest.raises(CommandError, match=r"nothing\.tar：没有这个文件。 \[file\]"):
         restore(tmp_path / "nothing.tar")
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"this is not a backup\n" * 40)
-    with pytest.raises(CommandError, match=r"junk\.tar is not a usable Duban county backup: not a tar archive"):
+    with pytest.raises(CommandError, match=r"junk\.tar 不是可用的督办县备份：它不是 tar 归档文件。"):
         restore(junk)
     other = tmp_path / "other.tar"
     with tarfile.open(other, "w") as tar:
         tar.add(REPO / "pyproject.toml", arcname="pyproject.toml")
-    with pytest.raises(CommandError, match=r"not a usable Duban county backup: it has no manifest\.json"):
+    with pytest.raises(CommandError, match=r"不是可用的督办县备份：缺少 manifest\.json"):
         restore(other)
 
     good = tmp_path / "alpha.tar"
     call_command("county", "backup", "alpha", str(good), stdout=io.StringIO())
     damaged = _rewrite(good, tmp_path / "damaged.tar",
                        lambda name, data: data[:-100] + bytes(100) if name == "schema.pgdump" else data)
-    with pytest.raises(CommandError, match=r"schema\.pgdump is damaged \(its SHA-256 differs"):
+    with pytest.raises(CommandError, match=r"schema\.pgdump 已损坏（SHA-256 与清单所记不同）"):
         call_command("county", "restore", "--check", str(damaged), stdout=io.StringIO())
 
     def evil(name, data):
@@ -319,8 +318,7 @@ def test_a_bad_file_gives_a_clear_cli_error(world, media, tmp_path):
         manifest["county"]["schema"] = 'public"; DROP SCHEMA public; --'
         return json.dumps(manifest).encode()
 
-    with pytest.raises(CommandError, match=r"manifest\.json is incomplete or malformed \(schema .* does not "
-                                           r"belong to slug 'alpha'\)"):
+    with pytest.raises(CommandError, match=r"manifest\.json 不完整或格式有误（模式“.*”与县标识“alpha”不对应）"):
         restore(_rewrite(good, tmp_path / "evil.tar", evil))
 
     def newer(name, data):
@@ -328,7 +326,7 @@ def test_a_bad_file_gives_a_clear_cli_error(world, media, tmp_path):
             return data
         return json.dumps({**json.loads(data), "format_version": 99}).encode()
 
-    with pytest.raises(CommandError, match=r"written by a newer Duban \(format 99"):
+    with pytest.raises(CommandError, match=r"由较新版本的督办写成（格式 99"):
         restore(_rewrite(good, tmp_path / "newer.tar", newer))
 
     # The real CLI: one line on stderr naming the file and the problem, exit status 1, no traceback.
@@ -336,8 +334,7 @@ def test_a_bad_file_gives_a_clear_cli_error(world, media, tmp_path):
                             env=subprocess_env(), capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip() == (f"CommandError: {junk} is not a usable Duban county backup: "
-                                     f"not a tar archive [file]"), result.stderr
+    assert result.stderr.strip() == f"CommandError: {junk} 不是可用的督办县备份：它不是 tar 归档文件。 [file]", result.stderr
 
 
 # --- the client tools of the server's version ----------------------------------------------------

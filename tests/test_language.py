@@ -30,7 +30,25 @@ PO_FILE = REPO / "platform" / "duban" / "locale" / "en" / "LC_MESSAGES" / "djang
 # The errors whose message a user reads (web form, API body, CLI output); subclasses found in
 # the source are added by the scan itself.
 ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "CommandError",
-          "PermissionDenied", "DubanError"}
+          "PermissionDenied", "DubanError",
+          # printed by `duban county backup|restore|archive` and `duban county create`
+          "ProvisioningError", "BackupError",
+          # a delivery's reason, recorded and shown to the office and the operator
+          "Undeliverable",
+          # shown by `duban rulepack check` and at start-up to the vendor of a rule pack
+          "PackError", "PackUnavailable", "HookRaised",
+          # tenants/backup.py's builder of "not a usable backup: <why>"
+          "_bad"}
+# Where the message is not the first argument: PackError(pack, field, message), _bad(source, why).
+MESSAGE_ARG = {"PackError": 2, "_bad": 1}
+# Modules whose plain ValueError messages, or lines appended to an ``errors``/``problems`` list,
+# are read by a user: a rule pack's validators (pydantic reports them to the vendor) and the
+# vendor's conformance kit (plugins.testing: problems and AssertionError), a backup's
+# manifest check (the operator reads why a backup is unusable) and the working calendar's CSV
+# import (each bad row, printed by `duban calendar import`).
+USER_VALUE_ERRORS = {"plugins/pack.py", "plugins/testing.py", "tenants/backup.py",
+                     "platform/duban/matters/management/commands/calendar.py"}
+REPORTED_LISTS = {"errors", "problems"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "_lazy", "gettext_noop"}
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -121,6 +139,8 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
         return None
 
     found = []
+    relative = path.relative_to(REPO).as_posix()
+    user_value_errors = relative in USER_VALUE_ERRORS
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -130,12 +150,19 @@ def _problems(path: Path, tree, errors: set[str]) -> list[str]:
             called = enclosing_class(node)
             messages = node.args[:1]
         elif called in errors:
-            messages = node.args[:1] + [k.value for k in node.keywords if k.arg in {"message", "detail", "msg"}]
+            position = MESSAGE_ARG.get(called, 0)
+            messages = (node.args[position:position + 1]
+                        + [k.value for k in node.keywords if k.arg in {"message", "detail", "msg"}])
+        elif called in {"ValueError", "AssertionError"} and user_value_errors:
+            messages = node.args[:1]
+        elif (called == "append" and user_value_errors and isinstance(node.func.value, ast.Name)
+              and node.func.value.id in REPORTED_LISTS and node.args):
+            messages = node.args[:1]
         elif called == "add_error" and len(node.args) >= 2:
             messages = node.args[1:2]
         else:
             continue
-        where = f"{path.relative_to(REPO)}:{node.lineno}"
+        where = f"{relative}:{node.lineno}"
         for message in messages:
             candidates = [message]
             if isinstance(message, ast.Name):  # a variable: what was assigned to it in this function
@@ -266,6 +293,32 @@ def test_an_api_error_detail_reads_chinese_then_english(world, cast, english_cat
     english = _api_post(world, cast.staff, "circulars/", BACKWARDS, language="en")
     texts = _texts(english.json())
     assert all(not CJK.search(t) for t in texts) and ENGLISH_SENTENCE.search(texts[-1]), texts
+
+
+def test_operator_and_vendor_errors_read_chinese_then_english(english_catalogue):
+    """A rule pack's error (rulepack check, start-up) and a delivery's reason (the office's and
+    operator's delivery list) follow the language: Chinese by default, English from the catalogue."""
+    from django.utils import translation
+
+    from duban.notifications.channels import EmailChannel, Undeliverable
+    from plugins.pack import PackError, build_pack
+
+    def pack_error():
+        with pytest.raises(PackError) as excinfo:
+            build_pack("not a pack", name="x_pack")
+        return str(excinfo.value)
+
+    def no_address():
+        with pytest.raises(Undeliverable) as excinfo:
+            EmailChannel().send(recipient={"email": ""}, subject="s", body="b", idempotency_key="k")
+        return str(excinfo.value)
+
+    with translation.override("zh-hans"):
+        assert pack_error() == "规则包“x_pack”：规则包须声明为 dict 或 RulePack，不能是 str"
+        assert no_address() == "收件人没有电子邮件地址。"
+    with translation.override("en"):
+        assert pack_error() == 'rule pack "x_pack": a rule pack is declared as a dict or RulePack, not str'
+        assert no_address() == "The recipient has no email address."
 
 
 @pytest.mark.django_db

@@ -65,7 +65,7 @@ def test_email_goes_through_djangos_backend_once_with_the_key_as_message_id(cast
     # No address: skipped, not retried.
     other = Delivery.objects.get(notification__recipient=cast.co_clerk, notification__matter=matter)
     assert deliver_one(other.pk) == "skipped"
-    assert DeliveryAttempt.objects.filter(delivery=other).get().error == "no email address"
+    assert DeliveryAttempt.objects.filter(delivery=other).get().error == "收件人没有电子邮件地址。"
 
 
 def test_webhook_robot_failing_then_recovering_gets_each_message_once(cast):

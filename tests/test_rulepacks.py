@@ -187,16 +187,16 @@ def test_set_rulepack_cli(world, strict_installed, capsys):
 
 # --- broken packs ------------------------------------------------------------------------------
 BROKEN = {
-    "broken_negative": ("schedule.events[phone_urging].amount", "greater than or equal to 0"),
-    "broken_duplicate_tier": ("tiers", "duplicate code 'phone'"),
-    "broken_unknown_event": ("tiers[onsite].deduction_event", "unknown event code 'site_visit'"),
-    "broken_floor": ("schedule", "floor 5 is above base 3.0"),
-    "broken_no_zh": ("scope[major_decision].label.zh-hans", "Chinese (zh-hans) label is empty"),
+    "broken_negative": ("schedule.events[phone_urging].amount", "应大于或等于 0"),
+    "broken_duplicate_tier": ("tiers", "代码“phone”重复"),
+    "broken_unknown_event": ("tiers[onsite].deduction_event", "未知的事件代码“site_visit”"),
+    "broken_floor": ("schedule", "floor 5 高于 base 3.0"),
+    "broken_no_zh": ("scope[major_decision].label.zh-hans", "中文（zh-hans）名称为空"),
     "broken_raises": ("hooks", "ZeroDivisionError: the vendor divided by zero"),
-    "broken_misspelt": ("", "unknown hook"),
-    "broken_import": ("", "cannot import duban_broken_packs.import_error"),
+    "broken_misspelt": ("", "实现了未知的钩子"),
+    "broken_import": ("", "无法导入 duban_broken_packs.import_error"),
     # A plugin whose hook raises for every pack is blamed itself; the packs it broke stay fine.
-    "broken_careless": ("", "hook duban_next_tier of plugin 'broken_careless' raised"),
+    "broken_careless": ("", "插件“broken_careless”的钩子 duban_next_tier 在处理规则包"),
 }
 
 
@@ -251,9 +251,9 @@ def test_build_pack_errors_name_pack_and_field():
         build_pack(bad)
     assert excinfo.value.pack == "x_pack"
     assert excinfo.value.field == "schedule.events[redo]"
-    assert "needs a threshold of at least 1" in str(excinfo.value)
+    assert "需要至少为1的 threshold" in str(excinfo.value)
     without_redo = merge(data, {"name": "y_pack", "schedule": {"events": [{"code": "redo", "remove": True}]}})
-    with pytest.raises(PackError, match="the core posts redo"):
+    with pytest.raises(PackError, match="核心会记入 redo 事件"):
         build_pack(without_redo)
 
 

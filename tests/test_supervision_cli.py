@@ -126,10 +126,10 @@ def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
         assert row(out, "T01")[2:] == ["3.00", "3.00", "+0.00"]
         assert "county_default==1.0.0 (own) vs county_strict==2.1.0" in out
         assert "1 of 3 unit(s) would score differently under county_strict==2.1.0" in out
-        with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'county_strict' is installed at version 2.1.0"):
+        with pytest.raises(CommandError, match="--pack 参数有误：规则包“county_strict”已安装的版本是 2.1.0，不是 9.9"):
             call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack",
                          "county_strict==9.9")
-    with pytest.raises(CommandError, match="--pack 参数有误：rule pack 'nope' is not installed"):
+    with pytest.raises(CommandError, match="--pack 参数有误：没有安装规则包“nope”"):
         call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack", "nope")
     assert LedgerEntry.objects.count() == before
 

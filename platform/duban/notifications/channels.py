@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext as _
 
 from duban.core.county import county_pack
 from duban.notifications import egress
@@ -47,7 +48,7 @@ class EmailChannel:
 
     def send(self, *, recipient: dict, subject: str, body: str, idempotency_key: str) -> None:
         if not recipient.get("email"):
-            raise Undeliverable("no email address")
+            raise Undeliverable(_("收件人没有电子邮件地址。"))
         domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">") or "duban.local"
         message = EmailMessage(subject=subject, body=body, to=[recipient["email"]],
                                headers={"Message-ID": f"<{idempotency_key}@{domain}>",
@@ -68,7 +69,7 @@ class WebhookChannel:
 
     def send(self, *, recipient: dict, subject: str, body: str, idempotency_key: str) -> None:
         if not self.targets:
-            raise Undeliverable("no active webhook target")
+            raise Undeliverable(_("没有启用的群机器人。"))
         for target in self.targets:
             post_webhook(target, recipient=recipient, subject=subject, body=body, idempotency_key=idempotency_key)
 

@@ -14,6 +14,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.beat import fan_out
@@ -81,7 +82,7 @@ def deliver_one(delivery_id: int) -> str:
         error = ""
         try:
             if channel is None:
-                raise Undeliverable(f"channel {delivery.channel!r} is no longer available")
+                raise Undeliverable(_("发送方式“%(channel)s”已不再可用。") % {"channel": delivery.channel})
             recipient = Recipient(user.username, user.display_name, user.email, user.phone)
             channel.send(recipient=recipient.as_dict(), subject=note.title, body=note.body,
                          idempotency_key=delivery.idempotency_key)

@@ -38,7 +38,7 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a date (YYYY-MM-DD)") from None
+        raise ValueError(_("“%(text)s”不是日期（应为YYYY-MM-DD）") % {"text": text.strip()}) from None
 
 
 def read_csv(path: Path) -> list[tuple[date, bool, str]]:
@@ -66,7 +66,8 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
         if line == 1 and cells[0].lower() in ("date", "日期"):
             continue
         if len(cells) < 2 or len(cells) > 3:
-            errors.append(f"line {line}: expected 2 or 3 columns (date,workday,note), got {len(cells)}")
+            errors.append(_("第%(line)d行：应为2或3列（日期,是否工作日,备注），实际为%(count)d列")
+                          % {"line": line, "count": len(cells)})
             continue
         problems = []
         try:
@@ -76,14 +77,14 @@ def read_csv(path: Path) -> list[tuple[date, bool, str]]:
             day = None
         workday = WORKDAY_WORDS.get(cells[1])
         if workday is None:
-            problems.append(f"workday must be 1, 0, 上班 or 放假, not {cells[1]!r}")
+            problems.append(_("是否工作日应为1、0、上班或放假，不能是“%(value)s”") % {"value": cells[1]})
         note = cells[2] if len(cells) == 3 else ""
         if len(note) > NOTE_MAX:
-            problems.append(f"the note is longer than {NOTE_MAX} characters")
+            problems.append(_("备注超过%(max)d个字") % {"max": NOTE_MAX})
         if day is not None and day in seen:
-            problems.append(f"{day} is already on line {seen[day]}")
+            problems.append(_("%(day)s已在第%(other)d行出现") % {"day": day, "other": seen[day]})
         if problems:
-            errors.append(f"line {line}: " + "; ".join(problems))
+            errors.append(_("第%(line)d行：%(problems)s") % {"line": line, "problems": "；".join(problems)})
             continue
         seen[day] = line
         entries.append((day, workday, note))
