@@ -66,10 +66,10 @@ def people(alpha):
 
 # --- the report ------------------------------------------------------------------------------
 def test_report_formats_rows_and_columns():
-    result = ImportResult(errors=[RowError(3, "督办类别", "未知类别 'xyz'"), RowError(None, "", "文件坏了"),
+    result = ImportResult(errors=[RowError(3, "督办类别", "未知类别“xyz”"), RowError(None, "", "文件坏了"),
                                   RowError(2, "", "整行有问题")])
     assert not result.ok and ImportResult(created=2).ok
-    assert result.lines() == ["文件: 文件坏了", "第2行: 整行有问题", "第3行 [督办类别]: 未知类别 'xyz'"]
+    assert result.lines() == ["文件：文件坏了", "第2行：整行有问题", "第3行【督办类别】：未知类别“xyz”"]
     assert result.format() == "\n".join(result.lines())
     report = ImportErrorReport(result.errors, source="a.xlsx")
     assert "a.xlsx有3处问题，没有导入任何内容。" in str(report)
@@ -123,10 +123,10 @@ def test_one_bad_unit_row_imports_nothing_and_names_row_and_column(alpha, tmp_pa
     assert not Unit.objects.filter(code="T02").exists()
     errors = excinfo.value.errors
     assert [(e.row, e.column) for e in errors] == [(3, "类型"), (4, "单位名称"), (5, "单位编码")]
-    assert "未知类型 '街道办'" in errors[0].message
+    assert "未知类型“街道办”" in errors[0].message
     assert "不能为空" in errors[1].message
     assert "最多 32 字" in errors[2].message
-    assert excinfo.value.format().splitlines()[0].startswith("第3行 [类型]: 未知类型 '街道办'")
+    assert excinfo.value.format().splitlines()[0].startswith("第3行【类型】：未知类型“街道办”")
     assert not AuditEvent.objects.filter(action="unit.import").exists()
 
 
@@ -143,10 +143,10 @@ def test_duplicate_unit_codes_and_names_in_the_file_or_the_county(alpha, tmp_pat
         import_units(path, actor="cli")
     lines = excinfo.value.format().splitlines()
     assert lines == [
-        "第3行 [单位编码]: 单位编码 'T08' 与第2行重复",
-        "第4行 [单位编码]: 单位编码 'T01' 已存在（一号镇）",
-        "第5行 [单位名称]: 单位名称 '一号局' 已存在（编码 D01）",
-        "第6行 [单位名称]: 单位名称 '八号镇' 与第2行重复",
+        "第3行【单位编码】：单位编码“T08”与第2行重复",
+        "第4行【单位编码】：单位编码“T01”已存在（一号镇）",
+        "第5行【单位名称】：单位名称“一号局”已存在（编码 D01）",
+        "第6行【单位名称】：单位名称“八号镇”与第2行重复",
     ]
     assert not Unit.objects.filter(code__in=["T08", "D09", "D10"]).exists()
 
@@ -272,10 +272,10 @@ def test_bad_matter_rows_import_nothing_and_each_is_reported(alpha, people, tmp_
     assert [(e.row, e.column) for e in errors] == [
         (3, "督办类别"), (4, "建议责任单位"), (5, "要求完成时间"), (6, "事项名称"), (7, "要求完成时间"), (7, "时效性强")]
     lines = excinfo.value.format().splitlines()
-    assert lines[0].startswith("第3行 [督办类别]: 未知类别 'xyz'")
-    assert lines[1] == "第4行 [建议责任单位]: 未知单位 'Z99'（填单位编码或单位名称）"
+    assert lines[0].startswith("第3行【督办类别】：未知类别“xyz”")
+    assert lines[1] == "第4行【建议责任单位】：未知单位“Z99”（填单位编码或单位名称）"
     assert "不是有效日期 '2026-13-45'" in lines[2]
-    assert lines[3] == "第6行 [事项名称]: 不能为空"
+    assert lines[3] == "第6行【事项名称】：不能为空"
     assert "2020-01-01 已过" in lines[4]
     assert "应填“是”或“否”" in lines[5]
 
@@ -284,7 +284,7 @@ def test_matter_header_missing_a_required_column_names_it(alpha, people, tmp_pat
     path = xlsx(tmp_path / "gwr.xlsx", [["事项名称", "事项内容"], ["任务", "内容"]])
     with pytest.raises(ImportErrorReport) as excinfo:
         import_matters(path, actor=people["staff"], proposed_by=people["leader"])
-    assert excinfo.value.format() == "第1行 [督办类别]: 缺少必需的列"
+    assert excinfo.value.format() == "第1行【督办类别】：缺少必需的列"
 
 
 def test_duplicate_matter_rows_are_reported(alpha, people, tmp_path):
@@ -293,7 +293,7 @@ def test_duplicate_matter_rows_are_reported(alpha, people, tmp_path):
         ["任务", "内容", "work_report", "", "", "", ""],
         ["任务", "内容", "work_report", "", "", "", ""],
     ])
-    with pytest.raises(ImportErrorReport, match=r"第3行 \[事项名称\]: 与第2行重复"):
+    with pytest.raises(ImportErrorReport, match=r"第3行【事项名称】：与第2行重复"):
         import_matters(path, actor=people["staff"], proposed_by=people["leader"])
 
 
@@ -312,7 +312,7 @@ def test_a_refusal_by_the_action_becomes_a_row_error_and_rolls_back_everything(a
     before = Matter.objects.count()
     with pytest.raises(ImportErrorReport) as excinfo:
         import_matters(path, actor=people["staff"], proposed_by=people["leader"])
-    assert excinfo.value.format() == "第3行 [要求完成时间]: 建议办结时限不能早于今天。"
+    assert excinfo.value.format() == "第3行【要求完成时间】：建议办结时限不能早于今天。"
     assert Matter.objects.count() == before
     assert not AuditEvent.objects.filter(action__startswith="matter.").exists()
 
@@ -368,7 +368,7 @@ def test_cli_import_matters(world, tmp_path, capsys):
         assert set(Matter.objects.filter(title__in=["任务一", "任务二"]).values_list("state", flat=True)) == {"registered"}
 
     bad = xlsx(tmp_path / "bad.xlsx", [MATTER_HEADER, ["任务三", "内容", "xyz", "", "", "", ""]])
-    with pytest.raises(CommandError, match=r"(?s)第2行 \[督办类别\]: 未知类别 'xyz'.*没有导入任何内容"):
+    with pytest.raises(CommandError, match=r"(?s)第2行【督办类别】：未知类别“xyz”.*没有导入任何内容"):
         call_command("import_matters", "--county", "alpha", str(bad), "--actor", "staff", "--proposed-by", "leader1")
     with pytest.raises(CommandError, match=r"只有督查督办人员可以导入事项。没有导入任何内容。"):
         call_command("import_matters", "--county", "alpha", str(path), "--actor", "clerk", "--proposed-by", "leader1")

@@ -38,9 +38,12 @@ ERRORS = {"Invalid", "NotAllowed", "NotFound", "Conflict", "ValidationError", "C
           # shown by `duban rulepack check` and at start-up to the vendor of a rule pack
           "PackError", "PackUnavailable", "HookRaised",
           # tenants/backup.py's builder of "not a usable backup: <why>"
-          "_bad"}
-# Where the message is not the first argument: PackError(pack, field, message), _bad(source, why).
-MESSAGE_ARG = {"PackError": 2, "_bad": 1}
+          "_bad",
+          # an Excel import's problems, row by row and for the file (the CLI and the web preview)
+          "RowError", "_file_error"}
+# Where the message is not the first argument: PackError(pack, field, message), _bad(source, why),
+# RowError(row, column, message).
+MESSAGE_ARG = {"PackError": 2, "_bad": 1, "RowError": 2}
 # Modules whose plain ValueError messages, or lines appended to an ``errors``/``problems`` list,
 # are read by a user: a rule pack's validators (pydantic reports them to the vendor) and the
 # vendor's conformance kit (plugins.testing: problems and AssertionError), a backup's

@@ -21,7 +21,7 @@ DEFINITIONS: dict[str, dict[str, dict[str, str]]] = {
     "matters_by_category": {
         "label": {"zh-hans": "分类交办事项数", "en": "Matters by scope category"},
         "definition": {
-            "zh-hans": "交办日期在本期内的督办事项数，按督办类别（规则包的督办范围代码）分列；total 为合计。",
+            "zh-hans": "交办日期在本期内的督办事项数，按督办类别分列，并给出合计。",
             "en": "Matters whose assignment date (assigned_on) falls in the period, counted per scope "
                   "category (the scope code of the county's pack); `total` is the sum."},
     },

@@ -56,9 +56,9 @@ class RowError(NamedTuple):
     message: str
 
     def format(self) -> str:
-        where = f"第{self.row}行" if self.row is not None else "文件"
-        column = f" [{self.column}]" if self.column else ""
-        return f"{where}{column}: {self.message}"
+        where = gettext("第%(row)d行") % {"row": self.row} if self.row is not None else gettext("文件")
+        column = gettext("【%(column)s】") % {"column": self.column} if self.column else ""
+        return gettext("%(where)s%(column)s：%(message)s") % {"where": where, "column": column, "message": self.message}
 
 
 def _sorted(errors: Iterable[RowError]) -> list[RowError]:
@@ -121,7 +121,7 @@ class ImportResult:
         return [error.format() for error in _sorted(self.errors)]
 
     def format(self) -> str:
-        """The report as text, one problem a line: ``第3行 [督办类别]: 未知类别 'xyz'``."""
+        """The report as text, one problem a line: ``第3行【督办类别】：未知类别“xyz”``."""
         return "\n".join(self.lines())
 
 
@@ -189,7 +189,7 @@ def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return gettext("是") if value else gettext("否")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
@@ -222,7 +222,7 @@ class Sheet:
 def describe_source(source: Any) -> str:
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name
-    return Path(str(getattr(source, "name", "") or "")).name or "上传的文件"
+    return Path(str(getattr(source, "name", "") or "")).name or gettext("上传的文件")
 
 
 def _file_error(message: str, source: str) -> ImportErrorReport:
@@ -236,9 +236,9 @@ def _file_bytes(source: Any, name: str) -> bytes:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
-            raise _file_error(f"找不到文件 {str(path)!r}", name)
+            raise _file_error(gettext("找不到文件“%(path)s”") % {"path": path}, name)
         if not path.is_file():
-            raise _file_error(f"{str(path)!r} 不是文件", name)
+            raise _file_error(gettext("“%(path)s”不是文件") % {"path": path}, name)
         if path.stat().st_size > limit:
             raise _file_error(_too_big(path.stat().st_size), name)
         data = path.read_bytes()
@@ -250,18 +250,20 @@ def _file_bytes(source: Any, name: str) -> bytes:
                 pass
         data = source.read(limit + 1)
         if isinstance(data, str):
-            raise _file_error("不是 .xlsx 文件（收到的是文本）；请上传 Excel 工作簿（.xlsx）", name)
+            raise _file_error(gettext("不是 .xlsx 文件（收到的是文本）；请上传 Excel 工作簿（.xlsx）"), name)
         if len(data) > limit:
             raise _file_error(_too_big(getattr(source, "size", None) or len(data)), name)
     if not data:
-        raise _file_error("文件是空的（0 字节）", name)
+        raise _file_error(gettext("文件是空的（0 字节）"), name)
     suffix = Path(name).suffix.lower()
     if data.startswith(OLE_MAGIC):
-        raise _file_error("这是旧版 .xls 格式或受密码保护的文件，无法读取；请在 Excel 中取消密码并“另存为”"
-                          "Excel 工作簿（.xlsx）后再导入", name)
+        raise _file_error(gettext("这是旧版 .xls 格式或受密码保护的文件，无法读取；请在 Excel 中取消密码并“另存为”"
+                                  "Excel 工作簿（.xlsx）后再导入"), name)
     if not data.startswith(ZIP_MAGIC):
-        hint = "（看起来是 CSV/文本文件）" if suffix in (".csv", ".txt") else ""
-        raise _file_error(f"不是 .xlsx 文件{hint}；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入", name)
+        if suffix in (".csv", ".txt"):
+            raise _file_error(gettext("不是 .xlsx 文件（看起来是 CSV/文本文件）；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入"),
+                              name)
+        raise _file_error(gettext("不是 .xlsx 文件；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入"), name)
     return data
 
 
@@ -278,7 +280,7 @@ def _first_sheet(source: Any, name: str) -> spreadsheet.FirstSheet:
     except spreadsheet.Refused as refused:
         raise _file_error(str(refused), name) from None
     except Exception as exc:  # any failure to parse untrusted input is the file's fault
-        raise _file_error(f"无法读取该 .xlsx 文件（{type(exc).__name__}: {exc}）；它可能已损坏，或不是 Excel 工作簿",
+        raise _file_error(gettext("无法读取该 .xlsx 文件；它可能已损坏，或不是 Excel 工作簿"),
                           name) from None
 
 
@@ -317,7 +319,7 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
     sheet = _first_sheet(source, name)
     grid, title = _grid(sheet), sheet.title
     if all(_empty(row) for row in grid):
-        raise _file_error(f"第一个工作表“{title}”是空的", name)
+        raise _file_error(gettext("第一个工作表“%(title)s”是空的") % {"title": title}, name)
 
     by_name: dict[str, Column] = {}
     for column in columns:
@@ -340,22 +342,23 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
         key = normalize_header(value)
         if not label:
             if any(index < len(row) and cell_text(row[index]) for row in body):
-                errors.append(RowError(header_row, f"{_letter(index)}列", "该列有数据但没有表头"))
+                errors.append(RowError(header_row, gettext("%(letter)s列") % {"letter": _letter(index)}, gettext("该列有数据但没有表头")))
             continue
         if key in IGNORED_HEADERS:
             continue
         column = by_name.get(key)
         if column is None:
             known = "、".join(c.label for c in columns)
-            errors.append(RowError(header_row, label, f"未知的列（可用的列：{known}）"))
+            errors.append(RowError(header_row, label, gettext("未知的列（可用的列：%(known)s）") % {"known": known}))
             continue
         if column.key in positions:
-            errors.append(RowError(header_row, label, f"与{_letter(positions[column.key])}列重复（都是“{column.label}”）"))
+            errors.append(RowError(header_row, label, gettext("与%(letter)s列重复（都是“%(label)s”）") % {
+                "letter": _letter(positions[column.key]), "label": column.label}))
             continue
         positions[column.key] = index
     for column in columns:
         if column.required and column.key not in positions:
-            errors.append(RowError(header_row, column.label, "缺少必需的列"))
+            errors.append(RowError(header_row, column.label, gettext("缺少必需的列")))
     if errors:
         raise ImportErrorReport(errors, source=name)
 
@@ -366,9 +369,10 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
         number = header_row + 1 + offset
         rows.append(Row(number, {key: (values[i] if i < len(values) else None) for key, i in positions.items()}))
     if not rows:
-        raise _file_error(f"工作表“{title}”只有表头（第{header_row}行），没有数据行", name)
+        raise _file_error(gettext("工作表“%(title)s”只有表头（第%(row)d行），没有数据行") % {"title": title, "row": header_row}, name)
     if len(rows) > MAX_DATA_ROWS:
-        raise _file_error(f"数据行太多（{len(rows)} 行）；一次最多导入 {MAX_DATA_ROWS} 行，请拆分文件", name)
+        raise _file_error(gettext("数据行太多（%(n)d 行）；一次最多导入 %(max)d 行，请拆分文件") % {"n": len(rows), "max": MAX_DATA_ROWS},
+                          name)
     present = {key: next(c for c in columns if c.key == key) for key in positions}
     return Sheet(title=title, header_row=header_row, columns=present, rows=rows)
 
@@ -383,11 +387,11 @@ def check_cells(row: Row, columns: Iterable[Column], errors: list[RowError]) -> 
     for column in columns:
         text = row.text(column.key)
         if column.required and not text:
-            errors.append(RowError(row.number, column.label, "不能为空"))
+            errors.append(RowError(row.number, column.label, gettext("不能为空")))
             ok = False
         elif column.max_length and len(text) > column.max_length:
             errors.append(RowError(row.number, column.label,
-                                   f"太长（{len(text)} 字，最多 {column.max_length} 字）"))
+                                   gettext("太长（%(n)d 字，最多 %(max)d 字）") % {"n": len(text), "max": column.max_length}))
             ok = False
     return ok
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import Role
@@ -88,7 +89,7 @@ def _date(value) -> tuple[date | None, str | None]:
             return date(*map(int, match.groups())), None
         except ValueError:
             pass
-    return None, f"不是有效日期 {text!r}（应为日期单元格或 YYYY-MM-DD 文本）"
+    return None, _("不是有效日期“%(text)s”（应为日期单元格或 YYYY-MM-DD 文本）") % {"text": text}
 
 
 def _yes_no(value) -> tuple[bool, str | None]:
@@ -101,7 +102,7 @@ def _yes_no(value) -> tuple[bool, str | None]:
         return False, None
     if text in YES:
         return True, None
-    return False, f"应填“是”或“否”，不是 {str(value).strip()!r}"
+    return False, _("应填“是”或“否”，不是“%(text)s”") % {"text": str(value).strip()}
 
 
 IMPORTING_ROLES = (Role.SUPERVISION_STAFF,)  # who may import matters (the CLI and the web's import page)
@@ -141,7 +142,7 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
             category = categories.get(re.sub(r"\s+", "", category_text).casefold())
             if category is None:
                 errors.append(RowError(row.number, LABELS["category"],
-                                       f"未知类别 {category_text!r}（可填：{category_hint}）"))
+                                       _("未知类别“%(text)s”（可填：%(hint)s）") % {"text": category_text, "hint": category_hint}))
 
         codes: list[str] = []
         for token in UNIT_SEPARATORS.split(row.text("units")):
@@ -149,9 +150,9 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
                 continue
             unit = units_by_code.get(token) or units_by_name.get(token)
             if unit is None:
-                errors.append(RowError(row.number, LABELS["units"], f"未知单位 {token!r}（填单位编码或单位名称）"))
+                errors.append(RowError(row.number, LABELS["units"], _("未知单位“%(text)s”（填单位编码或单位名称）") % {"text": token}))
             elif not unit.is_active:
-                errors.append(RowError(row.number, LABELS["units"], f"单位 {token!r}（{unit.name}）已停用"))
+                errors.append(RowError(row.number, LABELS["units"], _("单位“%(text)s”（%(name)s）已停用") % {"text": token, "name": unit.name}))
             elif unit.code not in codes:
                 codes.append(unit.code)
 
@@ -160,7 +161,8 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
             errors.append(RowError(row.number, LABELS["requested_deadline"], problem))
         elif deadline is not None and deadline < now:
             errors.append(RowError(row.number, LABELS["requested_deadline"],
-                                   f"要求完成时间 {deadline.isoformat()} 已过（今天是 {now.isoformat()}）"))
+                                   _("要求完成时间%(deadline)s已过（今天是%(today)s）") % {
+                                       "deadline": date_format(deadline, "DATE_FORMAT"), "today": date_format(now, "DATE_FORMAT")}))
 
         time_sensitive, problem = _yes_no(row.raw("time_sensitive"))
         if problem:
@@ -170,7 +172,7 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
             key = (title, content)
             if key in first_seen:
                 errors.append(RowError(row.number, LABELS["title"],
-                                       f"与第{first_seen[key]}行重复（事项名称和内容都相同）"))
+                                       _("与第%(row)d行重复（事项名称和内容都相同）") % {"row": first_seen[key]}))
             first_seen.setdefault(key, row.number)
 
         return {"title": title, "content": content, "category": category, "proposed_units": codes,

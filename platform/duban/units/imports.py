@@ -69,14 +69,14 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
         code, unit_name, kind_text = row.text("code"), row.text("name"), row.text("kind")
         kind = _kind(kind_text)
         if kind_text and kind is None:
-            errors.append(RowError(row.number, LABELS["kind"], f"未知类型 {kind_text!r}（应为“乡镇”或“部门”）"))
+            errors.append(RowError(row.number, LABELS["kind"], _("未知类型“%(text)s”（应为“乡镇”或“部门”）") % {"text": kind_text}))
             row_ok = False
         if code and code in first_code:
-            errors.append(RowError(row.number, LABELS["code"], f"单位编码 {code!r} 与第{first_code[code]}行重复"))
+            errors.append(RowError(row.number, LABELS["code"], _("单位编码“%(code)s”与第%(row)d行重复") % {"code": code, "row": first_code[code]}))
             row_ok = False
         if unit_name and unit_name in first_name:
             errors.append(RowError(row.number, LABELS["name"],
-                                   f"单位名称 {unit_name!r} 与第{first_name[unit_name]}行重复"))
+                                   _("单位名称“%(name)s”与第%(row)d行重复") % {"name": unit_name, "row": first_name[unit_name]}))
             row_ok = False
         if code:
             first_code.setdefault(code, row.number)
@@ -92,10 +92,10 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
         for row, data in checked:
             if data["code"] in taken_codes and first_code[data["code"]] == row.number:
                 errors.append(RowError(row.number, LABELS["code"],
-                                       f"单位编码 {data['code']!r} 已存在（{taken_codes[data['code']]}）"))
+                                       _("单位编码“%(code)s”已存在（%(name)s）") % {"code": data["code"], "name": taken_codes[data["code"]]}))
             if data["name"] in taken_names and first_name[data["name"]] == row.number:
                 errors.append(RowError(row.number, LABELS["name"],
-                                       f"单位名称 {data['name']!r} 已存在（编码 {taken_names[data['name']]}）"))
+                                       _("单位名称“%(name)s”已存在（编码 %(code)s）") % {"name": data["name"], "code": taken_names[data["name"]]}))
 
     def write_row(data: dict) -> Unit:  # e.g. someone created the same unit meanwhile: Invalid, reported
         return do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
