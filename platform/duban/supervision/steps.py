@@ -309,7 +309,7 @@ def sweep(*, on: date | None = None, actor="sweep", set_based: bool = True) -> l
     hook = active_plugin_manager().hook
     first = hook.duban_next_tier(pack=pack, recorded=[]) if set_based else None
     params = _plan_params(on, pack, first)
-    plan = _sql(_PLAN, behind=" OR ".join(_BEHIND_SQL[k] for k in pack.escalated_triggers))
+    plan = _plan_sql(pack)
     calendar = None
     mapping: dict[date, date] = {}
     if set_based:
@@ -342,7 +342,11 @@ def sweep(*, on: date | None = None, actor="sweep", set_based: bool = True) -> l
         rows = due_in_python(matters, on, calendar, pack, hook)
     if not rows and not mapping:
         return []
-    return _open_many(plan, params, mapping, rows, pack, actor=actor, on=on)
+    return _open_many(rows, pack, actor=actor, on=on, first_tier=(plan, params, mapping))
+
+
+def _plan_sql(pack) -> str:
+    return _sql(_PLAN, behind=" OR ".join(_BEHIND_SQL[k] for k in pack.escalated_triggers))
 
 
 def _plan_params(on: date, pack, first) -> dict:
@@ -389,8 +393,16 @@ def due_in_python(matters: list[Matter], on: date, calendar, pack, hook) -> list
     return rows
 
 
-def _open_many(plan: str, params: dict, mapping: dict[date, date], rows: list[tuple], pack, *, actor,
-               on) -> list[Opened]:
+def _open_many(rows: list[tuple], pack, *, actor, on, first_tier: tuple | None = None) -> list[Opened]:
+    """Write the steps of ``rows`` (decided in Python: matter, unit, tier code, tier index, due
+    day, deadline, link role, link id) and, given ``first_tier`` (the plan, its parameters and
+    the due day of each day matters fell behind on), the first-tier steps the database finds —
+    one INSERT … SELECT … ON CONFLICT DO NOTHING — then their audit rows in one statement, and
+    record those of an automatic tier."""
+    if first_tier is None:
+        plan, params, mapping = _plan_sql(pack), _plan_params(on, pack, None), {}
+    else:
+        plan, params, mapping = first_tier
     columns = list(zip(*rows, strict=True)) if rows else [()] * 8
     params = {**params, "days": list(mapping), "dues": list(mapping.values()),
               **{name: list(values) for name, values in zip(
