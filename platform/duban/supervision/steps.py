@@ -238,10 +238,11 @@ WITH cand AS (
     SELECT c.id AS matter_id, c.deadline, c.feedback_due_on, c.time_sensitive, l.id AS link_id, l.unit_id, l.role,
            coalesce(h.due, false) AS has_due, coalesce(h.taken, false) AS has_taken
     FROM cand c JOIN {link} l ON l.matter_id = c.id
-    CROSS JOIN LATERAL (
-        SELECT bool_or(s.status = 'due') AS due, bool_or(s.status <> 'due') AS taken FROM {step} s
-        WHERE s.matter_id = c.id AND s.unit_id = l.unit_id AND s.status = ANY(%(on_ladder)s)
-          AND (s.deadline IS NULL OR s.deadline = c.deadline)) h
+    LEFT JOIN (
+        SELECT s.matter_id, s.unit_id, bool_or(s.status = 'due') AS due, bool_or(s.status <> 'due') AS taken
+        FROM {step} s JOIN cand c2 ON c2.id = s.matter_id
+        WHERE s.status = ANY(%(on_ladder)s) AND (s.deadline IS NULL OR s.deadline = c2.deadline)
+        GROUP BY s.matter_id, s.unit_id) h ON h.matter_id = c.id AND h.unit_id = l.unit_id
     WHERE l.role = 'lead' OR l.part_reported_at IS NULL
 ), in_python AS (
     SELECT DISTINCT matter_id FROM pair
