@@ -97,6 +97,7 @@ class _OpenedBatch:
                 self._steps = EscalationStep.objects.select_related("matter", "unit").in_bulk(self.ids)
         return self._steps[pk]
 
+
 def responsible(matter: Matter) -> MatterUnit | None:
     return matter.units.filter(role=MatterUnit.Role.LEAD).select_related("unit").first()
 
