@@ -208,7 +208,7 @@ def test_opening_the_same_step_twice_inserts_it_once(cast):
     matter = overdue_matter(cast)
     pack = county_pack()
     link = matter.units.get(role="lead")
-    rows = [(matter, link, pack.tier("phone"), matter.deadline)]
+    rows = [(matter.pk, link.unit_id, "phone", 0, matter.deadline, matter.deadline, "lead", link.pk)]
     first = steps._open_many(rows, pack, actor="sweep-a", on=date(2026, 10, 20))
     second = steps._open_many(rows, pack, actor="sweep-b", on=date(2026, 10, 20))
     assert len(first) == 1 and second == []

@@ -9,7 +9,6 @@ each step exactly once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
 from operator import or_
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from duban.audit import log as audit
 from duban.audit.models import AuditEvent
@@ -67,10 +67,38 @@ def lights(on: date) -> dict[str, list[Matter]]:
 
 
 # --- the sweep --------------------------------------------------------------------------------
-@dataclass(frozen=True)
 class Opened:
-    step: EscalationStep
-    recorded: bool
+    """A step the sweep opened: its key facts at once, and ``step`` (the model instance, with its
+    matter and unit) read on first use — for every step of the same sweep in one query."""
+
+    __slots__ = ("step_id", "matter_id", "unit_id", "tier", "due_on", "recorded", "_batch")
+
+    def __init__(self, step_id: int, matter_id: int, unit_id: int, tier: str, due_on: date, recorded: bool,
+                 batch: _OpenedBatch):
+        self.step_id, self.matter_id, self.unit_id, self.tier = step_id, matter_id, unit_id, tier
+        self.due_on, self.recorded, self._batch = due_on, recorded, batch
+
+    @property
+    def step(self) -> EscalationStep:
+        return self._batch.step(self.step_id)
+
+    def __repr__(self) -> str:
+        return f"Opened(step={self.step_id}, matter={self.matter_id}, unit={self.unit_id}, tier={self.tier!r})"
+
+
+class _OpenedBatch:
+    """The steps one sweep opened, read together (in the county they were opened in) when the
+    first of them is asked for: the sweep itself never needs them as model instances unless a
+    tier is recorded automatically."""
+
+    def __init__(self, ids: list[int]):
+        self.ids, self.schema, self._steps = ids, connection.schema_name, None
+
+    def step(self, pk: int) -> EscalationStep:
+        if self._steps is None:
+            with schema_context(self.schema):
+                self._steps = EscalationStep.objects.select_related("matter", "unit").in_bulk(self.ids)
+        return self._steps[pk]
 
 
 def responsible(matter: Matter) -> MatterUnit | None:
@@ -201,11 +229,69 @@ def due_tier(matter: Matter, steps: list[EscalationStep], on: date, calendar, pa
 SWEEP_SKIPS = ("content", "requirements", "decision_comment", "source_reference", "proposed_at", "registered_at",
                "approved_at", "assigned_at", "closed_at", "created_at")
 
+# What the sweep reads and writes in SQL. ``pair``: every (candidate matter, unit that answers for
+# its part) with whether it has a step still due, or one taken, on the matter's present ladder.
+# ``in_python``: the matters the ladder code below must decide (a unit that has climbed, or a
+# time-sensitive matter whose first tier answers due checks). ``first_tier``: the units on no
+# rung yet, with the day their matter fell behind in a way the first tier answers (NULL: none).
+_PLAN = """
+WITH cand AS (
+    SELECT m.id, m.deadline, m.feedback_due_on, m.time_sensitive FROM {matter} m
+    WHERE m.state = ANY(%(states)s) AND ({behind})
+), pair AS (
+    SELECT c.id AS matter_id, c.deadline, c.feedback_due_on, c.time_sensitive, l.id AS link_id, l.unit_id, l.role,
+           coalesce(h.due, false) AS has_due, coalesce(h.taken, false) AS has_taken
+    FROM cand c JOIN {link} l ON l.matter_id = c.id
+    LEFT JOIN (
+        SELECT s.matter_id, s.unit_id, bool_or(s.status = 'due') AS due, bool_or(s.status <> 'due') AS taken
+        FROM {step} s JOIN cand c2 ON c2.id = s.matter_id
+        WHERE s.status = ANY(%(on_ladder)s) AND (s.deadline IS NULL OR s.deadline = c2.deadline)
+        GROUP BY s.matter_id, s.unit_id) h ON h.matter_id = c.id AND h.unit_id = l.unit_id
+    WHERE l.role = 'lead' OR l.part_reported_at IS NULL
+), in_python AS (
+    SELECT DISTINCT matter_id FROM pair
+    WHERE NOT has_due AND (has_taken OR (time_sensitive AND %(check_in_python)s))
+), first_tier AS (
+    SELECT p.matter_id, p.link_id, p.unit_id, p.role, p.deadline,
+           LEAST(CASE WHEN p.deadline < %(on)s AND (CASE WHEN p.role = 'lead' THEN %(dm_lead)s ELSE %(dm_co)s END)
+                      THEN p.deadline END,
+                 CASE WHEN p.feedback_due_on < %(on)s AND (CASE WHEN p.role = 'lead' THEN %(fo_lead)s ELSE %(fo_co)s END)
+                      THEN p.feedback_due_on END) AS behind_since
+    FROM pair p
+    WHERE %(first)s AND NOT p.has_due AND NOT p.has_taken AND p.matter_id NOT IN (SELECT matter_id FROM in_python)
+)"""
 
-def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
+_BEHIND_SQL = {"deadline_missed": "m.deadline < %(on)s", "feedback_overdue": "m.feedback_due_on < %(on)s",
+               "check_due": "m.time_sensitive"}
+
+_INSERT = """INSERT INTO {step} (matter_id, unit_id, tier, tier_index, status, source, pack_name, pack_version,
+                                 due_on, deadline, opened_at, evidence, reply_text, skip_reason)
+{plan}, due AS (
+    SELECT f.matter_id, f.unit_id, %(tier)s::text AS tier, %(tier_index)s::int AS tier_index, d.due_on, f.deadline,
+           f.role::text AS role, f.link_id
+    FROM first_tier f JOIN unnest(%(days)s::date[], %(dues)s::date[]) AS d(day, due_on) ON d.day = f.behind_since
+    UNION ALL
+    SELECT * FROM unnest(%(p_matter)s::bigint[], %(p_unit)s::bigint[], %(p_tier)s::text[], %(p_index)s::int[],
+                         %(p_due)s::date[], %(p_deadline)s::date[], %(p_role)s::text[], %(p_link)s::bigint[])
+)
+SELECT matter_id, unit_id, tier, tier_index, 'due', 'sweep', %(pack_name)s, %(pack_version)s, due_on, deadline,
+       %(opened_at)s, '{{}}'::jsonb, '', ''
+FROM due ORDER BY matter_id, role DESC, link_id
+ON CONFLICT (matter_id, unit_id, tier, deadline)
+    WHERE source = 'sweep' AND (status = 'due' OR status = 'recorded' OR status = 'skipped') DO NOTHING
+RETURNING id, matter_id, unit_id, tier, due_on"""
+
+
+def _sql(text: str, **more) -> str:
+    return text.format(matter=Matter._meta.db_table, link=MatterUnit._meta.db_table,
+                       step=EscalationStep._meta.db_table, **more)
+
+
+def sweep(*, on: date | None = None, actor="sweep", set_based: bool = True) -> list[Opened]:
     """Open every step that is due in this county. Safe to run twice, concurrently, or again
     after a crash: the database lets each (matter, unit, tier, deadline) be opened by the sweep
-    once while it counts (INSERT … ON CONFLICT DO NOTHING on the partial unique index).
+    once while it counts (INSERT … ON CONFLICT DO NOTHING on the partial unique index
+    sweep_opens_each_tier_once).
 
     Each unit of a matter climbs its own ladder for its own part (``late_on_own_part``): the lead
     unit for the matter's result, each co-operating unit that has not reported its part by the
@@ -214,23 +300,83 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
     Only what the pack escalates is looked at (its first tier's ``answers``; the default pack:
     missed deadlines). Late feedback and due checks are the reminders' business.
 
-    A constant number of queries per county, whatever the number of matters: candidates, their
-    units, their steps and last feedback are read in bulk; steps and their audit events
-    are written in bulk."""
+    Set-based: the units on no rung of the present ladder yet — nearly every step a sweep opens —
+    are found and written by the database in one INSERT … SELECT; the only thing it is told is
+    the first tier (from the pack's ``duban_next_tier`` hook) and, for each day matters fell
+    behind on, the working day the tier falls due (from the county's calendar). Matters where a
+    unit has climbed already (or a first tier answering due checks meets a time-sensitive
+    matter) are decided by ``due_tier`` in Python and written by the same statement. Per county:
+    one statement to plan, one to write the steps, one for their audit rows; nothing to open
+    costs the first only. ``set_based=False`` decides every matter in Python — the reference the
+    set-based path is tested against (tests/test_sweep_bulk.py)."""
     on = on or clock.today()
-    pack, calendar = county_pack(), county_calendar()
+    pack = county_pack()
     hook = active_plugin_manager().hook
-    kinds = pack.escalated_triggers  # at least one: the first tier answers something
-    behind_by = {"deadline_missed": Q(deadline__lt=on), "feedback_overdue": Q(feedback_due_on__lt=on),
-                 "check_due": Q(time_sensitive=True)}
-    # The columns the ladder reads (the texts and the workflow's timestamps stay in the database).
-    matters = list(Matter.objects.filter(state__in=UNDER_WAY).filter(reduce(or_, (behind_by[k] for k in kinds)))
-                   .defer(*SWEEP_SKIPS).order_by("id"))
-    if not matters:
+    first = hook.duban_next_tier(pack=pack, recorded=[]) if set_based else None
+    params = _plan_params(on, pack, first)
+    plan = _plan_sql(pack)
+    calendar = None
+    mapping: dict[date, date] = {}
+    if set_based:
+        with connection.cursor() as cursor:
+            cursor.execute(plan + "\nSELECT DISTINCT behind_since, NULL::bigint FROM first_tier "
+                                  "WHERE behind_since IS NOT NULL UNION ALL SELECT NULL, matter_id FROM in_python",
+                           params)
+            found = cursor.fetchall()
+        if not found:
+            return []
+        python_ids = [matter_id for _, matter_id in found if matter_id is not None]
+        days = [day for day, _ in found if day is not None]
+        if days:
+            calendar = county_calendar()
+            gap = max(first.trigger.working_days, 1)
+            for day in days:
+                due_on, _ = calendar.add_working_days(day, gap)
+                if due_on <= on:
+                    mapping[day] = due_on
+        matters = _ladder_matters(Matter.objects.filter(pk__in=python_ids)) if python_ids else []
+    else:
+        kinds = pack.escalated_triggers
+        behind_by = {"deadline_missed": Q(deadline__lt=on), "feedback_overdue": Q(feedback_due_on__lt=on),
+                     "check_due": Q(time_sensitive=True)}
+        matters = _ladder_matters(Matter.objects.filter(state__in=UNDER_WAY)
+                                  .filter(reduce(or_, (behind_by[k] for k in kinds))))
+    rows = []
+    if matters:
+        calendar = calendar or county_calendar()
+        rows = due_in_python(matters, on, calendar, pack, hook)
+    if not rows and not mapping:
         return []
+    return _open_many(rows, pack, actor=actor, on=on, first_tier=(plan, params, mapping))
+
+
+def _plan_sql(pack) -> str:
+    return _sql(_PLAN, behind=" OR ".join(_BEHIND_SQL[k] for k in pack.escalated_triggers))
+
+
+def _plan_params(on: date, pack, first) -> dict:
+    answers = first.trigger.answers if first is not None else ()
+    return {"states": [str(s) for s in UNDER_WAY], "on": on, "on_ladder": [str(s) for s in ON_LADDER],
+            "first": first is not None, "check_in_python": "check_due" in answers,
+            "dm_lead": "deadline_missed" in answers, "dm_co": "deadline_missed" in answers and "deadline_missed" in CO_UNIT_KINDS,
+            "fo_lead": "feedback_overdue" in answers,
+            "fo_co": "feedback_overdue" in answers and "feedback_overdue" in CO_UNIT_KINDS,
+            "tier": first.code if first is not None else "", "tier_index": pack.tier_index(first.code) if first else 0}
+
+
+def _ladder_matters(queryset) -> list[Matter]:
+    """The matters with the columns the ladder reads (the texts and workflow timestamps stay)."""
+    return list(queryset.filter(state__in=UNDER_WAY).defer(*SWEEP_SKIPS).order_by("id"))
+
+
+def due_in_python(matters: list[Matter], on: date, calendar, pack, hook) -> list[tuple]:
+    """The steps ``due_tier`` finds due on ``on`` for each unit of ``matters``, as rows
+    (matter, unit, tier code, tier index, due day, deadline, link role, link id). Their units,
+    steps and last feedback are read in bulk: a constant number of queries."""
+    kinds = pack.escalated_triggers
     ids = [m.pk for m in matters]
     links: dict[int, list[MatterUnit]] = {}
-    for link in MatterUnit.objects.filter(matter_id__in=ids).select_related("unit").order_by("matter_id", "-role", "id"):
+    for link in MatterUnit.objects.filter(matter_id__in=ids).order_by("matter_id", "-role", "id"):
         links.setdefault(link.matter_id, []).append(link)
     steps_of: dict[tuple[int, int], list[EscalationStep]] = {}
     for step in EscalationStep.objects.filter(matter_id__in=ids, status__in=ON_LADDER).order_by("tier_index", "id"):
@@ -246,48 +392,41 @@ def sweep(*, on: date | None = None, actor="sweep") -> list[Opened]:
             found = due_tier(matter, steps_of.get((matter.pk, link.unit_id), []), on, calendar, pack, hook,
                              last_feedback.get(matter.pk), kinds=concerns)
             if found is not None:
-                rows.append((matter, link, *found))
-    return _open_many(rows, pack, actor=actor, on=on)
+                tier, due_on = found
+                rows.append((matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), due_on, matter.deadline,
+                             str(link.role), link.pk))
+    return rows
 
 
-def _open_many(rows, pack, *, actor, on) -> list[Opened]:
-    if not rows:
-        return []
+def _open_many(rows: list[tuple], pack, *, actor, on, first_tier: tuple | None = None) -> list[Opened]:
+    """Write the steps of ``rows`` (decided in Python: matter, unit, tier code, tier index, due
+    day, deadline, link role, link id) and, given ``first_tier`` (the plan, its parameters and
+    the due day of each day matters fell behind on), the first-tier steps the database finds —
+    one INSERT … SELECT … ON CONFLICT DO NOTHING — then their audit rows in one statement, and
+    record those of an automatic tier."""
+    if first_tier is None:
+        plan, params, mapping = _plan_sql(pack), _plan_params(on, pack, None), {}
+    else:
+        plan, params, mapping = first_tier
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 8
+    params = {**params, "days": list(mapping), "dues": list(mapping.values()),
+              **{name: list(values) for name, values in zip(
+                  ("p_matter", "p_unit", "p_tier", "p_index", "p_due", "p_deadline", "p_role", "p_link"),
+                  columns, strict=True)},
+              "pack_name": pack.name, "pack_version": pack.version, "opened_at": clock.now()}
     with action_scope():
-        values, opened_at = [], clock.now()
-        for matter, link, tier, due_on in rows:
-            values += [matter.pk, link.unit_id, tier.code, pack.tier_index(tier.code), pack.name, pack.version, due_on,
-                       matter.deadline, opened_at]
-        placeholders = ", ".join(["(%s, %s, %s, %s, 'due', 'sweep', %s, %s, %s, %s, %s, '{}'::jsonb, '', '')"] * len(rows))
         with connection.cursor() as cursor:
-            # The conflict target is the partial unique index sweep_opens_each_tier_once (same predicate).
-            cursor.execute(
-                f"INSERT INTO supervision_escalationstep (matter_id, unit_id, tier, tier_index, status, source, "
-                f"pack_name, pack_version, due_on, deadline, opened_at, evidence, reply_text, skip_reason) "
-                f"VALUES {placeholders} ON CONFLICT (matter_id, unit_id, tier, deadline) "
-                f"WHERE source = 'sweep' AND (status = 'due' OR status = 'recorded' OR status = 'skipped') "
-                f"DO NOTHING RETURNING id, matter_id, unit_id, tier", values)
-            inserted = cursor.fetchall()
-        # The rows just written, as the instances they are (no second read of steps, matters, units).
-        wanted = {(matter.pk, link.unit_id, tier.code): (matter, link, tier, due_on) for matter, link, tier, due_on in rows}
-        created = {}
-        for pk, matter_id, unit_id, code in inserted:
-            matter, link, tier, due_on = wanted[(matter_id, unit_id, code)]
-            step = EscalationStep(pk=pk, matter=matter, unit=link.unit, tier=code, tier_index=pack.tier_index(code),
-                                  status=EscalationStep.Status.DUE, source=EscalationStep.Source.SWEEP,
-                                  pack_name=pack.name, pack_version=pack.version, due_on=due_on,
-                                  deadline=matter.deadline, opened_at=opened_at, evidence={}, reply_text="",
-                                  skip_reason="")
-            step._state.adding, step._state.db = False, connection.alias
-            created[pk] = step
-        _audit_opened(sorted(created), actor)
+            cursor.execute(_sql(_INSERT, plan=plan), params)
+            inserted = sorted(cursor.fetchall())
+        _audit_opened([pk for pk, *_ in inserted], actor)
+        batch = _OpenedBatch([pk for pk, *_ in inserted])
         opened = []
-        for step in sorted(created.values(), key=lambda s: s.pk):
-            tier = pack.tier(step.tier)
+        for pk, matter_id, unit_id, code, due_on in inserted:
+            tier = pack.tier(code)
             recorded = tier.mode == "automatic"
             if recorded:
-                record_step(step, tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
-            opened.append(Opened(step, recorded))
+                record_step(batch.step(pk), tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
+            opened.append(Opened(pk, matter_id, unit_id, code, due_on, recorded, batch))
         return opened
 
 
