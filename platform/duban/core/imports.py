@@ -261,8 +261,8 @@ def _file_bytes(source: Any, name: str) -> bytes:
                                   "Excel 工作簿（.xlsx）后再导入"), name)
     if not data.startswith(ZIP_MAGIC):
         if suffix in (".csv", ".txt"):
-            raise _file_error(gettext("不是 .xlsx 文件（看起来是 CSV/文本文件）；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入"),
-                              name)
+            raise _file_error(gettext("不是 .xlsx 文件（看起来是 CSV/文本文件）；"
+                                      "请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入"), name)
         raise _file_error(gettext("不是 .xlsx 文件；请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再导入"), name)
     return data
 
@@ -279,7 +279,7 @@ def _first_sheet(source: Any, name: str) -> spreadsheet.FirstSheet:
         return spreadsheet.read_first_sheet(data)
     except spreadsheet.Refused as refused:
         raise _file_error(str(refused), name) from None
-    except Exception as exc:  # any failure to parse untrusted input is the file's fault
+    except Exception:  # any failure to parse untrusted input is the file's fault
         raise _file_error(gettext("无法读取该 .xlsx 文件；它可能已损坏，或不是 Excel 工作簿"),
                           name) from None
 
@@ -342,7 +342,8 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
         key = normalize_header(value)
         if not label:
             if any(index < len(row) and cell_text(row[index]) for row in body):
-                errors.append(RowError(header_row, gettext("%(letter)s列") % {"letter": _letter(index)}, gettext("该列有数据但没有表头")))
+                errors.append(RowError(header_row, gettext("%(letter)s列") % {"letter": _letter(index)},
+                                       gettext("该列有数据但没有表头")))
             continue
         if key in IGNORED_HEADERS:
             continue
@@ -369,9 +370,11 @@ def read_sheet(source: Any, columns: Iterable[Column]) -> Sheet:
         number = header_row + 1 + offset
         rows.append(Row(number, {key: (values[i] if i < len(values) else None) for key, i in positions.items()}))
     if not rows:
-        raise _file_error(gettext("工作表“%(title)s”只有表头（第%(row)d行），没有数据行") % {"title": title, "row": header_row}, name)
+        raise _file_error(gettext("工作表“%(title)s”只有表头（第%(row)d行），没有数据行") % {
+            "title": title, "row": header_row}, name)
     if len(rows) > MAX_DATA_ROWS:
-        raise _file_error(gettext("数据行太多（%(n)d 行）；一次最多导入 %(max)d 行，请拆分文件") % {"n": len(rows), "max": MAX_DATA_ROWS},
+        raise _file_error(gettext("数据行太多（%(n)d 行）；一次最多导入 %(max)d 行，请拆分文件") % {
+            "n": len(rows), "max": MAX_DATA_ROWS},
                           name)
     present = {key: next(c for c in columns if c.key == key) for key in positions}
     return Sheet(title=title, header_row=header_row, columns=present, rows=rows)

@@ -142,7 +142,8 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
             category = categories.get(re.sub(r"\s+", "", category_text).casefold())
             if category is None:
                 errors.append(RowError(row.number, LABELS["category"],
-                                       _("未知类别“%(text)s”（可填：%(hint)s）") % {"text": category_text, "hint": category_hint}))
+                                       _("未知类别“%(text)s”（可填：%(hint)s）") % {
+                                           "text": category_text, "hint": category_hint}))
 
         codes: list[str] = []
         for token in UNIT_SEPARATORS.split(row.text("units")):
@@ -150,9 +151,11 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
                 continue
             unit = units_by_code.get(token) or units_by_name.get(token)
             if unit is None:
-                errors.append(RowError(row.number, LABELS["units"], _("未知单位“%(text)s”（填单位编码或单位名称）") % {"text": token}))
+                errors.append(RowError(row.number, LABELS["units"],
+                                       _("未知单位“%(text)s”（填单位编码或单位名称）") % {"text": token}))
             elif not unit.is_active:
-                errors.append(RowError(row.number, LABELS["units"], _("单位“%(text)s”（%(name)s）已停用") % {"text": token, "name": unit.name}))
+                errors.append(RowError(row.number, LABELS["units"],
+                                       _("单位“%(text)s”（%(name)s）已停用") % {"text": token, "name": unit.name}))
             elif unit.code not in codes:
                 codes.append(unit.code)
 
@@ -162,7 +165,8 @@ def import_matters(source, *, actor, proposed_by, progress: Progress | None = No
         elif deadline is not None and deadline < now:
             errors.append(RowError(row.number, LABELS["requested_deadline"],
                                    _("要求完成时间%(deadline)s已过（今天是%(today)s）") % {
-                                       "deadline": date_format(deadline, "DATE_FORMAT"), "today": date_format(now, "DATE_FORMAT")}))
+                                       "deadline": date_format(deadline, "DATE_FORMAT"),
+                                       "today": date_format(now, "DATE_FORMAT")}))
 
         time_sensitive, problem = _yes_no(row.raw("time_sensitive"))
         if problem:

@@ -69,10 +69,12 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
         code, unit_name, kind_text = row.text("code"), row.text("name"), row.text("kind")
         kind = _kind(kind_text)
         if kind_text and kind is None:
-            errors.append(RowError(row.number, LABELS["kind"], _("未知类型“%(text)s”（应为“乡镇”或“部门”）") % {"text": kind_text}))
+            errors.append(RowError(row.number, LABELS["kind"],
+                                   _("未知类型“%(text)s”（应为“乡镇”或“部门”）") % {"text": kind_text}))
             row_ok = False
         if code and code in first_code:
-            errors.append(RowError(row.number, LABELS["code"], _("单位编码“%(code)s”与第%(row)d行重复") % {"code": code, "row": first_code[code]}))
+            errors.append(RowError(row.number, LABELS["code"],
+                                   _("单位编码“%(code)s”与第%(row)d行重复") % {"code": code, "row": first_code[code]}))
             row_ok = False
         if unit_name and unit_name in first_name:
             errors.append(RowError(row.number, LABELS["name"],
@@ -92,10 +94,12 @@ def import_units(source, *, actor, progress: Progress | None = None, dry_run: bo
         for row, data in checked:
             if data["code"] in taken_codes and first_code[data["code"]] == row.number:
                 errors.append(RowError(row.number, LABELS["code"],
-                                       _("单位编码“%(code)s”已存在（%(name)s）") % {"code": data["code"], "name": taken_codes[data["code"]]}))
+                                       _("单位编码“%(code)s”已存在（%(name)s）") % {
+                                           "code": data["code"], "name": taken_codes[data["code"]]}))
             if data["name"] in taken_names and first_name[data["name"]] == row.number:
                 errors.append(RowError(row.number, LABELS["name"],
-                                       _("单位名称“%(name)s”已存在（编码 %(code)s）") % {"name": data["name"], "code": taken_names[data["name"]]}))
+                                       _("单位名称“%(name)s”已存在（编码 %(code)s）") % {
+                                           "name": data["name"], "code": taken_names[data["name"]]}))
 
     def write_row(data: dict) -> Unit:  # e.g. someone created the same unit meanwhile: Invalid, reported
         return do_create_unit(data["code"], data["name"], data["kind"], actor=actor,
