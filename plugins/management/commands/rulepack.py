@@ -54,19 +54,21 @@ class Command(BaseCommand):
                 broken.append(entry)
         self.console().print(table)
         if broken:
-            self.stdout.write(self.style.ERROR(f"{len(broken)} broken pack(s) — refused, everything else keeps working:"))
+            self.stdout.write(self.style.ERROR(
+                _("有 %(count)d 个规则包损坏，已拒绝加载，其他功能照常运行：") % {"count": len(broken)}))
             for entry in broken:
-                field = f"[field {entry.field}] " if entry.field else ""
+                field = _("［字段 %(field)s］") % {"field": entry.field} if entry.field else ""
                 self.stdout.write(f"  {entry.name}: {field}{entry.error}")
 
     def do_show(self, options):
         pack = self._pack(options["name"])
         lang = options["language"]
         console = self.console()
-        console.print(f"[bold]{pack.title.get(lang)}[/]  {pack.key}  vendor: {pack.vendor or '—'}"
-                      + (f"  extends: {pack.extends}" if pack.extends else ""))
+        console.print(f"[bold]{pack.title.get(lang)}[/]  {pack.key}  "
+                      + _("提供方：%(vendor)s") % {"vendor": pack.vendor or "—"}
+                      + (_("  继承自：%(base)s") % {"base": pack.extends} if pack.extends else ""))
         if pack.source:
-            console.print(f"source: {pack.source}")
+            console.print(_("来源：%(source)s") % {"source": pack.source})
         scope = Table("code", "category", "clause", "default deadline", "statutory clock", title="scope 督办范围")
         for c in pack.scope:
             clock = (f"{c.statutory_clock.months} months" if c.statutory_clock and c.statutory_clock.months
@@ -103,9 +105,10 @@ class Command(BaseCommand):
             schedule.add_row(r.code, r.label.get(lang), str(r.amount), counting, r.bearer.replace("_", " "), r.clause)
         console.print(schedule)
         unanswered = [k for k in ("deadline_missed", "feedback_overdue", "check_due") if k not in pack.escalated_triggers]
-        console.print("ladder starts on: " + ", ".join(pack.escalated_triggers)
-                      + (f"; reminder and light only (no step): {', '.join(unanswered)}" if unanswered else "")
-                      + "; due days are working days, opened by the sweep of the due day")
+        console.print(_("启动督办阶梯的情形：%(triggers)s") % {"triggers": "，".join(pack.escalated_triggers)}
+                      + (_("；只提醒、亮灯（不开启督办措施）：%(rest)s") % {"rest": "，".join(unanswered)}
+                         if unanswered else "")
+                      + _("；期限按工作日计算，由到期当日的自动巡查开启"))
         kinds = Table("code", "reversal 冲正类别", "the step", "clause", title="reversal kinds 冲正")
         for k in pack.schedule.reversal_kinds:
             kinds.add_row(k.code, k.label.get(lang), "withdrawn (the ladder needs that tier again)" if k.withdraws_step
@@ -114,11 +117,13 @@ class Command(BaseCommand):
         cal = pack.calendar
         weekday = "一二三四五六日"[cal.weekly_report.weekday - 1]
         console.print(
-            f"calendar: holidays from {cal.holidays}" + (f" + {len(cal.overrides)} overrides" if cal.overrides else "")
-            + f"; inspection window: last {cal.inspection_window.weeks} weeks of each quarter ({cal.inspection_window.clause})"
-            + f"; weekly report: 星期{weekday} {cal.weekly_report.at:%H:%M}"
-            + f"; yellow light {cal.warnings.yellow_working_days} working days before the deadline, red when overdue"
-            + f"; time-sensitive matters checked every {cal.time_sensitive_check_working_days} working days")
+            _("日历：节假日来源 %(holidays)s") % {"holidays": cal.holidays}
+            + (_("，另有 %(count)d 处调整") % {"count": len(cal.overrides)} if cal.overrides else "")
+            + _("；集中检查期：每季度最后 %(weeks)d 周（%(clause)s）")
+            % {"weeks": cal.inspection_window.weeks, "clause": cal.inspection_window.clause}
+            + _("；周报：星期%(weekday)s %(at)s") % {"weekday": weekday, "at": f"{cal.weekly_report.at:%H:%M}"}
+            + _("；期限前 %(days)d 个工作日亮黄灯，逾期亮红灯") % {"days": cal.warnings.yellow_working_days}
+            + _("；时效性事项每 %(days)d 个工作日检查一次") % {"days": cal.time_sensitive_check_working_days})
         if pack.interpretations:
             notes = Table("code", "clause", "interpretation", title="interpretations 本包的理解")
             for i in pack.interpretations:
@@ -133,7 +138,7 @@ class Command(BaseCommand):
             for problem in problems:
                 console.print(f"[red]✗[/] {problem}")
             raise CommandError(_("规则包%(pack)s不合规范（%(count)d处问题）。") % {"pack": pack.key, "count": len(problems)})
-        console.print(f"[green]✓[/] {pack.key}: conformance kit passed")
+        console.print("[green]✓[/] " + _("%(pack)s：符合性检查全部通过") % {"pack": pack.key})
         table = Table("scenario", "unit", "year", "entries", "deducted", "score",
                       title=f"standard scenarios under {pack.key} (base {pack.schedule.base}, floor {pack.schedule.floor})")
         for row in run_scenarios(pack):

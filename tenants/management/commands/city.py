@@ -51,10 +51,12 @@ class Command(BaseCommand):
         try:
             if options["action"] == "create":
                 city = provisioning.create_city(options["code"], options["name"], actor="cli")
-                self.stdout.write(self.style.SUCCESS(f"Created city {city.code} ({city.name})"))
+                self.stdout.write(self.style.SUCCESS(_("已创建市：%(city)s（%(code)s）")
+                                                     % {"city": city.name, "code": city.code}))
             elif options["action"] == "list":
                 for city in City.objects.order_by("code"):
-                    self.stdout.write(f"{city.code}\t{city.name}\t{city.counties.count()} counties")
+                    self.stdout.write(f"{city.code}\t{city.name}\t"
+                                      + _("%(count)d 个县") % {"count": city.counties.count()})
             else:
                 getattr(self, f"user_{options['user_action']}")(options)
         except provisioning.ProvisioningError as exc:

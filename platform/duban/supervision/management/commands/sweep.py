@@ -64,5 +64,5 @@ class Command(CountyCommand):
                 advance()
         for line in lines:
             self.stdout.write(line)
-        self.stdout.write(f"sweep opened {total} step(s) in {counties.count()} county(ies); "
-                          f"{reminders} reminder(s) sent")
+        self.stdout.write(_("自动巡查开启督办措施 %(steps)d 项，涉及 %(counties)d 个县；发出提醒 %(reminders)d 条")
+                          % {"steps": total, "counties": counties.count(), "reminders": reminders})

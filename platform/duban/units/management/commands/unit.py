@@ -54,9 +54,11 @@ class Command(CountyCommand):
         if result.dry_run:
             self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
-                f"Checked {result.created} units in {result.source}: all good (dry run, nothing was imported)"))
+                _("已检查%(source)s中的 %(count)d 个单位：全部无误（试运行，没有导入任何内容）")
+                % {"source": result.source, "count": result.created}))
         else:
-            self.stdout.write(self.style.SUCCESS(f"Imported {result.created} units into {county.slug} ({county.name})"))
+            self.stdout.write(self.style.SUCCESS(_("已向%(county)s（%(slug)s）导入 %(count)d 个单位")
+                                                 % {"county": county.name, "slug": county.slug, "count": result.created}))
 
     def do_list(self, county, options):
         units = list(Unit.objects.order_by("kind", "code"))
