@@ -186,8 +186,8 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
     out = io.StringIO()
     in_thread(lambda: call_command("county", "backup", SLUG, str(archive), stdout=out))
     printed = out.getvalue()
-    assert f"Backed up county {SLUG} (备份县), schema {SCHEMA}: {len(before['tables'])} tables" in printed
-    assert "1 file," in printed and str(archive) in printed
+    assert f"已备份备份县（{SLUG}），数据库模式 {SCHEMA}：{len(before['tables'])} 张表" in printed
+    assert "1 个文件，" in printed and str(archive) in printed
     with tarfile.open(archive) as tar:
         assert tar.getnames()[:2] == ["manifest.json", "schema.pgdump"]
         manifest = json.load(tar.extractfile("manifest.json"))
@@ -211,9 +211,9 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
     out = io.StringIO()
     in_thread(lambda: call_command("county", "restore", str(archive), stdout=out))
     printed = out.getvalue()
-    assert f"Restored county {SLUG} (备份县) into schema {SCHEMA}: {len(before['tables'])} tables" in printed
-    assert f"row:      recreated (id {facts['county_id']}); city {CITY} (recreated)" in printed
-    assert f"hosts:    {SLUG}.localhost (recreated)" in printed
+    assert f"已恢复备份县（{SLUG}）到数据库模式 {SCHEMA}：{len(before['tables'])} 张表" in printed
+    assert f"县记录：已重建；所属市 {CITY}（已重建）" in printed
+    assert f"域名：{SLUG}.localhost（已重建）" in printed
 
     # Every table row for row, every sequence, the structure, the public rows, the file.
     after = fingerprint(SCHEMA, without_restore_event=True)

@@ -99,7 +99,7 @@ def test_default_pack_scenarios_match_the_seed():
 def test_rulepack_check_cli_prints_the_scenario_table(capsys):
     call_command("rulepack", "check", "county_default")
     out = capsys.readouterr().out
-    assert "conformance kit passed" in out
+    assert "符合性检查全部通过" in out
     assert "ladder_mix" in out and "2.0" in out and "seven_meetings" in out
 
 

@@ -62,9 +62,10 @@ class Command(CountyCommand):
 
     def do_list(self, county, options):
         units = list(Unit.objects.order_by("kind", "code"))
-        table = Table("code", "name", "kind", "contact", "phone", "active",
-                      title=f"{county.name} ({county.slug}): {len(units)} units")
+        table = Table(_("代码"), _("名称"), _("类别"), _("联系人"), _("电话"), _("启用"),
+                      title=_("%(county)s（%(slug)s）：共 %(count)d 个单位")
+                      % {"county": county.name, "slug": county.slug, "count": len(units)})
         for unit in units:
             table.add_row(unit.code, unit.name, str(unit.get_kind_display()), unit.contact_person,
-                          unit.contact_phone, "yes" if unit.is_active else "no")
+                          unit.contact_phone, _("是") if unit.is_active else _("否"))
         Console(file=self.stdout, width=160).print(table)  # 160 columns, as it always was
