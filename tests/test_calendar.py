@@ -58,7 +58,7 @@ def matter_in_2027(world):
         Matter.objects.filter(pk=matter.pk).update(assigned_on=ASSIGNED_ON, deadline_provisional=True)
         out = run("retime", "--county", "alpha", "--actor", "staff")
         matter.refresh_from_db()
-        assert f"{matter.number}" in out and "still provisional" in out
+        assert f"{matter.number}" in out and "仍为暂定" in out
         yield matter
 
 
@@ -156,9 +156,9 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
 def test_show_an_official_year(world):
     with tenant_context(world.alpha):
         shown = run("show", "--county", "alpha", "2026")
-    assert "official (chinesecalendar knows 2026)" in shown
-    assert "2026-10-01  周四  放假 day off" in shown and "国庆节" in shown
-    assert "2026-10-10  周六  上班 make-up workday" in shown
+    assert "国家公布的安排（chinesecalendar 已收录 2026 年）" in shown
+    assert "2026-10-01  周四  放假" in shown and "国庆节" in shown
+    assert "2026-10-10  周六  调休上班" in shown
 
 
 def test_errors_name_the_problem(world):

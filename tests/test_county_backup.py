@@ -269,8 +269,8 @@ def test_restore_refuses_a_county_whose_schema_exists_and_holds_data(world, medi
     # --check reads and verifies the file without touching anything.
     out = io.StringIO()
     call_command("county", "restore", "--check", str(archive), stdout=out)
-    assert "county alpha (甲县), schema county_alpha, city testcity" in out.getvalue()
-    assert "checksums verified" in out.getvalue()
+    assert "甲县（alpha），数据库模式 county_alpha，所属市 testcity" in out.getvalue()
+    assert "校验和无误" in out.getvalue()
     # Backups are never overwritten; unknown counties are named.
     with pytest.raises(CommandError, match=r"已存在：请换一个新文件名.*\[file\]"):
         call_command("county", "backup", "alpha", str(archive), stdout=io.StringIO())

@@ -118,7 +118,7 @@ def test_cli_create_prints_elapsed_time_and_list_shows_it(world, capsys):
     out = capsys.readouterr().out
     assert re.search(r"已创建县：己县（zeta），数据库模式 county_zeta，用时 \d+\.\d\d 秒", out)
     assert "http://zeta.localhost:8000/" in out
-    assert re.search(r"admin:\s+admin / \S{12,}", out)
+    assert re.search(r"管理员：admin / \S{12,}", out)
     call_command("county", "list")
     listing = capsys.readouterr().out
     assert "zeta" in listing and "county_default==1.0.0" in listing and "alpha" in listing

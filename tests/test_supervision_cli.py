@@ -96,7 +96,7 @@ def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
     assert f"已用记录 #{reversal.pk} 冲正记录 #{entry.pk}：D01（2026 年）-0.10 分；理由：电话误拨" in out
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.80"
     statement = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
-    assert f"(reverses #{entry.pk})" in statement and "-0.10" in statement
+    assert f"（冲正记录 #{entry.pk}）" in statement and "-0.10" in statement
     with pytest.raises(CommandError, match="这条记录已经冲正"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", "again")
@@ -176,7 +176,7 @@ def test_inspection_open_show_record(cast, supervised, capsys):
     assert "2026-12-10 未开启检查：2026 年第 4 季度检查期（2026-12-18 至 2026-12-31）尚未开始" in out
     out = run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-20")
     assert "已开启 2026 年第 4 季度督查检查（2026-12-18 至 2026-12-31），共 1 项" in out
-    assert "is already open" in run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-21")
+    assert "已在进行中" in run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-21")
     item = InspectionItem.objects.get()
     out = run(capsys, "inspection", "show", "--county", "alpha")
     assert "2026 年第 4 季度督查检查，2026-12-18 至 2026-12-31" in out and supervised.number in out
