@@ -107,10 +107,10 @@ def test_rulepack_check_cli_prints_the_scenario_table(capsys):
 def test_rulepack_list_and_show_cli(world, capsys):
     call_command("rulepack", "list")
     out = capsys.readouterr().out
-    assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "ok" in out
+    assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "正常" in out
     call_command("rulepack", "show", "county_default")
     out = capsys.readouterr().out
-    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "once per matter when count > 2", "每季度最后 2 周"):
+    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "每件事项次数超过 2 时扣一次", "每季度最后 2 周"):
         assert text in out
 
 
