@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -55,7 +56,8 @@ class Command(BaseCommand):
         self.console().print(table)
         if broken:
             self.stdout.write(self.style.ERROR(
-                _("有 %(count)d 个规则包损坏，已拒绝加载，其他功能照常运行：") % {"count": len(broken)}))
+                ngettext("有 %(count)d 个规则包损坏，已拒绝加载，其他功能照常运行：",
+                         "有 %(count)d 个规则包损坏，已拒绝加载，其他功能照常运行：", len(broken)) % {"count": len(broken)}))
             for entry in broken:
                 field = _("［字段 %(field)s］") % {"field": entry.field} if entry.field else ""
                 self.stdout.write(f"  {entry.name}: {field}{entry.error}")

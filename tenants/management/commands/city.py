@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tenants import provisioning
 from tenants.models import City
@@ -56,7 +57,8 @@ class Command(BaseCommand):
             elif options["action"] == "list":
                 for city in City.objects.order_by("code"):
                     self.stdout.write(f"{city.code}\t{city.name}\t"
-                                      + _("%(count)d 个县") % {"count": city.counties.count()})
+                                      + ngettext("%(count)d 个县",
+                                                 "%(count)d 个县", city.counties.count()) % {"count": city.counties.count()})
             else:
                 getattr(self, f"user_{options['user_action']}")(options)
         except provisioning.ProvisioningError as exc:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -101,7 +102,8 @@ class Command(BaseCommand):
         rows = [(c.slug, c.name, c.city.code, c.schema_name, f"{c.rulepack_name}=={c.rulepack_version}",
                  c.status, provisioning.county_url(c)) for c in counties]
         headers = (_("代码"), _("名称"), _("所属市"), _("数据库模式"), _("规则包"), _("状态"), _("网址"))
-        table = Table(*headers, title=_("共 %(count)d 个县") % {"count": len(rows)})
+        table = Table(*headers, title=ngettext("共 %(count)d 个县",
+                                               "共 %(count)d 个县", len(rows)) % {"count": len(rows)})
         for row in rows:
             table.add_row(*row)
         Console(file=self.stdout, width=160).print(table)

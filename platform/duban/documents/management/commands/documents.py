@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.table import Table
 from rich.text import Text
 
@@ -194,7 +195,9 @@ class Command(CountyCommand):
         for d in documents:
             table.add_row(T(d.pk), T(d.kind), T(d.number or "—"), T(d.title), T(d.issued_on), T(d.display_code),
                           T(d.sha256[:12]), T(service.verification_url(d.code)))
-        self.out(_("%(slug)s 已印发公文 %(count)d 份") % {"slug": self.county.slug, "count": documents.count()})
+        self.out(ngettext("%(slug)s 已印发公文 %(count)d 份",
+                          "%(slug)s 已印发公文 %(count)d 份", documents.count())
+                 % {"slug": self.county.slug, "count": documents.count()})
         self.console.print(table)
 
     # -- texts ----------------------------------------------------------------------------------

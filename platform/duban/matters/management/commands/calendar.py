@@ -17,6 +17,7 @@ import chinese_calendar
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_calendar, county_pack
@@ -262,8 +263,9 @@ class Command(CountyCommand):
         # The matters do_retime_deadlines looks at: open, with a provisional deadline.
         provisional = Matter.objects.filter(deadline_provisional=True, state__in=OPEN_STATES).count()
         if provisional:
-            self.stdout.write(_("有 %(count)d 件未办结事项的期限是暂定的；执行 duban calendar retime 重新计算。")
-                              % {"count": provisional})
+            message = ngettext("有 %(count)d 件未办结事项的期限是暂定的；执行 duban calendar retime 重新计算。",
+                               "有 %(count)d 件未办结事项的期限是暂定的；执行 duban calendar retime 重新计算。", provisional)
+            self.stdout.write(message % {"count": provisional})
 
     # --- retime ----------------------------------------------------------------------------
     def do_retime(self, county, options):
@@ -275,7 +277,8 @@ class Command(CountyCommand):
         for matter, old, new in changes:
             status = _("仍为暂定") if matter.deadline_provisional else _("已确定")
             self.stdout.write(f"  {matter.number}  {matter.title}：{old} → {new}（{status}）")
-        self.stdout.write(self.style.SUCCESS(_("%(slug)s：%(count)d 件事项已重新计算期限。")
+        self.stdout.write(self.style.SUCCESS(ngettext("%(slug)s：%(count)d 件事项已重新计算期限。",
+                                                      "%(slug)s：%(count)d 件事项已重新计算期限。", len(changes))
                                              % {"slug": county.slug, "count": len(changes)}))
 
 

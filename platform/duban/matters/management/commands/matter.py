@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -71,7 +72,8 @@ class Command(CountyCommand):
         if options["state"]:
             matters = matters.filter(state=options["state"])
         table = Table("id", _("编号"), _("标题"), _("类别"), _("状态"), _("期限"), _("返工"),
-                      title=_("共 %(count)d 件事项") % {"count": matters.count()})
+                      title=ngettext("共 %(count)d 件事项",
+                                     "共 %(count)d 件事项", matters.count()) % {"count": matters.count()})
         for m in matters:
             table.add_row(str(m.pk), m.number, m.title, m.category, m.get_state_display(), str(m.deadline or "—"),
                           str(m.redo_count))
@@ -82,6 +84,7 @@ class Command(CountyCommand):
         if user is None:
             raise CommandError(_("本县没有用户名为“%(username)s”的用户。") % {"username": options["user"]})
         items = queries.my_todo(user, clock.today())
-        self.console.print(_("%(user)s：待办 %(count)d 项") % {"user": user.display_name, "count": len(items)})
+        self.console.print(ngettext("%(user)s：待办 %(count)d 项",
+                                    "%(user)s：待办 %(count)d 项", len(items)) % {"user": user.display_name, "count": len(items)})
         for item in items:
             self.console.print(f"  [{item.label}] {item.matter.number} {item.matter.title}")
