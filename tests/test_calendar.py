@@ -58,7 +58,7 @@ def matter_in_2027(world):
         Matter.objects.filter(pk=matter.pk).update(assigned_on=ASSIGNED_ON, deadline_provisional=True)
         out = run("retime", "--county", "alpha", "--actor", "staff")
         matter.refresh_from_db()
-        assert f"{matter.number}" in out and "still provisional" in out
+        assert f"{matter.number}" in out and "仍为暂定" in out
         yield matter
 
 
@@ -68,29 +68,29 @@ def test_unknown_year_is_provisional_until_its_holidays_are_imported(world, matt
 
     with tenant_context(world.alpha):
         shown = run("show", "--county", "alpha", str(YEAR))
-        assert "NOT KNOWN" in shown and "weekends are the only days off" in shown
+        assert "来源：未知" in shown and "目前只按双休日放假" in shown
 
         csv_file = tmp_path / "2027.csv"
         csv_file.write_text(HOLIDAYS_CSV, encoding="utf-8")
         out = run("import", "--county", "alpha", "--actor", "admin", str(csv_file))
-        assert "8 day(s) read for 2027; 8 changed" in out
+        assert "读入 2027 年的 8 天；改动 8 天" in out
         assert WorkdayOverride.objects.filter(day__year=YEAR).count() == 8
         assert AuditEvent.objects.filter(action="calendar.set", object_id="2027-10-09").exists()
 
         shown = run("show", "--county", "alpha", str(YEAR))
-        assert "overrides only, NOT confirmed complete" in shown
-        assert "2027-10-01  周五  放假" in shown and "2027-10-09  周六  上班 make-up workday" in shown
-        assert "county, entered by admin" in shown
+        assert "仅有手工调整，尚未确认完整" in shown
+        assert "2027-10-01  周五  放假" in shown and "2027-10-09  周六  调休上班" in shown
+        assert "本县，admin 录入" in shown
 
         # Entered days count at once; the deadline stays provisional until the year is confirmed.
         out = run("retime", "--county", "alpha", "--actor", "admin")
-        assert f"{matter.number}" in out and f"{WEEKENDS_ONLY_DUE} → {OFFICIAL_DUE}" in out and "still provisional" in out
+        assert f"{matter.number}" in out and f"{WEEKENDS_ONLY_DUE} → {OFFICIAL_DUE}" in out and "仍为暂定" in out
         out = run("confirm", "--county", "alpha", "--actor", "admin", str(YEAR), "--basis", "国办发明电〔2026〕7号")
-        assert "2027: holidays confirmed complete" in out
+        assert "2027 年：节假日已确认完整" in out
         assert AuditEvent.objects.filter(action="calendar.confirm_year", object_id=str(YEAR)).exists()
-        assert "confirmed complete" in run("show", "--county", "alpha", str(YEAR))
+        assert "已确认完整" in run("show", "--county", "alpha", str(YEAR))
         out = run("retime", "--county", "alpha", "--actor", "admin")
-        assert f"{matter.number}" in out and f"{OFFICIAL_DUE} → {OFFICIAL_DUE}" in out and "(final)" in out
+        assert f"{matter.number}" in out and f"{OFFICIAL_DUE} → {OFFICIAL_DUE}" in out and "（已确定）" in out
 
         matter.refresh_from_db()
         assert matter.deadline == OFFICIAL_DUE and matter.deadline_provisional is False
@@ -103,7 +103,7 @@ def test_unknown_year_is_provisional_until_its_holidays_are_imported(world, matt
         assert event.after["deadline"] == OFFICIAL_DUE.isoformat()
 
         # Nothing is provisional any more: a second run changes nothing.
-        assert "no provisional deadline changed" in run("retime", "--county", "alpha", "--actor", "admin")
+        assert "没有暂定期限发生变化" in run("retime", "--county", "alpha", "--actor", "admin")
 
 
 def test_a_csv_with_a_bad_row_imports_nothing(world, tmp_path):
@@ -146,8 +146,8 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
         assert not WorkdayOverride.objects.exists()
 
         out = run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday", "--note", "国庆节")
-        assert "2027-10-01 is now a holiday" in out
-        assert "already" in run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday")
+        assert "2027-10-01 已设为放假" in out
+        assert "原本就是放假" in run("set", "--county", "alpha", "--actor", "admin", "2027-10-01", "--holiday")
         assert WorkdayOverride.objects.get(day=date(2027, 10, 1)).workday is False
         with pytest.raises(CommandError, match="只有县级管理员或督查督办人员可以重新计算办结时限"):
             run("retime", "--county", "alpha", "--actor", "clerk")
@@ -156,9 +156,9 @@ def test_only_the_county_admin_sets_the_calendar(world, tmp_path):
 def test_show_an_official_year(world):
     with tenant_context(world.alpha):
         shown = run("show", "--county", "alpha", "2026")
-    assert "official (chinesecalendar knows 2026)" in shown
-    assert "2026-10-01  周四  放假 day off" in shown and "国庆节" in shown
-    assert "2026-10-10  周六  上班 make-up workday" in shown
+    assert "国家公布的安排（chinesecalendar 已收录 2026 年）" in shown
+    assert "2026-10-01  周四  放假" in shown and "国庆节" in shown
+    assert "2026-10-10  周六  调休上班" in shown
 
 
 def test_errors_name_the_problem(world):

@@ -331,7 +331,7 @@ def test_cli_compare_and_refresh(three, capsys):
     from django.core.management import call_command
 
     call_command("city", "refresh", "testcity", "--reference-pack", "county_strict")
-    assert "Refreshed" in capsys.readouterr().out
+    assert "已刷新" in capsys.readouterr().out
     call_command("city", "compare", "testcity", "--start", "2026-10-01")
     out = capsys.readouterr().out
     assert "county_strict==2.1.0" in out and "gamma" in out and "alpha" in out

@@ -186,8 +186,8 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
     out = io.StringIO()
     in_thread(lambda: call_command("county", "backup", SLUG, str(archive), stdout=out))
     printed = out.getvalue()
-    assert f"Backed up county {SLUG} (备份县), schema {SCHEMA}: {len(before['tables'])} tables" in printed
-    assert "1 file," in printed and str(archive) in printed
+    assert f"已备份备份县（{SLUG}），数据库模式 {SCHEMA}：{len(before['tables'])} 张表" in printed
+    assert "1 个文件，" in printed and str(archive) in printed
     with tarfile.open(archive) as tar:
         assert tar.getnames()[:2] == ["manifest.json", "schema.pgdump"]
         manifest = json.load(tar.extractfile("manifest.json"))
@@ -211,9 +211,9 @@ def test_dump_one_county_drop_it_restore_it_data_identical(committed_county, med
     out = io.StringIO()
     in_thread(lambda: call_command("county", "restore", str(archive), stdout=out))
     printed = out.getvalue()
-    assert f"Restored county {SLUG} (备份县) into schema {SCHEMA}: {len(before['tables'])} tables" in printed
-    assert f"row:      recreated (id {facts['county_id']}); city {CITY} (recreated)" in printed
-    assert f"hosts:    {SLUG}.localhost (recreated)" in printed
+    assert f"已恢复备份县（{SLUG}）到数据库模式 {SCHEMA}：{len(before['tables'])} 张表" in printed
+    assert f"县记录：已重建；所属市 {CITY}（已重建）" in printed
+    assert f"域名：{SLUG}.localhost（已重建）" in printed
 
     # Every table row for row, every sequence, the structure, the public rows, the file.
     after = fingerprint(SCHEMA, without_restore_event=True)
@@ -269,8 +269,8 @@ def test_restore_refuses_a_county_whose_schema_exists_and_holds_data(world, medi
     # --check reads and verifies the file without touching anything.
     out = io.StringIO()
     call_command("county", "restore", "--check", str(archive), stdout=out)
-    assert "county alpha (甲县), schema county_alpha, city testcity" in out.getvalue()
-    assert "checksums verified" in out.getvalue()
+    assert "甲县（alpha），数据库模式 county_alpha，所属市 testcity" in out.getvalue()
+    assert "校验和无误" in out.getvalue()
     # Backups are never overwritten; unknown counties are named.
     with pytest.raises(CommandError, match=r"已存在：请换一个新文件名.*\[file\]"):
         call_command("county", "backup", "alpha", str(archive), stdout=io.StringIO())

@@ -331,10 +331,10 @@ def test_only_staff_import_matters_and_only_for_a_leader(alpha, people, tmp_path
 def test_cli_unit_import_and_list(world, tmp_path, capsys):
     path = xlsx(tmp_path / "units.xlsx", [UNIT_HEADER, ["T02", "二号镇", "乡镇", "", ""], ["D02", "二号局", "部门", "", ""]])
     call_command("unit", "import", "--county", "alpha", str(path), "--actor", "admin")
-    assert "Imported 2 units into alpha (甲县)" in capsys.readouterr().out
+    assert "已向甲县（alpha）导入 2 个单位" in capsys.readouterr().out
     call_command("unit", "list", "--county", "alpha")
     listing = capsys.readouterr().out
-    assert "T02" in listing and "二号局" in listing and "4 units" in listing
+    assert "T02" in listing and "二号局" in listing and "共 4 个单位" in listing
     with tenant_context(world.beta):
         assert not Unit.objects.filter(code="T02").exists()  # the other county is untouched
 
@@ -363,7 +363,7 @@ def test_cli_import_matters(world, tmp_path, capsys):
     ])
     call_command("import_matters", "--county", "alpha", str(path), "--actor", "staff", "--proposed-by", "leader1")
     out = capsys.readouterr().out
-    assert "Imported 2 matters" in out and "awaiting approval by 王县长" in out
+    assert "已向甲县（alpha）导入 2 件事项" in out and "等待王县长审批" in out
     with tenant_context(world.alpha):
         assert set(Matter.objects.filter(title__in=["任务一", "任务二"]).values_list("state", flat=True)) == {"registered"}
 

@@ -415,3 +415,121 @@ def test_county_models_have_chinese_names():
                if m.__module__.startswith(("duban.", "tenants."))
                and not CJK.search(str(m._meta.verbose_name) + str(m._meta.verbose_name_plural))]
     assert not english, english
+
+
+# --- the CLI's own output ------------------------------------------------------------------------
+# What a management command prints for the operator: ``self.stdout.write`` / ``self.stderr.write``
+# (or ``out.write`` holding one of them), ``console.print`` (a rich console), the command's
+# ``self.out`` and ``self.style.SUCCESS/WARNING/ERROR/NOTICE``. Machine-readable output (JSON,
+# CSV, a token) carries no English words and passes; so do data lines made only of values.
+OUTPUT_MODULES = ("management/commands/", "platform/duban/core/commands.py")
+WRITERS = {"stdout", "stderr", "out"}
+STYLES = {"SUCCESS", "WARNING", "ERROR", "NOTICE", "ERROR_OUTPUT"}
+RICH_MARKUP = re.compile(r"\[/?[a-z ]*\]")
+FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
+ENGLISH_WORD = re.compile(r"[A-Za-z]?[a-z]{2,}")  # a word; acronyms and units (KB, PDF) pass
+
+
+def _output_message(node) -> list:
+    """The text argument of an output call, or [] when ``node`` is not one."""
+    func = node.func
+    if not isinstance(func, ast.Attribute) or not node.args:
+        return []
+    receiver = func.value
+    receiver_name = _name(receiver.func) if isinstance(receiver, ast.Call) else _name(receiver)
+    if func.attr == "write" and receiver_name in WRITERS:
+        return node.args[:1]
+    if func.attr == "print" and receiver_name in {"console", "Console"}:
+        return node.args[:1]
+    if func.attr == "out" and receiver_name == "self":
+        return node.args[:1]
+    if func.attr in STYLES and receiver_name == "style":
+        return node.args[:1]
+    return []
+
+
+def _shown_text(node, function, depth=0):
+    """The literal text of ``node`` a reader sees untranslated: string constants and f-string
+    parts, through ``+``, the left of ``%``, ``x if c else y``, ``a or b``, ``.format`` and a
+    variable assigned in the same function — not inside gettext calls (their msgids are checked
+    apart), nor the values formatted in (slugs, paths, numbers)."""
+    if isinstance(node, ast.Constant):
+        return [node.value] if isinstance(node.value, str) else []
+    if isinstance(node, ast.JoinedStr):
+        texts = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                texts.append(part.value)
+            elif isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) and depth == 0:
+                for value in _assignments(function, part.value.id):
+                    texts += _shown_text(value, function, depth + 1)
+        return texts
+    if isinstance(node, ast.BinOp):
+        right = _shown_text(node.right, function, depth) if isinstance(node.op, ast.Add) else []
+        return _shown_text(node.left, function, depth) + right
+    if isinstance(node, ast.IfExp):
+        return _shown_text(node.body, function, depth) + _shown_text(node.orelse, function, depth)
+    if isinstance(node, ast.BoolOp):
+        return [t for value in node.values for t in _shown_text(value, function, depth)]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return [t for value in [node.func.value, *node.args] for t in _shown_text(value, function, depth)]
+    if isinstance(node, ast.Name) and depth == 0:
+        return [t for value in _assignments(function, node.id) for t in _shown_text(value, function, depth + 1)]
+    return []
+
+
+def _output_problems(path: Path, tree) -> list[str]:
+    relative = path.relative_to(REPO).as_posix()
+    if not any(part in relative for part in OUTPUT_MODULES):
+        return []
+    functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    found = []
+    for function in functions or [tree]:
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            for message in _output_message(node):
+                where = f"{relative}:{node.lineno}"
+                for text in _shown_text(message, function):
+                    bare = FORMAT_FIELD.sub("", RICH_MARKUP.sub("", text))
+                    if ENGLISH_WORD.search(bare):
+                        found.append(f"{where}: {ast.unparse(message)[:90]} prints {text.strip()[:60]!r} untranslated")
+                for msgid in _msgids(message):
+                    if not CJK.search(msgid) and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", msgid)):
+                        found.append(f"{where}: _({msgid[:80]!r}) is not a Chinese msgid")
+    return sorted(set(found))
+
+
+def test_what_a_command_prints_is_a_chinese_msgid():
+    problems = [problem for path, tree in _modules() for problem in _output_problems(path, tree)]
+    assert not problems, f"{len(problems)} lines of command output are not Chinese msgids:\n" + "\n".join(problems)
+
+
+def test_the_output_scan_catches_what_it_is_for():
+    """An English literal, f-string, glued string or variable printed by a command is caught, as
+    is an English msgid; a Chinese msgid, values formatted in and rich markup pass."""
+    source = '''
+class Command(BaseCommand):
+    def a(self, county):
+        self.stdout.write(self.style.SUCCESS(f"Resumed {county.slug}."))
+
+    def b(self, n):
+        self.console.print("source: " + n)
+
+    def c(self, ok):
+        word = "a workday" if ok else "a holiday"
+        self.stdout.write(f"{n}: now {word}")
+
+    def d(self, n):
+        self.out(_("%(n)d matters") % {"n": n})
+
+    def ok(self, county, user, key):
+        self.stdout.write(self.style.SUCCESS(_("已恢复%(county)s（%(slug)s）。") % {"county": county.name,
+                                                                               "slug": county.slug}))
+        self.stdout.write(f"  {user.username:<8} {user.role}（{user.full_name}）")
+        self.stdout.write(key)
+        self.console.print("[green]✓[/] " + _("%(pack)s：符合性检查全部通过") % {"pack": key})
+'''
+    tree = ast.parse(source)
+    problems = _output_problems(REPO / "tenants" / "management" / "commands" / "x.py", tree)
+    assert sorted({int(p.split(":")[1]) for p in problems}) == [4, 7, 11, 14], problems

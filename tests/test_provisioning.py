@@ -116,9 +116,9 @@ def test_bad_input_is_refused_and_nothing_is_half_created(world, kwargs, field, 
 def test_cli_create_prints_elapsed_time_and_list_shows_it(world, capsys):
     call_command("county", "create", "zeta", "--name", "己县", "--city", "testcity")
     out = capsys.readouterr().out
-    assert re.search(r"Created county zeta \(己县\) in schema county_zeta in \d+\.\d\ds", out)
+    assert re.search(r"已创建县：己县（zeta），数据库模式 county_zeta，用时 \d+\.\d\d 秒", out)
     assert "http://zeta.localhost:8000/" in out
-    assert re.search(r"admin:\s+admin / \S{12,}", out)
+    assert re.search(r"管理员：admin / \S{12,}", out)
     call_command("county", "list")
     listing = capsys.readouterr().out
     assert "zeta" in listing and "county_default==1.0.0" in listing and "alpha" in listing
@@ -160,4 +160,4 @@ def test_audit_trail_is_append_only_in_the_database(world):
 def test_migrate_schemas_keeps_template_and_skips_current_counties(world, capsys):
     call_command("migrate_schemas", interactive=False, verbosity=1)
     out = capsys.readouterr().out
-    assert re.search(r"\d+ counties: 0 migrated, \d+ already current", out)
+    assert re.search(r"共 \d+ 个县：迁移 0 个，\d+ 个已是最新", out)

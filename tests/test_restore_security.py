@@ -268,7 +268,7 @@ def test_an_extra_host_listed_by_the_operator_and_free_is_accepted(alpha_backup,
         {"domain": "duban.jia.gov.cn", "is_primary": False}))
     out = io.StringIO()
     call_command("county", "restore", "--check", str(crafted), stdout=out)
-    assert "county alpha" in out.getvalue()
+    assert "甲县（alpha）" in out.getvalue()
 
 
 @pytest.mark.parametrize("where", ["domain", "city"])

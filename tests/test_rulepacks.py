@@ -99,7 +99,7 @@ def test_default_pack_scenarios_match_the_seed():
 def test_rulepack_check_cli_prints_the_scenario_table(capsys):
     call_command("rulepack", "check", "county_default")
     out = capsys.readouterr().out
-    assert "conformance kit passed" in out
+    assert "符合性检查全部通过" in out
     assert "ladder_mix" in out and "2.0" in out and "seven_meetings" in out
 
 
@@ -107,10 +107,10 @@ def test_rulepack_check_cli_prints_the_scenario_table(capsys):
 def test_rulepack_list_and_show_cli(world, capsys):
     call_command("rulepack", "list")
     out = capsys.readouterr().out
-    assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "ok" in out
+    assert "county_default" in out and "1.0.0" in out and "plugins.county_default" in out and "正常" in out
     call_command("rulepack", "show", "county_default")
     out = capsys.readouterr().out
-    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "once per matter when count > 2", "last 2 weeks"):
+    for text in ("电话、口头督办", "督查督办通知单", "六（五）", "每件事项次数超过 2 时扣一次", "每季度最后 2 周"):
         assert text in out
 
 
@@ -182,7 +182,7 @@ def test_set_rulepack_refuses_bad_input(world, strict_installed, spec, message):
 @pytest.mark.django_db
 def test_set_rulepack_cli(world, strict_installed, capsys):
     call_command("county", "set-rulepack", "alpha", "county_strict")
-    assert "alpha (甲县) now runs county_strict==2.1.0" in capsys.readouterr().out
+    assert "甲县（alpha）现使用规则包 county_strict==2.1.0" in capsys.readouterr().out
 
 
 # --- broken packs ------------------------------------------------------------------------------

@@ -69,13 +69,13 @@ def test_scores_table(cast, supervised, capsys):
 
 def test_statement_explains_every_entry(cast, supervised, capsys):
     out = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
-    assert "D01 一号局 — 2026: base 3.0, 2 entries" in out
+    assert "D01 一号局 — 2026 年：基础分 3.0，台账记录 2 条" in out
     assert "county_default==1.0.0:phone_urging" in out and "county_default==1.0.0:written_notice" in out
     assert supervised.number in out and "2026-11-20" in out
     lines = [line for line in out.splitlines() if supervised.number in line]
     assert "phone" in lines[0] and "+0.10" in lines[0] and "0.10" in lines[0] and "2.90" in lines[0]
     assert "written_notice" in lines[1] and "+0.20" in lines[1] and "0.30" in lines[1] and "2.70" in lines[1]
-    assert "score 2026: 2.70" in out
+    assert "2026 年得分：2.70" in out
     with pytest.raises(CommandError, match="本县没有编码为“X01”的单位"):
         call_command("supervision", "statement", "--county", "alpha", "X01", "--year", "2026")
 
@@ -93,10 +93,10 @@ def test_reverse_by_the_office_leader_only(cast, supervised, capsys):
                      "--reason", "误记")
     out = run(capsys, "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office", "--reason", "电话误拨")
     reversal = LedgerEntry.objects.get(reverses=entry)
-    assert f"reversed entry #{entry.pk} by entry #{reversal.pk}: -0.10 for D01 (2026); reason: 电话误拨" in out
+    assert f"已用记录 #{reversal.pk} 冲正记录 #{entry.pk}：D01（2026 年）-0.10 分；理由：电话误拨" in out
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.80"
     statement = run(capsys, "statement", "--county", "alpha", "D01", "--year", "2026")
-    assert f"(reverses #{entry.pk})" in statement and "-0.10" in statement
+    assert f"（冲正记录 #{entry.pk}）" in statement and "-0.10" in statement
     with pytest.raises(CommandError, match="这条记录已经冲正"):
         call_command("supervision", "reverse", "--county", "alpha", str(entry.pk), "--actor", "m_office",
                      "--reason", "again")
@@ -106,7 +106,7 @@ def test_lights(cast, supervised, capsys):
     with as_of(date(2026, 11, 24)):
         green = to_state(cast, "in_progress", deadline_working_days=20)
     out = run(capsys, "lights", "--county", "alpha", "--on", "2026-11-25")
-    assert "lights on 2026-11-25: red 1, yellow 0, green 1" in out
+    assert "2026-11-25 亮灯情况：红灯 1 件，黄灯 0 件，绿灯 1 件" in out
     assert supervised.number in out and green.number not in out
     assert row(out, supervised.number)[2] == "D01"
     with pytest.raises(CommandError, match="--on：“25.11.2026”不是有效的日期"):
@@ -124,8 +124,8 @@ def test_rescore_side_by_side(cast, supervised, capsys, strict_dir):
         out = run(capsys, "rescore", "--county", "alpha", "--year", "2026", "--pack", "county_strict")
         assert row(out, "D01")[2:] == ["2.70", "2.65", "-0.05"]  # a phone call costs 0.15 there
         assert row(out, "T01")[2:] == ["3.00", "3.00", "+0.00"]
-        assert "county_default==1.0.0 (own) vs county_strict==2.1.0" in out
-        assert "1 of 3 unit(s) would score differently under county_strict==2.1.0" in out
+        assert "本县规则包 county_default==1.0.0 与 county_strict==2.1.0 对比" in out
+        assert "按 county_strict==2.1.0 计算，3 个单位中有 1 个得分会不同" in out
         with pytest.raises(CommandError, match="--pack 参数有误：规则包“county_strict”已安装的版本是 2.1.0，不是 9.9"):
             call_command("supervision", "rescore", "--county", "alpha", "--year", "2026", "--pack",
                          "county_strict==9.9")
@@ -142,26 +142,26 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
     out = run(capsys, "circular", "draft", "--county", "alpha", "--actor", "staff", "--title", "第四季度通报",
               "--from", "2026-10-01", "--to", "2026-11-25")
     circular = Circular.objects.get()
-    assert f"drafted circular #{circular.pk} 第四季度通报 (2026-10-01..2026-11-25)" in out
+    assert f"已起草通报 #{circular.pk} 第四季度通报（2026-10-01 至 2026-11-25）" in out
     assert row(out, "3")[1:3] == ["D01", "一号局"] and "phone×1, written_notice×1" in out
     with pytest.raises(CommandError, match="同一单位不能既受表扬又被通报批评：一号局"):
         call_command("supervision", "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
                      "--praise", "D01", "--criticise", "D01")
     out = run(capsys, "circular", "lists", "--county", "alpha", str(circular.pk), "--actor", "staff",
               "--praise", "T01", "--criticise", "D01", "--body", "予以通报批评。")
-    assert "praised T01; criticised D01" in out
+    assert "表扬 T01；批评 D01" in out
     with pytest.raises(CommandError, match="无权操作：通报须经督查室主任审核"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "staff")
     with as_of(date(2026, 11, 26)):
         out = run(capsys, "circular", "publish", "--county", "alpha", str(circular.pk), "--actor", "m_office")
-    assert re.search(r"published circular #\d+ as 甲政督通〔2026〕\d+号 on 2026-11-26", out)
-    assert "D01 一号局 −0.50 (county_default==1.0.0:criticism_circular, 2026)" in out
+    assert re.search(r"通报 #\d+ 已于 2026-11-26 发布，文号 甲政督通〔2026〕\d+号", out)
+    assert "D01 一号局 −0.50（county_default==1.0.0:criticism_circular，2026 年）" in out
     assert row(run(capsys, "scores", "--county", "alpha", "--year", "2026"), "D01")[-1] == "2.20"
     with pytest.raises(CommandError, match="该通报已发布（.*），不能再修改"):
         call_command("supervision", "circular", "publish", "--county", "alpha", str(circular.pk), "--actor",
                      "m_office")
     out = run(capsys, "circular", "show", "--county", "alpha", str(circular.pk))
-    assert "已发布" in out and "praised: T01" in out and "criticised: D01" in out and "予以通报批评。" in out
+    assert "已发布" in out and "表扬：T01" in out and "批评：D01" in out and "予以通报批评。" in out
     listing = run(capsys, "circular", "show", "--county", "alpha")
     assert "第四季度通报" in listing and "甲政督通〔2026〕" in listing
     with pytest.raises(CommandError, match="--from：“2026/10/01”不是有效的日期"):
@@ -173,18 +173,18 @@ def test_circular_draft_lists_publish_show(cast, supervised, capsys):
 
 def test_inspection_open_show_record(cast, supervised, capsys):
     out = run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-10")
-    assert "no round opened on 2026-12-10: the 2026 Q4 window (2026-12-18..2026-12-31) is not open yet" in out
+    assert "2026-12-10 未开启检查：2026 年第 4 季度检查期（2026-12-18 至 2026-12-31）尚未开始" in out
     out = run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-20")
-    assert "opened 2026 Q4 inspection (2026-12-18..2026-12-31) with 1 item(s)" in out
-    assert "is already open" in run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-21")
+    assert "已开启 2026 年第 4 季度督查检查（2026-12-18 至 2026-12-31），共 1 项" in out
+    assert "已在进行中" in run(capsys, "inspection", "open", "--county", "alpha", "--on", "2026-12-21")
     item = InspectionItem.objects.get()
     out = run(capsys, "inspection", "show", "--county", "alpha")
-    assert "2026 Q4 inspection, 2026-12-18..2026-12-31" in out and supervised.number in out
+    assert "2026 年第 4 季度督查检查，2026-12-18 至 2026-12-31" in out and supervised.number in out
     assert row(out, str(item.pk))[1] == "D01"
     out = run(capsys, "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
               "--result", "behind", "--findings", "进度滞后")
     step = EscalationStep.objects.get(matter=supervised, status="due")
-    assert f"queued for the ladder: onsite (step #{step.pk}, to-do for staff)" in out
+    assert f"已列入督办：onsite（督办措施 #{step.pk}，待经办人办理）" in out
     with pytest.raises(CommandError, match="该事项已记录为"):
         call_command("supervision", "inspection", "record", "--county", "alpha", str(item.pk), "--actor", "staff",
                      "--result", "done")

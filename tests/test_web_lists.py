@@ -342,7 +342,7 @@ def test_the_cli_dry_run_prints_the_same_row_by_row_preview(world, cast, tmp_pat
     path.write_bytes(workbook([["单位编码", "单位名称", "类型"], ["T60", "六十镇", "乡镇"]]))
     out = io.StringIO()
     call_command("unit", "import", "--county", "alpha", str(path), "--dry-run", "--no-progress", stdout=out)
-    assert "六十镇" in out.getvalue() and "all good (dry run" in out.getvalue()
+    assert "六十镇" in out.getvalue() and "全部无误（试运行" in out.getvalue()
     with tenant_context(world.alpha):
         assert not Unit.objects.filter(code="T60").exists()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tenants import provisioning
 from tenants.models import City
@@ -51,10 +52,13 @@ class Command(BaseCommand):
         try:
             if options["action"] == "create":
                 city = provisioning.create_city(options["code"], options["name"], actor="cli")
-                self.stdout.write(self.style.SUCCESS(f"Created city {city.code} ({city.name})"))
+                self.stdout.write(self.style.SUCCESS(_("已创建市：%(city)s（%(code)s）")
+                                                     % {"city": city.name, "code": city.code}))
             elif options["action"] == "list":
                 for city in City.objects.order_by("code"):
-                    self.stdout.write(f"{city.code}\t{city.name}\t{city.counties.count()} counties")
+                    self.stdout.write(f"{city.code}\t{city.name}\t"
+                                      + ngettext("%(count)d 个县",
+                                                 "%(count)d 个县", city.counties.count()) % {"count": city.counties.count()})
             else:
                 getattr(self, f"user_{options['user_action']}")(options)
         except provisioning.ProvisioningError as exc:

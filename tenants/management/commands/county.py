@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -83,23 +84,26 @@ class Command(BaseCommand):
             admin_password=options["admin_password"], abbreviation=options["abbreviation"])
         county = result.county
         self.stdout.write(self.style.SUCCESS(
-            f"Created county {county.slug} ({county.name}) in schema {county.schema_name} "
-            f"in {result.seconds:.2f}s"))
-        self.stdout.write(f"  URL:      {provisioning.county_url(county)}")
-        self.stdout.write(f"  rulepack: {county.rulepack_name}=={county.rulepack_version}")
+            _("已创建县：%(county)s（%(slug)s），数据库模式 %(schema)s，用时 %(seconds).2f 秒")
+            % {"county": county.name, "slug": county.slug, "schema": county.schema_name, "seconds": result.seconds}))
+        self.stdout.write(_("  网址：%(url)s") % {"url": provisioning.county_url(county)})
+        self.stdout.write(_("  规则包：%(pack)s") % {"pack": f"{county.rulepack_name}=={county.rulepack_version}"})
         if not county.abbreviation:
             self.stdout.write(self.style.WARNING(
-                f"  no 发文机关代字 yet: set it before issuing documents (duban county set-abbreviation {county.slug} 东)"))
+                _("  尚未设置发文机关代字，发文前请先设置（duban county set-abbreviation %(slug)s 东）")
+                % {"slug": county.slug}))
         if result.admin_username:
-            self.stdout.write(f"  admin:    {result.admin_username} / {result.admin_password}"
-                              + ("" if options["admin_password"] else "   (shown once; change it after login)"))
+            self.stdout.write(_("  管理员：%(username)s / %(password)s")
+                              % {"username": result.admin_username, "password": result.admin_password}
+                              + ("" if options["admin_password"] else _("   （只显示这一次，请登录后修改）")))
 
     def do_list(self, options):
         counties = County.objects.select_related("city").order_by("city__code", "slug")
         rows = [(c.slug, c.name, c.city.code, c.schema_name, f"{c.rulepack_name}=={c.rulepack_version}",
                  c.status, provisioning.county_url(c)) for c in counties]
-        headers = ("slug", "name", "city", "schema", "rulepack", "status", "url")
-        table = Table(*headers, title=f"{len(rows)} counties")
+        headers = (_("代码"), _("名称"), _("所属市"), _("数据库模式"), _("规则包"), _("状态"), _("网址"))
+        table = Table(*headers, title=ngettext("共 %(count)d 个县",
+                                               "共 %(count)d 个县", len(rows)) % {"count": len(rows)})
         for row in rows:
             table.add_row(*row)
         Console(file=self.stdout, width=160).print(table)
@@ -107,23 +111,27 @@ class Command(BaseCommand):
     def do_suspend(self, options):
         county = provisioning.set_status(options["slug"], County.Status.SUSPENDED, actor="cli",
                                          reason=options["reason"])
-        self.stdout.write(self.style.WARNING(f"Suspended {county.slug} ({county.name}); its data is kept."))
+        self.stdout.write(self.style.WARNING(_("已暂停%(county)s（%(slug)s），数据保留。")
+                                             % {"county": county.name, "slug": county.slug}))
 
     def do_resume(self, options):
         county = provisioning.set_status(options["slug"], County.Status.ACTIVE, actor="cli",
                                          reason=options["reason"])
-        self.stdout.write(self.style.SUCCESS(f"Resumed {county.slug} ({county.name})."))
+        self.stdout.write(self.style.SUCCESS(_("已恢复%(county)s（%(slug)s）。")
+                                             % {"county": county.name, "slug": county.slug}))
 
     def do_set_abbreviation(self, options):
         county = provisioning.set_abbreviation(options["slug"], options["abbreviation"], actor="cli")
-        self.stdout.write(self.style.SUCCESS(f"{county.slug} ({county.name}): 发文机关代字 {county.abbreviation}; "
-                                             f"numbers issued from now on begin with it."))
+        self.stdout.write(self.style.SUCCESS(
+            _("%(county)s（%(slug)s）：发文机关代字为“%(abbreviation)s”，此后编发的文号以其开头。")
+            % {"county": county.name, "slug": county.slug, "abbreviation": county.abbreviation}))
 
     def do_set_rulepack(self, options):
         county = provisioning.set_rulepack(options["slug"], options["rulepack"], actor="cli")
         self.stdout.write(self.style.SUCCESS(
-            f"{county.slug} ({county.name}) now runs {county.rulepack_name}=={county.rulepack_version}; "
-            f"existing ledger entries keep the pack that produced them."))
+            _("%(county)s（%(slug)s）现使用规则包 %(pack)s；已有的记分台账仍按原规则包记录。")
+            % {"county": county.name, "slug": county.slug,
+               "pack": f"{county.rulepack_name}=={county.rulepack_version}"}))
 
     def do_backup(self, options):
         to_stdout = options["file"] == "-"
@@ -132,13 +140,15 @@ class Command(BaseCommand):
                                       actor="cli")
         county = result.county
         out.write(self.style.SUCCESS(
-            f"Backed up county {county.slug} ({county.name}), schema {county.schema_name}: {result.tables} tables, "
-            f"{result.rows} rows, {_files(result.files)}, {_size(result.bytes)} → {result.path} "
-            f"in {result.seconds:.2f}s"))
-        out.write(f"  city:     {county.city.code} ({county.city.name})")
-        out.write(f"  rulepack: {county.rulepack_name}=={county.rulepack_version}")
-        out.write(f"  restore:  duban county restore {'-' if to_stdout else result.path}   "
-                  f"(only once schema {county.schema_name} is absent)")
+            _("已备份%(county)s（%(slug)s），数据库模式 %(schema)s：%(tables)d 张表，%(rows)d 行，%(files)d 个文件，"
+              "%(size)s → %(path)s，用时 %(seconds).2f 秒")
+            % {"county": county.name, "slug": county.slug, "schema": county.schema_name, "tables": result.tables,
+               "rows": result.rows, "files": result.files, "size": _size(result.bytes), "path": result.path,
+               "seconds": result.seconds}))
+        out.write(_("  所属市：%(city)s（%(code)s）") % {"city": county.city.name, "code": county.city.code})
+        out.write(_("  规则包：%(pack)s") % {"pack": f"{county.rulepack_name}=={county.rulepack_version}"})
+        out.write(_("  恢复：duban county restore %(file)s   （须在数据库模式 %(schema)s 不存在时执行）")
+                  % {"file": "-" if to_stdout else result.path, "schema": county.schema_name})
 
     def do_restore(self, options):
         source = sys.stdin.buffer if options["file"] == "-" else options["file"]
@@ -146,35 +156,41 @@ class Command(BaseCommand):
             manifest = backup.describe(source)
             county = manifest["county"]
             tables = manifest["database"]["tables"]
-            name = "standard input" if options["file"] == "-" else options["file"]
+            name = _("标准输入") if options["file"] == "-" else options["file"]
             self.stdout.write(self.style.SUCCESS(
-                f"{name}: county {county['slug']} ({county['name']}), schema {county['schema']}, "
-                f"city {county['city']['code']}, "
-                f"rulepack {county['rulepack']['name']}=={county['rulepack']['version']}"))
-            self.stdout.write(f"  taken:    {manifest['created_at']} by Duban {manifest.get('duban_version')} "
-                              f"(PostgreSQL {manifest['database'].get('server_version')})")
-            self.stdout.write(f"  content:  {len(tables)} tables, {sum(tables.values())} rows, "
-                              f"{_files(len(manifest['media']))}; checksums verified")
+                _("%(name)s：%(county)s（%(slug)s），数据库模式 %(schema)s，所属市 %(city)s，规则包 %(pack)s")
+                % {"name": name, "county": county["name"], "slug": county["slug"], "schema": county["schema"],
+                   "city": county["city"]["code"],
+                   "pack": f"{county['rulepack']['name']}=={county['rulepack']['version']}"}))
+            self.stdout.write(_("  备份时间：%(taken)s，督办系统版本 %(version)s（PostgreSQL %(server)s）")
+                              % {"taken": manifest["created_at"], "version": manifest.get("duban_version"),
+                                 "server": manifest["database"].get("server_version")})
+            self.stdout.write(_("  内容：%(tables)d 张表，%(rows)d 行，%(files)d 个文件；校验和无误")
+                              % {"tables": len(tables), "rows": sum(tables.values()),
+                                 "files": len(manifest["media"])})
             return
         result = backup.restore_county(source, actor="cli")
         county, manifest = result.county, result.manifest
         self.stdout.write(self.style.SUCCESS(
-            f"Restored county {county.slug} ({county.name}) into schema {county.schema_name}: {result.tables} tables, "
-            f"{result.rows} rows, {_files(result.files)}"
-            + (f" ({result.files_present} more already in place)" if result.files_present else "")
-            + f" in {result.seconds:.2f}s"))
-        self.stdout.write(f"  backup:   taken {manifest['created_at']} by Duban {manifest.get('duban_version')}")
-        row = "recreated" if result.row_recreated else "kept (it existed)"
-        self.stdout.write(f"  row:      {row} (id {county.pk}); "
-                          f"city {county.city.code}{' (recreated)' if result.city_created else ''}; "
-                          f"status {county.status}")
+            _("已恢复%(county)s（%(slug)s）到数据库模式 %(schema)s：%(tables)d 张表，%(rows)d 行，%(files)d 个文件")
+            % {"county": county.name, "slug": county.slug, "schema": county.schema_name, "tables": result.tables,
+               "rows": result.rows, "files": result.files}
+            + (_("（另有 %(count)d 个文件原已存在）") % {"count": result.files_present} if result.files_present else "")
+            + _("，用时 %(seconds).2f 秒") % {"seconds": result.seconds}))
+        self.stdout.write(_("  备份：%(taken)s 由督办系统 %(version)s 生成")
+                          % {"taken": manifest["created_at"], "version": manifest.get("duban_version")})
+        row = _("已重建") if result.row_recreated else _("原已存在，保留")
+        self.stdout.write(_("  县记录：%(row)s；所属市 %(city)s%(city_note)s；状态 %(status)s")
+                          % {"row": row, "city": county.city.code,
+                             "city_note": _("（已重建）") if result.city_created else "",
+                             "status": county.get_status_display()})
         if result.domains_created:
-            self.stdout.write(f"  hosts:    {', '.join(result.domains_created)} (recreated)")
+            self.stdout.write(_("  域名：%(hosts)s（已重建）") % {"hosts": "，".join(result.domains_created)})
         if result.migrated:
-            self.stdout.write(f"  migrated: {len(result.migrated)} migrations newer than the backup")
-        self.stdout.write(f"  URL:      {provisioning.county_url(county)}")
-        self.stdout.write(f"  next:     comparison snapshots are recomputed nightly; now: "
-                          f"duban city refresh {county.city.code} --county {county.slug}")
+            self.stdout.write(_("  迁移：执行了 %(count)d 个比备份更新的数据库迁移") % {"count": len(result.migrated)})
+        self.stdout.write(_("  网址：%(url)s") % {"url": provisioning.county_url(county)})
+        self.stdout.write(_("  下一步：对比快照每晚重新计算；如需立即刷新：duban city refresh %(city)s --county %(slug)s")
+                          % {"city": county.city.code, "slug": county.slug})
 
 
     def do_archive(self, options):
@@ -209,7 +225,3 @@ def _size(count: int) -> str:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1024
     return f"{count} B"
-
-
-def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"

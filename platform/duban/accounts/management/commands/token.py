@@ -38,8 +38,8 @@ class Command(CountyCommand):
                                     "仅在 %(url)sapi/v1/ 有效。") % {"user": user.username,
                                                                   "url": county_url(county)})
             elif do_revoke_token(user, actor="cli"):
-                self.stdout.write(self.style.SUCCESS(f"revoked the token of {user.username}"))
+                self.stdout.write(self.style.SUCCESS(_("已吊销 %(user)s 的 API 令牌") % {"user": user.username}))
             else:
-                self.stdout.write(f"{user.username} had no token")
+                self.stdout.write(_("%(user)s 没有 API 令牌，无需吊销") % {"user": user.username})
         except Invalid as exc:
             raise CommandError(str(exc)) from None

@@ -56,8 +56,8 @@ class Command(CountyCommand, CityCommand):
             if county is not None:
                 counties = counties.filter(pk=county.pk)
             rows, seconds = refresh_all(list(counties), kind="full")
-            self.stdout.write(self.style.SUCCESS(f"Refreshed {rows} snapshots of {counties.count()} counties "
-                                                 f"in {seconds:.2f} s"))
+            self.stdout.write(self.style.SUCCESS(_("已刷新 %(counties)d 个县的 %(rows)d 份快照，用时 %(seconds).2f 秒")
+                                                 % {"counties": counties.count(), "rows": rows, "seconds": seconds}))
             return
         city = City.objects.filter(code=options["code"]).first()
         if city is None:
@@ -67,10 +67,12 @@ class Command(CountyCommand, CityCommand):
             table = service.comparison(city, options["period"], start, rank_by=options["rank_by"])
         except Invalid as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{city.name} · {table['period']['label']} · reference pack "
-                          f"{table['reference_pack'] or '(none chosen)'} · ranked by {table['rank_by']}")
-        self.stdout.write(f"{'#':>3} {'county':<14} {'own pack':<24} {'own mean':>8} {'ref mean':>8} "
-                          f"{'on time':>8} {'overdue':>8} {'redo':>6} {'no ans.':>8}  refreshed")
+        self.stdout.write(_("%(city)s · %(period)s · 参照规则包 %(pack)s · 排名依据 %(rank_by)s") % {
+            "city": city.name, "period": table["period"]["label"],
+            "pack": table["reference_pack"] or _("（未选择）"), "rank_by": table["rank_by"]})
+        self.stdout.write("{:>3} {:<14} {:<24} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8}  {}".format(
+            "#", _("县"), _("本县规则包"), _("本包均分"), _("参照均分"), _("按时率"), _("平均逾期"), _("返工率"),
+            _("未答复"), _("刷新时间")))
         now = timezone.now()
         for row in table["counties"]:
             m = row["metrics"] or {}
@@ -81,7 +83,8 @@ class Command(CountyCommand, CityCommand):
                 return f"{value:.0%}" if pct else f"{value:.2f}"
             own = (row["own_pack_scores"] or {}).get("mean")
             ref = (row["reference_pack_scores"] or {}).get("mean")
-            age = "never" if not row["refreshed_at"] else f"{(now - row['refreshed_at']).total_seconds():.0f} s ago"
+            age = (_("从未刷新") if not row["refreshed_at"]
+                   else _("%(seconds)d 秒前") % {"seconds": (now - row["refreshed_at"]).total_seconds()})
             self.stdout.write(f"{row['rank'] or '-':>3} {row['slug']:<14} {row['own_pack']:<24} {fmt(own):>8} "
                               f"{fmt(ref):>8} {fmt(m.get('on_time_rate'), True):>8} "
                               f"{fmt(m.get('avg_overdue_working_days')):>8} {fmt(m.get('redo_rate'), True):>6} "

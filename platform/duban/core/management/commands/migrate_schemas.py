@@ -66,8 +66,9 @@ class Command(MigrateSchemasCommand):
                 advance()
         if options.get("verbosity", 1) >= 1:
             self.stdout.write(
-                f"{len(counties)} counties: {migrated} migrated, {skipped} already current "
-                f"({time.monotonic() - started:.1f}s)")
+                _("共 %(counties)d 个县：迁移 %(migrated)d 个，%(skipped)d 个已是最新（用时 %(seconds).1f 秒）")
+                % {"counties": len(counties), "migrated": migrated, "skipped": skipped,
+                   "seconds": time.monotonic() - started})
 
     def _migrate(self, schema, args, options):
         run_migrations(self.args, options, "standard", schema)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import do_create_user
@@ -112,8 +113,8 @@ class Command(BaseCommand):
 
     def print_summary(self):
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Demo city {CITY[1]} ({CITY[0]}):"))
-        for slug, name, _abbreviation, _ in COUNTIES:
+        self.stdout.write(self.style.SUCCESS(_("演示用市：%(city)s（%(code)s）") % {"city": CITY[1], "code": CITY[0]}))
+        for slug, name, _abbreviation, _rest in COUNTIES:
             county = County.objects.filter(slug=slug).first()
             if county is None:
                 continue
@@ -121,15 +122,17 @@ class Command(BaseCommand):
                 units = Unit.objects.count()
                 users = User.objects.count()
                 matters = Matter.objects.count()
-            self.stdout.write(f"  {name:<6} {provisioning.county_url(county):<32} {units} units, {users} users, "
-                              f"{matters} matters")
+            self.stdout.write(f"  {name:<6} {provisioning.county_url(county):<32} "
+                              + _("单位 %(units)d 个，用户 %(users)d 名，督办事项 %(matters)d 件")
+                              % {"units": units, "users": users, "matters": matters})
         self.stdout.write("")
-        self.stdout.write(f"Logins on every county (password {DEMO_PASSWORD}):")
+        self.stdout.write(_("各县通用的登录账号（密码 %(password)s）：") % {"password": DEMO_PASSWORD})
         for username, role, full_name in PEOPLE:
             self.stdout.write(f"  {username:<8} {Role(role).label}（{full_name}）")
-        self.stdout.write("  t01…t05 乡镇办事员, d01…d05 部门办事员 (unit staff, one per unit)")
+        self.stdout.write(_("  t01…t05 乡镇办事员，d01…d05 部门办事员（每个单位一名）"))
         self.stdout.write("")
-        self.stdout.write(f"On the public host {provisioning.public_url()} (password {DEMO_PASSWORD}):")
+        self.stdout.write(_("平台主站 %(url)s（密码 %(password)s）：")
+                          % {"url": provisioning.public_url(), "password": DEMO_PASSWORD})
         for username, role, full_name in PLATFORM_PEOPLE:
             self.stdout.write(f"  {username:<8} {Role(role).label}（{full_name}） → "
                               f"{'/city/' if role == Role.CITY_USER else '/platform/'}")

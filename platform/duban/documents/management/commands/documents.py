@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.table import Table
 from rich.text import Text
 
@@ -93,7 +94,7 @@ class Command(CountyCommand):
             raise CommandError(str(error)) from None
         for face, path in found.items():
             self.stdout.write(f"{face.family:<12} {face.weight:<7} {face.source_family:<18} {path} "
-                              f"({path.stat().st_size // 1024} KB)")
+                              f"（{path.stat().st_size // 1024} KB）")
 
     def do_measure(self, files: list[str]) -> None:
         for name in files:
@@ -106,17 +107,19 @@ class Command(CountyCommand):
                 raise CommandError(_("测量版面需要安装 pdfplumber（pip install pdfplumber）：%(error)s")
                     % {"error": error}) from None
             layout = {"bulletin": "简报", "table": "表格", "letter": "信函格式"}.get(m.layout, "文件格式")
-            self.stdout.write(f"{path.name}: {m.pages} page(s), {layout}")
+            self.stdout.write(_("%(name)s：共 %(pages)d 页，%(layout)s") % {"name": path.name, "pages": m.pages,
+                                                                          "layout": layout})
             for key in ("chars_per_line", "lines_per_page", "line_pitch_mm", "left_margin_mm", "first_line_mm",
                         "office_top_mm", "red_rule_gap_mm", "office_from_edge_mm", "letter_rule_gap_mm",
                         "letter_foot_mm", "title_gap_lines", "record_bottom_mm"):
                 value, want = getattr(m, key), STANDARD.get(key)
                 if value is None:
-                    verdict = "— (not in this layout)"
+                    verdict = _("—（此版式没有）")
                 elif isinstance(want, tuple):
-                    verdict = "ok" if want[0] <= value <= want[1] else f"outside {want[0]}–{want[1]}"
+                    verdict = (_("符合") if want[0] <= value <= want[1]
+                               else _("超出 %(low)s–%(high)s") % {"low": want[0], "high": want[1]})
                 elif want is not None:
-                    verdict = "ok" if value == want else f"standard {want}"
+                    verdict = _("符合") if value == want else _("标准为 %(want)s") % {"want": want}
                 else:
                     verdict = ""
                 self.stdout.write(f"  {key:<16} {'' if value is None else value!s:>6}  {verdict}")
@@ -181,25 +184,27 @@ class Command(CountyCommand):
             self.out(f"      {path}")
         if missing:
             for kind, reason in missing:
-                self.stderr.write(f"  {kind}: not written — {reason}")
+                self.stderr.write(_("  %(kind)s：未生成（%(reason)s）") % {"kind": kind, "reason": reason})
             raise CommandError(_("有%(count)d种公文没有数据：%(kinds)s")
                 % {"count": len(missing), "kinds": "、".join(kind for kind, _data in missing)})
 
     # -- list -----------------------------------------------------------------------------------
     def do_list(self, options):
-        table = Table("id", "kind", "number", "title", "date", "code", "sha256", "verify")
+        table = Table("id", _("种类"), _("文号"), _("标题"), _("日期"), _("核验码"), "sha256", _("核验网址"))
         documents = Document.objects.all()
         for d in documents:
             table.add_row(T(d.pk), T(d.kind), T(d.number or "—"), T(d.title), T(d.issued_on), T(d.display_code),
                           T(d.sha256[:12]), T(service.verification_url(d.code)))
-        self.out(f"{documents.count()} document(s) issued in {self.county.slug}")
+        self.out(ngettext("%(slug)s 已印发公文 %(count)d 份",
+                          "%(slug)s 已印发公文 %(count)d 份", documents.count())
+                 % {"slug": self.county.slug, "count": documents.count()})
         self.console.print(table)
 
     # -- texts ----------------------------------------------------------------------------------
     def do_texts(self, options):
         pack, mine = county_pack(), overrides()
-        self.out(f"document texts of {self.county.slug} (pack {pack.key}; * = the county's own)")
-        table = Table("code", "title", "issuing office", "prefix", "heading", "closing", "signature", "copy to")
+        self.out(_("%(slug)s 的公文文字（规则包 %(pack)s；* 为本县自行设置）") % {"slug": self.county.slug, "pack": pack.key})
+        table = Table(_("代码"), _("标题"), _("发文机关"), _("文号前缀"), _("抬头"), _("结束语"), _("署名"), _("抄送"))
         for d in pack.documents:
             text, o = document_text(d.code, pack=pack), mine.get(d.code)
 
@@ -217,5 +222,6 @@ class Command(CountyCommand):
         changes = {name: options[name] for name in FIELDS if options.get(name) is not None}
         do_set_document_text(options["code"], actor=actor, reset=options["reset"] or (), **changes)
         text = document_text(options["code"])
-        self.out(f"{options['code']}: title {text.title}; issuing office {text.issuing_office}; "
-                 f"closing {text.closing or '—'}; copy to {'、'.join(text.copy_to) or '—'}")
+        self.out(_("%(code)s：标题 %(title)s；发文机关 %(office)s；结束语 %(closing)s；抄送 %(copy_to)s")
+                 % {"code": options["code"], "title": text.title, "office": text.issuing_office,
+                    "closing": text.closing or "—", "copy_to": "、".join(text.copy_to) or "—"})

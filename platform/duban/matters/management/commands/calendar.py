@@ -17,6 +17,7 @@ import chinese_calendar
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from duban.core.commands import CountyCommand, year_option
 from duban.core.county import county_calendar, county_pack
@@ -164,25 +165,26 @@ class Command(CountyCommand):
         official = calendar.source == "chinese_calendar" and year in official_years()
         in_year = [d for d in calendar.overrides if d.year == year]
 
-        self.stdout.write(f"{county.name} ({county.slug}) — working-day calendar {year}")
+        self.stdout.write(_("%(county)s（%(slug)s）%(year)d 年工作日历")
+                          % {"county": county.name, "slug": county.slug, "year": year})
         if calendar.source == "weekends_only":
-            self.stdout.write("  source: the county's rule pack counts weekends only; there are no official holidays")
+            self.stdout.write(_("  来源：本县规则包只按双休日计算，不含法定节假日"))
         elif official:
-            self.stdout.write(f"  source: official (chinesecalendar knows {year}); "
-                              f"{len(in_year)} county/pack override(s) on top")
+            self.stdout.write(_("  来源：国家公布的安排（chinesecalendar 已收录 %(year)d 年）；另有本县或规则包调整 %(count)d 天")
+                              % {"year": year, "count": len(in_year)})
         elif year in calendar.confirmed_years:
-            self.stdout.write(f"  source: entered by hand and confirmed complete ({len(in_year)} day(s)); "
-                              f"chinesecalendar does not know {year}")
+            self.stdout.write(_("  来源：手工录入并已确认完整（%(count)d 天）；chinesecalendar 未收录 %(year)d 年")
+                              % {"count": len(in_year), "year": year})
         elif in_year:
             self.stdout.write(self.style.WARNING(
-                f"  source: overrides only, NOT confirmed complete (deadlines stay provisional until "
-                f"`duban calendar confirm`) — chinesecalendar does not know {year} (it knows "
-                f"{_years(official_years())}); the {len(in_year)} day(s) below were entered by hand"))
+                _("  来源：仅有手工调整，尚未确认完整（执行 duban calendar confirm 之前，期限都是暂定的）；"
+                  "chinesecalendar 未收录 %(year)d 年（已收录 %(known)s）；以下 %(count)d 天为手工录入")
+                % {"year": year, "known": _years(official_years()), "count": len(in_year)}))
         else:
             self.stdout.write(self.style.WARNING(
-                f"  source: NOT KNOWN — chinesecalendar does not know {year} (it knows {_years(official_years())}) "
-                f"and no holidays are entered; weekends are the only days off and deadlines in {year} are "
-                f"provisional. Enter them with `duban calendar import`."))
+                _("  来源：未知。chinesecalendar 未收录 %(year)d 年（已收录 %(known)s），也没有录入节假日；"
+                  "目前只按双休日放假，%(year)d 年的期限都是暂定的。请用 duban calendar import 录入。")
+                % {"year": year, "known": _years(official_years())}))
 
         names = {h.value: getattr(h, "chinese", h.value) for h in chinese_calendar.Holiday}
         rows = []
@@ -192,19 +194,19 @@ class Command(CountyCommand):
             row = county_rows.get(day)
             if workday == weekend or row is not None or day in pack_days:  # differs from Mon–Fri, or set by hand
                 if row is not None:
-                    source, note = f"county, entered by {row.entered_by.username}", row.note
+                    source, note = _("本县，%(username)s 录入") % {"username": row.entered_by.username}, row.note
                 elif day in pack_days:
-                    source, note = "rule pack", ""
+                    source, note = _("规则包"), ""
                 else:
                     detail = chinese_calendar.get_holiday_detail(day)[1] if official else None
-                    source, note = "official", names.get(detail, detail or "")
-                kind = ("上班 make-up workday" if weekend else "上班 workday") if workday else "放假 day off"
-                rows.append(f"  {day}  周{WEEKDAYS[day.weekday()]}  {kind:<20} {note or '—'}  [{source}]")
+                    source, note = _("国家安排"), names.get(detail, detail or "")
+                kind = (_("调休上班") if weekend else _("上班")) if workday else _("放假")
+                rows.append(f"  {day}  周{WEEKDAYS[day.weekday()]}  {kind:<6} {note or '—'}  ［{source}］")
             day += timedelta(days=1)
         if rows:
             self.stdout.write("\n".join(rows))
         else:
-            self.stdout.write("  no holidays or make-up workdays known for this year")
+            self.stdout.write(_("  本年没有已知的节假日或调休上班日"))
         self._hint_retime()
 
     # --- set / import ----------------------------------------------------------------------
@@ -221,11 +223,13 @@ class Command(CountyCommand):
         if len(note) > NOTE_MAX:
             raise CommandError(_("备注不能超过%(limit)d个字。") % {"limit": NOTE_MAX})
         changed = do_set_workdays([(day, options["workday"], note)], actor=actor)
-        word = "a workday (上班)" if options["workday"] else "a holiday (放假)"
+        word = _("上班") if options["workday"] else _("放假")
         if changed:
-            self.stdout.write(self.style.SUCCESS(f"{county.slug}: {day} is now {word}."))
+            self.stdout.write(self.style.SUCCESS(_("%(slug)s：%(day)s 已设为%(word)s。")
+                                                 % {"slug": county.slug, "day": day, "word": word}))
         else:
-            self.stdout.write(f"{county.slug}: {day} was already {word}; nothing changed.")
+            self.stdout.write(_("%(slug)s：%(day)s 原本就是%(word)s，未作改动。")
+                              % {"slug": county.slug, "day": day, "word": word})
         self._hint_retime()
 
     def do_import(self, county, options):
@@ -234,8 +238,9 @@ class Command(CountyCommand):
         changed = do_set_workdays(entries, actor=actor)
         years = sorted({day.year for day, _, _ in entries})
         self.stdout.write(self.style.SUCCESS(
-            f"{county.slug}: {len(entries)} day(s) read for {', '.join(map(str, years))}; {changed} changed, "
-            f"{len(entries) - changed} already so."))
+            _("%(slug)s：读入 %(years)s 年的 %(count)d 天；改动 %(changed)d 天，%(same)d 天原本如此。")
+            % {"slug": county.slug, "years": "、".join(map(str, years)), "count": len(entries),
+               "changed": changed, "same": len(entries) - changed}))
         if options["complete"]:
             for year in years:
                 if not CalendarYear.objects.filter(year=year).exists():
@@ -251,26 +256,30 @@ class Command(CountyCommand):
             do_confirm_calendar_year(year, actor=actor, note=basis)
         except (Invalid, NotAllowed) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(self.style.SUCCESS(f"{year}: holidays confirmed complete; deadlines in {year} are final."))
+        self.stdout.write(self.style.SUCCESS(_("%(year)d 年：节假日已确认完整，该年的期限不再是暂定的。")
+                                             % {"year": year}))
 
     def _hint_retime(self):
         # The matters do_retime_deadlines looks at: open, with a provisional deadline.
         provisional = Matter.objects.filter(deadline_provisional=True, state__in=OPEN_STATES).count()
         if provisional:
-            self.stdout.write(f"{provisional} open matter(s) have a provisional deadline; run "
-                              f"`duban calendar retime` to recompute them.")
+            message = ngettext("有 %(count)d 件未办结事项的期限是暂定的；执行 duban calendar retime 重新计算。",
+                               "有 %(count)d 件未办结事项的期限是暂定的；执行 duban calendar retime 重新计算。", provisional)
+            self.stdout.write(message % {"count": provisional})
 
     # --- retime ----------------------------------------------------------------------------
     def do_retime(self, county, options):
         actor = self._actor(county, options["actor"])
         changes = do_retime_deadlines(actor=actor)
         if not changes:
-            self.stdout.write(f"{county.slug}: no provisional deadline changed.")
+            self.stdout.write(_("%(slug)s：没有暂定期限发生变化。") % {"slug": county.slug})
             return
         for matter, old, new in changes:
-            status = "still provisional" if matter.deadline_provisional else "final"
-            self.stdout.write(f"  {matter.number}  {matter.title}: {old} → {new}  ({status})")
-        self.stdout.write(self.style.SUCCESS(f"{county.slug}: {len(changes)} matter(s) re-timed."))
+            status = _("仍为暂定") if matter.deadline_provisional else _("已确定")
+            self.stdout.write(f"  {matter.number}  {matter.title}：{old} → {new}（{status}）")
+        self.stdout.write(self.style.SUCCESS(ngettext("%(slug)s：%(count)d 件事项已重新计算期限。",
+                                                      "%(slug)s：%(count)d 件事项已重新计算期限。", len(changes))
+                                             % {"slug": county.slug, "count": len(changes)}))
 
 
 def _years(years: range) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from duban.core.commands import CountyCommand, county_by_slug, user_by_username
 from duban.core.errors import Invalid, NotAllowed
@@ -54,10 +55,14 @@ class Command(CountyCommand):
         if result.dry_run:
             self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
-                f"Checked {result.created} matters in {result.source}: all good (dry run, nothing was imported)"))
+                ngettext("已检查%(source)s中的 %(count)d 件事项：全部无误（试运行，没有导入任何内容）",
+                         "已检查%(source)s中的 %(count)d 件事项：全部无误（试运行，没有导入任何内容）", result.created)
+                % {"source": result.source, "count": result.created}))
             return
         numbers = [m.number for m in result.objects]
-        span = f" ({numbers[0]} … {numbers[-1]})" if len(numbers) > 1 else (f" ({numbers[0]})" if numbers else "")
+        span = f"（{numbers[0]} … {numbers[-1]}）" if len(numbers) > 1 else (f"（{numbers[0]}）" if numbers else "")
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {result.created} matters{span} into {county.slug} ({county.name}); registered, awaiting "
-            f"approval by {leader.display_name}"))
+            ngettext("已向%(county)s（%(slug)s）导入 %(count)d 件事项%(span)s；已登记，等待%(leader)s审批",
+                     "已向%(county)s（%(slug)s）导入 %(count)d 件事项%(span)s；已登记，等待%(leader)s审批", result.created)
+            % {"county": county.name, "slug": county.slug, "count": result.created, "span": span,
+               "leader": leader.display_name}))

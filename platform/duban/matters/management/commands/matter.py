@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -56,9 +57,10 @@ class Command(CountyCommand):
             Matter.objects.filter(pk=int(ref)).first() if ref.isdigit() else None)
         if matter is None:
             raise CommandError(_("本县没有编号为“%(ref)s”的事项。") % {"ref": ref})
-        self.console.print(f"[bold]{matter.number}[/] {matter.title} — {matter.get_state_display()} "
-                           f"(redone {matter.redo_count}×, deadline {matter.deadline or '—'})")
-        table = Table("time", "who", "action", "change", "note")
+        self.console.print(f"[bold]{matter.number}[/] {matter.title} — {matter.get_state_display()}"
+                           + _("（返工 %(redo)d 次，期限 %(deadline)s）")
+                           % {"redo": matter.redo_count, "deadline": matter.deadline or "—"})
+        table = Table(_("时间"), _("操作人"), _("操作"), _("变更"), _("备注"))
         for event in queries.timeline(matter).select_related("actor"):
             who = event.actor.display_name + f" ({event.actor.username})" if event.actor else event.actor_label
             table.add_row(f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S}", who, event.action, _change(event),
@@ -69,7 +71,9 @@ class Command(CountyCommand):
         matters = Matter.objects.order_by("number")
         if options["state"]:
             matters = matters.filter(state=options["state"])
-        table = Table("id", "number", "title", "category", "state", "deadline", "redo", title=f"{matters.count()} matters")
+        table = Table("id", _("编号"), _("标题"), _("类别"), _("状态"), _("期限"), _("返工"),
+                      title=ngettext("共 %(count)d 件事项",
+                                     "共 %(count)d 件事项", matters.count()) % {"count": matters.count()})
         for m in matters:
             table.add_row(str(m.pk), m.number, m.title, m.category, m.get_state_display(), str(m.deadline or "—"),
                           str(m.redo_count))
@@ -80,6 +84,7 @@ class Command(CountyCommand):
         if user is None:
             raise CommandError(_("本县没有用户名为“%(username)s”的用户。") % {"username": options["user"]})
         items = queries.my_todo(user, clock.today())
-        self.console.print(f"{user.display_name}: {len(items)} item(s) waiting")
+        self.console.print(ngettext("%(user)s：待办 %(count)d 项",
+                                    "%(user)s：待办 %(count)d 项", len(items)) % {"user": user.display_name, "count": len(items)})
         for item in items:
             self.console.print(f"  [{item.label}] {item.matter.number} {item.matter.title}")

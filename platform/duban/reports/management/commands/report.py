@@ -123,27 +123,29 @@ class Command(CountyCommand):
         result = draft_weekly_report(_on(options.get("on")), actor="cli")
         due = timezone.localtime(result.due_at, result.due_at.tzinfo)
         if result.report is None:
-            self.out(f"not yet: this week's report is drafted after {due:%Y-%m-%d %H:%M} ({due.tzinfo}), "
-                     f"the county's pack's weekly time")
+            self.out(_("暂不起草：按本县规则包的周报时间，本周周报在 %(due)s（%(zone)s）之后起草")
+                     % {"due": f"{due:%Y-%m-%d %H:%M}", "zone": due.tzinfo})
             return
         report = result.report
-        verb = "drafted" if result.created else "already drafted"
-        self.out(f"{verb}: weekly report #{report.pk} for {report.period_start}..{report.period_end} "
-                 f"({report.get_status_display()}{', ' + report.number if report.number else ''})")
+        verb = _("已起草") if result.created else _("此前已起草")
+        self.out(_("%(verb)s：周报 #%(id)d，%(start)s 至 %(end)s（%(status)s%(number)s）")
+                 % {"verb": verb, "id": report.pk, "start": report.period_start, "end": report.period_end,
+                    "status": report.get_status_display(), "number": "，" + report.number if report.number else ""})
         self._sections(report)
 
     def do_weekly_show(self, options):
         report = self._report(options.get("report"))
-        self.out(f"weekly report #{report.pk} {report.number or '(draft)'} — {report.get_status_display()}, "
-                 f"{report.period_start}..{report.period_end}, version {report.version}")
+        self.out(_("周报 #%(id)d %(number)s — %(status)s，%(start)s 至 %(end)s，第 %(version)d 版")
+                 % {"id": report.pk, "number": report.number or _("（草稿）"), "status": report.get_status_display(),
+                    "start": report.period_start, "end": report.period_end, "version": report.version})
         self._sections(report)
-        self.out("summary:")
+        self.out(_("总体情况："))
         self.out(report.summary or "—")
-        self.out("attention:")
+        self.out(_("需要关注："))
         self.out(report.attention or "—")
-        self.out("named units: " + (", ".join(report.named_units.order_by("code").values_list("code", flat=True))
-                                    or "—"))
-        self.out(f"revisions: {report.revisions.count()}")
+        self.out(_("点名单位：%(units)s") % {
+            "units": "、".join(report.named_units.order_by("code").values_list("code", flat=True)) or "—"})
+        self.out(_("修改记录：%(count)d 条") % {"count": report.revisions.count()})
         if options.get("out"):
             self._write_pdf(report, Path(options["out"]))
 
@@ -152,26 +154,27 @@ class Command(CountyCommand):
         report = do_edit_weekly_report(report.pk, actor=self._actor(options.get("actor")), summary=options["summary"],
                                        attention=options["attention"], named_units=options["units"],
                                        note=options["note"])
-        self.out(f"weekly report #{report.pk}: version {report.version} saved "
-                 f"({report.revisions.count()} revisions kept)")
+        self.out(_("周报 #%(id)d：已保存第 %(version)d 版（保留修改记录 %(count)d 条）")
+                 % {"id": report.pk, "version": report.version, "count": report.revisions.count()})
 
     def do_weekly_submit(self, options):
         report = self._report(options.get("report"), draft=True)
         report = do_submit_weekly_report(report.pk, actor=self._actor(options.get("actor")))
-        self.out(f"weekly report #{report.pk} submitted for review; the office leader(s) were told")
+        self.out(_("周报 #%(id)d 已提交审核，已通知办公室领导") % {"id": report.pk})
 
     def do_weekly_return(self, options):
         report = self._report(options.get("report"), status="submitted")
         report = do_return_weekly_report(report.pk, actor=self._actor(options["actor"]), reason=options["reason"])
-        self.out(f"weekly report #{report.pk} returned to staff: {options['reason']}")
+        self.out(_("周报 #%(id)d 已退回经办人：%(reason)s") % {"id": report.pk, "reason": options["reason"]})
 
     def do_weekly_issue(self, options):
         report = self._report(options.get("report"), status="submitted")
         report = do_issue_weekly_report(report.pk, actor=self._actor(options.get("actor")))
         document = report.documents.first()
-        self.out(f"issued weekly report #{report.pk} as {report.number} on {report.issued_on}; "
-                 f"document 核验码 {document.display_code} {verification_url(document.code)}")
-        self.out(f"notified: {report.named_units.count()} named unit(s) and the leaders")
+        self.out(_("周报 #%(id)d 已于 %(on)s 印发，文号 %(number)s；核验码 %(code)s %(url)s")
+                 % {"id": report.pk, "on": report.issued_on, "number": report.number,
+                    "code": document.display_code, "url": verification_url(document.code)})
+        self.out(_("已通知点名单位 %(count)d 个及领导") % {"count": report.named_units.count()})
         if options.get("out"):
             self._write_pdf(report, Path(options["out"]))
 
@@ -183,23 +186,26 @@ class Command(CountyCommand):
             data = service.preview_pdf(weekly_report_content(report, leaders=leader_names()))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        self.out(f"wrote {path}" + ("" if document else " (a draft preview: not numbered, no verification code)"))
+        self.out(_("已写入 %(path)s") % {"path": path}
+                 + ("" if document else _("（草稿预览：没有文号，也没有核验码）")))
 
     def _sections(self, report):
         s = report.sections
         t = s.get("totals", {})
-        self.out(f"new {t.get('new', 0)}, closed {t.get('closed', 0)} ({t.get('closed_on_time', 0)} on time), "
-                 f"under way {t.get('under_way', 0)}, overdue {t.get('overdue', 0)}, red {t.get('red', 0)}, "
-                 f"steps {t.get('steps', 0)}, attention {len(s.get('attention', []))}")
-        for key, label in (("new", "new"), ("closed", "closed"), ("overdue", "overdue"), ("red", "red")):
+        self.out(_("新增 %(new)d 件，办结 %(closed)d 件（按时 %(on_time)d 件），在办 %(under_way)d 件，逾期 %(overdue)d 件，"
+                   "红灯 %(red)d 件，督办措施 %(steps)d 项，需关注 %(attention)d 项")
+                 % {"new": t.get("new", 0), "closed": t.get("closed", 0), "on_time": t.get("closed_on_time", 0),
+                    "under_way": t.get("under_way", 0), "overdue": t.get("overdue", 0), "red": t.get("red", 0),
+                    "steps": t.get("steps", 0), "attention": len(s.get("attention", []))})
+        for key, label in (("new", _("新增")), ("closed", _("办结")), ("overdue", _("逾期")), ("red", _("红灯"))):
             rows = s.get(key, [])
             if rows:
-                table = Table("matter", "title", "unit", "deadline", title=label)
+                table = Table(_("事项"), _("标题"), _("承办单位"), _("期限"), title=label)
                 for row in rows:
                     table.add_row(T(row["number"]), T(row["title"]), T(row["unit"]), T(row["deadline"]))
                 self.console.print(table)
         if s.get("steps"):
-            table = Table("date", "matter", "unit", "tier", "notice", title="steps")
+            table = Table(_("日期"), _("事项"), _("承办单位"), _("督办方式"), _("通知"), title=_("督办措施"))
             for row in s["steps"]:
                 table.add_row(T(row["on"]), T(row["number"]), T(row["unit"]), T(row["tier"]), T(row["notice"] or "—"))
             self.console.print(table)
@@ -210,7 +216,7 @@ class Command(CountyCommand):
     def do_annual(self, options):
         year = options["year"]
         data = annual_assessment(year)
-        table = Table("unit", "name", "base", *(c.label for c in data.columns), "deducted", "score",
+        table = Table(_("单位代码"), _("单位名称"), _("基础分"), *(c.label for c in data.columns), _("扣分"), _("得分"),
                       title=f"{year} ({data.pack_key})")
         for row in data.rows:
             table.add_row(T(row.unit_code), T(row.unit_name), T(data.base),
@@ -223,4 +229,5 @@ class Command(CountyCommand):
             pdf, xlsx = out / f"annual_assessment-{year}.pdf", out / f"annual_assessment-{year}.xlsx"
             pdf.write_bytes(service.pdf_bytes(document))
             xlsx.write_bytes(service.xlsx_bytes(document))
-            self.out(f"wrote {pdf} and {xlsx} (核验码 {document.display_code})")
+            self.out(_("已写入 %(pdf)s 和 %(xlsx)s（核验码 %(code)s）")
+                     % {"pdf": pdf, "xlsx": xlsx, "code": document.display_code})

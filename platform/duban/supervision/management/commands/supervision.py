@@ -171,9 +171,9 @@ class Command(CountyCommand):
             totals[unit_id][code] += amount
             if code not in events:
                 events.append(code)
-        self.out(f"{year} scores under {pack.key} (base {pack.schedule.base}, floor {pack.schedule.floor}); "
-                 f"deductions by event, net of reversals")
-        table = Table("unit", "name", *events, "deducted", "score")
+        self.out(_("%(year)d 年得分，规则包 %(pack)s（基础分 %(base)s，最低分 %(floor)s）；按扣分事项列出，已扣除冲正")
+                 % {"year": year, "pack": pack.key, "base": pack.schedule.base, "floor": pack.schedule.floor})
+        table = Table(_("单位代码"), _("单位名称"), *events, _("扣分"), _("得分"))
         for unit, value in ledger.unit_scores(year).items():
             mine = totals.get(unit.pk, {})
             table.add_row(T(unit.code), T(unit.name), *(T(_amount(mine.get(code))) for code in events),
@@ -183,34 +183,38 @@ class Command(CountyCommand):
     def do_statement(self, options):
         unit, year = self._unit(options["unit"]), options["year"]
         base, lines, final = ledger.statement(unit, year)
-        self.out(f"{unit.code} {unit.name} — {year}: base {base}, {len(lines)} entr{'y' if len(lines) == 1 else 'ies'}")
-        table = Table("entry", "date", "matter", "tier", "rule", "amount", "total", "score", "reason", "ref")
+        self.out(_("%(code)s %(name)s — %(year)d 年：基础分 %(base)s，台账记录 %(count)d 条")
+                 % {"code": unit.code, "name": unit.name, "year": year, "base": base, "count": len(lines)})
+        table = Table(_("记录"), _("日期"), _("事项"), _("督办方式"), _("规则"), _("分值"), _("累计扣分"), _("得分"),
+                      _("事由"), _("依据"))
         for line in lines:
             e = line.entry
-            reason = e.reason + (f" (reverses #{e.reverses_id})" if e.reverses_id else "")
+            reason = e.reason + (_("（冲正记录 #%(id)d）") % {"id": e.reverses_id} if e.reverses_id else "")
             table.add_row(T(e.pk), T(e.occurred_on), T(e.matter.number if e.matter else "—"),
                           T(e.step.tier if e.step else "—"), T(f"{e.pack_name}=={e.pack_version}:{e.rule_code}"),
                           T(f"{e.amount:+.2f}"), T(f"{line.total_deducted:.2f}"), T(_score(line.score)), T(reason),
                           T(e.ref))
         self.console.print(table)
-        self.out(f"score {year}: {_score(final)}")
+        self.out(_("%(year)d 年得分：%(score)s") % {"year": year, "score": _score(final)})
 
     def do_reverse(self, options):
 
         actor = self._user(options["actor"])
         reversal = do_reverse_entry(options["entry"], actor=actor, reason=options["reason"],
                                            kind=options.get("kind"))
-        self.out(f"reversed entry #{reversal.reverses_id} by entry #{reversal.pk}: {reversal.amount:+.2f} for "
-                 f"{reversal.unit.code} ({reversal.year}); reason: {options['reason'].strip()}")
+        self.out(_("已用记录 #%(new)d 冲正记录 #%(old)d：%(unit)s（%(year)d 年）%(amount)s 分；理由：%(reason)s")
+                 % {"new": reversal.pk, "old": reversal.reverses_id, "amount": f"{reversal.amount:+.2f}",
+                    "unit": reversal.unit.code, "year": reversal.year, "reason": options["reason"].strip()})
 
     # -- lights ---------------------------------------------------------------------------------
     def do_lights(self, options):
         on = _date(options["on"], "--on") or clock.today()
         board = lights(on)
-        self.out(f"lights on {on}: red {len(board[RED])}, yellow {len(board[YELLOW])}, green {len(board[GREEN])}")
+        self.out(_("%(on)s 亮灯情况：红灯 %(red)d 件，黄灯 %(yellow)d 件，绿灯 %(green)d 件")
+                 % {"on": on, "red": len(board[RED]), "yellow": len(board[YELLOW]), "green": len(board[GREEN])})
         if board[RED]:
-            self.out("red matters:")
-            table = Table("matter", "title", "lead unit", "state", "deadline", "overdue days")
+            self.out(_("红灯事项："))
+            table = Table(_("事项"), _("标题"), _("牵头单位"), _("状态"), _("期限"), _("逾期天数"))
             for m in board[RED]:
                 lead = m.lead_unit
                 table.add_row(T(m.number), T(m.title), T(lead.code if lead else "—"), T(m.get_state_display()),
@@ -226,41 +230,48 @@ class Command(CountyCommand):
             raise CommandError(_("--pack 参数有误：%(error)s") % {"error": exc}) from None
         own = county_pack()
         rows = rescore(options["year"], other)
-        self.out(f"{options['year']}: {own.key} (own) vs {other.key} — what-if, nothing written")
-        table = Table("unit", "name", own.key, other.key, "difference")
+        self.out(_("%(year)d 年：本县规则包 %(own)s 与 %(other)s 对比 — 仅作测算，不写入任何数据")
+                 % {"year": options["year"], "own": own.key, "other": other.key})
+        table = Table(_("单位代码"), _("单位名称"), own.key, other.key, _("差额"))
         for row in rows:
             table.add_row(T(row.code), T(row.name), T(_score(row.own)), T(_score(row.other)),
                           T(f"{row.difference:+.2f}"))
         self.console.print(table)
         changed = sum(1 for row in rows if row.difference)
-        self.out(f"{changed} of {len(rows)} unit(s) would score differently under {other.key}")
+        self.out(_("按 %(other)s 计算，%(total)d 个单位中有 %(changed)d 个得分会不同")
+                 % {"other": other.key, "total": len(rows), "changed": changed})
 
     # -- circulars ------------------------------------------------------------------------------
     def do_circular_draft(self, options):
         circular = do_draft_circular(actor=self._user(options["actor"]), title=options["title"],
                                      period_start=_date(options["period_start"], "--from"),
                                      period_end=_date(options["period_end"], "--to"))
-        self.out(f"drafted circular #{circular.pk} {circular.title} ({circular.period_start}..{circular.period_end})")
+        self.out(_("已起草通报 #%(id)d %(title)s（%(start)s 至 %(end)s）")
+                 % {"id": circular.pk, "title": circular.title, "start": circular.period_start,
+                    "end": circular.period_end})
         self._ranking(circular)
 
     def do_circular_lists(self, options):
         circular = do_set_circular_lists(options["circular"], actor=self._user(options["actor"]),
                                          praised=options["praise"], criticised=options["criticise"],
                                          named=options["named"], body=options["body"])
-        self.out(f"circular #{circular.pk}: praised {', '.join(options['praise']) or '—'}; "
-                 f"criticised {', '.join(options['criticise']) or '—'}"
-                 + (f"; named {', '.join(options['named'])}" if options["named"] else ""))
+        self.out(_("通报 #%(id)d：表扬 %(praised)s；批评 %(criticised)s")
+                 % {"id": circular.pk, "praised": "、".join(options["praise"]) or "—",
+                    "criticised": "、".join(options["criticise"]) or "—"}
+                 + (_("；点名 %(named)s") % {"named": "、".join(options["named"])} if options["named"] else ""))
 
     def do_circular_publish(self, options):
         circular = do_publish_circular(options["circular"], actor=self._user(options["actor"]))
-        self.out(f"published circular #{circular.pk} as {circular.notice.number} on {circular.published_on}")
+        self.out(_("通报 #%(id)d 已于 %(on)s 发布，文号 %(number)s")
+                 % {"id": circular.pk, "number": circular.notice.number, "on": circular.published_on})
         for entry in circular.ledger.select_related("unit").order_by("unit__code"):
-            self.out(f"  ledger #{entry.pk}: {entry.unit.code} {entry.unit.name} −{entry.amount} "
-                     f"({entry.pack_name}=={entry.pack_version}:{entry.rule_code}, {entry.year})")
+            self.out(_("  台账记录 #%(id)d：%(code)s %(name)s −%(amount)s（%(rule)s，%(year)d 年）")
+                     % {"id": entry.pk, "code": entry.unit.code, "name": entry.unit.name, "amount": entry.amount,
+                        "rule": f"{entry.pack_name}=={entry.pack_version}:{entry.rule_code}", "year": entry.year})
 
     def do_circular_show(self, options):
         if options["circular"] is None:
-            table = Table("id", "title", "period", "status", "number", "praised", "criticised")
+            table = Table("id", _("标题"), _("期间"), _("状态"), _("文号"), _("表扬"), _("批评"))
             for c in Circular.objects.prefetch_related("praised", "criticised").select_related("notice"):
                 table.add_row(T(c.pk), T(c.title), T(f"{c.period_start}..{c.period_end}"), T(c.get_status_display()),
                               T(c.notice.number if c.notice else "—"),
@@ -271,19 +282,23 @@ class Command(CountyCommand):
         circular = Circular.objects.filter(pk=options["circular"]).select_related("notice").first()
         if circular is None:
             raise CommandError(_("本县没有这份通报。"))
-        self.out(f"circular #{circular.pk} {circular.title} — {circular.get_status_display()}"
-                 + (f" {circular.notice.number} on {circular.published_on}" if circular.notice else ""))
-        self.out(f"period {circular.period_start}..{circular.period_end}")
-        self.out(f"praised: {', '.join(sorted(circular.praised.values_list('code', flat=True))) or '—'}")
-        self.out(f"criticised: {', '.join(sorted(circular.criticised.values_list('code', flat=True))) or '—'}")
-        self.out(f"named: {', '.join(sorted(circular.named.values_list('code', flat=True))) or '—'}")
+        self.out(_("通报 #%(id)d %(title)s — %(status)s")
+                 % {"id": circular.pk, "title": circular.title, "status": circular.get_status_display()}
+                 + (_("，文号 %(number)s，%(on)s 发布") % {"number": circular.notice.number, "on": circular.published_on}
+                    if circular.notice else ""))
+        self.out(_("期间：%(start)s 至 %(end)s") % {"start": circular.period_start, "end": circular.period_end})
+        self.out(_("表扬：%(codes)s") % {"codes": "、".join(sorted(circular.praised.values_list("code", flat=True))) or "—"})
+        self.out(_("批评：%(codes)s")
+                 % {"codes": "、".join(sorted(circular.criticised.values_list("code", flat=True))) or "—"})
+        self.out(_("点名：%(codes)s") % {"codes": "、".join(sorted(circular.named.values_list("code", flat=True))) or "—"})
         if circular.body:
             self.out(circular.body)
         self._ranking(circular)
 
     def _ranking(self, circular):
-        self.out("ranking (best first):")
-        table = Table("rank", "unit", "name", "assigned", "completed", "on time", "rate", "overdue", "steps", "redos")
+        self.out(_("排名（从好到差）："))
+        table = Table(_("名次"), _("单位代码"), _("单位名称"), _("交办"), _("办结"), _("按时办结"), _("按时率"), _("逾期"),
+                      _("督办措施"), _("返工"))
         for row in circular.ranking:
             steps = ", ".join(f"{tier}×{n}" for tier, n in row["steps"].items()) or "—"
             table.add_row(T(row["rank"]), T(row["unit"]), T(row["name"]), T(row["assigned"]), T(row["completed"]),
@@ -298,13 +313,15 @@ class Command(CountyCommand):
         opens_on, closes_on, year, quarter = window_for(on, county_pack())
         if round_ is None:
             if opens_on <= on <= closes_on:
-                self.out(f"no round opened on {on}: the {year} Q{quarter} round ({opens_on}..{closes_on}) "
-                         f"is already open")
+                self.out(_("%(on)s 未开启检查：%(year)d 年第 %(quarter)d 季度检查（%(opens)s 至 %(closes)s）已在进行中")
+                         % {"on": on, "year": year, "quarter": quarter, "opens": opens_on, "closes": closes_on})
             else:
-                self.out(f"no round opened on {on}: the {year} Q{quarter} window ({opens_on}..{closes_on}) "
-                         f"is not open yet")
+                self.out(_("%(on)s 未开启检查：%(year)d 年第 %(quarter)d 季度检查期（%(opens)s 至 %(closes)s）尚未开始")
+                         % {"on": on, "year": year, "quarter": quarter, "opens": opens_on, "closes": closes_on})
             return
-        self.out(f"opened {year} Q{quarter} inspection ({opens_on}..{closes_on}) with {round_.items.count()} item(s)")
+        self.out(_("已开启 %(year)d 年第 %(quarter)d 季度督查检查（%(opens)s 至 %(closes)s），共 %(count)d 项")
+                 % {"year": year, "quarter": quarter, "opens": opens_on, "closes": closes_on,
+                    "count": round_.items.count()})
 
     def do_inspection_show(self, options):
         rounds = InspectionRound.objects.all()
@@ -316,8 +333,9 @@ class Command(CountyCommand):
         if round_ is None:
             raise CommandError(_("该季度没有督查检查。") if options["year"] or options["quarter"]
                                else _("本县还没有开展督查检查。"))
-        self.out(f"{round_.year} Q{round_.quarter} inspection, {round_.opens_on}..{round_.closes_on}")
-        table = Table("item", "unit", "matter", "title", "state", "deadline", "result", "findings")
+        self.out(_("%(year)d 年第 %(quarter)d 季度督查检查，%(opens)s 至 %(closes)s")
+                 % {"year": round_.year, "quarter": round_.quarter, "opens": round_.opens_on, "closes": round_.closes_on})
+        table = Table(_("检查项"), _("单位代码"), _("事项"), _("标题"), _("状态"), _("期限"), _("结果"), _("发现的问题"))
         for item in round_.items.select_related("unit", "matter"):
             table.add_row(T(item.pk), T(item.unit.code), T(item.matter.number), T(item.matter.title),
                           T(item.matter.get_state_display()), T(item.matter.deadline), T(item.result),
@@ -327,12 +345,14 @@ class Command(CountyCommand):
     def do_inspection_record(self, options):
         item = do_record_inspection(options["item"], actor=self._user(options["actor"]), result=options["result"],
                                     findings=options["findings"])
-        self.out(f"item #{item.pk} {item.matter.number} {item.unit.code}: {item.get_result_display()} ({item.result})")
+        self.out(_("检查项 #%(id)d %(number)s %(unit)s：%(result)s（%(code)s）")
+                 % {"id": item.pk, "number": item.matter.number, "unit": item.unit.code,
+                    "result": item.get_result_display(), "code": item.result})
         if item.result == "behind":
             event = (AuditEvent.objects.filter(action="inspection.record", object_type="supervision.inspectionitem",
                                                object_id=str(item.pk)).order_by("-id").first())
             step = EscalationStep.objects.filter(pk=(event.after or {}).get("step")).first() if event else None
             if step is not None:
-                self.out(f"  queued for the ladder: {step.tier} (step #{step.pk}, to-do for staff)")
+                self.out(_("  已列入督办：%(tier)s（督办措施 #%(id)d，待经办人办理）") % {"tier": step.tier, "id": step.pk})
             else:
-                self.out("  not queued: a step is already due, the ladder is exhausted, or the matter is not under way")
+                self.out(_("  未列入督办：已有到期的督办措施、督办方式已用尽，或该事项不在办理中"))

@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tenants.utils import tenant_context
 
 from duban.core.clock import as_of
@@ -64,5 +65,6 @@ class Command(CountyCommand):
                 advance()
         for line in lines:
             self.stdout.write(line)
-        self.stdout.write(f"sweep opened {total} step(s) in {counties.count()} county(ies); "
-                          f"{reminders} reminder(s) sent")
+        self.stdout.write(ngettext("自动巡查开启督办措施 %(steps)d 项，涉及 %(counties)d 个县；发出提醒 %(reminders)d 条",
+                                   "自动巡查开启督办措施 %(steps)d 项，涉及 %(counties)d 个县；发出提醒 %(reminders)d 条", total)
+                          % {"steps": total, "counties": counties.count(), "reminders": reminders})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
@@ -54,15 +55,21 @@ class Command(CountyCommand):
         if result.dry_run:
             self.import_preview(result)
             self.stdout.write(self.style.SUCCESS(
-                f"Checked {result.created} units in {result.source}: all good (dry run, nothing was imported)"))
+                ngettext("已检查%(source)s中的 %(count)d 个单位：全部无误（试运行，没有导入任何内容）",
+                         "已检查%(source)s中的 %(count)d 个单位：全部无误（试运行，没有导入任何内容）", result.created)
+                % {"source": result.source, "count": result.created}))
         else:
-            self.stdout.write(self.style.SUCCESS(f"Imported {result.created} units into {county.slug} ({county.name})"))
+            self.stdout.write(self.style.SUCCESS(ngettext("已向%(county)s（%(slug)s）导入 %(count)d 个单位",
+                                                          "已向%(county)s（%(slug)s）导入 %(count)d 个单位", result.created)
+                                                 % {"county": county.name, "slug": county.slug, "count": result.created}))
 
     def do_list(self, county, options):
         units = list(Unit.objects.order_by("kind", "code"))
-        table = Table("code", "name", "kind", "contact", "phone", "active",
-                      title=f"{county.name} ({county.slug}): {len(units)} units")
+        table = Table(_("代码"), _("名称"), _("类别"), _("联系人"), _("电话"), _("启用"),
+                      title=ngettext("%(county)s（%(slug)s）：共 %(count)d 个单位",
+                                     "%(county)s（%(slug)s）：共 %(count)d 个单位", len(units))
+                      % {"county": county.name, "slug": county.slug, "count": len(units)})
         for unit in units:
             table.add_row(unit.code, unit.name, str(unit.get_kind_display()), unit.contact_person,
-                          unit.contact_phone, "yes" if unit.is_active else "no")
+                          unit.contact_phone, _("是") if unit.is_active else _("否"))
         Console(file=self.stdout, width=160).print(table)  # 160 columns, as it always was
