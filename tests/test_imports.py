@@ -274,7 +274,7 @@ def test_bad_matter_rows_import_nothing_and_each_is_reported(alpha, people, tmp_
     lines = excinfo.value.format().splitlines()
     assert lines[0].startswith("第3行【督办类别】：未知类别“xyz”")
     assert lines[1] == "第4行【建议责任单位】：未知单位“Z99”（填单位编码或单位名称）"
-    assert "不是有效日期 '2026-13-45'" in lines[2]
+    assert "不是有效日期“2026-13-45”" in lines[2]
     assert lines[3] == "第6行【事项名称】：不能为空"
     assert "2020-01-01 已过" in lines[4]
     assert "应填“是”或“否”" in lines[5]
@@ -341,7 +341,7 @@ def test_cli_unit_import_and_list(world, tmp_path, capsys):
 
 def test_cli_unit_import_of_a_bad_file_fails_and_imports_nothing(world, tmp_path):
     path = xlsx(tmp_path / "units.xlsx", [UNIT_HEADER, ["T02", "二号镇", "乡镇", "", ""], ["T01", "x", "乡镇", "", ""]])
-    with pytest.raises(CommandError, match=r"(?s)第3行 \[单位编码\].*units.xlsx有1处问题，没有导入任何内容"):
+    with pytest.raises(CommandError, match=r"(?s)第3行【单位编码】.*units.xlsx有1处问题，没有导入任何内容"):
         call_command("unit", "import", "--county", "alpha", str(path), "--no-progress")
     with pytest.raises(CommandError, match="没有代码为“nowhere”的县"):
         call_command("unit", "import", "--county", "nowhere", str(path))

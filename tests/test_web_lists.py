@@ -308,7 +308,7 @@ def test_import_units_by_the_county_admin_all_or_nothing(web, cast, world, media
     assert 'value="units"' in page and 'value="matters"' not in page  # the importers' own rules
     bad = workbook([["单位编码", "单位名称", "类型"], ["T50", "五十镇", "乡镇"], ["D01", "重复的局", "部门"]])
     page = ok(client.post("/import/", {"kind": "units", "file": upload("u.xlsx", bad)}), 400)
-    assert "单位编码 &#x27;D01&#x27; 已存在" in page and not Unit.objects.filter(code="T50").exists()
+    assert "单位编码“D01”已存在" in page and not Unit.objects.filter(code="T50").exists()
     good = workbook([["单位编码", "单位名称", "类型"], ["T50", "五十镇", "乡镇"], ["D50", "五十局", "部门"]])
     page = ok(client.post("/import/", {"kind": "units", "file": upload("u.xlsx", good)}))
     token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
@@ -338,7 +338,7 @@ def test_the_cli_dry_run_prints_the_same_row_by_row_preview(world, cast, tmp_pat
     with pytest.raises(CommandError):
         call_command("unit", "import", "--county", "alpha", str(path), "--dry-run", "--no-progress", stdout=out)
     printed = out.getvalue()
-    assert "六十镇" in printed and "可以导入" in printed and "未知类型 '星球'" in printed
+    assert "六十镇" in printed and "可以导入" in printed and "【类型】未知类型“星球”" in printed
     path.write_bytes(workbook([["单位编码", "单位名称", "类型"], ["T60", "六十镇", "乡镇"]]))
     out = io.StringIO()
     call_command("unit", "import", "--county", "alpha", str(path), "--dry-run", "--no-progress", stdout=out)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
@@ -109,9 +110,12 @@ class CountyCommand(BaseCommand):
             self.out(error.format())
         if not result.rows:
             return
-        table = Table("行", *result.columns, "问题", title=Text(f"{result.source}：{len(result.rows)} 行"))
+        title = ngettext("%(source)s：%(n)d 行", "%(source)s：%(n)d 行", len(result.rows)) % {
+            "source": result.source, "n": len(result.rows)}
+        table = Table(_("行"), *result.columns, _("问题"), title=Text(title))
         for row in result.preview():
-            problems = "；".join(f"[{e.column}] {e.message}" if e.column else e.message for e in row.errors)
+            problems = "；".join(_("【%(column)s】%(message)s") % {"column": e.column, "message": e.message}
+                                if e.column else e.message for e in row.errors)
             table.add_row(str(row.number), *(Text(row.values.get(c, "")) for c in result.columns),
-                          Text(problems or "可以导入"))
+                          Text(problems or _("可以导入")))
         self.console.print(table)
