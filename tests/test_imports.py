@@ -276,7 +276,7 @@ def test_bad_matter_rows_import_nothing_and_each_is_reported(alpha, people, tmp_
     assert lines[1] == "第4行【建议责任单位】：未知单位“Z99”（填单位编码或单位名称）"
     assert "不是有效日期“2026-13-45”" in lines[2]
     assert lines[3] == "第6行【事项名称】：不能为空"
-    assert "2020-01-01 已过" in lines[4]
+    assert "2020年1月1日已过" in lines[4]
     assert "应填“是”或“否”" in lines[5]
 
 
