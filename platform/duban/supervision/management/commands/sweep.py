@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.management.base import CommandError
+from django.utils.formats import date_format
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django_tenants.utils import tenant_context
 
 from duban.core.clock import as_of
 from duban.core.clock import today as clock_today
 from duban.core.commands import CountyCommand
+from duban.core.county import county_pack
 from duban.core.progress import progress_bar
 from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
 from duban.supervision.reminders import send_reminders
@@ -46,20 +48,27 @@ class Command(CountyCommand):
                             opened = sweep(on=on, actor="cli")
                     else:
                         opened = sweep(actor="cli")
+                    labels = {t.code: t.label.get(get_language() or "zh-hans") for t in county_pack().tiers}
                     for item in opened:
                         step = item.step
-                        lines.append(f"  {each.slug:<10} {step.matter.number}  {step.matter.title[:24]:<24}  "
-                                     f"→ {step.unit.name}  {step.tier} due {step.due_on}"
-                                     + ("  (recorded automatically)" if item.recorded else "  (to-do for staff)"))
+                        facts = {"county": f"{each.slug:<10}", "number": step.matter.number,
+                                 "title": step.matter.title[:24], "unit": step.unit.name,
+                                 "tier": labels.get(step.tier, step.tier), "due": date_format(step.due_on)}
+                        lines.append((_("  %(county)s %(number)s  %(title)s → %(unit)s  %(tier)s，%(due)s到期（已自动记录）")
+                                      if item.recorded else
+                                      _("  %(county)s %(number)s  %(title)s → %(unit)s  %(tier)s，%(due)s到期（待督查人员办理）"))
+                                     % facts)
                     total += len(opened)
                     with as_of(on or clock_today()):
                         round_ = open_inspection_if_due(actor="cli")
                         reported = report_inspection_if_due(actor="cli")
                     if round_ is not None:
-                        lines.append(f"  {each.slug:<10} opened the inspection window {round_} "
-                                     f"({round_.opens_on} – {round_.closes_on}, {round_.items.count()} items)")
+                        lines.append(_("  %(county)s %(round)s：集中检查期开启（%(opens)s至%(closes)s，共 %(n)d 项）") % {
+                            "county": f"{each.slug:<10}", "round": round_, "opens": date_format(round_.opens_on),
+                            "closes": date_format(round_.closes_on), "n": round_.items.count()})
                     for done in reported:
-                        lines.append(f"  {each.slug:<10} reported {done} to the county leaders ({done.summary})")
+                        lines.append(_("  %(county)s %(round)s：结果已报县政府相关领导审阅") % {
+                            "county": f"{each.slug:<10}", "round": done})
                     with as_of(on or clock_today()):
                         reminders += send_reminders()
                 advance()
