@@ -13,6 +13,7 @@ from duban.accounts.models import User
 from duban.core import clock
 from duban.core.commands import CountyCommand
 from duban.matters import queries
+from duban.matters.events import ACTION_LABELS, ACTOR_LABELS
 from duban.matters.models import Matter
 from duban.matters.states import State
 
@@ -21,7 +22,9 @@ def _change(event) -> str:
     before, after = event.before or {}, event.after or {}
     parts = []
     if before.get("state") != after.get("state") and after.get("state"):
-        parts.append(f"{before.get('state') or '—'} → {after['state']}")
+        labels = dict(State.choices)
+        parts.append(f"{labels.get(before.get('state'), before.get('state') or '—')} → "
+                     f"{labels.get(after['state'], after['state'])}")
     for key, value in after.items():
         if key in ("state", "version") or before.get(key) == value:
             continue
@@ -29,7 +32,7 @@ def _change(event) -> str:
             parts.append(f"{key}: {before[key]} → {value}")
         else:
             parts.append(f"{key}: {value}")
-    return "; ".join(str(p) for p in parts)
+    return "；".join(str(p) for p in parts)
 
 
 class Command(CountyCommand):
@@ -62,8 +65,10 @@ class Command(CountyCommand):
                            % {"redo": matter.redo_count, "deadline": matter.deadline or "—"})
         table = Table(_("时间"), _("操作人"), _("操作"), _("变更"), _("备注"))
         for event in queries.timeline(matter).select_related("actor"):
-            who = event.actor.display_name + f" ({event.actor.username})" if event.actor else event.actor_label
-            table.add_row(f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S}", who, event.action, _change(event),
+            who = (f"{event.actor.display_name}（{event.actor.username}）" if event.actor else
+                   str(ACTOR_LABELS.get(event.actor_label, event.actor_label.removeprefix("user:"))))
+            table.add_row(f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S}", who,
+                          str(ACTION_LABELS.get(event.action, event.action)), _change(event),
                           event.note)
         self.console.print(table)
 
