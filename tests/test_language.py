@@ -406,6 +406,16 @@ def test_clerk_pages_use_the_office_words(world, cast):
     assert checked >= 25, checked
 
 
+def test_no_msgid_uses_the_words_the_office_does_not():
+    """Pages the walk above cannot reach (a bulk form after a POST, a rare refusal) still speak the
+    office's words: no msgid of the catalogue — every translatable text of templates and code —
+    carries a banned word."""
+    msgids = re.findall(r'^msgid "(.*)"$', PO_FILE.read_text(encoding="utf-8"), re.M)
+    words = [w for w in BANNED if re.search(r"[\u3400-\u9fff]", w)]
+    found = [m for m in msgids if any(w in m for w in words)]
+    assert not found, found
+
+
 @pytest.mark.django_db
 @pytest.mark.today("2026-11-26")
 def test_county_models_have_chinese_names():
