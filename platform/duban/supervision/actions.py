@@ -115,13 +115,7 @@ def do_start_step(matter_id: int, *, actor, tier: str, unit: str | None, reason:
     link = matter.units.filter(unit__code=unit).select_related("unit").first() if unit else steps.responsible(matter)
     audit.record(actor=actor, action="matter.step_started", obj=matter, note=reason,
                  after={"tier": tier, "unit": link.unit.code if link else unit, "on": on or clock.today()})
-    evidence = dict(evidence)
-    for code, upload in uploads:
-        try:
-            attachment = do_attach_file(matter_id, actor=actor, upload=upload)
-        except Invalid as exc:
-            raise Invalid(str(exc), field=f"evidence.{code}") from None
-        evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
+    evidence = _evidence_with_files(matter_id, actor=actor, evidence=evidence, uploads=uploads)
     return do_record_manual_step(matter_id, actor=actor, tier=tier, evidence=evidence, unit=unit, on=on, reason=reason)
 
 
@@ -464,6 +458,19 @@ def _open_step(matter: Matter, link: MatterUnit, tier, pack, *, actor, on: date)
 
 
 # --- a flow of actions: a step recorded with the files its tier asks for ---------------------------
+def _evidence_with_files(matter_id: int, *, actor, evidence: dict, uploads: Iterable[tuple[str, UploadedFile]]) -> dict:
+    """The step's evidence with each uploaded file attached to the matter and named in its field
+    ("name（附件N）"); a refused file names its field (``evidence.<code>``)."""
+    evidence = dict(evidence)
+    for code, upload in uploads:
+        try:
+            attachment = do_attach_file(matter_id, actor=actor, upload=upload)
+        except Invalid as exc:
+            raise Invalid(str(exc), field=f"evidence.{code}") from None
+        evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
+    return evidence
+
+
 @action
 def do_record_step_with_evidence(step_id: int, *, actor, evidence: dict, uploads: Iterable[tuple[str, UploadedFile]],
                                  on: date | None = None) -> EscalationStep:
@@ -473,11 +480,5 @@ def do_record_step_with_evidence(step_id: int, *, actor, evidence: dict, uploads
     matter_id = EscalationStep.objects.filter(pk=step_id).values_list("matter_id", flat=True).first()
     if matter_id is None:
         raise NotFound(_("没有找到这项督办措施。"))
-    evidence = dict(evidence)
-    for code, upload in uploads:
-        try:
-            attachment = do_attach_file(matter_id, actor=actor, upload=upload)
-        except Invalid as exc:
-            raise Invalid(str(exc), field=f"evidence.{code}") from None
-        evidence[code] = f"{attachment.original_name}（{_('附件')}{attachment.pk}）"
+    evidence = _evidence_with_files(matter_id, actor=actor, evidence=evidence, uploads=uploads)
     return do_record_step(step_id, actor=actor, evidence=evidence, on=on)
