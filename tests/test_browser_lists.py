@@ -15,22 +15,20 @@ feedback-files-<width>.png.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 
-import openpyxl
 import pytest
 from browser_helpers import SCREENSHOTS, LiveServer, Site, build_county, drop_county, screenshot, walk_matter
 from playwright.sync_api import expect
 from test_browser import browsers, chromium  # noqa: F401 (fixtures)
+from test_web_lists import MATTER_HEADER, workbook
 
 from duban.core import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 WIDTHS = [1366, 390]
-MATTER_HEADER = ["事项名称", "事项内容", "督办类别", "建议责任单位", "要求完成时间", "来源", "时效性强"]
 PDF_BYTES = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -61,15 +59,6 @@ def page_at(browsers, username: str, width: int, then: str | None = None):
 def fits(page, width: int) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
-
-
-def workbook(rows) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
