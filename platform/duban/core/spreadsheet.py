@@ -241,7 +241,7 @@ def _columns_refused(column: int) -> Refused:
 
 
 def _malformed(name: str) -> Refused:
-    return Refused(_("文件中的“%(name)s”结构异常（层级过深或单元格地址无效），无法读取；请在 Excel 中“另存为”"
+    return Refused(_("文件中的“%(name)s”结构异常（嵌套过深或单元格地址无效），无法读取；请在 Excel 中“另存为”"
                      "新的 .xlsx 文件后再导入") % {"name": name})
 
 

@@ -189,7 +189,7 @@ class Command(BaseCommand):
         if result.migrated:
             self.stdout.write(_("  迁移：执行了 %(count)d 个比备份更新的数据库迁移") % {"count": len(result.migrated)})
         self.stdout.write(_("  网址：%(url)s") % {"url": provisioning.county_url(county)})
-        self.stdout.write(_("  下一步：对比快照每晚重新计算；如需立即刷新：duban city refresh %(city)s --county %(slug)s")
+        self.stdout.write(_("  下一步：县际对比数据每晚重新计算；如需立即刷新：duban city refresh %(city)s --county %(slug)s")
                           % {"city": county.city.code, "slug": county.slug})
 
 

@@ -56,7 +56,7 @@ class Command(CountyCommand, CityCommand):
             if county is not None:
                 counties = counties.filter(pk=county.pk)
             rows, seconds = refresh_all(list(counties), kind="full")
-            self.stdout.write(self.style.SUCCESS(_("已刷新 %(counties)d 个县的 %(rows)d 份快照，用时 %(seconds).2f 秒")
+            self.stdout.write(self.style.SUCCESS(_("已刷新 %(counties)d 个县的对比数据 %(rows)d 条，用时 %(seconds).2f 秒")
                                                  % {"counties": counties.count(), "rows": rows, "seconds": seconds}))
             return
         city = City.objects.filter(code=options["code"]).first()
