@@ -26,7 +26,7 @@ from django_tenants.utils import get_public_schema_name
 
 from duban.audit import log as audit
 from duban.core import schemas
-from tenants.models import County
+from tenants.models import County, SpareSchema
 
 
 class RoleError(Exception):
@@ -96,7 +96,8 @@ def app_schemas() -> list[str]:
         cursor.execute("SELECT nspname FROM pg_namespace")
         existing = {name for (name,) in cursor.fetchall()}
     counties = County.objects.order_by("schema_name").values_list("schema_name", flat=True)
-    wanted = [get_public_schema_name(), schemas.template_schema(), *counties]
+    spare = SpareSchema.objects.order_by("schema_name").values_list("schema_name", flat=True)
+    wanted = [get_public_schema_name(), schemas.template_schema(), *counties, *spare]
     return [name for name in dict.fromkeys(wanted) if name in existing]
 
 

@@ -151,3 +151,19 @@ class CityMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.city}"
+
+
+class SpareSchema(models.Model):
+    """A schema cloned from the template ahead of time (tenants.spares), waiting to become a new
+    county's: `duban county create` renames one instead of cloning while the operator waits."""
+
+    schema_name = models.CharField(_("数据库模式"), max_length=63, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("备用模式")
+        verbose_name_plural = _("备用模式")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.schema_name

@@ -27,6 +27,7 @@ from duban.core import cloning, schemas
 from duban.core.actions import action_scope
 from duban.core.errors import Invalid
 from plugins.manager import DEFAULT_PACK, get_registry
+from tenants import spares
 from tenants.models import (
     City,
     CityMembership,
@@ -54,6 +55,7 @@ class Provisioned:
     admin_username: str
     admin_password: str
     seconds: float
+    method: str = "clone"  # how the schema was made: "spare" (renamed from the pool), "clone", "migrate"
 
 
 def county_host(slug: str) -> str:
@@ -185,15 +187,6 @@ def _validate(slug: str, name: str, city_code: str) -> City:
     return city
 
 
-def ensure_template_current() -> None:
-    """Migrate the template schema first if migrations were added since it was last migrated."""
-    template = schemas.template_schema()
-    if schema_exists(template) and not schemas.pending_migrations(template):
-        return
-    call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
-
-
 def clone_template(schema_name: str) -> None:
     cloning.clone_schema(schemas.template_schema(), schema_name)
 
@@ -210,12 +203,14 @@ def migrate_new_schema(schema_name: str) -> None:
 
 def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str | None = None,
                   admin_username: str | None = "admin", admin_password: str | None = None,
-                  time_zone: str = "Asia/Shanghai", method: str = "clone", abbreviation: str = "") -> Provisioned:
-    """Create a county: its row, host, schema (cloned from the template) and admin user.
-    ``abbreviation`` is its 发文机关代字 (e.g. 东), which its documents' numbers begin with.
+                  time_zone: str = "Asia/Shanghai", method: str = "spare", abbreviation: str = "") -> Provisioned:
+    """Create a county: its row, host, schema (a spare from the pool, renamed; or cloned from the
+    template) and admin user. ``abbreviation`` is its 发文机关代字 (e.g. 东), which its documents'
+    numbers begin with.
 
-    ``method="migrate"`` builds the schema by running every migration instead of cloning
-    (slower; kept for comparison in bench/provision.py and as a fallback).
+    ``method="spare"`` (the default) takes a spare schema (tenants.spares) and clones only when
+    the pool is empty; ``"clone"`` always clones; ``"migrate"`` builds the schema by running every
+    migration (slower; kept for comparison in bench/provision.py and as a fallback).
     """
     started = time.perf_counter()
     slug = (slug or "").strip().lower()
@@ -225,8 +220,10 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
     pack_name, pack_version = resolve_rulepack(rulepack)
     if admin_username is not None and not admin_username.strip():
         raise ProvisioningError(_("请填写县管理员用户名。"), field="admin")
-    if method == "clone":
-        ensure_template_current()
+    if method not in ("spare", "clone", "migrate"):
+        raise ProvisioningError(_("未知的开通方式“%(method)s”。") % {"method": method}, field="method")
+    if method in ("spare", "clone"):
+        schemas.ensure_template_current()
     password = admin_password or secrets.token_urlsafe(12)
 
     with action_scope():  # the admin user is made by an action, which joins this transaction
@@ -240,15 +237,17 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
         county.full_clean()
         county.save()
         Domain.objects.create(domain=county_host(slug), tenant=county, is_primary=True)
-        if method == "clone":
-            clone_template(county.schema_name)
+        if method == "spare" and spares.claim(county.schema_name):
+            made = "spare"
         elif method == "migrate":
             migrate_new_schema(county.schema_name)
+            made = "migrate"
         else:
-            raise ProvisioningError(_("未知的开通方式“%(method)s”。") % {"method": method}, field="method")
+            clone_template(county.schema_name)
+            made = "clone"
         audit.record(actor=actor, action="county.create", obj=county, after={
             "slug": slug, "name": name, "city": city.code, "schema": county.schema_name,
-            "rulepack": f"{pack_name}=={pack_version}"})
+            "rulepack": f"{pack_name}=={pack_version}", "schema_made_by": made})
         with schema_context(county.schema_name):
             if admin_username:
                 try:
@@ -260,7 +259,7 @@ def create_county(slug: str, name: str, city_code: str, *, actor, rulepack: str 
                          after={"slug": slug, "name": name})
     return Provisioned(county=county, domain=county_host(slug), admin_username=admin_username or "",
                        admin_password=password if admin_username else "",
-                       seconds=time.perf_counter() - started)
+                       seconds=time.perf_counter() - started, method=made)
 
 
 def set_status(slug: str, status: str, *, actor, reason: str = "") -> County:

@@ -116,7 +116,7 @@ def test_bad_input_is_refused_and_nothing_is_half_created(world, kwargs, field, 
 def test_cli_create_prints_elapsed_time_and_list_shows_it(world, capsys):
     call_command("county", "create", "zeta", "--name", "己县", "--city", "testcity")
     out = capsys.readouterr().out
-    assert re.search(r"已创建县：己县（zeta），数据库模式 county_zeta，用时 \d+\.\d\d 秒", out)
+    assert re.search(r"已创建县：己县（zeta），数据库模式 county_zeta（由模板复制），用时 \d+\.\d\d 秒", out)
     assert "http://zeta.localhost:8000/" in out
     assert re.search(r"管理员：admin / \S{12,}", out)
     call_command("county", "list")

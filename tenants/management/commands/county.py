@@ -1,4 +1,4 @@
-"""`duban county create|list|suspend|resume|set-rulepack|set-abbreviation|backup|restore|archive`."""
+"""`duban county create|list|suspend|resume|set-rulepack|set-abbreviation|backup|restore|archive|spares`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.utils.translation import ngettext
 from rich.console import Console
 from rich.table import Table
 
-from duban.core import clock, dbowner
-from tenants import archiving, backup, provisioning
+from duban.core import clock, dbowner, schemas
+from tenants import archiving, backup, provisioning, spares
 from tenants.models import County
 
 
@@ -24,8 +24,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True,
                                     metavar="{create,list,suspend,resume,set-rulepack,set-abbreviation,backup,restore,"
-                                            "archive}")
-        create = sub.add_parser("create", help="create a county by cloning the template schema")
+                                            "archive,spares}")
+        create = sub.add_parser("create", help="create a county: a spare schema renamed, or a clone of the template")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
         create.add_argument("--city", required=True, dest="city", help="code of the city it belongs to")
@@ -36,6 +36,10 @@ class Command(BaseCommand):
         create.add_argument("--admin-password", default=None,
                             help="the admin's password (default: a random one, printed once)")
         sub.add_parser("list", help="list counties")
+        pool = sub.add_parser("spares", help="show the pool of spare schemas; --fill clones it back to size (audited)")
+        pool.add_argument("--fill", action="store_true", help="drop stale spares and clone new ones up to "
+                                                              "DUBAN_SPARE_SCHEMAS (what beat does)")
+        pool.add_argument("--size", type=int, default=None, help="with --fill: this many instead of DUBAN_SPARE_SCHEMAS")
         abbr = sub.add_parser("set-abbreviation", help="set a county's 发文机关代字 for its document numbers (audited)")
         abbr.add_argument("slug")
         abbr.add_argument("abbreviation", help="one to four Chinese characters, e.g. 东")
@@ -83,9 +87,11 @@ class Command(BaseCommand):
             rulepack=options["rulepack"], admin_username=options["admin"],
             admin_password=options["admin_password"], abbreviation=options["abbreviation"])
         county = result.county
+        made = {"spare": _("取自备用模式"), "clone": _("由模板复制"), "migrate": _("逐个执行迁移")}[result.method]
         self.stdout.write(self.style.SUCCESS(
-            _("已创建县：%(county)s（%(slug)s），数据库模式 %(schema)s，用时 %(seconds).2f 秒")
-            % {"county": county.name, "slug": county.slug, "schema": county.schema_name, "seconds": result.seconds}))
+            _("已创建县：%(county)s（%(slug)s），数据库模式 %(schema)s（%(made)s），用时 %(seconds).2f 秒")
+            % {"county": county.name, "slug": county.slug, "schema": county.schema_name, "made": made,
+               "seconds": result.seconds}))
         self.stdout.write(_("  网址：%(url)s") % {"url": provisioning.county_url(county)})
         self.stdout.write(_("  规则包：%(pack)s") % {"pack": f"{county.rulepack_name}=={county.rulepack_version}"})
         if not county.abbreviation:
@@ -107,6 +113,25 @@ class Command(BaseCommand):
         for row in rows:
             table.add_row(*row)
         Console(file=self.stdout, width=160).print(table)
+
+    def do_spares(self, options):
+        if options["size"] is not None and not options["fill"]:
+            raise CommandError(_("--size 只能与 --fill 一起使用。"))
+        if options["size"] is not None and not 0 <= options["size"] <= 100:
+            raise CommandError(_("--size 应为0至100。"))
+        if options["fill"]:
+            done = spares.refill(options["size"], actor="cli")
+            self.stdout.write(self.style.SUCCESS(
+                _("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
+                % {"created": len(done.created), "dropped": len(done.dropped), "pool": done.pool}))
+            return
+        names = spares.spare_names()
+        template = schemas.applied_migrations(schemas.template_schema())
+        current = sum(spares.matches_template(name, template) for name in names)
+        self.stdout.write(_("备用模式：%(count)d 个（与模板一致的 %(current)d 个），目标 %(target)d 个（DUBAN_SPARE_SCHEMAS）。")
+                          % {"count": len(names), "current": current, "target": spares.pool_size()})
+        for name in names:
+            self.stdout.write(f"  {name}")
 
     def do_suspend(self, options):
         county = provisioning.set_status(options["slug"], County.Status.SUSPENDED, actor="cli",

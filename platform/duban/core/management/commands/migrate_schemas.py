@@ -2,7 +2,8 @@
 
 Order: the public schema (shared apps), then the template schema that new counties are cloned
 from, then every county — with a progress bar and ETA, skipping counties that have nothing to
-migrate, and a summary at the end. ``--executor multiprocessing`` and ``--schema`` behave as in
+migrate, and a summary at the end — then the spare schemas waiting to become counties
+(tenants.spares), which are kept current like any county's. ``--executor multiprocessing`` and ``--schema`` behave as in
 django-tenants.
 """
 
@@ -17,7 +18,9 @@ from django_tenants.migration_executors.base import run_migrations
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from duban.core import dbowner, schemas
+from duban.core.connections import bounded
 from duban.core.progress import progress_bar
+from tenants.models import SpareSchema
 
 
 class Command(MigrateSchemasCommand):
@@ -34,6 +37,7 @@ class Command(MigrateSchemasCommand):
             if self.sync_tenant and self.schema_name in (None, public):
                 schemas.ensure_schema(schemas.template_schema())  # a fresh database has none yet
                 self._migrate(schemas.template_schema(), args, options)
+                self._migrate_spares(args, options)
             return
 
         started = time.monotonic()
@@ -57,7 +61,7 @@ class Command(MigrateSchemasCommand):
         quiet = dict(options, verbosity=0)
         with progress_bar("迁移各县 migrating counties", total=len(counties),
                           enabled=options.get("verbosity", 1) >= 1) as advance:
-            for schema in counties:
+            for schema in bounded(counties):
                 if schemas.pending_migrations(schema, nodes):
                     self._migrate(schema, args, quiet)
                     migrated += 1
@@ -69,6 +73,20 @@ class Command(MigrateSchemasCommand):
                 _("共 %(counties)d 个县：迁移 %(migrated)d 个，%(skipped)d 个已是最新（用时 %(seconds).1f 秒）")
                 % {"counties": len(counties), "migrated": migrated, "skipped": skipped,
                    "seconds": time.monotonic() - started})
+        self._migrate_spares(args, options)
+
+    def _migrate_spares(self, args, options):
+        names = [name for name in SpareSchema.objects.order_by("id").values_list("schema_name", flat=True)
+                 if schemas.schema_exists(name)]
+        nodes = schemas.all_migration_nodes()
+        migrated = 0
+        for schema in names:
+            if schemas.pending_migrations(schema, nodes):
+                self._migrate(schema, args, dict(options, verbosity=0))
+                migrated += 1
+        if names and options.get("verbosity", 1) >= 1:
+            self.stdout.write(_("备用模式 %(spares)d 个：迁移 %(migrated)d 个，%(skipped)d 个已是最新")
+                              % {"spares": len(names), "migrated": migrated, "skipped": len(names) - migrated})
 
     def _migrate(self, schema, args, options):
         run_migrations(self.args, options, "standard", schema)
