@@ -74,6 +74,10 @@ app.conf.update(
             "task": "duban.comparison.fan_out_refresh",
             "schedule": float(settings.DUBAN_COMPARISON_REFRESH_SECONDS),
         },
+        "spare-schemas-refill": {
+            "task": "duban.tenants.refill_spares",
+            "schedule": float(settings.DUBAN_SPARE_REFILL_SECONDS),
+        },
         "outbox-redrive-fan-out": {
             "task": "duban.notifications.fan_out_redrive",
             "schedule": float(settings.DUBAN_OUTBOX_REDRIVE_SECONDS),
@@ -81,4 +85,4 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks(["duban.ops", "duban.supervision", "duban.notifications", "duban.reports",
-                        "duban.comparison"])
+                        "duban.comparison", "tenants"])

@@ -322,6 +322,9 @@ DUBAN_EXTRA_HOSTS: {{ join "," . | quote }}
 {{- end }}
 LOG_LEVEL: {{ $c.logLevel | quote }}
 DATABASE_CONN_MAX_AGE: {{ $c.databaseConnMaxAge | int64 | quote }}
+DATABASE_CONN_MAX_SCHEMAS: {{ $c.databaseConnMaxSchemas | int64 | quote }}
+DUBAN_SPARE_SCHEMAS: {{ $c.spareSchemas | int64 | quote }}
+DUBAN_SPARE_REFILL_SECONDS: {{ $c.spareRefillSeconds | int64 | quote }}
 DUBAN_TASK_QUEUE: {{ $c.taskQueue | quote }}
 DUBAN_SWEEP_SECONDS: {{ $c.sweepSeconds | int64 | quote }}
 DUBAN_REPORT_CHECK_SECONDS: {{ $c.reportCheckSeconds | int64 | quote }}

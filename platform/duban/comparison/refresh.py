@@ -18,6 +18,7 @@ from duban.audit.models import AuditEvent
 from duban.comparison import metrics, periods
 from duban.comparison.models import CityComparisonSettings, CountySnapshot
 from duban.core import clock
+from duban.core.connections import bounded
 from duban.core.county import county_calendar
 from duban.matters.models import Feedback, Matter, ResultReport, Review
 from duban.supervision.models import EscalationStep, LedgerEntry
@@ -125,7 +126,7 @@ def refresh_all(counties=None, *, kind: str = "full", today: date | None = None,
         counties = list(County.objects.filter(status=County.Status.ACTIVE).order_by("slug"))
     references: dict[int, tuple] = {}
     written = 0
-    for county in counties:
+    for county in bounded(counties):
         if county.city_id not in references:
             references[county.city_id] = reference_pack_for(county.city_id)
         written += refresh_county(county, kind=kind, today=today, reference=references[county.city_id])

@@ -228,10 +228,15 @@ if DATABASE_URL is None:
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
 if not _db.get("NAME"):
     raise ConfigError("DATABASE_URL", "names no database (…/dbname)")
-_db["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, counting the schemas each connection visits (duban.core.connections).
+_db["ENGINE"] = "duban.core.dbbackend"
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})["application_name"] = "duban"
 DATABASES = {"default": _db}
+# A connection that has served more than this many county schemas is closed at the end of its
+# request or task, which bounds the catalogue cache of every PostgreSQL backend (≈ 212 kB per
+# schema visited; docs/scaling.md). 0: no bound.
+DATABASE_CONN_MAX_SCHEMAS = env.int("DATABASE_CONN_MAX_SCHEMAS", 100, minimum=0)
 # The OWNER role's connection (owns the schemas and tables): used only by the commands that change
 # structure or privileges — `duban migrate_schemas`, `duban county …` (create, backup, restore),
 # `duban db grant-app-role`, `duban seed_demo` (duban.core.dbowner). DATABASE_URL is then the app
@@ -379,6 +384,10 @@ CELERY_TASK_QUEUE = env.str("DUBAN_TASK_QUEUE", "duban")
 CELERY_TIMEZONE = TIME_ZONE
 DUBAN_HEARTBEAT_SECONDS = env.int("DUBAN_HEARTBEAT_SECONDS", 60, minimum=5)
 DUBAN_SWEEP_SECONDS = env.int("DUBAN_SWEEP_SECONDS", 3600, minimum=60)
+# Spare county schemas cloned ahead of time (tenants.spares): `duban county create` renames one
+# instead of cloning while the operator waits; beat refills the pool. 0: always clone.
+DUBAN_SPARE_SCHEMAS = env.int("DUBAN_SPARE_SCHEMAS", 3, minimum=0, maximum=100)
+DUBAN_SPARE_REFILL_SECONDS = env.int("DUBAN_SPARE_REFILL_SECONDS", 300, minimum=30)
 # How often beat checks whether a county's weekly report (督查专报) is due to be drafted.
 DUBAN_REPORT_CHECK_SECONDS = env.int("DUBAN_REPORT_CHECK_SECONDS", 900, minimum=60)
 # --- notifications outbox ---

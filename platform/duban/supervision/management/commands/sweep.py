@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from duban.core.clock import as_of
 from duban.core.clock import today as clock_today
 from duban.core.commands import CountyCommand
+from duban.core.connections import bounded
 from duban.core.county import county_pack
 from duban.core.progress import progress_bar
 from duban.supervision.inspection import open_inspection_if_due, report_inspection_if_due
@@ -41,7 +42,7 @@ class Command(CountyCommand):
             raise CommandError(_("--on：“%(value)s”不是有效的日期（格式：2026-12-01）。") % {"value": options["on"]}) from None
         lines, total, reminders = [], 0, 0
         with progress_bar("自动巡查", total=counties.count(), enabled=counties.count() > 1) as advance:
-            for each in counties:
+            for each in bounded(counties):
                 with tenant_context(each):
                     if on:
                         with as_of(on):
