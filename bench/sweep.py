@@ -45,25 +45,27 @@ GOAL_SET_RATIO = 2.0  # sweep / set-based write of the same rows (issue 21, poin
 BOUND_ROUNDS = 5
 
 
-def build(counties: int, matters: int) -> list:
-    """COUNTIES counties with MATTERS overdue matters each; returns the County rows."""
+def build(counties: int, matters: int, *, only: list[int] | None = None, city: bool = True) -> list:
+    """COUNTIES counties with MATTERS overdue matters each; returns the County rows. ``only``: build
+    just these indices (bench/scale.py's build processes), ``city=False``: the city exists."""
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
     from django_tenants.utils import schema_context
 
     from duban.accounts.models import Role, User
-    from duban.core import clock
+    from duban.core import clock, connections
     from duban.matters.models import Matter, MatterUnit
     from duban.matters.states import State
     from duban.units.models import Unit
     from tenants import provisioning
 
-    provisioning.create_city("bench", "基准市", actor="bench")
+    if city:
+        provisioning.create_city("bench", "基准市", actor="bench")
     today = clock.today()
     assigned_on, deadline = today - timedelta(days=60), today - timedelta(days=20)
     now = clock.now()
     built = []
-    for i in range(counties):
+    for i in (range(counties) if only is None else only):
         county = provisioning.create_county(f"sw{i:04d}", f"基准{i}县", "bench", actor="bench",
                                             admin_username=None).county
         with schema_context(county.schema_name), transaction.atomic():
@@ -79,6 +81,7 @@ def build(counties: int, matters: int) -> list:
             MatterUnit.objects.bulk_create([MatterUnit(matter=m, unit=unit, role=MatterUnit.Role.LEAD, received_at=now)
                                             for m in rows], batch_size=1000)
         built.append(county)
+        connections.release_if_spread()
     connection.set_schema_to_public()
     with connection.cursor() as cursor:  # the statistics autovacuum would have gathered by now
         for county in built:
@@ -95,6 +98,7 @@ def run_sweep(counties: list, profile: int | None = None, before=None) -> tuple[
     from django.db import connection
     from django_tenants.utils import tenant_context
 
+    from duban.core import connections
     from duban.supervision import steps
 
     queries = [0, 0]  # statements, of which SET search_path (django-tenants, before each statement)
@@ -119,6 +123,7 @@ def run_sweep(counties: list, profile: int | None = None, before=None) -> tuple[
                 profiler.enable()
             with tenant_context(county):
                 opened += len(steps.sweep(actor="bench"))
+            connections.release_if_spread()  # between counties, as `duban sweep` and the workers do
             if profiler:
                 profiler.disable()
             elapsed += time.perf_counter() - started

@@ -236,7 +236,7 @@ DATABASES = {"default": _db}
 # A connection that has served more than this many county schemas is closed at the end of its
 # request or task, which bounds the catalogue cache of every PostgreSQL backend (≈ 212 kB per
 # schema visited; docs/scaling.md). 0: no bound.
-DATABASE_CONN_MAX_SCHEMAS = env.int("DATABASE_CONN_MAX_SCHEMAS", 100, minimum=0)
+DATABASE_CONN_MAX_SCHEMAS = env.int("DATABASE_CONN_MAX_SCHEMAS", 50, minimum=0)
 # The OWNER role's connection (owns the schemas and tables): used only by the commands that change
 # structure or privileges — `duban migrate_schemas`, `duban county …` (create, backup, restore),
 # `duban db grant-app-role`, `duban seed_demo` (duban.core.dbowner). DATABASE_URL is then the app
