@@ -52,6 +52,7 @@ from pathlib import Path
 
 os.environ.setdefault("API_THROTTLE_USER", "off")  # thousands of requests by one user id
 os.environ.setdefault("API_THROTTLE_ANON", "off")
+os.environ.setdefault("DUBAN_SPARE_SCHEMAS", "3")  # the production default (the test settings have none)
 
 import _scale_backends as backends
 import city as city_bench  # bench/city.py
@@ -172,12 +173,13 @@ def provisioning_at_scale(existing: int, pool_size: int, clones: int, migrations
     ratio = median(timings["migrate"]) / median(timings["spare"])
     figure("provisioning from the spare pool", f"{spread(timings['spare'])} over {pool_size} counties "
            f"(the pool refilled beforehand: {len(refilled.created)} clones in {refill_seconds:.1f} s, beat's work)")
-    figure("provisioning by clone (pool empty)", spread(timings["clone"]))
+    figure("provisioning by clone (method=\"clone\")", spread(timings["clone"]))
     figure("provisioning by migrations", spread(timings["migrate"]))
     goal(f"provisioning p95 < {GOAL_PROVISION_P95 * 1000:.0f} ms at {existing} counties",
          spare_p95 < GOAL_PROVISION_P95, f"p95 {spare_p95 * 1000:.0f} ms")
     goal(f"provisioning ≥ {GOAL_PROVISION_RATIO:.0f}× faster than migrations", ratio >= GOAL_PROVISION_RATIO,
          f"{ratio:.0f}× (medians {median(timings['migrate']) * 1000:.0f} / {median(timings['spare']) * 1000:.0f} ms)")
+    spares.refill(actor="bench")  # back to DUBAN_SPARE_SCHEMAS, as `duban county create` leaves it
     return len(plan) + 1  # and build's first county
 
 

@@ -10,10 +10,15 @@ checks that it carries exactly the template's migrations, and renames it to the 
 (``ALTER SCHEMA … RENAME``: one catalogue row, whatever the number of counties), all in the
 county's own transaction — a failed creation gives the spare back.
 
-`duban migrate_schemas` migrates the spares like any county's schema; beat refills the pool
-(``duban.tenants.refill_spares``) and drops a spare that no longer matches the template (one
-left behind by a migration run that was interrupted). An empty pool is not an error: the county
-is then cloned while the operator waits, as before.
+A spare is made by the role that owns the template (the owner role: its schema then belongs to
+the owner, as a cloned county's does, and the app role gets the template's privileges on it) —
+never by the app role. So the pool is refilled where the owner's connection is: at the end of
+`duban migrate_schemas` (the migrations Job of every deploy), after `duban county create`, by
+`duban county spares --fill`, and by beat (``duban.tenants.refill_spares``) only where the
+workers connect as the owner (one role for everything: development, the demo, small installs).
+`duban migrate_schemas` migrates the spares like any county's schema; a refill drops a spare that
+no longer matches the template. An empty pool is not an error: the county is then cloned while
+the operator waits, as before.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core import cloning, schemas
@@ -31,11 +37,24 @@ from tenants.models import SpareSchema
 
 logger = logging.getLogger(__name__)
 
+
+class SpareError(Exception):
+    """The pool cannot be refilled here; the message says why."""
+
 PREFIX = "_spare_"
 
 
 def _qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def owns_template() -> bool:
+    """True if this connection's role owns the template schema (and so may make spares)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = %s",
+                       [schemas.template_schema()])
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def pool_size() -> int:
@@ -109,6 +128,8 @@ def refill(target: int | None = None, *, actor="beat") -> Refilled:
     target = pool_size() if target is None else target
     connection.set_schema_to_public()
     schemas.ensure_template_current()
+    if not owns_template():
+        raise SpareError(_("备用模式须由模板的属主角色建立：请以属主角色连接（DUBAN_OWNER_DATABASE_URL）后再补充。"))
     template_migrations = schemas.applied_migrations(schemas.template_schema())
     dropped, created = [], []
     for spare in list(SpareSchema.objects.order_by("id")):
@@ -116,7 +137,7 @@ def refill(target: int | None = None, *, actor="beat") -> Refilled:
             drop_spare(spare)
             dropped.append(spare.schema_name)
     current = SpareSchema.objects.count()
-    for _ in range(max(0, target - current)):
+    for _slot in range(max(0, target - current)):
         created.append(create_spare())
     if created or dropped:
         audit.record(actor=actor, action="spares.refill", obj=None, object_type="tenants.spareschema",

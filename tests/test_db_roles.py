@@ -35,6 +35,7 @@ APPEND_ONLY = ("supervision_ledgerentry", "audit_auditevent", "documents_documen
                "reports_weeklyreportrevision", "reports_weeklyreportreview")
 COUNTY = "roleafter"          # created after the grant, by the owner; its flow runs as the app role
 CLI_COUNTY = "rolecli"        # created by `duban county create` with both URLs
+SPARE_COUNTY = "rolespare"    # the same, from a spare schema
 PHONE = {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"}
 NOTICE = {"requirements": "三日内专题答复", "reply_due": "2099-12-05"}
 
@@ -73,7 +74,7 @@ def app_role(django_db_setup, django_db_blocker):
         call_command("db", "grant-app-role", name, verbosity=0)
 
     def cleanup():
-        for slug in (COUNTY, CLI_COUNTY):
+        for slug in (COUNTY, CLI_COUNTY, SPARE_COUNTY):
             _drop_county(slug)
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
@@ -331,3 +332,45 @@ def test_backup_as_the_app_role_and_restore_as_the_owner_keep_the_ledger_append_
             app_county["amount"],)
         assert "permission denied for table" in _refused(conn, f"DELETE FROM {table}")
         assert "must be owner" in _refused(conn, f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+
+
+def test_spares_are_made_by_the_owner_and_never_by_the_app_role(app_role, app_county):
+    """The pool of spare schemas (tenants.spares): the app role may not make spares — beat's refill
+    does nothing on its connection and `duban county spares --fill` says why; with the owner's URL
+    the spares belong to the owner, and a county made from one gives the app role exactly the
+    template's privileges (its ledger: SELECT and INSERT)."""
+    app_url, owner_url = _url_for(app_role), database_url_for_subprocess()
+    slug = SPARE_COUNTY
+    try:
+        beat = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup(); from tenants.tasks import refill_spares; "
+                                   "print('refilled', refill_spares.run())"],
+            cwd=REPO, env=subprocess_env(DATABASE_URL=app_url, DUBAN_SPARE_SCHEMAS="2"), capture_output=True,
+            text=True, timeout=180)
+        assert beat.returncode == 0 and "refilled 0" in beat.stdout, beat.stdout + beat.stderr
+        alone = _cli("county", "spares", "--fill", DATABASE_URL=app_url, DUBAN_SPARE_SCHEMAS="2")
+        assert alone.returncode != 0 and "备用模式须由模板的属主角色建立" in alone.stderr
+        assert "Traceback" not in alone.stderr
+
+        filled = _cli("county", "spares", "--fill", DATABASE_URL=app_url, DUBAN_OWNER_DATABASE_URL=owner_url,
+                      DUBAN_SPARE_SCHEMAS="2")
+        assert filled.returncode == 0 and "新建 2 个" in filled.stdout, filled.stdout + filled.stderr
+        made = _cli("county", "create", slug, "--name", "备用县", "--city", "testcity", DATABASE_URL=app_url,
+                    DUBAN_OWNER_DATABASE_URL=owner_url, DUBAN_SPARE_SCHEMAS="2")
+        assert made.returncode == 0, made.stdout + made.stderr
+        assert "取自备用模式" in made.stdout and "已补充备用模式 1 个（现有 2 个）" in made.stdout
+        with _app_connection(app_role) as conn:
+            owners = conn.execute(
+                "SELECT nspname, nspowner::regrole::text FROM pg_namespace WHERE nspname LIKE '\\_spare\\_%%' "
+                "OR nspname = %s", [f"county_{slug}"]).fetchall()
+            assert len(owners) == 3 and all(owner != app_role for _name, owner in owners), owners
+            table = f'"county_{slug}".supervision_ledgerentry'
+            assert [conn.execute("SELECT has_table_privilege(%s, %s)", [table, p]).fetchone()[0]
+                    for p in ("SELECT", "INSERT", "UPDATE", "DELETE")] == [True, True, False, False]
+    finally:
+        # The subprocesses committed the spares: drop them on a connection of the owner's own, not
+        # in this test's transaction (which rolls back).
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE '\\_spare\\_%%'").fetchall():
+                conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            conn.execute("DELETE FROM public.tenants_spareschema")

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from duban.core import cloning, schemas, sharding
+from tenants import provisioning, spares
 
 pytestmark = pytest.mark.django_db
 
@@ -130,11 +131,46 @@ def test_the_clone_issues_only_the_listed_statements(world):
     assert created == set(sharding.TRIGGERS)
 
 
+def test_a_county_from_the_spare_pool_costs_one_listed_statement(world, settings):
+    """Taking a spare issues only the statements SPARE_STATEMENTS lists (DDL-wise: one rename)."""
+    settings.DUBAN_SPARE_SCHEMAS = 1
+    spares.refill(actor="tests")
+    ddl = []
+
+    def record(execute, sql, params, many, context):
+        if re.match(r"\s*(CREATE|ALTER|DROP|GRANT|REVOKE|TRUNCATE|COMMENT)\b", sql, re.IGNORECASE):
+            ddl.append(" ".join(sql.split()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        made = provisioning.create_county("shard-spare", "分片县", "testcity", actor="tests")
+    assert made.method == "spare"
+    assert ddl, "no rename seen"
+    for text in ddl:
+        assert any(re.match(pattern, text) for _, pattern in sharding.SPARE_STATEMENTS), (
+            f"taking a spare issues a statement duban.core.sharding.SPARE_STATEMENTS does not list: {text[:200]}")
+
+
+def test_no_function_body_names_a_schema(county_schemas):
+    """A spare is renamed into a county: a function body naming its schema would be left behind."""
+    assert sharding.FUNCTION_BODIES_NAME_NO_SCHEMA
+    for schema in [*county_schemas, schemas.template_schema()]:
+        bodies = rows("""
+            SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = %s""", [schema])
+        assert bodies
+        every_schema = {name for (name,) in rows("SELECT nspname FROM pg_namespace", [])}
+        naming = [(name, other) for name, body in bodies for other in every_schema
+                  if re.search(r'(?<![\w"])"?' + re.escape(other) + r'"?\.', body)]
+        assert not naming, f"{schema}: function bodies naming a schema: {naming}"
+
+
 def test_docs_scaling_names_every_listed_object():
     doc = DOC.read_text(encoding="utf-8")
     named = [*sharding.APPEND_ONLY, *sharding.FUNCTIONS, *sharding.TRIGGERS, *sharding.PUBLIC_TABLES_REFERENCED,
              *sharding.INTEGER_SEQUENCES,
-             *(label for label, _ in sharding.CLONE_STATEMENTS), "duban.core.sharding",
+             *(label for label, _ in sharding.CLONE_STATEMENTS), *(label for label, _ in sharding.SPARE_STATEMENTS),
+             "FUNCTION_BODIES_NAME_NO_SCHEMA", "duban.core.sharding",
              "tests/test_scaling_constraints.py"]
     missing = [name for name in named if f"`{name}`" not in doc]
     assert not missing, f"docs/scaling.md does not name: {missing}"

@@ -74,3 +74,13 @@ CLONE_STATEMENTS: tuple[tuple[str, str], ...] = (
     ("CREATE VIEW", r"CREATE VIEW \S+ AS "),
     ("CREATE TRIGGER", r"CREATE TRIGGER \S+ BEFORE "),
 )
+
+# What `duban county create` issues when it takes a spare schema from the pool (tenants.spares):
+# one rename of a schema cloned ahead of time. Under Citus the spares are cloned on the coordinator
+# as local schemas (schema-based sharding off), renamed, then distributed — like a fresh clone.
+SPARE_STATEMENTS: tuple[tuple[str, str], ...] = (
+    ("ALTER SCHEMA … RENAME TO …", r'ALTER SCHEMA "[^"]+" RENAME TO "[^"]+"$'),
+)
+# A renamed schema keeps its functions' bodies as written: they may not name a schema (their own
+# or another), or a spare renamed to a county would still point at the spare's old name.
+FUNCTION_BODIES_NAME_NO_SCHEMA = True

@@ -27,3 +27,7 @@ if env.raw("DUBAN_WEBHOOK_HTTP_HOSTS") is None:
     DUBAN_WEBHOOK_HTTP_HOSTS = ["127.0.0.1"]
 if env.raw("DUBAN_WEBHOOK_ALLOWED_NETWORKS") is None:
     DUBAN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+# No spare schemas unless a test asks (tests/test_spares.py): a spare made by one test's
+# subprocess (`duban county create` refills the pool) is committed and would be taken by another.
+if env.raw("DUBAN_SPARE_SCHEMAS") is None:
+    DUBAN_SPARE_SCHEMAS = 0

@@ -102,6 +102,20 @@ class Command(BaseCommand):
             self.stdout.write(_("  管理员：%(username)s / %(password)s")
                               % {"username": result.admin_username, "password": result.admin_password}
                               + ("" if options["admin_password"] else _("   （只显示这一次，请登录后修改）")))
+        self._refill_after_create()
+
+    def _refill_after_create(self):
+        """The county exists; put a spare back for the next one (the owner's connection is here)."""
+        if not spares.pool_size():
+            return
+        try:
+            done = spares.refill(actor="cli")
+        except spares.SpareError as exc:
+            self.stdout.write(self.style.WARNING(_("  备用模式未补充：%(error)s") % {"error": exc}))
+            return
+        if done.created:
+            self.stdout.write(_("  已补充备用模式 %(created)d 个（现有 %(pool)d 个）")
+                              % {"created": len(done.created), "pool": done.pool})
 
     def do_list(self, options):
         counties = County.objects.select_related("city").order_by("city__code", "slug")
@@ -120,7 +134,10 @@ class Command(BaseCommand):
         if options["size"] is not None and not 0 <= options["size"] <= 100:
             raise CommandError(_("--size 应为0至100。"))
         if options["fill"]:
-            done = spares.refill(options["size"], actor="cli")
+            try:
+                done = spares.refill(options["size"], actor="cli")
+            except spares.SpareError as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(self.style.SUCCESS(
                 _("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
                 % {"created": len(done.created), "dropped": len(done.dropped), "pool": done.pool}))

@@ -20,6 +20,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_model
 from duban.core import dbowner, schemas
 from duban.core.connections import bounded
 from duban.core.progress import progress_bar
+from tenants import spares
 from tenants.models import SpareSchema
 
 
@@ -87,6 +88,12 @@ class Command(MigrateSchemasCommand):
         if names and options.get("verbosity", 1) >= 1:
             self.stdout.write(_("备用模式 %(spares)d 个：迁移 %(migrated)d 个，%(skipped)d 个已是最新")
                               % {"spares": len(names), "migrated": migrated, "skipped": len(names) - migrated})
+        # Every deploy runs this as the owner: the moment to bring the pool back to its size.
+        if spares.pool_size() and spares.owns_template():
+            done = spares.refill(actor="migrate_schemas")
+            if (done.created or done.dropped) and options.get("verbosity", 1) >= 1:
+                self.stdout.write(_("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
+                                  % {"created": len(done.created), "dropped": len(done.dropped), "pool": done.pool})
 
     def _migrate(self, schema, args, options):
         run_migrations(self.args, options, "standard", schema)
