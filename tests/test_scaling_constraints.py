@@ -174,3 +174,19 @@ def test_docs_scaling_names_every_listed_object():
              "tests/test_scaling_constraints.py"]
     missing = [name for name in named if f"`{name}`" not in doc]
     assert not missing, f"docs/scaling.md does not name: {missing}"
+
+
+def test_the_table_list_follows_the_schema_dependency_and_matches_django_tenants(county_schemas):
+    """The migration runs' table list (duban.core.dbbackend.introspection) reads pg_depend's index
+    instead of testing every relation of every county for visibility: same tables, same kinds."""
+    from django_tenants.postgresql_backend.introspection import DatabaseSchemaIntrospection
+
+    assert type(connection.introspection).__module__ == "duban.core.dbbackend.introspection"
+    reference = DatabaseSchemaIntrospection(connection)
+    for schema in ["public", schemas.template_schema(), *county_schemas]:
+        connection.set_schema(schema)
+        with connection.cursor() as cursor:
+            ours = sorted(connection.introspection.get_table_list(cursor))
+            theirs = sorted(reference.get_table_list(cursor))
+        assert ours and ours == theirs, schema
+    connection.set_schema_to_public()

@@ -1,4 +1,5 @@
-"""django-tenants' DatabaseWrapper, remembering which schemas this connection has used.
+"""django-tenants' DatabaseWrapper, remembering which schemas this connection has used (and
+listing a schema's tables without walking every county's: .introspection).
 
 A PostgreSQL backend caches the catalogue of every schema it touches (≈ 212 kB per county) for
 as long as it lives; :func:`duban.core.connections.release_if_spread` closes a connection that
@@ -11,11 +12,14 @@ from __future__ import annotations
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from django_tenants.utils import get_public_schema_name
 
+from duban.core.dbbackend.introspection import DatabaseIntrospection
+
 
 class DatabaseWrapper(TenantDatabaseWrapper):
     def __init__(self, *args, **kwargs):
         self.schemas_visited: set[str] = set()
         super().__init__(*args, **kwargs)
+        self.introspection = DatabaseIntrospection(self)
 
     def _cursor(self, name=None):
         cursor = super()._cursor(name=name)
