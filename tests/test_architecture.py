@@ -32,8 +32,8 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 # The areas of the product: the core (county context, errors, actions, commands) imports none of them.
-AREAS = ["duban.accounts", "duban.audit", "duban.units", "duban.identity", "duban.documents", "duban.notifications", "duban.matters",
-         "duban.supervision", "duban.reports", "duban.comparison", "duban.demo", "duban.web", "api"]
+AREAS = ["duban.accounts", "duban.audit", "duban.units", "duban.identity", "duban.documents", "duban.notifications",
+         "duban.matters", "duban.supervision", "duban.reports", "duban.comparison", "duban.demo", "duban.web", "api"]
 
 # Source roots and the import name of their top package; platform/ is a folder, not a package.
 ROOTS = {"platform/duban": "duban", "api": "api", "tenants": "tenants", "plugins": "plugins"}

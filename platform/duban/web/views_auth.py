@@ -154,7 +154,14 @@ def logout_view(request):
         messages.success(request, _("您已安全退出。"))
         provider_logout = flow.logout_url(county_provider() if id_token else None, id_token,
                                           post_logout_redirect_uri=request.build_absolute_uri(settings.LOGIN_URL))
-        return HttpResponseRedirect(provider_logout or settings.LOGIN_URL)
+        if provider_logout:
+            # On to the provider's end-session endpoint from a page of ours: a redirect answering the
+            # form's POST would be refused by the browser (CSP form-action 'self' covers redirects).
+            response = render(request, "web/logout_provider.html", {"url": provider_logout,
+                                                                     "site_name": _site_name(request)})
+            response["Cache-Control"] = "no-store"
+            return response
+        return HttpResponseRedirect(settings.LOGIN_URL)
     if not request.user.is_authenticated:
         return HttpResponseRedirect(settings.LOGIN_URL)
     return render(request, "web/logout.html", {"site_name": _site_name(request)})
