@@ -291,7 +291,7 @@ def do_sso_login(provider: SsoProvider, claims: dict, *, mfa: bool) -> tuple[Use
     """The account a verified login stands for: found by the configured claim (``sso_subject``,
     never the e-mail), or opened when the county allows it — with the mapped role, or none until a
     county admin gives one. A mapping that matches sets the role and unit at every login (the
-    provider's directory stays the source). Returns (user, opened now); raises flow.Refused."""
+    provider's directory stays the source). Returns (user, opened now); raises flow.SsoRefused."""
     raw = claims.get(provider.username_claim)
     subject = raw.strip() if isinstance(raw, str) else (str(raw) if isinstance(raw, int) else "")
     if not subject or len(subject) > 255:

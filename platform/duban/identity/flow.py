@@ -5,7 +5,7 @@
 authorization URL returned. ``finish``: the callback's ``state`` must be one this session started
 (and is used up at once: a replayed callback finds nothing), the provider's ``iss`` (RFC 9207)
 must be the county's issuer; the code is exchanged with the verifier, the ID token verified
-(duban.identity.oidc) and the claims handed back. Every refusal is a :class:`Refused` whose
+(duban.identity.oidc) and the claims handed back. Every refusal is a :class:`SsoRefused` whose
 message is what the visitor reads.
 """
 
@@ -27,7 +27,7 @@ PENDING_SECONDS = 600  # a login started longer ago than this is refused
 PENDING_MAX = 5  # logins started in other tabs that are kept at once
 
 
-class Refused(NotAllowed):
+class SsoRefused(NotAllowed):
     """A refused single sign-on: the message is for the visitor; ``reason`` (a short code) and
     ``detail`` go to the audit trail."""
 
@@ -38,7 +38,7 @@ class Refused(NotAllowed):
         super().__init__(message)
 
 
-def refusal(reason: str, detail: str = "", **values) -> Refused:
+def refusal(reason: str, detail: str = "", **values) -> SsoRefused:
     """The refusal for ``reason``, its message in the visitor's language."""
     messages = {
         "not_configured": _("本县尚未启用统一身份认证登录，请使用用户名和密码登录。"),
@@ -55,10 +55,10 @@ def refusal(reason: str, detail: str = "", **values) -> Refused:
         "secret": _("本县统一身份认证的客户端密钥无法读取（加密密钥已更换），请联系本县系统管理员重新填写。"),
     }
     message = messages[reason] % values if values else messages[reason]
-    return Refused(message, reason=reason, detail=detail, subject=values.get("subject", ""))
+    return SsoRefused(message, reason=reason, detail=detail, subject=values.get("subject", ""))
 
 
-def _failure(exc: oidc.ProviderFailure) -> Refused:
+def _failure(exc: oidc.ProviderFailure) -> SsoRefused:
     reason = {"unreachable": "unavailable", "discovery": "unavailable", "policy": "unavailable",
               "token": "token", "id_token": "id_token", "userinfo": "userinfo"}[exc.code]
     return refusal(reason, exc.detail or exc.code)

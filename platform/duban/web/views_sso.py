@@ -50,7 +50,7 @@ def post_logout_uri(request) -> str:
     return request.build_absolute_uri("/login/")
 
 
-def _refused(request, exc: flow.Refused):
+def _refused(request, exc: flow.SsoRefused):
     if exc.reason != "not_configured":
         do_record_sso_refusal(reason=exc.reason, detail=exc.detail, subject=exc.subject)
     return render(request, "web/sso_refused.html", {"reason": str(exc)}, status=403)
@@ -64,7 +64,7 @@ def sso_start(request):
     try:
         url = flow.start(request.session, active_provider(), redirect_uri=callback_uri(request),
                          next_url=safe_next(request))
-    except flow.Refused as exc:
+    except flow.SsoRefused as exc:
         return _refused(request, exc)
     return HttpResponseRedirect(url)
 
@@ -77,7 +77,7 @@ def sso_callback(request):
     try:
         outcome = flow.finish(request.session, provider, request.GET, redirect_uri=callback_uri(request))
         user, _opened = do_sso_login(provider, outcome.claims, mfa=outcome.mfa)
-    except flow.Refused as exc:
+    except flow.SsoRefused as exc:
         return _refused(request, exc)
     auth_login(request, user, backend=BACKEND)  # the user_logged_in signal notes whether a code is owed
     request.session[flow.ID_TOKEN_KEY] = outcome.id_token
