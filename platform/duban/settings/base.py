@@ -125,6 +125,8 @@ TENANT_APPS = [
     "duban.notifications",
     "duban.documents",
     "duban.reports",
+    # Each county's OpenID Connect provider and role mapping (single sign-on).
+    "duban.identity",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -172,6 +174,8 @@ MIDDLEWARE = [
     "duban.web.middleware.IdleTimeoutMiddleware",
     # A user with a confirmed TOTP device goes nowhere but /login/otp/ until the code is given.
     "duban.web.middleware.OTPRequiredMiddleware",
+    # A user opened by single sign-on without a role yet sees only the page saying so (duban.identity).
+    "duban.web.middleware.RoleRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last (django-axes): turns a locked-out login attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -316,6 +320,14 @@ DUBAN_LOGIN_KNOWN_ADDRESS_DAYS = env.int("DUBAN_LOGIN_KNOWN_ADDRESS_DAYS", 30, m
 # django-otp's own admin never shows a device's key or QR code (ours replaces it altogether;
 # this keeps the library's pages safe should they be registered again).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Single sign-on (duban.identity): each county's OpenID Connect client secret is sealed at rest with
+# a key derived from DUBAN_SSO_KEY, or from SECRET_KEY when it is unset (duban.identity.sealing).
+DUBAN_SSO_KEY = env.str("DUBAN_SSO_KEY", secret=True)
+# The hosts a county's identity provider (its issuer and every endpoint its discovery document names)
+# may be on (``.example.gov.cn``: that domain and every name under it); empty: any host. Over plain
+# http only the hosts in DUBAN_SSO_HTTP_HOSTS; everything else must be https.
+DUBAN_SSO_ALLOWED_HOSTS = env.host_names("DUBAN_SSO_ALLOWED_HOSTS", [])
+DUBAN_SSO_HTTP_HOSTS = env.host_names("DUBAN_SSO_HTTP_HOSTS", [])
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
