@@ -527,7 +527,7 @@ def test_cli_errors_name_the_problem(world, idp, tmp_path):
     assert "“boss”不是可选的角色" in _cli_error("map", "alpha", "督查室", "boss")
     assert "必须选择所属单位" in _cli_error("map", "alpha", "一号局", "unit_staff")
     assert "没有编码为“X99”的单位" in _cli_error("map", "alpha", "一号局", "unit_staff", "--unit", "X99")
-    assert "没有取值为“无此组”的角色映射" in _cli_error("unmap", "alpha", "无此组")
+    assert "没有值为“无此组”的角色映射" in _cli_error("unmap", "alpha", "无此组")
     assert "本县没有用户名为“ghost”的用户" in _cli_error("link", "alpha", "ghost", "g")
     call_command("county", "sso", "link", "alpha", "staff", "zhang", stdout=StringIO())
     assert "已关联到用户“staff”" in _cli_error("link", "alpha", "clerk", "zhang")

@@ -167,9 +167,9 @@ def do_set_sso_mapping(*, actor, claim_value: str, role: str, unit_code: str = "
     provider = _provider_for_mapping()
     claim_value = (claim_value or "").strip()
     if not claim_value:
-        raise Invalid(_("请填写声明的取值，例如用户所在的组“督查室”。"), field="claim_value")
+        raise Invalid(_("请填写声明值，例如用户所在的组“督查室”。"), field="claim_value")
     if len(claim_value) > 200:
-        raise Invalid(_("声明的取值不能超过200个字符。"), field="claim_value")
+        raise Invalid(_("声明值不能超过200个字符。"), field="claim_value")
     if role not in COUNTY_ROLES:
         raise Invalid(_("“%(role)s”不是可选的角色。") % {"role": role}, field="role")
     unit = None
@@ -208,7 +208,7 @@ def do_remove_sso_mapping(*, actor, claim_value: str) -> None:
     provider = _provider_for_mapping()
     mapping = SsoRoleMapping.objects.filter(provider=provider, claim_value=(claim_value or "").strip()).first()
     if mapping is None:
-        raise NotFound(_("没有取值为“%(value)s”的角色映射。") % {"value": (claim_value or "")[:100]})
+        raise NotFound(_("没有值为“%(value)s”的角色映射。") % {"value": (claim_value or "")[:100]})
     audit.record(actor=actor, action="sso.mapping.remove", obj=mapping,
                  before={"claim_value": mapping.claim_value, "role": mapping.role,
                          "unit": mapping.unit.code if mapping.unit_id else None})

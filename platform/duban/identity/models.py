@@ -50,7 +50,7 @@ class SsoRoleMapping(models.Model):
 
     provider = models.ForeignKey(SsoProvider, on_delete=models.CASCADE, related_name="mappings",
                                  verbose_name=_("统一身份认证配置"))
-    claim_value = models.CharField(_("声明的取值"), max_length=200)
+    claim_value = models.CharField(_("声明值"), max_length=200)
     role = models.CharField(_("角色"), max_length=32, choices=COUNTY_ROLE_CHOICES)
     unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                              verbose_name=_("所属单位"))

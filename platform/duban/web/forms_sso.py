@@ -25,9 +25,9 @@ class SsoSettingsForm(forms.Form):
     scopes = forms.CharField(label=_("申请的信息范围（scope）"), max_length=500, initial="openid profile",
                              help_text=_("以空格分隔，须包含 openid，例如“openid profile groups”。"))
     username_claim = forms.CharField(label=_("识别用户的声明"), max_length=100, initial="preferred_username",
-                                     help_text=_("账号按这一声明的取值对应，从不按电子邮箱对应。"))
+                                     help_text=_("账号按这一声明值对应，从不按电子邮箱对应。"))
     role_claim = forms.CharField(label=_("映射角色的声明"), max_length=100, required=False,
-                                 help_text=_("例如 groups；下方的角色映射按它的取值给出角色和单位。"))
+                                 help_text=_("例如 groups；下方的角色映射按它的值给出角色和单位。"))
     create_unknown_users = forms.BooleanField(
         label=_("首次登录自动开通账号"), required=False,
         help_text=_("不勾选：本县没有对应账号的人被拒绝登录。勾选：自动开通账号，无匹配映射时没有角色，须由县管理员分配。"))
@@ -48,7 +48,7 @@ class SsoSettingsForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    claim_value = forms.CharField(label=_("声明的取值"), max_length=200)
+    claim_value = forms.CharField(label=_("声明值"), max_length=200)
     role = forms.ChoiceField(label=_("角色"), choices=ROLE_CHOICES)
     unit = forms.ChoiceField(label=_("所属单位"), required=False, choices=())
 
@@ -60,7 +60,7 @@ class MappingForm(forms.Form):
 class LinkForm(forms.Form):
     username = forms.CharField(label=_("本县账号的用户名"), max_length=150)
     subject = forms.CharField(label=_("统一身份认证标识"), max_length=255, required=False,
-                              help_text=_("该人员在身份认证平台上“识别用户的声明”的取值；留空则解除关联。"))
+                              help_text=_("该人员在身份认证平台上“识别用户的声明”的值；留空则解除关联。"))
 
 
 class AssignForm(forms.Form):

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             name='SsoRoleMapping',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('claim_value', models.CharField(max_length=200, verbose_name='声明的取值')),
+                ('claim_value', models.CharField(max_length=200, verbose_name='声明值')),
                 ('role', models.CharField(choices=[('county_admin', '县管理员'), ('county_leader', '县领导'), ('office_leader', '办公室领导'), ('supervision_staff', '督查督办人员'), ('unit_staff', '承办单位人员')], max_length=32, verbose_name='角色')),
                 ('position', models.PositiveIntegerField(default=0, verbose_name='顺序')),
                 ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mappings', to='identity.ssoprovider', verbose_name='统一身份认证配置')),
