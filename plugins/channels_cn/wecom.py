@@ -47,7 +47,8 @@ class WeComChannel:
             raise Undeliverable(_("收件人没有填写企业微信账号。"))
         message = {
             "touser": userid, "msgtype": "textcard", "agentid": self.agent_id,
-            "textcard": {"title": cut(subject, 60), "description": cut(body or subject, 200),
+            # WeCom's limits are in bytes (title 128, description 512): 3 bytes a Chinese character.
+            "textcard": {"title": cut(subject, 40), "description": cut(body or subject, 160),
                          "url": link, "btntxt": str(_("详情"))},
             "enable_duplicate_check": 1, "duplicate_check_interval": DUPLICATE_CHECK_SECONDS,
         }
