@@ -7,7 +7,7 @@ from rest_framework import mixins, serializers
 
 from api.base import CountyViewSet, county_action
 from duban.notifications.actions import do_mark_read, do_set_preference
-from duban.notifications.channels import available_channels
+from duban.notifications.channels import available_channels, channel_default
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
 
@@ -88,10 +88,11 @@ class PreferenceViewSet(CountyViewSet):
         return Preference.objects.filter(user=user)
 
     def _rows(self, user) -> list[dict]:
-        off = {(p.event, p.channel): p.enabled for p in self.get_queryset()}
-        return [{"event": event, "event_label": str(label), "channel": channel,
-                 "enabled": off.get((event, channel), True)}
-                for event, label in EVENTS.items() for channel in available_channels()]
+        chosen = {(p.event, p.channel): p.enabled for p in self.get_queryset()}
+        channels = available_channels()
+        return [{"event": event, "event_label": str(label), "channel": code,
+                 "enabled": chosen.get((event, code), channel_default(channel, event))}
+                for event, label in EVENTS.items() for code, channel in channels.items()]
 
     @extend_schema(summary="My notification preferences: every event × channel", responses=PreferenceOut(many=True))
     def list(self, request):

@@ -22,7 +22,9 @@ LAYERS: list[tuple[str, list[str]]] = [
               "duban.core", "duban.accounts", "duban.audit", "duban.units", "duban.identity", "tenants", "duban.ops",
               "duban.tasks", "duban.celery"]),
     ("documents", ["duban.documents"]),
-    ("notifications", ["duban.notifications"]),
+    # plugins.channels_cn: a plugin (loaded by its entry point, never imported by plugins.manager)
+    # whose channels read the county's accounts and send through the notifications' egress.
+    ("notifications", ["duban.notifications", "plugins.channels_cn"]),
     ("matters", ["duban.matters"]),
     ("supervision", ["duban.supervision"]),
     ("reports", ["duban.reports"]),

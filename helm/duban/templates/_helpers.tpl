@@ -364,6 +364,11 @@ DUBAN_SSO_ALLOWED_HOSTS: {{ join "," . | quote }}
 {{- with $c.ssoHttpHosts }}
 DUBAN_SSO_HTTP_HOSTS: {{ join "," . | quote }}
 {{- end }}
+DUBAN_WECOM_API_BASE: {{ $c.wecomApiBase | quote }}
+DUBAN_DINGTALK_API_BASE: {{ $c.dingtalkApiBase | quote }}
+DUBAN_ALIYUN_SMS_ENDPOINT: {{ $c.aliyunSmsEndpoint | quote }}
+DUBAN_TENCENT_SMS_ENDPOINT: {{ $c.tencentSmsEndpoint | quote }}
+DUBAN_PHONE_LINK_DAYS: {{ $c.phoneLinkDays | int64 | quote }}
 DUBAN_COMPARISON_DEBOUNCE_SECONDS: {{ $c.comparisonDebounceSeconds | int64 | quote }}
 DUBAN_COMPARISON_REFRESH_SECONDS: {{ $c.comparisonRefreshSeconds | int64 | quote }}
 API_THROTTLE_USER: {{ $c.apiThrottleUser | quote }}

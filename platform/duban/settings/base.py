@@ -416,6 +416,19 @@ DUBAN_WEBHOOK_ALLOWED_HOSTS = env.host_names("DUBAN_WEBHOOK_ALLOWED_HOSTS",
                                              ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
 DUBAN_WEBHOOK_HTTP_HOSTS = env.host_names("DUBAN_WEBHOOK_HTTP_HOSTS", [])
 DUBAN_WEBHOOK_ALLOWED_NETWORKS = env.networks("DUBAN_WEBHOOK_ALLOWED_NETWORKS", [])
+# Channels that reach a person (plugins/channels_cn, docs/identity.md ("Channels that reach a person")): where each provider's
+# API is. The operator's choice, not a county's: these hosts need not be in DUBAN_WEBHOOK_ALLOWED_HOSTS,
+# but every other rule of the webhooks' egress applies (https unless in DUBAN_WEBHOOK_HTTP_HOSTS, public
+# addresses unless in DUBAN_WEBHOOK_ALLOWED_NETWORKS, no redirects). Point them at a gateway, or in
+# tests at local servers.
+DUBAN_WECOM_API_BASE = env.url("DUBAN_WECOM_API_BASE", "https://qyapi.weixin.qq.com", schemes=("http", "https"))
+DUBAN_DINGTALK_API_BASE = env.url("DUBAN_DINGTALK_API_BASE", "https://oapi.dingtalk.com", schemes=("http", "https"))
+DUBAN_ALIYUN_SMS_ENDPOINT = env.url("DUBAN_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com",
+                                    schemes=("http", "https"))
+DUBAN_TENCENT_SMS_ENDPOINT = env.url("DUBAN_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com",
+                                     schemes=("http", "https"))
+# How long the short link a notice carries (/m/<code>) opens its page.
+DUBAN_PHONE_LINK_DAYS = env.int("DUBAN_PHONE_LINK_DAYS", 30, minimum=1, maximum=365)
 # --- city comparison ---
 # A county's snapshots are refreshed this long after the first write of a burst (debounce).
 DUBAN_COMPARISON_DEBOUNCE_SECONDS = env.int("DUBAN_COMPARISON_DEBOUNCE_SECONDS", 60, minimum=0, maximum=86400)
