@@ -41,7 +41,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-12-21")]
 # The MATRIX's owners (cast attributes) by user name in the seeded county.
 OWNERS = {"staff": "staff", "office": "m_office", "leader": "m_leader", "lead_clerk": "clerk",
           "co_clerk": "clerk1", "admin": "admin"}
-ID_FIELDS = ("id", "code", "unit")  # what a detail route's {id} / {code} is, in its list's rows
 
 
 def schema_path(pattern: str) -> str:
@@ -63,11 +62,40 @@ def _tokens(world) -> dict[str, str]:
 
 
 def _seed_more(world) -> None:
-    """What _seed leaves out: a weekly report (drafted), so that every list has rows."""
+    """What _seed leaves out, so that every list has two rows or more: two weekly reports, two
+    collection rounds, two inspection rounds (the third quarter's too), issued documents (two
+    assignment notices and a written step's notice)."""
+    from matter_helpers import Cast, to_state
+
+    from duban.accounts.models import User
+    from duban.core.clock import as_of
+    from duban.matters import actions
+    from duban.matters.documents import assignment_notice_document
+    from duban.matters.models import Matter
     from duban.reports.weekly import draft_weekly_report
+    from duban.supervision.actions import do_record_manual_step
+    from duban.supervision.documents import supervision_notice_document
+    from duban.supervision.inspection import open_inspection_if_due
 
     with tenant_context(world.alpha):
+        staff, leader = User.objects.get(username="staff"), User.objects.get(username="m_leader")
         draft_weekly_report(date(2026, 11, 21), actor="tests")
+        draft_weekly_report(date(2026, 11, 28), actor="tests")
+        actions.do_open_round(actor=staff, title="季度征集", due_date=date(2099, 3, 1), leaders=[leader])
+        with as_of(date(2026, 9, 25)):
+            open_inspection_if_due()
+        for matter in Matter.objects.filter(assigned_on__isnull=False).order_by("id")[:2]:
+            assignment_notice_document(matter, actor=staff)
+        people = {u.username: u for u in User.objects.all()}
+        cast = Cast(leader=leader, office=people["m_office"], staff=staff, lead_clerk=people["clerk"],
+                    co_clerk=people["clerk1"], other_clerk=people["m_other"])
+        with as_of(date(2026, 9, 1)):
+            overdue = to_state(cast, "in_progress", deadline_working_days=10)
+        do_record_manual_step(overdue.pk, actor=staff, tier="phone", on=date(2026, 11, 20), evidence={
+            "contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"})
+        step = do_record_manual_step(overdue.pk, actor=staff, tier="written_notice", on=date(2026, 11, 21),
+                                     evidence={"requirements": "三日内专题答复", "reply_due": "2099-12-05"})
+        supervision_notice_document(step, actor=staff)
 
 
 class Caller:
@@ -94,16 +122,20 @@ def _collection(path: str) -> str:
 
 
 def _concrete(path: str, caller: Caller, owner: str) -> str | None:
-    """``path`` with its {id}/{code} replaced by the first row of the collection's list that the
-    owner sees (None when the list is empty)."""
+    """``path`` with its {id} (or {code}) taken from the first row of the collection's list, as the
+    owner sees it, for which the route answers 200 without parameters (a step's notice needs a
+    step that sent one); None when there is none."""
     if "{" not in path:
         return path
-    rows = _rows(caller.get(owner, _collection(path)))
-    if not rows:
-        return None
-    row = rows[0]
-    key = next((row[name] for name in ID_FIELDS if row.get(name) not in (None, "")), None)
-    return re.sub(r"\{\w+\}", str(key), path) if key is not None else None
+    name = re.search(r"\{(\w+)\}", path)[1]
+    for row in _rows(caller.get(owner, _collection(path), {"page_size": 200})):
+        key = row.get(name) if name != "code" else (row.get("code") or row.get("unit"))
+        if key in (None, ""):
+            continue
+        concrete = path.replace(f"{{{name}}}", str(key))
+        if caller.get(owner, concrete).status_code == 200:
+            return concrete
+    return None
 
 
 def _cursor(caller: Caller, owner: str, path: str) -> str | None:
@@ -284,6 +316,9 @@ def test_schemathesis_positive_values_of_every_query_parameter(world, settings, 
     host = world.owner.host
     problems: list[str] = []
     sent = 0
+    # The real paths first: Django's test client reconnects close_old_connections, which must stay
+    # off while InProcessWSGI answers inside the test's transaction.
+    concrete_paths = {path: _concrete(path, caller, owner) for path, owner in routes.items()}
     with InProcessWSGI() as app:
         schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", app, headers={"Host": host})
         operations = 0
@@ -292,7 +327,7 @@ def test_schemathesis_positive_values_of_every_query_parameter(world, settings, 
             if operation.method.upper() != "GET" or operation.path not in routes or not len(operation.query):
                 continue
             owner = routes[operation.path]
-            concrete = _concrete(operation.path, caller, owner)
+            concrete = concrete_paths[operation.path]
             if concrete is None:
                 problems.append(f"GET {operation.path}: no row to walk it with")
                 continue

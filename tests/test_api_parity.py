@@ -57,7 +57,10 @@ def _methods_of(view) -> set[str]:
 
 
 def _web_path(pattern: str) -> str:
-    path = re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", pattern)
+    """``matters/<int:pk>/notice/`` → ``/matters/<pk>/notice/``; ``^scores/annual\\.(?P<fmt>…)$`` →
+    ``/scores/annual.<fmt>``."""
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", pattern)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", path)
     return "/" + path.replace("^", "").replace("$", "").replace("\\", "")
 
 
@@ -182,6 +185,7 @@ def test_the_finders_see_what_they_should():
     assert "POST" in web["/matters/<pk>/register/"] and "POST" in web["/reports/weekly/draft/"]
     assert "POST" in web["/import/"] and "POST" in web["/platform/counties/new/"]
     assert web["/circulars/<circular_id>/document/"] == {"GET"} and web["/matters/"] == {"GET"}
+    assert web["/scores/annual.<fmt>"] == {"GET"} and web["/platform/counties/<slug>/suspend/"] == {"POST"}
     assert "POST" in web["/logout/"]  # no require_* decorator: found by its body
     cli = cli_commands()
     assert {"duban report weekly draft", "duban import_matters", "duban unit import", "duban county create"} <= cli
