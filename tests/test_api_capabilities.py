@@ -235,7 +235,12 @@ def workbook(rows) -> io.BytesIO:
         book.active.append(row)
     out = io.BytesIO()
     book.save(out)
-    out.seek(0)
+    return upload(out.getvalue())
+
+
+def upload(content: bytes) -> io.BytesIO:
+    """The same bytes sent again (a workbook saved twice differs: openpyxl stamps the time)."""
+    out = io.BytesIO(content)
     out.name = "导入.xlsx"
     return out
 
@@ -259,12 +264,13 @@ def test_the_county_admin_imports_units_after_a_dry_run(world, admin):
     with tenant_context(world.alpha):
         assert not Unit.objects.filter(code="T31").exists()
 
-    good = [UNIT_HEADER, ["T31", "三十一镇", "乡镇", "刘洋", "0551-1234567"], ["D31", "县三十一局", "部门", "", ""]]
-    checked = api.upload("imports/preview/", {"kind": "units", "file": workbook(good)}).json()
+    good = workbook([UNIT_HEADER, ["T31", "三十一镇", "乡镇", "刘洋", "0551-1234567"], ["D31", "县三十一局", "部门", "", ""]]
+                    ).getvalue()
+    checked = api.upload("imports/preview/", {"kind": "units", "file": upload(good)}).json()
     assert checked["ok"] is True and checked["count"] == 2 and not any(r["problems"] for r in checked["rows"])
     with tenant_context(world.alpha):
         assert not Unit.objects.filter(code="T31").exists()  # a dry run writes nothing
-    done = api.upload("imports/", {"kind": "units", "file": workbook(good), "expected_sha256": checked["sha256"]})
+    done = api.upload("imports/", {"kind": "units", "file": upload(good), "expected_sha256": checked["sha256"]})
     assert done.status_code == 201, done.content[:500]
     assert done.json()["created"] == 2 and sorted(done.json()["units"]) == ["D31", "T31"]
     with tenant_context(world.alpha):
