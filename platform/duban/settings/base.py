@@ -446,10 +446,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
-    # api.parsers.JSONParser: malformed or too deeply nested JSON is a 400, not a 500.
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies only (api.parsers.JSONParser: malformed or too deeply nested JSON is a 400, not a
+    # 500); the routes that take a file declare multipart themselves. Another type is a 415, and the
+    # schema offers one body per write, which generated clients need (issue 24 point 3).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    # No query parameter picks the renderer: DRF's default, ?format=, swallowed the documents'
+    # own ?format=pdf|docx as a 404 (issue 24 point 1). The schema view reads ?format=json|yaml itself.
+    "URL_FORMAT_OVERRIDE": None,
+    # Filters (django-filter) and ?ordering= (each list's own fields; an unknown one is a 400).
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "api.paging.Ordering"],
     "DEFAULT_PAGINATION_CLASS": "api.paging.Pages",
     "DEFAULT_THROTTLE_CLASSES": ["api.paging.UserThrottle", "api.paging.AnonThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -488,9 +493,12 @@ SPECTACULAR_SETTINGS = {
         "DeadlineChangeKindEnum": "duban.matters.models.DeadlineChange.Kind",
         "UserRoleEnum": "duban.accounts.models.Role",
         "MatterUnitRoleEnum": "duban.matters.models.MatterUnit.Role",
+        "InspectionResultEnum": "duban.supervision.models.InspectionItem.Result",
+        "ImportKindEnum": [("units", "units"), ("matters", "matters")],  # api.imports.KINDS
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.examples.add_examples"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.examples.add_examples",
+                             "api.examples.tidy_parameters"],
 }
 
 # --- observability ------------------------------------------------------------------------
