@@ -20,13 +20,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from api import idempotency
@@ -62,7 +65,7 @@ class RolePermission(permissions.BasePermission):
     somebody else's object is 404 whatever one's role — a 403 would tell that it exists.
     Finer rules (whose matter, which state) stay in the action functions and access helpers."""
 
-    message = "your role may not do this"
+    message = gettext_lazy("您的角色不能办理这项操作。")
 
     @staticmethod
     def _allowed(request, view) -> bool:
@@ -90,6 +93,9 @@ class CountyViewSet(viewsets.GenericViewSet):
     #: action name -> tuple of roles allowed to call it (missing: every county user)
     roles: dict[str, tuple] = {}
     lookup_value_regex = r"[^/]+"
+    #: what ``?ordering=`` may name (api.paging.Ordering: names, or {name: model field}) and the default
+    ordering_fields: tuple | dict = ()
+    ordering: tuple | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -111,7 +117,12 @@ class CountyViewSet(viewsets.GenericViewSet):
         return self.safely_get_queryset(self.request.user)
 
     def get_object(self):
-        queryset = self.filter_queryset(self.get_queryset())
+        # The filters narrow the lookup as DRF's do; ?ordering= is for lists (a list action's
+        # ordering fields, a timeline's say, are not the object's).
+        queryset = self.get_queryset()
+        for backend in self.filter_backends:
+            if not issubclass(backend, OrderingFilter):
+                queryset = backend().filter_queryset(self.request, queryset, self)
         lookup = self.lookup_url_kwarg or self.lookup_field
         value = str(self.kwargs[lookup])
         # ASCII digits only: str.isdigit() and int() accept "³" and "٣"; and no NUL, which
@@ -153,7 +164,9 @@ def county_action(*, input: type | None = None, output: type, summary: str, desc
             result = func(self, request, data, *args, **kwargs)
             if isinstance(result, HttpResponseBase):  # a file, or a Response built by the action
                 return result
-            if many and self.paginator is not None:  # GET lists page like every other list
+            if many and isinstance(result, QuerySet):  # GET lists filter, order and page like every list
+                result = self.filter_queryset(result)
+            if many and self.paginator is not None:
                 page = self.paginate_queryset(result)
                 return self.get_paginated_response(
                     output(page, many=True, context=self.get_serializer_context()).data)

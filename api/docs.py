@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from csp.constants import SELF
 from csp.decorators import csp_update
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
 
 REDOC_POLICY = {
     "style-src": [
@@ -31,3 +32,17 @@ def swagger_view(url_name: str):
 def redoc_view(url_name: str):
     return csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name=url_name,
                                                                  template_name="duban/api_redoc.html"))
+
+
+class SchemaFormat(DefaultContentNegotiation):
+    """``?format=json`` or ``?format=yaml`` picks the schema's renderer (else the Accept header).
+
+    The API as a whole has no such parameter (``URL_FORMAT_OVERRIDE`` is off: routes have their
+    own ``format``, the documents' pdf|docx); the schema view keeps the one its readers use."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format") or None)
+
+
+class SchemaView(SpectacularAPIView):
+    content_negotiation_class = SchemaFormat

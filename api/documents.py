@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import io
-
-from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
 
 from api.base import CountyViewSet, county_action
+from api.files import FORMATS, file_response, file_responses, format_field, format_parameter
 from api.matters import PersonField, Versioned
 from duban.accounts.models import Role
 from duban.documents import service as documents
 from duban.documents.access import visible_documents
 from duban.documents.models import Document
 from duban.reports.access import visible_weekly_reports
-from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
+from duban.reports.actions import (
+    do_draft_weekly_report,
+    do_edit_weekly_report,
+    do_issue_weekly_report,
+    do_return_weekly_report,
+    do_submit_weekly_report,
+)
 from duban.reports.models import WeeklyReport, WeeklyReportReview
 
 STAFF = (Role.SUPERVISION_STAFF,)
 OFFICE_LEADER = (Role.OFFICE_LEADER,)
-FORMATS = {"pdf": ("application/pdf", documents.pdf_bytes),
-           "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", documents.docx_bytes),
-           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", documents.xlsx_bytes)}
 
 
 class DocumentOut(serializers.ModelSerializer):
@@ -39,7 +40,7 @@ class DocumentOut(serializers.ModelSerializer):
 
 
 class DownloadIn(serializers.Serializer):
-    format = serializers.ChoiceField(choices=list(FORMATS), default="pdf")
+    format = format_field(*FORMATS)
 
 
 @extend_schema_view(
@@ -50,26 +51,19 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
     queryset = Document.objects.none()
     serializer_class = DocumentOut
     filterset_fields = ["kind", "year", "matter"]
+    ordering_fields = ("id", "issued_on", "year")
+    ordering = ("-id",)
 
     def safely_get_queryset(self, user):
         return visible_documents(user).order_by("-id")
 
-    @extend_schema(summary="Download the document as PDF, Word (.docx) or Excel (.xlsx, annual table)",
-                   parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default="pdf")],
-                   responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
-                              (200, FORMATS["docx"][0]): OpenApiResponse(OpenApiTypes.BINARY),
-                              (200, FORMATS["xlsx"][0]): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(summary="Download the document as PDF, Word (.docx; not the annual table) or Excel (.xlsx, the "
+                           "annual table only)",
+                   parameters=[format_parameter(*FORMATS)], responses=file_responses(*FORMATS))
     @county_action(input=DownloadIn, output=DocumentOut, methods=("get",), summary="Download",
                    filter_backends=[])
     def download(self, request, data, pk=None):
-        document = self.get_object()
-        content_type, render = FORMATS[data["format"]]
-        try:
-            body = render(document)
-        except (ValueError, LookupError) as exc:  # e.g. no Excel form of a notice
-            raise serializers.ValidationError({"format": [str(exc)]}) from None
-        return FileResponse(io.BytesIO(body), as_attachment=True, content_type=content_type,
-                            filename=f"{document.number or document.title}.{data['format']}")
+        return file_response(self.get_object(), data["format"])
 
 
 class WeeklyReviewOut(serializers.ModelSerializer):
@@ -112,11 +106,22 @@ class WeeklyReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Coun
     queryset = WeeklyReport.objects.none()
     serializer_class = WeeklyReportOut
     filterset_fields = ["status", "year"]
+    ordering_fields = ("id", "week_of")
+    ordering = ("-week_of",)
     roles = {"edit": STAFF, "submit": STAFF, "return_to_staff": OFFICE_LEADER, "issue": OFFICE_LEADER}
 
     def safely_get_queryset(self, user):
         return (visible_weekly_reports(user).prefetch_related("named_units", "reviews__reviewed_by")
                 .select_related("issued_by", "submitted_by").order_by("-week_of"))
+
+    @extend_schema(responses={201: WeeklyReportOut, 200: WeeklyReportOut})
+    @county_action(output=WeeklyReportOut, detail=False, status_code=201,
+                   summary="Draft this week's report now (supervision staff): 201 with the new draft, or 200 with the "
+                           "week's report if it was drafted already (by staff or, at the pack's weekly time, by beat)")
+    def draft(self, request, data):
+        drafted = do_draft_weekly_report(actor=request.user)
+        return Response(WeeklyReportOut(drafted.report, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED if drafted.created else status.HTTP_200_OK)
 
     @county_action(input=WeeklyEditIn, output=WeeklyReportOut, summary="Edit a draft's text and named units")
     def edit(self, request, data, pk=None):

@@ -9,7 +9,8 @@ the one family of ``duban.core.errors``: bad input (``Invalid``) → 400 naming 
 ``NotAllowed`` → 403; not found / not yours (``NotFound``) → 404 (the same answer); a stale
 version or a workflow step that does not apply in the object's state (``Conflict``, its ``code``
 saying which) → 409. A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413 (Django itself would answer an HTML
-page); malformed or too deeply nested JSON → 400 (``api.parsers``). A lost database connection
+page); malformed or too deeply nested JSON → 400 (``api.parsers``); a body of another media type than
+the route takes (JSON; multipart where a file is uploaded) → 415 saying which it takes. A lost database connection
 (``duban.core.dbdown.is_connection_failure``) → 503 with
 ``Retry-After``; nothing of the request was saved.
 """
@@ -69,6 +70,14 @@ def _flatten(detail) -> dict[str, list[str]]:
     return out
 
 
+def unsupported_media_type(context) -> str:
+    """What the body was sent as, and what this route takes (JSON; multipart where a file is uploaded)."""
+    view, request = context.get("view"), context.get("request")
+    accepted = "、".join(sorted({parser.media_type for parser in view.get_parsers()})) if view else "application/json"
+    sent = (getattr(request, "content_type", "") or "").split(";")[0].strip()[:100] or _("（未注明）")
+    return _("不支持的请求正文类型“%(type)s”：此接口只接受%(accepted)s。") % {"type": sent, "accepted": accepted}
+
+
 def exception_handler(exc, context):
     if dbdown.is_connection_failure(exc):
         dbdown.lost_connection(context.get("request"), exc)
@@ -78,6 +87,8 @@ def exception_handler(exc, context):
             "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}), status=413)
     if isinstance(exc, TooManyFieldsSent):
         return Response(body(400, _("请求中的字段过多。")), status=400)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return Response(body(415, unsupported_media_type(context)), status=415)
     if isinstance(exc, Invalid):
         field = getattr(exc, "field", None) or "non_field_errors"
         return Response(body(400, str(exc), {field: [str(exc)]}), status=400)

@@ -39,6 +39,10 @@ EXAMPLES: dict[str, dict] = {
                                                              "promised_date": "2026-12-01"}},
     "steps_skip_create": {"reason": "主要负责人已当面说明情况，经领导同意跳过"},
     "steps_reply_create": {"text": "关于延误原因及整改措施的专题答复"},
+    "steps_withdraw_create": {"reason": "系误记：该次书面督办发给了协办单位"},
+    "imports_preview_create": {"kind": "matters", "file": "(binary: an .xlsx workbook)", "proposed_by": "leader"},
+    "imports_create": {"kind": "matters", "file": "(binary: an .xlsx workbook)", "proposed_by": "leader",
+                       "expected_sha256": "9f2c…（the preview's sha256）"},
     "ledger_reverse_create": {"reason": "误记：该次电话督办系对协办单位"},
     "circulars_create": {"title": "2026年第四季度督查督办情况通报", "period_start": "2026-10-01",
                          "period_end": "2026-12-31"},
@@ -66,4 +70,24 @@ def add_examples(result, generator, request, public):
                 continue
             for media in body.get("content", {}).values():
                 media.setdefault("examples", {})["example"] = {"value": example, "summary": "一个例子"}
+    return result
+
+
+def tidy_parameters(result, generator, request, public):
+    """Postprocessing hook, for generated clients: ids in paths are integers (the routes take
+    ASCII digits only; anything else is 404), and a query parameter's schema carries no
+    ``title`` (django-filter copies the model field's Chinese verbose name there, which client
+    generators turn into class names)."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") == "id":
+                    parameter["schema"] = {"type": "integer"}
+                elif parameter.get("in") == "query":
+                    schema = parameter.get("schema", {})
+                    schema.pop("title", None)
+                    if isinstance(schema.get("items"), dict):
+                        schema["items"].pop("title", None)
     return result

@@ -10,16 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from api import idempotency
 from api.base import CountyViewSet, county_action
+from api.files import PdfOrWordIn, document_of, file_response, file_responses, format_parameter
+from api.paging import Cursor, Ordering
 from duban.accounts.models import Role, User
 from duban.audit.models import AuditEvent
 from duban.core import clock
 from duban.core.commands import YEAR_MAX, YEAR_MIN
 from duban.core.errors import Invalid
 from duban.matters import access, actions, queries
+from duban.matters.documents import assignment_notice_document
 from duban.matters.models import (
     FEEDBACK_KINDS,
     Attachment,
@@ -199,7 +202,7 @@ class MatterDetailOut(MatterOut):
                   "feedback_every_working_days", "feedback", "reports", "deadline_changes", "change_requests",
                   "attachments"]
 
-    @extend_schema(responses=ReportOut(many=True))
+    @extend_schema_field(ReportOut(many=True))
     def get_reports(self, matter) -> list[dict]:
         reports = access.visible_reports(self.context["request"].user, matter).select_related(
             "unit", "reported_by", "review__reviewed_by").order_by("attempt")
@@ -397,7 +400,8 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     queryset = Matter.objects.none()
     serializer_class = MatterOut
     filterset_class = MatterFilter
-    ordering = ["-id"]
+    ordering_fields = ("id", "deadline", "proposed_at", "assigned_on", "closed_at")
+    ordering = ("-id",)
     roles = {"create": (*LEADERS, Role.SUPERVISION_STAFF)}
 
     def safely_get_queryset(self, user):
@@ -488,20 +492,31 @@ class MatterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
         return actions.do_request_change(pk, actor=request.user, **data)
 
     @county_action(input=AttachIn, output=AttachmentOut, summary="Attach a file (PDF, image, Office document)",
-                   status_code=201, parser_classes=[MultiPartParser, FormParser])
+                   status_code=201, parser_classes=[MultiPartParser])
     def attach(self, request, data, pk=None):
         return actions.do_attach_file(pk, actor=request.user, upload=data["file"],
                                           feedback_id=data.get("feedback"), report_id=data.get("report"))
 
-    @county_action(output=TimelineEventOut, many=True, methods=("get",), filter_backends=[],
-                   summary="Everything that happened to the matter, oldest first (audit trail)")
+    @county_action(output=TimelineEventOut, many=True, methods=("get",), filter_backends=[Ordering],
+                   pagination_class=Cursor, ordering_fields=("id", "at"), ordering=("id",),
+                   summary="Everything that happened to the matter, oldest first (audit trail); by cursor: follow "
+                           "`next` to read on, events added meanwhile come at the end")
     def timeline(self, request, data, pk=None):
         return queries.timeline(self.get_object(), request.user)
+
+    @extend_schema(parameters=[format_parameter("pdf", "docx")], responses=file_responses("pdf", "docx"))
+    @county_action(input=PdfOrWordIn, output=MatterOut, methods=("get",), filter_backends=[],
+                   summary="The assignment notice (交办通知单) as PDF or Word: printed the first time it is asked "
+                           "for, then the same document; 409 before the matter is assigned")
+    def notice(self, request, data, pk=None):
+        matter = self.get_object()
+        return file_response(document_of(lambda: assignment_notice_document(matter, actor=request.user)),
+                             data["format"])
 
     @county_action(output=MatterOut, many=True, methods=("get",), detail=False, url_path="no-answer",
                    summary="Matters with no answer past their deadline (office roles)")
     def no_answer(self, request, data):
-        return self.filter_queryset(queries.no_answer(request.user, clock.today()).values(*LIST_FIELDS))
+        return queries.no_answer(request.user, clock.today()).values(*LIST_FIELDS)
 
 
 @extend_schema_view(
@@ -512,6 +527,8 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
     queryset = ChangeRequest.objects.none()
     serializer_class = ChangeRequestOut
     filterset_class = ChangeRequestFilter
+    ordering_fields = ("id", "requested_at", "decided_at")
+    ordering = ("-id",)
 
     def safely_get_queryset(self, user):
         return (access.visible_change_requests(user)
@@ -531,6 +548,8 @@ class ChangeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Cou
 class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = CollectionRound.objects.none()
     serializer_class = RoundOut
+    ordering_fields = ("id", "due_date", "opened_at")
+    ordering = ("-id",)
     roles = {"list": (*OFFICE, *LEADERS), "retrieve": (*OFFICE, *LEADERS), "create": STAFF, "close": STAFF}
 
     def safely_get_queryset(self, user):

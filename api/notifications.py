@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers
 
 from api.base import CountyViewSet, county_action
+from api.paging import Cursor
 from duban.notifications.actions import do_mark_read, do_set_preference
-from duban.notifications.channels import available_channels
+from duban.notifications.channels import available_channels, channel_default
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
 
@@ -51,20 +53,32 @@ class PreferenceIn(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(method="only_unread", label="true: only the unread ones; false: only the read")
+
+    class Meta:
+        model = Notification
+        fields = ["event", "unread"]
+
+    def only_unread(self, queryset, name, value):
+        return queryset.filter(read_at__isnull=value)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="My notifications, newest first (filter ?unread=true)"),
+    list=extend_schema(summary="My notifications, newest first (filter ?unread=true); by cursor: follow `next` to "
+                               "read on, new ones arriving meanwhile push nothing off a page"),
     retrieve=extend_schema(summary="One of my notifications"),
 )
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = Notification.objects.none()
     serializer_class = NotificationOut
-    filterset_fields = ["event"]
+    filterset_class = NotificationFilter
+    pagination_class = Cursor
+    ordering_fields = ("id", "created_at")
+    ordering = ("-id",)
 
     def safely_get_queryset(self, user):
-        qs = Notification.objects.filter(recipient=user).select_related("matter").order_by("-id")
-        if self.action == "list" and self.request.query_params.get("unread") in ("true", "1"):
-            qs = qs.filter(read_at__isnull=True)
-        return qs
+        return Notification.objects.filter(recipient=user).select_related("matter").order_by("-id")
 
     @county_action(output=UnreadOut, methods=("get",), detail=False, url_path="unread-count",
                    summary="How many of my notifications are unread")
@@ -83,15 +97,17 @@ class PreferenceViewSet(CountyViewSet):
     queryset = Preference.objects.none()
     serializer_class = PreferenceOut
     pagination_class = None
+    filter_backends = []  # every event × channel in a fixed order: nothing to filter or order
 
     def safely_get_queryset(self, user):
         return Preference.objects.filter(user=user)
 
     def _rows(self, user) -> list[dict]:
-        off = {(p.event, p.channel): p.enabled for p in self.get_queryset()}
-        return [{"event": event, "event_label": str(label), "channel": channel,
-                 "enabled": off.get((event, channel), True)}
-                for event, label in EVENTS.items() for channel in available_channels()]
+        chosen = {(p.event, p.channel): p.enabled for p in self.get_queryset()}
+        channels = available_channels()
+        return [{"event": event, "event_label": str(label), "channel": code,
+                 "enabled": chosen.get((event, code), channel_default(channel, event))}
+                for event, label in EVENTS.items() for code, channel in channels.items()]
 
     @extend_schema(summary="My notification preferences: every event × channel", responses=PreferenceOut(many=True))
     def list(self, request):

@@ -120,6 +120,8 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     serializer_class = UnitOut
     lookup_field = "code"
     filterset_fields = ["kind", "is_active"]
+    ordering_fields = ("id", "code")
+    ordering = ("kind", "code")
     roles = {"create": ADMIN}
 
     def safely_get_queryset(self, user):
@@ -142,6 +144,8 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     queryset = User.objects.none()
     serializer_class = UserOut
     filterset_fields = ["role", "is_active"]
+    ordering_fields = ("id", "date_joined", "last_login")
+    ordering = ("id",)
     roles = {"list": ADMIN, "retrieve": ADMIN, "create": ADMIN, "role": ADMIN}
 
     def safely_get_queryset(self, user):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -128,6 +129,8 @@ class CityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PublicViewSe
     queryset = City.objects.none()
     serializer_class = CityOut
     lookup_field = "code"
+    ordering_fields = ("code", "created_at")
+    ordering = ("code",)
 
     def safely_get_queryset(self, user):
         return visible_cities(user).prefetch_related("counties").order_by("code")
@@ -140,6 +143,8 @@ class CountiesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PublicVi
     serializer_class = CountyOut
     lookup_field = "slug"
     filterset_fields = ["status"]
+    ordering_fields = ("slug", "created_at")
+    ordering = ("city__code", "slug")
 
     def safely_get_queryset(self, user):
         return visible_counties(user).select_related("city").order_by("city__code", "slug")
@@ -198,7 +203,7 @@ class ComparisonViewSet(PublicViewSet):
             city = cities.first()
             if city is not None:
                 return city
-        raise ValidationError({"city": ["which city? (?city=CODE)"]})
+        raise ValidationError({"city": [_("请指明哪个市（?city=市的代码）。")]})
 
     @extend_schema(summary="A city's counties side by side for one period, ranked",
                    parameters=[_CITY, _PERIOD, _START, _RANK], responses=OpenApiTypes.OBJECT)
@@ -220,7 +225,7 @@ class ComparisonViewSet(PublicViewSet):
         try:
             quarters = int(request.query_params.get("quarters") or 8)
         except ValueError:
-            raise ValidationError({"quarters": ["a whole number"]}) from None
+            raise ValidationError({"quarters": [_("季度数应为整数。")]}) from None
         return Response(_comparison_call(comparison_service.trends, city, end=request.query_params.get("end"),
                                          quarters=quarters))
 

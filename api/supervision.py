@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import operator
+
 import django_filters
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers
 
 from api import idempotency
 from api.base import CountyViewSet, county_action
+from api.files import PdfOrWordIn, document_of, file_response, file_responses, format_field, format_parameter
 from api.matters import PersonField
+from api.paging import Cursor, Ordering
 from duban.accounts.models import Role
 from duban.core import clock
 from duban.core.commands import YEAR_MAX, YEAR_MIN
-from duban.supervision import access, ledger
+from duban.reports.documents import annual_assessment_document
+from duban.supervision import access, inspection, ledger
 from duban.supervision.actions import (
     do_draft_circular,
     do_publish_circular,
@@ -23,7 +28,9 @@ from duban.supervision.actions import (
     do_reverse_entry,
     do_set_circular_lists,
     do_skip_step,
+    do_withdraw_step,
 )
+from duban.supervision.documents import circular_document, supervision_notice_document
 from duban.supervision.models import Circular, EscalationStep, InspectionItem, InspectionRound, LedgerEntry
 
 STAFF = (Role.SUPERVISION_STAFF,)
@@ -111,10 +118,55 @@ class InspectionItemOut(serializers.ModelSerializer):
                   "inspected_at"]
 
 
+class InspectionSummaryOut(serializers.Serializer):
+    items = serializers.IntegerField(help_text="items checked in the round (one per matter and lead unit)")
+    units = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="not checked (yet)")
+    on_track = serializers.IntegerField()
+    behind = serializers.IntegerField()
+    done = serializers.IntegerField()
+
+
 class InspectionRoundOut(serializers.ModelSerializer):
+    summary = serializers.SerializerMethodField(help_text="what the round found: fixed when it was reported to the "
+                                                          "leaders, so far until then")
+
     class Meta:
         model = InspectionRound
-        fields = ["id", "year", "quarter", "opens_on", "closes_on", "opened_at"]
+        fields = ["id", "year", "quarter", "opens_on", "closes_on", "opened_at", "reported_at", "summary"]
+
+    @extend_schema_field(InspectionSummaryOut)
+    def get_summary(self, round_) -> dict:
+        return round_.summary if round_.reported_at else inspection.round_summary(round_)
+
+
+class InspectionReportItemOut(serializers.ModelSerializer):
+    unit = serializers.CharField(source="unit.code")
+    unit_name = serializers.CharField(source="unit.name")
+    matter_number = serializers.CharField(source="matter.number")
+    matter_title = serializers.CharField(source="matter.title")
+    result_label = serializers.CharField(source="get_result_display")
+    inspected_by = PersonField()
+
+    class Meta:
+        model = InspectionItem
+        fields = ["id", "unit", "unit_name", "matter", "matter_number", "matter_title", "result", "result_label",
+                  "findings", "inspected_by", "inspected_at"]
+
+
+class InspectionReportOut(InspectionRoundOut):
+    """A round as the county leaders read it (五(一) 报县政府相关领导审阅): its results and every item."""
+
+    items = serializers.SerializerMethodField()
+
+    class Meta(InspectionRoundOut.Meta):
+        fields = [*InspectionRoundOut.Meta.fields, "items"]
+
+    @extend_schema_field(InspectionReportItemOut(many=True))
+    def get_items(self, round_) -> list[dict]:
+        items = (access.visible_inspection_items(self.context["request"].user).filter(round=round_)
+                 .select_related("matter", "unit", "inspected_by").order_by("unit__kind", "unit__code", "matter__number"))
+        return InspectionReportItemOut(items, many=True).data
 
 
 # inputs
@@ -168,6 +220,10 @@ class YearIn(serializers.Serializer):
                                     help_text="assessment year (default: this year)")
 
 
+class AnnualIn(YearIn):
+    format = format_field("pdf", "xlsx")
+
+
 # --- filters --------------------------------------------------------------------------------------
 class StepFilter(django_filters.FilterSet):
     unit = django_filters.CharFilter(field_name="unit__code")
@@ -202,7 +258,10 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     queryset = EscalationStep.objects.none()
     serializer_class = StepOut
     filterset_class = StepFilter
-    roles = {"create": STAFF, "record": STAFF, "skip": STAFF, "reply": (Role.UNIT_STAFF,)}
+    ordering_fields = ("id", "due_on", "recorded_on", "tier_index")
+    ordering = ("-due_on", "-id")
+    roles = {"create": STAFF, "record": STAFF, "skip": STAFF, "reply": (Role.UNIT_STAFF,),
+             "withdraw": OFFICE_LEADER}
 
     def safely_get_queryset(self, user):
         return (access.visible_steps(user).select_related("matter", "unit", "recorded_by", "notice")
@@ -229,6 +288,21 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
     def reply(self, request, data, pk=None):
         return do_record_reply(int(pk), actor=request.user, **data)
 
+    @county_action(input=ReasonIn, output=StepOut,
+                   summary="Withdraw a step recorded in error (office leader; where the pack allows it): its "
+                           "deductions reversed, the step marked withdrawn")
+    def withdraw(self, request, data, pk=None):
+        return do_withdraw_step(int(pk), actor=request.user, **data)
+
+    @extend_schema(parameters=[format_parameter("pdf", "docx")], responses=file_responses("pdf", "docx"))
+    @county_action(input=PdfOrWordIn, output=StepOut, methods=("get",), filter_backends=[],
+                   summary="The step's supervision notice (督查督办通知单) as PDF or Word: printed the first time it "
+                           "is asked for; 409 for a step that sent no notice")
+    def notice(self, request, data, pk=None):
+        step = self.get_object()
+        return file_response(document_of(lambda: supervision_notice_document(step, actor=request.user)),
+                             data["format"])
+
 
 @extend_schema_view(
     list=extend_schema(summary="Ledger entries (扣分台账): every deduction and reversal, append-only"),
@@ -238,11 +312,14 @@ class LedgerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyView
     queryset = LedgerEntry.objects.none()
     serializer_class = LedgerOut
     filterset_class = LedgerFilter
+    pagination_class = Cursor
+    ordering_fields = ("id", "occurred_on", "amount")
+    ordering = ("-id",)
     roles = {"reverse": OFFICE_LEADER}
 
     def safely_get_queryset(self, user):
         return (access.visible_ledger(user).select_related("unit", "matter", "created_by", "reverses")
-                .order_by("-occurred_on", "-id"))
+                .order_by("-id"))
 
     @county_action(input=ReversalIn, output=LedgerOut, summary="Reverse an entry (冲正) by appending its opposite",
                    status_code=201)
@@ -266,20 +343,33 @@ class ScoreViewSet(CountyViewSet):
     serializer_class = ScoreOut
     lookup_field = "code"
     pagination_class = None
+    filter_backends = [Ordering]
+    ordering_fields = ("unit", "score", "deducted")
 
     def safely_get_queryset(self, user):
         return access.statement_units(user).order_by("kind", "code")
 
-    @extend_schema(summary="Every unit's score for a year (base − deductions, floored)", parameters=[YEAR_PARAM],
-                   responses=ScoreOut(many=True))
+    @extend_schema(summary="Every unit's score for a year (base − deductions, floored); by kind and code, or "
+                           "`?ordering=-score` for the ranking", parameters=[YEAR_PARAM], responses=ScoreOut(many=True))
     def list(self, request):
         year = _year(request)
+        ordering = Ordering().get_ordering(request, None, self) or []
         allowed = set(self.get_queryset().values_list("pk", flat=True))
         base = ledger.county_pack().schedule.base
         rows = [{"unit": unit.code, "unit_name": unit.name, "kind": unit.kind, "year": year, "base": base,
                  "deducted": base - value, "score": value}
                 for unit, value in ledger.unit_scores(year).items() if unit.pk in allowed]
+        for term in reversed(ordering):  # stable sorts, the last key first
+            rows.sort(key=operator.itemgetter(term.lstrip("-")), reverse=term.startswith("-"))
         return self.respond(ScoreOut, rows, many=True)
+
+    @extend_schema(parameters=[YEAR_PARAM, format_parameter("pdf", "xlsx")], responses=file_responses("pdf", "xlsx"))
+    @county_action(input=AnnualIn, output=ScoreOut, methods=("get",), detail=False, filter_backends=[],
+                   summary="The annual assessment table (年度考评) as PDF or Excel (office roles and county leaders): a "
+                           "new document when the figures changed since the year's last one, else that one")
+    def annual(self, request, data):
+        year = data.get("year") or clock.today().year
+        return file_response(annual_assessment_document(year, actor=request.user), data["format"])
 
     @extend_schema(summary="One unit's statement: base, every entry with running totals, final score",
                    parameters=[YEAR_PARAM], responses=StatementOut)
@@ -308,6 +398,8 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
     queryset = Circular.objects.none()
     serializer_class = CircularOut
     filterset_class = CircularFilter
+    ordering_fields = ("id", "period_end", "published_on")
+    ordering = ("-id",)
     roles = {"create": STAFF, "lists": STAFF, "publish": OFFICE_LEADER}
 
     def safely_get_queryset(self, user):
@@ -329,6 +421,14 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
     def publish(self, request, data, pk=None):
         return do_publish_circular(int(pk), actor=request.user)
 
+    @extend_schema(parameters=[format_parameter("pdf", "docx")], responses=file_responses("pdf", "docx"))
+    @county_action(input=PdfOrWordIn, output=CircularOut, methods=("get",), filter_backends=[],
+                   summary="The circular's document (通报) as PDF or Word, once published (409 for a draft); the "
+                           "same document as the web's")
+    def document(self, request, data, pk=None):
+        circular = self.get_object()
+        return file_response(document_of(lambda: circular_document(circular, actor=request.user)), data["format"])
+
 
 @extend_schema_view(
     list=extend_schema(summary="Quarterly inspection rounds (季度督查)"),
@@ -337,9 +437,17 @@ class CircularViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyVi
 class InspectionRoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSet):
     queryset = InspectionRound.objects.none()
     serializer_class = InspectionRoundOut
+    ordering_fields = ("id", "opens_on")
+    ordering = ("-year", "-quarter")
 
     def safely_get_queryset(self, user):
         return access.visible_inspection_rounds(user).order_by("-year", "-quarter")
+
+    @county_action(output=InspectionReportOut, methods=("get",), url_path="report", filter_backends=[],
+                   summary="The round as the county leaders read it once reported (五(一) 报县政府相关领导审阅): its "
+                           "results and every item I may see, by unit")
+    def report(self, request, data, pk=None):
+        return self.get_object()
 
 
 class InspectionItemFilter(django_filters.FilterSet):
@@ -358,6 +466,8 @@ class InspectionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Co
     queryset = InspectionItem.objects.none()
     serializer_class = InspectionItemOut
     filterset_class = InspectionItemFilter
+    ordering_fields = ("id", "inspected_at")
+    ordering = ("-round_id", "unit__code", "matter_id")
     roles = {"record": STAFF}
 
     def safely_get_queryset(self, user):

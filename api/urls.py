@@ -2,10 +2,9 @@
 (tests/test_api_isolation.py); a new one without an entry there fails the suite."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from api import docs, documents, matters, notifications, org, supervision
+from api import docs, documents, imports, matters, notifications, org, supervision
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -24,12 +23,13 @@ router.register("inspection-rounds", supervision.InspectionRoundViewSet, basenam
 router.register("inspection-items", supervision.InspectionItemViewSet, basename="inspection-item")
 router.register("documents", documents.DocumentViewSet, basename="document")
 router.register("weekly-reports", documents.WeeklyReportViewSet, basename="weekly-report")
+router.register("imports", imports.ImportViewSet, basename="import")
 router.register("notifications", notifications.NotificationViewSet, basename="notification")
 router.register("notification-preferences", notifications.PreferenceViewSet, basename="notification-preference")
 
 app_name = "api"
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.swagger_view("api:schema"), name="swagger"),
     path("redoc/", docs.redoc_view("api:schema"), name="redoc"),
     *router.urls,

@@ -1,7 +1,6 @@
 """/api/v1/ on the public host. Every route is in the isolation matrix too."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from api import docs, public
@@ -15,7 +14,7 @@ router.register("comparison", public.ComparisonViewSet, basename="comparison")
 
 app_name = "public_api"
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
+    path("schema/", docs.SchemaView.as_view(urlconf="api.urls_public_root", api_version="public-1.0.0",
                                                custom_settings={
         "TITLE": "Duban platform API",
         "DESCRIPTION": ("The platform's API on the public host: cities, counties and the city comparison. "

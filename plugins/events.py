@@ -43,7 +43,18 @@ class Deduction:
 
 @runtime_checkable
 class NotificationChannel(Protocol):
-    """A way to reach people (SMS, WeCom, DingTalk, …) contributed by a plugin."""
+    """A way to reach people (SMS, WeCom, DingTalk, …) contributed by a plugin.
+
+    ``recipient`` holds ``username``, ``name``, ``email``, ``phone``, ``wecom_userid`` and
+    ``dingtalk_userid`` (empty strings where the person has none). Raise
+    ``duban.notifications.channels.Undeliverable`` when the person cannot be reached this way at
+    all (skipped, not retried); any other exception makes the outbox try again later.
+
+    Optional attributes: ``carries_link = True`` (``send`` then also gets ``link=``, the notice's
+    short link that opens it on a phone after login); ``quiet_hours = True`` (deliveries wait for
+    the end of the person's quiet hours unless the notice is urgent); ``enabled_by_default(event)``
+    (whether a person who never chose gets that event on this channel; default: yes).
+    """
 
     code: str
     label: str

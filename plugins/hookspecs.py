@@ -83,7 +83,10 @@ def duban_next_tier(pack: RulePack, recorded: list[str]) -> Tier | None:
 def duban_notification_channels(pack: RulePack) -> list[NotificationChannel]:
     """Notification channels (SMS, WeCom, DingTalk senders…) a plugin contributes.
 
-    All implementations are called and their lists joined.
+    All implementations are called and their lists joined; the first channel of a code wins.
+    Called in the county's schema (a channel may read the county's own settings, as
+    ``plugins.channels_cn`` reads its ``ChannelAccount`` rows), and once at load outside any
+    county, where it should return an empty list.
 
     :param pack: the county's rule pack.
     :return: channels implementing :class:`plugins.events.NotificationChannel`.

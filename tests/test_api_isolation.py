@@ -96,6 +96,34 @@ def _circular(cast):
                                        period_end=date(2026, 3, 31))
 
 
+def _published_circular(cast):
+    from duban.supervision.actions import do_publish_circular, do_set_circular_lists
+
+    circular = _circular(cast)
+    do_set_circular_lists(circular.pk, actor=cast.staff, praised=["T01"], criticised=[])
+    return do_publish_circular(circular.pk, actor=cast.office)
+
+
+def _workbook(rows):
+    import io
+
+    import openpyxl
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return SimpleUploadedFile("导入.xlsx", out.getvalue(),
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _matters_file(cast):
+    return {"kind": "matters", "proposed_by": "m_leader", "file": _workbook([
+        ["事项名称", "事项内容", "督办类别", "建议责任单位"], ["推进智慧停车建设", "年底前建成", "work_report", "D01"]])}
+
+
 def _inspection_item(cast):
     from duban.supervision.inspection import open_inspection_if_due
 
@@ -218,6 +246,7 @@ MATRIX: dict[str, Entry] = {
     "GET api:matter-no-answer": listing(),
     "GET api:matter-detail": detail("lead_clerk", obj=_matter("in_progress")),
     "GET api:matter-timeline": detail("lead_clerk", obj=_matter("in_progress")),
+    "GET api:matter-notice": detail("lead_clerk", obj=_matter("assigned")),
     "POST api:matter-register": detail("staff", obj=_matter("proposed")),
     "POST api:matter-approve": detail("leader", obj=_matter("registered"), body={"comment": "同意"}),
     "POST api:matter-reject": detail("leader", obj=_matter("registered"), body={"comment": "不符合范围"}),
@@ -249,19 +278,25 @@ MATRIX: dict[str, Entry] = {
     "POST api:step-skip": detail("staff", obj=lambda cast: _due_step(cast, "special_meeting"),
                                  body={"reason": "已当面说明"}, other_role="lead_clerk"),
     "POST api:step-reply": detail("lead_clerk", obj=_noticed_step, body={"text": "专题答复：已整改"}),
+    "GET api:step-notice": detail("lead_clerk", obj=_noticed_step),
+    "POST api:step-withdraw": detail("office", obj=_noticed_step, body={"reason": "系误记"}, other_role="staff"),
     "GET api:ledger-list": listing(),
     "GET api:ledger-detail": detail("lead_clerk", obj=_entry),
     "POST api:ledger-reverse": detail("office", 201, obj=_entry, body={"reason": "误记"}, other_role="staff"),
     "GET api:score-list": listing(query={"year": 2026}),
     "GET api:score-detail": detail("lead_clerk", obj=_unit, query={"year": 2026}, outsider_home=200),
+    "GET api:score-annual": Entry("office", 200, colleague=403, outsider_home=None, query={"year": 2026}),
     "GET api:circular-list": listing(),
     "POST api:circular-list": create("staff", {"title": "通报", "period_start": "2026-01-01",
                                                "period_end": "2026-03-31"}),
     "GET api:circular-detail": detail("staff", obj=_circular),
     "POST api:circular-lists": detail("staff", obj=_circular, body={"praised": ["T01"]}, other_role="office"),
     "POST api:circular-publish": detail("office", obj=_circular, other_role="staff"),
+    # a published circular is every county user's to read (and print)
+    "GET api:circular-document": detail("staff", obj=_published_circular, colleague=200),
     "GET api:inspection-round-list": listing(),
     "GET api:inspection-round-detail": detail("staff", obj=lambda cast: _inspection_item(cast).round),
+    "GET api:inspection-round-report": detail("staff", obj=lambda cast: _inspection_item(cast).round),
     "GET api:inspection-item-list": listing(),
     "GET api:inspection-item-detail": detail("lead_clerk", obj=_inspection_item),
     "POST api:inspection-item-record": detail("staff", obj=_inspection_item, body={"result": "on_track"},
@@ -271,6 +306,8 @@ MATRIX: dict[str, Entry] = {
     "GET api:document-detail": detail("lead_clerk", obj=_document),
     "GET api:document-download": detail("lead_clerk", obj=_document),
     "GET api:weekly-report-list": listing(),
+    "POST api:weekly-report-draft": Entry("staff", 201, None, None, colleague=403, outsider_home=None,
+                                          other_role="office"),
     "GET api:weekly-report-detail": detail("staff", obj=_weekly_draft),
     "POST api:weekly-report-edit": detail("staff", obj=_weekly_draft, body={"summary": "本周情况"},
                                           other_role="office"),
@@ -278,6 +315,11 @@ MATRIX: dict[str, Entry] = {
     "POST api:weekly-report-return-to-staff": detail("office", obj=_weekly_submitted, body={"reason": "请补充超期事项"},
                                                      other_role="staff"),
     "POST api:weekly-report-issue": detail("office", obj=_weekly_submitted, other_role="staff"),
+    # --- Excel imports (multipart): staff import matters, the county admin units ----------------------------
+    "POST api:import-preview": Entry("staff", 200, None, _matters_file, colleague=403, outsider_home=None,
+                                     multipart=True, other_role="admin"),
+    "POST api:import-list": Entry("staff", 201, None, _matters_file, colleague=403, outsider_home=None,
+                                  multipart=True, other_role="admin"),
     # --- a person's own inbox and preferences ---------------------------------------------------------
     "GET api:notification-list": listing("lead_clerk"),
     "GET api:notification-detail": detail("lead_clerk", obj=_notification),

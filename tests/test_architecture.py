@@ -19,10 +19,12 @@ REPO = Path(__file__).resolve().parent.parent
 # covers ``duban.urls_public``.
 LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["duban", "duban.settings", "duban.observability", "duban.scoring", "duban.workcalendar", "plugins",
-              "duban.core", "duban.accounts", "duban.audit", "duban.units", "tenants", "duban.ops", "duban.tasks",
-              "duban.celery"]),
+              "duban.core", "duban.accounts", "duban.audit", "duban.units", "duban.identity", "tenants", "duban.ops",
+              "duban.tasks", "duban.celery"]),
     ("documents", ["duban.documents"]),
-    ("notifications", ["duban.notifications"]),
+    # plugins.channels_cn: a plugin (loaded by its entry point, never imported by plugins.manager)
+    # whose channels read the county's accounts and send through the notifications' egress.
+    ("notifications", ["duban.notifications", "plugins.channels_cn"]),
     ("matters", ["duban.matters"]),
     ("supervision", ["duban.supervision"]),
     ("reports", ["duban.reports"]),
@@ -32,8 +34,8 @@ LAYERS: list[tuple[str, list[str]]] = [
 ]
 
 # The areas of the product: the core (county context, errors, actions, commands) imports none of them.
-AREAS = ["duban.accounts", "duban.audit", "duban.units", "duban.documents", "duban.notifications", "duban.matters",
-         "duban.supervision", "duban.reports", "duban.comparison", "duban.demo", "duban.web", "api"]
+AREAS = ["duban.accounts", "duban.audit", "duban.units", "duban.identity", "duban.documents", "duban.notifications",
+         "duban.matters", "duban.supervision", "duban.reports", "duban.comparison", "duban.demo", "duban.web", "api"]
 
 # Source roots and the import name of their top package; platform/ is a folder, not a package.
 ROOTS = {"platform/duban": "duban", "api": "api", "tenants": "tenants", "plugins": "plugins"}

@@ -232,6 +232,7 @@ Where each secret variable comes from:
   CELERY_BROKER_URL  the same with externalRedis.*
   EMAIL_URL          email.url in the chart's Secret, else existingSecret's (optional), else unset
   SENTRY_DSN         sentry.dsn in the chart's Secret, else existingSecret's (optional), else unset
+  DUBAN_SSO_KEY      ssoKey in the chart's Secret, else existingSecret's (optional), else unset
 */}}
 {{- define "duban.validate" -}}
 {{- $v := .Values -}}
@@ -242,6 +243,7 @@ Where each secret variable comes from:
 {{- $given := list -}}
 {{- if $v.secretKey }}{{ $given = append $given "secretKey (SECRET_KEY)" }}{{ end -}}
 {{- if $v.secretKeyFallbacks }}{{ $given = append $given "secretKeyFallbacks (SECRET_KEY_FALLBACKS)" }}{{ end -}}
+{{- if $v.ssoKey }}{{ $given = append $given "ssoKey (DUBAN_SSO_KEY)" }}{{ end -}}
 {{- if $v.email.url }}{{ $given = append $given "email.url (EMAIL_URL)" }}{{ end -}}
 {{- if $v.sentry.dsn }}{{ $given = append $given "sentry.dsn (SENTRY_DSN)" }}{{ end -}}
 {{- if $v.externalDatabase.password }}{{ $given = append $given "externalDatabase.password" }}{{ end -}}
@@ -283,6 +285,9 @@ Data of the chart's Secret (keys named like the variables).
 SECRET_KEY: {{ include "duban.secretKey" . | b64enc | quote }}
 {{- with .Values.secretKeyFallbacks }}
 SECRET_KEY_FALLBACKS: {{ join "," . | b64enc | quote }}
+{{- end }}
+{{- with .Values.ssoKey }}
+DUBAN_SSO_KEY: {{ . | b64enc | quote }}
 {{- end }}
 {{- if and .Values.externalDatabase.host (not .Values.externalDatabase.existingSecret) }}
 DATABASE_URL: {{ include "duban.databaseUrl" . | b64enc | quote }}
@@ -353,6 +358,17 @@ DUBAN_WEBHOOK_HTTP_HOSTS: {{ join "," . | quote }}
 {{- with $c.webhookAllowedNetworks }}
 DUBAN_WEBHOOK_ALLOWED_NETWORKS: {{ join "," . | quote }}
 {{- end }}
+{{- with $c.ssoAllowedHosts }}
+DUBAN_SSO_ALLOWED_HOSTS: {{ join "," . | quote }}
+{{- end }}
+{{- with $c.ssoHttpHosts }}
+DUBAN_SSO_HTTP_HOSTS: {{ join "," . | quote }}
+{{- end }}
+DUBAN_WECOM_API_BASE: {{ $c.wecomApiBase | quote }}
+DUBAN_DINGTALK_API_BASE: {{ $c.dingtalkApiBase | quote }}
+DUBAN_ALIYUN_SMS_ENDPOINT: {{ $c.aliyunSmsEndpoint | quote }}
+DUBAN_TENCENT_SMS_ENDPOINT: {{ $c.tencentSmsEndpoint | quote }}
+DUBAN_PHONE_LINK_DAYS: {{ $c.phoneLinkDays | int64 | quote }}
 DUBAN_COMPARISON_DEBOUNCE_SECONDS: {{ $c.comparisonDebounceSeconds | int64 | quote }}
 DUBAN_COMPARISON_REFRESH_SECONDS: {{ $c.comparisonRefreshSeconds | int64 | quote }}
 API_THROTTLE_USER: {{ $c.apiThrottleUser | quote }}
@@ -397,6 +413,12 @@ include "duban.env" (dict "context" $ "chartSecret" <name of the chart's Secret 
     secretKeyRef:
       name: {{ $source }}
       key: SECRET_KEY_FALLBACKS
+      optional: true
+- name: DUBAN_SSO_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $source }}
+      key: DUBAN_SSO_KEY
       optional: true
 {{- if $v.externalDatabase.host }}
 {{- if $v.externalDatabase.existingSecret }}

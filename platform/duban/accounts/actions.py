@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from duban.accounts import tokens
-from duban.accounts.models import COUNTY_ROLES, ApiToken, Role, User
+from duban.accounts.models import COUNTY_ROLES, NO_ROLE, ApiToken, Role, User
 from duban.audit import log as audit
 from duban.core.actions import action
 from duban.core.errors import Invalid
@@ -17,7 +17,10 @@ from duban.core.errors import Invalid
 
 @action
 def do_create_user(username: str, *, actor, role: str, password: str | None, full_name: str = "",
-                   phone: str = "", email: str = "", unit=None, is_staff: bool = False) -> User:
+                   phone: str = "", email: str = "", unit=None, is_staff: bool = False,
+                   sso_subject: str | None = None) -> User:
+    """A new user. ``role`` NO_ROLE (a county account opened by single sign-on, duban.identity)
+    needs a provider identity and no password: the user waits for a county admin to give a role."""
     username = (username or "").strip()
     if not username:
         raise Invalid(_("请填写用户名。"), field="username")
@@ -27,7 +30,7 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
         UnicodeUsernameValidator()(username)
     except ValidationError:
         raise Invalid(_("用户名只能包含字母、数字和 @ . + - _ 这几个符号。"), field="username") from None
-    if role not in Role.values:
+    if role not in Role.values and not (role == NO_ROLE and sso_subject and password is None):
         raise Invalid(_("角色不正确。"), field="role")
     if role in COUNTY_ROLES and (role == Role.UNIT_STAFF) != (unit is not None):
         raise Invalid(_("单位工作人员须属于一个单位，其他角色不属于任何单位。"), field="unit")
@@ -35,11 +38,14 @@ def do_create_user(username: str, *, actor, role: str, password: str | None, ful
         raise Invalid(_("用户名“%(username)s”已被使用。") % {"username": username}, field="username")
     user = User.objects.create_user(username=username, password=password, role=role,
                                     full_name=full_name, phone=phone, email=email, unit=unit,
+                                    sso_subject=sso_subject or None,
                                     is_staff=is_staff or role == Role.COUNTY_ADMIN,
                                     # A county admin has every right in the county's own admin site.
                                     is_superuser=role == Role.COUNTY_ADMIN)
-    audit.record(actor=actor, action="user.create", obj=user, after={
-        "username": username, "role": role, "unit": unit.code if unit else None})
+    after = {"username": username, "role": role, "unit": unit.code if unit else None}
+    if sso_subject:
+        after["sso_subject"] = sso_subject
+    audit.record(actor=actor, action="user.create", obj=user, after=after)
     return user
 
 
@@ -76,7 +82,7 @@ def do_change_role(user: User, *, actor, role: str, unit=None) -> User:
             raise Invalid(_("只有县管理员可以更改用户角色。"), field="role")
         if actor.pk == user.pk:
             raise Invalid(_("不能更改自己的角色，请由另一位县管理员操作。"), field="username")
-    if user.role not in COUNTY_ROLES:
+    if user.role not in (*COUNTY_ROLES, NO_ROLE):  # NO_ROLE: opened by single sign-on, waiting for one
         raise Invalid(_("平台和市级用户的角色不在县里更改。"), field="username")
     if role not in COUNTY_ROLES:
         raise Invalid(_("“%(role)s”不是可选的角色。") % {"role": role}, field="role")

@@ -23,6 +23,9 @@ class Role(models.TextChoices):
 COUNTY_ROLES = (Role.COUNTY_ADMIN, Role.COUNTY_LEADER, Role.OFFICE_LEADER,
                 Role.SUPERVISION_STAFF, Role.UNIT_STAFF)
 PUBLIC_ROLES = (Role.PLATFORM_OPERATOR, Role.CITY_USER)
+# A county user opened by single sign-on on first login (duban.identity) holds no role until a
+# county admin gives one; until then every page but the one saying so is closed to them.
+NO_ROLE = ""
 
 
 class User(AbstractUser):
@@ -32,6 +35,9 @@ class User(AbstractUser):
     # Unit staff are bound to exactly one unit; nobody else is.
     unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="staff", verbose_name=_("所属单位"))
+    # The value of the county's identity provider's user claim (duban.identity) that names this
+    # user: single sign-on finds the account by it, never by e-mail. Unique within the county.
+    sso_subject = models.CharField(_("统一身份认证标识"), max_length=255, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("用户")
@@ -45,7 +51,12 @@ class User(AbstractUser):
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_name or self.username} ({self.get_role_display()})"
+        role = self.get_role_display() if self.role else _("待分配角色")
+        return f"{self.full_name or self.username} ({role})"
+
+    @property
+    def has_role(self) -> bool:
+        return self.role != NO_ROLE
 
     @property
     def display_name(self) -> str:

@@ -4,7 +4,16 @@ plugins contribute (``duban_notification_channels``: SMS gateways, …).
 A channel sends one message and raises on failure; it must be safe to call again with the same
 ``idempotency_key`` (the outbox retries). The key goes out with every attempt: as the email's
 Message-ID (mail systems drop a second copy) and as the webhook's ``Idempotency-Key`` header and
-``msgid`` field."""
+``msgid`` field.
+
+A channel may say more about itself (plugins/events.py, ``NotificationChannel``):
+
+- ``carries_link = True``: its messages carry the notice's short link (``/m/<code>``, opened on a
+  phone after the county's login); ``send`` is then called with ``link=``.
+- ``quiet_hours = True``: it buzzes a person's phone, so it keeps to their quiet hours (a delivery
+  falling in them waits for their end; urgent notices do not wait).
+- ``enabled_by_default(event)``: whether a person who never chose gets ``event`` on it (default:
+  yes)."""
 
 from __future__ import annotations
 
@@ -37,9 +46,18 @@ class Recipient:
     name: str
     email: str
     phone: str
+    wecom_userid: str = ""
+    dingtalk_userid: str = ""
 
     def as_dict(self) -> dict:
-        return {"username": self.username, "name": self.name, "email": self.email, "phone": self.phone}
+        return {"username": self.username, "name": self.name, "email": self.email, "phone": self.phone,
+                "wecom_userid": self.wecom_userid, "dingtalk_userid": self.dingtalk_userid}
+
+
+def channel_default(channel, event: str) -> bool:
+    """Whether a person who never chose gets ``event`` on ``channel``."""
+    decide = getattr(channel, "enabled_by_default", None)
+    return bool(decide(event)) if callable(decide) else True
 
 
 class EmailChannel:

@@ -18,6 +18,11 @@ the operator's network: unguarded, it reaches the database, Redis, the cloud's m
   variables (``HTTPS_PROXY``…) are not used.
 - A refusal is recorded in the outbox as "已拒绝：地址不允许" without the address or any answer;
   the worker's log says which host and address were refused, for the operator.
+
+The channels that reach a person (plugins/channels_cn: WeCom, DingTalk, SMS) go out the same way
+(:func:`request`, :func:`vet`) to the providers' APIs the operator configured
+(``DUBAN_WECOM_API_BASE`` …, :func:`provider_hosts`): those hosts are allowed because the operator
+named them, and every other rule above still applies.
 """
 
 from __future__ import annotations
@@ -90,9 +95,18 @@ def address_allowed(address: Address) -> bool:
     return True
 
 
-def url_problem(url: str) -> str | None:
+def provider_hosts() -> list[str]:
+    """The hosts of the providers' APIs the operator configured for the channels that reach a
+    person (the settings' defaults are the providers' real hosts)."""
+    urls = (settings.DUBAN_WECOM_API_BASE, settings.DUBAN_DINGTALK_API_BASE, settings.DUBAN_ALIYUN_SMS_ENDPOINT,
+            settings.DUBAN_TENCENT_SMS_ENDPOINT)
+    return [normal_host(urlsplit(url).hostname or "") for url in urls if url]
+
+
+def url_problem(url: str, *, extra_hosts=()) -> str | None:
     """What is wrong with ``url`` as a webhook target under the operator's settings, in a sentence
-    for the county admin; None when it may be saved. Resolves nothing (see :func:`post`)."""
+    for the county admin; None when it may be saved. Resolves nothing (see :func:`post`).
+    ``extra_hosts`` are allowed besides ``DUBAN_WEBHOOK_ALLOWED_HOSTS`` (the providers' APIs)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 — raises ValueError on a malformed port
@@ -106,7 +120,7 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return _("群机器人地址缺少主机名。")
     host = normal_host(parts.hostname)
-    if not host_listed(host, settings.DUBAN_WEBHOOK_ALLOWED_HOSTS):
+    if not host_listed(host, [*settings.DUBAN_WEBHOOK_ALLOWED_HOSTS, *extra_hosts]):
         return _("主机“%(host)s”不在允许的群机器人主机之列（默认只允许企业微信、钉钉的机器人地址）；"
                  "如需使用其他主机，请联系平台运维人员。") % {"host": host}
     if scheme == "http" and not host_listed(host, settings.DUBAN_WEBHOOK_HTTP_HOSTS):
@@ -185,20 +199,36 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> tuple[int, 
     """POST ``body`` to ``url`` if the operator's settings allow it (see the module's docstring);
     returns the status and at most 64 KiB of the answer. Raises :class:`Refused` when not sent
     (or on a redirect), ``OSError``/``http.client.HTTPException`` when the robot cannot be reached."""
-    if url_problem(url) is not None:
-        logger.warning("webhook to %s refused: the host is not allowed (DUBAN_WEBHOOK_ALLOWED_HOSTS,"
+    return request("POST", url, body, headers, timeout=timeout)
+
+
+def vet(url: str, *, extra_hosts=()) -> list[tuple[int, tuple]]:
+    """The checks of :func:`request` without sending: the address of ``url`` is allowed (its host,
+    scheme and every address it resolves to), else :class:`Refused`. For the providers' SDKs,
+    which make their own connections (docs/identity.md ("Channels that reach a person") says what that leaves open)."""
+    if url_problem(url, extra_hosts=extra_hosts) is not None:
+        logger.warning("request to %s refused: the host is not allowed (DUBAN_WEBHOOK_ALLOWED_HOSTS,"
                        " DUBAN_WEBHOOK_HTTP_HOSTS)", urlsplit(url).hostname)
         raise refused_address()
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return vetted_addresses(normal_host(parts.hostname), port)
+
+
+def request(method: str, url: str, body: bytes | None, headers: dict, *, timeout: float,
+            extra_hosts=()) -> tuple[int, bytes]:
+    """``method`` ``url`` (see :func:`post`): only where the operator allows, to the address vetted,
+    never following a redirect. ``extra_hosts``: see :func:`url_problem`."""
+    addresses = vet(url, extra_hosts=extra_hosts)
     parts = urlsplit(url)
     https = parts.scheme.lower() == "https"
     host = normal_host(parts.hostname)
     port = parts.port or (443 if https else 80)
-    addresses = vetted_addresses(host, port)
     connection = (_PinnedHTTPSConnection if https else _PinnedHTTPConnection)(
         host, port, addresses=addresses, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request("POST", target, body=body, headers=headers)
+        connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
         if 300 <= response.status < 400:
             logger.warning("webhook to %s answered HTTP %s (a redirect): not followed", host, response.status)

@@ -12,6 +12,7 @@ to ``DeliveryAttempt``; nothing is edited away.
 from __future__ import annotations
 
 import uuid
+from datetime import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -41,6 +42,8 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Urgent notices (the last tier of the ladder, 责任追究) reach a person even in their quiet hours.
+    urgent = models.BooleanField(_("紧急"), default=False)
 
     class Meta:
         verbose_name = _("通知")
@@ -134,3 +137,96 @@ class WebhookTarget(models.Model):
         problem = url_problem(self.url) if self.url else None
         if problem:
             raise ValidationError({"url": problem})
+
+
+# --- channels that reach a person (issue 22): the county's accounts, each person's ids and quiet
+# hours, and the short links the notices carry ----------------------------------------------------
+def default_quiet_start() -> time:
+    return time(22, 0)
+
+
+def default_quiet_end() -> time:
+    return time(7, 0)
+
+
+class ChannelAccount(models.Model):
+    """The county's account with a provider that reaches a person: an SMS service (Alibaba Cloud
+    or Tencent Cloud), its WeCom (企业微信) self-built application, its DingTalk (钉钉) internal
+    application. One row per provider; the meaning of the generic fields per provider is in
+    ``PROVIDER_FIELDS`` (docs/identity.md ("Channels that reach a person") says where each comes from). ``secret`` is
+    written, never shown again: pages and the audit say only whether it is set."""
+
+    class Provider(models.TextChoices):
+        ALIYUN_SMS = "aliyun_sms", _("阿里云短信")
+        TENCENT_SMS = "tencent_sms", _("腾讯云短信")
+        WECOM = "wecom", _("企业微信应用消息")
+        DINGTALK = "dingtalk", _("钉钉工作通知")
+
+    provider = models.CharField(_("服务商"), max_length=20, choices=Provider.choices, unique=True)
+    is_active = models.BooleanField(_("启用"), default=False)
+    # AccessKey ID (Alibaba Cloud), SecretId (Tencent Cloud), corpid (WeCom), AppKey (DingTalk)
+    app_id = models.CharField(_("账号标识"), max_length=128, blank=True)
+    # AccessKey Secret, SecretKey, the application's Secret, AppSecret
+    secret = models.CharField(_("密钥"), max_length=256, blank=True)
+    # SmsSdkAppId (Tencent Cloud), AgentId (WeCom, DingTalk)
+    agent_id = models.CharField(_("应用编号"), max_length=64, blank=True)
+    sign_name = models.CharField(_("短信签名"), max_length=64, blank=True)
+    template_code = models.CharField(_("短信模板"), max_length=64, blank=True)
+    # [[variable, source], …]: which of the notice's values fills each variable of the template
+    # (Tencent Cloud's variables are positional: the names are 1, 2, …).
+    template_params = models.JSONField(_("模板变量"), default=list, blank=True)
+    region = models.CharField(_("地域"), max_length=32, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("通知渠道账号")
+        verbose_name_plural = _("通知渠道账号")
+
+    def __str__(self) -> str:
+        return self.get_provider_display()
+
+    @property
+    def is_sms(self) -> bool:
+        return self.provider in (self.Provider.ALIYUN_SMS, self.Provider.TENCENT_SMS)
+
+
+class ReachSettings(models.Model):
+    """How one person is reached besides the inbox: their ids in the county's WeCom and DingTalk
+    organisations (their phone is the user's own field) and their quiet hours, in county time
+    (Asia/Shanghai). No row: no ids, quiet hours 22:00–07:00."""
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, related_name="reach_settings",
+                                verbose_name=_("用户"))
+    wecom_userid = models.CharField(_("企业微信账号"), max_length=64, blank=True)
+    dingtalk_userid = models.CharField(_("钉钉用户ID"), max_length=64, blank=True)
+    quiet_enabled = models.BooleanField(_("免打扰"), default=True)
+    quiet_start = models.TimeField(_("免打扰开始"), default=default_quiet_start)
+    quiet_end = models.TimeField(_("免打扰结束"), default=default_quiet_end)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("个人接收设置")
+        verbose_name_plural = _("个人接收设置")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class PhoneLink(models.Model):
+    """The short link (``/m/<code>``) a notice carries when it goes out by SMS, WeCom or DingTalk:
+    it opens the notice's page after the county's login. One per notification, made when its
+    first such delivery is sent; the code is random (72 bits), valid until ``expires_at``."""
+
+    code = models.CharField(_("链接码"), max_length=16, unique=True)
+    notification = models.OneToOneField(Notification, on_delete=models.CASCADE, related_name="phone_link",
+                                        verbose_name=_("通知"))
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("失效时间"))
+    opened_at = models.DateTimeField(_("最近打开时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("手机链接")
+        verbose_name_plural = _("手机链接")
+
+    def __str__(self) -> str:
+        return self.code

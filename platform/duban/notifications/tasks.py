@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.beat import fan_out
+from duban.notifications import reach
 from duban.notifications.channels import Recipient, Undeliverable, available_channels
 from duban.notifications.models import Delivery, DeliveryAttempt
 from duban.tasks import CountyTask, PlatformTask
@@ -77,15 +78,25 @@ def deliver_one(delivery_id: int) -> str:
             return "not-due"
         note, user = delivery.notification, delivery.notification.recipient
         channel = available_channels().get(delivery.channel)
+        # The person's quiet hours (SMS, WeCom, DingTalk): a delivery that comes due in them — a
+        # retry, a notice written just before they began — waits for their end, no attempt spent.
+        until = None if channel is None or note.urgent else reach.quiet_until_for(user, channel, now)
+        if until is not None:
+            delivery.next_attempt_at = until
+            delivery.save(update_fields=["next_attempt_at"])
+            return "quiet"
         delivery.attempts += 1
         number = delivery.attempts
         error = ""
         try:
             if channel is None:
                 raise Undeliverable(_("发送方式“%(channel)s”已不再可用。") % {"channel": delivery.channel})
-            recipient = Recipient(user.username, user.display_name, user.email, user.phone)
+            ids = reach.settings_of(user)
+            recipient = Recipient(user.username, user.display_name, user.email, user.phone,
+                                  wecom_userid=ids.wecom_userid, dingtalk_userid=ids.dingtalk_userid)
+            extra = {"link": reach.link_for(note)} if reach.carries_link(channel) else {}
             channel.send(recipient=recipient.as_dict(), subject=note.title, body=note.body,
-                         idempotency_key=delivery.idempotency_key)
+                         idempotency_key=delivery.idempotency_key, **extra)
         except Undeliverable as exc:
             delivery.status, error = Delivery.Status.SKIPPED, str(exc)
         except Exception as exc:  # any failure of the outside world: retry later

@@ -1,6 +1,7 @@
-"""The weekly 督查专报's writes after drafting: staff edit and submit it, the office leader
-returns or issues it. Each public ``do_*`` is an action (``duban.core.actions``); drafting, which
-beat runs in every county, and the week's facts stay in ``reports.weekly``."""
+"""The weekly 督查专报's writes: staff draft it now (the web's 起草本周专报, the API's
+``weekly-reports/draft/``), edit and submit it, the office leader returns or issues it. Each
+public ``do_*`` is an action (``duban.core.actions``); the drafting itself, which beat runs in
+every county at the pack's weekly time, and the week's facts stay in ``reports.weekly``."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from duban.matters.models import Notice
 from duban.notifications.service import notify
 from duban.reports.documents import weekly_report_document
 from duban.reports.models import WeeklyReport, WeeklyReportReview, WeeklyReportRevision
-from duban.reports.weekly import MAX_TEXT, compute_sections, weekly_moment
+from duban.reports.weekly import MAX_TEXT, Drafted, compute_sections, draft_weekly_report, weekly_moment
 from duban.units.models import Unit
 
 
@@ -62,6 +63,15 @@ def _text(value, field: str) -> str:
 def _state(report: WeeklyReport) -> dict:
     return {"summary": report.summary, "attention": report.attention,
             "named_units": sorted(report.named_units.values_list("code", flat=True)), "version": report.version}
+
+
+@action
+def do_draft_weekly_report(*, actor) -> Drafted:
+    """Supervision staff draft this week's report now, on any day, to edit and preview it (beat
+    drafts it at the pack's weekly time; it is the same report, drafted once whoever asks:
+    ``created`` says whether this call drafted it). Audited as ``weekly_report.draft``."""
+    _staff_only(actor, _("起草督查专报"))
+    return draft_weekly_report(actor=actor)
 
 
 @action

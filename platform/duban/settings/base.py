@@ -125,6 +125,8 @@ TENANT_APPS = [
     "duban.notifications",
     "duban.documents",
     "duban.reports",
+    # Each county's OpenID Connect provider and role mapping (single sign-on).
+    "duban.identity",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -172,6 +174,8 @@ MIDDLEWARE = [
     "duban.web.middleware.IdleTimeoutMiddleware",
     # A user with a confirmed TOTP device goes nowhere but /login/otp/ until the code is given.
     "duban.web.middleware.OTPRequiredMiddleware",
+    # A user opened by single sign-on without a role yet sees only the page saying so (duban.identity).
+    "duban.web.middleware.RoleRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last (django-axes): turns a locked-out login attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -316,6 +320,14 @@ DUBAN_LOGIN_KNOWN_ADDRESS_DAYS = env.int("DUBAN_LOGIN_KNOWN_ADDRESS_DAYS", 30, m
 # django-otp's own admin never shows a device's key or QR code (ours replaces it altogether;
 # this keeps the library's pages safe should they be registered again).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Single sign-on (duban.identity): each county's OpenID Connect client secret is sealed at rest with
+# a key derived from DUBAN_SSO_KEY, or from SECRET_KEY when it is unset (duban.identity.sealing).
+DUBAN_SSO_KEY = env.str("DUBAN_SSO_KEY", secret=True)
+# The hosts a county's identity provider (its issuer and every endpoint its discovery document names)
+# may be on (``.example.gov.cn``: that domain and every name under it); empty: any host. Over plain
+# http only the hosts in DUBAN_SSO_HTTP_HOSTS; everything else must be https.
+DUBAN_SSO_ALLOWED_HOSTS = env.host_names("DUBAN_SSO_ALLOWED_HOSTS", [])
+DUBAN_SSO_HTTP_HOSTS = env.host_names("DUBAN_SSO_HTTP_HOSTS", [])
 # A session is logged out after this many seconds without a request (the web UI's idle timeout).
 DUBAN_IDLE_TIMEOUT_SECONDS = env.int("DUBAN_IDLE_TIMEOUT_SECONDS", 1800, minimum=1)
 
@@ -404,6 +416,19 @@ DUBAN_WEBHOOK_ALLOWED_HOSTS = env.host_names("DUBAN_WEBHOOK_ALLOWED_HOSTS",
                                              ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
 DUBAN_WEBHOOK_HTTP_HOSTS = env.host_names("DUBAN_WEBHOOK_HTTP_HOSTS", [])
 DUBAN_WEBHOOK_ALLOWED_NETWORKS = env.networks("DUBAN_WEBHOOK_ALLOWED_NETWORKS", [])
+# Channels that reach a person (plugins/channels_cn, docs/identity.md ("Channels that reach a person")): where each provider's
+# API is. The operator's choice, not a county's: these hosts need not be in DUBAN_WEBHOOK_ALLOWED_HOSTS,
+# but every other rule of the webhooks' egress applies (https unless in DUBAN_WEBHOOK_HTTP_HOSTS, public
+# addresses unless in DUBAN_WEBHOOK_ALLOWED_NETWORKS, no redirects). Point them at a gateway, or in
+# tests at local servers.
+DUBAN_WECOM_API_BASE = env.url("DUBAN_WECOM_API_BASE", "https://qyapi.weixin.qq.com", schemes=("http", "https"))
+DUBAN_DINGTALK_API_BASE = env.url("DUBAN_DINGTALK_API_BASE", "https://oapi.dingtalk.com", schemes=("http", "https"))
+DUBAN_ALIYUN_SMS_ENDPOINT = env.url("DUBAN_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com",
+                                    schemes=("http", "https"))
+DUBAN_TENCENT_SMS_ENDPOINT = env.url("DUBAN_TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com",
+                                     schemes=("http", "https"))
+# How long the short link a notice carries (/m/<code>) opens its page.
+DUBAN_PHONE_LINK_DAYS = env.int("DUBAN_PHONE_LINK_DAYS", 30, minimum=1, maximum=365)
 # --- city comparison ---
 # A county's snapshots are refreshed this long after the first write of a burst (debounce).
 DUBAN_COMPARISON_DEBOUNCE_SECONDS = env.int("DUBAN_COMPARISON_DEBOUNCE_SECONDS", 60, minimum=0, maximum=86400)
@@ -421,10 +446,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
                                  "rest_framework.renderers.BrowsableAPIRenderer"],
-    # api.parsers.JSONParser: malformed or too deeply nested JSON is a 400, not a 500.
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies only (api.parsers.JSONParser: malformed or too deeply nested JSON is a 400, not a
+    # 500); the routes that take a file declare multipart themselves. Another type is a 415, and the
+    # schema offers one body per write, which generated clients need (issue 24 point 3).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    # No query parameter picks the renderer: DRF's default, ?format=, swallowed the documents'
+    # own ?format=pdf|docx as a 404 (issue 24 point 1). The schema view reads ?format=json|yaml itself.
+    "URL_FORMAT_OVERRIDE": None,
+    # Filters (django-filter) and ?ordering= (each list's own fields; an unknown one is a 400).
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "api.paging.Ordering"],
     "DEFAULT_PAGINATION_CLASS": "api.paging.Pages",
     "DEFAULT_THROTTLE_CLASSES": ["api.paging.UserThrottle", "api.paging.AnonThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -463,9 +493,12 @@ SPECTACULAR_SETTINGS = {
         "DeadlineChangeKindEnum": "duban.matters.models.DeadlineChange.Kind",
         "UserRoleEnum": "duban.accounts.models.Role",
         "MatterUnitRoleEnum": "duban.matters.models.MatterUnit.Role",
+        "InspectionResultEnum": "duban.supervision.models.InspectionItem.Result",
+        "ImportKindEnum": [("units", "units"), ("matters", "matters")],  # api.imports.KINDS
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.examples.add_examples"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.examples.add_examples",
+                             "api.examples.tidy_parameters"],
 }
 
 # --- observability ------------------------------------------------------------------------

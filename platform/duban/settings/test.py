@@ -31,3 +31,6 @@ if env.raw("DUBAN_WEBHOOK_ALLOWED_NETWORKS") is None:
 # subprocess (`duban county create` refills the pool) is committed and would be taken by another.
 if env.raw("DUBAN_SPARE_SCHEMAS") is None:
     DUBAN_SPARE_SCHEMAS = 0
+# The single sign-on tests' OpenID Connect provider runs on 127.0.0.1 over plain http (tests/oidc/).
+if env.raw("DUBAN_SSO_HTTP_HOSTS") is None:
+    DUBAN_SSO_HTTP_HOSTS = ["127.0.0.1"]

@@ -526,13 +526,16 @@ def record_step(step: EscalationStep, tier, pack, *, evidence: dict, actor, on: 
                              ref=f"step:{step.pk}")
         ledger.post(event, actor=actor, matter=step.matter, step=step)
     matter = step.matter
+    # The last tier of the ladder (责任追究 in the default pack) is urgent: it reaches the unit's
+    # people even in their quiet hours (docs/identity.md ("Channels that reach a person")).
+    urgent = bool(pack.tiers) and tier.code == pack.tiers[-1].code
     if step.notice:
         notify("notice.issued", recipients=recipients.unit_staff([step.unit]), matter=matter,
-               url=recipients.matter_url(matter), title=f"{step.notice.number}：{matter.title}",
+               url=recipients.matter_url(matter), title=f"{step.notice.number}：{matter.title}", urgent=urgent,
                body=(f"{tier.label.zh}。" + (f"请于{step.reply_due_on:%Y年%-m月%-d日}前专题答复。" if step.reply_due_on else "")))
     else:
         notify("step.recorded", recipients=recipients.unit_staff([step.unit]), matter=matter,
-               url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}",
+               url=recipients.matter_url(matter), title=f"{tier.label.zh}：{matter.title}", urgent=urgent,
                body=f"{matter.number} 已于{on:%Y年%-m月%-d日}{tier.label.zh}，请加快办理。")
     return step
 

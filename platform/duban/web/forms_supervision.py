@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duban.core import clock
 from duban.core.commands import YEAR_MAX, YEAR_MIN
+from duban.notifications.channels import channel_default
 
 EVIDENCE_PREFIX = "ev_"
 TEXT_AREA = {"rows": 3}
@@ -233,7 +234,7 @@ class PreferencesForm(forms.Form):
                 name = f"{event.replace('.', '__')}--{code}"
                 label = f"{event_label} · {getattr(channel, 'label', code)}"
                 self.fields[name] = forms.BooleanField(label=label, required=False,
-                                                       initial=current.get((event, code), True),
+                                                       initial=current.get((event, code), channel_default(channel, event)),
                                                        widget=forms.CheckboxInput(attrs={"aria-label": label}))
                 self.cells[name] = (event, code)
                 row.append(name)
@@ -247,6 +248,6 @@ class PreferencesForm(forms.Form):
         out = []
         for name, (event, channel) in self.cells.items():
             wanted = bool(self.cleaned_data.get(name))
-            if wanted != current.get((event, channel), True):
+            if wanted != current.get((event, channel), self.fields[name].initial):
                 out.append((event, channel, wanted))
         return out

@@ -15,9 +15,12 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from duban.accounts.models import NO_ROLE
 
 # Session keys (prefixed so that nobody else's code takes them by accident).
 LAST_ACTIVITY_KEY = "duban_last_activity"
@@ -28,6 +31,8 @@ OTP_ROLES = ("office_leader", "supervision_staff", "county_admin")
 
 # Paths a user who still owes the one-time password may reach.
 OTP_OPEN_PREFIXES = ("/login/", "/logout/", "/i18n/", "/static/", "/healthz", "/readyz")
+# Paths a user without a role (opened by single sign-on, waiting for a county admin) may reach.
+NO_ROLE_OPEN_PREFIXES = ("/logout/", "/i18n/", "/static/", "/healthz", "/readyz")
 
 
 class DefaultLanguageMiddleware:
@@ -129,4 +134,22 @@ class OTPRequiredMiddleware:
             if request.method == "GET":
                 target += "?" + urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(target)
+        return self.get_response(request)
+
+
+class RoleRequiredMiddleware:
+    """A county user opened by single sign-on who has no role yet (duban.identity) sees one page
+    saying so — every other page, the API included, is closed until a county admin gives a role."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (getattr(user, "is_authenticated", False) and getattr(user, "role", None) == NO_ROLE
+                and not request.path.startswith(NO_ROLE_OPEN_PREFIXES)):
+            message = _("您已通过统一身份认证登录，但本县系统管理员尚未为您分配角色。分配后刷新本页即可使用。")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": {"code": "no_role", "message": message, "fields": {}}}, status=403)
+            return render(request, "web/pending_role.html", {"message": message}, status=403)
         return self.get_response(request)

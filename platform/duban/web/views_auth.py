@@ -29,6 +29,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
+from duban.identity import flow
+from duban.identity.access import active_provider, county_provider, password_login_allowed
 from duban.web import otp, slowdown
 from duban.web.middleware import OTP_REQUIRED_KEY, needs_otp, otp_pending
 from duban.web.shortcuts import refused
@@ -66,7 +68,17 @@ class SlowDownMixin:
         return super().clean()
 
 
-class LoginForm(SlowDownMixin, AuthenticationForm):
+class PasswordPolicyMixin:
+    """A county whose single sign-on closes password logins (duban.identity) refuses them, but for
+    its county admins: the escape hatch when the provider fails (docs/identity.md)."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not password_login_allowed(user):
+            raise forms.ValidationError(_("本县已关闭用户名密码登录，请使用统一身份认证登录。"), code="password_login_off")
+
+
+class LoginForm(PasswordPolicyMixin, SlowDownMixin, AuthenticationForm):
     """Django's login form (it passes the request to ``authenticate``, which django-axes needs)
     with our wording."""
 
@@ -82,7 +94,7 @@ class LoginForm(SlowDownMixin, AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "autocapitalize": "none"})
 
 
-class AdminLoginForm(SlowDownMixin, AdminAuthenticationForm):
+class AdminLoginForm(PasswordPolicyMixin, SlowDownMixin, AdminAuthenticationForm):
     """The admin site's login form (``admin.site.login_form``, set in WebConfig.ready) with the
     same slow-down."""
 
@@ -118,9 +130,15 @@ def login_view(request):
         if needs_otp(user):
             return HttpResponseRedirect("/login/otp/?" + urlencode({"next": next_url}))
         return HttpResponseRedirect(next_url)
+    sso = active_provider()  # the county's single sign-on (None on the public host)
     response = render(request, "web/login.html", {
         "form": form, "next": next_url, "site_name": _site_name(request),
-        "is_public": getattr(request.tenant, "pk", None) is None})
+        "is_public": getattr(request.tenant, "pk", None) is None,
+        "sso": sso, "sso_url": "/login/sso/?" + urlencode({"next": next_url}),
+        # Passwords closed: the form only for ?password=1 (county admins' escape hatch) or a refused POST.
+        "show_password": sso is None or sso.password_login or request.GET.get("password") == "1"
+        or request.method == "POST",
+        "password_url": "/login/?" + urlencode({"password": "1", "next": next_url})})
     if form.retry_at is not None:
         response.status_code = 429
         response["Retry-After"] = str(max(1, int((form.retry_at - timezone.now()).total_seconds()) + 1))
@@ -131,8 +149,18 @@ def login_view(request):
 @never_cache
 def logout_view(request):
     if request.method == "POST":
+        id_token = request.session.get(flow.ID_TOKEN_KEY)  # a single sign-on login: log out there too
         auth_logout(request)
         messages.success(request, _("您已安全退出。"))
+        provider_logout = flow.logout_url(county_provider() if id_token else None, id_token,
+                                          post_logout_redirect_uri=request.build_absolute_uri(settings.LOGIN_URL))
+        if provider_logout:
+            # On to the provider's end-session endpoint from a page of ours: a redirect answering the
+            # form's POST would be refused by the browser (CSP form-action 'self' covers redirects).
+            response = render(request, "web/logout_provider.html", {"url": provider_logout,
+                                                                     "site_name": _site_name(request)})
+            response["Cache-Control"] = "no-store"
+            return response
         return HttpResponseRedirect(settings.LOGIN_URL)
     if not request.user.is_authenticated:
         return HttpResponseRedirect(settings.LOGIN_URL)

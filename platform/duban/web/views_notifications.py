@@ -11,12 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from duban.core.errors import Invalid
-from duban.notifications.actions import do_mark_read, do_set_preferences
+from duban.notifications import reach
+from duban.notifications.actions import do_mark_read, do_set_preferences, do_set_reach_settings
 from duban.notifications.channels import available_channels
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
 from duban.web import forms_supervision as forms
+from duban.web.forms_reach import ReachForm
 from duban.web.shortcuts import (
+    add_error,
     page,
     paginate,
     safe_back,
@@ -78,15 +81,37 @@ def _current_preferences(user) -> dict:
     return {(p.event, p.channel): p.enabled for p in Preference.objects.filter(user=user)}
 
 
+def reach_form(user, data=None) -> ReachForm:
+    mine = reach.settings_of(user)
+    return ReachForm(data, prefix="reach", initial={
+        "phone": user.phone, "wecom_userid": mine.wecom_userid, "dingtalk_userid": mine.dingtalk_userid,
+        "quiet_enabled": mine.quiet_enabled, "quiet_start": mine.quiet_start, "quiet_end": mine.quiet_end})
+
+
 @page
 @require_http_methods(["GET", "HEAD", "POST"])
 def notification_preferences(request):
+    """Which channels I get each event on, and how I am reached (接收方式: my phone, my WeCom and
+    DingTalk ids, my quiet hours) — two forms on one page, each posting on its own."""
     user = request.user
     channels = available_channels()
     current = _current_preferences(user)
-    form = forms.PreferencesForm(request.POST if request.method == "POST" else None, events=EVENTS,
+    posted = request.method == "POST"
+    reach_posted = posted and "reach-submit" in request.POST
+    form = forms.PreferencesForm(request.POST if posted and not reach_posted else None, events=EVENTS,
                                  channels=channels, current=current)
-    if request.method == "POST" and form.is_valid():
+    reach_box = reach_form(user, request.POST if reach_posted else None)
+    if reach_posted:
+        if reach_box.is_valid():
+            phone, changes = reach_box.changes()
+            try:
+                do_set_reach_settings(user, actor=user, phone=phone, **changes)
+            except Invalid as exc:
+                add_error(reach_box, exc)
+            else:
+                messages.success(request, _("已保存接收方式。"))
+                return redirect("supervision:notification_preferences")
+    elif posted and form.is_valid():
         try:
             do_set_preferences(user, changes=form.changes(current))
         except Invalid as exc:
@@ -94,6 +119,6 @@ def notification_preferences(request):
         else:
             messages.success(request, _("已保存。"))
             return redirect("supervision:notification_preferences")
-        return render(request, T + "notification_preferences.html", {"form": form, "channels": channels},
-                      status=400)
-    return render(request, T + "notification_preferences.html", {"form": form, "channels": channels})
+    return render(request, T + "notification_preferences.html", {"form": form, "channels": channels,
+                                                                 "reach": reach_box},
+                  status=400 if posted else 200)

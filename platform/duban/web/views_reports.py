@@ -18,7 +18,13 @@ from duban.documents import service as documents
 from duban.reports import documents as report_documents
 from duban.reports import weekly
 from duban.reports.access import access_weekly_report, visible_weekly_reports
-from duban.reports.actions import do_edit_weekly_report, do_issue_weekly_report, do_return_weekly_report, do_submit_weekly_report
+from duban.reports.actions import (
+    do_draft_weekly_report,
+    do_edit_weekly_report,
+    do_issue_weekly_report,
+    do_return_weekly_report,
+    do_submit_weekly_report,
+)
 from duban.reports.models import WeeklyReport
 from duban.units.models import Unit
 from duban.web import forms_supervision as forms
@@ -55,7 +61,7 @@ def weekly_draft(request):
     not before the week's moment (reports.actions.do_issue_weekly_report)."""
     user = request.user
     require_role(user, Role.SUPERVISION_STAFF, what=_("只有督查督办人员可以起草督查专报。"))
-    drafted = weekly.draft_weekly_report(actor=user)
+    drafted = do_draft_weekly_report(actor=user)
     if drafted.report is None:
         messages.info(request, _("本周专报将于%(when)s后生成。")
                       % {"when": timezone.localtime(drafted.due_at).strftime("%Y-%m-%d %H:%M")})

@@ -1,7 +1,8 @@
-"""`duban county create|list|suspend|resume|set-rulepack|set-abbreviation|backup|restore|archive|spares`."""
+"""`duban county create|list|suspend|resume|set-rulepack|set-abbreviation|backup|restore|archive|spares|sso`."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,10 +11,20 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.table import Table
 
 from duban.core import clock, dbowner, schemas
+from duban.core.commands import action_errors, county_by_slug, user_by_username
+from duban.identity.access import county_provider
+from duban.identity.actions import (
+    do_configure_sso,
+    do_link_sso_subject,
+    do_remove_sso,
+    do_remove_sso_mapping,
+    do_set_sso_mapping,
+)
 from tenants import archiving, backup, provisioning, spares
 from tenants.models import County
 
@@ -24,7 +35,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True,
                                     metavar="{create,list,suspend,resume,set-rulepack,set-abbreviation,backup,restore,"
-                                            "archive,spares}")
+                                            "archive,spares,sso}")
         create = sub.add_parser("create", help="create a county: a spare schema renamed, or a clone of the template")
         create.add_argument("slug", help="host label and identifier, e.g. qingshui → qingshui.<base domain>")
         create.add_argument("--name", required=True, help="the county's name, e.g. 清水县")
@@ -65,6 +76,48 @@ class Command(BaseCommand):
         gone.add_argument("--reason", default="", help="why (kept in the audit trail)")
         gone.add_argument("--yes", action="store_true", help="do it without asking (it cannot be undone but by "
                                                              "`duban county restore` of the final backup)")
+
+        self._add_sso_arguments(sub)
+
+    @staticmethod
+    def _add_sso_arguments(sub):
+        sso = sub.add_parser("sso", help="the county's single sign-on with OpenID Connect (docs/identity.md; audited)")
+        verbs = sso.add_subparsers(dest="sso_action", required=True, metavar="{show,set,map,unmap,link,remove}")
+        show = verbs.add_parser("show", help="the provider, the switches, the role mapping and the URLs to register")
+        show.add_argument("slug")
+        put = verbs.add_parser("set", help="configure the provider (options not given keep their value)")
+        put.add_argument("slug")
+        put.add_argument("--issuer", help="the provider's issuer URL (its /.well-known/openid-configuration is read)")
+        put.add_argument("--client-id", help="the client id registered at the provider")
+        put.add_argument("--client-secret-file", metavar="FILE",
+                         help="a file holding the client secret, or - to read it from standard input "
+                              "(required the first time; stored encrypted, never shown again)")
+        put.add_argument("--scopes", help='scopes to ask for (default "openid profile")')
+        put.add_argument("--username-claim", help="the claim naming the user (default preferred_username)")
+        put.add_argument("--role-claim", help='the claim whose values map to roles (e.g. groups; "" for none)')
+        put.add_argument("--create-users", action=argparse.BooleanOptionalAction, default=None,
+                         help="open an account (with no role) at an unknown user's first login")
+        put.add_argument("--password-login", action=argparse.BooleanOptionalAction, default=None,
+                         help="let users sign in with a password too (county admins always may)")
+        put.add_argument("--trust-mfa", action=argparse.BooleanOptionalAction, default=None,
+                         help="a login whose ID token's amr asserts MFA skips our one-time password")
+        put.add_argument("--enable", action=argparse.BooleanOptionalAction, default=None,
+                         help="show the single sign-on button on the login page")
+        put.add_argument("--no-check", action="store_true", help="save without reading the discovery document")
+        mapping = verbs.add_parser("map", help="a value of the role claim → a role (and a unit for unit staff)")
+        mapping.add_argument("slug")
+        mapping.add_argument("value", help="the claim's value, e.g. a group name")
+        mapping.add_argument("role", help="county_admin, county_leader, office_leader, supervision_staff, unit_staff")
+        mapping.add_argument("--unit", default="", help="the unit's code (unit_staff only)")
+        unmap = verbs.add_parser("unmap", help="remove a value's mapping")
+        unmap.add_argument("slug")
+        unmap.add_argument("value")
+        link = verbs.add_parser("link", help="tie an existing account to its provider identity (the user claim's value)")
+        link.add_argument("slug")
+        link.add_argument("username")
+        link.add_argument("subject", help='the value of the user claim; "" unties the account')
+        drop = verbs.add_parser("remove", help="remove the provider and its mapping: password logins only again")
+        drop.add_argument("slug")
 
     def handle(self, *args, **options):
         # Creating, backing up and restoring counties is DDL: the owner role's work.
@@ -259,6 +312,120 @@ class Command(BaseCommand):
                           % {"schema": result.county.schema_name, "hosts": "、".join(result.hosts) or "—",
                              "files": result.files_removed})
         self.stdout.write(_("  恢复：duban county restore %(file)s") % {"file": target})
+
+
+    # --- single sign-on -------------------------------------------------------------------------
+    def do_sso(self, options):
+        county = county_by_slug(options["slug"].strip().lower(), writing=options["sso_action"] != "show")
+        with tenant_context(county), action_errors():
+            getattr(self, f"sso_{options['sso_action']}")(county, options)
+
+    def sso_show(self, county, options):
+        provider = county_provider()
+        base = provisioning.county_url(county)
+        self.stdout.write(_("%(county)s（%(slug)s）的统一身份认证：") % {"county": county.name, "slug": county.slug})
+        if provider is None:
+            self.stdout.write(_("  尚未设置（duban county sso set %(slug)s --issuer … --client-id … --client-secret-file …）")
+                              % {"slug": county.slug})
+        else:
+            yes, no = _("是"), _("否")
+            lines = [
+                (_("状态"), _("已启用") if provider.enabled else _("已停用")),
+                (_("身份认证平台"), provider.issuer),
+                (_("客户端标识"), provider.client_id),
+                (_("客户端密钥"), _("已设置") if provider.secret_is_set else _("未设置")),
+                (_("申请的信息范围"), provider.scopes),
+                (_("识别用户的声明"), provider.username_claim),
+                (_("映射角色的声明"), provider.role_claim or "—"),
+                (_("首次登录自动开通账号"), yes if provider.create_unknown_users else no),
+                (_("允许用户名密码登录"), yes if provider.password_login else _("否（县管理员仍可用密码登录）")),
+                (_("认可身份认证平台的多因素认证"), yes if provider.trust_provider_mfa else no),
+            ]
+            for label, value in lines:
+                self.stdout.write(f"  {label}：{value}")
+            mappings = list(provider.mappings.all())
+            self.stdout.write(_("  角色映射（%(count)d 条，按顺序取第一条符合的）：") % {"count": len(mappings)})
+            for m in mappings:
+                unit = f" · {m.unit.code} {m.unit.name}" if m.unit_id else ""
+                self.stdout.write(f"    {m.claim_value} → {m.get_role_display()}{unit}")
+        self.stdout.write(_("  在身份认证平台登记的回调地址：%(url)s") % {"url": base + "login/sso/callback/"})
+        self.stdout.write(_("  登记的退出后返回地址：%(url)s") % {"url": base + "login/"})
+
+    def sso_set(self, county, options):
+        current = county_provider()
+        secret = None
+        if options["client_secret_file"]:
+            secret = _read_secret(options["client_secret_file"])
+        elif current is None:
+            raise CommandError(_("首次设置须用 --client-secret-file 提供客户端密钥（文件路径，或 - 表示从标准输入读取）。"))
+
+        def pick(name, attribute, default):
+            if options[name] is not None:
+                return options[name]
+            return getattr(current, attribute) if current is not None else default
+
+        if current is None and not options["issuer"]:
+            raise CommandError(_("首次设置须用 --issuer 给出身份认证平台的地址。"))
+        if current is None and not options["client_id"]:
+            raise CommandError(_("首次设置须用 --client-id 给出在身份认证平台登记的客户端标识。"))
+        provider = do_configure_sso(
+            actor="cli", issuer=pick("issuer", "issuer", ""), client_id=pick("client_id", "client_id", ""),
+            client_secret=secret, scopes=pick("scopes", "scopes", "openid profile"),
+            username_claim=pick("username_claim", "username_claim", "preferred_username"),
+            role_claim=pick("role_claim", "role_claim", ""),
+            create_unknown_users=pick("create_users", "create_unknown_users", False),
+            password_login=pick("password_login", "password_login", True),
+            trust_provider_mfa=pick("trust_mfa", "trust_provider_mfa", True),
+            enabled=pick("enable", "enabled", True), check=not options["no_check"])
+        self.stdout.write(self.style.SUCCESS(
+            _("%(county)s（%(slug)s）的统一身份认证已保存：%(issuer)s，客户端 %(client)s，客户端密钥%(secret)s。")
+            % {"county": county.name, "slug": county.slug, "issuer": provider.issuer, "client": provider.client_id,
+               "secret": _("已更换") if secret and current is not None else _("已设置")}))
+        self.sso_show(county, options)
+
+    def sso_map(self, county, options):
+        mapping = do_set_sso_mapping(actor="cli", claim_value=options["value"], role=options["role"],
+                                     unit_code=options["unit"])
+        unit = f"（{mapping.unit.name}）" if mapping.unit_id else ""
+        self.stdout.write(self.style.SUCCESS(_("角色映射：%(value)s → %(role)s%(unit)s")
+                                             % {"value": mapping.claim_value, "role": mapping.get_role_display(),
+                                                "unit": unit}))
+
+    def sso_unmap(self, county, options):
+        do_remove_sso_mapping(actor="cli", claim_value=options["value"])
+        self.stdout.write(self.style.SUCCESS(_("已删除角色映射：%(value)s") % {"value": options["value"]}))
+
+    def sso_link(self, county, options):
+        user = user_by_username(options["username"])
+        user = do_link_sso_subject(user, actor="cli", subject=options["subject"])
+        if user.sso_subject:
+            self.stdout.write(self.style.SUCCESS(_("用户“%(username)s”已关联统一身份认证标识“%(subject)s”。")
+                                                 % {"username": user.username, "subject": user.sso_subject}))
+        else:
+            self.stdout.write(self.style.SUCCESS(_("用户“%(username)s”已解除统一身份认证关联。")
+                                                 % {"username": user.username}))
+
+    def sso_remove(self, county, options):
+        if do_remove_sso(actor="cli"):
+            self.stdout.write(self.style.SUCCESS(_("%(county)s（%(slug)s）已删除统一身份认证设置，今后只能用用户名和密码登录。")
+                                                 % {"county": county.name, "slug": county.slug}))
+        else:
+            self.stdout.write(_("%(county)s（%(slug)s）没有统一身份认证设置。") % {"county": county.name, "slug": county.slug})
+
+
+def _read_secret(source: str) -> str:
+    if source == "-":
+        secret = sys.stdin.readline()
+    else:
+        try:
+            secret = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(_("无法读取客户端密钥文件“%(file)s”：%(error)s")
+                               % {"file": source, "error": exc.strerror or exc}) from None
+    secret = secret.strip()
+    if not secret:
+        raise CommandError(_("客户端密钥文件“%(file)s”是空的。") % {"file": source})
+    return secret
 
 
 def _size(count: int) -> str:

@@ -31,6 +31,8 @@ LINKS = {
     "imports": ("/import/", _("导入")),
     "rulepack": ("/rulepack/", _("规则")),
     "notifications": ("/notifications/", _("通知")),
+    "sso": ("/settings/sso/", _("统一身份认证")),
+    "channels": ("/settings/channels/", _("通知渠道")),
     "admin": ("/admin/", _("系统管理")),
     "city": ("/city/", _("本市各县")),
     "platform": ("/platform/", _("县列表")),
@@ -43,7 +45,7 @@ ROLE_LINKS = {
     "county_leader": ["home_leader", "todo", "board", "matters", "steps", "scores", "ledger", "inspections", "reports",
                       "notifications"],
     "unit_staff": ["home_unit", "todo", "matters", "steps", "scores", "ledger", "rulepack", "notifications"],
-    "county_admin": [*OFFICE, "imports", "admin"],
+    "county_admin": [*OFFICE, "imports", "sso", "channels", "admin"],
     "city_user": ["city"],
     "platform_operator": ["platform", "admin"],
 }
