@@ -83,7 +83,7 @@ HARD_DAYS ?= 2026-09-30 2026-12-31 2026-02-24 2026-10-10 2028-02-29
 test-days: install
 	@failed=""; for day in $(HARD_DAYS); do \
 	  echo "== the suite as of $$day (DUBAN_TODAY=$$day)"; \
-	  DUBAN_TODAY=$$day $(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest $(PYTEST_ARGS) \
+	  DUBAN_TODAY=$$day DUBAN_TEST_DAYS=1 $(PY) -m duban.devenv run --broker-dir broker-test -- $(PY) -m pytest $(PYTEST_ARGS) \
 	    || failed="$$failed $$day"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "test-days: the suite failed as of:$$failed"; exit 1; fi; \

@@ -109,6 +109,18 @@ def pytest_report_header(config):
     return f"county date: {pinned} (DUBAN_TODAY)" if pinned else "county date: the real date"
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test-days` runs the suite once per hard day (DUBAN_TODAY). A test pinned to its own day
+    (``@pytest.mark.today``) runs as of that day whatever DUBAN_TODAY says, so the day runs leave it
+    to the plain run (DUBAN_TEST_DAYS=1, set by the Makefile) instead of repeating it five times."""
+    if os.environ.get("DUBAN_TEST_DAYS") != "1":
+        return
+    pinned = [item for item in items if item.get_closest_marker("today") is not None]
+    if pinned:
+        config.hook.pytest_deselected(items=pinned)
+        items[:] = [item for item in items if item.get_closest_marker("today") is None]
+
+
 @pytest.fixture(autouse=True)
 def _pinned_day(request):
     """``@pytest.mark.today("2026-11-26")``: the test runs as of that day (duban.core.clock.as_of),
