@@ -26,7 +26,8 @@ from django_tenants.utils import get_public_schema_name
 
 from duban.audit import log as audit
 from duban.core import schemas
-from tenants.models import County, SpareSchema
+from tenants import spares
+from tenants.models import County
 
 
 class RoleError(Exception):
@@ -96,8 +97,7 @@ def app_schemas() -> list[str]:
         cursor.execute("SELECT nspname FROM pg_namespace")
         existing = {name for (name,) in cursor.fetchall()}
     counties = County.objects.order_by("schema_name").values_list("schema_name", flat=True)
-    spare = SpareSchema.objects.order_by("schema_name").values_list("schema_name", flat=True)
-    wanted = [get_public_schema_name(), schemas.template_schema(), *counties, *spare]
+    wanted = [get_public_schema_name(), schemas.template_schema(), *counties, *spares.spare_names()]
     return [name for name in dict.fromkeys(wanted) if name in existing]
 
 

@@ -44,10 +44,6 @@ class SpareError(Exception):
 PREFIX = "_spare_"
 
 
-def _qi(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def owns_template() -> bool:
     """True if this connection's role owns the template schema (and so may make spares)."""
     with connection.cursor() as cursor:
@@ -93,7 +89,8 @@ def claim(target: str) -> str | None:
             break
         stale.append(spare.id)
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER SCHEMA {_qi(spare.schema_name)} RENAME TO {_qi(target)}")
+        quote = connection.ops.quote_name
+        cursor.execute(f"ALTER SCHEMA {quote(spare.schema_name)} RENAME TO {quote(target)}")
     spare.delete()
     return spare.schema_name
 
@@ -111,7 +108,7 @@ def create_spare() -> str:
 def drop_spare(spare: SpareSchema) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA IF EXISTS {_qi(spare.schema_name)} CASCADE")
+            cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(spare.schema_name)} CASCADE")
         spare.delete()
 
 
@@ -120,6 +117,10 @@ class Refilled:
     created: list[str]
     dropped: list[str]
     pool: int
+
+    def summary(self) -> str:
+        return (_("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
+                % {"created": len(self.created), "dropped": len(self.dropped), "pool": self.pool})
 
 
 def refill(target: int | None = None, *, actor="beat") -> Refilled:

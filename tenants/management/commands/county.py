@@ -191,9 +191,7 @@ class Command(BaseCommand):
                 done = spares.refill(options["size"], actor="cli")
             except spares.SpareError as exc:
                 raise CommandError(str(exc)) from None
-            self.stdout.write(self.style.SUCCESS(
-                _("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
-                % {"created": len(done.created), "dropped": len(done.dropped), "pool": done.pool}))
+            self.stdout.write(self.style.SUCCESS(done.summary()))
             return
         names = spares.spare_names()
         template = schemas.applied_migrations(schemas.template_schema())

@@ -21,7 +21,6 @@ from duban.core import dbowner, schemas
 from duban.core.connections import bounded
 from duban.core.progress import progress_bar
 from tenants import spares
-from tenants.models import SpareSchema
 
 
 class Command(MigrateSchemasCommand):
@@ -77,8 +76,7 @@ class Command(MigrateSchemasCommand):
         self._migrate_spares(args, options)
 
     def _migrate_spares(self, args, options):
-        names = [name for name in SpareSchema.objects.order_by("id").values_list("schema_name", flat=True)
-                 if schemas.schema_exists(name)]
+        names = [name for name in spares.spare_names() if schemas.schema_exists(name)]
         nodes = schemas.all_migration_nodes()
         migrated = 0
         for schema in names:
@@ -92,8 +90,7 @@ class Command(MigrateSchemasCommand):
         if spares.pool_size() and spares.owns_template():
             done = spares.refill(actor="migrate_schemas")
             if (done.created or done.dropped) and options.get("verbosity", 1) >= 1:
-                self.stdout.write(_("备用模式：新建 %(created)d 个，删除过时的 %(dropped)d 个，现有 %(pool)d 个。")
-                                  % {"created": len(done.created), "dropped": len(done.dropped), "pool": done.pool})
+                self.stdout.write(done.summary())
 
     def _migrate(self, schema, args, options):
         run_migrations(self.args, options, "standard", schema)
