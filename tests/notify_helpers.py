@@ -10,7 +10,29 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-class WebhookReceiver:
+class LocalHTTPServer:
+    """A real HTTP server on 127.0.0.1 (a free port) serving ``handler`` in threads; started and
+    stopped as a context manager. The test servers of the outside world build on it."""
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebhookReceiver(LocalHTTPServer):
     def __init__(self, *, delay: float = 0.0, fail_first: int = 0, status_when_failing: int = 500):
         self.delay = delay
         self.fail_first = fail_first
@@ -49,21 +71,11 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=test"
-
-    def __enter__(self) -> WebhookReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base}/cgi-bin/webhook/send?key=test"
 
     def keys(self) -> list[str]:
         with self.lock:

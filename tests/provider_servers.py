@@ -36,14 +36,16 @@ import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from notify_helpers import LocalHTTPServer
 
 
 def _rfc3986(value: str) -> str:
     return urllib.parse.quote(value, safe="-_.~")
 
 
-class ProviderServer:
+class ProviderServer(LocalHTTPServer):
     """A threaded HTTP server whose handler dispatches to ``self.handle(method, path, query,
     headers, body)`` → (status, JSON object, extra headers)."""
 
@@ -82,21 +84,7 @@ class ProviderServer:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen(Handler)
 
     def take_failure(self) -> bool:
         with self.lock:
