@@ -28,6 +28,10 @@ from browser_helpers import LiveServer, Site, build_county, drop_county
 
 from duban.core import clock
 
+# Like the browser journeys: the test database is set up (migrated, the committed world made) before
+# the module's live server, also when this file runs alone.
+pytestmark = pytest.mark.django_db
+
 SLUG = "apiclient"
 PACKAGE = "duban_api_client"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
