@@ -1,9 +1,13 @@
 """bench/scale.py's request path and PostgreSQL backend memory.
 
 * :func:`backend_memory`: a server backend's memory from ``/proc/<pid>`` (PostgreSQL on this
-  machine, read as root): RSS, PSS, private (clean + dirty) and anonymous RSS. A backend's RSS
-  also counts the pages of ``shared_buffers`` it touched; its private / anonymous memory is its
-  own — the relation and catalogue caches that grow with every schema it visits among them.
+  machine, read as root): RSS, PSS, private (clean + dirty), anonymous RSS, the server's shared
+  memory it maps (RssShmem) and its own memory (RSS less RssShmem). A backend's RSS also counts
+  every page of the server's one shared memory segment (``shared_buffers`` and the lock and WAL
+  tables: ``shared_memory_size``) it has touched — a page it shares with every other backend, and
+  which any backend that has read more than the buffer pool holds maps in full, whatever it read;
+  its own memory is what it costs the server apart from that segment — the relation and catalogue
+  caches that grow with every schema it visits among them.
 * :func:`cache_context_bytes`: ``CacheMemoryContext`` and its children (relcache, catcache,
   index info) of the backend of a connection, from ``pg_backend_memory_contexts`` (PG ≥ 14).
 * :func:`request_worker`: one process standing for a web worker with a persistent connection:
@@ -26,7 +30,7 @@ LOOKUP_TABLE = "tenants_domain"  # CountyMiddleware.lookup_in_database's query
 
 
 def backend_memory(pid: int) -> dict | None:
-    """{rss, pss, private, anon} in kB of server process ``pid``, or None if /proc has no
+    """{rss, pss, private, anon, shmem, own} in kB of server process ``pid``, or None if /proc has no
     PostgreSQL process of that id (server on another machine or in another pid namespace)."""
     proc = Path(f"/proc/{pid}")
     try:
@@ -36,9 +40,11 @@ def backend_memory(pid: int) -> dict | None:
         rollup = _kb_fields((proc / "smaps_rollup").read_text())
     except OSError:
         return None
-    return {"rss": rollup.get("Rss", status.get("VmRSS", 0)), "pss": rollup.get("Pss", 0),
+    rss = rollup.get("Rss", status.get("VmRSS", 0))
+    return {"rss": rss, "pss": rollup.get("Pss", 0),
             "private": rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0),
-            "anon": status.get("RssAnon", 0)}
+            "anon": status.get("RssAnon", 0), "shmem": status.get("RssShmem", 0),
+            "own": rss - status.get("RssShmem", 0)}
 
 
 def _kb_fields(text: str) -> dict[str, int]:

@@ -464,7 +464,8 @@ def request_pass(label: str, tokens: list[tuple[str, str]], matters: int, worker
     print(f"  {len(rows)} client backends of this database in pg_stat_activity:")
     for pid, role, memory, cache_bytes in rows:
         cache = f", CacheMemoryContext {cache_bytes / 2**20:.1f} MB" if cache_bytes is not None else ""
-        mem = (f"RSS {memory['rss'] / 1024:.1f} MB, PSS {memory['pss'] / 1024:.1f} MB, private "
+        mem = (f"RSS {memory['rss'] / 1024:.1f} MB (the server's shared memory {memory['shmem'] / 1024:.1f} MB, "
+               f"its own {memory['own'] / 1024:.1f} MB), PSS {memory['pss'] / 1024:.1f} MB, private "
                f"{memory['private'] / 1024:.1f} MB, anon {memory['anon'] / 1024:.1f} MB" if memory
                else "memory not readable from /proc (server not on this machine, or not root)")
         print(f"    pid {pid}: {role}: {mem}{cache}")
@@ -476,7 +477,8 @@ def request_pass(label: str, tokens: list[tuple[str, str]], matters: int, worker
 
         caches = [c / 2**20 for _, _, c in touched if c is not None]
         figure(f"{label}: backend memory (min / median / max of {len(touched)})",
-               f"RSS {spread('rss')}; PSS {spread('pss')}; private {spread('private')}"
+               f"RSS {spread('rss')} (of which the server's shared memory {spread('shmem')}, its own "
+               f"{spread('own')}); PSS {spread('pss')}; private {spread('private')}"
                + (f"; CacheMemoryContext {min(caches):.1f} / {statistics.median(caches):.1f} / {max(caches):.1f} MB"
                   if caches else ""))
     if fresh_memory:
@@ -486,7 +488,8 @@ def request_pass(label: str, tokens: list[tuple[str, str]], matters: int, worker
     all_ms = [ms for o in outs for ms in o["all_ms"]]
     return {"p95": backends.percentile(all_ms, 0.95), "cold_p95": max(o["cold"][1] for o in outs),
             "warm_p95": max(o["warm"][1] for o in outs),
-            "rss": [(role, m["rss"] / 1024) for role, m, _ in touched]}
+            "rss": [(role, m["rss"] / 1024) for role, m, _ in touched],
+            "own": [(role, m["own"] / 1024) for role, m, _ in touched]}
 
 
 def request_path_and_memory(tokens: list[tuple[str, str]], matters: int, workers: int, bound: int) -> None:
@@ -500,7 +503,9 @@ def request_path_and_memory(tokens: list[tuple[str, str]], matters: int, workers
     goal(f"every backend ≤ {GOAL_BACKEND_RSS_MB:.0f} MB RSS under the load over all {len(tokens)} hosts",
          bool(after["rss"]) and worst[1] <= GOAL_BACKEND_RSS_MB,
          f"largest {worst[1]:.1f} MB ({worst[0]}); without the bound after {len(baseline_hosts)} hosts the largest "
-         f"was {max((r for _, r in before['rss']), default=float('nan')):.1f} MB")
+         f"was {max((r for _, r in before['rss']), default=float('nan')):.1f} MB; apart from the server's shared "
+         f"memory, the largest backend's own {max((r for _, r in after['own']), default=float('nan')):.1f} MB "
+         f"(unbounded {max((r for _, r in before['own']), default=float('nan')):.1f} MB)")
     slower = after["p95"] / before["p95"] - 1
     goal(f"request p95 within {GOAL_REQUEST_P95_SLOWER:.0%} of the unbounded run at {len(baseline_hosts)} hosts",
          slower <= GOAL_REQUEST_P95_SLOWER,

@@ -238,9 +238,10 @@ _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})["application_name"] = "duban"
 DATABASES = {"default": _db}
 # A connection that has served more than this many county schemas is closed at the end of its
-# request or task, which bounds the catalogue cache of every PostgreSQL backend (≈ 212 kB per
-# schema visited; docs/scaling.md). 0: no bound.
-DATABASE_CONN_MAX_SCHEMAS = env.int("DATABASE_CONN_MAX_SCHEMAS", 50, minimum=0)
+# request or task, which bounds the memory of every PostgreSQL backend: its catalogue cache (≈ 0.2 MB
+# per schema visited) and the shared-buffer pages it maps (≈ 3–4 MB per schema; docs/scaling.md).
+# 0: no bound.
+DATABASE_CONN_MAX_SCHEMAS = env.int("DATABASE_CONN_MAX_SCHEMAS", 20, minimum=0)
 # The OWNER role's connection (owns the schemas and tables): used only by the commands that change
 # structure or privileges — `duban migrate_schemas`, `duban county …` (create, backup, restore),
 # `duban db grant-app-role`, `duban seed_demo` (duban.core.dbowner). DATABASE_URL is then the app
