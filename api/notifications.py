@@ -8,7 +8,7 @@ from rest_framework import mixins, serializers
 
 from api.base import CountyViewSet, county_action
 from api.paging import Cursor
-from duban.notifications.actions import do_mark_read, do_set_preference
+from duban.notifications.actions import do_mark_read, do_set_preferences
 from duban.notifications.channels import available_channels, channel_default
 from duban.notifications.events import EVENTS
 from duban.notifications.models import Notification, Preference
@@ -118,5 +118,6 @@ class PreferenceViewSet(CountyViewSet):
     def create(self, request):
         serializer = PreferenceIn(data=request.data)
         serializer.is_valid(raise_exception=True)
-        do_set_preference(request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        do_set_preferences(request.user, [(data["event"], data["channel"], data["enabled"])])
         return self.respond(PreferenceOut, self._rows(request.user), many=True)

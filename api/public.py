@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from api.base import FINAL_METHODS, SingleObjectSchema
 from duban.accounts.models import PUBLIC_ROLES, Role, User
 from duban.comparison import service as comparison_service
+from duban.comparison.actions import do_set_reference_pack
 from duban.core.errors import Invalid
 from tenants.models import City, County
 from tenants.provisioning import county_url
@@ -255,7 +256,7 @@ class ComparisonViewSet(PublicViewSet):
         if request.method == "POST":
             data = ReferencePackIn(data=request.data)
             data.is_valid(raise_exception=True)
-            _comparison_call(comparison_service.set_reference_pack, city, data.validated_data["reference_pack"],
+            _comparison_call(do_set_reference_pack, city, data.validated_data["reference_pack"],
                              actor=request.user)
         chosen = comparison_service.CityComparisonSettings.objects.filter(city=city).first()
         return Response(ReferencePackOut({"city": city.code, "reference_pack": chosen.reference_pack if chosen else None,

@@ -22,12 +22,12 @@ from duban.supervision.actions import (
     do_draft_circular,
     do_publish_circular,
     do_record_inspection,
-    do_record_manual_step,
     do_record_reply,
-    do_record_step,
+    do_record_step_with_evidence,
     do_reverse_entry,
     do_set_circular_lists,
     do_skip_step,
+    do_start_step,
     do_withdraw_step,
 )
 from duban.supervision.documents import circular_document, supervision_notice_document
@@ -179,6 +179,8 @@ class ManualStepIn(EvidenceIn):
     matter = serializers.IntegerField()
     tier = serializers.CharField(max_length=50)
     unit = serializers.CharField(max_length=32, required=False, allow_null=True)
+    reason = serializers.CharField(max_length=300, help_text="why staff take this step on their own initiative "
+                                   "(主动督办的理由): the matter's timeline shows it")
 
 
 class ReasonIn(serializers.Serializer):
@@ -272,13 +274,14 @@ class StepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CountyViewSe
         serializer = ManualStepIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        step = do_record_manual_step(data.pop("matter"), actor=request.user, **data)
+        step = do_start_step(data.pop("matter"), actor=request.user, unit=data.pop("unit", None), **data)
         return self.respond(StepOut, step, status_code=201)
 
     @county_action(input=EvidenceIn, output=StepOut, summary="Record a due step with its evidence",
                    examples=[EXAMPLE_PHONE])
     def record(self, request, data, pk=None):
-        return do_record_step(int(pk), actor=request.user, **data)
+        # The web's action without files: through the API they go to matters/{id}/attach/.
+        return do_record_step_with_evidence(int(pk), actor=request.user, uploads=(), **data)
 
     @county_action(input=ReasonIn, output=StepOut, summary="Pass over a skippable step, with a reason")
     def skip(self, request, data, pk=None):

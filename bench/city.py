@@ -172,7 +172,7 @@ def main() -> None:
     with bench_database("duban_bench_city") as name:
         from django.db import connection
 
-        from duban.comparison import service
+        from duban.comparison.actions import do_set_reference_pack
         from duban.comparison.models import CountySnapshot
         from duban.comparison.refresh import refresh_all
         from tenants.models import City
@@ -182,7 +182,7 @@ def main() -> None:
         t0 = time.perf_counter()
         counties = build(args.counties, args.matters)
         print(f"built in {time.perf_counter() - t0:.1f} s")
-        service.set_reference_pack(City.objects.get(code="bench"), "county_default", actor="bench")
+        do_set_reference_pack(City.objects.get(code="bench"), "county_default", actor="bench")
 
         rows, seconds = refresh_all(counties, kind="full")
         print(f"full refresh, one process: {rows} snapshots of {len(counties)} counties in {seconds:.1f} s "

@@ -337,13 +337,13 @@ def current_quarter() -> date:
 def comparison(counties: list, workers: int, requests: int) -> None:
     from multiprocessing import get_context
 
-    from duban.comparison import service
+    from duban.comparison.actions import do_set_reference_pack
     from duban.comparison.models import CountySnapshot
     from duban.comparison.refresh import refresh_all
     from tenants.models import City
 
     print(f"d. the city comparison over {len(counties)} counties …", flush=True)
-    service.set_reference_pack(City.objects.get(code="bench"), "county_default", actor="bench")
+    do_set_reference_pack(City.objects.get(code="bench"), "county_default", actor="bench")
     rows, seconds = refresh_all(counties, kind="full")
     figure("comparison refresh", f"{seconds:.1f} s in one process, {rows} snapshots "
            f"({seconds / len(counties) * 1000:.0f} ms per county)")

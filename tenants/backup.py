@@ -275,7 +275,7 @@ def backup_county(slug: str, destination: str | Path | BinaryIO, *, actor, media
                     migrations = [list(row) for row in cursor.fetchall()]
             _run([pg_dump, "--format=custom", "--no-acl", f"--schema={_qi(schema)}", f"--snapshot={snapshot}",
                   "--lock-wait-timeout=60000", f"--file={dump_path}", f"--dbname={conninfo}"],
-                 env, f"pg_dump of schema {schema}")
+                 env, _("导出县库 %(schema)s（pg_dump）") % {"schema": schema})
             conn.rollback()
 
         # Files after the dump: a row in the dump names a file written before it.
@@ -614,7 +614,7 @@ def check_toc(pg_restore: str, dump_path: Path, schema: str, tmp: Path, source: 
         with connection.cursor() as cursor:
             pg_dump, _major = _client("pg_dump", _server_major(cursor))
         _run([pg_dump, "--format=custom", "--schema-only", f"--schema={_qi(template)}", f"--file={template_dump}",
-              f"--dbname={conninfo}"], env, f"pg_dump of the template schema {template}")
+              f"--dbname={conninfo}"], env, _("导出模板库 %(schema)s（pg_dump）") % {"schema": template})
         theirs = {(e.kind, e.name): e for e in read_toc(pg_restore, template_dump) if e.namespace == template}
         for entry in compare:
             twin = theirs.get((entry.kind, entry.name))
@@ -664,7 +664,7 @@ def restore_schema_confined(dump_path: Path, schema: str, entries: list[TocEntry
                 conninfo = make_conninfo(**{**params, "user": role, "application_name": "duban-restore"})
                 _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner", "--no-acl",
                       f"--use-list={listing}", f"--dbname={conninfo}", str(dump_path)],
-                     env, f"pg_restore of schema {schema}")
+                     env, _("恢复县库 %(schema)s（pg_restore）") % {"schema": schema})
                 with admin.transaction():
                     outside = admin.execute(
                         "SELECT o.type, coalesce(o.schema, ''), o.identity FROM pg_shdepend d, "

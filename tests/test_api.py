@@ -277,6 +277,26 @@ def test_throttling_counts_per_county_and_user(world, settings):
     cache.clear()
 
 
+def test_a_step_started_through_the_api_needs_its_reason_and_shows_it_as_the_web_does(apis, cast, world):
+    """主动督办 through the API is the web's action (do_start_step): without a reason it is a 400
+    naming ``reason`` and nothing is recorded; with one, the timeline says why, as after the web's
+    form. (The route recorded the step with no reason and no 主动督办 entry before.)"""
+    staff = apis["staff"]
+    with tenant_context(world.alpha):
+        with as_of(date(2026, 9, 1)):
+            matter = to_state(cast, "in_progress", deadline_working_days=10)
+    body = {"matter": matter.pk, "tier": "phone", "unit": "D01", "on": "2026-11-20",
+            "evidence": {"contact": "王科长", "contacted_at": "2026-11-20T10:00", "promised_date": "2026-12-01"}}
+    refused = staff.post("steps/", body)
+    assert refused.status_code == 400 and "reason" in refused.json()["error"]["fields"], refused.content
+    assert ok(staff.get("steps/", matter=matter.pk))["results"] == []
+    step = ok(staff.post("steps/", {**body, "reason": "省里明天来检查此事项"}), 201)
+    assert step["status"] == "recorded" and step["tier"] == "phone"
+    entries = ok(staff.get(f"matters/{matter.pk}/timeline/"))["results"]
+    started = [e for e in entries if e["action"] == "matter.step_started"]
+    assert len(started) == 1 and started[0]["note"] == "省里明天来检查此事项", entries
+
+
 LIST_ENDPOINTS = ["matters/", "change-requests/", "rounds/", "steps/", "ledger/", "scores/", "circulars/",
                   "inspection-rounds/", "inspection-items/", "units/", "users/", "matters/no-answer/"]
 

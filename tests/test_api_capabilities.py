@@ -149,6 +149,25 @@ def test_staff_draft_the_weeks_report_through_the_api(world, cast):
     assert len(audited(world, "weekly_report.draft")) == 1
 
 
+def test_the_cli_drafts_it_now_for_a_staff_member_as_the_web_and_the_api_do(world, cast, capsys):
+    """`duban report weekly draft --actor USER` is the web's 起草 button: now, on any day (not only
+    after the pack's weekly time, as beat and the plain command do), audited under the person;
+    only supervision staff; not with --on."""
+    from django.core.management import CommandError, call_command
+
+    with tenant_context(world.alpha), as_of(date(2026, 9, 1)):
+        to_state(cast, "in_progress", deadline_working_days=10)
+    with pytest.raises(CommandError, match="只有督查督办人员"):
+        call_command("report", "weekly", "draft", "--county", "alpha", "--actor", cast.office.username)
+    with pytest.raises(CommandError, match="--on"):
+        call_command("report", "weekly", "draft", "--county", "alpha", "--actor", "staff", "--on", "2026-12-21")
+    capsys.readouterr()
+    call_command("report", "weekly", "draft", "--county", "alpha", "--actor", "staff")
+    assert "已起草" in capsys.readouterr().out
+    events = audited(world, "weekly_report.draft")
+    assert [e.actor.username for e in events] == ["staff"]
+
+
 # --- the quarterly inspection, as the county leaders read it ------------------------------------------
 def test_county_leaders_read_the_reported_inspection(world, cast):
     from duban.supervision.actions import do_record_inspection

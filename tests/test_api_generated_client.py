@@ -153,7 +153,7 @@ def test_generated_client_runs_a_whole_journey(site, tokens, generated):
 
     # A ladder step: staff urge the lead unit by phone (电话督办), on their own initiative.
     step = ok(api["steps_create"].sync_detailed(client=staff, body=models.ManualStepInRequest(
-        matter=mid, tier="phone", unit="D01", on=today,
+        matter=mid, tier="phone", unit="D01", on=today, reason="临近办理期限，电话提醒加快进度",
         evidence=models.ManualStepInRequestEvidence.from_dict({
             "contact": "王科长", "contacted_at": f"{today.isoformat()}T10:00", "promised_date": today.isoformat()}))),
         201)

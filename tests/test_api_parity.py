@@ -192,3 +192,116 @@ def test_the_finders_see_what_they_should():
     api = api_routes()
     assert {"POST /api/v1/matters/{id}/register/", "GET /api/v1/documents/{id}/download/",
             "POST /api/v1/comparison/{code}/reference-pack/"} <= api
+
+
+# --- one capability, one action -------------------------------------------------------------------
+OUR_MODULES = ("duban.", "api.", "tenants.", "plugins.")
+# Writes that are not ``do_…`` actions: the Excel importers (all or nothing in their own
+# transaction, duban.core.imports.run_import), shared by the web, the API and the CLI.
+ENTRY_POINTS = {"import_units", "import_matters"}
+
+
+def _actions_reached(func, depth: int = 2, seen: set | None = None, owner: type | None = None) -> set[str]:
+    """The action functions (``do_…``) a view reaches: the names in its code and in the code nested
+    in it (lambdas, inner functions), in what its decorators wrap (``__wrapped__``, closure cells)
+    and, ``depth`` calls deep, in the functions of our own modules and the private helper methods
+    of its class (``owner``: ``self._run``) it calls by name."""
+    seen = set() if seen is None else seen
+    if id(func) in seen or not hasattr(func, "__code__"):
+        return set()
+    seen.add(id(func))
+    found: set[str] = set()
+    inner = [getattr(func, "__wrapped__", None)]
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            inner.append(cell.cell_contents)
+        except ValueError:
+            continue
+    names, codes = set(), [func.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes.extend(const for const in code.co_consts if inspect.iscode(const))
+    for name in names:
+        if name.startswith("do_") or name in ENTRY_POINTS:
+            found.add(name)
+        elif depth > 0:
+            target = func.__globals__.get(name)
+            if target is None and owner is not None and name.startswith("_"):  # the class's own helpers
+                target = inspect.getattr_static(owner, name, None)
+            if inspect.isfunction(target) and target.__module__.startswith(OUR_MODULES):
+                found |= _actions_reached(target, depth - 1, seen, owner)
+    for value in inner:
+        if inspect.isfunction(value) or inspect.ismethod(value):
+            found |= _actions_reached(value, depth, seen, owner)
+    return found
+
+
+def web_write_views() -> dict[str, object]:
+    """{"/path/": view} of every web page that takes POST."""
+    views: dict[str, object] = {}
+
+    def walk(patterns, prefix: str):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                path = _web_path(prefix + str(p.pattern))
+                if path == "/matters/<pk>/<action>/":
+                    views.update({f"/matters/<pk>/{name}/": action.run for name, action in ACTIONS.items()})
+                elif "POST" in _methods_of(p.callback):
+                    views.setdefault(path, p.callback)
+
+    for urlconf in ("duban.urls", "duban.urls_public"):
+        walk(get_resolver(urlconf).url_patterns, "")
+    return views
+
+
+def api_write_views() -> dict[str, object]:
+    """{"POST /api/v1/path/": (the viewset's method, the viewset)} of every API write."""
+    views: dict[str, object] = {}
+
+    def walk(patterns, prefix: str):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                callback = p.callback
+                actions = getattr(callback, "actions", None) or {}
+                cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+                method = actions.get("post") or ("post" if cls is not None and hasattr(cls, "post") else None)
+                route = prefix + str(p.pattern)
+                if method and route.startswith("api/") and "<format>" not in route:
+                    views.setdefault(f"POST {schema_path(route)}", (getattr(cls, method), cls))
+
+    for urlconf in ("duban.urls", "duban.urls_public"):
+        walk(get_resolver(urlconf).url_patterns, "")
+    return views
+
+
+def test_the_web_and_the_api_of_a_capability_call_the_same_action():
+    """Where the table gives a capability both a web page and an API route, the API calls an action
+    the web calls: the rules, the audit and the timeline are the action's, so a route calling
+    another one — a laxer one (主动督办 without its reason, a step recorded without the files'
+    action) — would make the API a way around them. Found failing on: 主动督办 (the API called
+    do_record_manual_step, the web do_start_step), 记录督办措施, notification channels, and the
+    city's reference pack (a service function, not an action)."""
+    web, api = web_write_views(), api_write_views()
+    problems, compared = [], 0
+    for row in parity_table():
+        web_entries = [e.partition(" ")[2] for e in entries(row["Web"]) if e.startswith("POST ")]
+        api_entries = [e for e in entries(row["API"]) if e.startswith("POST ")]
+        if not web_entries or not api_entries:
+            continue
+        web_actions = set().union(*(_actions_reached(web[path]) for path in web_entries if path in web))
+        api_actions = set().union(*(_actions_reached(api[route][0], owner=api[route][1])
+                                    for route in api_entries if route in api))
+        compared += 1
+        if not api_actions or not web_actions:
+            problems.append(f"{row['Capability']}: no action found (web {sorted(web_actions)}, API {sorted(api_actions)})")
+        elif api_actions - web_actions:  # the API's own action: the web's rules are not its rules
+            problems.append(f"{row['Capability']}: the API calls {', '.join(sorted(api_actions - web_actions))}, "
+                            f"the web {', '.join(sorted(web_actions))}")
+    LINES.append(f"one capability, one action: {compared} capabilities with a web page and an API route compared")
+    assert not problems, "\n".join(problems)
+    assert compared >= 30

@@ -548,7 +548,7 @@ def public_users(site, *, city=(), operators=()):
     from django.db import connection
 
     from duban.accounts.actions import do_create_user
-    from duban.comparison import service
+    from duban.comparison.actions import do_set_reference_pack
     from duban.comparison.refresh import refresh_all
     from tenants import provisioning
     from tenants.models import City
@@ -561,7 +561,7 @@ def public_users(site, *, city=(), operators=()):
         do_create_user(username, actor="tests", role="platform_operator", password=PASSWORD, full_name="平台运维")
     if city:
         city = City.objects.get(code=city_code)
-        service.set_reference_pack(city, "county_default", actor="tests")
+        do_set_reference_pack(city, "county_default", actor="tests")
         refresh_all(list(city.counties.all()))
 
 

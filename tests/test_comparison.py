@@ -18,6 +18,7 @@ from packs_fixture import on_path, pip_install
 
 from duban.accounts.actions import do_issue_token
 from duban.comparison import metrics, service
+from duban.comparison.actions import do_set_reference_pack
 from duban.comparison.models import CountySnapshot
 from duban.comparison.refresh import refresh_all, refresh_county
 from duban.comparison.tasks import debounce_key
@@ -106,7 +107,7 @@ def _rows(body):
 def test_own_and_reference_scores_differ_as_the_packs_dictate(three):
     alpha, beta, gamma = three
     city = alpha.city
-    service.set_reference_pack(city, "county_strict", actor="tests")
+    do_set_reference_pack(city, "county_strict", actor="tests")
     refresh_all([alpha, beta, gamma])
     rows = _rows(service.comparison(city, "quarter", Q4))
     # Own pack: alpha's D01 lost 2×0.1 + 0.2 = 0.4 (county_default); gamma's D01 2×0.15 + 0.2 = 0.5.
@@ -123,7 +124,7 @@ def test_own_and_reference_scores_differ_as_the_packs_dictate(three):
     assert rows["alpha"]["reference_pack_scores"]["mean"] == pytest.approx(8.5 / 3, abs=1e-4)
 
     # With county_default as the reference, gamma is rescored up to alpha's 2.6.
-    service.set_reference_pack(city, "county_default", actor="tests")
+    do_set_reference_pack(city, "county_default", actor="tests")
     stale = _rows(service.comparison(city, "quarter", Q4))
     assert not stale["alpha"]["fresh"] and "reference pack" in stale["alpha"]["stale_because"]
     refresh_all([alpha, beta, gamma])
@@ -192,7 +193,7 @@ def test_a_county_on_the_reference_pack_scores_the_same_under_both(world):
                 actions.do_send_back(matter.pk, actor=cast.office, reasons="材料不全，请补充。", units=units)
         assert not LedgerEntry.objects.filter(matter=matter).exists()  # no unit was sent back three times
     connection.set_schema_to_public()
-    service.set_reference_pack(world.alpha.city, "county_default", actor="tests")
+    do_set_reference_pack(world.alpha.city, "county_default", actor="tests")
     refresh_county(world.alpha)
     snapshots = list(CountySnapshot.objects.filter(county=world.alpha))
     assert snapshots and all(s.reference_pack == s.own_pack == "county_default==1.0.0" for s in snapshots)
@@ -353,7 +354,7 @@ def test_city_portal_shows_both_scores_the_charts_data_and_the_definitions(three
 
     alpha, _, _ = three
     city = alpha.city
-    service.set_reference_pack(city, "county_strict", actor="tests")
+    do_set_reference_pack(city, "county_strict", actor="tests")
     refresh_all(list(city.counties.all()))
     mine = provisioning.create_city_user("testcity", "portal_user", actor="tests", password=PASSWORD)
     client = _portal(mine)
@@ -476,10 +477,10 @@ def test_the_rows_built_by_postgresql_equal_a_plain_computation(three, rank_by):
 
     alpha, beta, gamma = three
     city = alpha.city
-    service.set_reference_pack(city, "county_strict", actor="tests")
+    do_set_reference_pack(city, "county_strict", actor="tests")
     CountySnapshot.objects.filter(county=beta).delete()  # a committed earlier test may have refreshed it
     refresh_all([alpha, gamma])  # beta: never refreshed (no row for this period)
-    service.set_reference_pack(city, "county_default", actor="tests")  # every row now stale
+    do_set_reference_pack(city, "county_default", actor="tests")  # every row now stale
     refresh_county(gamma)  # gamma fresh again
     for kind, start in (("quarter", "2026-10-01"), ("year", "2026-01-01"), ("month", "2025-01-01")):
         python = service.comparison(city, kind, start, rank_by=rank_by)

@@ -97,7 +97,7 @@ def test_a_retried_step_records_one_step(world):
         with as_of(date(2026, 9, 1)):
             matter = to_state(cast, "in_progress", deadline_working_days=10)
         before = EscalationStep.objects.filter(matter=matter).count()
-    data = {"matter": matter.pk, "tier": "phone", "on": "2026-11-20", "evidence": PHONE}
+    data = {"matter": matter.pk, "tier": "phone", "on": "2026-11-20", "reason": "临近期限", "evidence": PHONE}
     first = post(world, "steps/", data, key="step-1")
     assert first.status_code == 201, first.content.decode()
     again = post(world, "steps/", data, key="step-1")

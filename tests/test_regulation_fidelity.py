@@ -340,7 +340,7 @@ def test_6_a_step_dated_before_the_assignment_or_in_the_future_is_refused_everyw
         assert refused.value.field == "on"
     api = Client(HTTP_HOST=world.owner.host, HTTP_AUTHORIZATION=f"Token {world.owner.token}")
     for day in ("2020-01-06", "2030-01-07"):
-        response = api.post("/api/v1/steps/", {"matter": matter.pk, "tier": "phone", "on": day,
+        response = api.post("/api/v1/steps/", {"matter": matter.pk, "tier": "phone", "on": day, "reason": "主动督办",
                                                "evidence": phone(date(2026, 11, 30))}, content_type="application/json")
         assert response.status_code == 400 and "on" in response.json()["error"]["fields"], response.content
     assert not LedgerEntry.objects.filter(matter=matter).exists()

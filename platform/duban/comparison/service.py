@@ -16,13 +16,10 @@ from openpyxl.styles import Font
 from psycopg.adapt import Loader
 from rest_framework.utils.encoders import JSONEncoder
 
-from duban.audit import log as audit
 from duban.comparison import metrics, periods
 from duban.comparison.models import CityComparisonSettings, CountySnapshot
-from duban.comparison.signals import schedule_refresh
 from duban.core import clock, spreadsheet
 from duban.core.errors import Invalid
-from tenants import provisioning
 from tenants.models import County
 
 MAX_TREND_QUARTERS = 20
@@ -211,31 +208,6 @@ def trends(city, *, end=None, quarters: int = 8) -> dict:
             "quarters": [{"start": s, "label": periods.label("quarter", s)} for s in starts],
             "reference_pack": current_reference(city) or None, "metrics": list(TREND_METRICS),
             "counties": out, "definitions": metrics.DEFINITIONS}
-
-
-def set_reference_pack(city, requested: str, *, actor) -> CityComparisonSettings:
-    """Choose the city's reference pack (audited). Snapshots say which pack they were rescored
-    under; the city's counties are refreshed (one task each, on commit)."""
-    try:
-        name, version = provisioning.resolve_rulepack(requested)
-    except provisioning.ProvisioningError as exc:
-        raise Invalid(str(exc), field="reference_pack") from None
-    with transaction.atomic():
-        chosen, _ = CityComparisonSettings.objects.select_for_update().get_or_create(
-            city=city, defaults={"reference_pack_name": name, "reference_pack_version": version,
-                                 "set_by": str(actor)})
-        before = chosen.reference_pack
-        chosen.reference_pack_name, chosen.reference_pack_version, chosen.set_by = name, version, str(actor)
-        chosen.save()
-        audit.record(actor=actor, action="city.reference_pack", obj=city,
-                                  before={"reference_pack": before}, after={"reference_pack": chosen.reference_pack})
-        transaction.on_commit(lambda: _refresh_city(city))
-    return chosen
-
-
-def _refresh_city(city) -> None:
-    for county in city.counties.filter(status="active"):
-        schedule_refresh(county)
 
 
 def export_xlsx(city, kind, start, *, rank_by: str = "reference_mean_score") -> tuple[bytes, str]:

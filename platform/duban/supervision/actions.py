@@ -105,7 +105,7 @@ def do_start_step(matter_id: int, *, actor, tier: str, unit: str | None, reason:
     matter's timeline says why (``matter.step_started``, its note), then the step is recorded
     with its evidence and files as ``do_record_manual_step`` does (the ladder in order), all or
     nothing."""
-    _staff_only(actor, "record supervision steps")
+    _staff_only(actor, _("主动督办"))
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(_("请填写主动督办的理由。"), field="reason")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from duban.accounts.models import Role
 from duban.comparison import metrics, periods, service
+from duban.comparison.actions import do_set_reference_pack
 from duban.core import clock
 from duban.core.errors import Invalid, NotAllowed
 from duban.web.shortcuts import page
@@ -81,7 +82,7 @@ def city_reference_pack(request):
     counties' snapshots are refreshed after the commit)."""
     city = _own_city(request)
     try:
-        chosen = service.set_reference_pack(city, request.POST.get("reference_pack", ""), actor=request.user)
+        chosen = do_set_reference_pack(city, request.POST.get("reference_pack", ""), actor=request.user)
     except Invalid as exc:
         messages.error(request, _("参照规则包未更改：%(error)s") % {"error": exc})
     else:

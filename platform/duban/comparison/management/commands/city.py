@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.comparison import service
+from duban.comparison.actions import do_set_reference_pack
 from duban.comparison.refresh import refresh_all
 from duban.core.commands import CountyCommand
 from duban.core.errors import Invalid
@@ -49,7 +50,7 @@ class Command(CountyCommand, CityCommand):
                     raise CommandError(_("没有代码为“%(code)s”的市。") % {"code": options["code"]})
                 if options["reference_pack"]:
                     try:
-                        service.set_reference_pack(city, options["reference_pack"], actor="cli")
+                        do_set_reference_pack(city, options["reference_pack"], actor="cli")
                     except Invalid as exc:
                         raise CommandError(str(exc)) from None
                 counties = counties.filter(city=city)

@@ -13,8 +13,9 @@ from django_tenants.utils import tenant_context
 
 from duban.accounts.actions import do_create_user
 from duban.accounts.models import Role, User
+from duban.comparison.actions import do_set_reference_pack
 from duban.comparison.refresh import refresh_all
-from duban.comparison.service import current_reference, set_reference_pack
+from duban.comparison.service import current_reference
 from duban.core import dbowner
 from duban.core.progress import progress_bar
 from duban.demo.matters import seed_matters
@@ -92,7 +93,7 @@ class Command(BaseCommand):
             else:
                 do_create_user(username, actor=ACTOR, role=role, password=DEMO_PASSWORD, full_name=full_name)
         if not current_reference(city):
-            set_reference_pack(city, "county_default", actor=ACTOR)
+            do_set_reference_pack(city, "county_default", actor=ACTOR)
         refresh_all(list(city.counties.filter(status="active")), kind="full")
 
     def seed_county(self, townships: list[str]):

@@ -25,6 +25,7 @@ from duban.core.commands import CountyCommand, year_option
 from duban.documents import service
 from duban.documents.service import verification_url
 from duban.reports.actions import (
+    do_draft_weekly_report,
     do_edit_weekly_report,
     do_issue_weekly_report,
     do_return_weekly_report,
@@ -63,8 +64,11 @@ class Command(CountyCommand):
             self.add_county_argument(p)
             return p
 
-        p = command("draft", "draft the week's report if the pack's weekly time has passed (once per week)")
+        p = command("draft", "draft the week's report if the pack's weekly time has passed (once per week); with "
+                    "--actor, now, on any day, as supervision staff do on the web")
         p.add_argument("--on", help="as of this date (end of day) or date-time; default now")
+        p.add_argument("--actor", help="username of supervision staff drafting it now (the web's 起草 button; audited "
+                                       "under them)")
         p = command("show", "a report's sections and text (default: the latest)")
         p.add_argument("report", type=int, nargs="?")
         p.add_argument("--out", help="write its PDF here (a preview, for a draft)")
@@ -120,7 +124,12 @@ class Command(CountyCommand):
 
     # -- weekly ---------------------------------------------------------------------------------
     def do_weekly_draft(self, options):
-        result = draft_weekly_report(_on(options.get("on")), actor="cli")
+        if options.get("actor"):
+            if options.get("on"):
+                raise CommandError(_("--actor 与 --on 不能同时使用：以人员名义起草的是本周的周报。"))
+            result = do_draft_weekly_report(actor=self._actor(options["actor"]))
+        else:
+            result = draft_weekly_report(_on(options.get("on")), actor="cli")
         due = timezone.localtime(result.due_at, result.due_at.tzinfo)
         if result.report is None:
             self.out(_("暂不起草：按本县规则包的周报时间，本周周报在 %(due)s（%(zone)s）之后起草")
