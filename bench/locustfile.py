@@ -344,7 +344,7 @@ class SupervisionStaff(CountyUser):
                     continue
                 lead = next((u["code"] for u in detail["units"] if u["role"] == "lead"), None)
                 self.api("POST", "steps/", "steps/ (manual step)", expect=201, body={
-                    "matter": row["id"], "tier": self.first_tier["code"],
+                    "matter": row["id"], "tier": self.first_tier["code"], "reason": "临近办理期限，提醒加快进度",
                     "evidence": evidence_for(self.first_tier, f"{lead}联络员", lead or "")})
                 return
         SKIPPED["staff ladder step: no matter free to urge"] += 1

@@ -220,7 +220,7 @@ def _proposal(cast):
 
 
 def _manual_step(cast):
-    return {"matter": _overdue(cast).pk, "tier": "phone", "evidence": PHONE, "on": "2026-11-20"}
+    return {"matter": _overdue(cast).pk, "tier": "phone", "evidence": PHONE, "on": "2026-11-20", "reason": "临近期限"}
 
 
 MATRIX: dict[str, Entry] = {
