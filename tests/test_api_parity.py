@@ -64,29 +64,33 @@ def _web_path(pattern: str) -> str:
     return "/" + path.replace("^", "").replace("$", "").replace("\\", "")
 
 
+def _url_patterns():
+    """(route, pattern) of every URL pattern on the county and the public host."""
+    def walk(patterns, prefix: str):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern), p
+
+    for urlconf in ("duban.urls", "duban.urls_public"):
+        yield from walk(get_resolver(urlconf).url_patterns, "")
+
+
 def web_routes() -> dict[str, set[str]]:
     """{"/path/": {methods}} of every web page on the county and the public host (not the API,
     the admin site or the health probes)."""
     found: dict[str, set[str]] = {}
-
-    def walk(patterns, prefix: str):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern):
-                route = prefix + str(p.pattern)
-                if route.startswith(("api/", "admin/")) or route in ("healthz", "readyz"):
-                    continue
-                path = _web_path(route)
-                methods = _methods_of(p.callback)
-                if path == "/matters/<pk>/<action>/":  # one pattern, one page per action
-                    for name in ACTIONS:
-                        found.setdefault(f"/matters/<pk>/{name}/", set()).update(methods)
-                    continue
-                found.setdefault(path, set()).update(methods)
-
-    for urlconf in ("duban.urls", "duban.urls_public"):
-        walk(get_resolver(urlconf).url_patterns, "")
+    for route, p in _url_patterns():
+        if route.startswith(("api/", "admin/")) or route in ("healthz", "readyz"):
+            continue
+        path = _web_path(route)
+        methods = _methods_of(p.callback)
+        if path == "/matters/<pk>/<action>/":  # one pattern, one page per action
+            for name in ACTIONS:
+                found.setdefault(f"/matters/<pk>/{name}/", set()).update(methods)
+            continue
+        found.setdefault(path, set()).update(methods)
     return found
 
 
@@ -240,42 +244,24 @@ def _actions_reached(func, depth: int = 2, seen: set | None = None, owner: type 
 def web_write_views() -> dict[str, object]:
     """{"/path/": view} of every web page that takes POST."""
     views: dict[str, object] = {}
-
-    def walk(patterns, prefix: str):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern):
-                path = _web_path(prefix + str(p.pattern))
-                if path == "/matters/<pk>/<action>/":
-                    views.update({f"/matters/<pk>/{name}/": action.run for name, action in ACTIONS.items()})
-                elif "POST" in _methods_of(p.callback):
-                    views.setdefault(path, p.callback)
-
-    for urlconf in ("duban.urls", "duban.urls_public"):
-        walk(get_resolver(urlconf).url_patterns, "")
+    for route, p in _url_patterns():
+        path = _web_path(route)
+        if path == "/matters/<pk>/<action>/":
+            views.update({f"/matters/<pk>/{name}/": action.run for name, action in ACTIONS.items()})
+        elif not route.startswith("api/") and "POST" in _methods_of(p.callback):
+            views.setdefault(path, p.callback)
     return views
 
 
-def api_write_views() -> dict[str, object]:
+def api_write_views() -> dict[str, tuple[object, type]]:
     """{"POST /api/v1/path/": (the viewset's method, the viewset)} of every API write."""
-    views: dict[str, object] = {}
-
-    def walk(patterns, prefix: str):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern):
-                callback = p.callback
-                actions = getattr(callback, "actions", None) or {}
-                cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-                method = actions.get("post") or ("post" if cls is not None and hasattr(cls, "post") else None)
-                route = prefix + str(p.pattern)
-                if method and route.startswith("api/") and "<format>" not in route:
-                    views.setdefault(f"POST {schema_path(route)}", (getattr(cls, method), cls))
-
-    for urlconf in ("duban.urls", "duban.urls_public"):
-        walk(get_resolver(urlconf).url_patterns, "")
+    views: dict[str, tuple[object, type]] = {}
+    for route, p in _url_patterns():
+        actions = getattr(p.callback, "actions", None) or {}
+        cls = getattr(p.callback, "cls", None) or getattr(p.callback, "view_class", None)
+        method = actions.get("post") or ("post" if cls is not None and hasattr(cls, "post") else None)
+        if method and route.startswith("api/") and "<format>" not in route:
+            views.setdefault(f"POST {schema_path(route)}", (getattr(cls, method), cls))
     return views
 
 
