@@ -11,15 +11,19 @@
 * :func:`cache_context_bytes`: ``CacheMemoryContext`` and its children (relcache, catcache,
   index info) of the backend of a connection, from ``pg_backend_memory_contexts`` (PG ≥ 14).
 * :func:`request_worker`: one process standing for a web worker with a persistent connection:
-  through Django's test client (the whole middleware stack, ``CountyMiddleware`` first) it
-  requests ``/api/v1/matters/`` on every county's host, twice in a row (cold, then warm host
-  cache), then once more after the full pass; reports latencies, ``SET search_path`` and
-  tenant-lookup statements per request, and its backend's memory, then waits to be released so
-  that the parent can see its backend in ``pg_stat_activity``.
+  as a WSGI server does, it calls Django's WSGI handler (the whole middleware stack,
+  ``CountyMiddleware`` first) and reads the body — a request's latency, what its client waits
+  for — and then closes the response, which sends ``request_finished`` (the connection bound's
+  release, timed apart: the worker's time after the client has its answer). It requests
+  ``/api/v1/matters/`` on every county's host, twice in a row (cold, then warm host cache), then
+  once more after the full pass; reports latencies, ``SET search_path`` and tenant-lookup
+  statements per request, and its backend's memory, then waits to be released so that the
+  parent can see its backend in ``pg_stat_activity``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import time
@@ -87,37 +91,58 @@ def _requests(counties: list[tuple[str, str]], matters: int) -> dict:
 
     django.setup()
     from django.conf import settings
-    from django.db import connection
-    from django.test import Client
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections, connection
+    from django.test import RequestFactory
 
+    from duban.core import connections as bound
     from tenants import cache as tenant_cache
 
+    # As Django's test client does: DATABASE_CONN_MAX_AGE's recycling (60 s) is not measured here
+    # and would add reconnects to both passes alike.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     tenant_cache.clear()
-    client = Client()
+    handler, factory = WSGIHandler(), RequestFactory()
+    path, _, query = REQUEST_PATH.partition("?")
     statements: list[str] = []
+    last_released = bound.released
 
     def record(execute, sql, params, many, context):
         statements.append(sql)
         return execute(sql, params, many, context)
 
     def get(slug: str, token: str) -> tuple[float, int, int]:
+        nonlocal last_released
         statements.clear()
-        opens = connection.connection is None  # the bound closed it after the last request
+        opens = bound.released != last_released  # the bound replaced the backend after the last request
+        first = connection.connection is None  # this worker's first request connects
+        last_released = bound.released
+        environ = factory.get(path, QUERY_STRING=query, HTTP_HOST=f"{slug}.{settings.DUBAN_BASE_DOMAIN}",
+                              HTTP_AUTHORIZATION=f"Token {token}").environ
+        status: list[str] = []
         started = time.perf_counter()
-        response = client.get(REQUEST_PATH, HTTP_HOST=f"{slug}.{settings.DUBAN_BASE_DOMAIN}",
-                              HTTP_AUTHORIZATION=f"Token {token}")
+        response = handler(environ, lambda code, headers, exc_info=None: status.append(code))
+        body = b"".join(response)
         elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200 or response.json().get("count") != matters:
-            raise SystemExit(f"bench: GET {REQUEST_PATH} on {slug}: HTTP {response.status_code}, "
-                             f"{response.content[:200]!r} (expected {matters} matters)")
+        closing = time.perf_counter()
+        response.close()  # what the WSGI server does once the body is sent: request_finished
+        if bound.released != last_released:
+            out["release"].append((time.perf_counter() - closing) * 1000)
+        answer = json.loads(body) if status and status[0].startswith("200") else {}
+        if answer.get("count") != matters:
+            raise SystemExit(f"bench: GET {REQUEST_PATH} on {slug}: {status[:1]}, {body[:200]!r} "
+                             f"(expected {matters} matters)")
         sets = sum(sql.lstrip().upper().startswith("SET SEARCH_PATH") for sql in statements)
         lookups = sum(LOOKUP_TABLE in sql for sql in statements)
         if opens:
             out["fresh"].append(elapsed)
+        if opens or first:
             sets = min(sets, 1)  # a new connection's first request may set it twice (see RESULTS.md)
         return elapsed, sets, lookups
 
-    out = {"pid": os.getpid(), "cold": [], "warm": [], "revisit": [], "fresh": [],
+    out = {"pid": os.getpid(), "cold": [], "warm": [], "revisit": [], "fresh": [], "release": [],
            "max_sets": {"cold": 0, "warm": 0, "revisit": 0},
            "warm_lookups": 0, "cold_lookups": 0, "revisit_lookups": 0}
     with connection.execute_wrapper(record):
@@ -147,6 +172,8 @@ def _requests(counties: list[tuple[str, str]], matters: int) -> dict:
     fresh = out.pop("fresh")
     out["reconnects"] = len(fresh)
     out["fresh"] = (statistics.median(fresh), percentile(fresh, 0.95)) if fresh else None
+    release = out.pop("release")
+    out["release"] = (statistics.median(release), percentile(release, 0.95)) if release else None
     out["bound"] = settings.DATABASE_CONN_MAX_SCHEMAS
     out["visited"] = len(connection.schemas_visited)
     out["cache_ttl"] = tenant_cache.ttl()

@@ -21,7 +21,9 @@ c. the supervision sweep over every county (bench/sweep.py's ``run_sweep``, rele
    connection between counties as the product's loops do): N × M steps; goal < 5 min at 2,844 × 5;
 d. the city comparison: full snapshot refresh (one process, and split over W processes as the
    nightly fan-out does) and the endpoint's p50/p95 (bench/city.py's ``measure``); goal p95 < 200 ms;
-e. the request path, twice: W spawned processes, each a web worker with a persistent connection,
+e. the request path, twice: W spawned processes, each a web worker with a persistent connection
+   calling Django's WSGI handler as a WSGI server does (a request's time is until its body is read;
+   closing the response afterwards sends ``request_finished``, timed apart),
    request ``/api/v1/matters/`` (token auth, whole middleware stack) on each host twice in a row and
    once more after the pass — first without the connection bound on 1,000 hosts (the service as
    measured at 1,000 counties), then with ``DATABASE_CONN_MAX_SCHEMAS`` (K) on all N hosts; after
@@ -418,8 +420,10 @@ def request_pass(label: str, tokens: list[tuple[str, str]], matters: int, worker
         if errors:
             raise SystemExit(f"bench: request worker failed: {errors[0]}")
         for i, o in enumerate(outs):
-            fresh = (f"; {o['reconnects']} requests opened a new connection (p50 {o['fresh'][0]:.1f} / p95 "
-                     f"{o['fresh'][1]:.1f} ms)" if o["fresh"] else "; no reconnection")
+            fresh = (f"; the bound replaced its backend {o['reconnects']} times, after the response (worker time "
+                     f"after the client had its answer: p50 {o['release'][0]:.1f} / p95 {o['release'][1]:.1f} ms); "
+                     f"the requests on the fresh backend: p50 {o['fresh'][0]:.1f} / p95 {o['fresh'][1]:.1f} ms"
+                     if o["fresh"] else "; no backend replaced")
             figure(f"{label}, worker {i + 1}",
                    f"cold p50 {o['cold'][0]:.1f} / p95 {o['cold'][1]:.1f} ms, warm p50 {o['warm'][0]:.1f} / "
                    f"p95 {o['warm'][1]:.1f} ms, revisit p50 {o['revisit'][0]:.1f} / p95 {o['revisit'][1]:.1f} ms; "

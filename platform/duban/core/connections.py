@@ -6,8 +6,9 @@ functions: ≈ 212 kB per county schema measured) and never gives it back while 
 lives. A web or worker process serves whichever county comes next, so without a bound each of
 its backends grows towards "every county" (≈ 600 MB at 2,844). Closing the connection at a
 boundary where nothing is in flight — after a request, after a task, between two counties of a
-loop — ends that backend; the next statement opens a fresh one (a few milliseconds: see
-docs/scaling.md for the measured cost). ``0`` switches the bound off.
+loop — ends that backend, and a fresh one is opened at once: after the response has gone (a WSGI
+server calls ``request_finished`` once it has sent the body), so the next request does not wait
+for a backend to start (docs/scaling.md has the measured cost). ``0`` switches the bound off.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 
 T = TypeVar("T")
 
@@ -29,10 +30,10 @@ def limit() -> int:
 
 
 def release_if_spread(**_signal_kwargs) -> int:
-    """Close every connection of this thread that has visited more than the allowed number of
-    schemas and holds no transaction. Returns how many were closed. Connected to
-    ``request_finished`` and Celery's ``task_postrun``; loops over counties call it between
-    counties (:func:`bounded`)."""
+    """Replace every connection of this thread that has visited more than the allowed number of
+    schemas and holds no transaction by a fresh one (close, then connect again at once). Returns
+    how many were replaced. Connected to ``request_finished`` and Celery's ``task_postrun``; loops
+    over counties call it between counties (:func:`bounded`)."""
     global released
     bound = limit()
     if not bound:
@@ -44,6 +45,10 @@ def release_if_spread(**_signal_kwargs) -> int:
             continue
         conn.close()
         closed += 1
+        try:
+            conn.ensure_connection()  # the new backend starts now, not on the next request's path
+        except DatabaseError:
+            pass  # the server is away: the next statement connects, or reports it, as it would have
     released += closed
     return closed
 
