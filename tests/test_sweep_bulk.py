@@ -176,3 +176,31 @@ def test_the_set_based_sweep_records_an_automatic_tier_with_the_same_deductions_
                                                     title=f"电话、口头督办：{step.matter.title}",
                                                     body__startswith=f"{step.matter.number} 已于")
                 assert notes.exists() and all(note.deliveries.exists() for note in notes)
+
+
+def test_only_the_sweeps_own_transaction_commits_without_waiting_for_the_wal_flush(world):
+    """The sweep's writes are idempotent (a lost commit is opened again by the next sweep), so its
+    transaction sets synchronous_commit off — LOCAL, before its writes; recording the step, which
+    deducts points, is an ordinary action and does not."""
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with tenant_context(world.alpha):
+        cast = make_cast()
+        with as_of(date(2026, 9, 1)):
+            to_state(cast, "in_progress", deadline_working_days=10)
+        with as_of(date(2026, 11, 20)), connection.execute_wrapper(record):
+            opened = steps.sweep()
+        assert opened, "an overdue matter: the sweep opens its first step"
+        position = seen.index("SET LOCAL synchronous_commit TO OFF")
+        assert any(sql.lstrip().upper().startswith(("INSERT", "WITH")) for sql in seen[position + 1:])
+        assert not any("synchronous_commit" in sql for sql in seen[:position])
+        seen.clear()
+        with as_of(date(2026, 11, 21)), connection.execute_wrapper(record):
+            do_record_step(opened[0].step_id, actor=cast.staff, evidence=phone(date(2026, 12, 1)))
+        assert seen and not any("synchronous_commit" in sql for sql in seen)
