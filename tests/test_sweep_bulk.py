@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 from matter_helpers import make_cast, proposed, to_state
 from packs_fixture import on_path, pip_install
@@ -165,8 +165,12 @@ def test_the_set_based_sweep_records_an_automatic_tier_with_the_same_deductions_
         with tenant_context(county):
             cast = make_cast()
             moved = build(cast)
-            totals = walk(cast, moved)
+            seen: list[str] = []
+            with connection.execute_wrapper(lambda execute, sql, *rest: seen.append(sql) or execute(sql, *rest)):
+                totals = walk(cast, moved)
             assert totals["opened"] >= 10 and totals["notifications"] >= 10, totals
+            # A sweep that records a deduction commits it durably (the flush it otherwise skips).
+            assert "SET LOCAL synchronous_commit TO ON" in seen
             # Each automatic step: recorded by the system, its deduction posted, its unit's staff told.
             recorded = EscalationStep.objects.filter(tier="phone", evidence={"recorded_by": "system"})
             assert recorded.count() >= 10
@@ -181,9 +185,8 @@ def test_the_set_based_sweep_records_an_automatic_tier_with_the_same_deductions_
 def test_only_the_sweeps_own_transaction_commits_without_waiting_for_the_wal_flush(world):
     """The sweep's writes are idempotent (a lost commit is opened again by the next sweep), so its
     transaction sets synchronous_commit off — LOCAL, before its writes; recording the step, which
-    deducts points, is an ordinary action and does not."""
-    from django.db import connection
-
+    deducts points, is an ordinary action and does not (nor does a sweep that records an automatic
+    tier: the automatic-tier test above)."""
     seen: list[str] = []
 
     def record(execute, sql, params, many, context):

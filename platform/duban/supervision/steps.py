@@ -416,14 +416,17 @@ def _open_many(rows: list[tuple], pack, *, actor, on, first_tier: tuple | None =
               "pack_name": pack.name, "pack_version": pack.version, "opened_at": clock.now()}
     with action_scope():
         with connection.cursor() as cursor:
-            # What a sweep writes it writes again: its commit need not wait for the WAL flush. A
+            # What a sweep opens it opens again: its commit need not wait for the WAL flush. A
             # database crash can lose the last fraction of a second of opened steps (with their
-            # audit rows and notices, all in this transaction); the next sweep opens them again —
-            # the unique index keeps it once. Local to this transaction: recording a step or a
-            # deduction, and every other action, waits for the flush (docs/operations.md).
+            # audit rows, in this transaction); the next sweep opens them again — the unique index
+            # keeps it once. Local to this transaction, and only while it records nothing: an
+            # automatic tier's recording (a deduction, dated today) waits for the flush, as every
+            # other action does (docs/operations.md).
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(_sql(_INSERT, plan=plan), params)
             inserted = sorted(cursor.fetchall())
+            if any(pack.tier(code).mode == "automatic" for _pk, _m, _u, code, _d in inserted):
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
         _audit_opened([pk for pk, *_ in inserted], actor)
         batch = _OpenedBatch([pk for pk, *_ in inserted])
         opened = []
