@@ -425,15 +425,17 @@ def _open_many(rows: list[tuple], pack, *, actor, on, first_tier: tuple | None =
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(_sql(_INSERT, plan=plan), params)
             inserted = sorted(cursor.fetchall())
-            if any(pack.tier(code).mode == "automatic" for _pk, _m, _u, code, _d in inserted):
-                cursor.execute("SET LOCAL synchronous_commit TO ON")
         _audit_opened([pk for pk, *_ in inserted], actor)
         batch = _OpenedBatch([pk for pk, *_ in inserted])
-        opened = []
+        opened, durable = [], False
         for pk, matter_id, unit_id, code, due_on in inserted:
             tier = pack.tier(code)
             recorded = tier.mode == "automatic"
             if recorded:
+                if not durable:  # a deduction is about to be posted: this commit waits for the flush
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit TO ON")
+                    durable = True
                 record_step(batch.step(pk), tier, pack, evidence={"recorded_by": "system"}, actor=actor, on=on)
             opened.append(Opened(pk, matter_id, unit_id, code, due_on, recorded, batch))
         return opened
